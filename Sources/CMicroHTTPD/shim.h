@@ -1,0 +1,75 @@
+#ifndef CMICROHTTPD_SHIM_H
+#define CMICROHTTPD_SHIM_H
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <string.h>
+#include <stdio.h>
+#include <microhttpd.h>
+
+// MHD_start_daemon and MHD_get_connection_info are variadic, which Swift cannot call. These typed
+// wrappers pass the options the server uses; each option is documented in the Swift caller.
+typedef struct {
+    unsigned int flags;
+    uint16_t port;
+    const struct sockaddr *bind_address;   // NULL: all interfaces
+    unsigned int thread_pool_size;         // 0 or 1: a single internal thread
+    unsigned int connection_limit;
+    unsigned int connection_timeout;       // seconds
+    size_t connection_memory_limit;        // bytes per connection for headers and buffers
+    int listen_backlog;
+} CMicroHTTPD_Options;
+
+static inline struct MHD_Daemon *CMicroHTTPD_start(
+    const CMicroHTTPD_Options *o,
+    MHD_AccessHandlerCallback handler, void *handler_cls,
+    MHD_RequestCompletedCallback completed, void *completed_cls)
+{
+    if (o->bind_address != NULL) {
+        return MHD_start_daemon(o->flags, o->port, NULL, NULL, handler, handler_cls,
+            MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
+            MHD_OPTION_THREAD_POOL_SIZE, o->thread_pool_size,
+            MHD_OPTION_CONNECTION_LIMIT, o->connection_limit,
+            MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->connection_memory_limit,
+            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)o->listen_backlog,
+            MHD_OPTION_SOCK_ADDR, o->bind_address,
+            MHD_OPTION_END);
+    }
+    return MHD_start_daemon(o->flags, o->port, NULL, NULL, handler, handler_cls,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
+        MHD_OPTION_THREAD_POOL_SIZE, o->thread_pool_size,
+        MHD_OPTION_CONNECTION_LIMIT, o->connection_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->connection_memory_limit,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)o->listen_backlog,
+        MHD_OPTION_END);
+}
+
+/// The bound port (useful after asking for port 0).
+static inline uint16_t CMicroHTTPD_bound_port(struct MHD_Daemon *d) {
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    return info == NULL ? 0 : info->port;
+}
+
+/// The client's address as text ("127.0.0.1", "::1"); writes an empty string when unknown.
+static inline void CMicroHTTPD_client_address(struct MHD_Connection *c, char *out, size_t len) {
+    out[0] = 0;
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (info == NULL || info->client_addr == NULL) return;
+    const struct sockaddr *sa = info->client_addr;
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)len);
+    } else if (sa->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)len);
+    }
+}
+
+/// MHD_CONTENT_READER_END_OF_STREAM and _END_WITH_ERROR are macros on (ssize_t)-1 / -2.
+static inline ssize_t CMicroHTTPD_end_of_stream(void) { return MHD_CONTENT_READER_END_OF_STREAM; }
+static inline ssize_t CMicroHTTPD_end_with_error(void) { return MHD_CONTENT_READER_END_WITH_ERROR; }
+static inline uint64_t CMicroHTTPD_size_unknown(void) { return MHD_SIZE_UNKNOWN; }
+
+#endif

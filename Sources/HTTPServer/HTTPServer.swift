@@ -1,0 +1,345 @@
+import CMicroHTTPD
+import Foundation
+
+/// Settings of the HTTP server; every limit has a safe default.
+public struct ServerConfiguration: Sendable {
+    public var host: String = "127.0.0.1"
+    /// 0 picks a free port (read it back from `HTTPServer.port`).
+    public var port: UInt16 = 8080
+    /// Threads in libmicrohttpd's epoll pool; defaults to the number of cores.
+    public var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    public var maxBodyBytes: Int = 1 << 20
+    public var connectionLimit: Int = 4096
+    /// Seconds a connection may stay idle before it is closed.
+    public var connectionTimeout: Int = 30
+    /// How long a graceful stop waits for in-flight requests.
+    public var shutdownGrace: Double = 10
+
+    public init() {}
+}
+
+public struct ServerError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// An HTTP/1.1 server on libmicrohttpd: an epoll thread pool, bodies read up to a cap, handlers
+/// that may answer later (the connection is suspended meanwhile) or stream.
+public final class HTTPServer: @unchecked Sendable {
+    public let configuration: ServerConfiguration
+    private let handler: Handler
+    private var daemon: OpaquePointer?
+    private let activeLock = NSCondition()
+    private var activeRequests = 0
+    private let streamsLock = NSLock()
+    private var openStreams: [ObjectIdentifier: ResponseStream] = [:]
+    private let requestCounter = RequestCounter()
+
+    public init(configuration: ServerConfiguration, handler: @escaping Handler) {
+        self.configuration = configuration
+        self.handler = handler
+    }
+
+    /// The port the server listens on.
+    public private(set) var port: UInt16 = 0
+
+    public func start() throws {
+        var options = CMicroHTTPD_Options()
+        options.flags =
+            UInt32(MHD_USE_EPOLL_INTERNAL_THREAD.rawValue) | UInt32(MHD_ALLOW_SUSPEND_RESUME.rawValue)
+            | UInt32(MHD_USE_ERROR_LOG.rawValue)
+        options.port = configuration.port
+        options.thread_pool_size = UInt32(max(1, configuration.threads))
+        options.connection_limit = UInt32(configuration.connectionLimit)
+        options.connection_timeout = UInt32(configuration.connectionTimeout)
+        options.connection_memory_limit = 64 * 1024
+        options.listen_backlog = 1024
+
+        var v4 = sockaddr_in()
+        var v6 = sockaddr_in6()
+        let started: OpaquePointer?
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        if inet_pton(AF_INET, configuration.host, &v4.sin_addr) == 1 {
+            v4.sin_family = sa_family_t(AF_INET)
+            v4.sin_port = configuration.port.bigEndian
+            started = withUnsafePointer(to: &v4) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { addr in
+                    options.bind_address = addr
+                    return CMicroHTTPD_start(&options, accessHandler, context, requestCompleted, context)
+                }
+            }
+        } else if inet_pton(AF_INET6, configuration.host, &v6.sin6_addr) == 1 {
+            v6.sin6_family = sa_family_t(AF_INET6)
+            v6.sin6_port = configuration.port.bigEndian
+            options.flags |= UInt32(MHD_USE_IPv6.rawValue)
+            started = withUnsafePointer(to: &v6) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { addr in
+                    options.bind_address = addr
+                    return CMicroHTTPD_start(&options, accessHandler, context, requestCompleted, context)
+                }
+            }
+        } else if configuration.host == "0.0.0.0" || configuration.host == "*" || configuration.host.isEmpty {
+            started = CMicroHTTPD_start(&options, accessHandler, context, requestCompleted, context)
+        } else {
+            throw ServerError(description: "--host must be an IPv4 or IPv6 address, not \(configuration.host)")
+        }
+        guard let started else {
+            throw ServerError(
+                description: "could not listen on \(configuration.host):\(configuration.port) (port in use?)")
+        }
+        daemon = started
+        port = CMicroHTTPD_bound_port(started)
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to the grace period), ends open
+    /// streams, then stops the daemon.
+    public func stop() {
+        guard let daemon else { return }
+        _ = MHD_quiesce_daemon(daemon)
+        streamsLock.lock()
+        let streams = Array(openStreams.values)
+        streamsLock.unlock()
+        for stream in streams { stream.finish() }
+        let deadline = Date().addingTimeInterval(configuration.shutdownGrace)
+        activeLock.lock()
+        while activeRequests > 0 && Date() < deadline {
+            _ = activeLock.wait(until: min(deadline, Date().addingTimeInterval(0.05)))
+        }
+        activeLock.unlock()
+        MHD_stop_daemon(daemon)
+        self.daemon = nil
+    }
+
+    /// Requests in progress (for status pages and tests).
+    public var inFlight: Int {
+        activeLock.lock()
+        defer { activeLock.unlock() }
+        return activeRequests
+    }
+
+    // MARK: - Per-connection state
+
+    /// What the server knows about one request between libmicrohttpd's calls.
+    final class Exchange {
+        var request: Request
+        var body: [UInt8] = []
+        var tooLarge = false
+        var answered = false
+        var deferredResponse: Response?
+        var waiting = false
+
+        init(request: Request) { self.request = request }
+    }
+
+    fileprivate func begin(connection: OpaquePointer, url: String, method: String) -> Exchange {
+        activeLock.lock()
+        activeRequests += 1
+        activeLock.unlock()
+        var headers = HTTPHeaders()
+        var query: [(name: String, value: String?)] = []
+        collectValues(connection, kind: .HEADER_KIND) { headers.add($0, $1 ?? "") }
+        collectValues(connection, kind: .GET_ARGUMENT_KIND) { query.append((name: $0, value: $1)) }
+        var address = [CChar](repeating: 0, count: 64)
+        CMicroHTTPD_client_address(connection, &address, 64)
+        let remote = address.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        let request = Request(
+            method: method, path: url, queryItems: query, headers: headers, remoteAddress: remote,
+            id: requestCounter.next())
+        return Exchange(request: request)
+    }
+
+    fileprivate func end() {
+        activeLock.lock()
+        activeRequests -= 1
+        activeLock.broadcast()
+        activeLock.unlock()
+    }
+
+    fileprivate func handle(connection: OpaquePointer, exchange: Exchange) -> MHD_Result {
+        if let response = exchange.deferredResponse {
+            exchange.deferredResponse = nil
+            return queue(response, on: connection, exchange: exchange)
+        }
+        if exchange.waiting { return MHD_Result.YES }
+        exchange.request.body = exchange.body
+        exchange.body = []
+        let response = handler(exchange.request)
+        return queue(response, on: connection, exchange: exchange)
+    }
+
+    fileprivate func queue(_ response: Response, on connection: OpaquePointer, exchange: Exchange) -> MHD_Result {
+        var response = response
+        if case .deferred(let produce) = response.body {
+            exchange.waiting = true
+            MHD_suspend_connection(connection)
+            let connectionBits = UInt(bitPattern: connection)
+            produce { [weak exchange] result in
+                guard let exchange else { return }
+                exchange.deferredResponse = result
+                exchange.waiting = false
+                MHD_resume_connection(OpaquePointer(bitPattern: connectionBits))
+            }
+            return MHD_Result.YES
+        }
+        exchange.answered = true
+        response.headers.set("X-Request-Id", exchange.request.id)
+        let mhdResponse: OpaquePointer?
+        switch response.body {
+        case .bytes(let bytes):
+            mhdResponse = bytes.withUnsafeBytes { raw in
+                MHD_create_response_from_buffer(
+                    raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress), .RESPMEM_MUST_COPY)
+            }
+        case .stream(let stream):
+            mhdResponse = makeStreamResponse(stream, connection: connection)
+        case .deferred:
+            fatalError("unreachable: deferred bodies are handled above")
+        }
+        guard let mhdResponse else { return MHD_Result.NO }
+        defer { MHD_destroy_response(mhdResponse) }
+        for (name, value) in response.headers {
+            _ = MHD_add_response_header(mhdResponse, name, value)
+        }
+        return MHD_queue_response(connection, UInt32(response.status), mhdResponse)
+    }
+
+    private func makeStreamResponse(_ stream: ResponseStream, connection: OpaquePointer) -> OpaquePointer? {
+        let connectionBits = UInt(bitPattern: connection)
+        stream.setResumeHook { MHD_resume_connection(OpaquePointer(bitPattern: connectionBits)) }
+        streamsLock.lock()
+        openStreams[ObjectIdentifier(stream)] = stream
+        streamsLock.unlock()
+        let box = StreamBox(stream: stream, connection: connectionBits, server: self)
+        let context = Unmanaged.passRetained(box).toOpaque()
+        return MHD_create_response_from_callback(
+            CMicroHTTPD_size_unknown(), 16 * 1024, streamReader, context, streamFreed)
+    }
+
+    fileprivate func streamEnded(_ stream: ResponseStream) {
+        streamsLock.lock()
+        openStreams[ObjectIdentifier(stream)] = nil
+        streamsLock.unlock()
+        stream.connectionClosed()
+    }
+
+    fileprivate func tooLargeResponse() -> Response {
+        Response.error(
+            status: 413, type: "invalid_request", code: "body_too_large",
+            message: "The request body is larger than \(configuration.maxBodyBytes) bytes.")
+    }
+}
+
+final class StreamBox {
+    let stream: ResponseStream
+    let connection: UInt
+    unowned let server: HTTPServer
+    init(stream: ResponseStream, connection: UInt, server: HTTPServer) {
+        self.stream = stream
+        self.connection = connection
+        self.server = server
+    }
+}
+
+/// Monotonic request ids, unique within a process start.
+final class RequestCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: UInt64 = 0
+    private let prefix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+
+    func next() -> String {
+        lock.lock()
+        value += 1
+        let v = value
+        lock.unlock()
+        return "req_\(prefix)_\(String(v, radix: 36))"
+    }
+}
+
+private func collectValues(
+    _ connection: OpaquePointer, kind: MHD_ValueKind, _ body: (String, String?) -> Void
+) {
+    typealias Collector = (String, String?) -> Void
+    withoutActuallyEscaping(body) { escapable in
+        var collector: Collector = escapable
+        withUnsafeMutablePointer(to: &collector) { pointer in
+            _ = MHD_get_connection_values(
+                connection, kind,
+                { cls, _, key, value in
+                    guard let cls, let key else { return MHD_Result.YES }
+                    let collect = cls.assumingMemoryBound(to: Collector.self).pointee
+                    collect(String(cString: key), value.map { String(cString: $0) })
+                    return MHD_Result.YES
+                }, pointer)
+        }
+    }
+}
+
+// MARK: - libmicrohttpd callbacks
+
+private let accessHandler: MHD_AccessHandlerCallback = {
+    cls, connection, url, method, _, uploadData, uploadDataSize, connectionContext in
+    guard let cls, let connection, let connectionContext, let uploadDataSize else { return MHD_Result.NO }
+    let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
+
+    guard let existing = connectionContext.pointee else {
+        let exchange = server.begin(
+            connection: connection, url: url.map { String(cString: $0) } ?? "/",
+            method: method.map { String(cString: $0) } ?? "GET")
+        connectionContext.pointee = Unmanaged.passRetained(exchange).toOpaque()
+        if let length = exchange.request.headers["Content-Length"].flatMap(Int.init),
+            length > server.configuration.maxBodyBytes
+        {
+            exchange.tooLarge = true
+            return server.queue(server.tooLargeResponse(), on: connection, exchange: exchange)
+        }
+        return MHD_Result.YES
+    }
+    let exchange = Unmanaged<HTTPServer.Exchange>.fromOpaque(existing).takeUnretainedValue()
+    if exchange.answered {
+        uploadDataSize.pointee = 0  // discard the rest of a refused body
+        return MHD_Result.YES
+    }
+    let size = uploadDataSize.pointee
+    if size > 0 {
+        if exchange.body.count + size > server.configuration.maxBodyBytes {
+            uploadDataSize.pointee = 0
+            exchange.tooLarge = true
+            exchange.body = []
+            return server.queue(server.tooLargeResponse(), on: connection, exchange: exchange)
+        }
+        if let uploadData {
+            uploadData.withMemoryRebound(to: UInt8.self, capacity: size) {
+                exchange.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: size))
+            }
+        }
+        uploadDataSize.pointee = 0
+        return MHD_Result.YES
+    }
+    return server.handle(connection: connection, exchange: exchange)
+}
+
+private let requestCompleted: MHD_RequestCompletedCallback = { cls, _, connectionContext, _ in
+    guard let cls, let connectionContext, let existing = connectionContext.pointee else { return }
+    let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
+    Unmanaged<HTTPServer.Exchange>.fromOpaque(existing).release()
+    connectionContext.pointee = nil
+    server.end()
+}
+
+private let streamReader: MHD_ContentReaderCallback = { cls, _, buffer, max in
+    guard let cls, let buffer else { return CMicroHTTPD_end_with_error() }
+    let box = Unmanaged<StreamBox>.fromOpaque(cls).takeUnretainedValue()
+    let result = box.stream.read(into: buffer, max: max) {
+        MHD_suspend_connection(OpaquePointer(bitPattern: box.connection))
+    }
+    switch result {
+    case .bytes(let n): return n
+    case .wouldBlock: return 0
+    case .end: return CMicroHTTPD_end_of_stream()
+    }
+}
+
+private let streamFreed: MHD_ContentReaderFreeCallback = { cls in
+    guard let cls else { return }
+    let box = Unmanaged<StreamBox>.fromOpaque(cls).takeRetainedValue()
+    box.server.streamEnded(box.stream)
+}

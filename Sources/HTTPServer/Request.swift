@@ -1,0 +1,89 @@
+/// HTTP header fields, looked up without regard to case.
+public struct HTTPHeaders: Sendable, Sequence {
+    public private(set) var fields: [(name: String, value: String)] = []
+
+    public init(_ fields: [(String, String)] = []) {
+        self.fields = fields.map { (name: $0.0, value: $0.1) }
+    }
+
+    public mutating func add(_ name: String, _ value: String) { fields.append((name, value)) }
+
+    /// Replaces every field of that name with one.
+    public mutating func set(_ name: String, _ value: String) {
+        remove(name)
+        fields.append((name, value))
+    }
+
+    public mutating func remove(_ name: String) {
+        fields.removeAll { $0.name.caseInsensitiveEquals(name) }
+    }
+
+    /// The first value of the field, or nil.
+    public subscript(name: String) -> String? {
+        fields.first { $0.name.caseInsensitiveEquals(name) }?.value
+    }
+
+    public func values(_ name: String) -> [String] {
+        fields.filter { $0.name.caseInsensitiveEquals(name) }.map(\.value)
+    }
+
+    public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> { fields.makeIterator() }
+}
+
+extension String {
+    func caseInsensitiveEquals(_ other: String) -> Bool {
+        let a = utf8, b = other.utf8
+        guard a.count == b.count else { return false }
+        return zip(a, b).allSatisfy { x, y in
+            x == y || (x | 0x20 == y | 0x20 && (x | 0x20) >= 0x61 && (x | 0x20) <= 0x7A)
+        }
+    }
+}
+
+/// One HTTP request, with its body fully read.
+public struct Request: Sendable {
+    public var method: String
+    /// The decoded path, without the query.
+    public var path: String
+    /// Query parameters in the order sent; values are percent-decoded.
+    public var queryItems: [(name: String, value: String?)]
+    public var headers: HTTPHeaders
+    /// The client's IP address as text.
+    public var remoteAddress: String
+    public var body: [UInt8]
+    /// Values of `{name}` segments of the route that matched.
+    public var pathParameters: [String: String] = [:]
+    /// A per-request identifier, also sent back as `X-Request-Id`.
+    public var id: String
+
+    public init(
+        method: String, path: String, queryItems: [(name: String, value: String?)] = [],
+        headers: HTTPHeaders = HTTPHeaders(), remoteAddress: String = "", body: [UInt8] = [], id: String = ""
+    ) {
+        self.method = method
+        self.path = path
+        self.queryItems = queryItems
+        self.headers = headers
+        self.remoteAddress = remoteAddress
+        self.body = body
+        self.id = id
+    }
+
+    /// The first value of a query parameter (an empty string for `?flag`), or nil when absent.
+    public func query(_ name: String) -> String? {
+        guard let item = queryItems.first(where: { $0.name == name }) else { return nil }
+        return item.value ?? ""
+    }
+
+    /// True when the client prefers HTML to JSON (a browser), judged from `Accept`.
+    public var prefersHTML: Bool {
+        guard let accept = headers["Accept"]?.lowercased() else { return false }
+        let html = accept.range(of: "text/html")
+        let json = accept.range(of: "application/json")
+        switch (html, json) {
+        case (nil, _): return false
+        case (.some, nil): return true
+        case (.some(let h), .some(let j)): return h.lowerBound < j.lowerBound
+        }
+    }
+}

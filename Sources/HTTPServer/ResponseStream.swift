@@ -1,0 +1,111 @@
+import Foundation
+
+/// The body of a streaming response (for example Server-Sent Events).
+///
+/// Writers append bytes from any thread; the server reads them on its own thread. While nothing is
+/// queued the connection is suspended in libmicrohttpd, so an idle subscriber holds no thread.
+public final class ResponseStream: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pending: [UInt8] = []
+    private var readOffset = 0
+    private var finished = false
+    private var resumeHook: (@Sendable () -> Void)?
+    private var suspended = false
+    private var closeHandlers: [@Sendable () -> Void] = []
+    private var closed = false
+
+    public init() {}
+
+    /// Queues bytes for the client; returns false once the stream has ended.
+    @discardableResult
+    public func write(_ bytes: [UInt8]) -> Bool {
+        lock.lock()
+        guard !finished else { lock.unlock(); return false }
+        pending.append(contentsOf: bytes)
+        let hook = takeResumeHookLocked()
+        lock.unlock()
+        hook?()
+        return true
+    }
+
+    @discardableResult
+    public func write(_ text: String) -> Bool { write(Array(text.utf8)) }
+
+    /// Ends the stream once the queued bytes are sent.
+    public func finish() {
+        lock.lock()
+        finished = true
+        let hook = takeResumeHookLocked()
+        lock.unlock()
+        hook?()
+    }
+
+    public var isFinished: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return finished
+    }
+
+    /// Called once when the connection ends, for whatever reason (client gone, server stopping).
+    public func onClose(_ handler: @escaping @Sendable () -> Void) {
+        lock.lock()
+        if closed { lock.unlock(); handler(); return }
+        closeHandlers.append(handler)
+        lock.unlock()
+    }
+
+    private func takeResumeHookLocked() -> (@Sendable () -> Void)? {
+        guard suspended else { return nil }
+        suspended = false
+        return resumeHook
+    }
+
+    // MARK: - Server side
+
+    enum ReadResult {
+        case bytes(Int)
+        case wouldBlock
+        case end
+    }
+
+    /// Copies queued bytes into `buffer`; `.wouldBlock` means the caller must suspend (the
+    /// stream has recorded that and will call the resume hook on the next write).
+    func read(into buffer: UnsafeMutableRawPointer, max: Int, suspend: () -> Void) -> ReadResult {
+        lock.lock()
+        defer { lock.unlock() }
+        let available = pending.count - readOffset
+        if available > 0 {
+            let n = min(available, max)
+            pending.withUnsafeBytes { raw in
+                buffer.copyMemory(from: raw.baseAddress! + readOffset, byteCount: n)
+            }
+            readOffset += n
+            if readOffset == pending.count {
+                pending.removeAll(keepingCapacity: true)
+                readOffset = 0
+            }
+            return .bytes(n)
+        }
+        if finished { return .end }
+        suspended = true
+        suspend()
+        return .wouldBlock
+    }
+
+    func setResumeHook(_ hook: @escaping @Sendable () -> Void) {
+        lock.lock()
+        resumeHook = hook
+        lock.unlock()
+    }
+
+    func connectionClosed() {
+        lock.lock()
+        closed = true
+        finished = true
+        resumeHook = nil
+        let handlers = closeHandlers
+        closeHandlers = []
+        lock.unlock()
+        for h in handlers { h() }
+    }
+}

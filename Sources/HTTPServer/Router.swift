@@ -1,0 +1,108 @@
+/// A request handler. It returns at once; slow work returns `Response.later`.
+public typealias Handler = @Sendable (Request) -> Response
+
+/// Routes by method and path pattern (`/catalog/{id}`); HEAD is served by GET's handler, a known
+/// path with another method answers 405 with `Allow`, anything else 404.
+public struct Router: Sendable {
+    struct Route: Sendable {
+        let method: String
+        let segments: [Segment]
+        let handler: Handler
+    }
+
+    enum Segment: Sendable, Equatable {
+        case literal(String)
+        case parameter(String)
+        /// `{name...}` at the end: the rest of the path.
+        case rest(String)
+    }
+
+    private var routes: [Route] = []
+    /// Exact-path GET routes, found without a scan (the hot discovery documents).
+    private var exact: [String: [String: Handler]] = [:]
+    public var notFound: Handler = { request in
+        Response.error(
+            status: 404, type: "invalid_request", code: "not_found",
+            message: "No resource at \(request.path). The agent entry point /agents lists every route.")
+    }
+
+    public init() {}
+
+    public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
+        let segments = Router.split(pattern).map { part -> Segment in
+            if part.hasPrefix("{") && part.hasSuffix("...}") { return .rest(String(part.dropFirst().dropLast(4))) }
+            if part.hasPrefix("{") && part.hasSuffix("}") { return .parameter(String(part.dropFirst().dropLast())) }
+            return .literal(part)
+        }
+        if segments.allSatisfy({ if case .literal = $0 { return true } else { return false } }) {
+            exact[Router.normalized(pattern), default: [:]][method] = handler
+        }
+        routes.append(Route(method: method, segments: segments, handler: handler))
+    }
+
+    public mutating func get(_ pattern: String, _ handler: @escaping Handler) { add("GET", pattern, handler) }
+    public mutating func post(_ pattern: String, _ handler: @escaping Handler) { add("POST", pattern, handler) }
+    public mutating func delete(_ pattern: String, _ handler: @escaping Handler) { add("DELETE", pattern, handler) }
+
+    static func split(_ path: String) -> [String] {
+        path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+    }
+
+    static func normalized(_ path: String) -> String {
+        "/" + split(path).joined(separator: "/")
+    }
+
+    /// Finds the handler for a request and fills its path parameters.
+    public func route(_ request: Request) -> Response {
+        var request = request
+        let method = request.method == "HEAD" ? "GET" : request.method
+        if let byMethod = exact[Router.normalized(request.path)], let handler = byMethod[method] {
+            return handler(request)
+        }
+        let parts = Router.split(request.path)
+        var allowed: Set<String> = []
+        for route in routes {
+            guard let params = Router.match(route.segments, parts) else { continue }
+            if route.method == method {
+                request.pathParameters = params
+                return route.handler(request)
+            }
+            allowed.insert(route.method)
+        }
+        if !allowed.isEmpty {
+            if allowed.contains("GET") { allowed.insert("HEAD") }
+            if request.method == "OPTIONS" {
+                var headers = HTTPHeaders([("Allow", allowed.sorted().joined(separator: ", "))])
+                headers.add("Access-Control-Allow-Origin", "*")
+                headers.add("Access-Control-Allow-Methods", allowed.sorted().joined(separator: ", "))
+                headers.add(
+                    "Access-Control-Allow-Headers",
+                    "Authorization, Content-Type, Idempotency-Key, MCP-Session-Id, MCP-Protocol-Version, Last-Event-ID")
+                headers.add("Access-Control-Max-Age", "600")
+                return Response(status: 204, headers: headers)
+            }
+            return Response.error(
+                status: 405, type: "invalid_request", code: "method_not_allowed",
+                message: "\(request.method) is not allowed on \(request.path); use \(allowed.sorted().joined(separator: ", ")).",
+                headers: [("Allow", allowed.sorted().joined(separator: ", "))])
+        }
+        return notFound(request)
+    }
+
+    static func match(_ segments: [Segment], _ parts: [String]) -> [String: String]? {
+        var params: [String: String] = [:]
+        for (i, segment) in segments.enumerated() {
+            switch segment {
+            case .rest(let name):
+                params[name] = parts.dropFirst(i).joined(separator: "/")
+                return params
+            case .literal(let text):
+                guard i < parts.count, parts[i] == text else { return nil }
+            case .parameter(let name):
+                guard i < parts.count, !parts[i].isEmpty else { return nil }
+                params[name] = parts[i]
+            }
+        }
+        return segments.count == parts.count ? params : nil
+    }
+}

@@ -1,0 +1,133 @@
+extension JSON {
+    /// Compact JSON, keys in sorted order, so equal values always give equal bytes.
+    public func serialized() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        write(to: &out, indent: nil, level: 0, canonical: false)
+        return out
+    }
+
+    /// Indented JSON (two spaces), keys in sorted order, for people and documents.
+    public func prettyPrinted() -> [UInt8] {
+        var out: [UInt8] = []
+        write(to: &out, indent: 2, level: 0, canonical: false)
+        out.append(0x0A)
+        return out
+    }
+
+    /// RFC 8785 (JCS) canonical form: keys ordered by UTF-16 code units, numbers as ECMAScript
+    /// prints them. Used for hashing, signatures and idempotency comparisons.
+    public func canonicalized() -> [UInt8] {
+        var out: [UInt8] = []
+        write(to: &out, indent: nil, level: 0, canonical: true)
+        return out
+    }
+
+    public var compactString: String { String(decoding: serialized(), as: UTF8.self) }
+    public var prettyString: String { String(decoding: prettyPrinted(), as: UTF8.self) }
+
+    private func write(to out: inout [UInt8], indent: Int?, level: Int, canonical: Bool) {
+        switch self {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .double(let d): out.append(contentsOf: JSON.ecmaScriptString(d).utf8)
+        case .string(let s): JSON.writeString(s, to: &out)
+        case .array(let items):
+            out.append(0x5B)
+            if items.isEmpty { out.append(0x5D); return }
+            for (i, item) in items.enumerated() {
+                if i > 0 { out.append(0x2C) }
+                JSON.newline(&out, indent: indent, level: level + 1)
+                item.write(to: &out, indent: indent, level: level + 1, canonical: canonical)
+            }
+            JSON.newline(&out, indent: indent, level: level)
+            out.append(0x5D)
+        case .object(let members):
+            out.append(0x7B)
+            if members.isEmpty { out.append(0x7D); return }
+            let keys =
+                canonical
+                ? members.keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
+                : members.keys.sorted()
+            for (i, key) in keys.enumerated() {
+                if i > 0 { out.append(0x2C) }
+                JSON.newline(&out, indent: indent, level: level + 1)
+                JSON.writeString(key, to: &out)
+                out.append(0x3A)
+                if indent != nil { out.append(0x20) }
+                members[key]!.write(to: &out, indent: indent, level: level + 1, canonical: canonical)
+            }
+            JSON.newline(&out, indent: indent, level: level)
+            out.append(0x7D)
+        }
+    }
+
+    private static func newline(_ out: inout [UInt8], indent: Int?, level: Int) {
+        guard let indent else { return }
+        out.append(0x0A)
+        out.append(contentsOf: repeatElement(0x20, count: indent * level))
+    }
+
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Escapes as JCS requires: `"` and `\`, the short forms for \b \t \n \f \r, `\u00xx` for
+    /// other control characters, everything else as UTF-8.
+    static func writeString(_ s: String, to out: inout [UInt8]) {
+        out.append(0x22)
+        for byte in s.utf8 {
+            switch byte {
+            case 0x22: out.append(0x5C); out.append(0x22)
+            case 0x5C: out.append(0x5C); out.append(0x5C)
+            case 0x08: out.append(0x5C); out.append(0x62)
+            case 0x09: out.append(0x5C); out.append(0x74)
+            case 0x0A: out.append(0x5C); out.append(0x6E)
+            case 0x0C: out.append(0x5C); out.append(0x66)
+            case 0x0D: out.append(0x5C); out.append(0x72)
+            case 0x00..<0x20:
+                out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default: out.append(byte)
+            }
+        }
+        out.append(0x22)
+    }
+
+    /// ECMAScript's Number::toString for finite values (RFC 8785 §3.2.2.3); NaN and infinities,
+    /// which JSON cannot carry, are written as null.
+    public static func ecmaScriptString(_ value: Double) -> String {
+        guard value.isFinite else { return "null" }
+        if value == 0 { return "0" }
+        if value.rounded() == value && abs(value) < 1e21 {
+            if abs(value) < 9.2e18 { return String(Int64(value)) }
+        }
+        // Swift's description is the shortest round-tripping digits; re-lay them out ES-style.
+        var text = "\(abs(value))"
+        var exponent = 0
+        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+            exponent = Int(text[text.index(after: e)...])!
+            text = String(text[..<e])
+        }
+        var intPart = text, fracPart = ""
+        if let dot = text.firstIndex(of: ".") {
+            intPart = String(text[..<dot])
+            fracPart = String(text[text.index(after: dot)...])
+        }
+        var digits = intPart + fracPart
+        var n = intPart.count + exponent  // position of the decimal point relative to digits
+        while digits.hasPrefix("0") && digits.count > 1 { digits.removeFirst(); n -= 1 }
+        while digits.hasSuffix("0") && digits.count > 1 { digits.removeLast() }
+        let k = digits.count
+        let sign = value < 0 ? "-" : ""
+        if k <= n && n <= 21 {
+            return sign + digits + String(repeating: "0", count: n - k)
+        } else if 0 < n && n <= 21 {
+            let i = digits.index(digits.startIndex, offsetBy: n)
+            return sign + digits[..<i] + "." + digits[i...]
+        } else if -6 < n && n <= 0 {
+            return sign + "0." + String(repeating: "0", count: -n) + digits
+        }
+        let e = n - 1
+        let mantissa = k == 1 ? digits : String(digits.first!) + "." + digits.dropFirst()
+        return sign + mantissa + "e" + (e >= 0 ? "+" : "-") + String(abs(e))
+    }
+}

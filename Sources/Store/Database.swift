@@ -1,0 +1,239 @@
+import Foundation
+
+/// An SQLite store: one file in WAL mode, a single writer thread that commits queued work in
+/// groups (many jobs, one transaction, one fsync), and a pool of read connections.
+public final class Database: @unchecked Sendable {
+    public let path: String
+    private let writer: GroupCommitWriter
+    private let pool: ReadPool
+
+    /// Opens or creates the store and applies pending migrations.
+    public init(path: String, migrations: [Migration], readers: Int = 4) throws {
+        self.path = path
+        let writeConnection = try Connection(path: path)
+        _ = try writeConnection.migrate(migrations)
+        writer = GroupCommitWriter(connection: writeConnection)
+        pool = ReadPool(path: path, size: max(1, readers))
+    }
+
+    /// Runs `body` on a read connection (a consistent snapshot for its duration).
+    public func read<T>(_ body: (Connection) throws -> T) throws -> T {
+        try pool.with { connection in
+            try connection.transaction(immediate: false) { try body(connection) }
+        }
+    }
+
+    /// Runs `body` on the writer thread inside the current group's transaction and waits for the
+    /// group to commit. When `body` throws, only its own changes are rolled back.
+    public func write<T>(priority: WritePriority = .normal, _ body: @escaping (Connection) throws -> T) throws -> T {
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var outcome: Result<T, Error>!
+        writer.submit(priority: priority, body) { result in
+            outcome = result
+            done.signal()
+        }
+        done.wait()
+        return try outcome.get()
+    }
+
+    /// Queues `body` for the writer and calls `completion` (on the writer thread) after commit.
+    public func write<T>(
+        priority: WritePriority = .normal, _ body: @escaping (Connection) throws -> T,
+        completion: @escaping (Result<T, Error>) -> Void
+    ) {
+        writer.submit(priority: priority, body, completion: completion)
+    }
+
+    /// Jobs waiting for the writer.
+    public var queuedWrites: Int { writer.depth }
+
+    /// Commits what is queued and closes every connection.
+    public func close() {
+        writer.stop()
+        pool.close()
+    }
+}
+
+public enum WritePriority: Sendable {
+    /// Requests waiting on a result.
+    case normal
+    /// Work nobody waits on (analytics); taken only when no normal work is queued.
+    case background
+}
+
+/// The single writer. Each round takes every queued job (normal first), runs each in a
+/// savepoint inside one transaction, commits once, then reports to every job.
+final class GroupCommitWriter: @unchecked Sendable {
+    private struct Job {
+        let run: (Connection) -> Void
+        let fail: (Error) -> Void
+        let report: () -> Void
+    }
+
+    private let connection: Connection
+    private let condition = NSCondition()
+    private var normal: [Job] = []
+    private var background: [Job] = []
+    private var stopping = false
+    private var thread: Thread!
+    private let stopped = DispatchSemaphore(value: 0)
+    static let maxGroup = 512
+
+    init(connection: Connection) {
+        self.connection = connection
+        thread = Thread { [unowned self] in self.loop() }
+        thread.name = "store-writer"
+        thread.start()
+    }
+
+    var depth: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return normal.count + background.count
+    }
+
+    func submit<T>(
+        priority: WritePriority, _ body: @escaping (Connection) throws -> T,
+        completion: @escaping (Result<T, Error>) -> Void
+    ) {
+        // The result is held until the group commits, so callers never see uncommitted state.
+        let slot = ResultSlot<T>()
+        let job = Job(
+            run: { connection in
+                do {
+                    try connection.execute("SAVEPOINT job")
+                    do {
+                        let value = try body(connection)
+                        try connection.execute("RELEASE job")
+                        slot.result = .success(value)
+                    } catch {
+                        try? connection.execute("ROLLBACK TO job")
+                        try? connection.execute("RELEASE job")
+                        slot.result = .failure(error)
+                    }
+                } catch {
+                    slot.result = .failure(error)
+                }
+            },
+            fail: { error in slot.result = .failure(error) },
+            report: { completion(slot.result ?? .failure(SQLiteError(code: 1, message: "job did not run"))) })
+        condition.lock()
+        if stopping {
+            condition.unlock()
+            completion(.failure(SQLiteError(code: 1, message: "the store is closed")))
+            return
+        }
+        switch priority {
+        case .normal: normal.append(job)
+        case .background: background.append(job)
+        }
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while normal.isEmpty && background.isEmpty && !stopping { condition.wait() }
+            if normal.isEmpty && background.isEmpty && stopping {
+                condition.unlock()
+                break
+            }
+            var group = Array(normal.prefix(Self.maxGroup))
+            normal.removeFirst(group.count)
+            if group.count < Self.maxGroup {
+                let extra = background.prefix(Self.maxGroup - group.count)
+                group.append(contentsOf: extra)
+                background.removeFirst(extra.count)
+            }
+            condition.unlock()
+            commit(group)
+        }
+        stopped.signal()
+    }
+
+    private func commit(_ group: [Job]) {
+        do {
+            try connection.execute("BEGIN IMMEDIATE")
+            for job in group { job.run(connection) }
+            try connection.execute("COMMIT")
+        } catch {
+            try? connection.execute("ROLLBACK")
+            for job in group { job.fail(error) }
+        }
+        for job in group { job.report() }
+    }
+
+    func stop() {
+        condition.lock()
+        guard !stopping else { condition.unlock(); return }
+        stopping = true
+        condition.signal()
+        condition.unlock()
+        stopped.wait()
+    }
+}
+
+/// Holds a job's result until its group commits.
+final class ResultSlot<T>: @unchecked Sendable {
+    var result: Result<T, Error>?
+}
+
+/// Read connections, opened on demand up to `size`; callers wait when all are busy.
+final class ReadPool: @unchecked Sendable {
+    private let path: String
+    private let size: Int
+    private let condition = NSCondition()
+    private var idle: [Connection] = []
+    private var opened = 0
+    private var closed = false
+
+    init(path: String, size: Int) {
+        self.path = path
+        self.size = size
+    }
+
+    func with<T>(_ body: (Connection) throws -> T) throws -> T {
+        let connection = try checkout()
+        defer { checkin(connection) }
+        return try body(connection)
+    }
+
+    private func checkout() throws -> Connection {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            if closed { throw SQLiteError(code: 1, message: "the store is closed") }
+            if let connection = idle.popLast() { return connection }
+            if opened < size {
+                opened += 1
+                condition.unlock()
+                do {
+                    let connection = try Connection(path: path, readOnly: false, create: false)
+                    condition.lock()
+                    return connection
+                } catch {
+                    condition.lock()
+                    opened -= 1
+                    throw error
+                }
+            }
+            condition.wait()
+        }
+    }
+
+    private func checkin(_ connection: Connection) {
+        condition.lock()
+        idle.append(connection)
+        condition.signal()
+        condition.unlock()
+    }
+
+    func close() {
+        condition.lock()
+        closed = true
+        idle.removeAll()
+        condition.broadcast()
+        condition.unlock()
+    }
+}
