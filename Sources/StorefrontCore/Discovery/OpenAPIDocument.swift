@@ -1,0 +1,102 @@
+import JSON
+
+/// `openapi.json` (OpenAPI 3.1), generated from the endpoint declarations.
+struct OpenAPIDocument {
+    let facts: StoreFacts
+
+    static let errorSchema: JSON = [
+        "type": "object",
+        "required": ["error"],
+        "properties": [
+            "error": [
+                "type": "object",
+                "required": ["type", "code", "message"],
+                "properties": [
+                    "type": [
+                        "type": "string",
+                        "enum": ["invalid_request", "authentication_error", "permission_error", "rate_limited",
+                                 "payment_required", "processing_error", "service_unavailable"],
+                    ],
+                    "code": ["type": "string"],
+                    "message": ["type": "string"],
+                    "param": ["type": "string"],
+                ],
+            ]
+        ],
+    ]
+
+    static let moneySchema: JSON = [
+        "type": "object", "required": ["amount", "currency"], "additionalProperties": false,
+        "properties": [
+            "amount": ["type": "integer", "description": "Minor units (cents for USD)."],
+            "currency": ["type": "string", "pattern": "^[A-Z]{3}$"],
+        ],
+    ]
+
+    func operation(_ e: Endpoint) -> JSON {
+        var content: [String: JSON] = [:]
+        for type in e.contentTypes {
+            if type == "application/json" || type.hasSuffix("+json") {
+                content[type] = ["schema": e.responseSchema.map(schemaRef) ?? ["type": "object"]]
+            } else {
+                content[type] = ["schema": ["type": "string"]]
+            }
+        }
+        var responses: [String: JSON] = [
+            "200": ["description": "OK", "content": .object(content)],
+        ]
+        if e.isPublicDocument { responses["304"] = ["description": "Not modified (If-None-Match matched the ETag)."] }
+        let errorContent: JSON = ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]
+        if !e.parameters.isEmpty {
+            responses["400"] = ["description": "A parameter is malformed.", "content": errorContent]
+        }
+        if e.path.contains("{") {
+            responses["404"] = ["description": "No such resource.", "content": errorContent]
+        }
+        var op: [String: JSON] = [
+            "operationId": .string(e.id), "summary": .string(e.summary),
+            "tags": [.string(e.stage.title)],
+            "x-journey-stage": .string(e.stage.rawValue),
+            "responses": .object(responses),
+        ]
+        if !e.parameters.isEmpty {
+            op["parameters"] = .array(e.parameters.map { p in
+                [
+                    "name": .string(p.name), "in": .string(p.location), "description": .string(p.description),
+                    "required": .bool(p.required), "schema": p.schema,
+                ]
+            })
+        }
+        return .object(op)
+    }
+
+    /// Schemas of the project's own files are referenced by `$id`; inline ones are kept.
+    func schemaRef(_ schema: JSON) -> JSON {
+        if let ref = schema["$ref"]?.stringValue, ref.hasPrefix("https://storefront.dev/schemas/") {
+            return ["type": "object", "description": .string("Described by \(ref)")]
+        }
+        return schema
+    }
+
+    func document() -> JSON {
+        var paths: [String: JSON] = [:]
+        for e in Endpoints.all {
+            var item = paths[e.path]?.objectValue ?? [:]
+            item[e.method.lowercased()] = operation(e)
+            paths[e.path] = .object(item)
+        }
+        return [
+            "openapi": "3.1.0",
+            "info": [
+                "title": .string("\(facts.name) — Storefront agent API"),
+                "version": .string(facts.version),
+                "description": .string(
+                    "The HTTP API agents use to find, evaluate and trust-check \(facts.name). Money is integer minor units with an ISO 4217 currency."),
+            ],
+            "servers": [["url": .string(facts.baseURL)]],
+            "tags": .array(JourneyStage.allCases.map { ["name": .string($0.title)] }),
+            "paths": .object(paths),
+            "components": ["schemas": ["Error": Self.errorSchema, "Money": Self.moneySchema]],
+        ]
+    }
+}

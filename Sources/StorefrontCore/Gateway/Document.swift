@@ -1,0 +1,91 @@
+import Crypto
+import Foundation
+import HTTPServer
+import JSON
+
+/// A document built once and served many times: bytes, entity tag, caching and CORS.
+public struct Document: Sendable {
+    public var bytes: [UInt8]
+    public var contentType: String
+    public var etag: String
+    public var cacheControl: String
+    public var cors: Bool
+    public var extraHeaders: [(String, String)]
+
+    public init(
+        bytes: [UInt8], contentType: String, cacheControl: String = "public, max-age=300", cors: Bool = true,
+        extraHeaders: [(String, String)] = []
+    ) {
+        self.bytes = bytes
+        self.contentType = contentType
+        self.cacheControl = cacheControl
+        self.cors = cors
+        self.extraHeaders = extraHeaders
+        let digest = SHA256.hash(data: Data(bytes))
+        etag = "\"" + digest.prefix(12).map { String(format: "%02x", $0) }.joined() + "\""
+    }
+
+    public static func json(_ value: JSON, contentType: String = "application/json", cacheControl: String = "public, max-age=300")
+        -> Document
+    {
+        Document(bytes: value.prettyPrinted(), contentType: contentType, cacheControl: cacheControl)
+    }
+
+    public static func text(_ text: String, contentType: String) -> Document {
+        Document(bytes: Array(text.utf8), contentType: contentType)
+    }
+
+    /// 200 with the document, or 304 when the client's `If-None-Match` names it.
+    public func response(for request: Request) -> Response {
+        var headers = HTTPHeaders([("ETag", etag), ("Cache-Control", cacheControl), ("Vary", "Accept")])
+        if cors {
+            headers.add("Access-Control-Allow-Origin", "*")
+            headers.add("Access-Control-Expose-Headers", "ETag, X-Capabilities-Signature, Link")
+        }
+        for (name, value) in extraHeaders { headers.add(name, value) }
+        if ifNoneMatchMatches(request.headers["If-None-Match"], etag: etag) {
+            return Response(status: 304, headers: headers)
+        }
+        headers.add("Content-Type", contentType)
+        return Response(status: 200, headers: headers, body: .bytes(bytes))
+    }
+}
+
+/// A JSON response that is computed per request (not cached).
+func jsonResponse(_ value: JSON, status: Int = 200, cacheControl: String = "no-store") -> Response {
+    Response(
+        status: status,
+        headers: HTTPHeaders([("Content-Type", "application/json"), ("Cache-Control", cacheControl)]),
+        body: .bytes(value.serialized()))
+}
+
+/// The project's error shape for the REST surface.
+public struct APIError: Error, Sendable {
+    public enum Kind: String, Sendable {
+        case invalidRequest = "invalid_request"
+        case authentication = "authentication_error"
+        case permission = "permission_error"
+        case rateLimited = "rate_limited"
+        case paymentRequired = "payment_required"
+        case processing = "processing_error"
+        case unavailable = "service_unavailable"
+    }
+
+    public var status: Int
+    public var kind: Kind
+    public var code: String
+    public var message: String
+    public var param: String?
+
+    public static func invalidParameter(_ param: String, _ message: String) -> APIError {
+        APIError(status: 400, kind: .invalidRequest, code: "invalid_parameter", message: message, param: param)
+    }
+
+    public static func notFound(_ message: String) -> APIError {
+        APIError(status: 404, kind: .invalidRequest, code: "not_found", message: message, param: nil)
+    }
+
+    public var response: Response {
+        Response.error(status: status, type: kind.rawValue, code: code, message: message, param: param)
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import HTTPServer
+import JSON
+import Store
+
+/// Settings of the gateway that are not the HTTP server's.
+public struct GatewayConfiguration: Sendable {
+    /// The URL agents reach this gateway at; absolute links in documents start with it.
+    public var publicURL: String
+    /// The folder served at `/dashboard/` (the merchant dashboard).
+    public var publicDirectory: String?
+    public var maxBodyBytes: Int = 1 << 20
+    public var version: String = StorefrontVersion.current
+
+    public init(publicURL: String, publicDirectory: String? = nil) {
+        self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        self.publicDirectory = publicDirectory
+    }
+}
+
+public enum StorefrontVersion {
+    public static let current = "0.1.0"
+}
+
+/// The store served to agents: manifests, the store's state, and every route.
+public final class Gateway: @unchecked Sendable {
+    public let configuration: GatewayConfiguration
+    public let manifests: StoreManifests
+    public let database: Database
+    public let catalogIndex: CatalogIndex
+    public let signingKey: StoreSigningKey
+    public let schemas: SchemaLibrary
+    let startedAt = Date()
+    let documents: DiscoveryDocuments
+    private let staticFiles: StaticFiles?
+
+    public init(
+        configuration: GatewayConfiguration, manifests: StoreManifests, database: Database, schemas: SchemaLibrary
+    ) throws {
+        self.configuration = configuration
+        self.manifests = manifests
+        self.database = database
+        self.schemas = schemas
+        catalogIndex = SQLiteCatalogIndex(database: database)
+        try catalogIndex.replace(with: manifests.catalog)
+        signingKey = try StoreSigningKey.loadOrCreate(in: database)
+        documents = try DiscoveryDocuments(
+            manifests: manifests, baseURL: configuration.publicURL, signingKey: signingKey,
+            version: configuration.version, maxBodyBytes: configuration.maxBodyBytes)
+        staticFiles = configuration.publicDirectory.map(StaticFiles.init(root:))
+    }
+
+    /// Every route of the gateway.
+    public func router() -> Router {
+        var router = Router()
+        let docs = documents
+        router.get("/") { request in
+            request.prefersHTML ? docs.agentsHTML.response(for: request) : docs.agents.response(for: request)
+        }
+        router.get("/agents") { request in
+            request.prefersHTML ? docs.agentsHTML.response(for: request) : docs.agents.response(for: request)
+        }
+        let fixed: [(String, Document)] = [
+            ("/.well-known/agent-card.json", docs.agentCard),
+            ("/.well-known/ucp", docs.ucpProfile),
+            ("/.well-known/acp.json", docs.acpDiscovery),
+            ("/.well-known/capabilities.json", docs.capabilities),
+            ("/.well-known/capabilities.json.jws", docs.capabilitiesSignature),
+            ("/.well-known/jwks.json", docs.jwks),
+            ("/llms.txt", docs.llmsTxt),
+            ("/robots.txt", docs.robotsTxt),
+            ("/sitemap.xml", docs.sitemap),
+            ("/openapi.json", docs.openAPI),
+            ("/pricing", docs.pricing),
+            ("/policies", docs.policies),
+        ]
+        for (path, document) in fixed {
+            router.get(path) { document.response(for: $0) }
+        }
+        router.get("/status") { [unowned self] _ in jsonResponse(self.status()) }
+        router.get("/catalog") { [unowned self] request in self.searchCatalog(request) }
+        router.get("/catalog/{id}") { [unowned self] request in self.catalogProduct(request) }
+        router.get("/products/{id}") { [unowned self] request in self.productPage(request) }
+        if let staticFiles {
+            router.get("/dashboard/{path...}") { request in
+                staticFiles.serve(request.pathParameters["path"] ?? "", request: request)
+            }
+        }
+        return router
+    }
+
+    func status() -> JSON {
+        let catalog = manifests.catalog
+        var storeHealthy = true
+        do { _ = try database.read { try $0.queryOne("SELECT 1") } } catch { storeHealthy = false }
+        return [
+            "status": .string(storeHealthy ? "ok" : "degraded"),
+            "version": .string(configuration.version),
+            "started_at": .string(ISO8601DateFormatter().string(from: startedAt)),
+            "uptime_seconds": .int(Int64(Date().timeIntervalSince(startedAt))),
+            "store": ["backend": "sqlite", "healthy": .bool(storeHealthy)],
+            "counts": [
+                "products": .int(Int64(catalog.products.count)),
+                "products_in_stock": .int(Int64(catalog.products.filter(\.inStock).count)),
+                "categories": .int(Int64(catalog.categories.count)),
+                "plans": .int(Int64(manifests.pricing["plans"]?.arrayValue?.count ?? 0)),
+                "usage_prices": .int(Int64(manifests.pricing["usage"]?.arrayValue?.count ?? 0)),
+            ],
+        ]
+    }
+}

@@ -1,0 +1,85 @@
+import Crypto
+import Foundation
+import JSON
+import Store
+
+/// The store's Ed25519 key: signs the capability manifest (a detached JWS) and trail
+/// checkpoints; its public half is published at `/.well-known/jwks.json`.
+public struct StoreSigningKey: @unchecked Sendable {
+    let privateKey: Curve25519.Signing.PrivateKey
+
+    public init(rawRepresentation: Data) throws {
+        privateKey = try Curve25519.Signing.PrivateKey(rawRepresentation: rawRepresentation)
+    }
+
+    public static func generate() -> StoreSigningKey {
+        StoreSigningKey(privateKey: Curve25519.Signing.PrivateKey())
+    }
+
+    private init(privateKey: Curve25519.Signing.PrivateKey) {
+        self.privateKey = privateKey
+    }
+
+    /// The public key as a JWK (RFC 8037), with its thumbprint as `kid`.
+    public var publicJWK: JSON {
+        [
+            "kty": "OKP", "crv": "Ed25519", "x": .string(Base64URL.encode(privateKey.publicKey.rawRepresentation)),
+            "kid": .string(keyID), "alg": "EdDSA", "use": "sig",
+        ]
+    }
+
+    /// The RFC 7638 JWK thumbprint (SHA-256 over the required members in canonical order).
+    public var keyID: String {
+        let x = Base64URL.encode(privateKey.publicKey.rawRepresentation)
+        let canonical = "{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"\(x)\"}"
+        return Base64URL.encode(Data(SHA256.hash(data: Data(canonical.utf8))))
+    }
+
+    public func sign(_ bytes: [UInt8]) throws -> Data {
+        try privateKey.signature(for: Data(bytes))
+    }
+
+    /// A compact JWS with a detached payload (RFC 7515 Appendix F): `header..signature`.
+    /// The signature covers exactly the bytes served, so an agent verifies what it fetched.
+    public func detachedJWS(payload: [UInt8], type: String) throws -> String {
+        let header: JSON = ["alg": "EdDSA", "kid": .string(keyID), "typ": .string(type)]
+        let encodedHeader = Base64URL.encode(header.serialized())
+        let signingInput = Array((encodedHeader + "." + Base64URL.encode(payload)).utf8)
+        return encodedHeader + ".." + Base64URL.encode(try sign(signingInput))
+    }
+
+    /// Verifies a detached JWS made by `detachedJWS` against a public JWK.
+    public static func verifyDetachedJWS(_ jws: String, payload: [UInt8], publicJWK: JSON) -> Bool {
+        let parts = jws.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[1].isEmpty, let x = publicJWK["x"]?.stringValue,
+            let keyBytes = Base64URL.decode(x), let signature = Base64URL.decode(String(parts[2])),
+            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyBytes)
+        else { return false }
+        let signingInput = Data((String(parts[0]) + "." + Base64URL.encode(payload)).utf8)
+        return key.isValidSignature(signature, for: signingInput)
+    }
+
+    /// The active key from the store, generating and keeping one on first start.
+    public static func loadOrCreate(in database: Database) throws -> StoreSigningKey {
+        if let row = try database.read({ try $0.queryOne(
+            "SELECT private_key FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at LIMIT 1") }),
+            let raw = row[0].bytes
+        {
+            return try StoreSigningKey(rawRepresentation: Data(raw))
+        }
+        let key = generate()
+        // Two processes starting on one new file race here; the first key written wins.
+        return try database.write { db in
+            if let row = try db.queryOne(
+                "SELECT private_key FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at LIMIT 1"),
+                let raw = row[0].bytes
+            {
+                return try StoreSigningKey(rawRepresentation: Data(raw))
+            }
+            try db.run(
+                "INSERT INTO signing_keys (kid, algorithm, private_key) VALUES (?, 'EdDSA', ?)",
+                [.text(key.keyID), .blob([UInt8](key.privateKey.rawRepresentation))])
+            return key
+        }
+    }
+}

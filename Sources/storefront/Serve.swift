@@ -1,0 +1,153 @@
+import ArgumentParser
+import Foundation
+import HTTPServer
+import Store
+import StorefrontCore
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the store in a manifests folder to agents over HTTP.")
+
+    @Option(help: "The folder with store.json, catalog.json, pricing.json and policies.json.")
+    var manifests: String = "manifests"
+
+    @Option(help: "The SQLite store file; created on first start.")
+    var store: String = "storefront.db"
+
+    @Option(help: "The address to listen on (IPv4 or IPv6; 0.0.0.0 for every interface).")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "The port to listen on (0 picks a free one).")
+    var port: UInt16 = 8080
+
+    @Option(help: "Threads in the HTTP server's epoll pool (default: the number of cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "The URL agents use to reach this gateway (default: http://HOST:PORT).")
+    var publicURL: String?
+
+    @Option(help: "The JSON Schemas folder (default: ./schemas or the one shipped beside the binary).")
+    var schemas: String?
+
+    @Option(help: "The dashboard folder served at /dashboard/ (default: ./public).")
+    var publicDirectory: String?
+
+    @Option(help: "The largest request body accepted, in bytes.")
+    var maxBodyBytes: Int = 1 << 20
+
+    @Option(help: "The most simultaneous connections.")
+    var connectionLimit: Int = 4096
+
+    @Option(help: "Seconds an idle connection is kept open.")
+    var connectionTimeout: Int = 30
+
+    func validate() throws {
+        guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be from 1 to 256.") }
+        guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024.") }
+        guard connectionLimit >= 1 else { throw ValidationError("--connection-limit must be at least 1.") }
+    }
+
+    func run() throws {
+        let schemaLibrary = try ProjectFolder.schemas(schemas)
+        let storeManifests: StoreManifests
+        do {
+            storeManifests = try StoreManifests.load(from: URL(fileURLWithPath: manifests), schemas: schemaLibrary)
+        } catch let error as ManifestValidationError {
+            print("storefront: cannot start: \(error)", to: &standardError)
+            throw ExitCode(65)
+        } catch let error as ManifestError {
+            print("storefront: cannot start: \(error)", to: &standardError)
+            throw ExitCode(65)
+        }
+        let database: Database
+        do {
+            database = try Database(path: store, migrations: StoreMigrations.all)
+        } catch {
+            print("storefront: cannot open the store \(store): \(error)", to: &standardError)
+            throw ExitCode(74)
+        }
+
+        var serverConfiguration = ServerConfiguration()
+        serverConfiguration.host = host
+        serverConfiguration.port = port
+        serverConfiguration.threads = threads
+        serverConfiguration.maxBodyBytes = maxBodyBytes
+        serverConfiguration.connectionLimit = connectionLimit
+        serverConfiguration.connectionTimeout = connectionTimeout
+
+        // The router is built after the port is known, so documents carry the right URLs.
+        let router = RouterBox()
+        let server = HTTPServer(configuration: serverConfiguration) { router.route($0) }
+        do {
+            try server.start()
+        } catch {
+            print("storefront: \(error)", to: &standardError)
+            throw ExitCode(69)
+        }
+        let hostForURL = host.contains(":") ? "[\(host)]" : (host == "0.0.0.0" ? "127.0.0.1" : host)
+        let baseURL = publicURL ?? "http://\(hostForURL):\(server.port)"
+        var gatewayConfiguration = GatewayConfiguration(
+            publicURL: baseURL,
+            publicDirectory: publicDirectory ?? ProjectFolder.locate("public")?.path)
+        gatewayConfiguration.maxBodyBytes = maxBodyBytes
+        let gateway: Gateway
+        do {
+            gateway = try Gateway(
+                configuration: gatewayConfiguration, manifests: storeManifests, database: database,
+                schemas: schemaLibrary)
+        } catch {
+            server.stop()
+            database.close()
+            print("storefront: cannot start: \(error)", to: &standardError)
+            throw ExitCode(70)
+        }
+        router.set(gateway.router())
+
+        print(
+            "storefront \(StorefrontVersion.current): serving \(storeManifests.storeName) "
+                + "(\(storeManifests.catalog.products.count) products) at \(baseURL) — store \(store), "
+                + "\(threads) thread\(threads == 1 ? "" : "s")")
+        print("agent entry point: \(baseURL)/agents")
+        fflush(stdout)
+
+        waitForTerminationSignal()
+        print("storefront: stopping (finishing requests in flight)")
+        fflush(stdout)
+        server.stop()
+        database.close()
+        print("storefront: stopped cleanly")
+        fflush(stdout)
+    }
+}
+
+/// Holds the router once it exists; requests before that get 503.
+final class RouterBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var router: Router?
+
+    func set(_ router: Router) { lock.withLock { self.router = router } }
+
+    func route(_ request: Request) -> Response {
+        guard let router = lock.withLock({ self.router }) else {
+            return Response.error(
+                status: 503, type: "service_unavailable", code: "starting", message: "The gateway is starting; retry.",
+                headers: [("Retry-After", "1")])
+        }
+        return router.route(request)
+    }
+}
+
+/// Blocks until SIGINT or SIGTERM.
+func waitForTerminationSignal() {
+    signal(SIGINT, SIG_IGN)
+    signal(SIGTERM, SIG_IGN)
+    let done = DispatchSemaphore(value: 0)
+    let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+        source.setEventHandler { done.signal() }
+        source.resume()
+        return source
+    }
+    done.wait()
+    sources.forEach { $0.cancel() }
+}
