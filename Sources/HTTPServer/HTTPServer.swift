@@ -155,6 +155,9 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     fileprivate func handle(connection: OpaquePointer, exchange: Exchange) -> MHD_Result {
+        if exchange.tooLarge && !exchange.answered {
+            return queue(tooLargeResponse(), on: connection, exchange: exchange)
+        }
         if let response = exchange.deferredResponse {
             exchange.deferredResponse = nil
             return queue(response, on: connection, exchange: exchange)
@@ -224,7 +227,8 @@ public final class HTTPServer: @unchecked Sendable {
     fileprivate func tooLargeResponse() -> Response {
         Response.error(
             status: 413, type: "invalid_request", code: "body_too_large",
-            message: "The request body is larger than \(configuration.maxBodyBytes) bytes.")
+            message: "The request body is larger than \(configuration.maxBodyBytes) bytes.",
+            headers: [("Connection", "close")])
     }
 }
 
@@ -300,11 +304,13 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     }
     let size = uploadDataSize.pointee
     if size > 0 {
-        if exchange.body.count + size > server.configuration.maxBodyBytes {
+        // libmicrohttpd accepts a response only on the first or the last call, so an
+        // oversized streamed body is discarded as it arrives and refused at the end.
+        if exchange.tooLarge || exchange.body.count + size > server.configuration.maxBodyBytes {
             uploadDataSize.pointee = 0
             exchange.tooLarge = true
             exchange.body = []
-            return server.queue(server.tooLargeResponse(), on: connection, exchange: exchange)
+            return MHD_Result.YES
         }
         if let uploadData {
             uploadData.withMemoryRebound(to: UInt8.self, capacity: size) {

@@ -15,22 +15,24 @@ struct SchemaEvaluation {
     /// A `$ref` being followed: the target node at a depth of the instance path. Along one branch
     /// of the recursion the path at a given depth is always the same value, so meeting the same
     /// pair again means the schema would loop without consuming any input.
-    private struct ActiveReference: Hashable {
+    struct ActiveReference: Hashable {
         var node: Int
         var depth: Int
     }
 
-    /// Deep enough for any sensible document, shallow enough to stay clear of a thread's stack.
-    static let maxDepth = 100000
+    /// How deeply subschemas may nest during one validation (about 250 levels of a recursive
+    /// schema; the parser's depth limit keeps requests far below). Deeper fails with a violation
+    /// rather than exhausting the thread's stack; in release builds this fits a 512 KiB stack.
+    static let maxDepth = 500
 
     let program: CompiledSchema
-    private(set) var violations: [SchemaViolation] = []
-    private(set) var isRecording: Bool
-    private var path: [PathToken] = []
+    var violations: [SchemaViolation] = []
+    var isRecording: Bool
+    var path: [PathToken] = []
     /// The schema resources entered so far, outermost first: `$dynamicRef`'s dynamic scope.
-    private var scope: [Int] = []
-    private var activeReferences: Set<ActiveReference> = []
-    private var depth = 0
+    var scope: [Int] = []
+    var activeReferences: Set<ActiveReference> = []
+    var depth = 0
 
     init(program: CompiledSchema, recording: Bool) {
         self.program = program
@@ -46,7 +48,7 @@ struct SchemaEvaluation {
 
     /// Validates `instance` against node `index`. When `annotations` is non-nil and the instance
     /// is valid, what this node evaluated is merged into it.
-    private mutating func evaluate(_ index: Int, _ instance: JSON, _ annotations: inout SchemaAnnotations?) -> Bool {
+    mutating func evaluate(_ index: Int, _ instance: JSON, _ annotations: inout SchemaAnnotations?) -> Bool {
         let node = program.nodes[index]
         let keywords: [SchemaKeyword]
         switch node.body {
@@ -81,7 +83,7 @@ struct SchemaEvaluation {
     }
 
     /// A subschema applied to a child of the instance: annotations do not cross into a child.
-    private mutating func evaluate(_ index: Int, child token: PathToken, _ value: JSON) -> Bool {
+    mutating func evaluate(_ index: Int, child token: PathToken, _ value: JSON) -> Bool {
         path.append(token)
         defer { path.removeLast() }
         var none: SchemaAnnotations? = nil
@@ -89,7 +91,7 @@ struct SchemaEvaluation {
     }
 
     /// Runs `body` with recording switched on or off, and returns the violations it recorded.
-    private mutating func withRecording<T>(_ recording: Bool, _ body: (inout Self) -> T) -> (T, [SchemaViolation]) {
+    mutating func withRecording<T>(_ recording: Bool, _ body: (inout Self) -> T) -> (T, [SchemaViolation]) {
         let savedRecording = isRecording
         let savedViolations = violations
         isRecording = recording
@@ -103,356 +105,62 @@ struct SchemaEvaluation {
 
     /// Runs `body` without recording: for subschemas whose failures are not the instance's
     /// failures (`anyOf` branches, `not`, `if`, `contains`).
-    private mutating func silently<T>(_ body: (inout Self) -> T) -> T {
+    mutating func silently<T>(_ body: (inout Self) -> T) -> T {
         guard isRecording else { return body(&self) }
         return withRecording(false, body).0
     }
 
     // MARK: Keywords
 
-    private mutating func check(
+    /// One keyword. Applicators get a function each and assertions share one, so that in debug
+    /// builds (where a function's frame holds every local of every branch) the frames on the
+    /// recursion path stay small.
+    mutating func check(
         _ keyword: SchemaKeyword, _ node: SchemaNode, _ instance: JSON, _ local: inout SchemaAnnotations?
     ) -> Bool {
         switch keyword {
-        case .type(let types):
-            if types.contains(typeOf: instance) { return true }
-            return fail(node, "type", "expected \(types.description), found \(Self.kind(of: instance))")
-
-        case .enumeration(let options):
-            if options.contains(where: { SchemaEquality.equal($0, instance) }) { return true }
-            let listed = options.prefix(10).map(Self.describe).joined(separator: ", ")
-            return fail(
-                node, "enum",
-                "expected one of \(listed)\(options.count > 10 ? ", ..." : ""), found \(Self.describe(instance))")
-
-        case .constant(let value):
-            if SchemaEquality.equal(value, instance) { return true }
-            return fail(node, "const", "expected exactly \(Self.describe(value)), found \(Self.describe(instance))")
-
-        case .minimum(let limit):
-            guard let order = SchemaNumber.compare(instance, limit), order < 0 else { return true }
-            return fail(node, "minimum", "expected a number of at least \(Self.describe(limit))", found: instance)
-        case .maximum(let limit):
-            guard let order = SchemaNumber.compare(instance, limit), order > 0 else { return true }
-            return fail(node, "maximum", "expected a number of at most \(Self.describe(limit))", found: instance)
-        case .exclusiveMinimum(let limit):
-            guard let order = SchemaNumber.compare(instance, limit), order <= 0 else { return true }
-            return fail(
-                node, "exclusiveMinimum", "expected a number greater than \(Self.describe(limit))", found: instance)
-        case .exclusiveMaximum(let limit):
-            guard let order = SchemaNumber.compare(instance, limit), order >= 0 else { return true }
-            return fail(
-                node, "exclusiveMaximum", "expected a number less than \(Self.describe(limit))", found: instance)
-        case .multipleOf(let divisor, let written):
-            guard instance.isNumber, !SchemaDecimal(instance).isMultiple(of: divisor) else { return true }
-            return fail(node, "multipleOf", "expected a multiple of \(Self.describe(written))", found: instance)
-
-        case .minLength(let limit):
-            guard case .string(let s) = instance else { return true }
-            let length = s.unicodeScalars.count
-            if length >= limit { return true }
-            return fail(node, "minLength", "expected at least \(Self.plural(limit, "character")), found \(length)")
-        case .maxLength(let limit):
-            guard case .string(let s) = instance else { return true }
-            let length = s.unicodeScalars.count
-            if length <= limit { return true }
-            return fail(node, "maxLength", "expected at most \(Self.plural(limit, "character")), found \(length)")
-        case .pattern(let regex):
-            guard case .string(let s) = instance, !regex.matches(s) else { return true }
-            return fail(node, "pattern", "expected a string matching the pattern \(regex.source)")
-        case .format(let format):
-            guard case .string(let s) = instance, !format.accepts(s) else { return true }
-            return fail(node, "format", "expected a valid \(format.rawValue), found \(Self.describe(instance))")
-
-        case .minProperties(let limit):
-            guard case .object(let members) = instance, members.count < limit else { return true }
-            return fail(
-                node, "minProperties", "expected at least \(Self.plural(limit, "property")), found \(members.count)")
-        case .maxProperties(let limit):
-            guard case .object(let members) = instance, members.count > limit else { return true }
-            return fail(
-                node, "maxProperties", "expected at most \(Self.plural(limit, "property")), found \(members.count)")
-        case .required(let names):
-            guard case .object(let members) = instance else { return true }
-            var ok = true
-            for name in names where members[name] == nil {
-                ok = false
-                guard isRecording else { break }
-                report(node, "required", "missing required property \"\(name)\"")
-            }
-            return ok
-        case .dependentRequired(let dependencies):
-            guard case .object(let members) = instance else { return true }
-            var ok = true
-            for (property, names) in dependencies where members[property] != nil {
-                for name in names where members[name] == nil {
-                    ok = false
-                    guard isRecording else { return false }
-                    report(
-                        node, "dependentRequired",
-                        "missing property \"\(name)\", required when \"\(property)\" is present")
-                }
-            }
-            return ok
         case .properties(let schemas):
-            guard case .object(let members) = instance else { return true }
-            var ok = true
-            for (name, child) in schemas {
-                guard let value = members[name] else { continue }
-                local?.properties.insert(name)
-                if !evaluate(child, child: .key(name), value) {
-                    ok = false
-                    if !isRecording { return false }
-                }
-            }
-            return ok
+            return properties(schemas, instance, &local)
         case .patternProperties(let schemas):
-            guard case .object(let members) = instance else { return true }
-            var ok = true
-            for name in keys(of: members) {
-                for (regex, child) in schemas where regex.matches(name) {
-                    local?.properties.insert(name)
-                    if !evaluate(child, child: .key(name), members[name]!) {
-                        ok = false
-                        if !isRecording { return false }
-                    }
-                }
-            }
-            return ok
+            return patternProperties(schemas, instance, &local)
         case .additionalProperties(let child, let declared, let patterns):
-            guard case .object(let members) = instance else { return true }
-            var ok = true
-            for name in keys(of: members)
-            where !declared.contains(name) && !patterns.contains(where: { $0.matches(name) }) {
-                local?.properties.insert(name)
-                if !evaluate(child, child: .key(name), members[name]!) {
-                    ok = false
-                    if !isRecording { return false }
-                }
-            }
-            return ok
+            return additionalProperties(child, declared, patterns, instance, &local)
         case .propertyNames(let child):
-            guard case .object(let members) = instance else { return true }
-            var ok = true
-            for name in keys(of: members) where !evaluate(child, child: .key(name), .string(name)) {
-                ok = false
-                if !isRecording { return false }
-            }
-            return ok
+            return propertyNames(child, instance)
         case .dependentSchemas(let schemas):
-            guard case .object(let members) = instance else { return true }
-            var ok = true
-            for (property, child) in schemas where members[property] != nil {
-                if !evaluate(child, instance, &local) {
-                    ok = false
-                    if !isRecording { return false }
-                }
-            }
-            return ok
+            return dependentSchemas(schemas, instance, &local)
         case .unevaluatedProperties(let child):
-            guard case .object(let members) = instance else { return true }
-            var ok = true
-            let evaluated = local ?? SchemaAnnotations()
-            for name in keys(of: members) where !evaluated.hasEvaluated(property: name) {
-                if !evaluate(child, child: .key(name), members[name]!) {
-                    ok = false
-                    if !isRecording { return false }
-                }
-            }
-            local?.allProperties = true
-            return ok
-
-        case .minItems(let limit):
-            guard case .array(let items) = instance, items.count < limit else { return true }
-            return fail(node, "minItems", "expected at least \(Self.plural(limit, "item")), found \(items.count)")
-        case .maxItems(let limit):
-            guard case .array(let items) = instance, items.count > limit else { return true }
-            return fail(node, "maxItems", "expected at most \(Self.plural(limit, "item")), found \(items.count)")
-        case .uniqueItems:
-            guard case .array(let items) = instance, let (first, second) = Self.duplicate(in: items) else {
-                return true
-            }
-            return fail(node, "uniqueItems", "expected unique items, but items \(first) and \(second) are equal")
+            return unevaluatedProperties(child, instance, &local)
         case .prefixItems(let schemas):
-            guard case .array(let items) = instance else { return true }
-            var ok = true
-            for (i, child) in zip(items.indices, schemas) where !evaluate(child, child: .index(i), items[i]) {
-                ok = false
-                if !isRecording { return false }
-            }
-            if let prefix = local?.itemPrefix { local?.itemPrefix = max(prefix, min(items.count, schemas.count)) }
-            return ok
+            return prefixItems(schemas, instance, &local)
         case .items(let child, let start):
-            guard case .array(let items) = instance else { return true }
-            var ok = true
-            for i in items.indices.dropFirst(start) where !evaluate(child, child: .index(i), items[i]) {
-                ok = false
-                if !isRecording { return false }
-            }
-            local?.allItems = true
-            return ok
+            return items(child, from: start, instance, &local)
         case .contains(let child, let minimum, let maximum, let minIsExplicit):
-            guard case .array(let items) = instance else { return true }
-            var matches = 0
-            let needsAll = local != nil || maximum != nil
-            silently { evaluation in
-                for i in items.indices where evaluation.evaluate(child, child: .index(i), items[i]) {
-                    matches += 1
-                    local?.items.insert(i)
-                    if !needsAll && matches >= minimum { break }
-                }
-            }
-            if matches < minimum {
-                let keyword = minIsExplicit ? "minContains" : "contains"
-                return fail(
-                    node, keyword,
-                    "expected at least \(Self.plural(minimum, "item")) matching the contains schema, found \(matches)")
-            }
-            if let maximum, matches > maximum {
-                return fail(
-                    node, "maxContains",
-                    "expected at most \(Self.plural(maximum, "item")) matching the contains schema, found \(matches)")
-            }
-            return true
+            return contains(child, min: minimum, max: maximum, minIsExplicit: minIsExplicit, node, instance, &local)
         case .unevaluatedItems(let child):
-            guard case .array(let items) = instance else { return true }
-            var ok = true
-            let evaluated = local ?? SchemaAnnotations()
-            for i in items.indices where !evaluated.hasEvaluated(item: i) {
-                if !evaluate(child, child: .index(i), items[i]) {
-                    ok = false
-                    if !isRecording { return false }
-                }
-            }
-            local?.allItems = true
-            return ok
-
+            return unevaluatedItems(child, instance, &local)
         case .ref(let target):
             return follow(target, node, "$ref", instance, &local)
         case .dynamicRef(let target, let anchor):
-            var resolved = target
-            if let anchor {
-                // The outermost resource in the dynamic scope with this $dynamicAnchor wins.
-                for resource in scope {
-                    if let found = program.dynamicAnchors[resource][anchor] {
-                        resolved = found
-                        break
-                    }
-                }
-            }
-            return follow(resolved, node, "$dynamicRef", instance, &local)
+            return dynamicRef(target, anchor: anchor, node, instance, &local)
         case .allOf(let schemas):
-            var ok = true
-            for child in schemas where !evaluate(child, instance, &local) {
-                ok = false
-                if !isRecording { return false }
-            }
-            return ok
+            return allOf(schemas, instance, &local)
         case .anyOf(let schemas):
-            // Every branch runs when annotations are wanted: each passing branch contributes.
-            var passed = false
-            silently { evaluation in
-                for child in schemas where evaluation.evaluate(child, instance, &local) {
-                    passed = true
-                    if local == nil { break }
-                }
-            }
-            if !passed, isRecording { explainAlternatives(node, "anyOf", schemas, instance) }
-            return passed
+            return anyOf(schemas, node, instance, &local)
         case .oneOf(let schemas):
-            var passing: [Int] = []
-            var annotations: SchemaAnnotations? = nil
-            silently { evaluation in
-                for (i, child) in schemas.enumerated() {
-                    var branch: SchemaAnnotations? = local == nil ? nil : SchemaAnnotations()
-                    if evaluation.evaluate(child, instance, &branch) {
-                        passing.append(i)
-                        annotations = branch
-                        if passing.count > 1 { break }
-                    }
-                }
-            }
-            if passing.count == 1 {
-                if let annotations { local?.merge(annotations) }
-                return true
-            }
-            guard isRecording else { return false }
-            if passing.isEmpty {
-                explainAlternatives(node, "oneOf", schemas, instance)
-            } else {
-                report(
-                    node, "oneOf",
-                    "expected the value to match exactly one schema in oneOf, "
-                        + "but it matches schemas \(passing[0]) and \(passing[1])")
-            }
-            return false
+            return oneOf(schemas, node, instance, &local)
         case .not(let child):
-            var none: SchemaAnnotations? = nil
-            let matched = silently { $0.evaluate(child, instance, &none) }
-            if !matched { return true }
-            return fail(node, "not", "expected the value not to match the schema in not")
+            return not(child, node, instance)
         case .conditional(let ifNode, let thenNode, let elseNode):
-            let holds = silently { $0.evaluate(ifNode, instance, &local) }
-            guard let branch = holds ? thenNode : elseNode else { return true }
-            return evaluate(branch, instance, &local)
+            return conditional(if: ifNode, then: thenNode, else: elseNode, instance, &local)
+        default:
+            return assertion(keyword, node, instance)
         }
-    }
-
-    private mutating func follow(
-        _ target: Int, _ node: SchemaNode, _ keyword: String, _ instance: JSON, _ local: inout SchemaAnnotations?
-    ) -> Bool {
-        let visit = ActiveReference(node: target, depth: path.count)
-        guard activeReferences.insert(visit).inserted else {
-            return fail(node, keyword, "the schema refers to itself here without validating anything in between")
-        }
-        defer { activeReferences.remove(visit) }
-        return evaluate(target, instance, &local)
-    }
-
-    /// Why no branch of `anyOf`/`oneOf` matched. A branch whose `type`, `const` or `enum` rejects
-    /// this very value was not what the caller meant; among the rest, the branch with the fewest
-    /// `const`/`enum` failures on direct properties (discriminators such as `"kind"`) is. When
-    /// exactly one branch is closest, its own violations say what to fix; otherwise one summary.
-    private mutating func explainAlternatives(
-        _ node: SchemaNode, _ keyword: String, _ schemas: [Int], _ instance: JSON
-    ) {
-        let here = instancePointer
-        var best: (score: Int, violations: [SchemaViolation])? = nil
-        var tied = false
-        for child in schemas {
-            var none: SchemaAnnotations? = nil
-            let (_, found) = withRecording(true) { $0.evaluate(child, instance, &none) }
-            let rejectedOutright =
-                found.isEmpty
-                || found.contains {
-                    $0.instancePointer == here && ["type", "const", "enum", "false"].contains($0.keyword)
-                }
-            if rejectedOutright { continue }
-            let score = found.filter { violation in
-                guard ["const", "enum"].contains(violation.keyword),
-                    violation.instancePointer.hasPrefix(here + "/")
-                else { return false }
-                return !violation.instancePointer.dropFirst(here.count + 1).contains("/")
-            }.count
-            if let current = best, current.score <= score {
-                if current.score == score { tied = true }
-                continue
-            }
-            best = (score, found)
-            tied = false
-        }
-        if let best, !tied {
-            violations.append(contentsOf: best.violations)
-            return
-        }
-        let expectation = keyword == "oneOf" ? "exactly one" : "at least one"
-        report(
-            node, keyword, "expected the value to match \(expectation) of the \(schemas.count) schemas in \(keyword)")
     }
 
     // MARK: Reporting
 
-    private var instancePointer: String {
+    var instancePointer: String {
         var pointer = ""
         for token in path {
             switch token {
@@ -464,27 +172,27 @@ struct SchemaEvaluation {
     }
 
     /// Records a violation (when recording) and returns false, so checks read `return fail(...)`.
-    private mutating func fail(_ node: SchemaNode, _ keyword: String, _ message: @autoclosure () -> String) -> Bool {
+    mutating func fail(_ node: SchemaNode, _ keyword: String, _ message: @autoclosure () -> String) -> Bool {
         if isRecording { report(node, keyword, message()) }
         return false
     }
 
     /// As `fail`, with ", found <value>" after the message.
-    private mutating func fail(
+    mutating func fail(
         _ node: SchemaNode, _ keyword: String, _ message: @autoclosure () -> String, found value: JSON
     ) -> Bool {
         if isRecording { report(node, keyword, message() + ", found " + Self.describe(value)) }
         return false
     }
 
-    private mutating func report(_ node: SchemaNode, _ keyword: String, _ message: String) {
+    mutating func report(_ node: SchemaNode, _ keyword: String, _ message: String) {
         violations.append(
             SchemaViolation(
                 instancePointer: instancePointer, keyword: keyword,
                 schemaPointer: node.location + "/" + keyword, message: message))
     }
 
-    private mutating func reportFalseSchema(_ node: SchemaNode, _ context: FalseSchemaContext) {
+    mutating func reportFalseSchema(_ node: SchemaNode, _ context: FalseSchemaContext) {
         let message: String
         let keyword: String
         switch (context, path.last) {
@@ -505,17 +213,17 @@ struct SchemaEvaluation {
 
     /// Object keys in a stable order when violations are reported, so the same request always
     /// gets the same errors; in any order otherwise, because sorting costs.
-    private func keys(of members: [String: JSON]) -> [String] {
+    func keys(of members: [String: JSON]) -> [String] {
         isRecording ? members.keys.sorted() : Array(members.keys)
     }
 
-    private static func plural(_ n: Int, _ noun: String) -> String {
+    static func plural(_ n: Int, _ noun: String) -> String {
         if n == 1 { return "1 \(noun)" }
         return noun.hasSuffix("y") ? "\(n) \(noun.dropLast())ies" : "\(n) \(noun)s"
     }
 
     /// "string", "integer", "number"... with "an object"/"an array" kept short.
-    private static func kind(of value: JSON) -> String { value.typeName }
+    static func kind(of value: JSON) -> String { value.typeName }
 
     /// A value as it appears in a message: scalars in full (long strings shortened), containers
     /// by kind, since echoing a whole object back rarely helps.
@@ -531,26 +239,5 @@ struct SchemaEvaluation {
         case .array(let items): return items.isEmpty ? "an empty array" : "an array of \(plural(items.count, "item"))"
         case .object(let members): return members.isEmpty ? "an empty object" : "an object"
         }
-    }
-
-    /// The first pair of equal items (JSON Schema equality: 1 equals 1.0), if any.
-    private static func duplicate(in items: [JSON]) -> (Int, Int)? {
-        if items.count < 2 { return nil }
-        // Strings are the common case (ids, tags) and can use a hash set.
-        if items.allSatisfy({ if case .string = $0 { return true } else { return false } }) {
-            // Keyed by UTF-8 bytes: String hashing would merge canonically equivalent strings.
-            var seen: [[UInt8]: Int] = [:]
-            for (i, item) in items.enumerated() {
-                guard case .string(let s) = item else { continue }
-                let bytes = Array(s.utf8)
-                if let first = seen[bytes] { return (first, i) }
-                seen[bytes] = i
-            }
-            return nil
-        }
-        for i in items.indices {
-            for j in items.indices where j > i && SchemaEquality.equal(items[i], items[j]) { return (i, j) }
-        }
-        return nil
     }
 }

@@ -1,0 +1,38 @@
+# The two commands of the README: `make serve` and `make test`. Each installs what is missing.
+SWIFT ?= swift
+PORT ?= 8080
+HOST ?= 127.0.0.1
+
+.PHONY: serve test build release unit e2e bench clean
+
+serve: release
+	.build/release/storefront serve --manifests manifests --store storefront.db --host $(HOST) --port $(PORT)
+
+release:
+	scripts/setup.sh
+	$(SWIFT) build -c release --product storefront
+
+build:
+	scripts/setup.sh
+	$(SWIFT) build --product storefront
+
+test:
+	scripts/setup.sh --test
+	$(SWIFT) build --product storefront
+	$(SWIFT) test
+	STOREFRONT_BIN=$(CURDIR)/.build/debug/storefront .venv/bin/python -m pytest -q tests/e2e
+
+unit:
+	$(SWIFT) test
+
+e2e: build
+	scripts/setup.sh --test
+	STOREFRONT_BIN=$(CURDIR)/.build/debug/storefront .venv/bin/python -m pytest -q tests/e2e
+
+bench:
+	scripts/setup.sh --bench
+	$(SWIFT) build -c release --product storefront
+	bench/run.sh
+
+clean:
+	rm -rf .build .venv storefront.db storefront.db-wal storefront.db-shm

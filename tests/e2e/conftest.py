@@ -1,0 +1,100 @@
+"""Fixtures for the end-to-end suite: the REAL `storefront` binary on a loopback port.
+
+Every test talks to a real process over real sockets with real third-party clients
+(requests, httpx through a2a-sdk, jsonschema, cryptography, joserfc, llms_txt, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+import requests
+
+from support import BINARY, MANIFESTS, SESSION_MAX_BODY, ServerProcess, launch, make_public_tree
+
+
+@pytest.fixture(scope="session")
+def binary() -> Path:
+    if not BINARY.exists():
+        pytest.fail(f"no storefront binary at {BINARY}: run `swift build --product storefront` or set STOREFRONT_BIN")
+    return BINARY
+
+
+@pytest.fixture(scope="session")
+def public_tree(tmp_path_factory) -> Path:
+    return make_public_tree(tmp_path_factory.mktemp("dashboard"))
+
+
+@pytest.fixture(scope="session")
+def server(binary, tmp_path_factory, public_tree) -> ServerProcess:
+    """The demo store, served once for the whole session; stopped (and checked) at the end."""
+    store = tmp_path_factory.mktemp("store") / "storefront.db"
+    srv = launch(
+        store,
+        extra=(
+            "--threads", "4",
+            "--public-directory", str(public_tree),
+            "--max-body-bytes", str(SESSION_MAX_BODY),
+        ),
+    )
+    yield srv
+    code = srv.stop(signal.SIGTERM)
+    srv.assert_stopped_cleanly(code)
+
+
+@pytest.fixture(scope="session")
+def base_url(server) -> str:
+    return server.base_url
+
+
+@pytest.fixture(scope="session")
+def http() -> requests.Session:
+    with requests.Session() as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def catalog_manifest() -> dict:
+    return json.loads((MANIFESTS / "catalog.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def store_manifest() -> dict:
+    return json.loads((MANIFESTS / "store.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def agents_doc(http, base_url) -> dict:
+    r = http.get(base_url + "/agents", headers={"Accept": "application/json"})
+    assert r.status_code == 200
+    return r.json()
+
+
+@pytest.fixture
+def manifests_copy(tmp_path) -> Path:
+    """A private, editable copy of the demo manifests."""
+    target = tmp_path / "manifests"
+    shutil.copytree(MANIFESTS, target)
+    return target
+
+
+@pytest.fixture
+def start_server(binary, tmp_path):
+    """Factory: start extra servers (own store, own manifests); any still running are killed
+    at teardown."""
+    started: list[ServerProcess] = []
+
+    def _start(store: Path | None = None, **kwargs) -> ServerProcess:
+        srv = launch(store or tmp_path / "own.db", **kwargs)
+        started.append(srv)
+        return srv
+
+    yield _start
+    for srv in started:
+        srv.kill()
+
+
