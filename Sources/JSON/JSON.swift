@@ -89,6 +89,8 @@ extension JSON {
         case (.int(let a), .int(let b)): return a == b
         case (.int, .double), (.double, .int), (.double, .double):
             return self.doubleValue! == other.doubleValue!
+        // Swift's String == treats canonically equivalent strings as equal; JSON compares code points.
+        case (.string(let a), .string(let b)): return a.utf8.elementsEqual(b.utf8)
         case (.array(let a), .array(let b)):
             return a.count == b.count && zip(a, b).allSatisfy { $0.isSameValue(as: $1) }
         case (.object(let a), .object(let b)):

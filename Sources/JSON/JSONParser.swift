@@ -123,6 +123,13 @@ extension JSON {
                 let key = CJansson_object_iter_key(iter)!.withMemoryRebound(to: UInt8.self, capacity: keyLength) {
                     String(decoding: UnsafeBufferPointer(start: $0, count: keyLength), as: UTF8.self)
                 }
+                // Keys that differ in bytes but not as Swift Strings (é vs e + U+0301) would
+                // silently collapse into one; refuse them as duplicates.
+                guard members[key] == nil else {
+                    throw JSONParseError(
+                        code: .duplicateKey, line: 0, column: 0,
+                        message: "two keys are the same text in different Unicode forms: \(key)")
+                }
                 members[key] = try convert(CJansson_object_iter_value(iter))
                 it = CJansson_object_iter_next(value, iter)
             }

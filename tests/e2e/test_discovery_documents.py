@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import re
 import urllib.robotparser
@@ -123,7 +124,7 @@ def test_agent_card_declares_protocol_transport_and_points_back_at_this_server(h
 
 def test_agent_card_is_read_by_the_a2a_1x_client_parser(http, base_url):
     doc = http.get(base_url + "/.well-known/agent-card.json").json()
-    card = parse_agent_card(doc)
+    card = parse_agent_card(copy.deepcopy(doc))  # the parser consumes its argument
     assert card.name == doc["name"]
     assert [i.url for i in card.supported_interfaces][0] == doc["url"]
     assert len(card.skills) == len(doc["skills"])
@@ -459,7 +460,8 @@ def test_declared_error_responses_match_the_declared_error_schema(http, openapi)
             r = http.get(server + path.replace("{id}", "no-such-product"), headers={"Accept": "application/json"})
             assert r.status_code == 404, path
             jsonschema.Draft202012Validator(error_schema).validate(r.json())
-        if "400" in op["responses"]:
+        query_params = [p for p in op.get("parameters", []) if p["in"] == "query"]
+        if "400" in op["responses"] and query_params:
             r = http.get(server + path, params={"no_such_parameter": "1"})
             assert r.status_code == 400, path
             jsonschema.Draft202012Validator(error_schema).validate(r.json())

@@ -118,7 +118,8 @@ extension SchemaEvaluation {
         return ok
     }
 
-    /// How many items match, against `minContains`/`maxContains`. Non-matching items are not violations in themselves.
+    /// How many items match, against `minContains`/`maxContains`. An item that does not match is
+    /// not a violation in itself, so the item checks run silently.
     mutating func contains(
         _ child: Int, min minimum: Int, max maximum: Int?, minIsExplicit: Bool, _ node: SchemaNode, _ instance: JSON,
         _ local: inout SchemaAnnotations?
@@ -169,7 +170,6 @@ extension SchemaEvaluation {
     ) -> Bool {
         var resolved = target
         if let anchor {
-            // The outermost resource in the dynamic scope with this $dynamicAnchor wins.
             for resource in scope {
                 if let found = program.dynamicAnchors[resource][anchor] {
                     resolved = found
@@ -302,5 +302,4 @@ extension SchemaEvaluation {
         report(
             node, keyword, "expected the value to match \(expectation) of the \(schemas.count) schemas in \(keyword)")
     }
-
 }

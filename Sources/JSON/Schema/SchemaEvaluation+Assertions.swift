@@ -5,7 +5,7 @@ extension SchemaEvaluation {
         switch keyword {
         case .type(let types):
             if types.contains(typeOf: instance) { return true }
-            return fail(node, "type", "expected \(types.description), found \(Self.kind(of: instance))")
+            return fail(node, "type", "expected \(types.description), found \(instance.typeName)")
 
         case .enumeration(let options):
             if options.contains(where: { SchemaEquality.equal($0, instance) }) { return true }

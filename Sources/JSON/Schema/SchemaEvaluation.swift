@@ -222,9 +222,6 @@ struct SchemaEvaluation {
         return noun.hasSuffix("y") ? "\(n) \(noun.dropLast())ies" : "\(n) \(noun)s"
     }
 
-    /// "string", "integer", "number"... with "an object"/"an array" kept short.
-    static func kind(of value: JSON) -> String { value.typeName }
-
     /// A value as it appears in a message: scalars in full (long strings shortened), containers
     /// by kind, since echoing a whole object back rarely helps.
     static func describe(_ value: JSON) -> String {

@@ -81,13 +81,16 @@ struct StoreFacts {
         ]
     }
 
+    /// An endpoint for documents: a `url`, or for parametrised paths a `url_template` (RFC 6570).
     func endpointJSON(_ e: Endpoint) -> JSON {
-        [
-            "method": .string(e.method), "path": .string(e.path), "url": .string(url(e.path)),
+        var entry: [String: JSON] = [
+            "method": .string(e.method), "path": .string(e.path),
             "summary": .string(e.summary), "stage": .string(e.stage.rawValue),
             "content_types": .array(e.contentTypes.map(JSON.string)),
             "operation_id": .string(e.id),
         ]
+        entry[e.path.contains("{") ? "url_template" : "url"] = .string(url(e.path))
+        return .object(entry)
     }
 
     var storeSummary: JSON {
