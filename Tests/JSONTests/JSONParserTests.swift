@@ -34,6 +34,12 @@ struct JSONParserTests {
         } catch { Issue.record("unexpected \(error)") }
     }
 
+    @Test("keys equal only under Unicode normalisation are refused, not merged")
+    func normalisedDuplicate() {
+        #expect(throws: JSONParseError.self) { try JSON.parse(#"{"\u00e9": 1, "e\u0301": 2}"#) }
+        #expect(!JSON.string("\u{e9}").isSameValue(as: .string("e\u{301}")))
+    }
+
     @Test("invalid UTF-8 is refused")
     func invalidUTF8() {
         #expect(throws: JSONParseError.self) { try JSON.parse(bytes: [0x22, 0xC3, 0x28, 0x22]) }

@@ -20,6 +20,11 @@ from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet, OKPKey
 
 
+# joserfc flags "EdDSA" as deprecated by RFC 9864 (which registers "Ed25519"); verification still
+# works, and the warning is not what these tests are about.
+pytestmark = pytest.mark.filterwarnings("ignore:EdDSA is deprecated")
+
+
 def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
