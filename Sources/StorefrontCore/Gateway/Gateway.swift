@@ -83,7 +83,11 @@ public final class Gateway: @unchecked Sendable {
         router.get("/products/{id}") { [unowned self] request in self.productPage(request) }
         if let staticFiles {
             router.get("/dashboard/{path...}") { request in
-                staticFiles.serve(request.pathParameters["path"] ?? "", request: request)
+                // Relative links in the dashboard need the trailing slash.
+                if request.path == "/dashboard" {
+                    return Response(status: 301, headers: HTTPHeaders([("Location", "/dashboard/")]))
+                }
+                return staticFiles.serve(request.pathParameters["path"] ?? "", request: request)
             }
         }
         return router
