@@ -180,7 +180,7 @@ fmt_rps() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
     echo "## Benchmark run $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
     echo "- Machine: $cores cores ($cpu), $mem RAM, Linux $(uname -r)"
-    echo "- Gateway: \`$(realpath --relative-to="$ROOT" "$BIN" 2>/dev/null || echo "$BIN") serve --threads $SERVER_THREADS\`, revision $revision"
+    echo "- Gateway: \`$(realpath -s --relative-to="$ROOT" "$BIN" 2>/dev/null || echo "$BIN") serve --threads $SERVER_THREADS\`, revision $revision"
     echo "- Baseline: \`bench/baseline/agents-baseline\` (C, libmicrohttpd $mhd_version, same daemon flags and options, $SERVER_THREADS threads, same bytes and headers)"
     echo "- Load: $wrk_version, \`wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION --latency\` after a $WARMUP warm-up, loopback, one server loaded at a time"
     if [ "$cores" -le $((WRK_THREADS + SERVER_THREADS)) ]; then
@@ -217,8 +217,9 @@ fmt_rps() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
     done
     awk -v r="$agents_ratios" 'BEGIN {
         n = split(r, a, " "); min = 1e9; for (i = 1; i <= n; i++) { s += a[i]; if (a[i] < min) min = a[i] }
-        printf "Target: `/agents` at least 0.80× the bare C server. Reached: %.2f× (%s over %d round%s, lowest %.2f×): %s.\n",
-            s / n, n > 1 ? "mean" : "one measurement", n, n > 1 ? "s" : "", min, (s / n >= 0.8) ? "met" : "NOT met" }'
+        how = (n > 1) ? ("mean of " n " rounds, lowest " sprintf("%.2f", min) "×") : "one round"
+        verdict = (s / n >= 0.8) ? "met" : "NOT met"
+        printf "Target: `/agents` at least 0.80× the bare C server. Reached: %.2f× (%s): %s.\n", s / n, how, verdict }'
 } >"$TMP/report.md"
 
 cp "$TMP/report.md" "$RESULTS/latest.md"

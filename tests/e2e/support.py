@@ -7,6 +7,8 @@ storefront`). It runs with the repository root as its working directory, so it f
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import signal
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = REPO_ROOT / "manifests"
@@ -245,3 +248,61 @@ def json_ld_blocks(html: str) -> list:
     collector.feed(html)
     collector.close()
     return [json.loads(block) for block in collector.blocks]
+
+
+def raw_exchange(port: int, request: bytes, timeout: float = 5.0) -> bytes:
+    """Sends raw bytes, returns everything the server sends until it closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(request)
+        chunks = []
+        while True:
+            try:
+                data = s.recv(65536)
+            except socket.timeout:
+                break
+            if not data:
+                break
+            chunks.append(data)
+    return b"".join(chunks)
+
+
+def split_response(raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, body
+
+
+# --- JWS / JWK helpers (RFC 7515 Appendix F detached JWS, RFC 7638 thumbprints) ---------------
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def b64url_encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def rfc7638_thumbprint(jwk: dict) -> str:
+    """SHA-256 over the required OKP members, lexicographic order, no whitespace."""
+    canonical = json.dumps({"crv": jwk["crv"], "kty": jwk["kty"], "x": jwk["x"]}, separators=(",", ":"), sort_keys=True)
+    return b64url_encode(hashlib.sha256(canonical.encode()).digest())
+
+
+def split_detached(compact: str) -> tuple[dict, str, bytes]:
+    parts = compact.split(".")
+    assert len(parts) == 3, compact
+    encoded_header, payload, signature = parts
+    assert payload == "", "the payload must be detached (RFC 7515 Appendix F)"
+    header = json.loads(b64url_decode(encoded_header))
+    return header, encoded_header, b64url_decode(signature)
+
+
+def verify_ed25519(jwk: dict, encoded_header: str, payload: bytes, signature: bytes) -> None:
+    key = Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
+    key.verify(signature, (encoded_header + "." + b64url_encode(payload)).encode())

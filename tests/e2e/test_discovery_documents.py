@@ -65,9 +65,13 @@ def test_every_document_linked_from_agents_answers_200(http, agents_doc):
 
 
 def test_every_endpoint_url_in_agents_answers_200(http, agents_doc, catalog_manifest):
+    """Fixed routes give a `url`; routes with path parameters give a `url_template` (RFC 6570)."""
     some_id = catalog_manifest["products"][0]["id"]
     for endpoint in agents_doc["endpoints"]:
-        url = endpoint["url"].replace("{id}", some_id)
+        templated = "{" in endpoint["path"]
+        assert ("url_template" in endpoint) is templated, endpoint
+        assert ("url" in endpoint) is not templated, endpoint
+        url = (endpoint["url_template"] if templated else endpoint["url"]).replace("{id}", some_id)
         r = http.request(endpoint["method"], url)
         assert r.status_code == 200, (endpoint, r.status_code, r.text[:200])
 

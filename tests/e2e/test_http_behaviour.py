@@ -6,12 +6,10 @@ chunked uploads)."""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 import requests
 
-from support import SESSION_MAX_BODY, assert_json_error
+from support import SESSION_MAX_BODY, assert_json_error, raw_exchange, split_response
 
 # Public documents: cacheable, validated by ETag, CORS `*`.
 PUBLIC_DOCUMENTS = [
@@ -42,33 +40,6 @@ EVERY_GET_ROUTE = PUBLIC_DOCUMENTS + PRODUCT_DOCUMENTS + [
     "/catalog?q=tent&limit=5",
     "/products/granite-mid-hiking-boot",
 ]
-
-
-def raw_exchange(port: int, request: bytes, timeout: float = 5.0) -> bytes:
-    """Sends raw bytes, returns everything the server sends until it closes the connection."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(request)
-        chunks = []
-        while True:
-            try:
-                data = s.recv(65536)
-            except socket.timeout:
-                break
-            if not data:
-                break
-            chunks.append(data)
-    return b"".join(chunks)
-
-
-def split_response(raw: bytes) -> tuple[int, dict[str, str], bytes]:
-    head, _, body = raw.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return status, headers, body
 
 
 # --- ETag and 304 ------------------------------------------------------------------------------

@@ -8,49 +8,20 @@ RFC 7638 thumbprint. An agent verifies it with `cryptography` (and, independentl
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 
 import pytest
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from joserfc import jws
 from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet, OKPKey
+
+from support import b64url_decode, rfc7638_thumbprint, split_detached, verify_ed25519
 
 
 # joserfc flags "EdDSA" as deprecated by RFC 9864 (which registers "Ed25519"); verification still
 # works, and the warning is not what these tests are about.
 pytestmark = pytest.mark.filterwarnings("ignore:EdDSA is deprecated")
-
-
-def b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def rfc7638_thumbprint(jwk: dict) -> str:
-    """SHA-256 over the required OKP members, lexicographic order, no whitespace."""
-    canonical = json.dumps({"crv": jwk["crv"], "kty": jwk["kty"], "x": jwk["x"]}, separators=(",", ":"), sort_keys=True)
-    return b64url_encode(hashlib.sha256(canonical.encode()).digest())
-
-
-def split_detached(compact: str) -> tuple[dict, str, bytes]:
-    parts = compact.split(".")
-    assert len(parts) == 3, compact
-    encoded_header, payload, signature = parts
-    assert payload == "", "the payload must be detached (RFC 7515 Appendix F)"
-    header = json.loads(b64url_decode(encoded_header))
-    return header, encoded_header, b64url_decode(signature)
-
-
-def verify_ed25519(jwk: dict, encoded_header: str, payload: bytes, signature: bytes) -> None:
-    key = Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
-    key.verify(signature, (encoded_header + "." + b64url_encode(payload)).encode())
 
 
 @pytest.fixture(scope="module")

@@ -18,18 +18,18 @@ struct DiscoveryDocuments: Sendable {
     let pricing: Document
     let policies: Document
 
-    init(manifests: StoreManifests, baseURL: String, signingKey: StoreSigningKey, version: String, maxBodyBytes: Int)
-        throws
-    {
-        let facts = StoreFacts(manifests: manifests, baseURL: baseURL, version: version, maxBodyBytes: maxBodyBytes)
-        let agentsJSON = facts.agentsDocument(signingKeyID: signingKey.keyID)
+    let toolIndex: Document
+
+    init(facts: StoreFacts, actions: ActionRegistry, signingKey: StoreSigningKey) throws {
+        let baseURL = facts.baseURL
+        let agentsJSON = facts.agentsDocument(signingKeyID: signingKey.keyID, actions: actions)
         agents = .json(agentsJSON)
         agentsHTML = Document(
             bytes: Array(facts.agentsHTML(agentsJSON).utf8), contentType: "text/html; charset=utf-8")
-        agentCard = .json(facts.agentCard())
+        agentCard = .json(facts.agentCard(actions: actions))
         ucpProfile = .json(facts.ucpProfile(jwk: signingKey.publicJWK))
         acpDiscovery = .json(facts.acpDiscovery(), cacheControl: "public, max-age=3600")
-        let manifestBytes = facts.capabilityManifest(signingKey: signingKey).canonicalized()
+        let manifestBytes = facts.capabilityManifest(signingKey: signingKey, actions: actions).canonicalized()
         let jws = try signingKey.detachedJWS(payload: manifestBytes, type: "storefront-capabilities+jws")
         capabilities = Document(
             bytes: manifestBytes, contentType: "application/json",
@@ -39,10 +39,11 @@ struct DiscoveryDocuments: Sendable {
             ])
         capabilitiesSignature = Document(bytes: Array(jws.utf8), contentType: "application/jose")
         jwks = .json(["keys": [signingKey.publicJWK]], contentType: "application/jwk-set+json")
-        llmsTxt = .text(facts.llmsTxt(), contentType: "text/markdown; charset=utf-8")
+        llmsTxt = .text(facts.llmsTxt(actions: actions), contentType: "text/markdown; charset=utf-8")
         robotsTxt = .text(facts.robotsTxt(), contentType: "text/plain; charset=utf-8")
         sitemap = .text(facts.sitemap(), contentType: "application/xml; charset=utf-8")
-        openAPI = .json(OpenAPIDocument(facts: facts).document())
+        openAPI = .json(try OpenAPIDocument(facts: facts, actions: actions).document())
+        toolIndex = .json(["tools": .array(actions.entries.map { facts.actionJSON($0) })])
         pricing = .json(facts.pricingDocument())
         policies = .json(facts.policiesDocument())
     }
@@ -121,25 +122,47 @@ struct StoreFacts {
         ]
     }
 
-    func agentsDocument(signingKeyID: String) -> JSON {
+    /// An action as discovery documents describe it.
+    func actionJSON(_ entry: ActionRegistry.Entry, schemas: Bool = true) -> JSON {
+        let action = entry.action
+        var json: [String: JSON] = [
+            "name": .string(action.name), "title": .string(action.title), "description": .string(action.description),
+            "stage": .string(action.stage.rawValue), "scope": JSON(action.scope),
+            "annotations": action.annotations.json,
+            "rest": ["method": "POST", "url": .string(url("/tools/\(action.name)"))],
+        ]
+        if schemas {
+            json["input_schema"] = entry.inputSchema
+            json["output_schema"] = entry.outputSchema
+        }
+        return .object(json)
+    }
+
+    func agentsDocument(signingKeyID: String, actions: ActionRegistry) -> JSON {
         var journey: [JSON] = []
         for stage in JourneyStage.allCases {
             let endpoints = Endpoints.all.filter { $0.stage == stage }
+            let stageActions = actions.entries.filter { $0.action.stage == stage }
             journey.append([
                 "stage": .string(stage.rawValue), "title": .string(stage.title),
                 "endpoints": .array(endpoints.map { .string("\($0.method) \($0.path)") }),
-                "available": .bool(!endpoints.isEmpty),
+                "actions": .array(stageActions.map { .string($0.action.name) }),
+                "available": .bool(!endpoints.isEmpty || !stageActions.isEmpty),
             ])
         }
         return [
             "storefront_version": .string(version),
             "store": storeSummary,
-            "welcome": .string("Agents are welcome here. Read /pricing and /policies, search /catalog, and verify /.well-known/capabilities.json against /.well-known/jwks.json."),
+            "welcome": .string("Agents are welcome here. Read /pricing and /policies, search /catalog, call the actions below over REST (POST /tools/{name}), and verify /.well-known/capabilities.json against /.well-known/jwks.json."),
             "documents": documentLinks,
             "endpoints": .array(Endpoints.all.map(endpointJSON)),
+            "actions": .array(actions.entries.map { actionJSON($0, schemas: false) }),
             "journey": .array(journey),
             "protocols": [
-                "rest": ["openapi": .string(url("/openapi.json"))],
+                "rest": [
+                    "openapi": .string(url("/openapi.json")), "tools": .string(url("/tools")),
+                    "call": .string(url("/tools/{name}")),
+                ],
                 "a2a": ["agent_card": .string(url("/.well-known/agent-card.json")), "protocol_version": "0.3.0"],
                 "ucp": ["profile": .string(url("/.well-known/ucp"))],
                 "acp": ["discovery": .string(url("/.well-known/acp.json"))],
@@ -185,21 +208,19 @@ struct StoreFacts {
             head: "<script type=\"application/ld+json\">\(scriptSafeJSON(ld.serialized()))</script>", body: body)
     }
 
-    /// Skills advertised to A2A clients: one per journey stage the gateway serves.
-    func agentCard() -> JSON {
-        var skills: [JSON] = []
-        for stage in JourneyStage.allCases {
-            let endpoints = Endpoints.all.filter { $0.stage == stage }
-            guard !endpoints.isEmpty else { continue }
-            skills.append([
-                "id": .string(stage.rawValue.replacingOccurrences(of: "_", with: "-")),
-                "name": .string(stage.title),
-                "description": .string(endpoints.map(\.summary).joined(separator: " ")),
-                "tags": .array([.string(stage.rawValue), "commerce", "storefront"]),
-                "examples": .array(stageExamples(stage).map(JSON.string)),
+    /// Skills advertised to A2A clients: one per action of the registry.
+    func agentCard(actions: ActionRegistry) -> JSON {
+        let skills: [JSON] = actions.entries.map { entry in
+            let action = entry.action
+            return [
+                "id": .string(action.name),
+                "name": .string(action.title),
+                "description": .string(action.description),
+                "tags": .array([.string(action.stage.rawValue), "commerce"]),
+                "examples": .array(stageExamples(action.stage).map(JSON.string)),
                 "inputModes": ["application/json"],
                 "outputModes": ["application/json"],
-            ])
+            ]
         }
         var provider: [String: JSON] = ["organization": .string(name)]
         if let storeURL = store["url"] { provider["url"] = storeURL }
@@ -272,18 +293,20 @@ struct StoreFacts {
         ]
     }
 
-    func capabilityManifest(signingKey: StoreSigningKey) -> JSON {
+    func capabilityManifest(signingKey: StoreSigningKey, actions: ActionRegistry) -> JSON {
         [
             "$schema": "https://storefront.dev/schemas/capabilities.schema.json",
             "manifest_version": "1.0",
             "store": storeSummary,
             "gateway": ["name": "storefront", "version": .string(version)],
             "endpoints": .array(Endpoints.all.map(endpointJSON)),
+            "actions": .array(actions.entries.map { actionJSON($0, schemas: false) }),
             "documents": documentLinks,
             "stages": .array(JourneyStage.allCases.map { stage in
                 [
                     "stage": .string(stage.rawValue),
                     "operations": .array(Endpoints.all.filter { $0.stage == stage }.map { .string($0.id) }),
+                    "actions": .array(actions.entries.filter { $0.action.stage == stage }.map { .string($0.action.name) }),
                 ]
             }),
             "authentication": authentication,
@@ -297,7 +320,7 @@ struct StoreFacts {
         ]
     }
 
-    func llmsTxt() -> String {
+    func llmsTxt(actions: ActionRegistry) -> String {
         var lines = ["# \(name)", "", "> \(description)", ""]
         lines.append(
             "This store is served by Storefront, an agent-native gateway. Everything below is machine-readable; "
@@ -308,6 +331,14 @@ struct StoreFacts {
         lines.append("")
         lines.append("- [Agent entry point](\(url("/agents"))): every endpoint, document and limit, as JSON")
         lines.append("- [OpenAPI](\(url("/openapi.json"))): the HTTP API in OpenAPI 3.1")
+        lines.append("")
+        lines.append("## Actions")
+        lines.append("")
+        lines.append("Call any action with `POST \(url("/tools/{name}"))` and its arguments as a JSON body; each one's JSON Schemas are at [\(url("/tools"))](\(url("/tools"))).")
+        lines.append("")
+        for entry in actions.entries {
+            lines.append("- [\(entry.action.name)](\(url("/tools/\(entry.action.name)"))): \(entry.action.description)")
+        }
         for stage in [JourneyStage.evaluating, .trustChecking, .finding] {
             lines.append("")
             lines.append("## \(stage.title)")

@@ -111,6 +111,10 @@ public enum Endpoints {
             ],
             responseSchema: object, isPublicDocument: false, isDocument: false),
         Endpoint(
+            method: "GET", path: "/tools", id: "listTools",
+            summary: "Every action agents can call, with its input and output JSON Schemas, stage and annotations. Call one with POST /tools/{name}.",
+            stage: .evaluating, contentTypes: ["application/json"], responseSchema: object),
+        Endpoint(
             method: "GET", path: "/catalog/{id}", id: "getCatalogProduct",
             summary: "One product with variants, inventory and attributes.", stage: .evaluating,
             contentTypes: ["application/json"], parameters: [.path("id", "The product id.")],

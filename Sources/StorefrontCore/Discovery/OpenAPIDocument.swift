@@ -3,6 +3,7 @@ import JSON
 /// `openapi.json` (OpenAPI 3.1), generated from the endpoint declarations.
 struct OpenAPIDocument {
     let facts: StoreFacts
+    let actions: ActionRegistry
 
     static let errorSchema: JSON = [
         "type": "object",
@@ -78,12 +79,76 @@ struct OpenAPIDocument {
         return schema
     }
 
-    func document() -> JSON {
+    /// A bundled action schema made an OpenAPI schema: its `$defs` move to
+    /// `components/schemas`, and references follow them there.
+    static func componentized(_ schema: JSON, into components: inout [String: JSON]) -> JSON {
+        func rewrite(_ value: JSON) -> JSON {
+            switch value {
+            case .object(var members):
+                if let ref = members["$ref"]?.stringValue, ref.hasPrefix("#/$defs/") {
+                    members["$ref"] = .string("#/components/schemas/" + ref.dropFirst("#/$defs/".count))
+                }
+                for (key, member) in members where key != "$ref" { members[key] = rewrite(member) }
+                return .object(members)
+            case .array(let items): return .array(items.map(rewrite))
+            default: return value
+            }
+        }
+        guard case .object(var root) = schema else { return schema }
+        for (name, definition) in root["$defs"]?.objectValue ?? [:] where components[name] == nil {
+            components[name] = rewrite(definition)
+        }
+        root["$defs"] = nil
+        root["$schema"] = nil
+        root["$id"] = nil
+        return rewrite(.object(root))
+    }
+
+    func actionOperation(_ entry: ActionRegistry.Entry, path: String, components: inout [String: JSON]) -> JSON {
+        let action = entry.action
+        let errorContent: JSON = ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]
+        let error = { (description: String) -> JSON in ["description": .string(description), "content": errorContent] }
+        return [
+            "operationId": .string(path == "/tools/\(action.name)" ? action.name : "\(action.name)_alias"),
+            "summary": .string(action.title),
+            "description": .string(action.description),
+            "tags": [.string(action.stage.title)],
+            "x-journey-stage": .string(action.stage.rawValue),
+            "x-mcp-annotations": action.annotations.json,
+            "requestBody": [
+                "required": false,
+                "description": "The action's arguments (an empty body means {}).",
+                "content": ["application/json": ["schema": Self.componentized(entry.inputSchema, into: &components)]],
+            ],
+            "responses": [
+                "200": [
+                    "description": "The action's result.",
+                    "content": ["application/json": ["schema": Self.componentized(entry.outputSchema, into: &components)]],
+                ],
+                "400": error("The body is not JSON, or the arguments break the input schema (param names the JSON Pointer)."),
+                "404": error("Something the arguments name does not exist."),
+                "413": error("The body is larger than the limit."),
+                "415": error("The body is not JSON."),
+                "500": error("The store could not complete the action."),
+            ],
+        ]
+    }
+
+    func document() throws -> JSON {
         var paths: [String: JSON] = [:]
         for e in Endpoints.all {
             var item = paths[e.path]?.objectValue ?? [:]
             item[e.method.lowercased()] = operation(e)
             paths[e.path] = .object(item)
+        }
+        var components: [String: JSON] = ["Error": Self.errorSchema, "Money": Self.moneySchema]
+        for entry in actions.entries {
+            paths["/tools/\(entry.action.name)"] = ["post": actionOperation(entry, path: "/tools/\(entry.action.name)", components: &components)]
+        }
+        for (alias, name) in [("/catalog/search", "search_catalog"), ("/catalog/lookup", "lookup_catalog")] {
+            if let entry = actions.entry(name) {
+                paths[alias] = ["post": actionOperation(entry, path: alias, components: &components)]
+            }
         }
         return [
             "openapi": "3.1.0",
@@ -96,7 +161,7 @@ struct OpenAPIDocument {
             "servers": [["url": .string(facts.baseURL)]],
             "tags": .array(JourneyStage.allCases.map { ["name": .string($0.title)] }),
             "paths": .object(paths),
-            "components": ["schemas": ["Error": Self.errorSchema, "Money": Self.moneySchema]],
+            "components": ["schemas": .object(components)],
         ]
     }
 }

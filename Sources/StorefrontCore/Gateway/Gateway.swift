@@ -32,6 +32,8 @@ public final class Gateway: @unchecked Sendable {
     public let schemas: SchemaLibrary
     let startedAt = Date()
     let documents: DiscoveryDocuments
+    let views: CatalogViews
+    public let actions: ActionRegistry
     private let staticFiles: StaticFiles?
 
     public init(
@@ -44,9 +46,18 @@ public final class Gateway: @unchecked Sendable {
         catalogIndex = SQLiteCatalogIndex(database: database)
         try catalogIndex.replace(with: manifests.catalog)
         signingKey = try StoreSigningKey.loadOrCreate(in: database)
-        documents = try DiscoveryDocuments(
-            manifests: manifests, baseURL: configuration.publicURL, signingKey: signingKey,
-            version: configuration.version, maxBodyBytes: configuration.maxBodyBytes)
+        let views = CatalogViews(manifests: manifests, baseURL: configuration.publicURL)
+        self.views = views
+        let facts = StoreFacts(
+            manifests: manifests, baseURL: configuration.publicURL, version: configuration.version,
+            maxBodyBytes: configuration.maxBodyBytes)
+        actions = try ActionRegistry(
+            actions: CatalogActions(
+                manifests: manifests, index: catalogIndex, views: views, pricing: facts.pricingDocument(),
+                baseURL: configuration.publicURL
+            ).all,
+            schemas: schemas)
+        documents = try DiscoveryDocuments(facts: facts, actions: actions, signingKey: signingKey)
         staticFiles = configuration.publicDirectory.map(StaticFiles.init(root:))
     }
 
@@ -79,6 +90,12 @@ public final class Gateway: @unchecked Sendable {
         }
         router.get("/status") { [unowned self] _ in jsonResponse(self.status()) }
         router.get("/catalog") { [unowned self] request in self.searchCatalog(request) }
+        router.get("/tools") { request in docs.toolIndex.response(for: request) }
+        router.post("/tools/{name}") { [unowned self] request in
+            self.callAction(request.pathParameters["name"] ?? "", request: request)
+        }
+        router.post("/catalog/search") { [unowned self] request in self.callAction("search_catalog", request: request) }
+        router.post("/catalog/lookup") { [unowned self] request in self.callAction("lookup_catalog", request: request) }
         router.get("/catalog/{id}") { [unowned self] request in self.catalogProduct(request) }
         router.get("/products/{id}") { [unowned self] request in self.productPage(request) }
         if let staticFiles {

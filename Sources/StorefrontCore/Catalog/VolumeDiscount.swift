@@ -1,0 +1,38 @@
+import JSON
+
+/// A volume discount from `pricing.json`: the more qualifying units in one order, the larger
+/// the percentage off (in basis points).
+struct VolumeDiscount: Sendable {
+    let id: String
+    let categories: Set<String>
+    let products: Set<String>
+    let appliesToAll: Bool
+    /// (minimum quantity, basis points), ascending by quantity.
+    let tiers: [(minQuantity: Int64, bps: Int64)]
+
+    init(json: JSON) {
+        id = json["id"]?.stringValue ?? ""
+        let appliesTo = json["applies_to"]
+        categories = Set(appliesTo?["categories"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        products = Set(appliesTo?["products"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        appliesToAll = appliesTo?["all"]?.boolValue == true
+        tiers = (json["tiers"]?.arrayValue ?? []).compactMap { tier in
+            guard let q = tier["min_quantity"]?.intValue, let bps = tier["discount_bps"]?.intValue else { return nil }
+            return (q, bps)
+        }.sorted { $0.minQuantity < $1.minQuantity }
+    }
+
+    func applies(to product: Product) -> Bool {
+        appliesToAll || products.contains(product.id) || categories.contains(product.category)
+    }
+
+    /// The discount rate for this many qualifying units, in basis points (0 below the first tier).
+    func rate(forQuantity quantity: Int64) -> Int64 {
+        tiers.last { $0.minQuantity <= quantity }?.bps ?? 0
+    }
+}
+
+/// `amount × bps / 10000`, rounded half up, in integer arithmetic.
+func applyBasisPoints(_ amount: Int64, _ bps: Int64) -> Int64 {
+    (amount * bps + 5000) / 10000
+}
