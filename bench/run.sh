@@ -83,8 +83,9 @@ gcc -O2 -Wall -Wextra -o "$BASELINE_BIN" "$BASELINE_SRC" $(pkg-config --cflags -
 say "starting the gateway ($SERVER_THREADS threads)"
 "$BIN" serve --store "$TMP/store.db" --host 127.0.0.1 --port 0 --threads "$SERVER_THREADS" \
     >"$TMP/storefront.log" 2>&1 &
-PIDS+=($!)
-SF_PORT=$(wait_for_port "$TMP/storefront.log" "agent entry point:" "${PIDS[-1]}")
+SF_PID=$!
+PIDS+=("$SF_PID")
+SF_PORT=$(wait_for_port "$TMP/storefront.log" "agent entry point:" "$SF_PID")
 SF=http://127.0.0.1:$SF_PORT
 
 # The exact bytes and headers the gateway answers (wrk sends no Accept header; nor does this).
@@ -102,8 +103,9 @@ say "starting the baseline ($SERVER_THREADS threads)"
 "$BASELINE_BIN" 0 "$SERVER_THREADS" \
     "/agents=$TMP/agents.body,$TMP/agents.head" "/catalog=$TMP/catalog.body,$TMP/catalog.head" \
     >"$TMP/baseline.log" 2>&1 &
-PIDS+=($!)
-BL_PORT=$(wait_for_port "$TMP/baseline.log" "listening on" "${PIDS[-1]}")
+BL_PID=$!
+PIDS+=("$BL_PID")
+BL_PORT=$(wait_for_port "$TMP/baseline.log" "listening on" "$BL_PID")
 BL=http://127.0.0.1:$BL_PORT
 
 # Both servers must answer the same status, headers (but Date and X-Request-Id) and body.
@@ -135,11 +137,25 @@ to_ms() {
         printf "%.3f", n * f }'
 }
 
-# Measures one URL; prints "rps p50_ms p99_ms errors requests".
-measure() {  # label url
-    local out rps p50 p99 errors requests
+# CPU time (user + system, in clock ticks) a process has used so far.
+cpu_ticks() {
+    local stat
+    stat=$(<"/proc/$1/stat")
+    stat=${stat##*) }  # the fields after "(comm) "; utime and stime are the 12th and 13th of them
+    # shellcheck disable=SC2086
+    set -- $stat
+    echo $((${12} + ${13}))
+}
+CLK_TCK=$(getconf CLK_TCK)
+
+# Measures one URL served by process pid; prints
+# "rps p50_ms p99_ms errors requests server_cpu_us_per_request server_cores_busy".
+measure() {  # label url pid
+    local out rps p50 p99 errors requests t0 t1 secs cpu_us cores
     wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$WARMUP" "$2" >/dev/null
+    t0=$(cpu_ticks "$3")
     out=$(wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$2")
+    t1=$(cpu_ticks "$3")
     printf '### %s  (%s)\n%s\n\n' "$1" "$2" "$out" >>"$RAW"
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
     p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
@@ -147,7 +163,10 @@ measure() {  # label url
     requests=$(awk '/requests in/ {print $1}' <<<"$out")
     errors=$(awk '/Socket errors:/ {gsub(/,/, ""); s += $4 + $6 + $8 + $10} /Non-2xx or 3xx/ {s += $NF} END {print s + 0}' <<<"$out")
     [ -n "$rps" ] || { printf '%s\n' "$out" >&2; fail "could not read wrk's output for $1"; }
-    echo "$rps $p50 $p99 $errors $requests"
+    secs=$(awk '/requests in/ {sub(/s,$/, "", $4); print $4}' <<<"$out")
+    cpu_us=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$requests" 'BEGIN { printf "%.1f", (n > 0) ? t / hz * 1e6 / n : 0 }')
+    cores=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v s="$secs" 'BEGIN { printf "%.2f", (s > 0) ? t / hz / s : 0 }')
+    echo "$rps $p50 $p99 $errors $requests $cpu_us $cores"
 }
 
 ENDPOINTS=("/agents" "/catalog?q=$QUERY")
@@ -155,10 +174,10 @@ declare -A RESULT
 for round in $(seq "$ROUNDS"); do
     for endpoint in "${ENDPOINTS[@]}"; do
         for server in storefront baseline; do
-            base=$SF
-            [ "$server" = baseline ] && base=$BL
+            base=$SF pid=$SF_PID
+            [ "$server" = baseline ] && base=$BL pid=$BL_PID
             say "round $round/$ROUNDS: $server GET $endpoint (warm-up $WARMUP, then $DURATION, $CONNECTIONS connections)"
-            RESULT[$round,$endpoint,$server]=$(measure "round $round: $server GET $endpoint" "$base$endpoint")
+            RESULT[$round,$endpoint,$server]=$(measure "round $round: $server GET $endpoint" "$base$endpoint" "$pid")
         done
     done
 done
@@ -186,26 +205,27 @@ fmt_rps() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
     if [ "$cores" -le $((WRK_THREADS + SERVER_THREADS)) ]; then
         echo "- **wrk ($WRK_THREADS threads) and the server ($SERVER_THREADS threads) share $cores cores**: the numbers compare the two servers on equal terms; they are not either server's capacity on a dedicated machine."
     fi
+    echo "- Server CPU µs/request: the server process's user + system time during the measured run (/proc/PID/stat, $CLK_TCK ticks/s) over its requests; it depends less than throughput on how wrk and the server split the cores."
     echo "- Bodies: /agents $(wc -c <"$TMP/agents.body") bytes, /catalog?q=$QUERY $(wc -c <"$TMP/catalog.body") bytes"
     echo
-    echo "| Round | Endpoint | Server | Requests/s | p50 (ms) | p99 (ms) | Requests | Errors |"
-    echo "|---|---|---|---:|---:|---:|---:|---:|"
+    echo "| Round | Endpoint | Server | Requests/s | p50 (ms) | p99 (ms) | Server CPU µs/request | Server cores busy | Requests | Errors |"
+    echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
     for round in $(seq "$ROUNDS"); do
         for endpoint in "${ENDPOINTS[@]}"; do
             for server in storefront baseline; do
-                read -r rps p50 p99 errors requests <<<"${RESULT[$round,$endpoint,$server]}"
-                echo "| $round | \`GET $endpoint\` | $server | $(fmt_rps "$rps") | $p50 | $p99 | $requests | $errors |"
+                read -r rps p50 p99 errors requests cpu_us cores <<<"${RESULT[$round,$endpoint,$server]}"
+                echo "| $round | \`GET $endpoint\` | $server | $(fmt_rps "$rps") | $p50 | $p99 | $cpu_us | $cores | $requests | $errors |"
             done
         done
     done
     echo
-    echo "| Round | Endpoint | Throughput storefront / baseline | p50 storefront / baseline | p99 storefront / baseline |"
-    echo "|---|---|---:|---:|---:|"
+    echo "| Round | Endpoint | Throughput storefront / baseline | p50 storefront / baseline | p99 storefront / baseline | CPU per request storefront / baseline |"
+    echo "|---|---|---:|---:|---:|---:|"
     for round in $(seq "$ROUNDS"); do
         for endpoint in "${ENDPOINTS[@]}"; do
-            read -r s_rps s_p50 s_p99 _ _ <<<"${RESULT[$round,$endpoint,storefront]}"
-            read -r b_rps b_p50 b_p99 _ _ <<<"${RESULT[$round,$endpoint,baseline]}"
-            echo "| $round | \`GET $endpoint\` | **$(ratio "$s_rps" "$b_rps")×** | $(ratio "$s_p50" "$b_p50")× | $(ratio "$s_p99" "$b_p99")× |"
+            read -r s_rps s_p50 s_p99 _ _ s_cpu _ <<<"${RESULT[$round,$endpoint,storefront]}"
+            read -r b_rps b_p50 b_p99 _ _ b_cpu _ <<<"${RESULT[$round,$endpoint,baseline]}"
+            echo "| $round | \`GET $endpoint\` | **$(ratio "$s_rps" "$b_rps")×** | $(ratio "$s_p50" "$b_p50")× | $(ratio "$s_p99" "$b_p99")× | $(ratio "$s_cpu" "$b_cpu")× |"
         done
     done
     echo

@@ -32,6 +32,11 @@ struct Serve: ParsableCommand {
     @Option(help: "The dashboard folder served at /dashboard/ (default: ./public).")
     var publicDirectory: String?
 
+    @Option(
+        name: .customLong("allowed-origin"),
+        help: "A browser origin allowed to call /mcp (repeatable; http://host:* allows any port). The public URL's origin and localhost are always allowed.")
+    var allowedOrigins: [String] = []
+
     @Option(help: "The largest request body accepted, in bytes.")
     var maxBodyBytes: Int = 1 << 20
 
@@ -90,6 +95,7 @@ struct Serve: ParsableCommand {
             publicURL: baseURL,
             publicDirectory: publicDirectory ?? ProjectFolder.locate("public")?.path)
         gatewayConfiguration.maxBodyBytes = maxBodyBytes
+        gatewayConfiguration.allowedOrigins = allowedOrigins
         let gateway: Gateway
         do {
             gateway = try Gateway(
@@ -114,6 +120,7 @@ struct Serve: ParsableCommand {
         print("storefront: stopping (finishing requests in flight)")
         fflush(stdout)
         server.stop()
+        gateway.mcp.stop()
         database.close()
         print("storefront: stopped cleanly")
         fflush(stdout)

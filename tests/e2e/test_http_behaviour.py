@@ -215,6 +215,10 @@ def test_body_over_the_limit_is_413_json_error(http, base_url):
     assert_json_error(r, 413, code="body_too_large")
 
 
+def test_the_body_limit_is_published_in_the_entry_point(agents_doc):
+    assert agents_doc["limits"]["max_request_body_bytes"] == SESSION_MAX_BODY
+
+
 def test_body_at_the_limit_is_not_refused_as_too_large(http, base_url):
     r = http.post(base_url + "/agents", data=b"x" * SESSION_MAX_BODY)
     assert r.status_code == 405, "a body within the limit reaches the router (POST /agents is 405)"

@@ -34,12 +34,20 @@ def test_format_checker_asserts_uri():
     assert not FORMAT_CHECKER.conforms("http://x/{id}", "uri")
 
 
-@pytest.mark.parametrize("name", sorted(p.name.removesuffix(".schema.json") for p in SCHEMAS.glob("*.schema.json")))
-def test_every_schema_is_a_valid_draft_2020_12_schema(name):
-    schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
-    assert schema.get("$schema") == "https://json-schema.org/draft/2020-12/schema", name
+SCHEMA_FILES = sorted(str(p.relative_to(SCHEMAS)) for p in SCHEMAS.rglob("*.schema.json"))
+
+
+@pytest.mark.parametrize("relative", SCHEMA_FILES)
+def test_every_schema_is_a_valid_draft_2020_12_schema(relative):
+    schema = json.loads((SCHEMAS / relative).read_text())
+    assert schema.get("$schema") == "https://json-schema.org/draft/2020-12/schema", relative
     Draft202012Validator.check_schema(schema)
-    assert schema.get("$id", "").endswith(f"/{name}.schema.json"), schema.get("$id")
+    assert schema.get("$id", "").endswith("/" + relative.split("/")[-1]), schema.get("$id")
+
+
+def test_schema_ids_are_unique():
+    ids = [json.loads((SCHEMAS / r).read_text()).get("$id") for r in SCHEMA_FILES]
+    assert len(ids) == len(set(ids)), ids
 
 
 @pytest.mark.parametrize("name", MANIFEST_FILES)

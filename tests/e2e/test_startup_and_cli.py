@@ -191,3 +191,32 @@ def test_port_already_in_use_is_a_clear_failure(server, tmp_path):
                      "--port", str(server.port), timeout=30)
     assert result.returncode != 0
     assert str(server.port) in result.stderr
+
+
+def test_public_url_is_used_in_every_document_and_the_signature_still_verifies(start_server, tmp_path):
+    from support import split_detached, verify_ed25519
+    import requests
+
+    public = "https://shop.example.com"
+    srv = start_server(tmp_path / "public-url.db", extra=("--public-url", public))
+    agents = requests.get(srv.url("/agents"), headers={"Accept": "application/json"}, timeout=5).json()
+    assert all(url.startswith(public + "/") for url in agents["documents"].values()), agents["documents"]
+    card = requests.get(srv.url("/.well-known/agent-card.json"), timeout=5).json()
+    assert card["url"].startswith(public)
+    assert f"Sitemap: {public}/sitemap.xml" in requests.get(srv.url("/robots.txt"), timeout=5).text
+    assert requests.get(srv.url("/openapi.json"), timeout=5).json()["servers"][0]["url"] == public
+    manifest = requests.get(srv.url("/.well-known/capabilities.json"), timeout=5)
+    assert manifest.json()["signature"]["jwks"] == public + "/.well-known/jwks.json"
+    jwks = requests.get(srv.url("/.well-known/jwks.json"), timeout=5).json()
+    header, encoded_header, signature = split_detached(manifest.headers["X-Capabilities-Signature"])
+    verify_ed25519({k["kid"]: k for k in jwks["keys"]}[header["kid"]], encoded_header, manifest.content, signature)
+    srv.assert_stopped_cleanly(srv.stop())
+
+
+def test_a_single_thread_server_still_serves(start_server, tmp_path):
+    import requests
+
+    srv = start_server(tmp_path / "one-thread.db", extra=("--threads", "1"))
+    for path in ("/agents", "/catalog?q=tent", "/llms.txt"):
+        assert requests.get(srv.url(path), timeout=5).status_code == 200
+    srv.assert_stopped_cleanly(srv.stop())

@@ -121,3 +121,20 @@ def test_dashboard_is_read_only(http, base_url):
     r = http.put(base_url + "/dashboard/assets/app.js", data=b"overwritten")
     assert r.status_code == 405
     assert http.get(base_url + "/dashboard/assets/app.js").text == "console.log('dashboard');\n"
+
+
+def test_without_public_directory_the_repository_dashboard_is_served(start_server, tmp_path):
+    """Run from the repository root, `serve` finds `public/` and serves it at /dashboard/."""
+    import requests
+
+    from support import REPO_ROOT
+
+    index = REPO_ROOT / "public" / "index.html"
+    if not index.exists():
+        pytest.skip("the repository has no public/index.html yet")
+    srv = start_server(tmp_path / "dash.db")
+    r = requests.get(srv.url("/dashboard/"), timeout=5)
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/html")
+    assert r.content == index.read_bytes()
+    srv.assert_stopped_cleanly(srv.stop())

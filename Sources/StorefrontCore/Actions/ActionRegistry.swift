@@ -56,14 +56,17 @@ public final class ActionRegistry: @unchecked Sendable {
                         ["pointer": .string(v.instancePointer), "keyword": .string(v.keyword), "message": .string(v.message)]
                     })))
         }
+        context.progress?(1, 3, "arguments valid")
         do {
             let result = try entry.action.handler(arguments, context)
+            context.progress?(2, 3, "result ready")
             if validatesResults, let bad = entry.outputValidator.validate(result).first {
                 return .failure(
                     ActionError(
                         status: 500, kind: .processing, code: "invalid_result",
                         message: "The store produced a result that breaks its own schema at \(bad.instancePointer): \(bad.message). This is a bug in the store; it has been refused rather than sent."))
             }
+            context.progress?(3, 3, "result checked against the output schema")
             return .success(result)
         } catch let error as ActionError {
             return .failure(error)

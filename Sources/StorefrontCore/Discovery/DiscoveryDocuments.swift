@@ -19,6 +19,8 @@ struct DiscoveryDocuments: Sendable {
     let policies: Document
 
     let toolIndex: Document
+    let mcpServerCard: Document
+    let mcpCatalog: Document
 
     init(facts: StoreFacts, actions: ActionRegistry, signingKey: StoreSigningKey) throws {
         let baseURL = facts.baseURL
@@ -43,6 +45,8 @@ struct DiscoveryDocuments: Sendable {
         robotsTxt = .text(facts.robotsTxt(), contentType: "text/plain; charset=utf-8")
         sitemap = .text(facts.sitemap(), contentType: "application/xml; charset=utf-8")
         openAPI = .json(try OpenAPIDocument(facts: facts, actions: actions).document())
+        mcpServerCard = .json(facts.mcpServerCard(), contentType: "application/mcp-server-card+json", cacheControl: "public, max-age=3600")
+        mcpCatalog = .json(facts.mcpCatalog(), cacheControl: "public, max-age=3600")
         toolIndex = .json(["tools": .array(actions.entries.map { facts.actionJSON($0) })])
         pricing = .json(facts.pricingDocument())
         policies = .json(facts.policiesDocument())
@@ -65,6 +69,8 @@ struct StoreFacts {
     var documentLinks: JSON {
         [
             "agents": .string(url("/agents")),
+            "mcp_server_card": .string(url("/mcp/server-card")),
+            "mcp_catalog": .string(url("/.well-known/mcp/catalog.json")),
             "agent_card": .string(url("/.well-known/agent-card.json")),
             "ucp_profile": .string(url("/.well-known/ucp")),
             "acp_discovery": .string(url("/.well-known/acp.json")),
@@ -166,6 +172,12 @@ struct StoreFacts {
                 "a2a": ["agent_card": .string(url("/.well-known/agent-card.json")), "protocol_version": "0.3.0"],
                 "ucp": ["profile": .string(url("/.well-known/ucp"))],
                 "acp": ["discovery": .string(url("/.well-known/acp.json"))],
+                "mcp": [
+                    "endpoint": .string(url("/mcp")), "transport": "streamable-http",
+                    "protocol_versions": .array((MCPEndpoint.Stateless.versions + MCPEndpoint.sessionVersions).map(JSON.string)),
+                    "server_card": .string(url("/mcp/server-card")),
+                    "sessions": "durable: kept in the store; resume a dropped SSE stream with GET /mcp and Last-Event-ID",
+                ],
             ],
             "authentication": authentication,
             "signing": ["jwks": .string(url("/.well-known/jwks.json")), "kid": .string(signingKeyID), "alg": "EdDSA"],
@@ -272,6 +284,36 @@ struct StoreFacts {
                 "payment_handlers": [:],
             ],
             "keys": [jwk],
+        ]
+    }
+
+    /// The MCP server card (SEP-2127 draft): who the server is and where it listens.
+    func mcpServerCard() -> JSON {
+        let host = URL(string: baseURL)?.host ?? "localhost"
+        let reversed = host.split(separator: ".").reversed().joined(separator: ".")
+        return [
+            "$schema": "https://static.modelcontextprotocol.io/schemas/v2/server-card.schema.json",
+            "name": .string("\(reversed)/\(manifests.storeID)"),
+            "version": .string(version),
+            "title": .string(name),
+            "description": .string(String("Search, compare and price \(name)'s catalog; read its policies.".prefix(100))),
+            "websiteUrl": store["url"] ?? .string(baseURL),
+            "remotes": [[
+                "type": "streamable-http", "url": .string(url("/mcp")),
+                "supportedProtocolVersions": .array(
+                    (MCPEndpoint.Stateless.versions + MCPEndpoint.sessionVersions).map(JSON.string)),
+            ]],
+        ]
+    }
+
+    func mcpCatalog() -> JSON {
+        let host = URL(string: baseURL)?.host ?? "localhost"
+        return [
+            "specVersion": "draft",
+            "entries": [[
+                "identifier": .string("urn:air:\(host):\(manifests.storeID)"), "displayName": .string(name),
+                "type": "application/mcp-server-card+json", "url": .string(url("/mcp/server-card")),
+            ]],
         ]
     }
 

@@ -60,6 +60,14 @@ public enum Endpoints {
             summary: "Agentic Commerce Protocol discovery document.", stage: .finding,
             contentTypes: ["application/json"], responseSchema: object),
         Endpoint(
+            method: "GET", path: "/mcp/server-card", id: "getMCPServerCard",
+            summary: "MCP server card: the MCP endpoint (/mcp, Streamable HTTP) and the protocol versions it speaks.",
+            stage: .finding, contentTypes: ["application/mcp-server-card+json"], responseSchema: object),
+        Endpoint(
+            method: "GET", path: "/.well-known/mcp/catalog.json", id: "getMCPCatalog",
+            summary: "MCP catalog: the MCP servers of this host and where their server cards are.", stage: .finding,
+            contentTypes: ["application/json"], responseSchema: object),
+        Endpoint(
             method: "GET", path: "/.well-known/capabilities.json", id: "getCapabilityManifest",
             summary: "The store's capability manifest, signed: the detached JWS is in the X-Capabilities-Signature header and at /.well-known/capabilities.json.jws.",
             stage: .trustChecking, contentTypes: ["application/json"],

@@ -11,6 +11,10 @@ public struct GatewayConfiguration: Sendable {
     public var publicDirectory: String?
     public var maxBodyBytes: Int = 1 << 20
     public var version: String = StorefrontVersion.current
+    /// Browser origins allowed to call `/mcp` (`http://host:*` allows any port).
+    public var allowedOrigins: [String] = []
+    /// Tools per page of MCP `tools/list`.
+    public var toolsPageSize: Int = 5
 
     public init(publicURL: String, publicDirectory: String? = nil) {
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
@@ -34,6 +38,7 @@ public final class Gateway: @unchecked Sendable {
     let documents: DiscoveryDocuments
     let views: CatalogViews
     public let actions: ActionRegistry
+    public let mcp: MCPEndpoint
     private let staticFiles: StaticFiles?
 
     public init(
@@ -57,7 +62,44 @@ public final class Gateway: @unchecked Sendable {
                 baseURL: configuration.publicURL
             ).all,
             schemas: schemas)
-        documents = try DiscoveryDocuments(facts: facts, actions: actions, signingKey: signingKey)
+        let documents = try DiscoveryDocuments(facts: facts, actions: actions, signingKey: signingKey)
+        self.documents = documents
+        let catalogAll = manifests.catalog
+        let resources: [MCPResource] = [
+            MCPResource(
+                uri: "storefront://store", name: "store", title: "The store", description: "Who the store is: name, contact, currencies, locales.",
+                mimeType: "application/json", read: { manifests.store.prettyString }),
+            MCPResource(
+                uri: "storefront://catalog", name: "catalog", title: "The catalog",
+                description: "Every product as a summary, with the categories.", mimeType: "application/json",
+                read: {
+                    JSON.object([
+                        "categories": views.categories, "products": .array(catalogAll.products.map(views.summary)),
+                    ]).prettyString
+                }),
+            MCPResource(
+                uri: "storefront://pricing", name: "pricing", title: "Prices and plans",
+                description: "One-time prices, plans, usage tiers, volume discounts, trials (minor units).",
+                mimeType: "application/json", read: { String(decoding: documents.pricing.bytes, as: UTF8.self) }),
+            MCPResource(
+                uri: "storefront://policies", name: "policies", title: "Policies",
+                description: "Returns, refunds, shipping, privacy, terms, SLA and support.", mimeType: "application/json",
+                read: { String(decoding: documents.policies.bytes, as: UTF8.self) }),
+            MCPResource(
+                uri: "storefront://capabilities", name: "capabilities", title: "Signed capability manifest",
+                description: "The store's capability manifest; its detached JWS is at /.well-known/capabilities.json.jws.",
+                mimeType: "application/json", read: { String(decoding: documents.capabilities.bytes, as: UTF8.self) }),
+        ]
+        let service = MCPService(
+            actions: actions, resources: resources,
+            productResource: { id in catalogAll.product(id).map { views.detail($0).prettyString } },
+            storeName: manifests.storeName, version: configuration.version, toolsPageSize: max(1, configuration.toolsPageSize))
+        var origins = configuration.allowedOrigins
+        if let url = URL(string: configuration.publicURL), let scheme = url.scheme, let host = url.host {
+            origins.append("\(scheme)://\(host)" + (url.port.map { ":\($0)" } ?? ""))
+        }
+        origins += ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]
+        mcp = MCPEndpoint(service: service, store: SQLiteMCPSessionStore(database: database), allowedOrigins: origins)
         staticFiles = configuration.publicDirectory.map(StaticFiles.init(root:))
     }
 
@@ -91,6 +133,14 @@ public final class Gateway: @unchecked Sendable {
         router.get("/status") { [unowned self] _ in jsonResponse(self.status()) }
         router.get("/catalog") { [unowned self] request in self.searchCatalog(request) }
         router.get("/tools") { request in docs.toolIndex.response(for: request) }
+        router.post("/mcp") { [unowned self] request in self.mcp.post(request) }
+        router.get("/mcp") { [unowned self] request in
+            request.method == "HEAD" ? Response(status: 200, headers: HTTPHeaders([("Content-Type", "text/event-stream")])) : self.mcp.get(request)
+        }
+        router.delete("/mcp") { [unowned self] request in self.mcp.delete(request) }
+        router.get("/mcp/server-card") { docs.mcpServerCard.response(for: $0) }
+        router.get("/.well-known/mcp/server-card.json") { docs.mcpServerCard.response(for: $0) }
+        router.get("/.well-known/mcp/catalog.json") { docs.mcpCatalog.response(for: $0) }
         router.post("/tools/{name}") { [unowned self] request in
             self.callAction(request.pathParameters["name"] ?? "", request: request)
         }

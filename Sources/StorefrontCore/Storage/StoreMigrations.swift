@@ -36,5 +36,41 @@ public enum StoreMigrations {
                     value TEXT NOT NULL
                 );
                 """),
+        Migration(
+            version: 3, name: "durable MCP sessions and stream events",
+            sql: """
+                CREATE TABLE mcp_sessions (
+                    id TEXT PRIMARY KEY,
+                    protocol_version TEXT NOT NULL,
+                    client_info TEXT NOT NULL DEFAULT '{}',
+                    client_capabilities TEXT NOT NULL DEFAULT '{}',
+                    initialized INTEGER NOT NULL DEFAULT 0,
+                    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+                    ended_at TEXT
+                );
+                CREATE TABLE mcp_streams (
+                    id TEXT PRIMARY KEY,
+                    session_id TEXT NOT NULL REFERENCES mcp_sessions (id),
+                    request_id TEXT,
+                    completed INTEGER NOT NULL DEFAULT 0,
+                    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+                );
+                CREATE INDEX mcp_streams_session ON mcp_streams (session_id);
+                CREATE TABLE mcp_events (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    session_id TEXT NOT NULL,
+                    stream_id TEXT NOT NULL REFERENCES mcp_streams (id),
+                    data TEXT NOT NULL,
+                    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+                );
+                CREATE INDEX mcp_events_stream ON mcp_events (stream_id, id);
+                CREATE TABLE mcp_cancellations (
+                    session_id TEXT NOT NULL,
+                    request_id TEXT NOT NULL,
+                    reason TEXT,
+                    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+                    PRIMARY KEY (session_id, request_id)
+                );
+                """),
     ]
 }

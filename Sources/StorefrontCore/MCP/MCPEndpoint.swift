@@ -1,0 +1,366 @@
+import Foundation
+import HTTPServer
+import JSON
+
+/// MCP Streamable HTTP at `/mcp`: revision 2025-11-25 (sessions in the store, SSE with
+/// resumable event ids) and revision 2026-07-28 (sessionless) side by side; a client picks
+/// by what it sends.
+public final class MCPEndpoint: @unchecked Sendable {
+    static let sessionVersions = ["2025-11-25", "2025-06-18", "2025-03-26"]
+    static let latestSessionVersion = "2025-11-25"
+
+    let service: MCPService
+    let store: MCPSessionStore
+    let feed: MCPEventFeed
+    let allowedOrigins: [String]
+    let work = DispatchQueue(label: "mcp-work", attributes: .concurrent)
+    static let keepAliveInterval: TimeInterval = 15
+
+    init(service: MCPService, store: MCPSessionStore, allowedOrigins: [String]) {
+        self.service = service
+        self.store = store
+        self.allowedOrigins = allowedOrigins
+        feed = MCPEventFeed(store: store)
+    }
+
+    public func stop() { feed.stop() }
+
+    // MARK: - Checks shared by every method
+
+    /// Browsers send `Origin`; only listed origins may call (DNS-rebinding protection).
+    /// Clients that send no `Origin` (agents, SDKs) are not browsers and pass.
+    func originRefusal(_ request: Request) -> Response? {
+        guard let origin = request.headers["Origin"] else { return nil }
+        let allowed = allowedOrigins.contains { pattern in
+            if pattern == "*" { return true }
+            if pattern.hasSuffix(":*") { return origin == String(pattern.dropLast(2)) || origin.hasPrefix(String(pattern.dropLast(1))) }
+            return origin == pattern
+        }
+        if allowed { return nil }
+        return rpcHTTPError(
+            403, id: nil,
+            RPCError(code: RPCError.invalidRequest, message: "Origin \(origin) is not allowed to use this MCP endpoint."))
+    }
+
+    func rpcHTTPError(_ status: Int, id: JSON?, _ error: RPCError, headers: [(String, String)] = []) -> Response {
+        var response = Response(status: status, contentType: "application/json", body: rpcError(id: id, error).serialized())
+        for (name, value) in headers { response.headers.add(name, value) }
+        return response
+    }
+
+    func rpcJSON(_ body: JSON, status: Int = 200, sessionID: String? = nil) -> Response {
+        var response = Response(status: status, contentType: "application/json", body: body.serialized())
+        if let sessionID { response.headers.add("MCP-Session-Id", sessionID) }
+        return response
+    }
+
+    static func accepts(_ request: Request, _ type: String) -> Bool {
+        guard let accept = request.headers["Accept"]?.lowercased() else { return false }
+        return accept.contains(type) || accept.contains("*/*")
+    }
+
+    // MARK: - POST
+
+    public func post(_ request: Request) -> Response {
+        if let refusal = originRefusal(request) { return refusal }
+        guard Self.accepts(request, "application/json") && Self.accepts(request, "text/event-stream") else {
+            return rpcHTTPError(
+                406, id: nil,
+                RPCError(code: RPCError.invalidRequest, message: "Accept must list both application/json and text/event-stream."))
+        }
+        let body: JSON
+        do {
+            body = try JSON.parse(bytes: request.body)
+        } catch {
+            return rpcHTTPError(400, id: nil, RPCError(code: RPCError.parseError, message: "Parse error: \(error)"))
+        }
+        let message: RPCMessage
+        do {
+            message = try RPCMessage(body)
+        } catch let error as RPCError {
+            return rpcHTTPError(400, id: body["id"], error)
+        } catch {
+            return rpcHTTPError(400, id: nil, RPCError(code: RPCError.invalidRequest, message: "Invalid request"))
+        }
+        if Stateless.applies(to: request, message: message) {
+            return Stateless(endpoint: self).post(request, message: message)
+        }
+        if message.method == "initialize" {
+            return initialize(message)
+        }
+        // Every other message of the session transport belongs to a session.
+        guard let sessionID = request.headers["MCP-Session-Id"] else {
+            return rpcHTTPError(
+                400, id: message.id,
+                RPCError(code: RPCError.invalidRequest, message: "Missing MCP-Session-Id header: call initialize first."))
+        }
+        if let version = request.headers["MCP-Protocol-Version"], !Self.sessionVersions.contains(version) {
+            return rpcHTTPError(
+                400, id: message.id,
+                RPCError(
+                    code: RPCError.invalidRequest,
+                    message: "Unsupported MCP-Protocol-Version \(version); supported: \(Self.sessionVersions.joined(separator: ", "))."))
+        }
+        return .later { [self] complete in
+            work.async {
+                complete(self.sessionMessage(message, sessionID: sessionID, request: request))
+            }
+        }
+    }
+
+    private func sessionMessage(_ message: RPCMessage, sessionID: String, request: Request) -> Response {
+        let session: MCPSession
+        do {
+            guard let found = try store.session(sessionID), !found.ended else {
+                return rpcHTTPError(
+                    404, id: message.id,
+                    RPCError(code: RPCError.invalidRequest, message: "Session not found or ended; initialize a new one."))
+            }
+            session = found
+        } catch {
+            return rpcHTTPError(503, id: message.id, RPCError(code: RPCError.internalError, message: "The store is unavailable."))
+        }
+        switch message.kind {
+        case .response:
+            return Response(status: 202)
+        case .notification:
+            switch message.method {
+            case "notifications/initialized": try? store.markInitialized(session.id)
+            case "notifications/cancelled":
+                if let requestID = RPCMessage.idText(message.params["requestId"]) {
+                    try? store.recordCancellation(
+                        sessionID: session.id, requestID: requestID, reason: message.params["reason"]?.stringValue)
+                }
+            default: break
+            }
+            return Response(status: 202)
+        case .request:
+            let method = message.method ?? ""
+            if let token = message.params["_meta"]?["progressToken"], method == "tools/call" {
+                return streamedCall(message, session: session, progressToken: token, request: request)
+            }
+            let context = ActionContext(requestID: request.id)
+            switch service.call(method, params: message.params, context: context) {
+            case .success(let result): return rpcJSON(rpcResult(id: message.id, result))
+            case .failure(let error): return rpcJSON(rpcError(id: message.id, error))
+            }
+        }
+    }
+
+    private func initialize(_ message: RPCMessage) -> Response {
+        guard message.kind == .request else {
+            return rpcHTTPError(400, id: nil, RPCError(code: RPCError.invalidRequest, message: "initialize must be a request."))
+        }
+        let requested = message.params["protocolVersion"]?.stringValue ?? ""
+        let version = Self.sessionVersions.contains(requested) ? requested : Self.latestSessionVersion
+        let clientInfo = message.params["clientInfo"] ?? [:]
+        let capabilities = message.params["capabilities"] ?? [:]
+        return .later { [self] complete in
+            work.async {
+                do {
+                    let session = try self.store.createSession(
+                        protocolVersion: version, clientInfo: clientInfo, capabilities: capabilities)
+                    let result: JSON = [
+                        "protocolVersion": .string(version),
+                        "capabilities": self.service.capabilities,
+                        "serverInfo": self.service.serverInfo,
+                        "instructions": .string(self.service.instructions),
+                    ]
+                    complete(self.rpcJSON(rpcResult(id: message.id, result), sessionID: session.id))
+                } catch {
+                    complete(
+                        self.rpcHTTPError(
+                            503, id: message.id, RPCError(code: RPCError.internalError, message: "The store is unavailable.")))
+                }
+            }
+        }
+    }
+
+    // MARK: - SSE
+
+    static func sseEvent(id: Int64, data: String) -> String {
+        "id: \(id)\nevent: message\ndata: \(data)\n\n"
+    }
+
+    static func sseHeaders(sessionID: String?) -> HTTPHeaders {
+        var headers = HTTPHeaders([
+            ("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache, no-transform"), ("X-Accel-Buffering", "no"),
+        ])
+        if let sessionID { headers.add("MCP-Session-Id", sessionID) }
+        return headers
+    }
+
+    /// A tools/call whose client asked for progress: answered as an SSE stream whose every
+    /// event is written to the store before it is sent, so a dropped client can resume.
+    private func streamedCall(_ message: RPCMessage, session: MCPSession, progressToken: JSON, request: Request) -> Response {
+        let stream = ResponseStream()
+        let streamID: String
+        do {
+            streamID = try store.createStream(sessionID: session.id, requestID: message.idText)
+        } catch {
+            return rpcHTTPError(503, id: message.id, RPCError(code: RPCError.internalError, message: "The store is unavailable."))
+        }
+        let emit: @Sendable (JSON, Bool) -> Void = { [self] payload, completes in
+            guard let id = try? store.appendEvent(
+                sessionID: session.id, streamID: streamID, data: payload.compactString, completes: completes)
+            else { return }
+            stream.write(Self.sseEvent(id: id, data: payload.compactString))
+            feed.published(id)
+        }
+        work.async { [self] in
+            // A first event with an id and no message lets the client resume even if the
+            // connection drops before anything else is sent.
+            if let id = try? store.appendEvent(sessionID: session.id, streamID: streamID, data: "", completes: false) {
+                stream.write("id: \(id)\ndata: \n\n")
+            }
+            var context = ActionContext(requestID: request.id)
+            context.progress = { done, total, text in
+                var params: [String: JSON] = ["progressToken": progressToken, "progress": .double(done)]
+                if let total { params["total"] = .double(total) }
+                if let text { params["message"] = .string(text) }
+                emit(["jsonrpc": "2.0", "method": "notifications/progress", "params": .object(params)], false)
+            }
+            let outcome = service.call(message.method ?? "", params: message.params, context: context)
+            if let requestID = message.idText, (try? store.isCancelled(sessionID: session.id, requestID: requestID)) == true {
+                // Cancelled: no response is sent; the stream just ends.
+                _ = try? store.appendEvent(sessionID: session.id, streamID: streamID, data: "", completes: true)
+                stream.finish()
+                return
+            }
+            switch outcome {
+            case .success(let result): emit(rpcResult(id: message.id, result), true)
+            case .failure(let error): emit(rpcError(id: message.id, error), true)
+            }
+            stream.finish()
+        }
+        return Response(status: 200, headers: Self.sseHeaders(sessionID: session.id), body: .stream(stream))
+    }
+
+    // MARK: - GET: resume a stream, or open the server-to-client stream
+
+    public func get(_ request: Request) -> Response {
+        if let refusal = originRefusal(request) { return refusal }
+        guard Self.accepts(request, "text/event-stream") else {
+            return rpcHTTPError(
+                406, id: nil, RPCError(code: RPCError.invalidRequest, message: "GET /mcp needs Accept: text/event-stream."))
+        }
+        guard let sessionID = request.headers["MCP-Session-Id"] else {
+            return rpcHTTPError(
+                400, id: nil, RPCError(code: RPCError.invalidRequest, message: "Missing MCP-Session-Id header."))
+        }
+        return .later { [self] complete in
+            work.async { complete(self.openStream(sessionID: sessionID, lastEventID: request.headers["Last-Event-ID"])) }
+        }
+    }
+
+    private func openStream(sessionID: String, lastEventID: String?) -> Response {
+        do {
+            guard let session = try store.session(sessionID), !session.ended else {
+                return rpcHTTPError(
+                    404, id: nil, RPCError(code: RPCError.invalidRequest, message: "Session not found or ended."))
+            }
+            let streamID: String
+            var after: Int64 = 0
+            if let lastEventID {
+                guard let eventID = Int64(lastEventID.trimmingCharacters(in: .whitespaces)),
+                    let found = try store.stream(ofEvent: eventID, sessionID: session.id)
+                else {
+                    return rpcHTTPError(
+                        400, id: nil,
+                        RPCError(code: RPCError.invalidRequest, message: "Last-Event-ID \(lastEventID) is not an event of this session."))
+                }
+                streamID = found.streamID
+                after = eventID
+            } else {
+                streamID = try store.createStream(sessionID: session.id, requestID: nil)
+            }
+            let tail = StreamTail(store: store, streamID: streamID, after: after, feed: feed)
+            tail.start()
+            return Response(status: 200, headers: Self.sseHeaders(sessionID: session.id), body: .stream(tail.stream))
+        } catch {
+            return rpcHTTPError(503, id: nil, RPCError(code: RPCError.internalError, message: "The store is unavailable."))
+        }
+    }
+
+    // MARK: - DELETE
+
+    public func delete(_ request: Request) -> Response {
+        if let refusal = originRefusal(request) { return refusal }
+        guard let sessionID = request.headers["MCP-Session-Id"] else {
+            return rpcHTTPError(400, id: nil, RPCError(code: RPCError.invalidRequest, message: "Missing MCP-Session-Id header."))
+        }
+        return .later { [self] complete in
+            work.async {
+                let ended = (try? self.store.endSession(sessionID)) ?? false
+                complete(
+                    ended
+                        ? Response(status: 204)
+                        : self.rpcHTTPError(
+                            404, id: nil, RPCError(code: RPCError.invalidRequest, message: "Session not found or already ended.")))
+            }
+        }
+    }
+}
+
+extension RPCMessage {
+    static func idText(_ id: JSON?) -> String? {
+        switch id {
+        case .string(let s): return "s:" + s
+        case .int(let i): return "i:" + String(i)
+        default: return nil
+        }
+    }
+}
+
+/// Sends a stored stream's events after a given id, then follows it live until it completes
+/// (a request's stream) or the client leaves (the server-to-client stream).
+final class StreamTail: @unchecked Sendable {
+    let stream = ResponseStream()
+    private let store: MCPSessionStore
+    private let streamID: String
+    private var cursor: Int64
+    private let feed: MCPEventFeed
+    private let lock = NSLock()
+    private var token: UUID?
+    private var keepAlive: DispatchSourceTimer?
+
+    init(store: MCPSessionStore, streamID: String, after: Int64, feed: MCPEventFeed) {
+        self.store = store
+        self.streamID = streamID
+        cursor = after
+        self.feed = feed
+    }
+
+    func start() {
+        token = feed.listen { [weak self] in self?.pump() }
+        let timer = DispatchSource.makeTimerSource(queue: .global())
+        timer.schedule(deadline: .now() + MCPEndpoint.keepAliveInterval, repeating: MCPEndpoint.keepAliveInterval)
+        timer.setEventHandler { [weak self] in self?.stream.write(": keep-alive\n\n") }
+        timer.resume()
+        keepAlive = timer
+        stream.onClose { [weak self] in self?.close() }
+        pump()
+    }
+
+    private func close() {
+        if let token { feed.remove(token) }
+        keepAlive?.cancel()
+    }
+
+    /// Sends whatever is new, in order, exactly once.
+    func pump() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !stream.isFinished, let events = try? store.events(streamID: streamID, after: cursor) else { return }
+        for event in events {
+            cursor = event.id
+            stream.write(event.data.isEmpty ? "id: \(event.id)\ndata: \n\n" : MCPEndpoint.sseEvent(id: event.id, data: event.data))
+        }
+        if (try? store.isCompleted(streamID: streamID)) == true,
+            (try? store.events(streamID: streamID, after: cursor))?.isEmpty ?? true
+        {
+            stream.finish()
+            close()
+        }
+    }
+}
