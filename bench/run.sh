@@ -8,25 +8,27 @@
 # to bench/results/latest.md (raw wrk output beside it in latest-raw.txt).
 #
 # Settings (environment):
-#   BENCH_DURATION=10s      wrk duration of each measured run
+#   BENCH_DURATION=8s       wrk duration of each measured run
 #   BENCH_WARMUP=2s         wrk duration of the unmeasured run before each measured one
 #   BENCH_CONNECTIONS=64    open connections (wrk -c)
 #   BENCH_WRK_THREADS=2     wrk threads (wrk -t)
 #   BENCH_SERVER_THREADS=$(nproc)   epoll thread pool of both servers
-#   BENCH_ROUNDS=1          how many times to repeat the four measurements
+#   BENCH_ROUNDS=2          how many times to repeat the four measurements (even rounds
+#                           load the baseline first, odd rounds the gateway)
 #   BENCH_QUERY=tent        the catalog search
 #   STOREFRONT_BIN=.build/release/storefront
-# With the defaults the script takes about a minute (4 × (2 s + 10 s) plus start-up).
+# With the defaults the script takes about a minute and a half (2 rounds × 4 × (2 s + 8 s), plus
+# start-up). Loopback results vary from run to run by ±15 % or more: compare within one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-DURATION=${BENCH_DURATION:-10s}
+DURATION=${BENCH_DURATION:-8s}
 WARMUP=${BENCH_WARMUP:-2s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 WRK_THREADS=${BENCH_WRK_THREADS:-2}
 SERVER_THREADS=${BENCH_SERVER_THREADS:-$(nproc)}
-ROUNDS=${BENCH_ROUNDS:-1}
+ROUNDS=${BENCH_ROUNDS:-2}
 QUERY=${BENCH_QUERY:-tent}
 BIN=${STOREFRONT_BIN:-$ROOT/.build/release/storefront}
 BASELINE_SRC=$ROOT/bench/baseline/agents_baseline.c
@@ -148,14 +150,20 @@ cpu_ticks() {
 }
 CLK_TCK=$(getconf CLK_TCK)
 
-# Measures one URL served by process pid; prints
-# "rps p50_ms p99_ms errors requests server_cpu_us_per_request server_cores_busy".
+# CPU time (ticks) every process on the machine has used so far (user, nice, system, irq, softirq, steal).
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
+
+# Measures one URL served by process pid; prints "rps p50_ms p99_ms errors requests
+# server_cpu_us_per_request server_cores_busy other_cores_busy" (other: neither wrk nor the server).
 measure() {  # label url pid
-    local out rps p50 p99 errors requests t0 t1 secs cpu_us cores
+    local out rps p50 p99 errors requests t0 t1 m0 m1 secs cpu_us cores wrk_secs others
     wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$WARMUP" "$2" >/dev/null
     t0=$(cpu_ticks "$3")
-    out=$(wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$2")
+    m0=$(machine_ticks)
+    out=$( { TIMEFORMAT='%U %S'; time wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$2"; } 2>"$TMP/wrk.time")
+    m1=$(machine_ticks)
     t1=$(cpu_ticks "$3")
+    wrk_secs=$(awk 'END {print $1 + $2}' "$TMP/wrk.time")
     printf '### %s  (%s)\n%s\n\n' "$1" "$2" "$out" >>"$RAW"
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
     p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
@@ -166,14 +174,18 @@ measure() {  # label url pid
     secs=$(awk '/requests in/ {sub(/s,$/, "", $4); print $4}' <<<"$out")
     cpu_us=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$requests" 'BEGIN { printf "%.1f", (n > 0) ? t / hz * 1e6 / n : 0 }')
     cores=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v s="$secs" 'BEGIN { printf "%.2f", (s > 0) ? t / hz / s : 0 }')
-    echo "$rps $p50 $p99 $errors $requests $cpu_us $cores"
+    others=$(awk -v m=$((m1 - m0)) -v t=$((t1 - t0)) -v w="$wrk_secs" -v hz="$CLK_TCK" -v s="$secs" \
+        'BEGIN { o = (s > 0) ? ((m - t) / hz - w) / s : 0; printf "%.2f", (o > 0) ? o : 0 }')
+    echo "$rps $p50 $p99 $errors $requests $cpu_us $cores $others"
 }
 
 ENDPOINTS=("/agents" "/catalog?q=$QUERY")
 declare -A RESULT
 for round in $(seq "$ROUNDS"); do
     for endpoint in "${ENDPOINTS[@]}"; do
-        for server in storefront baseline; do
+        order="storefront baseline"
+        [ $((round % 2)) -eq 0 ] && order="baseline storefront"  # alternate who goes first
+        for server in $order; do
             base=$SF pid=$SF_PID
             [ "$server" = baseline ] && base=$BL pid=$BL_PID
             say "round $round/$ROUNDS: $server GET $endpoint (warm-up $WARMUP, then $DURATION, $CONNECTIONS connections)"
@@ -205,20 +217,27 @@ fmt_rps() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
     if [ "$cores" -le $((WRK_THREADS + SERVER_THREADS)) ]; then
         echo "- **wrk ($WRK_THREADS threads) and the server ($SERVER_THREADS threads) share $cores cores**: the numbers compare the two servers on equal terms; they are not either server's capacity on a dedicated machine."
     fi
+    echo "- Other load: CPU used on the machine during the measured run by processes other than wrk and the server (/proc/stat), in cores; anything above ~0.1 disturbs the throughput figures."
     echo "- Server CPU µs/request: the server process's user + system time during the measured run (/proc/PID/stat, $CLK_TCK ticks/s) over its requests; it depends less than throughput on how wrk and the server split the cores."
     echo "- Bodies: /agents $(wc -c <"$TMP/agents.body") bytes, /catalog?q=$QUERY $(wc -c <"$TMP/catalog.body") bytes"
     echo
-    echo "| Round | Endpoint | Server | Requests/s | p50 (ms) | p99 (ms) | Server CPU µs/request | Server cores busy | Requests | Errors |"
-    echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    max_others=0
+    echo "| Round | Endpoint | Server | Requests/s | p50 (ms) | p99 (ms) | Server CPU µs/request | Server cores busy | Other load (cores) | Requests | Errors |"
+    echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     for round in $(seq "$ROUNDS"); do
         for endpoint in "${ENDPOINTS[@]}"; do
             for server in storefront baseline; do
-                read -r rps p50 p99 errors requests cpu_us cores <<<"${RESULT[$round,$endpoint,$server]}"
-                echo "| $round | \`GET $endpoint\` | $server | $(fmt_rps "$rps") | $p50 | $p99 | $cpu_us | $cores | $requests | $errors |"
+                read -r rps p50 p99 errors requests cpu_us cores others <<<"${RESULT[$round,$endpoint,$server]}"
+                echo "| $round | \`GET $endpoint\` | $server | $(fmt_rps "$rps") | $p50 | $p99 | $cpu_us | $cores | $others | $requests | $errors |"
+                max_others=$(awk -v a="$max_others" -v b="$others" 'BEGIN { print (b > a) ? b : a }')
             done
         done
     done
     echo
+    if awk -v o="$max_others" 'BEGIN { exit !(o > 0.15) }'; then
+        echo "**Other processes used up to $max_others cores during this run**: the throughput ratios are disturbed; the CPU-per-request ratios are the steadier comparison. Re-run on an idle machine."
+        echo
+    fi
     echo "| Round | Endpoint | Throughput storefront / baseline | p50 storefront / baseline | p99 storefront / baseline | CPU per request storefront / baseline |"
     echo "|---|---|---:|---:|---:|---:|"
     for round in $(seq "$ROUNDS"); do
@@ -229,12 +248,16 @@ fmt_rps() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
         done
     done
     echo
-    agents_ratios=""
+    agents_ratios="" s_cpus="" b_cpus=""
     for round in $(seq "$ROUNDS"); do
-        read -r s_rps _ <<<"${RESULT[$round,/agents,storefront]}"
-        read -r b_rps _ <<<"${RESULT[$round,/agents,baseline]}"
+        read -r s_rps _ _ _ _ s_cpu _ <<<"${RESULT[$round,/agents,storefront]}"
+        read -r b_rps _ _ _ _ b_cpu _ <<<"${RESULT[$round,/agents,baseline]}"
         agents_ratios="$agents_ratios $(ratio "$s_rps" "$b_rps")"
+        s_cpus="$s_cpus $s_cpu" b_cpus="$b_cpus $b_cpu"
     done
+    awk -v s="$s_cpus" -v b="$b_cpus" 'BEGIN {
+        n = split(s, a, " "); split(b, c, " "); for (i = 1; i <= n; i++) { x += a[i]; y += c[i] }
+        if (x > 0) printf "Server CPU per `/agents` request (mean): storefront %.1f µs, baseline %.1f µs; the gateway spends %.1f µs more, and serves %.2f× the baseline per CPU-second.\n\n", x / n, y / n, (x - y) / n, y / x }'
     awk -v r="$agents_ratios" 'BEGIN {
         n = split(r, a, " "); min = 1e9; for (i = 1; i <= n; i++) { s += a[i]; if (a[i] < min) min = a[i] }
         how = (n > 1) ? ("mean of " n " rounds, lowest " sprintf("%.2f", min) "×") : "one round"

@@ -98,3 +98,18 @@ def start_server(binary, tmp_path):
         srv.kill()
 
 
+@pytest.fixture(autouse=True)
+def _session_server_is_alive(request):
+    """If the shared server died (crashed, or was killed from outside), say so plainly instead of
+    letting every later test fail with a connection error."""
+    if not {"server", "base_url"} & set(request.fixturenames):
+        yield
+        return
+    srv = request.getfixturevalue("server")
+    if srv.process.poll() is not None:
+        pytest.fail(
+            f"the session storefront server is gone (exit status {srv.process.returncode}; a negative "
+            f"status is the signal that ended it)\nstdout:\n{srv.stdout}\nstderr:\n{srv.stderr}",
+            pytrace=False,
+        )
+    yield

@@ -19,7 +19,7 @@ from support import STOP_TIMEOUT, b64url_decode, b64url_encode, split_detached, 
 
 
 def jwks_of(srv) -> dict:
-    r = requests.get(srv.url("/.well-known/jwks.json"), timeout=5)
+    r = requests.get(srv.url("/.well-known/jwks.json"), timeout=15)
     assert r.status_code == 200
     return r.json()
 
@@ -61,7 +61,7 @@ def test_signing_key_is_kept_across_restarts_on_the_same_store(start_server, tmp
     assert keys_after == keys_before
 
     # The manifest is re-signed for the new URLs with the same key, and still verifies.
-    manifest = requests.get(second.url("/.well-known/capabilities.json"), timeout=5)
+    manifest = requests.get(second.url("/.well-known/capabilities.json"), timeout=15)
     header, encoded_header, signature = split_detached(manifest.headers["X-Capabilities-Signature"])
     assert header["kid"] == keys_before["keys"][0]["kid"]
     verify_ed25519(keys_before["keys"][0], encoded_header, manifest.content, signature)
@@ -99,7 +99,7 @@ def test_the_published_key_is_the_one_kept_in_the_store_and_its_secret_half_is_n
     public_x = jwks_of(srv)["keys"][0]["x"]
     docs = ["/agents", "/.well-known/jwks.json", "/.well-known/ucp", "/.well-known/capabilities.json",
             "/.well-known/agent-card.json", "/status", "/openapi.json"]
-    bodies = [requests.get(srv.url(p), timeout=5).text for p in docs]
+    bodies = [requests.get(srv.url(p), timeout=15).text for p in docs]
     srv.assert_stopped_cleanly(srv.stop())
     secrets = private_keys_matching(store, public_x)
     assert len(secrets) == 1, "the store must keep exactly the private key behind the published key"
@@ -118,7 +118,7 @@ def test_signal_stops_the_server_cleanly_and_leaves_an_intact_store(start_server
     store = tmp_path / "stop.db"
     srv = start_server(store)
     for path in ("/agents", "/catalog?q=tent", "/.well-known/jwks.json", "/status"):
-        assert requests.get(srv.url(path), timeout=5).status_code == 200
+        assert requests.get(srv.url(path), timeout=15).status_code == 200
     srv.assert_stopped_cleanly(srv.stop(sig))
     assert integrity(store) == "ok"
     with sqlite3.connect(store) as db:
@@ -130,7 +130,7 @@ def test_clean_stop_checkpoints_the_write_ahead_log(start_server, tmp_path):
     """Closing every connection cleanly folds the WAL back into the database and removes it."""
     store = tmp_path / "checkpoint.db"
     srv = start_server(store)
-    requests.get(srv.url("/status"), timeout=5)
+    requests.get(srv.url("/status"), timeout=15)
     srv.assert_stopped_cleanly(srv.stop())
     wal = store.with_name(store.name + "-wal")
     assert not wal.exists() or wal.stat().st_size == 0, f"{wal} left with {wal.stat().st_size} bytes"
@@ -181,14 +181,14 @@ def test_restart_on_the_same_port_after_a_clean_stop(start_server, tmp_path):
     port = first.port
     first.assert_stopped_cleanly(first.stop())
     second = start_server(tmp_path / "port.db", port=port)
-    assert requests.get(second.url("/status"), timeout=5).status_code == 200
+    assert requests.get(second.url("/status"), timeout=15).status_code == 200
     second.assert_stopped_cleanly(second.stop())
 
 
 def test_uptime_grows_while_running(start_server, tmp_path):
     srv = start_server(tmp_path / "uptime.db")
-    first = requests.get(srv.url("/status"), timeout=5).json()["uptime_seconds"]
+    first = requests.get(srv.url("/status"), timeout=15).json()["uptime_seconds"]
     time.sleep(1.2)
-    second = requests.get(srv.url("/status"), timeout=5).json()["uptime_seconds"]
+    second = requests.get(srv.url("/status"), timeout=15).json()["uptime_seconds"]
     assert second >= first + 1
     srv.assert_stopped_cleanly(srv.stop())

@@ -11,8 +11,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import requests
 
-from support import BINARY, REPO_ROOT, free_port, run_cli
+from support import BINARY, REPO_ROOT, free_port, run_cli, split_detached, verify_ed25519
 
 EX_DATAERR = 65  # sysexits.h: the input data was incorrect
 
@@ -194,29 +195,24 @@ def test_port_already_in_use_is_a_clear_failure(server, tmp_path):
 
 
 def test_public_url_is_used_in_every_document_and_the_signature_still_verifies(start_server, tmp_path):
-    from support import split_detached, verify_ed25519
-    import requests
-
     public = "https://shop.example.com"
     srv = start_server(tmp_path / "public-url.db", extra=("--public-url", public))
-    agents = requests.get(srv.url("/agents"), headers={"Accept": "application/json"}, timeout=5).json()
+    agents = requests.get(srv.url("/agents"), headers={"Accept": "application/json"}, timeout=15).json()
     assert all(url.startswith(public + "/") for url in agents["documents"].values()), agents["documents"]
-    card = requests.get(srv.url("/.well-known/agent-card.json"), timeout=5).json()
+    card = requests.get(srv.url("/.well-known/agent-card.json"), timeout=15).json()
     assert card["url"].startswith(public)
-    assert f"Sitemap: {public}/sitemap.xml" in requests.get(srv.url("/robots.txt"), timeout=5).text
-    assert requests.get(srv.url("/openapi.json"), timeout=5).json()["servers"][0]["url"] == public
-    manifest = requests.get(srv.url("/.well-known/capabilities.json"), timeout=5)
+    assert f"Sitemap: {public}/sitemap.xml" in requests.get(srv.url("/robots.txt"), timeout=15).text
+    assert requests.get(srv.url("/openapi.json"), timeout=15).json()["servers"][0]["url"] == public
+    manifest = requests.get(srv.url("/.well-known/capabilities.json"), timeout=15)
     assert manifest.json()["signature"]["jwks"] == public + "/.well-known/jwks.json"
-    jwks = requests.get(srv.url("/.well-known/jwks.json"), timeout=5).json()
+    jwks = requests.get(srv.url("/.well-known/jwks.json"), timeout=15).json()
     header, encoded_header, signature = split_detached(manifest.headers["X-Capabilities-Signature"])
     verify_ed25519({k["kid"]: k for k in jwks["keys"]}[header["kid"]], encoded_header, manifest.content, signature)
     srv.assert_stopped_cleanly(srv.stop())
 
 
 def test_a_single_thread_server_still_serves(start_server, tmp_path):
-    import requests
-
     srv = start_server(tmp_path / "one-thread.db", extra=("--threads", "1"))
     for path in ("/agents", "/catalog?q=tent", "/llms.txt"):
-        assert requests.get(srv.url(path), timeout=5).status_code == 200
+        assert requests.get(srv.url(path), timeout=15).status_code == 200
     srv.assert_stopped_cleanly(srv.stop())

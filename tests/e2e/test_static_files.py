@@ -8,8 +8,9 @@ The session server serves a fixture folder built by `support.make_public_tree`, 
 from __future__ import annotations
 
 import pytest
+import requests
 
-from support import SECRET_TEXT, assert_json_error, raw_exchange, split_response
+from support import REPO_ROOT, SECRET_TEXT, assert_json_error, raw_exchange, split_response
 
 
 def get_raw(server, target: str) -> tuple[int, dict, bytes]:
@@ -125,15 +126,11 @@ def test_dashboard_is_read_only(http, base_url):
 
 def test_without_public_directory_the_repository_dashboard_is_served(start_server, tmp_path):
     """Run from the repository root, `serve` finds `public/` and serves it at /dashboard/."""
-    import requests
-
-    from support import REPO_ROOT
-
     index = REPO_ROOT / "public" / "index.html"
     if not index.exists():
         pytest.skip("the repository has no public/index.html yet")
     srv = start_server(tmp_path / "dash.db")
-    r = requests.get(srv.url("/dashboard/"), timeout=5)
+    r = requests.get(srv.url("/dashboard/"), timeout=15)
     assert r.status_code == 200
     assert r.headers["Content-Type"].startswith("text/html")
     assert r.content == index.read_bytes()
