@@ -65,9 +65,10 @@ public final class Gateway: @unchecked Sendable {
         signingKey = try StoreSigningKey.loadOrCreate(in: database)
         let views = CatalogViews(manifests: manifests, baseURL: configuration.publicURL)
         self.views = views
-        let facts = StoreFacts(
+        var facts = StoreFacts(
             manifests: manifests, baseURL: configuration.publicURL, version: configuration.version,
             maxBodyBytes: configuration.maxBodyBytes)
+        facts.openRegistration = configuration.openRegistration
         let trail = AuditTrail(signingKey: signingKey, checkpointEvery: configuration.checkpointEvery)
         self.trail = trail
         agents = SQLiteAgentDirectory(database: database, trail: trail)
