@@ -25,11 +25,13 @@ typedef struct {
 static inline struct MHD_Daemon *CMicroHTTPD_start(
     const CMicroHTTPD_Options *o,
     MHD_AccessHandlerCallback handler, void *handler_cls,
-    MHD_RequestCompletedCallback completed, void *completed_cls)
+    MHD_RequestCompletedCallback completed, void *completed_cls,
+    void *(*uri_logger)(void *cls, const char *uri, struct MHD_Connection *con), void *uri_logger_cls)
 {
     if (o->bind_address != NULL) {
         return MHD_start_daemon(o->flags, o->port, NULL, NULL, handler, handler_cls,
             MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
+            MHD_OPTION_URI_LOG_CALLBACK, uri_logger, uri_logger_cls,
             MHD_OPTION_THREAD_POOL_SIZE, o->thread_pool_size,
             MHD_OPTION_CONNECTION_LIMIT, o->connection_limit,
             MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout,
@@ -40,6 +42,7 @@ static inline struct MHD_Daemon *CMicroHTTPD_start(
     }
     return MHD_start_daemon(o->flags, o->port, NULL, NULL, handler, handler_cls,
         MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
+        MHD_OPTION_URI_LOG_CALLBACK, uri_logger, uri_logger_cls,
         MHD_OPTION_THREAD_POOL_SIZE, o->thread_pool_size,
         MHD_OPTION_CONNECTION_LIMIT, o->connection_limit,
         MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout,

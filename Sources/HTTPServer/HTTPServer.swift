@@ -64,7 +64,7 @@ public final class HTTPServer: @unchecked Sendable {
             started = withUnsafePointer(to: &v4) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { addr in
                     options.bind_address = addr
-                    return CMicroHTTPD_start(&options, accessHandler, context, requestCompleted, context)
+                    return CMicroHTTPD_start(&options, accessHandler, context, requestCompleted, context, uriLogger, context)
                 }
             }
         } else if inet_pton(AF_INET6, configuration.host, &v6.sin6_addr) == 1 {
@@ -74,11 +74,11 @@ public final class HTTPServer: @unchecked Sendable {
             started = withUnsafePointer(to: &v6) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { addr in
                     options.bind_address = addr
-                    return CMicroHTTPD_start(&options, accessHandler, context, requestCompleted, context)
+                    return CMicroHTTPD_start(&options, accessHandler, context, requestCompleted, context, uriLogger, context)
                 }
             }
         } else if configuration.host == "0.0.0.0" || configuration.host == "*" || configuration.host.isEmpty {
-            started = CMicroHTTPD_start(&options, accessHandler, context, requestCompleted, context)
+            started = CMicroHTTPD_start(&options, accessHandler, context, requestCompleted, context, uriLogger, context)
         } else {
             throw ServerError(description: "--host must be an IPv4 or IPv6 address, not \(configuration.host)")
         }
@@ -120,17 +120,20 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// What the server knows about one request between libmicrohttpd's calls.
     final class Exchange {
-        var request: Request
+        /// The request target exactly as sent (path and query, still percent-encoded).
+        let rawTarget: String
+        var started = false
+        var request = Request(method: "GET", path: "/")
         var body: [UInt8] = []
         var tooLarge = false
         var answered = false
         var deferredResponse: Response?
         var waiting = false
 
-        init(request: Request) { self.request = request }
+        init(rawTarget: String) { self.rawTarget = rawTarget }
     }
 
-    fileprivate func begin(connection: OpaquePointer, url: String, method: String) -> Exchange {
+    fileprivate func begin(_ exchange: Exchange, connection: OpaquePointer, url: String, method: String) {
         activeLock.lock()
         activeRequests += 1
         activeLock.unlock()
@@ -141,10 +144,12 @@ public final class HTTPServer: @unchecked Sendable {
         var address = [CChar](repeating: 0, count: 64)
         CMicroHTTPD_client_address(connection, &address, 64)
         let remote = address.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        let request = Request(
+        var request = Request(
             method: method, path: url, queryItems: query, headers: headers, remoteAddress: remote,
             id: requestCounter.next())
-        return Exchange(request: request)
+        request.rawTarget = exchange.rawTarget
+        exchange.request = request
+        exchange.started = true
     }
 
     fileprivate func end() {
@@ -284,11 +289,18 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     guard let cls, let connection, let connectionContext, let uploadDataSize else { return MHD_Result.NO }
     let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
 
-    guard let existing = connectionContext.pointee else {
-        let exchange = server.begin(
-            connection: connection, url: url.map { String(cString: $0) } ?? "/",
-            method: method.map { String(cString: $0) } ?? "GET")
+    let exchange: HTTPServer.Exchange
+    if let existing = connectionContext.pointee {
+        exchange = Unmanaged<HTTPServer.Exchange>.fromOpaque(existing).takeUnretainedValue()
+    } else {
+        // The URI logger normally made the exchange; this is the fallback.
+        exchange = HTTPServer.Exchange(rawTarget: url.map { String(cString: $0) } ?? "/")
         connectionContext.pointee = Unmanaged.passRetained(exchange).toOpaque()
+    }
+    if !exchange.started {
+        server.begin(
+            exchange, connection: connection, url: url.map { String(cString: $0) } ?? "/",
+            method: method.map { String(cString: $0) } ?? "GET")
         if let length = exchange.request.headers["Content-Length"].flatMap(Int.init),
             length > server.configuration.maxBodyBytes
         {
@@ -297,7 +309,6 @@ private let accessHandler: MHD_AccessHandlerCallback = {
         }
         return MHD_Result.YES
     }
-    let exchange = Unmanaged<HTTPServer.Exchange>.fromOpaque(existing).takeUnretainedValue()
     if exchange.answered {
         uploadDataSize.pointee = 0  // discard the rest of a refused body
         return MHD_Result.YES
@@ -326,9 +337,17 @@ private let accessHandler: MHD_AccessHandlerCallback = {
 private let requestCompleted: MHD_RequestCompletedCallback = { cls, _, connectionContext, _ in
     guard let cls, let connectionContext, let existing = connectionContext.pointee else { return }
     let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
-    Unmanaged<HTTPServer.Exchange>.fromOpaque(existing).release()
+    let exchange = Unmanaged<HTTPServer.Exchange>.fromOpaque(existing).takeRetainedValue()
     connectionContext.pointee = nil
-    server.end()
+    if exchange.started { server.end() }
+}
+
+/// Called first for every request with the target as sent; the exchange it makes becomes the
+/// request's context, so the raw target (needed to verify HTTP message signatures) is kept.
+private let uriLogger: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?)
+    -> UnsafeMutableRawPointer? = { _, uri, _ in
+    let exchange = HTTPServer.Exchange(rawTarget: uri.map { String(cString: $0) } ?? "/")
+    return Unmanaged.passRetained(exchange).toOpaque()
 }
 
 private let streamReader: MHD_ContentReaderCallback = { cls, _, buffer, max in

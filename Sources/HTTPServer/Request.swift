@@ -55,6 +55,20 @@ public struct Request: Sendable {
     public var pathParameters: [String: String] = [:]
     /// A per-request identifier, also sent back as `X-Request-Id`.
     public var id: String
+    /// The request target as sent: path and query, percent-encoded (defaults to `path`).
+    public var rawTarget: String = ""
+
+    /// The raw query string without `?`, or nil.
+    public var rawQuery: String? {
+        guard let q = rawTarget.firstIndex(of: "?") else { return nil }
+        return String(rawTarget[rawTarget.index(after: q)...])
+    }
+
+    /// The raw path without the query.
+    public var rawPath: String {
+        guard !rawTarget.isEmpty else { return path }
+        return String(rawTarget.prefix { $0 != "?" })
+    }
 
     public init(
         method: String, path: String, queryItems: [(name: String, value: String?)] = [],
@@ -67,6 +81,7 @@ public struct Request: Sendable {
         self.remoteAddress = remoteAddress
         self.body = body
         self.id = id
+        rawTarget = path
     }
 
     /// The first value of a query parameter (an empty string for `?flag`), or nil when absent.

@@ -37,6 +37,21 @@ struct Serve: ParsableCommand {
         help: "A browser origin allowed to call /mcp (repeatable; http://host:* allows any port). The public URL's origin and localhost are always allowed.")
     var allowedOrigins: [String] = []
 
+    @Option(help: "Who registers agents: open (agents call POST /agents/register) or invite (only the merchant, by CLI or admin API).")
+    var registration: String = "open"
+
+    @Option(help: "Read the admin token from this file instead of generating one on first start.")
+    var adminTokenFile: String?
+
+    @Option(help: "Seconds a purchase above the approval threshold waits for the principal.")
+    var approvalTTL: Int64 = 24 * 3600
+
+    @Option(help: "Seconds between sweeps that expire overdue approvals.")
+    var sweepInterval: Double = 30
+
+    @Option(help: "Trail entries between signed checkpoints.")
+    var checkpointEvery: Int64 = 100
+
     @Option(help: "The largest request body accepted, in bytes.")
     var maxBodyBytes: Int = 1 << 20
 
@@ -50,6 +65,10 @@ struct Serve: ParsableCommand {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be from 1 to 256.") }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024.") }
         guard connectionLimit >= 1 else { throw ValidationError("--connection-limit must be at least 1.") }
+        guard ["open", "invite"].contains(registration) else { throw ValidationError("--registration must be open or invite.") }
+        guard approvalTTL >= 1, sweepInterval > 0, checkpointEvery >= 1 else {
+            throw ValidationError("--approval-ttl, --sweep-interval and --checkpoint-every must be positive.")
+        }
     }
 
     func run() throws {
@@ -96,6 +115,10 @@ struct Serve: ParsableCommand {
             publicDirectory: publicDirectory ?? ProjectFolder.locate("public")?.path)
         gatewayConfiguration.maxBodyBytes = maxBodyBytes
         gatewayConfiguration.allowedOrigins = allowedOrigins
+        gatewayConfiguration.openRegistration = registration == "open"
+        gatewayConfiguration.approvalTTL = approvalTTL
+        gatewayConfiguration.sweepInterval = sweepInterval
+        gatewayConfiguration.checkpointEvery = checkpointEvery
         let gateway: Gateway
         do {
             gateway = try Gateway(
@@ -108,6 +131,14 @@ struct Serve: ParsableCommand {
             throw ExitCode(70)
         }
         router.set(gateway.router())
+        do {
+            if let token = try AdminToken.ensure(in: database, fromFile: adminTokenFile) {
+                print("admin token (shown once; keep it): \(token)")
+            }
+        } catch {
+            print("storefront: \(error)", to: &standardError)
+            throw ExitCode(78)
+        }
 
         print(
             "storefront \(StorefrontVersion.current): serving \(storeManifests.storeName) "
@@ -120,7 +151,7 @@ struct Serve: ParsableCommand {
         print("storefront: stopping (finishing requests in flight)")
         fflush(stdout)
         server.stop()
-        gateway.mcp.stop()
+        gateway.stop()
         database.close()
         print("storefront: stopped cleanly")
         fflush(stdout)

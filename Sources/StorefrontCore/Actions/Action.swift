@@ -1,4 +1,5 @@
 import JSON
+import Store
 
 /// Hints for MCP clients about what an action does (MCP `ToolAnnotations`).
 public struct ActionAnnotations: Sendable {
@@ -20,15 +21,28 @@ public struct ActionAnnotations: Sendable {
 /// Who is calling and how; handed to every action's handler.
 public struct ActionContext: Sendable {
     public var requestID: String
-    /// The authenticated agent, once identity exists; nil for anonymous callers.
-    public var agentID: String?
+    /// The authenticated caller; nil for anonymous agents.
+    public var identity: Identity?
+    /// The caller's idempotency key for a mutating action (header on REST, `_meta` on MCP).
+    public var idempotencyKey: String?
+    public var agentID: String? { identity?.agent.id }
     /// Reports progress to the caller (MCP `notifications/progress`) when it asked for it.
     public var progress: (@Sendable (_ done: Double, _ total: Double?, _ message: String?) -> Void)?
 
-    public init(requestID: String, agentID: String? = nil, progress: (@Sendable (Double, Double?, String?) -> Void)? = nil) {
+    public init(
+        requestID: String, identity: Identity? = nil, idempotencyKey: String? = nil,
+        progress: (@Sendable (Double, Double?, String?) -> Void)? = nil
+    ) {
         self.requestID = requestID
-        self.agentID = agentID
+        self.identity = identity
+        self.idempotencyKey = idempotencyKey
         self.progress = progress
+    }
+
+    /// The authenticated agent, or the error that tells an anonymous caller how to register.
+    public func requireAgent() throws -> Agent {
+        guard let agent = identity?.agent else { throw ActionError.authenticationRequired }
+        return agent
     }
 }
 
@@ -36,6 +50,9 @@ public struct ActionContext: Sendable {
 /// annotations and a handler. Agents can do nothing that is not an action.
 public struct Action: Sendable {
     public typealias Handler = @Sendable (_ arguments: JSON, _ context: ActionContext) throws -> JSON
+    /// A mutating action runs inside the store writer's transaction, next to its idempotency
+    /// record and its trail entries, so all of them commit or none does.
+    public typealias WriteHandler = @Sendable (_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON
 
     public var name: String
     public var title: String
@@ -45,6 +62,8 @@ public struct Action: Sendable {
     public var scope: String?
     public var annotations: ActionAnnotations
     public var handler: Handler
+    public var writeHandler: WriteHandler?
+    public var isMutating: Bool { writeHandler != nil }
 
     public var inputSchemaFile: String { "actions/\(name).input.schema.json" }
     public var outputSchemaFile: String { "actions/\(name).output.schema.json" }
@@ -60,6 +79,17 @@ public struct Action: Sendable {
         self.scope = scope
         self.annotations = annotations
         self.handler = handler
+    }
+
+    /// A mutating action.
+    public init(
+        name: String, title: String, description: String, stage: JourneyStage, scope: String,
+        annotations: ActionAnnotations, write: @escaping WriteHandler
+    ) {
+        self.init(name: name, title: title, description: description, stage: stage, scope: scope, annotations: annotations) { _, _ in
+            [:]
+        }
+        writeHandler = write
     }
 }
 
@@ -83,6 +113,14 @@ public struct ActionError: Error, Sendable {
 
     public static func invalid(_ code: String, _ message: String, param: String? = nil, details: JSON? = nil) -> ActionError {
         ActionError(status: 400, kind: .invalidRequest, code: code, message: message, param: param, details: details)
+    }
+
+    public static let authenticationRequired = ActionError(
+        status: 401, kind: .authentication, code: "authentication_required",
+        message: "This action needs an identity. Register with POST /agents/register (or ask the merchant), then send Authorization: Bearer <api key> or sign the request (RFC 9421, Web Bot Auth).")
+
+    public static func conflict(_ code: String, _ message: String, details: JSON? = nil) -> ActionError {
+        ActionError(status: 409, kind: .invalidRequest, code: code, message: message, details: details)
     }
 
     public static func notFound(_ message: String, param: String? = nil) -> ActionError {

@@ -1,4 +1,15 @@
+import Foundation
 import JSON
+import Store
+
+/// What an action call produced: a result or an error, and whether it is the stored answer
+/// to an earlier request with the same idempotency key.
+public struct ActionOutcome: Sendable {
+    public var result: Result<JSON, ActionError>
+    public var replayed: Bool = false
+    /// Seconds the caller should wait before retrying (for `idempotency_in_flight`).
+    public var retryAfter: Int?
+}
 
 /// The single source of truth for what agents can do. MCP `tools/list`, the REST mirror,
 /// `openapi.json`, the capability manifest, `llms.txt`, the A2A card's skills and `/agents`
@@ -16,6 +27,9 @@ public final class ActionRegistry: @unchecked Sendable {
     private let byName: [String: Int]
     /// Check every result against its output schema (a contract test in production).
     public var validatesResults = true
+    /// Where mutating actions run: the store and its trail. Set before serving.
+    var writer: (database: Database, trail: AuditTrail)?
+    private let inFlight = InFlightKeys()
 
     /// Compiles every action's schemas; a missing or broken schema file stops the start.
     public init(actions: [Action], schemas: SchemaLibrary) throws {
@@ -37,44 +51,230 @@ public final class ActionRegistry: @unchecked Sendable {
 
     public var names: [String] { entries.map(\.action.name) }
 
-    /// Validates the arguments, runs the handler, and checks the result against the output schema.
+    /// Runs an action and waits for it (mutating actions return after their commit).
     public func call(_ name: String, arguments: JSON, context: ActionContext) -> Result<JSON, ActionError> {
+        callWaiting(name, arguments: arguments, context: context).result
+    }
+
+    public func callWaiting(_ name: String, arguments: JSON, context: ActionContext) -> ActionOutcome {
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var outcome: ActionOutcome!
+        call(name, arguments: arguments, context: context) {
+            outcome = $0
+            done.signal()
+        }
+        done.wait()
+        return outcome
+    }
+
+    /// Validates the caller and the arguments, runs the handler, checks the result against the
+    /// output schema, and reports. Mutating actions report after their transaction commits.
+    public func call(
+        _ name: String, arguments: JSON, context: ActionContext, completion: @escaping @Sendable (ActionOutcome) -> Void
+    ) {
         guard let entry = entry(name) else {
-            return .failure(
-                ActionError(
-                    status: 404, kind: .invalidRequest, code: "unknown_action",
-                    message: "No action \(name). Actions: \(names.joined(separator: ", ")).", param: "name"))
+            return completion(
+                ActionOutcome(
+                    result: .failure(
+                        ActionError(
+                            status: 404, kind: .invalidRequest, code: "unknown_action",
+                            message: "No action \(name). Actions: \(names.joined(separator: ", ")).", param: "name"))))
+        }
+        if let scope = entry.action.scope {
+            guard let identity = context.identity else {
+                return completion(ActionOutcome(result: .failure(.authenticationRequired)))
+            }
+            guard identity.agent.scopes.contains(scope) else {
+                return completion(
+                    ActionOutcome(
+                        result: .failure(
+                            ActionError(
+                                status: 403, kind: .permission, code: "missing_scope",
+                                message: "\(name) needs the scope \(scope); this agent has \(identity.agent.scopes.sorted().joined(separator: ", ")). The merchant grants scopes."))))
+            }
         }
         let violations = entry.inputValidator.validate(arguments)
         if let first = violations.first {
-            return .failure(
-                .invalid(
-                    "invalid_arguments",
-                    "Argument \(first.instancePointer.isEmpty ? "(root)" : first.instancePointer): \(first.message)",
-                    param: first.instancePointer,
-                    details: .array(violations.prefix(10).map { v in
-                        ["pointer": .string(v.instancePointer), "keyword": .string(v.keyword), "message": .string(v.message)]
-                    })))
+            return completion(
+                ActionOutcome(
+                    result: .failure(
+                        .invalid(
+                            "invalid_arguments",
+                            "Argument \(first.instancePointer.isEmpty ? "(root)" : first.instancePointer): \(first.message)",
+                            param: first.instancePointer,
+                            details: .array(violations.prefix(10).map { v in
+                                ["pointer": .string(v.instancePointer), "keyword": .string(v.keyword), "message": .string(v.message)]
+                            })))))
         }
         context.progress?(1, 3, "arguments valid")
+        if let write = entry.action.writeHandler {
+            return callMutating(entry, write: write, arguments: arguments, context: context, completion: completion)
+        }
         do {
             let result = try entry.action.handler(arguments, context)
             context.progress?(2, 3, "result ready")
-            if validatesResults, let bad = entry.outputValidator.validate(result).first {
-                return .failure(
-                    ActionError(
-                        status: 500, kind: .processing, code: "invalid_result",
-                        message: "The store produced a result that breaks its own schema at \(bad.instancePointer): \(bad.message). This is a bug in the store; it has been refused rather than sent."))
-            }
+            if let error = checkResult(entry, result) { return completion(ActionOutcome(result: .failure(error))) }
             context.progress?(3, 3, "result checked against the output schema")
-            return .success(result)
-        } catch let error as ActionError {
-            return .failure(error)
-        } catch let error as APIError {
-            return .failure(ActionError(status: error.status, kind: error.kind, code: error.code, message: error.message, param: error.param))
+            completion(ActionOutcome(result: .success(result)))
         } catch {
-            return .failure(
-                ActionError(status: 500, kind: .processing, code: "action_failed", message: "\(name) failed; try again."))
+            completion(ActionOutcome(result: .failure(Self.actionError(error, name))))
         }
+    }
+
+    private func checkResult(_ entry: Entry, _ result: JSON) -> ActionError? {
+        guard validatesResults, let bad = entry.outputValidator.validate(result).first else { return nil }
+        return ActionError(
+            status: 500, kind: .processing, code: "invalid_result",
+            message: "The store produced a result that breaks its own schema at \(bad.instancePointer): \(bad.message). This is a bug in the store; it has been refused rather than sent.")
+    }
+
+    static func actionError(_ error: Error, _ name: String) -> ActionError {
+        switch error {
+        case let error as ActionError: return error
+        case let error as APIError:
+            return ActionError(status: error.status, kind: error.kind, code: error.code, message: error.message, param: error.param)
+        default:
+            return ActionError(status: 500, kind: .processing, code: "action_failed", message: "\(name) failed; try again.")
+        }
+    }
+
+    // MARK: - Mutating actions: one transaction with their idempotency record and trail
+
+    private func callMutating(
+        _ entry: Entry, write: @escaping Action.WriteHandler, arguments: JSON, context: ActionContext,
+        completion: @escaping @Sendable (ActionOutcome) -> Void
+    ) {
+        guard let writer else {
+            return completion(
+                ActionOutcome(
+                    result: .failure(
+                        ActionError(status: 503, kind: .unavailable, code: "store_unavailable", message: "The store is not ready."))))
+        }
+        let name = entry.action.name
+        let agent = context.identity?.agent
+        let key = context.idempotencyKey
+        if let key, key.isEmpty || key.count > 255 || !key.allSatisfy({ $0.isASCII && !$0.isWhitespace }) {
+            return completion(
+                ActionOutcome(
+                    result: .failure(
+                        .invalid(
+                            "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters.",
+                            param: "Idempotency-Key"))))
+        }
+        let scopeKey = key.map { "\(agent?.id ?? "-")\u{1F}\(name)\u{1F}\($0)" }
+        if let scopeKey, !inFlight.claim(scopeKey) {
+            return completion(
+                ActionOutcome(
+                    result: .failure(
+                        ActionError(
+                            status: 409, kind: .invalidRequest, code: "idempotency_in_flight",
+                            message: "A request with this Idempotency-Key is still being processed; retry after it finishes.")),
+                    retryAfter: 1))
+        }
+        let digest = TrailEntry.digest(arguments)
+        let inFlight = self.inFlight
+        let trail = writer.trail
+        writer.database.write(
+            { db -> ActionOutcome in
+                if let key, let row = try db.queryOne(
+                    "SELECT request_digest, status, response FROM idempotency_keys WHERE agent_id = ? AND action = ? AND key = ?",
+                    [.text(agent?.id ?? "-"), .text(name), .text(key)])
+                {
+                    guard row[0].string == digest else {
+                        return ActionOutcome(
+                            result: .failure(
+                                ActionError(
+                                    status: 422, kind: .invalidRequest, code: "idempotency_conflict",
+                                    message: "This Idempotency-Key was used with different arguments; use a new key for a new request.")))
+                    }
+                    let stored = (try? JSON.parse(row[2].string ?? "{}")) ?? [:]
+                    let status = Int(row[1].int ?? 200)
+                    if status == 200 { return ActionOutcome(result: .success(stored), replayed: true) }
+                    let error = stored["error"]
+                    return ActionOutcome(
+                        result: .failure(
+                            ActionError(
+                                status: status, kind: APIError.Kind(rawValue: error?["type"]?.stringValue ?? "") ?? .invalidRequest,
+                                code: error?["code"]?.stringValue ?? "error", message: error?["message"]?.stringValue ?? "",
+                                param: error?["param"]?.stringValue, details: error?["details"])),
+                        replayed: true)
+                }
+                var outcome: ActionOutcome
+                try db.execute("SAVEPOINT action")
+                do {
+                    let result = try write(arguments, context, db)
+                    if let error = self.checkResult(entry, result) { throw error }
+                    try db.execute("RELEASE action")
+                    try trail.append(
+                        TrailEntry(
+                            agentID: agent?.id, principal: agent?.principal, action: name, target: result.trailTarget,
+                            requestID: context.requestID, idempotencyKey: key, input: arguments, outcome: "ok"), in: db)
+                    outcome = ActionOutcome(result: .success(result))
+                } catch {
+                    try db.execute("ROLLBACK TO action")
+                    try db.execute("RELEASE action")
+                    let failure = Self.actionError(error, name)
+                    try trail.append(
+                        TrailEntry(
+                            agentID: agent?.id, principal: agent?.principal, action: name,
+                            target: failure.details?["target"]?.stringValue, requestID: context.requestID,
+                            idempotencyKey: key, input: arguments, outcome: "refused", errorCode: failure.code,
+                            amount: failure.details?["attempted"]?["amount"]?.intValue,
+                            currency: failure.details?["attempted"]?["currency"]?.stringValue), in: db)
+                    outcome = ActionOutcome(result: .failure(failure))
+                }
+                if let key {
+                    let (status, body): (Int, JSON)
+                    switch outcome.result {
+                    case .success(let result): (status, body) = (200, result)
+                    case .failure(let error): (status, body) = (error.status, error.json)
+                    }
+                    // Server faults are not remembered: a retry may succeed.
+                    if status < 500 {
+                        try db.run(
+                            """
+                            INSERT INTO idempotency_keys (agent_id, action, key, request_digest, status, response, created_at)
+                            VALUES (?, ?, ?, ?, ?, ?, ?)
+                            """,
+                            [.text(agent?.id ?? "-"), .text(name), .text(key), .text(digest), SQLValue(status),
+                             .text(body.compactString), .integer(Int64(Date().timeIntervalSince1970))])
+                    }
+                }
+                return outcome
+            },
+            completion: { result in
+                if let scopeKey { inFlight.release(scopeKey) }
+                switch result {
+                case .success(let outcome):
+                    if case .success = outcome.result { context.progress?(3, 3, "committed") }
+                    completion(outcome)
+                case .failure:
+                    completion(
+                        ActionOutcome(
+                            result: .failure(
+                                ActionError(
+                                    status: 503, kind: .unavailable, code: "store_unavailable",
+                                    message: "The store could not commit \(name); nothing was changed. Retry with the same Idempotency-Key."))))
+                }
+            })
+    }
+}
+
+/// Idempotency keys whose first request is still being processed in this process.
+final class InFlightKeys: @unchecked Sendable {
+    private let lock = NSLock()
+    private var keys: Set<String> = []
+
+    func claim(_ key: String) -> Bool { lock.withLock { keys.insert(key).inserted } }
+    func release(_ key: String) { _ = lock.withLock { keys.remove(key) } }
+}
+
+extension JSON {
+    /// The id of the object an action's result is about, for the trail.
+    var trailTarget: String? {
+        for key in ["order", "checkout", "cart"] {
+            if let id = self[key]?["id"]?.stringValue { return id }
+        }
+        return self["id"]?.stringValue
     }
 }

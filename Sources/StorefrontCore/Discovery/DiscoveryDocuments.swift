@@ -59,6 +59,7 @@ struct StoreFacts {
     let baseURL: String
     let version: String
     let maxBodyBytes: Int
+    var openRegistration = true
 
     var store: JSON { manifests.store }
     var name: String { manifests.storeName }
@@ -113,9 +114,28 @@ struct StoreFacts {
         [
             "anonymous_stages": ["finding", "evaluating", "trust_checking"],
             "identified_stages": ["transacting", "using", "recommending"],
-            "methods": [],
-            "registration": .null,
-            "note": "Every endpoint this gateway serves today is public and read-only: no credentials are needed. Transacting endpoints (agent registration, API keys, HTTP Message Signatures) will be listed here when they are enabled.",
+            "methods": [
+                [
+                    "type": "api_key", "header": "Authorization", "scheme": "Bearer",
+                    "format": "sk_agent_<prefix>_<secret>, shown once at registration",
+                ],
+                [
+                    "type": "http_message_signatures", "spec": "RFC 9421", "profile": "web-bot-auth", "alg": "ed25519",
+                    "keyid": "the RFC 7638 thumbprint of the Ed25519 JWK registered as public_key",
+                    "required_parameters": ["created", "expires", "keyid", "nonce", "tag=\"web-bot-auth\""],
+                    "required_components": ["@authority", "signature-agent (when sent)"],
+                ],
+            ],
+            "registration": [
+                "url": .string(url("/agents/register")), "method": "POST",
+                "mode": .string(openRegistration ? "open" : "invite"),
+                "body": "{\"principal\": who the agent acts for, \"display_name\", \"operator\"?, \"public_key\"?: Ed25519 JWK, \"scopes\"?}",
+                "returns": "the agent id, an API key shown once, and its wallet (funded by the principal or merchant)",
+            ],
+            "note": .string(
+                openRegistration
+                    ? "Finding and evaluating need no credentials. To buy, register at /agents/register, have your principal fund your wallet, then send your API key or sign your requests."
+                    : "Finding and evaluating need no credentials. Agents are registered by the merchant; ask for an invitation, then send your API key or sign your requests."),
         ]
     }
 
@@ -159,7 +179,7 @@ struct StoreFacts {
         return [
             "storefront_version": .string(version),
             "store": storeSummary,
-            "welcome": .string("Agents are welcome here. Read /pricing and /policies, search /catalog, call the actions below over REST (POST /tools/{name}), and verify /.well-known/capabilities.json against /.well-known/jwks.json."),
+            "welcome": .string("Agents are welcome here. Read /pricing and /policies, search /catalog, call the actions below over REST (POST /tools/{name}) or MCP (/mcp), verify /.well-known/capabilities.json against /.well-known/jwks.json, and register at /agents/register to buy."),
             "documents": documentLinks,
             "endpoints": .array(Endpoints.all.map(endpointJSON)),
             "actions": .array(actions.entries.map { actionJSON($0, schemas: false) }),
@@ -167,7 +187,8 @@ struct StoreFacts {
             "protocols": [
                 "rest": [
                     "openapi": .string(url("/openapi.json")), "tools": .string(url("/tools")),
-                    "call": .string(url("/tools/{name}")),
+                    "call": .string(url("/tools/{name}")), "checkout_sessions": .string(url("/checkout-sessions")),
+                    "idempotency": "send Idempotency-Key on every mutating call; a retry returns the first answer with Idempotent-Replayed: true",
                 ],
                 "a2a": ["agent_card": .string(url("/.well-known/agent-card.json")), "protocol_version": "0.3.0"],
                 "ucp": ["profile": .string(url("/.well-known/ucp"))],

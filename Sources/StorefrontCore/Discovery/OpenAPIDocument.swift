@@ -126,7 +126,13 @@ struct OpenAPIDocument {
                     "content": ["application/json": ["schema": Self.componentized(entry.outputSchema, into: &components)]],
                 ],
                 "400": error("The body is not JSON, or the arguments break the input schema (param names the JSON Pointer)."),
+                "401": error("The action needs an identity, or the credentials sent are not valid."),
+                "402": error("The wallet lacks the funds (details.missing says how much)."),
+                "403": error("A spend control or a missing scope forbids it (details name the limit)."),
                 "404": error("Something the arguments name does not exist."),
+                "409": error("The object is not in a state that allows this, stock ran out, or the same Idempotency-Key is still in flight."),
+                "422": error("The Idempotency-Key was used with different arguments."),
+                "503": error("The store could not commit; nothing changed. Retry with the same Idempotency-Key."),
                 "413": error("The body is larger than the limit."),
                 "415": error("The body is not JSON."),
                 "500": error("The store could not complete the action."),
@@ -145,7 +151,33 @@ struct OpenAPIDocument {
         for entry in actions.entries {
             paths["/tools/\(entry.action.name)"] = ["post": actionOperation(entry, path: "/tools/\(entry.action.name)", components: &components)]
         }
-        for (alias, name) in [("/catalog/search", "search_catalog"), ("/catalog/lookup", "lookup_catalog")] {
+        paths["/agents/register"] = [
+            "post": [
+                "operationId": "registerAgent", "summary": "Register an agent: returns its id, an API key shown once, and its wallet.",
+                "tags": ["Trust-checking"],
+                "requestBody": [
+                    "required": true,
+                    "content": ["application/json": ["schema": [
+                        "type": "object", "required": ["principal", "display_name"],
+                        "properties": [
+                            "principal": ["type": "string", "minLength": 1, "maxLength": 200],
+                            "display_name": ["type": "string", "minLength": 1, "maxLength": 200],
+                            "operator": ["type": "string", "maxLength": 200],
+                            "public_key": ["type": "object", "description": "An Ed25519 JWK for RFC 9421 signatures."],
+                            "scopes": ["type": "array", "items": ["type": "string"]],
+                            "api_key": ["type": "boolean"],
+                        ],
+                    ]]],
+                ],
+                "responses": [
+                    "201": ["description": "Registered.", "content": ["application/json": ["schema": ["type": "object", "required": ["id", "principal"]]]]],
+                    "400": ["description": "A field is missing or wrong.", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]],
+                    "403": ["description": "Registration is by invitation.", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]],
+                ],
+            ]
+        ]
+        for (alias, name) in [("/catalog/search", "search_catalog"), ("/catalog/lookup", "lookup_catalog"),
+                              ("/checkout-sessions", "create_checkout")] {
             if let entry = actions.entry(name) {
                 paths[alias] = ["post": actionOperation(entry, path: alias, components: &components)]
             }

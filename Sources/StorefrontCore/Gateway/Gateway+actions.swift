@@ -3,7 +3,7 @@ import JSON
 
 extension Gateway {
     /// The REST mirror: `POST /tools/{name}` with the arguments as the JSON body.
-    func callAction(_ name: String, request: Request) -> Response {
+    func callAction(_ name: String, request: Request, merging extra: [String: JSON] = [:], successStatus: Int = 200) -> Response {
         guard actions.entry(name) != nil else {
             return ActionError(
                 status: 404, kind: .invalidRequest, code: "unknown_action",
@@ -33,14 +33,40 @@ extension Gateway {
                 return ActionError.invalid("invalid_json", "The body is not valid JSON.").restResponse
             }
         }
-        return actionResponse(name, arguments: arguments, request: request)
+        var merged = arguments
+        if !extra.isEmpty, case .object(var members) = arguments {
+            for (k, v) in extra { members[k] = v }
+            merged = .object(members)
+        }
+        return actionResponse(name, arguments: merged, request: request, successStatus: successStatus)
     }
 
-    func actionResponse(_ name: String, arguments: JSON, request: Request, cacheControl: String = "no-store") -> Response {
-        let context = ActionContext(requestID: request.id)
-        switch actions.call(name, arguments: arguments, context: context) {
-        case .success(let result): return jsonResponse(result, cacheControl: cacheControl)
-        case .failure(let error): return error.restResponse
+    func actionResponse(_ name: String, arguments: JSON, request: Request, cacheControl: String = "no-store", successStatus: Int = 200)
+        -> Response
+    {
+        let identity: Identity?
+        switch authenticate(request) {
+        case .success(let found): identity = found
+        case .failure(let error): return unauthorized(error)
+        }
+        let context = ActionContext(
+            requestID: request.id, identity: identity, idempotencyKey: Self.idempotencyKey(request, arguments: arguments))
+        let mutating = actions.entry(name)?.action.isMutating ?? false
+        let respond: @Sendable (ActionOutcome) -> Response = { outcome in
+            var response: Response
+            switch outcome.result {
+            case .success(let result): response = jsonResponse(result, status: successStatus, cacheControl: mutating ? "no-store" : cacheControl)
+            case .failure(let error): response = error.restResponse
+            }
+            if outcome.replayed { response.headers.add("Idempotent-Replayed", "true") }
+            if let retry = outcome.retryAfter { response.headers.add("Retry-After", String(retry)) }
+            return response
+        }
+        guard mutating else { return respond(actions.callWaiting(name, arguments: arguments, context: context)) }
+        // Mutating actions answer after their commit without holding a server thread.
+        let registry = actions
+        return .later { complete in
+            registry.call(name, arguments: arguments, context: context) { complete(respond($0)) }
         }
     }
 }
@@ -49,6 +75,7 @@ extension ActionError {
     var restResponse: Response {
         var response = jsonResponse(json, status: status)
         if status == 405 { response.headers.add("Allow", "POST") }
+        if status == 401 { response.headers.add("WWW-Authenticate", "Bearer realm=\"storefront\", Signature realm=\"storefront\"") }
         return response
     }
 }

@@ -15,6 +15,14 @@ public struct GatewayConfiguration: Sendable {
     public var allowedOrigins: [String] = []
     /// Tools per page of MCP `tools/list`.
     public var toolsPageSize: Int = 5
+    /// Agents may register themselves (`POST /agents/register`); otherwise the merchant does.
+    public var openRegistration = true
+    /// Seconds a purchase waits for the principal's approval before its hold is released.
+    public var approvalTTL: Int64 = 24 * 3600
+    /// Seconds between sweeps that expire overdue approvals.
+    public var sweepInterval: Double = 30
+    /// Trail entries between signed checkpoints.
+    public var checkpointEvery: Int64 = 100
 
     public init(publicURL: String, publicDirectory: String? = nil) {
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
@@ -39,6 +47,10 @@ public final class Gateway: @unchecked Sendable {
     let views: CatalogViews
     public let actions: ActionRegistry
     public let mcp: MCPEndpoint
+    public let trail: AuditTrail
+    public let commerce: Commerce
+    let agents: AgentDirectory
+    private var sweeper: DispatchSourceTimer?
     private let staticFiles: StaticFiles?
 
     public init(
@@ -53,15 +65,24 @@ public final class Gateway: @unchecked Sendable {
         signingKey = try StoreSigningKey.loadOrCreate(in: database)
         let views = CatalogViews(manifests: manifests, baseURL: configuration.publicURL)
         self.views = views
-        let facts = StoreFacts(
+        var facts = StoreFacts(
             manifests: manifests, baseURL: configuration.publicURL, version: configuration.version,
             maxBodyBytes: configuration.maxBodyBytes)
+        facts.openRegistration = configuration.openRegistration
+        let trail = AuditTrail(signingKey: signingKey, checkpointEvery: configuration.checkpointEvery)
+        self.trail = trail
+        agents = SQLiteAgentDirectory(database: database, trail: trail)
+        var commerce = Commerce(manifests: manifests, database: database, trail: trail)
+        commerce.approvalTTL = configuration.approvalTTL
+        self.commerce = commerce
+        try commerce.seedInventory()
         actions = try ActionRegistry(
             actions: CatalogActions(
                 manifests: manifests, index: catalogIndex, views: views, pricing: facts.pricingDocument(),
                 baseURL: configuration.publicURL
-            ).all,
+            ).all + CommerceActions(commerce: commerce).all,
             schemas: schemas)
+        actions.writer = (database, trail)
         let documents = try DiscoveryDocuments(facts: facts, actions: actions, signingKey: signingKey)
         self.documents = documents
         let catalogAll = manifests.catalog
@@ -101,6 +122,8 @@ public final class Gateway: @unchecked Sendable {
         origins += ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]
         mcp = MCPEndpoint(service: service, store: SQLiteMCPSessionStore(database: database), allowedOrigins: origins)
         staticFiles = configuration.publicDirectory.map(StaticFiles.init(root:))
+        mcp.authenticate = { [unowned self] request in self.authenticate(request) }
+        startSweeper()
     }
 
     /// Every route of the gateway.
@@ -144,6 +167,9 @@ public final class Gateway: @unchecked Sendable {
         router.post("/tools/{name}") { [unowned self] request in
             self.callAction(request.pathParameters["name"] ?? "", request: request)
         }
+        router.post("/agents/register") { [unowned self] request in self.register(request) }
+        addAdminRoutes(to: &router)
+        addCheckoutSessionRoutes(to: &router)
         router.post("/catalog/search") { [unowned self] request in self.callAction("search_catalog", request: request) }
         router.post("/catalog/lookup") { [unowned self] request in self.callAction("lookup_catalog", request: request) }
         router.get("/catalog/{id}") { [unowned self] request in self.catalogProduct(request) }
@@ -158,6 +184,23 @@ public final class Gateway: @unchecked Sendable {
             }
         }
         return router
+    }
+
+    /// Expires overdue approvals in the background.
+    private func startSweeper() {
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "approval-sweeper"))
+        timer.schedule(deadline: .now() + configuration.sweepInterval, repeating: configuration.sweepInterval)
+        let commerce = self.commerce
+        timer.setEventHandler { _ = try? commerce.expireApprovals() }
+        timer.resume()
+        sweeper = timer
+    }
+
+    /// Stops background work and signs a checkpoint at the end of the trail.
+    public func stop() {
+        sweeper?.cancel()
+        mcp.stop()
+        try? trail.checkpointNow(database: database)
     }
 
     func status() -> JSON {

@@ -13,6 +13,8 @@ public final class MCPEndpoint: @unchecked Sendable {
     let store: MCPSessionStore
     let feed: MCPEventFeed
     let allowedOrigins: [String]
+    /// Checks the request's credentials (set by the gateway).
+    var authenticate: @Sendable (Request) -> Result<Identity?, AuthenticationError> = { _ in .success(nil) }
     let work = DispatchQueue(label: "mcp-work", attributes: .concurrent)
     static let keepAliveInterval: TimeInterval = 15
 
@@ -82,8 +84,16 @@ public final class MCPEndpoint: @unchecked Sendable {
         } catch {
             return rpcHTTPError(400, id: nil, RPCError(code: RPCError.invalidRequest, message: "Invalid request"))
         }
+        let identity: Identity?
+        switch authenticate(request) {
+        case .success(let found): identity = found
+        case .failure(let error):
+            return rpcHTTPError(
+                401, id: message.id, RPCError(code: RPCError.invalidRequest, message: "\(error.code): \(error.message)"),
+                headers: [("WWW-Authenticate", "Bearer realm=\"storefront\"")])
+        }
         if Stateless.applies(to: request, message: message) {
-            return Stateless(endpoint: self).post(request, message: message)
+            return Stateless(endpoint: self).post(request, message: message, identity: identity)
         }
         if message.method == "initialize" {
             return initialize(message)
@@ -103,12 +113,23 @@ public final class MCPEndpoint: @unchecked Sendable {
         }
         return .later { [self] complete in
             work.async {
-                complete(self.sessionMessage(message, sessionID: sessionID, request: request))
+                complete(self.sessionMessage(message, sessionID: sessionID, request: request, identity: identity))
             }
         }
     }
 
-    private func sessionMessage(_ message: RPCMessage, sessionID: String, request: Request) -> Response {
+    /// The caller's idempotency key for a tools/call: in `_meta` or as an argument.
+    static func idempotencyKey(_ params: JSON) -> String? {
+        let meta = params["_meta"]
+        return meta?["idempotencyKey"]?.stringValue ?? meta?["idempotency_key"]?.stringValue
+            ?? meta?["dev.storefront/idempotencyKey"]?.stringValue ?? params["arguments"]?["idempotency_key"]?.stringValue
+    }
+
+    static func context(_ request: Request, _ message: RPCMessage, _ identity: Identity?) -> ActionContext {
+        ActionContext(requestID: request.id, identity: identity, idempotencyKey: idempotencyKey(message.params))
+    }
+
+    private func sessionMessage(_ message: RPCMessage, sessionID: String, request: Request, identity: Identity?) -> Response {
         let session: MCPSession
         do {
             guard let found = try store.session(sessionID), !found.ended else {
@@ -137,9 +158,9 @@ public final class MCPEndpoint: @unchecked Sendable {
         case .request:
             let method = message.method ?? ""
             if let token = message.params["_meta"]?["progressToken"], method == "tools/call" {
-                return streamedCall(message, session: session, progressToken: token, request: request)
+                return streamedCall(message, session: session, progressToken: token, request: request, identity: identity)
             }
-            let context = ActionContext(requestID: request.id)
+            let context = Self.context(request, message, identity)
             switch service.call(method, params: message.params, context: context) {
             case .success(let result): return rpcJSON(rpcResult(id: message.id, result))
             case .failure(let error): return rpcJSON(rpcError(id: message.id, error))
@@ -192,7 +213,9 @@ public final class MCPEndpoint: @unchecked Sendable {
 
     /// A tools/call whose client asked for progress: answered as an SSE stream whose every
     /// event is written to the store before it is sent, so a dropped client can resume.
-    private func streamedCall(_ message: RPCMessage, session: MCPSession, progressToken: JSON, request: Request) -> Response {
+    private func streamedCall(
+        _ message: RPCMessage, session: MCPSession, progressToken: JSON, request: Request, identity: Identity?
+    ) -> Response {
         let stream = ResponseStream()
         let streamID: String
         do {
@@ -213,7 +236,7 @@ public final class MCPEndpoint: @unchecked Sendable {
             if let id = try? store.appendEvent(sessionID: session.id, streamID: streamID, data: "", completes: false) {
                 stream.write("id: \(id)\ndata: \n\n")
             }
-            var context = ActionContext(requestID: request.id)
+            var context = Self.context(request, message, identity)
             context.progress = { done, total, text in
                 var params: [String: JSON] = ["progressToken": progressToken, "progress": .double(done)]
                 if let total { params["total"] = .double(total) }

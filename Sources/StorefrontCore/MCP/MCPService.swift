@@ -100,20 +100,24 @@ struct MCPService: Sendable {
                     data: ["tools": .array(actions.names.map(JSON.string))]))
         }
         let arguments = params["arguments"] ?? [:]
-        switch actions.call(name, arguments: arguments, context: context) {
-        case .success(let result):
-            return .success([
-                "content": [["type": "text", "text": .string(result.compactString)]],
-                "structuredContent": result,
+        let outcome = actions.callWaiting(name, arguments: arguments, context: context)
+        var result: [String: JSON]
+        switch outcome.result {
+        case .success(let value):
+            result = [
+                "content": [["type": "text", "text": .string(value.compactString)]],
+                "structuredContent": value,
                 "isError": false,
-            ])
+            ]
         case .failure(let error):
-            return .success([
+            result = [
                 "content": [["type": "text", "text": .string(error.message)]],
                 "structuredContent": error.json,
                 "isError": true,
-            ])
+            ]
         }
+        if outcome.replayed { result["_meta"] = ["dev.storefront/idempotentReplayed": true] }
+        return .success(.object(result))
     }
 
     func resourceJSON(_ r: MCPResource) -> JSON {

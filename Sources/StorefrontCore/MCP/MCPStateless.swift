@@ -59,7 +59,7 @@ extension MCPEndpoint {
             return value
         }
 
-        func post(_ request: Request, message: RPCMessage) -> Response {
+        func post(_ request: Request, message: RPCMessage, identity: Identity?) -> Response {
             guard message.kind == .request, let method = message.method else {
                 // The 2026-07-28 core defines no client-to-server notifications over HTTP.
                 return Response(status: 202)
@@ -121,7 +121,7 @@ extension MCPEndpoint {
                     "_meta": [.init(Self.serverInfoKey): service.serverInfo],
                 ])
             } else {
-                outcome = service.call(method, params: message.params, context: ActionContext(requestID: request.id))
+                outcome = service.call(method, params: message.params, context: MCPEndpoint.context(request, message, identity))
             }
             switch outcome {
             case .failure(let rpc):

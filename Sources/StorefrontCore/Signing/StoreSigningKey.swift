@@ -83,3 +83,14 @@ public struct StoreSigningKey: @unchecked Sendable {
         }
     }
 }
+
+extension StoreSigningKey {
+    /// Verifies a base64url Ed25519 signature with a public JWK.
+    public static func verify(signature: String, payload: [UInt8], publicJWK: JSON) -> Bool {
+        guard let x = publicJWK["x"]?.stringValue, let keyBytes = Base64URL.decode(x),
+            let signatureBytes = Base64URL.decode(signature),
+            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyBytes)
+        else { return false }
+        return key.isValidSignature(signatureBytes, for: Data(payload))
+    }
+}

@@ -72,5 +72,147 @@ public enum StoreMigrations {
                     PRIMARY KEY (session_id, request_id)
                 );
                 """),
+        Migration(
+            version: 4, name: "agents, keys, wallets, ledger, carts, checkouts, orders, approvals, idempotency, trail",
+            sql: """
+                CREATE TABLE agents (
+                    id TEXT PRIMARY KEY,
+                    principal TEXT NOT NULL,
+                    display_name TEXT NOT NULL,
+                    operator TEXT NOT NULL DEFAULT '',
+                    scopes TEXT NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'active',
+                    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+                    revoked_at TEXT
+                );
+                CREATE TABLE agent_keys (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    agent_id TEXT NOT NULL REFERENCES agents (id),
+                    kind TEXT NOT NULL,
+                    prefix TEXT UNIQUE,
+                    secret_hash BLOB,
+                    thumbprint TEXT UNIQUE,
+                    public_jwk TEXT,
+                    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+                    revoked_at TEXT
+                );
+                CREATE INDEX agent_keys_agent ON agent_keys (agent_id);
+                CREATE TABLE signature_nonces (
+                    nonce TEXT PRIMARY KEY,
+                    agent_id TEXT NOT NULL,
+                    expires_at INTEGER NOT NULL
+                );
+                CREATE TABLE wallets (
+                    agent_id TEXT PRIMARY KEY REFERENCES agents (id),
+                    currency TEXT NOT NULL,
+                    per_transaction INTEGER,
+                    daily INTEGER,
+                    weekly INTEGER,
+                    monthly INTEGER,
+                    all_time INTEGER,
+                    approval_threshold INTEGER,
+                    allowed_categories TEXT,
+                    blocked_categories TEXT,
+                    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+                );
+                CREATE TABLE ledger (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    agent_id TEXT NOT NULL REFERENCES agents (id),
+                    kind TEXT NOT NULL,
+                    amount INTEGER NOT NULL,
+                    currency TEXT NOT NULL,
+                    reference TEXT,
+                    note TEXT,
+                    at INTEGER NOT NULL
+                );
+                CREATE INDEX ledger_agent ON ledger (agent_id, at);
+                CREATE TABLE inventory (
+                    sku TEXT PRIMARY KEY,
+                    product_id TEXT NOT NULL,
+                    available INTEGER NOT NULL
+                );
+                CREATE TABLE carts (
+                    id TEXT PRIMARY KEY,
+                    agent_id TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    items TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE TABLE checkouts (
+                    id TEXT PRIMARY KEY,
+                    agent_id TEXT NOT NULL,
+                    cart_id TEXT,
+                    status TEXT NOT NULL,
+                    items TEXT NOT NULL,
+                    quote TEXT NOT NULL,
+                    total INTEGER NOT NULL,
+                    currency TEXT NOT NULL,
+                    order_id TEXT,
+                    approval_id TEXT,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE INDEX checkouts_agent ON checkouts (agent_id);
+                CREATE TABLE orders (
+                    id TEXT PRIMARY KEY,
+                    agent_id TEXT NOT NULL,
+                    checkout_id TEXT NOT NULL UNIQUE,
+                    status TEXT NOT NULL,
+                    items TEXT NOT NULL,
+                    total INTEGER NOT NULL,
+                    refunded INTEGER NOT NULL DEFAULT 0,
+                    currency TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE INDEX orders_agent ON orders (agent_id, created_at);
+                CREATE TABLE approvals (
+                    id TEXT PRIMARY KEY,
+                    checkout_id TEXT NOT NULL,
+                    agent_id TEXT NOT NULL,
+                    amount INTEGER NOT NULL,
+                    currency TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    reason TEXT,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    decided_at INTEGER
+                );
+                CREATE TABLE idempotency_keys (
+                    agent_id TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    request_digest TEXT NOT NULL,
+                    status INTEGER NOT NULL,
+                    response TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (agent_id, action, key)
+                );
+                CREATE TABLE trail (
+                    seq INTEGER PRIMARY KEY,
+                    at TEXT NOT NULL,
+                    agent_id TEXT,
+                    principal TEXT,
+                    action TEXT NOT NULL,
+                    target TEXT,
+                    request_id TEXT,
+                    idempotency_key TEXT,
+                    input_digest TEXT,
+                    outcome TEXT NOT NULL,
+                    error_code TEXT,
+                    amount INTEGER,
+                    currency TEXT,
+                    prev_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL
+                );
+                CREATE TABLE trail_checkpoints (
+                    seq INTEGER PRIMARY KEY,
+                    hash TEXT NOT NULL,
+                    kid TEXT NOT NULL,
+                    signature TEXT NOT NULL,
+                    at TEXT NOT NULL
+                );
+                """),
     ]
 }

@@ -1,0 +1,124 @@
+import Foundation
+import JSON
+import Store
+
+/// Times on the wire are ISO 8601; in the store they are Unix seconds.
+func isoTime(_ seconds: Int64) -> String {
+    ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+}
+
+func unixNow() -> Int64 { Int64(Date().timeIntervalSince1970) }
+
+/// Priced line items: the catalog's prices, variants and volume discounts, plus shipping.
+struct PricedItems {
+    var lineItems: [JSON]
+    var subtotal: Int64
+    var discount: Int64
+    var shipping: Int64
+    var shippingOption: String?
+    var currency: String
+    var total: Int64 { subtotal - discount + shipping }
+    var categories: Set<String> { Set(lineItems.compactMap { $0["category"]?.stringValue }) }
+
+    var totalsJSON: JSON {
+        [
+            "subtotal": Money(amount: subtotal, currency: currency).json,
+            "discount": Money(amount: discount, currency: currency).json,
+            "shipping": Money(amount: shipping, currency: currency).json,
+            "total": Money(amount: total, currency: currency).json,
+        ]
+    }
+
+    /// Prices `items` with the quote engine, then adds shipping for physical goods.
+    static func price(_ items: JSON, manifests: StoreManifests, shippingOption: String?) throws -> PricedItems {
+        let quote = try Quote(manifests: manifests).price(["items": items]).json
+        let currency = manifests.currency
+        var lines: [JSON] = []
+        var subtotal: Int64 = 0, discount: Int64 = 0
+        var physical = false
+        for line in quote["line_items"]?.arrayValue ?? [] {
+            let product = manifests.catalog.product(line["product_id"]?.stringValue ?? "")
+            if product?.isDigital == false { physical = true }
+            subtotal += line["subtotal"]?["amount"]?.intValue ?? 0
+            discount += line["discount"]?["amount"]?.intValue ?? 0
+            lines.append([
+                "product_id": line["product_id"] ?? .null, "variant_id": line["variant_id"] ?? .null,
+                "name": line["name"] ?? .null, "category": .string(product?.category ?? ""),
+                "quantity": line["quantity"] ?? 1, "unit_price": line["unit_price"] ?? .null,
+                "subtotal": line["subtotal"] ?? .null, "discount": line["discount"] ?? .null, "total": line["total"] ?? .null,
+            ])
+        }
+        var shipping: Int64 = 0
+        var chosen: String?
+        if physical {
+            let options = manifests.policies["shipping"]?["options"]?.arrayValue ?? []
+            let option: JSON?
+            if let shippingOption {
+                guard let found = options.first(where: { $0["id"]?.stringValue == shippingOption }) else {
+                    throw ActionError.invalid(
+                        "unknown_shipping_option",
+                        "No shipping option \(shippingOption). Options: \(options.compactMap { $0["id"]?.stringValue }.joined(separator: ", ")).",
+                        param: "shipping_option")
+                }
+                option = found
+            } else {
+                option = options.min { ($0["price"]?["amount"]?.intValue ?? 0) < ($1["price"]?["amount"]?.intValue ?? 0) }
+            }
+            chosen = option?["id"]?.stringValue
+            shipping = option?["price"]?["amount"]?.intValue ?? 0
+            if let freeOver = manifests.policies["shipping"]?["free_over"]?["amount"]?.intValue, subtotal - discount >= freeOver,
+                shippingOption == nil || option == options.min(by: { ($0["price"]?["amount"]?.intValue ?? 0) < ($1["price"]?["amount"]?.intValue ?? 0) })
+            {
+                shipping = 0
+            }
+        }
+        return PricedItems(
+            lineItems: lines, subtotal: subtotal, discount: discount, shipping: shipping, shippingOption: chosen, currency: currency)
+    }
+}
+
+/// Rows of the commerce tables as the wire shows them.
+enum CommerceRecords {
+    static func cart(_ row: Row) -> JSON {
+        let stored = (try? JSON.parse(row["items"].string ?? "{}")) ?? [:]
+        return [
+            "id": .string(row["id"].string ?? ""), "status": .string(row["status"].string ?? ""),
+            "items": stored["line_items"] ?? [], "totals": stored["totals"] ?? [:],
+            "currency": stored["currency"] ?? "USD",
+            "created_at": .string(isoTime(row["created_at"].int ?? 0)), "updated_at": .string(isoTime(row["updated_at"].int ?? 0)),
+        ]
+    }
+
+    static func checkout(_ row: Row, approval: Row?) -> JSON {
+        let quote = (try? JSON.parse(row["quote"].string ?? "{}")) ?? [:]
+        var approvalJSON: JSON = .null
+        if let approval {
+            approvalJSON = [
+                "id": .string(approval["id"].string ?? ""), "status": .string(approval["status"].string ?? ""),
+                "amount": Money(amount: approval["amount"].int ?? 0, currency: approval["currency"].string ?? "USD").json,
+                "expires_at": .string(isoTime(approval["expires_at"].int ?? 0)),
+            ]
+        }
+        return [
+            "id": .string(row["id"].string ?? ""), "status": .string(row["status"].string ?? ""),
+            "cart_id": JSON(row["cart_id"].string), "line_items": quote["line_items"] ?? [],
+            "totals": quote["totals"] ?? [:], "currency": .string(row["currency"].string ?? "USD"),
+            "shipping_option": quote["shipping_option"] ?? .null, "order_id": JSON(row["order_id"].string),
+            "approval": approvalJSON, "messages": quote["messages"] ?? [],
+            "created_at": .string(isoTime(row["created_at"].int ?? 0)), "updated_at": .string(isoTime(row["updated_at"].int ?? 0)),
+        ]
+    }
+
+    static func order(_ row: Row, refundWindowDays: Int64) -> JSON {
+        let stored = (try? JSON.parse(row["items"].string ?? "{}")) ?? [:]
+        let currency = row["currency"].string ?? "USD"
+        let created = row["created_at"].int ?? 0
+        return [
+            "id": .string(row["id"].string ?? ""), "status": .string(row["status"].string ?? ""),
+            "checkout_id": .string(row["checkout_id"].string ?? ""), "line_items": stored["line_items"] ?? [],
+            "totals": stored["totals"] ?? [:], "refunded": Money(amount: row["refunded"].int ?? 0, currency: currency).json,
+            "currency": .string(currency), "created_at": .string(isoTime(created)),
+            "refund_window_ends_at": .string(isoTime(created + refundWindowDays * 86400)),
+        ]
+    }
+}

@@ -1,0 +1,203 @@
+import Crypto
+import Foundation
+import HTTPServer
+import JSON
+
+/// HTTP Message Signatures (RFC 9421) as the Web Bot Auth profile uses them: Ed25519, the
+/// key named by its JWK thumbprint, `created`/`expires`, a single-use `nonce`, and
+/// `tag="web-bot-auth"`.
+struct MessageSignature {
+    /// One member of `Signature-Input`: the covered components and the parameters, plus the
+    /// member's text exactly as sent (it is the value of `@signature-params`).
+    struct Input {
+        var label: String
+        var components: [String]
+        var parameters: [String: String]
+        var serialized: String
+    }
+
+    static let tag = "web-bot-auth"
+    static let clockSkew: Int64 = 60
+    static let maxLifetime: Int64 = 24 * 3600
+
+    // MARK: Parsing (RFC 8941 dictionaries, as far as these two fields need)
+
+    /// Splits a dictionary field at top-level commas.
+    static func members(_ field: String) -> [(String, String)] {
+        var result: [(String, String)] = []
+        var current = "", depth = 0, quoted = false, escaped = false, colon = false
+        for c in field {
+            if quoted {
+                current.append(c)
+                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { quoted = false }
+                continue
+            }
+            switch c {
+            case "\"": quoted = true; current.append(c)
+            case "(": depth += 1; current.append(c)
+            case ")": depth -= 1; current.append(c)
+            case ":": colon.toggle(); current.append(c)
+            case "," where depth == 0 && !colon:
+                result.append(split(current))
+                current = ""
+            default: current.append(c)
+            }
+        }
+        if !current.trimmingCharacters(in: .whitespaces).isEmpty { result.append(split(current)) }
+        return result
+    }
+
+    private static func split(_ member: String) -> (String, String) {
+        let trimmed = member.trimmingCharacters(in: .whitespaces)
+        guard let eq = trimmed.firstIndex(of: "=") else { return (trimmed, "") }
+        return (String(trimmed[..<eq]), String(trimmed[trimmed.index(after: eq)...]))
+    }
+
+    static func parseInputs(_ field: String) throws -> [Input] {
+        try members(field).map { label, value in
+            guard value.hasPrefix("("), let close = value.firstIndex(of: ")") else {
+                throw AuthenticationError(code: "invalid_signature_input", message: "Signature-Input \(label) is not an inner list.")
+            }
+            let list = value[value.index(after: value.startIndex)..<close]
+            var components: [String] = []
+            for item in list.split(separator: " ", omittingEmptySubsequences: true) {
+                guard item.hasPrefix("\""), item.hasSuffix("\""), item.count >= 2 else {
+                    throw AuthenticationError(
+                        code: "unsupported_component", message: "Covered component \(item) is not supported; use plain names.")
+                }
+                components.append(String(item.dropFirst().dropLast()))
+            }
+            var parameters: [String: String] = [:]
+            for parameter in value[value.index(after: close)...].split(separator: ";", omittingEmptySubsequences: true) {
+                let parts = parameter.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2 else { continue }
+                var v = parts[1]
+                if v.hasPrefix("\""), v.hasSuffix("\""), v.count >= 2 { v = String(v.dropFirst().dropLast()) }
+                parameters[parts[0].trimmingCharacters(in: .whitespaces)] = v
+            }
+            return Input(label: label, components: components, parameters: parameters, serialized: value)
+        }
+    }
+
+    static func parseSignatures(_ field: String) -> [String: Data] {
+        var result: [String: Data] = [:]
+        for (label, value) in members(field) where value.hasPrefix(":") && value.hasSuffix(":") && value.count >= 2 {
+            result[label] = Data(base64Encoded: String(value.dropFirst().dropLast()))
+        }
+        return result
+    }
+
+    // MARK: The signature base (RFC 9421 §2.5)
+
+    static func componentValue(_ name: String, request: Request, scheme: String) throws -> String {
+        let authority = (request.headers["Host"] ?? "").lowercased()
+        switch name {
+        case "@method": return request.method.uppercased()
+        case "@authority": return authority
+        case "@scheme": return scheme
+        case "@path": return request.rawPath
+        case "@query": return "?" + (request.rawQuery ?? "")
+        case "@request-target": return request.rawTarget
+        case "@target-uri": return "\(scheme)://\(authority)\(request.rawTarget)"
+        default:
+            if name.hasPrefix("@") {
+                throw AuthenticationError(code: "unsupported_component", message: "Derived component \(name) is not supported.")
+            }
+            let values = request.headers.values(name)
+            guard !values.isEmpty else {
+                throw AuthenticationError(code: "missing_component", message: "The signature covers \(name), which the request lacks.")
+            }
+            return values.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
+        }
+    }
+
+    static func signatureBase(_ input: Input, request: Request, scheme: String) throws -> String {
+        var lines: [String] = []
+        for component in input.components {
+            lines.append("\"\(component)\": \(try componentValue(component, request: request, scheme: scheme))")
+        }
+        lines.append("\"@signature-params\": \(input.serialized)")
+        return lines.joined(separator: "\n")
+    }
+
+    /// Checks a covered `Content-Digest` against the body, so a signed request's body cannot
+    /// be swapped.
+    static func checkContentDigest(_ request: Request) throws {
+        guard let field = request.headers["Content-Digest"] else { return }
+        for (algorithm, value) in members(field) {
+            let expected = Data(base64Encoded: String(value.dropFirst().dropLast()))
+            let actual: Data
+            switch algorithm {
+            case "sha-256": actual = Data(SHA256.hash(data: Data(request.body)))
+            case "sha-512": actual = Data(SHA512.hash(data: Data(request.body)))
+            default: continue
+            }
+            if expected != actual {
+                throw AuthenticationError(code: "content_digest_mismatch", message: "Content-Digest does not match the body.")
+            }
+            return
+        }
+    }
+
+    /// Verifies the request's Web Bot Auth signature; returns the signing agent.
+    static func verify(_ request: Request, directory: AgentDirectory, scheme: String, now: Int64 = Int64(Date().timeIntervalSince1970))
+        throws -> Identity
+    {
+        guard let inputField = request.headers["Signature-Input"], let signatureField = request.headers["Signature"] else {
+            throw AuthenticationError(code: "missing_signature", message: "Send both Signature-Input and Signature.")
+        }
+        let inputs = try parseInputs(inputField)
+        guard let input = inputs.first(where: { $0.parameters["tag"] == tag }) else {
+            throw AuthenticationError(
+                code: "wrong_signature_tag", message: "No signature has tag=\"\(tag)\" (the Web Bot Auth profile).")
+        }
+        guard let signature = parseSignatures(signatureField)[input.label] else {
+            throw AuthenticationError(code: "missing_signature", message: "No Signature member labelled \(input.label).")
+        }
+        if let alg = input.parameters["alg"], alg != "ed25519" {
+            throw AuthenticationError(code: "unsupported_algorithm", message: "alg must be ed25519, not \(alg).")
+        }
+        guard let created = input.parameters["created"].flatMap(Int64.init),
+            let expires = input.parameters["expires"].flatMap(Int64.init)
+        else {
+            throw AuthenticationError(code: "invalid_signature_input", message: "created and expires are required (Unix seconds).")
+        }
+        if created > now + clockSkew {
+            throw AuthenticationError(code: "signature_not_yet_valid", message: "created is in the future; check the clock.")
+        }
+        if expires < now - clockSkew || expires <= created {
+            throw AuthenticationError(code: "signature_expired", message: "The signature expired at \(expires); sign again.")
+        }
+        if expires - created > maxLifetime {
+            throw AuthenticationError(code: "signature_lifetime_too_long", message: "expires may be at most 24 hours after created.")
+        }
+        guard let keyID = input.parameters["keyid"] else {
+            throw AuthenticationError(code: "invalid_signature_input", message: "keyid (the JWK thumbprint) is required.")
+        }
+        guard let nonce = input.parameters["nonce"], !nonce.isEmpty, nonce.count <= 256 else {
+            throw AuthenticationError(code: "missing_nonce", message: "A nonce is required so a signature cannot be replayed.")
+        }
+        guard input.components.contains("@authority") else {
+            throw AuthenticationError(code: "insufficient_coverage", message: "The signature must cover @authority.")
+        }
+        if request.headers["Signature-Agent"] != nil && !input.components.contains("signature-agent") {
+            throw AuthenticationError(code: "insufficient_coverage", message: "The signature must cover signature-agent when it is sent.")
+        }
+        if input.components.contains("content-digest") { try checkContentDigest(request) }
+        guard let (agent, jwk) = try directory.agent(forKeyThumbprint: keyID) else {
+            throw AuthenticationError(
+                code: "unknown_key", message: "No active agent has a key with thumbprint \(keyID); register it with POST /agents/register.")
+        }
+        let base = try signatureBase(input, request: request, scheme: scheme)
+        guard let x = jwk["x"]?.stringValue, let raw = Base64URL.decode(x),
+            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw),
+            key.isValidSignature(signature, for: Data(base.utf8))
+        else {
+            throw AuthenticationError(code: "invalid_signature", message: "The signature does not verify with the registered key.")
+        }
+        guard try directory.useNonce(nonce, agentID: agent.id, expiresAt: expires + clockSkew) else {
+            throw AuthenticationError(code: "replayed_nonce", message: "This nonce was already used; sign each request with a new one.")
+        }
+        return Identity(agent: agent, credential: .messageSignature(keyID: keyID))
+    }
+}

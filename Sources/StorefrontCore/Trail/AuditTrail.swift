@@ -1,0 +1,168 @@
+import Foundation
+import JSON
+import Store
+
+/// The append-only, hash-chained audit trail, with checkpoints signed by the store's key.
+/// Appends happen inside the writer's transaction, next to the change they record, so an
+/// entry exists exactly when its change does.
+public struct AuditTrail: Sendable {
+    let signingKey: StoreSigningKey
+    /// A checkpoint is signed after this many entries.
+    public var checkpointEvery: Int64 = 100
+
+    public init(signingKey: StoreSigningKey, checkpointEvery: Int64 = 100) {
+        self.signingKey = signingKey
+        self.checkpointEvery = checkpointEvery
+    }
+
+    static let timestamp: @Sendable () -> String = {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: Date())
+    }
+
+    /// Appends within the caller's write transaction; returns the stored entry.
+    @discardableResult
+    public func append(_ entry: TrailEntry, in db: Connection) throws -> TrailEntry {
+        var entry = entry
+        let last = try db.queryOne("SELECT seq, hash FROM trail ORDER BY seq DESC LIMIT 1")
+        entry.seq = (last?[0].int ?? 0) + 1
+        entry.prevHash = last?[1].string ?? TrailEntry.genesis
+        entry.at = Self.timestamp()
+        entry.hash = entry.computedHash(prev: entry.prevHash)
+        try db.run(
+            """
+            INSERT INTO trail (seq, at, agent_id, principal, action, target, request_id, idempotency_key, input_digest,
+                               outcome, error_code, amount, currency, prev_hash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .integer(entry.seq), .text(entry.at), SQLValue(entry.agentID), SQLValue(entry.principal), .text(entry.action),
+                SQLValue(entry.target), SQLValue(entry.requestID), SQLValue(entry.idempotencyKey), SQLValue(entry.inputDigest),
+                .text(entry.outcome), SQLValue(entry.errorCode), entry.amount.map(SQLValue.integer) ?? .null,
+                SQLValue(entry.currency), .text(entry.prevHash), .text(entry.hash),
+            ])
+        if entry.seq % checkpointEvery == 0 { try checkpoint(seq: entry.seq, hash: entry.hash, in: db) }
+        return entry
+    }
+
+    static func checkpointPayload(seq: Int64, hash: String) -> [UInt8] { Array("storefront-trail:\(seq):\(hash)".utf8) }
+
+    func checkpoint(seq: Int64, hash: String, in db: Connection) throws {
+        let signature = Base64URL.encode(try signingKey.sign(Self.checkpointPayload(seq: seq, hash: hash)))
+        try db.run(
+            "INSERT OR REPLACE INTO trail_checkpoints (seq, hash, kid, signature, at) VALUES (?, ?, ?, ?, ?)",
+            [.integer(seq), .text(hash), .text(signingKey.keyID), .text(signature), .text(Self.timestamp())])
+    }
+
+    /// Signs a checkpoint at the current end of the trail (for example on a clean stop).
+    public func checkpointNow(database: Database) throws {
+        try database.write { db in
+            guard let last = try db.queryOne("SELECT seq, hash FROM trail ORDER BY seq DESC LIMIT 1"),
+                let seq = last[0].int, let hash = last[1].string
+            else { return }
+            try checkpoint(seq: seq, hash: hash, in: db)
+        }
+    }
+
+    static func entry(from row: Row) -> TrailEntry {
+        var e = TrailEntry(action: row["action"].string ?? "", outcome: row["outcome"].string ?? "")
+        e.seq = row["seq"].int ?? 0
+        e.at = row["at"].string ?? ""
+        e.agentID = row["agent_id"].string
+        e.principal = row["principal"].string
+        e.target = row["target"].string
+        e.requestID = row["request_id"].string
+        e.idempotencyKey = row["idempotency_key"].string
+        e.inputDigest = row["input_digest"].string
+        e.errorCode = row["error_code"].string
+        e.amount = row["amount"].int
+        e.currency = row["currency"].string
+        e.prevHash = row["prev_hash"].string ?? ""
+        e.hash = row["hash"].string ?? ""
+        return e
+    }
+
+    public static func entries(in database: Database, after seq: Int64 = 0, limit: Int = 1000, agentID: String? = nil,
+                               action: String? = nil) throws -> [TrailEntry] {
+        try database.read { db in
+            try db.query(
+                """
+                SELECT * FROM trail WHERE seq > ?1 AND (?2 IS NULL OR agent_id = ?2) AND (?3 IS NULL OR action = ?3)
+                ORDER BY seq LIMIT ?4
+                """, [.integer(seq), SQLValue(agentID), SQLValue(action), SQLValue(limit)]
+            ).map(entry(from:))
+        }
+    }
+}
+
+/// What `trail verify` found.
+public struct TrailVerification: Sendable {
+    public enum Problem: String, Sendable { case edited, missing, reordered, badCheckpoint = "bad_checkpoint", truncated }
+
+    public var entries: Int64
+    public var checkpoints: Int
+    public var firstBadSeq: Int64?
+    public var problem: Problem?
+    public var detail: String?
+
+    public var intact: Bool { problem == nil }
+}
+
+extension AuditTrail {
+    /// Recomputes the chain from the first entry and checks every checkpoint's signature
+    /// against the store's public key. Names the first entry that was edited, removed or
+    /// reordered.
+    public static func verify(database: Database, publicJWK: JSON) throws -> TrailVerification {
+        var result = TrailVerification(entries: 0, checkpoints: 0)
+        var prevHash = TrailEntry.genesis
+        var expectedSeq: Int64 = 1
+        var hashes: [Int64: String] = [:]
+        var after: Int64 = 0
+        func fail(_ seq: Int64, _ problem: TrailVerification.Problem, _ detail: String) -> TrailVerification {
+            result.firstBadSeq = seq
+            result.problem = problem
+            result.detail = detail
+            return result
+        }
+        while true {
+            let batch = try entries(in: database, after: after, limit: 5000)
+            if batch.isEmpty { break }
+            for entry in batch {
+                if entry.seq != expectedSeq {
+                    return fail(expectedSeq, .missing, "entry \(expectedSeq) is missing (the next entry is \(entry.seq))")
+                }
+                let recomputed = entry.computedHash(prev: entry.prevHash)
+                if recomputed != entry.hash {
+                    return fail(entry.seq, .edited, "entry \(entry.seq)'s content does not match its hash")
+                }
+                if entry.prevHash != prevHash {
+                    return fail(entry.seq, .reordered, "entry \(entry.seq) does not follow entry \(entry.seq - 1) in the chain")
+                }
+                prevHash = entry.hash
+                hashes[entry.seq] = entry.hash
+                expectedSeq += 1
+                result.entries += 1
+            }
+            after = batch.last!.seq
+        }
+        let checkpoints = try database.read { db in
+            try db.query("SELECT seq, hash, signature FROM trail_checkpoints ORDER BY seq")
+        }
+        for row in checkpoints {
+            let seq = row[0].int ?? 0, hash = row[1].string ?? "", signature = row[2].string ?? ""
+            guard let stored = hashes[seq] else {
+                return fail(seq, .truncated, "checkpoint \(seq) names an entry that is no longer in the trail")
+            }
+            guard stored == hash else {
+                return fail(seq, .edited, "entry \(seq)'s hash differs from its signed checkpoint")
+            }
+            guard StoreSigningKey.verify(signature: signature, payload: checkpointPayload(seq: seq, hash: hash), publicJWK: publicJWK)
+            else {
+                return fail(seq, .badCheckpoint, "checkpoint \(seq)'s signature does not verify with the store's key")
+            }
+            result.checkpoints += 1
+        }
+        return result
+    }
+}

@@ -1,0 +1,257 @@
+import ArgumentParser
+import Foundation
+import JSON
+import Store
+import StorefrontCore
+
+/// Options every command that works on a store file shares.
+struct StoreOptions: ParsableArguments {
+    @Option(help: "The SQLite store file.")
+    var store: String = "storefront.db"
+
+    @Option(help: "The manifests folder of the store.")
+    var manifests: String = "manifests"
+
+    @Option(help: "The JSON Schemas folder (default: ./schemas or the one shipped beside the binary).")
+    var schemas: String?
+
+    /// Opens the store as the gateway does (a running gateway may share the file).
+    func open() throws -> Gateway {
+        let library = try ProjectFolder.schemas(schemas)
+        let loaded = try StoreManifests.load(from: URL(fileURLWithPath: manifests), schemas: library)
+        guard FileManager.default.fileExists(atPath: store) else {
+            throw ValidationError("No store at \(store); start the gateway once (storefront serve) or pass --store.")
+        }
+        let database = try Database(path: store, migrations: StoreMigrations.all, readers: 1)
+        var configuration = GatewayConfiguration(publicURL: "http://localhost")
+        configuration.sweepInterval = 3600
+        return try Gateway(configuration: configuration, manifests: loaded, database: database, schemas: library)
+    }
+}
+
+func printJSON(_ value: JSON) {
+    FileHandle.standardOutput.write(Data(value.prettyPrinted()))
+}
+
+/// Runs a command body, turning domain errors into a message and a non-zero exit.
+func reporting(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ActionError {
+        print("storefront: \(error.message)", to: &standardError)
+        throw ExitCode(1)
+    }
+}
+
+struct Agents: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Register, list, revoke agents and rotate their keys.",
+        subcommands: [Create.self, List.self, Revoke.self, RotateKey.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Register an agent; prints its API key once.")
+        @OptionGroup var options: StoreOptions
+        @Option(help: "The person or company the agent acts for.") var principal: String
+        @Option(help: "The agent's name.") var name: String
+        @Option(help: "Who runs the agent (e.g. the AI provider).") var `operator`: String = ""
+        @Option(help: "A file with the agent's Ed25519 public JWK, for signed requests.") var publicKey: String?
+
+        func run() throws {
+            let gateway = try options.open()
+            var body: [String: JSON] = [
+                "principal": .string(principal), "display_name": .string(name), "operator": .string(`operator`),
+            ]
+            if let publicKey {
+                body["public_key"] = try JSON.parse(String(contentsOfFile: publicKey, encoding: .utf8))
+            }
+            let response = gateway.registerAgent(.object(body), issuedBy: "cli")
+            let result = try JSON.parse(bytes: response.bodyBytes)
+            printJSON(result)
+            if response.status >= 400 { throw ExitCode(1) }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List agents.")
+        @OptionGroup var options: StoreOptions
+        func run() throws {
+            let gateway = try options.open()
+            for agent in try gateway.agentList() {
+                print("\(agent.id)  \(agent.active ? "active " : "revoked")  \(agent.displayName) — for \(agent.principal)")
+            }
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke an agent; its keys stop working on the next request.")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: "The agent id.") var id: String
+        func run() throws {
+            guard try options.open().revokeAgent(id) else { throw ValidationError("No active agent \(id).") }
+            print("revoked \(id)")
+        }
+    }
+
+    struct RotateKey: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Issue a new API key; the old one stops working.")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: "The agent id.") var id: String
+        func run() throws {
+            guard let key = try options.open().rotateAgentKey(id) else { throw ValidationError("No active agent \(id).") }
+            print(key)
+        }
+    }
+}
+
+struct Wallets: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fund wallets, set spend limits, show balances.", subcommands: [Fund.self, Limits.self, Show.self])
+
+    struct Fund: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add money to an agent's wallet (minor units).")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: "The agent id.") var id: String
+        @Argument(help: "The amount in minor units (2500 is 25.00).") var amount: Int64
+        @Option(help: "A note for the ledger.") var note: String?
+        func run() throws {
+            try reporting { printJSON(try options.open().commerce.fund(id, amount: amount, note: note, by: "cli")) }
+        }
+    }
+
+    struct Limits: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set spend controls (amounts in minor units; \"none\" clears one).")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: "The agent id.") var id: String
+        @Option var perTransaction: String?
+        @Option var daily: String?
+        @Option var weekly: String?
+        @Option var monthly: String?
+        @Option var allTime: String?
+        @Option var approvalThreshold: String?
+        @Option(help: "Comma-separated categories the agent may buy (\"none\" allows all).") var allowedCategories: String?
+        @Option(help: "Comma-separated categories the agent may not buy.") var blockedCategories: String?
+
+        func run() throws {
+            var changes: [String: JSON] = [:]
+            for (key, value) in [("per_transaction", perTransaction), ("daily", daily), ("weekly", weekly), ("monthly", monthly),
+                                 ("all_time", allTime), ("approval_threshold", approvalThreshold)] {
+                guard let value else { continue }
+                if value == "none" { changes[key] = .null; continue }
+                guard let amount = Int64(value), amount >= 0 else {
+                    throw ValidationError("--\(key.replacingOccurrences(of: "_", with: "-")) takes minor units or none.")
+                }
+                changes[key] = .int(amount)
+            }
+            if let allowedCategories {
+                changes["allowed_categories"] =
+                    allowedCategories == "none" ? .null : .array(allowedCategories.split(separator: ",").map { .string(String($0)) })
+            }
+            if let blockedCategories {
+                changes["blocked_categories"] = .array(blockedCategories.split(separator: ",").map { .string(String($0)) })
+            }
+            try reporting { printJSON(try options.open().commerce.setControls(id, .object(changes), by: "cli")) }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a wallet: balance, limits and what is left.")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: "The agent id.") var id: String
+        func run() throws {
+            guard let wallet = try options.open().commerce.wallet(id) else { throw ValidationError("No wallet for \(id).") }
+            printJSON(wallet)
+        }
+    }
+}
+
+struct Approvals: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Purchases waiting for the principal.", subcommands: [List.self, Approve.self, Deny.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List approvals (pending by default).")
+        @OptionGroup var options: StoreOptions
+        @Option(help: "pending, approved, denied, expired, canceled or all.") var status: String = "pending"
+        func run() throws {
+            printJSON(.array(try options.open().commerce.approvals(status: status == "all" ? nil : status)))
+        }
+    }
+
+    struct Approve: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Approve a pending purchase; it completes.")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: "The approval id.") var id: String
+        func run() throws { try reporting { printJSON(try options.open().commerce.decide(id, .approve, by: "cli")) } }
+    }
+
+    struct Deny: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Deny a pending purchase; its hold is released.")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: "The approval id.") var id: String
+        func run() throws { try reporting { printJSON(try options.open().commerce.decide(id, .deny, by: "cli")) } }
+    }
+}
+
+struct Trail: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The tamper-evident audit trail.", subcommands: [Verify.self, Export.self, Tail.self])
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Recompute the hash chain and check signed checkpoints; exit 0 when intact.")
+        @Option(help: "The SQLite store file.") var store: String = "storefront.db"
+        func run() throws {
+            guard FileManager.default.fileExists(atPath: store) else { throw ValidationError("No store at \(store).") }
+            let database = try Database(path: store, migrations: StoreMigrations.all, readers: 1)
+            defer { database.close() }
+            let key = try StoreSigningKey.loadOrCreate(in: database)
+            let result = try AuditTrail.verify(database: database, publicJWK: key.publicJWK)
+            if result.intact {
+                print("trail intact: \(result.entries) entries, \(result.checkpoints) signed checkpoints verified")
+            } else {
+                print(
+                    "trail BROKEN at seq \(result.firstBadSeq ?? 0): \(result.problem?.rawValue ?? "") — \(result.detail ?? "")",
+                    to: &standardError)
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print entries as JSON lines.")
+        @Option(help: "The SQLite store file.") var store: String = "storefront.db"
+        @Option(help: "Only entries after this sequence number.") var since: Int64 = 0
+        func run() throws {
+            let database = try Database(path: store, migrations: StoreMigrations.all, readers: 1)
+            defer { database.close() }
+            var after = since
+            while true {
+                let batch = try AuditTrail.entries(in: database, after: after, limit: 1000)
+                if batch.isEmpty { break }
+                for entry in batch { print(entry.json.compactString) }
+                after = batch.last!.seq
+            }
+        }
+    }
+
+    struct Tail: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the last entries, then follow new ones.")
+        @Option(help: "The SQLite store file.") var store: String = "storefront.db"
+        @Option(help: "How many past entries to show first.") var lines: Int64 = 10
+        @Flag(help: "Keep printing new entries as they are written.") var follow = false
+        func run() throws {
+            let database = try Database(path: store, migrations: StoreMigrations.all, readers: 1)
+            defer { database.close() }
+            let last = try database.read { try $0.queryOne("SELECT coalesce(max(seq), 0) FROM trail")?[0].int ?? 0 }
+            var after = max(0, last - lines)
+            repeat {
+                for entry in try AuditTrail.entries(in: database, after: after, limit: 1000) {
+                    print(entry.json.compactString)
+                    after = entry.seq
+                }
+                fflush(stdout)
+                if follow { usleep(500_000) }
+            } while follow
+        }
+    }
+}
