@@ -13,6 +13,22 @@ public func ifNoneMatchMatches(_ header: String?, etag: String) -> Bool {
     return false
 }
 
+/// Gives a cacheable GET answer an entity tag computed from its bytes, and turns it into a
+/// 304 when the client already has those bytes.
+public func withEntityTag(_ request: Request, _ response: Response) -> Response {
+    guard request.method == "GET" || request.method == "HEAD", response.status == 200, response.headers["ETag"] == nil,
+        response.headers["Cache-Control"]?.contains("public") == true, case .bytes(let bytes) = response.body
+    else { return response }
+    var response = response
+    let etag = "\"" + String(fnv1a(bytes), radix: 16) + "\""
+    response.headers.add("ETag", etag)
+    if ifNoneMatchMatches(request.headers["If-None-Match"], etag: etag) {
+        response.headers.remove("Content-Type")
+        return Response(status: 304, headers: response.headers)
+    }
+    return response
+}
+
 extension Substring {
     fileprivate func trimmingPrefix(while predicate: (Character) -> Bool) -> Substring {
         var s = self

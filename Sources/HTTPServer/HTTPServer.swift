@@ -163,6 +163,15 @@ public final class HTTPServer: @unchecked Sendable {
         if exchange.tooLarge && !exchange.answered {
             return queue(tooLargeResponse(), on: connection, exchange: exchange)
         }
+        // libmicrohttpd hands over decoded paths and query values as C strings, which a NUL
+        // would silently cut short ("/a%00b" would become "/a"); such targets are refused.
+        if exchange.rawTarget.range(of: "%00") != nil {
+            return queue(
+                Response.error(
+                    status: 400, type: "invalid_request", code: "nul_in_target",
+                    message: "The request target contains an encoded NUL byte (%00), which is never valid here."),
+                on: connection, exchange: exchange)
+        }
         if let response = exchange.deferredResponse {
             exchange.deferredResponse = nil
             return queue(response, on: connection, exchange: exchange)

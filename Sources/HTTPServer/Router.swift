@@ -26,6 +26,9 @@ public struct Router: Sendable {
             message: "No resource at \(request.path). The agent entry point /agents lists every route.")
     }
 
+    /// Applied to every response the router produces (for example to add entity tags).
+    public var after: (@Sendable (Request, Response) -> Response)?
+
     public init() {}
 
     public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
@@ -54,6 +57,11 @@ public struct Router: Sendable {
 
     /// Finds the handler for a request and fills its path parameters.
     public func route(_ request: Request) -> Response {
+        let response = dispatch(request)
+        return after.map { $0(request, response) } ?? response
+    }
+
+    private func dispatch(_ request: Request) -> Response {
         var request = request
         let method = request.method == "HEAD" ? "GET" : request.method
         if let byMethod = exact[Router.normalized(request.path)], let handler = byMethod[method] {

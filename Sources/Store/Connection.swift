@@ -54,6 +54,7 @@ public struct Row: Sendable {
 public final class Connection {
     let handle: OpaquePointer
     private var statements: [String: Statement] = [:]
+    private var closed = false
 
     /// Opens (creating when asked) the database file in WAL mode.
     public init(path: String, readOnly: Bool = false, create: Bool = true) throws {
@@ -77,7 +78,13 @@ public final class Connection {
         try execute("PRAGMA foreign_keys=ON")
     }
 
-    deinit {
+    deinit { close() }
+
+    /// Finalizes every statement and closes the file. The last connection to close folds the
+    /// write-ahead log back into the database.
+    public func close() {
+        guard !closed else { return }
+        closed = true
         statements.removeAll()
         sqlite3_close_v2(handle)
     }

@@ -47,10 +47,11 @@ public final class Database: @unchecked Sendable {
     /// Jobs waiting for the writer.
     public var queuedWrites: Int { writer.depth }
 
-    /// Commits what is queued and closes every connection.
+    /// Commits what is queued and closes every connection; readers close first so the
+    /// writer's close, the last one, folds the write-ahead log into the file.
     public func close() {
-        writer.stop()
         pool.close()
+        writer.stop()
     }
 }
 
@@ -149,6 +150,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             condition.unlock()
             commit(group)
         }
+        connection.close()
         stopped.signal()
     }
 
@@ -224,6 +226,11 @@ final class ReadPool: @unchecked Sendable {
 
     private func checkin(_ connection: Connection) {
         condition.lock()
+        if closed {
+            condition.unlock()
+            connection.close()
+            return
+        }
         idle.append(connection)
         condition.signal()
         condition.unlock()
@@ -232,6 +239,7 @@ final class ReadPool: @unchecked Sendable {
     func close() {
         condition.lock()
         closed = true
+        for connection in idle { connection.close() }
         idle.removeAll()
         condition.broadcast()
         condition.unlock()

@@ -296,7 +296,6 @@ struct StoreFacts {
                             "version": .string(ucpVersion),
                             "spec": .string("https://ucp.dev/\(ucpVersion)/specification/overview"),
                             "transport": "rest",
-                            "schema": .string(url("/openapi.json")),
                             "endpoint": .string(baseURL),
                         ]
                     ]
@@ -388,7 +387,9 @@ struct StoreFacts {
         lines.append(
             "This store is served by Storefront, an agent-native gateway. Everything below is machine-readable; "
                 + "money is always integer minor units with an ISO 4217 currency (1999 USD = $19.99). "
-                + "Errors are JSON: {\"error\": {\"type\", \"code\", \"message\", \"param\"}}.")
+                + "Errors are JSON: {\"error\": {\"type\", \"code\", \"message\", \"param\"}}. "
+                + "Call any action below with `POST \(url("/tools/{name}"))` and its arguments as a JSON body, or as an MCP tool at "
+                + "\(url("/mcp")); every action's JSON Schemas are at \(url("/tools")).")
         lines.append("")
         lines.append("## Start here")
         lines.append("")
@@ -397,10 +398,8 @@ struct StoreFacts {
         lines.append("")
         lines.append("## Actions")
         lines.append("")
-        lines.append("Call any action with `POST \(url("/tools/{name}"))` and its arguments as a JSON body; each one's JSON Schemas are at [\(url("/tools"))](\(url("/tools"))).")
-        lines.append("")
         for entry in actions.entries {
-            lines.append("- [\(entry.action.name)](\(url("/tools/\(entry.action.name)"))): \(entry.action.description)")
+            lines.append("- [\(entry.action.name)](\(url("/tools#\(entry.action.name)"))): \(entry.action.description)")
         }
         for stage in [JourneyStage.evaluating, .trustChecking, .finding] {
             lines.append("")

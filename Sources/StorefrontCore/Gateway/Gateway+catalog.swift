@@ -10,7 +10,7 @@ extension Gateway {
     func catalogArguments(from request: Request) throws -> JSON {
         var seen: Set<String> = []
         var arguments: [String: JSON] = [:]
-        for item in request.queryItems {
+        for item in request.queryItems where !item.name.isEmpty {
             guard Self.catalogParameters.contains(item.name) else {
                 throw APIError.invalidParameter(
                     item.name,

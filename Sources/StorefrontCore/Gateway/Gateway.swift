@@ -129,6 +129,7 @@ public final class Gateway: @unchecked Sendable {
     /// Every route of the gateway.
     public func router() -> Router {
         var router = Router()
+        router.after = withEntityTag
         let docs = documents
         router.get("/") { request in
             request.prefersHTML ? docs.agentsHTML.response(for: request) : docs.agents.response(for: request)
