@@ -166,10 +166,24 @@ public final class HTTPServer: @unchecked Sendable {
         // libmicrohttpd hands over decoded paths and query values as C strings, which a NUL
         // would silently cut short ("/a%00b" would become "/a"); such targets are refused.
         if exchange.rawTarget.range(of: "%00") != nil {
+            // Name the query parameter that carries it, when one does.
+            let query = exchange.rawTarget.split(separator: "?", maxSplits: 1).dropFirst().first ?? ""
+            let param = query.split(separator: "&").first { $0.contains("%00") }.map {
+                String($0.split(separator: "=", maxSplits: 1).first ?? "").removingPercentEncoding ?? ""
+            }
+            guard let param else {
+                // A path with a NUL names nothing that exists.
+                return queue(
+                    Response.error(
+                        status: 404, type: "invalid_request", code: "not_found",
+                        message: "No resource at this path: it contains an encoded NUL byte (%00)."),
+                    on: connection, exchange: exchange)
+            }
             return queue(
                 Response.error(
                     status: 400, type: "invalid_request", code: "nul_in_target",
-                    message: "The request target contains an encoded NUL byte (%00), which is never valid here."),
+                    message: "The query parameter \(param) contains an encoded NUL byte (%00), which is never valid here.",
+                    param: param),
                 on: connection, exchange: exchange)
         }
         if let response = exchange.deferredResponse {

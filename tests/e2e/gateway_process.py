@@ -173,6 +173,18 @@ class LegacySession:
         )
 
 
+def walk_tool_pages(list_page) -> list[list[dict]]:
+    """Every page of tools/list: `list_page(cursor or None)` returns one result."""
+    pages, cursor = [], None
+    while True:
+        result = list_page(cursor)
+        pages.append(result["tools"])
+        cursor = result.get("nextCursor")
+        if not cursor:
+            return pages
+        assert len(pages) < 100, "tools/list never stops paginating"
+
+
 # --- raw MCP, revision 2026-07-28 (per-request _meta, mirrored headers) -------------------------
 
 

@@ -16,6 +16,7 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from mcp import Client
 
+# The read-only actions of issue 3; the registry may hold more (transacting actions of later issues).
 TOOL_NAMES = {"search_catalog", "lookup_catalog", "get_product", "get_pricing", "get_policies",
               "compare_products", "get_quote"}
 
@@ -108,21 +109,27 @@ def test_default_client_mode_is_auto_and_picks_2026_07_28(mcp_url):
 
 
 @pytest.mark.parametrize("mode,version", MODES)
-def test_all_seven_tools_are_listed_across_pages(mcp_url, mode, version):
+def test_all_tools_are_listed_across_pages_including_the_seven_read_only_actions(mcp_url, http, base_url, mode,
+                                                                                  version):
+    registry = [tool["name"] for tool in http.get(base_url + "/tools").json()["tools"]]
+
     async def scenario():
         async with Client(mcp_url, mode=mode) as client:
             tools, pages = await all_tools(client)
             names = [tool.name for tool in tools]
-            assert len(names) == len(set(names)) == 7, names
-            assert set(names) == TOOL_NAMES
-            assert pages == 2, "5 tools per page"
+            assert len(names) == len(set(names)), names
+            assert names == registry, "tools/list and GET /tools come from one registry"
+            assert TOOL_NAMES <= set(names)
+            assert pages == -(-len(names) // 5), "5 tools per page"
             for tool in tools:
                 assert tool.description and tool.input_schema["type"] == "object"
                 assert tool.output_schema is not None, f"{tool.name} declares no outputSchema"
                 Draft202012Validator.check_schema(tool.input_schema)
                 Draft202012Validator.check_schema(tool.output_schema)
-                assert tool.annotations is not None and tool.annotations.read_only_hint is True, tool.name
-                assert tool.annotations.destructive_hint is False, tool.name
+                assert tool.annotations is not None, tool.name
+                if tool.name in TOOL_NAMES:
+                    assert tool.annotations.read_only_hint is True, tool.name
+                    assert tool.annotations.destructive_hint is False, tool.name
 
     run(scenario())
 

@@ -52,7 +52,8 @@ def test_the_document_covers_every_action_and_alias(http, base_url):
     operations = {(method.upper(), path) for path, item in document["paths"].items() for method in item
                   if method in ("get", "post", "put", "patch", "delete")}
     actions = [tool["name"] for tool in http.get(base_url + "/tools").json()["tools"]]
-    assert len(actions) == 7
+    assert {"search_catalog", "lookup_catalog", "get_product", "get_pricing", "get_policies", "compare_products",
+            "get_quote"} <= set(actions)
     for name in actions:
         assert ("POST", f"/tools/{name}") in operations, name
     for path in ("/catalog/search", "/catalog/lookup"):

@@ -52,14 +52,14 @@ struct CatalogActions: Sendable {
                 throw ActionError.invalid(
                     "unknown_category",
                     "Unknown category \(category). Categories: \(catalog.categories.map(\.id).joined(separator: ", ")).",
-                    param: "category")
+                    param: "/category")
             }
             query.category = category
         }
         query.minPrice = arguments["min_price"]?.intValue
         query.maxPrice = arguments["max_price"]?.intValue
         if let min = query.minPrice, let max = query.maxPrice, min > max {
-            throw ActionError.invalid("invalid_price_range", "min_price (\(min)) is greater than max_price (\(max)).", param: "min_price")
+            throw ActionError.invalid("invalid_price_range", "min_price (\(min)) is greater than max_price (\(max)).", param: "/min_price")
         }
         query.inStock = arguments["in_stock"]?.boolValue
         query.limit = Int(arguments["limit"]?.intValue ?? 20)
@@ -67,7 +67,7 @@ struct CatalogActions: Sendable {
             guard let offset = CatalogCursor.decode(cursor, fingerprint: query.fingerprint) else {
                 throw ActionError.invalid(
                     "invalid_cursor", "cursor is not one this store issued for this search; start again without it.",
-                    param: "cursor")
+                    param: "/cursor")
             }
             query.offset = offset
         }
@@ -105,7 +105,7 @@ struct CatalogActions: Sendable {
     func product(_ arguments: JSON, _ context: ActionContext) throws -> JSON {
         let id = arguments["id"]?.stringValue ?? ""
         guard let (product, variant) = find(id) else {
-            throw ActionError.notFound("No product or variant \(id). Find ids with search_catalog.", param: "id")
+            throw ActionError.notFound("No product or variant \(id). Find ids with search_catalog.", param: "/id")
         }
         var result: [String: JSON] = ["product": views.detail(product)]
         if let variant { result["variant_id"] = .string(variant) }
@@ -115,7 +115,7 @@ struct CatalogActions: Sendable {
     func pricingAction(_ arguments: JSON, _ context: ActionContext) throws -> JSON {
         guard let productID = arguments["product_id"]?.stringValue else { return pricing }
         guard let product = catalog.product(productID) else {
-            throw ActionError.notFound("No product \(productID).", param: "product_id")
+            throw ActionError.notFound("No product \(productID).", param: "/product_id")
         }
         guard case .object(var filtered) = pricing else { return pricing }
         let forProduct = { (entry: JSON) in entry["product_id"]?.stringValue == productID }
@@ -149,7 +149,7 @@ struct CatalogActions: Sendable {
             if !products.contains(where: { $0.id == product.id }) { products.append(product) }
         }
         guard products.count >= 2 else {
-            throw ActionError.invalid("too_few_products", "Give at least two different products to compare.", param: "ids")
+            throw ActionError.invalid("too_few_products", "Give at least two different products to compare.", param: "/ids")
         }
         var attributes: [String: JSON] = [:], differences: [JSON] = []
         let names = Set(products.flatMap { ($0.source["attributes"]?.objectValue ?? [:]).keys }).sorted()

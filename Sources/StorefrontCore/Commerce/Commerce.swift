@@ -83,7 +83,7 @@ public struct Commerce: Sendable {
 
     func checkoutRow(_ id: String, agentID: String, db: Connection) throws -> Row {
         guard let row = try db.queryOne("SELECT * FROM checkouts WHERE id = ? AND agent_id = ?", [.text(id), .text(agentID)]) else {
-            throw ActionError.notFound("No checkout \(id) for this agent.", param: "checkout_id")
+            throw ActionError.notFound("No checkout \(id) for this agent.", param: "/checkout_id")
         }
         return row
     }

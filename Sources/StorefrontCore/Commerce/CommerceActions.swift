@@ -102,7 +102,7 @@ struct CommerceActions: Sendable {
 
     func cartRow(_ id: String, agent: Agent, db: Connection) throws -> Row {
         guard let row = try db.queryOne("SELECT * FROM carts WHERE id = ? AND agent_id = ?", [.text(id), .text(agent.id)]) else {
-            throw ActionError.notFound("No cart \(id) for this agent.", param: "cart_id")
+            throw ActionError.notFound("No cart \(id) for this agent.", param: "/cart_id")
         }
         return row
     }
@@ -288,7 +288,7 @@ struct CommerceActions: Sendable {
 
     func orderRow(_ id: String, agent: Agent, db: Connection) throws -> Row {
         guard let row = try db.queryOne("SELECT * FROM orders WHERE id = ? AND agent_id = ?", [.text(id), .text(agent.id)]) else {
-            throw ActionError.notFound("No order \(id) for this agent.", param: "order_id")
+            throw ActionError.notFound("No order \(id) for this agent.", param: "/order_id")
         }
         return row
     }
@@ -307,7 +307,7 @@ struct CommerceActions: Sendable {
         var offset = 0
         if let cursor = arguments["cursor"]?.stringValue {
             guard let offsetValue = CatalogCursor.decode(cursor, fingerprint: "orders:" + agent.id) else {
-                throw ActionError.invalid("invalid_cursor", "cursor is not one this store issued for your orders.", param: "cursor")
+                throw ActionError.invalid("invalid_cursor", "cursor is not one this store issued for your orders.", param: "/cursor")
             }
             offset = offsetValue
         }
@@ -371,7 +371,7 @@ struct CommerceActions: Sendable {
         guard amount <= remaining else {
             throw ActionError.invalid(
                 "refund_too_large", "At most \(Money(amount: remaining, currency: currency).displayString) can still be refunded.",
-                param: "amount", details: ["refundable": Money(amount: remaining, currency: currency).json])
+                param: "/amount", details: ["refundable": Money(amount: remaining, currency: currency).json])
         }
         try refund(row, amount: amount, kind: "order.refund", db: db, agent: agent, reason: arguments["reason"]?.stringValue)
         let status = amount == remaining ? "refunded" : "partially_refunded"

@@ -58,7 +58,7 @@ struct PricedItems {
                     throw ActionError.invalid(
                         "unknown_shipping_option",
                         "No shipping option \(shippingOption). Options: \(options.compactMap { $0["id"]?.stringValue }.joined(separator: ", ")).",
-                        param: "shipping_option")
+                        param: "/shipping_option")
                 }
                 option = found
             } else {

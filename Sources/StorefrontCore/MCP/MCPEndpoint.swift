@@ -25,7 +25,14 @@ public final class MCPEndpoint: @unchecked Sendable {
         feed = MCPEventFeed(store: store)
     }
 
-    public func stop() { feed.stop() }
+    /// Work that outlives its connection (a streamed call whose client left): a stop waits for
+    /// it, so its response is stored before the store closes.
+    let detached = DispatchGroup()
+
+    public func stop(grace: TimeInterval = 10) {
+        feed.stop()
+        _ = detached.wait(timeout: .now() + grace)
+    }
 
     // MARK: - Checks shared by every method
 
@@ -230,7 +237,9 @@ public final class MCPEndpoint: @unchecked Sendable {
             stream.write(Self.sseEvent(id: id, data: payload.compactString))
             feed.published(id)
         }
+        detached.enter()
         work.async { [self] in
+            defer { detached.leave() }
             // A first event with an id and no message lets the client resume even if the
             // connection drops before anything else is sent.
             if let id = try? store.appendEvent(sessionID: session.id, streamID: streamID, data: "", completes: false) {
@@ -361,7 +370,9 @@ final class StreamTail: @unchecked Sendable {
         timer.setEventHandler { [weak self] in self?.stream.write(": keep-alive\n\n") }
         timer.resume()
         keepAlive = timer
-        stream.onClose { [weak self] in self?.close() }
+        // The stream keeps its tail alive until the connection ends (the response owns the
+        // stream, nothing else owns the tail).
+        stream.onClose { self.close() }
         pump()
     }
 
