@@ -25,6 +25,9 @@ STREAM_LENGTH = 5  # priming event, three progress notifications, the response
 # stream so the call has finished; following a stream that is still being written has its own tests.
 SETTLE = 0.5
 RESUME_TIMEOUT = 5.0
+# A call heavy enough (100 summaries, checked against the output schema) that a client which
+# reconnects at once usually finds it still running.
+SLOW_CALL = ("search_catalog", {"limit": 100})
 
 
 @pytest.fixture
@@ -145,11 +148,11 @@ def test_resumption_replays_only_the_stream_the_id_belongs_to(base_url):
 
 def test_resuming_while_the_call_is_still_running_follows_it_to_the_end(base_url):
     """The client reconnects at once, maybe before the call has finished: the resumed stream must
-    send what is stored, then follow the stream live until its response, then end. Twenty tries,
-    so that a race shows up."""
+    send what is stored, then follow the stream live until its response, then end. Twenty tries
+    of a slow call, so that the race shows up."""
     session = LegacySession.open(base_url + "/mcp")
     for attempt in range(20):
-        before, request_id = drop_after(session, 1, token=f"live-{attempt}")
+        before, request_id = drop_after(session, 1, name=SLOW_CALL[0], arguments=SLOW_CALL[1], token=f"live-{attempt}")
         after = resume(session, before[-1].id)
         assert_exactly_the_missing_events(before, after, request_id, f"live-{attempt}")
     session.delete()
@@ -203,7 +206,7 @@ def test_call_whose_client_dropped_just_before_a_graceful_stop_still_completes(g
     gateway = gateways()
     session = LegacySession.open(gateway.mcp_url)
     for attempt in range(5):
-        before, request_id = drop_after(session, 1, token=f"stop-{attempt}")
+        before, request_id = drop_after(session, 1, name=SLOW_CALL[0], arguments=SLOW_CALL[1], token=f"stop-{attempt}")
         gateway.restart()  # at once: the call may still be running
         after = resume(session, before[-1].id)
         assert_exactly_the_missing_events(before, after, request_id, f"stop-{attempt}")
@@ -268,7 +271,7 @@ def test_resuming_on_one_gateway_follows_a_call_still_running_on_the_other(gatew
     session_a = LegacySession.open(a.mcp_url)
     session_b = session_a.at(b.mcp_url)
     for attempt in range(10):
-        before, request_id = drop_after(session_a, 1, token=f"ab-{attempt}")
+        before, request_id = drop_after(session_a, 1, name=SLOW_CALL[0], arguments=SLOW_CALL[1], token=f"ab-{attempt}")
         after = resume(session_b, before[-1].id)  # at once
         assert_exactly_the_missing_events(before, after, request_id, f"ab-{attempt}")
 
