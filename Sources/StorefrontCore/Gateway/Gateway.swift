@@ -191,8 +191,11 @@ public final class Gateway: @unchecked Sendable {
     private func startSweeper() {
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "approval-sweeper"))
         timer.schedule(deadline: .now() + configuration.sweepInterval, repeating: configuration.sweepInterval)
-        let commerce = self.commerce
-        timer.setEventHandler { _ = try? commerce.expireApprovals() }
+        let commerce = self.commerce, trail = self.trail, database = self.database
+        timer.setEventHandler {
+            _ = try? commerce.expireApprovals()
+            try? trail.checkpointNow(database: database)
+        }
         timer.resume()
         sweeper = timer
     }

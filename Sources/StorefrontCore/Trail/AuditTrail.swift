@@ -55,12 +55,14 @@ public struct AuditTrail: Sendable {
             [.integer(seq), .text(hash), .text(signingKey.keyID), .text(signature), .text(Self.timestamp())])
     }
 
-    /// Signs a checkpoint at the current end of the trail (for example on a clean stop).
+    /// Signs a checkpoint at the current end of the trail unless one is there already: on a
+    /// clean stop, and every sweep, so a checkpoint is never older than the sweep interval.
     public func checkpointNow(database: Database) throws {
-        try database.write { db in
+        try database.write(priority: .background) { db in
             guard let last = try db.queryOne("SELECT seq, hash FROM trail ORDER BY seq DESC LIMIT 1"),
                 let seq = last[0].int, let hash = last[1].string
             else { return }
+            if try db.queryOne("SELECT 1 FROM trail_checkpoints WHERE seq = ?", [.integer(seq)]) != nil { return }
             try checkpoint(seq: seq, hash: hash, in: db)
         }
     }
