@@ -30,9 +30,10 @@ e2e: build
 	STOREFRONT_BIN=$(CURDIR)/.build/debug/storefront .venv/bin/python -m pytest -q tests/e2e
 
 bench:
-	scripts/setup.sh --bench
+	scripts/setup.sh --test --bench
 	$(SWIFT) build -c release --product storefront
 	bench/run.sh
+	bench/actions.sh
 
 clean:
 	rm -rf .build .venv storefront.db storefront.db-wal storefront.db-shm

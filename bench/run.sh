@@ -4,8 +4,9 @@
 #   the same two paths                   on bench/baseline/agents-baseline, a bare C
 #                                        libmicrohttpd server with the gateway's daemon settings,
 #                                        serving the exact bytes and headers captured from the gateway.
-# Prints a Markdown table (throughput, p50/p99 latency, storefront/baseline ratios) and writes it
-# to bench/results/latest.md (raw wrk output beside it in latest-raw.txt).
+# Prints a Markdown report (throughput, p50/p99 latency, server CPU per request, CPU used by other
+# processes meanwhile, storefront/baseline ratios, the /agents target of 0.8x) and writes it to
+# bench/results/latest.md (raw wrk output beside it in latest-raw.txt). BENCHMARKS.md explains it.
 #
 # Settings (environment):
 #   BENCH_DURATION=8s       wrk duration of each measured run
@@ -18,7 +19,8 @@
 #   BENCH_QUERY=tent        the catalog search
 #   STOREFRONT_BIN=.build/release/storefront
 # With the defaults the script takes about a minute and a half (2 rounds × 4 × (2 s + 8 s), plus
-# start-up). Loopback results vary from run to run by ±15 % or more: compare within one run.
+# start-up). Throughput varies from round to round by ±15 % or more (far more when other processes
+# are busy; see the "Other load" column): compare within one run, and the CPU-per-request figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD

@@ -134,6 +134,7 @@ struct Serve: ParsableCommand {
         do {
             if let token = try AdminToken.ensure(in: database, fromFile: adminTokenFile) {
                 print("admin token (shown once; keep it): \(token)")
+                fflush(stdout)
             }
         } catch {
             print("storefront: \(error)", to: &standardError)

@@ -197,6 +197,7 @@ def test_unknown_product_is_a_tool_error_not_a_protocol_error(mcp_url, mode, ver
             result = await client.call_tool("get_product", {"id": "no-such-thing"})
             assert result.is_error is True
             assert result.structured_content["error"]["code"] == "not_found"
+            assert result.structured_content["error"]["param"] == "/id"
 
     run(scenario())
 

@@ -174,18 +174,42 @@ enum SchemaFormat: String, CaseIterable {
 
     /// RFC 3986 `URI` (scheme required) or `URI-reference`: only the characters the grammar
     /// allows, well-formed percent escapes, a valid scheme and `[...]` only around a host.
+    private static func isAlpha(_ b: UInt8) -> Bool {
+        (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z"))
+    }
+
+    /// Bytes that may appear in a URI (RFC 3986 unreserved, reserved and `%`), as a table so
+    /// the check costs one load per byte (formats are checked on every action result).
+    private static let uriBytes: [Bool] = {
+        var table = [Bool](repeating: false, count: 256)
+        for b in "-._~:/?#[]@!$&'()*+,;=%".utf8 { table[Int(b)] = true }
+        for b in UInt8(ascii: "a")...UInt8(ascii: "z") { table[Int(b)] = true }
+        for b in UInt8(ascii: "A")...UInt8(ascii: "Z") { table[Int(b)] = true }
+        for b in UInt8(ascii: "0")...UInt8(ascii: "9") { table[Int(b)] = true }
+        return table
+    }()
+
     private static func isURI(_ b: [UInt8], requireScheme: Bool) -> Bool {
-        let allowed = Set("-._~:/?#[]@!$&'()*+,;=%".utf8)
-        guard b.allSatisfy({ isAlphanumeric($0) || allowed.contains($0) }) else { return false }
-        var i = 0
+        var i = 0, hashes = 0, brackets = false
         while i < b.count {
-            if b[i] == UInt8(ascii: "%") {
+            let byte = b[i]
+            guard uriBytes[Int(byte)] else { return false }
+            if byte == UInt8(ascii: "%") {
                 guard i + 2 < b.count, SchemaURI.hexValue(b[i + 1]) != nil, SchemaURI.hexValue(b[i + 2]) != nil
                 else { return false }
                 i += 3
-            } else {
-                i += 1
+                continue
             }
+            if byte == UInt8(ascii: "#") { hashes += 1 }
+            if byte == UInt8(ascii: "[") || byte == UInt8(ascii: "]") { brackets = true }
+            i += 1
+        }
+        // The common case, "scheme:rest" with no brackets and at most one "#", needs no parse.
+        if !brackets && hashes <= 1, let colon = b.firstIndex(of: UInt8(ascii: ":")), colon > 0,
+            isAlpha(b[0]),
+            b[1..<colon].allSatisfy({ isAlphanumeric($0) || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") })
+        {
+            return true
         }
         let text = String(decoding: b, as: UTF8.self)
         let uri = SchemaURI(text)

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Action benchmarks (`make bench` runs it after bench/run.sh; not part of the tests), on loopback
+# with wrk, in one run:
+#   1. MCP tools/call search_catalog through /mcp (revision 2026-07-28, JSON answers) on the gateway
+#      and on the official MCP Python SDK's MCPServer serving the same tool over the same catalog
+#      (bench/mcp_python_server.py): throughput, p50/p99, ratio.
+#   2. complete_checkout over REST: many agents, a different ready checkout and a fresh
+#      Idempotency-Key per request; every answer is sent after its transaction committed.
+# Writes bench/results/actions.md. Settings (environment):
+#   BENCH_DURATION=8s  BENCH_CONNECTIONS=64  BENCH_WRK_THREADS=2  BENCH_SERVER_THREADS=$(nproc)
+#   BENCH_AGENTS=200   BENCH_CHECKOUTS_PER_AGENT=150   (30,000 prepared checkouts)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DURATION=${BENCH_DURATION:-8s}
+CONNECTIONS=${BENCH_CONNECTIONS:-64}
+WRK_THREADS=${BENCH_WRK_THREADS:-2}
+SERVER_THREADS=${BENCH_SERVER_THREADS:-$(nproc)}
+AGENTS=${BENCH_AGENTS:-200}
+PER_AGENT=${BENCH_CHECKOUTS_PER_AGENT:-150}
+BIN=${STOREFRONT_BIN:-$ROOT/.build/release/storefront}
+PY=${BENCH_PYTHON:-$ROOT/.venv/bin/python}
+RESULTS=$ROOT/bench/results
+mkdir -p "$RESULTS"
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+fail() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+[ -x "$BIN" ] || fail "$BIN is missing: run 'swift build -c release --product storefront'"
+[ -x "$PY" ] || fail "$PY is missing: run 'scripts/setup.sh --test' (the MCP Python SDK lives in .venv)"
+command -v wrk >/dev/null || fail "wrk is missing (scripts/setup.sh --bench)"
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/storefront-actions.XXXXXX")
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for() {
+    for _ in $(seq 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done
+    fail "nothing answers at $1"
+}
+
+# wrk's summary → "requests/s p50 p99" (latencies in ms)
+parse() {
+    awk '
+        /Requests\/sec/ { rps = $2 }
+        /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 }
+        END {
+            printf "%s %s %s\n", rps, ms(p50), ms(p99)
+        }
+        function ms(v,   n) {
+            n = v + 0
+            if (v ~ /us$/) return sprintf("%.3f", n / 1000)
+            if (v ~ /ms$/) return sprintf("%.3f", n)
+            if (v ~ /s$/) return sprintf("%.3f", n * 1000)
+            return v
+        }' "$1"
+}
+
+GW_PORT=$(free_port)
+"$BIN" serve --store "$TMP/bench.db" --port "$GW_PORT" --threads "$SERVER_THREADS" > "$TMP/gateway.log" 2>&1 &
+PIDS+=($!)
+wait_for "http://127.0.0.1:$GW_PORT/status"
+ADMIN=$(awk '/admin token/ { print $NF }' "$TMP/gateway.log")
+[ -n "$ADMIN" ] || fail "the gateway printed no admin token"
+
+PY_PORT=$(free_port)
+"$PY" bench/mcp_python_server.py "$PY_PORT" manifests/catalog.json > "$TMP/python.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do
+    curl -s -o /dev/null -X POST "http://127.0.0.1:$PY_PORT/mcp" && break
+    sleep 0.2
+done
+
+say "MCP tools/call search_catalog: gateway"
+wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d2s -s bench/mcp_call.lua "http://127.0.0.1:$GW_PORT/mcp" > /dev/null
+wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/mcp_call.lua "http://127.0.0.1:$GW_PORT/mcp" > "$TMP/mcp-gw.txt"
+say "MCP tools/call search_catalog: Python SDK (MCPServer)"
+wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d2s -s bench/mcp_call.lua "http://127.0.0.1:$PY_PORT/mcp" > /dev/null
+wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/mcp_call.lua "http://127.0.0.1:$PY_PORT/mcp" > "$TMP/mcp-py.txt"
+kill -TERM "${PIDS[1]}" 2>/dev/null || true
+
+read -r GW_RPS GW_P50 GW_P99 < <(parse "$TMP/mcp-gw.txt")
+read -r PY_RPS PY_P50 PY_P99 < <(parse "$TMP/mcp-py.txt")
+GW_ERR=$(awk '/mcp-errors/ { print $2 }' "$TMP/mcp-gw.txt")
+PY_ERR=$(awk '/mcp-errors/ { print $2 }' "$TMP/mcp-py.txt")
+
+say "preparing $((AGENTS * PER_AGENT)) checkouts for $AGENTS agents"
+"$PY" bench/prepare_checkouts.py "http://127.0.0.1:$GW_PORT" "$ADMIN" "$AGENTS" "$PER_AGENT" "$TMP/checkouts.txt"
+say "complete_checkout"
+CHECKOUTS="$TMP/checkouts.txt" WRK_THREADS=$WRK_THREADS wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
+    -s bench/checkout.lua "http://127.0.0.1:$GW_PORT" > "$TMP/checkout.txt"
+read -r CO_RPS CO_P50 CO_P99 < <(parse "$TMP/checkout.txt")
+CO_DONE=$(awk '/checkout-completed/ { print $2 }' "$TMP/checkout.txt")
+CO_FAIL=$(awk '/checkout-failures/ { print $2 }' "$TMP/checkout.txt")
+"$BIN" trail verify --store "$TMP/bench.db" > "$TMP/verify.txt" 2>&1 || true
+
+{
+    echo "## Actions — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION"
+    echo
+    echo "| benchmark | requests/s | p50 ms | p99 ms | errors |"
+    echo "|---|---:|---:|---:|---:|"
+    echo "| MCP tools/call search_catalog — storefront | $GW_RPS | $GW_P50 | $GW_P99 | $GW_ERR |"
+    echo "| MCP tools/call search_catalog — Python SDK MCPServer | $PY_RPS | $PY_P50 | $PY_P99 | $PY_ERR |"
+    echo "| complete_checkout (REST, $AGENTS agents, fresh keys) | $CO_RPS | $CO_P50 | $CO_P99 | $CO_FAIL |"
+    echo
+    awk -v a="$GW_RPS" -v b="$PY_RPS" 'BEGIN { if (b > 0) printf "MCP throughput ratio storefront / Python SDK: %.1f×\n", a / b }'
+    echo
+    echo "Completed checkouts in the run: $CO_DONE. After it: $(cat "$TMP/verify.txt")"
+} | tee "$RESULTS/actions.md"
