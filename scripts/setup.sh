@@ -11,7 +11,7 @@ want_venv=0
 for arg in "$@"; do
     case "$arg" in
         --test) want_venv=1; packages+=(python3-venv) ;;
-        --bench) packages+=(wrk gcc) ;;
+        --bench) packages+=(wrk gcc curl) ;;
         *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
     esac
 done

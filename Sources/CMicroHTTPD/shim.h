@@ -75,4 +75,12 @@ static inline ssize_t CMicroHTTPD_end_of_stream(void) { return MHD_CONTENT_READE
 static inline ssize_t CMicroHTTPD_end_with_error(void) { return MHD_CONTENT_READER_END_WITH_ERROR; }
 static inline uint64_t CMicroHTTPD_size_unknown(void) { return MHD_SIZE_UNKNOWN; }
 
+/// Relaxed atomic add on a counter shared by the worker threads; returns the new value.
+static inline int64_t CMicroHTTPD_atomic_add(int64_t *counter, int64_t delta) {
+    return __atomic_add_fetch(counter, delta, __ATOMIC_RELAXED);
+}
+static inline int64_t CMicroHTTPD_atomic_load(int64_t *counter) {
+    return __atomic_load_n(counter, __ATOMIC_ACQUIRE);
+}
+
 #endif

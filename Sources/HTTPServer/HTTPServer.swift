@@ -28,8 +28,12 @@ public final class HTTPServer: @unchecked Sendable {
     public let configuration: ServerConfiguration
     private let handler: Handler
     private var daemon: OpaquePointer?
-    private let activeLock = NSCondition()
-    private var activeRequests = 0
+    /// Requests begun and not completed; an atomic, so the hot path takes no lock.
+    private let activeCount: UnsafeMutablePointer<Int64> = {
+        let p = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+        p.initialize(to: 0)
+        return p
+    }()
     private let streamsLock = NSLock()
     private var openStreams: [ObjectIdentifier: ResponseStream] = [:]
     private let requestCounter = RequestCounter()
@@ -100,21 +104,13 @@ public final class HTTPServer: @unchecked Sendable {
         streamsLock.unlock()
         for stream in streams { stream.finish() }
         let deadline = Date().addingTimeInterval(configuration.shutdownGrace)
-        activeLock.lock()
-        while activeRequests > 0 && Date() < deadline {
-            _ = activeLock.wait(until: min(deadline, Date().addingTimeInterval(0.05)))
-        }
-        activeLock.unlock()
+        while CMicroHTTPD_atomic_load(activeCount) > 0 && Date() < deadline { usleep(10_000) }
         MHD_stop_daemon(daemon)
         self.daemon = nil
     }
 
     /// Requests in progress (for status pages and tests).
-    public var inFlight: Int {
-        activeLock.lock()
-        defer { activeLock.unlock() }
-        return activeRequests
-    }
+    public var inFlight: Int { Int(CMicroHTTPD_atomic_load(activeCount)) }
 
     // MARK: - Per-connection state
 
@@ -134,16 +130,15 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     fileprivate func begin(_ exchange: Exchange, connection: OpaquePointer, url: String, method: String) {
-        activeLock.lock()
-        activeRequests += 1
-        activeLock.unlock()
+        _ = CMicroHTTPD_atomic_add(activeCount, 1)
         var headers = HTTPHeaders()
         var query: [(name: String, value: String?)] = []
         collectValues(connection, kind: .HEADER_KIND) { headers.add($0, $1 ?? "") }
         collectValues(connection, kind: .GET_ARGUMENT_KIND) { query.append((name: $0, value: $1)) }
-        var address = [CChar](repeating: 0, count: 64)
-        CMicroHTTPD_client_address(connection, &address, 64)
-        let remote = address.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        let remote = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer -> String in
+            CMicroHTTPD_client_address(connection, buffer.baseAddress!, 64)
+            return String(cString: buffer.baseAddress!)
+        }
         var request = Request(
             method: method, path: url, queryItems: query, headers: headers, remoteAddress: remote,
             id: requestCounter.next())
@@ -152,12 +147,7 @@ public final class HTTPServer: @unchecked Sendable {
         exchange.started = true
     }
 
-    fileprivate func end() {
-        activeLock.lock()
-        activeRequests -= 1
-        activeLock.broadcast()
-        activeLock.unlock()
-    }
+    fileprivate func end() { _ = CMicroHTTPD_atomic_add(activeCount, -1) }
 
     fileprivate func handle(connection: OpaquePointer, exchange: Exchange) -> MHD_Result {
         if exchange.tooLarge && !exchange.answered {
@@ -165,7 +155,7 @@ public final class HTTPServer: @unchecked Sendable {
         }
         // libmicrohttpd hands over decoded paths and query values as C strings, which a NUL
         // would silently cut short ("/a%00b" would become "/a"); such targets are refused.
-        if exchange.rawTarget.range(of: "%00") != nil {
+        if containsEncodedNUL(exchange.rawTarget) {
             // Name the query parameter that carries it, when one does.
             let query = exchange.rawTarget.split(separator: "?", maxSplits: 1).dropFirst().first ?? ""
             let param = query.split(separator: "&").first { $0.contains("%00") }.map {
@@ -216,10 +206,13 @@ public final class HTTPServer: @unchecked Sendable {
         let mhdResponse: OpaquePointer?
         switch response.body {
         case .bytes(let bytes):
+            // No copy: a retained box keeps the array's storage alive until MHD frees the response.
+            let box = Unmanaged.passRetained(BytesBox(bytes))
             mhdResponse = bytes.withUnsafeBytes { raw in
-                MHD_create_response_from_buffer(
-                    raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress), .RESPMEM_MUST_COPY)
+                MHD_create_response_from_buffer_with_free_callback_cls(
+                    raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress), bytesFreed, box.toOpaque())
             }
+            if mhdResponse == nil { box.release() }
         case .stream(let stream):
             mhdResponse = makeStreamResponse(stream, connection: connection)
         case .deferred:
@@ -228,7 +221,9 @@ public final class HTTPServer: @unchecked Sendable {
         guard let mhdResponse else { return MHD_Result.NO }
         defer { MHD_destroy_response(mhdResponse) }
         for (name, value) in response.headers {
-            _ = MHD_add_response_header(mhdResponse, name, value)
+            // withCString borrows the UTF-8 in place; passing a String as `const char *` directly
+            // makes Swift allocate a NUL-terminated copy (utf8CString) for each argument.
+            _ = name.withCString { n in value.withCString { v in MHD_add_response_header(mhdResponse, n, v) } }
         }
         return MHD_queue_response(connection, UInt32(response.status), mhdResponse)
     }
@@ -260,6 +255,30 @@ public final class HTTPServer: @unchecked Sendable {
     }
 }
 
+final class BytesBox {
+    let bytes: [UInt8]
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+}
+
+private let bytesFreed: MHD_ContentReaderFreeCallback = { cls in
+    guard let cls else { return }
+    Unmanaged<BytesBox>.fromOpaque(cls).release()
+}
+
+/// "%00" anywhere in the target, without Foundation's `range(of:)`.
+func containsEncodedNUL(_ target: String) -> Bool {
+    var state = 0
+    for byte in target.utf8 {
+        switch (state, byte) {
+        case (_, UInt8(ascii: "%")): state = 1
+        case (1, UInt8(ascii: "0")): state = 2
+        case (2, UInt8(ascii: "0")): return true
+        default: state = 0
+        }
+    }
+    return false
+}
+
 final class StreamBox {
     let stream: ResponseStream
     let connection: UInt
@@ -273,16 +292,32 @@ final class StreamBox {
 
 /// Monotonic request ids, unique within a process start.
 final class RequestCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: UInt64 = 0
-    private let prefix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+    private let value: UnsafeMutablePointer<Int64> = {
+        let p = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+        p.initialize(to: 0)
+        return p
+    }()
+    private let prefix: [UInt8] = Array("req_\(String(UInt32.random(in: 0...UInt32.max), radix: 36))_".utf8)
 
+    /// "req_<prefix>_<counter in base 36>", formatted without locks or string interpolation.
     func next() -> String {
-        lock.lock()
-        value += 1
-        let v = value
-        lock.unlock()
-        return "req_\(prefix)_\(String(v, radix: 36))"
+        var v = UInt64(CMicroHTTPD_atomic_add(value, 1))
+        return String(unsafeUninitializedCapacity: prefix.count + 13) { out in
+            var n = 0
+            for b in prefix { out[n] = b; n += 1 }
+            var scratch: (UInt64, UInt64) = (0, 0)
+            return withUnsafeMutableBytes(of: &scratch) { digits in
+                var k = 0
+                repeat {
+                    let d = UInt8(v % 36)
+                    v /= 36
+                    digits[k] = d < 10 ? 48 + d : 87 + d
+                    k += 1
+                } while v > 0
+                while k > 0 { k -= 1; out[n] = digits[k]; n += 1 }
+                return n
+            }
+        }
     }
 }
 

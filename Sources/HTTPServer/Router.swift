@@ -64,7 +64,10 @@ public struct Router: Sendable {
     private func dispatch(_ request: Request) -> Response {
         var request = request
         let method = request.method == "HEAD" ? "GET" : request.method
-        if let byMethod = exact[Router.normalized(request.path)], let handler = byMethod[method] {
+        // Most paths arrive normalised: look them up as they are before splitting and joining.
+        if let byMethod = exact[request.path] ?? exact[Router.normalized(request.path)],
+            let handler = byMethod[method]
+        {
             return handler(request)
         }
         let parts = Router.split(request.path)

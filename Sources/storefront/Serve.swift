@@ -161,18 +161,24 @@ struct Serve: ParsableCommand {
 
 /// Holds the router once it exists; requests before that get 503.
 final class RouterBox: @unchecked Sendable {
+    /// One reference to take under the lock, instead of copying the Router struct (its arrays
+    /// and dictionaries: a retain and release each) on every request.
+    final class Holder: @unchecked Sendable {
+        let router: Router
+        init(_ router: Router) { self.router = router }
+    }
     private let lock = NSLock()
-    private var router: Router?
+    private var holder: Holder?
 
-    func set(_ router: Router) { lock.withLock { self.router = router } }
+    func set(_ router: Router) { lock.withLock { self.holder = Holder(router) } }
 
     func route(_ request: Request) -> Response {
-        guard let router = lock.withLock({ self.router }) else {
+        guard let holder = lock.withLock({ self.holder }) else {
             return Response.error(
                 status: 503, type: "service_unavailable", code: "starting", message: "The gateway is starting; retry.",
                 headers: [("Retry-After", "1")])
         }
-        return router.route(request)
+        return holder.router.route(request)
     }
 }
 

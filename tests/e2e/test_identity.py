@@ -5,8 +5,10 @@ and Evaluating but cannot transact (REST 401, MCP tool error)."""
 
 from __future__ import annotations
 
+import json
 import re
 import signal
+import subprocess
 
 import pytest
 import requests
@@ -64,7 +66,7 @@ def test_the_api_key_is_shown_once_and_stored_only_as_a_hash(shop):
     assert agent.id in out.stdout and secret not in out.stdout
 
     # In the store: the lookup prefix may be there, the secret (and the whole key) may not.
-    dump = __import__("subprocess").run(["sqlite3", str(shop.store), ".dump"], capture_output=True, text=True, timeout=60).stdout
+    dump = subprocess.run(["sqlite3", str(shop.store), ".dump"], capture_output=True, text=True, timeout=60).stdout
     assert agent.id in dump
     assert secret not in dump and agent.api_key not in dump
     rows = sql(shop.store, f"SELECT prefix, hex(secret_hash) AS h FROM agent_keys WHERE agent_id = '{agent.id}' AND kind = 'api_key'")
@@ -190,7 +192,7 @@ def test_the_admin_token_is_printed_once_on_first_start_and_works_after_a_restar
         token = re.search(r"(sf_admin_\S+)", lines[0]).group(1)
         assert requests.get(srv.url("/admin/api/agents"), headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200
         # stored hashed only
-        dump = __import__("subprocess").run(["sqlite3", str(store), ".dump"], capture_output=True, text=True).stdout
+        dump = subprocess.run(["sqlite3", str(store), ".dump"], capture_output=True, text=True).stdout
         assert token not in dump and token[len("sf_admin_"):] not in dump
     finally:
         code = srv.stop(signal.SIGTERM)
@@ -214,7 +216,7 @@ def test_invite_only_stores_refuse_self_registration_but_the_merchant_registers_
         assert get_wallet(invite, agent.auth).status_code == 200
         out = cli("agents", "create", "--principal", "cli@example.com", "--name", "CLI agent", store=invite.store)
         assert out.returncode == 0, out.stderr
-        key = __import__("json").loads(out.stdout)["api_key"]
+        key = json.loads(out.stdout)["api_key"]
         assert get_wallet(invite, {"Authorization": f"Bearer {key}"}).status_code == 200
     finally:
         invite.server.kill()

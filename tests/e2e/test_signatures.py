@@ -270,3 +270,19 @@ def test_refused_signatures_are_401_with_a_www_authenticate_challenge(shop, sign
     r = send(wallet_request(shop, signer_agent, created=created, expires=created + dt.timedelta(minutes=5)))
     assert r.status_code == 401
     assert "Signature" in r.headers.get("WWW-Authenticate", ""), r.headers
+
+
+def test_a_nonce_stays_used_across_a_restart(binary, tmp_path):
+    from shop import restart_shop
+
+    own = start_shop(tmp_path)
+    try:
+        private_key = Ed25519PrivateKey.generate()
+        agent = own.register(public_key=private_key, api_key=False)
+        request = wallet_request(own, agent)
+        assert send(request).status_code == 200
+        own.server.stop()
+        own = restart_shop(own)
+        refused(send(request), "replayed_nonce")
+    finally:
+        own.server.kill()

@@ -282,3 +282,54 @@ def test_the_last_items_in_stock_go_to_exactly_as_many_concurrent_buyers_and_the
     for agent in agents:
         debited = sum(a.amount for a in wins if a.agent.id == agent.id)
         assert_books_balance(shop, agent, funded=1_000_000, debited=debited)
+
+
+def test_two_gateways_on_one_store_file_still_never_exceed_a_limit(shop):
+    """A second gateway process on the same store: the limit check and the debit are atomic in
+    the store, not only within one process."""
+    from shop import Shop
+    from support import launch
+
+    second = launch(shop.store, extra=("--admin-token-file", str(shop.token_file), "--threads", "4"))
+    try:
+        other = Shop(server=second, admin_token=shop.admin_token, token_file=shop.token_file)
+        agents = [shop.buyer(funds=10_000_000, daily=k * GIFT_PRICE + slack) for k, slack in WALLETS]
+        plan = interleaved(agents)
+        attempts = run_parallel(plan, lambda s, job: Attempt(job[0], shop.create_checkout(job[0], job[1], session=s)["id"],
+                                                              GIFT_PRICE), connections=CONNECTIONS)
+        away_from_utc_midnight()
+
+        def complete(session, indexed):
+            i, attempt = indexed
+            r = (shop if i % 2 else other).complete(attempt.agent, attempt.checkout_id, session=session)
+            attempt.status, attempt.body = r.status_code, r.json()
+            return attempt
+
+        attempts = run_parallel(list(enumerate(attempts)), complete, connections=CONNECTIONS)
+        for agent, (k, slack) in zip(agents, WALLETS):
+            assert len(completed(attempts, agent)) == k
+            for refusal in (a for a in attempts if a.agent.id == agent.id and a.status != 200):
+                assert refusal.status == 403 and refusal.body["error"]["details"]["limit"] == "daily", refusal.body
+            assert_books_balance(shop, agent, funded=10_000_000, debited=k * GIFT_PRICE)
+    finally:
+        second.kill()
+
+
+def test_refunds_credit_the_wallet_and_concurrent_refunds_never_exceed_the_order(shop):
+    agent = shop.buyer(funds=100_000)
+    order = shop.buy(agent, 2).json()["order"]
+    partial = shop.call(agent, "request_refund", {"order_id": order["id"], "amount": 1000}, key=new_key())
+    assert partial.status_code == 200 and partial.json()["order"]["refunded"]["amount"] == 1000, partial.text
+    assert_json_error(shop.call(agent, "request_refund", {"order_id": order["id"], "amount": 4001}, key=new_key()), 400,
+                      code="refund_too_large")
+    # 16 connections each ask for the rest at once: exactly one is paid.
+    results = run_parallel(range(16), lambda s, _: shop.call(agent, "request_refund", {"order_id": order["id"]},
+                                                             key=new_key(), session=s), connections=16)
+    assert sum(r.status_code == 200 for r in results) == 1, [(r.status_code, r.text[:120]) for r in results]
+    refunds = ledger_rows(shop.store, agent.id, "refund")
+    assert sorted(r["amount"] for r in refunds) == [1000, 4000]
+    assert shop.wallet(agent)["balance"]["amount"] == 100_000 == ledger_sum(shop.store, agent.id)
+    assert sql(shop.store, f"SELECT refunded FROM orders WHERE id = '{order['id']}'")[0]["refunded"] == 5000
+    stranger = shop.buyer()
+    r = shop.call(stranger, "request_refund", {"order_id": order["id"]}, key=new_key())
+    assert r.status_code == 404, r.text

@@ -11,6 +11,9 @@ public struct Document: Sendable {
     public var cacheControl: String
     public var cors: Bool
     public var extraHeaders: [(String, String)]
+    /// The response headers, built once (the fields above are not changed after init).
+    private var notModifiedHeaders = HTTPHeaders()
+    private var okHeaders = HTTPHeaders()
 
     public init(
         bytes: [UInt8], contentType: String, cacheControl: String = "public, max-age=300", cors: Bool = true,
@@ -23,6 +26,15 @@ public struct Document: Sendable {
         self.extraHeaders = extraHeaders
         let digest = SHA256.hash(data: Data(bytes))
         etag = "\"" + digest.prefix(12).map { String(format: "%02x", $0) }.joined() + "\""
+        var headers = HTTPHeaders([("ETag", etag), ("Cache-Control", cacheControl), ("Vary", "Accept")])
+        if cors {
+            headers.add("Access-Control-Allow-Origin", "*")
+            headers.add("Access-Control-Expose-Headers", "ETag, X-Capabilities-Signature, Link")
+        }
+        for (name, value) in extraHeaders { headers.add(name, value) }
+        notModifiedHeaders = headers
+        headers.add("Content-Type", contentType)
+        okHeaders = headers
     }
 
     public static func json(_ value: JSON, contentType: String = "application/json", cacheControl: String = "public, max-age=300")
@@ -37,17 +49,10 @@ public struct Document: Sendable {
 
     /// 200 with the document, or 304 when the client's `If-None-Match` names it.
     public func response(for request: Request) -> Response {
-        var headers = HTTPHeaders([("ETag", etag), ("Cache-Control", cacheControl), ("Vary", "Accept")])
-        if cors {
-            headers.add("Access-Control-Allow-Origin", "*")
-            headers.add("Access-Control-Expose-Headers", "ETag, X-Capabilities-Signature, Link")
-        }
-        for (name, value) in extraHeaders { headers.add(name, value) }
         if ifNoneMatchMatches(request.headers["If-None-Match"], etag: etag) {
-            return Response(status: 304, headers: headers)
+            return Response(status: 304, headers: notModifiedHeaders)
         }
-        headers.add("Content-Type", contentType)
-        return Response(status: 200, headers: headers, body: .bytes(bytes))
+        return Response(status: 200, headers: okHeaders, body: .bytes(bytes))
     }
 }
 
