@@ -78,6 +78,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var stopping = false
     private var thread: Thread!
     private let stopped = DispatchSemaphore(value: 0)
+    private let reporters = DispatchQueue(label: "store-writer-reports")
     static let maxGroup = 512
 
     init(connection: Connection) {
@@ -151,6 +152,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             commit(group)
         }
         connection.close()
+        reporters.sync {}
         stopped.signal()
     }
 
@@ -163,7 +165,9 @@ final class GroupCommitWriter: @unchecked Sendable {
             try? connection.execute("ROLLBACK")
             for job in group { job.fail(error) }
         }
-        for job in group { job.report() }
+        // Reporting (serialising responses, resuming connections) happens off the writer, so
+        // the writer goes straight on to the next group.
+        reporters.async { for job in group { job.report() } }
     }
 
     func stop() {

@@ -27,7 +27,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from support import MANIFESTS, REPO_ROOT, ServerProcess, b64url_encode, free_port, launch, rfc7638_thumbprint, run_cli
+from support import MANIFESTS, ServerProcess, b64url_encode, launch, run_cli
 
 GIFT_PRODUCT = "gift-card"
 GIFT_SKU = "gift-card-25"

@@ -15,7 +15,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from shop import (GIFT_PRICE, GIFT_SKU, cli, cli_json, ed25519_jwk, ledger_rows, ledger_sum, new_key, sql, start_shop)
+from shop import GIFT_PRICE, GIFT_SKU, cli, cli_json, ed25519_jwk, ledger_rows, ledger_sum, run_parallel, sql, start_shop
 from support import assert_json_error, rfc7638_thumbprint
 
 THRESHOLD = GIFT_PRICE + 1  # one gift card completes; two wait for the principal
@@ -283,8 +283,6 @@ def test_cli_writes_while_the_gateway_buys_keep_the_books_and_the_trail_intact(s
 
 
 def test_concurrent_decisions_on_one_approval_apply_exactly_one(shop):
-    from shop import run_parallel
-
     agent = shop.buyer(funds=100_000, approval_threshold=THRESHOLD)
     for _ in range(3):
         checkout = pending_purchase(shop, agent)
@@ -301,3 +299,20 @@ def test_concurrent_decisions_on_one_approval_apply_exactly_one(shop):
     orders = sql(shop.store, f"SELECT COALESCE(SUM(total), 0) AS s, COUNT(*) AS n FROM orders WHERE agent_id = '{agent.id}'")[0]
     assert len(ledger_rows(shop.store, agent.id, "debit")) == orders["n"]
     assert shop.wallet(agent)["balance"]["amount"] == 100_000 - orders["s"] == ledger_sum(shop.store, agent.id)
+
+
+def test_the_admin_api_lists_approvals_by_status_like_the_cli(shop):
+    agent = shop.buyer(funds=100_000, approval_threshold=THRESHOLD)
+    decided, waiting = pending_purchase(shop, agent), pending_purchase(shop, agent)
+    shop.admin_ok("POST", f"/approvals/{decided['approval']['id']}/deny")
+    ids = {decided["approval"]["id"], waiting["approval"]["id"]}
+
+    def listed(query: str) -> dict:
+        return {a["id"]: a["status"] for a in shop.admin_ok("GET", "/approvals" + query)["approvals"] if a["id"] in ids}
+
+    assert listed("?status=pending") == {waiting["approval"]["id"]: "pending"}
+    assert listed("?status=denied") == {decided["approval"]["id"]: "denied"}
+    assert listed("") == {waiting["approval"]["id"]: "pending", decided["approval"]["id"]: "denied"}
+    cli_all = {a["id"]: a["status"] for a in cli_json("approvals", "list", "--status", "all", store=shop.store) if a["id"] in ids}
+    assert cli_all == listed("")
+    assert listed("?status=all") == cli_all, "GET /admin/api/approvals?status=all must list every approval, as the CLI does"

@@ -16,7 +16,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-import pytest
 import requests
 
 from shop import (GIFT_INITIAL_STOCK, GIFT_PRICE, GIFT_PRODUCT, GIFT_SKU, Agent, cli, ledger_sum, new_key, restart_shop, sql,

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 import requests
 
-from gateway_process import modern_post
+from gateway_process import LegacySession, initialize_message, modern_post, post_json, rpc_notification, rpc_request
 from shop import GIFT_PRODUCT, GIFT_SKU, cli, error_of, new_key, sql, start_shop
 from support import assert_json_error, launch
 
@@ -240,3 +240,27 @@ def test_anonymous_agents_can_find_and_evaluate_but_not_transact(shop):
     assert result["structuredContent"]["error"]["code"] == "authentication_required"
     assert "/agents/register" in result["structuredContent"]["error"]["message"]
     assert sql(shop.store, "SELECT COUNT(*) AS n FROM checkouts WHERE agent_id = '' OR agent_id IS NULL")[0]["n"] == 0
+
+
+def test_revocation_reaches_an_open_mcp_session_and_sessions_never_lend_an_identity(shop):
+    agent = shop.register()
+    r = post_json(shop.url("/mcp"), initialize_message(), agent.auth)
+    assert r.status_code == 200, r.text
+    session = LegacySession(shop.url("/mcp"), r.headers["MCP-Session-Id"], r.json()["result"]["protocolVersion"])
+    assert session.post(rpc_notification("notifications/initialized"), agent.auth).status_code == 202
+
+    def get_wallet_in_session(headers):
+        return session.post(rpc_request("tools/call", {"name": "get_wallet", "arguments": {}}), headers)
+
+    ok = get_wallet_in_session(agent.auth)
+    assert ok.status_code == 200 and ok.json()["result"].get("isError") is not True, ok.text
+    # The session was opened by the agent, but a call without credentials is anonymous.
+    anonymous = get_wallet_in_session({})
+    assert anonymous.json()["result"]["isError"] is True
+    assert anonymous.json()["result"]["structuredContent"]["error"]["code"] == "authentication_required"
+    shop.admin_ok("POST", f"/agents/{agent.id}/revoke")
+    after = get_wallet_in_session(agent.auth)
+    if after.status_code == 200:
+        assert after.json()["result"]["isError"] is True, after.text
+    else:
+        assert after.status_code == 401, (after.status_code, after.text)

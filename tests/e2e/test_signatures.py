@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from http_message_signatures import HTTPMessageSigner, HTTPMessageVerifier, MappingKeyResolver, algorithms
 
 from gateway_process import modern_meta, modern_headers, rpc_request
-from shop import GIFT_PRODUCT, GIFT_SKU, ed25519_jwk, sql, start_shop
+from shop import GIFT_PRODUCT, GIFT_SKU, ed25519_jwk, restart_shop, sql, start_shop
 from support import assert_json_error, rfc7638_thumbprint
 
 TAG = "web-bot-auth"
@@ -208,6 +208,37 @@ def test_a_signature_for_another_profile_is_refused(shop, signer_agent, tag):
     refused(send(wallet_request(shop, signer_agent, tag=tag)), "wrong_signature_tag")
 
 
+def test_a_signature_must_cover_the_authority(shop, signer_agent):
+    refused(send(wallet_request(shop, signer_agent, covered=("@method", "@path"))), "insufficient_coverage")
+
+
+def test_a_signature_may_not_live_longer_than_a_day(shop, signer_agent):
+    created = now()
+    r = send(wallet_request(shop, signer_agent, created=created, expires=created + dt.timedelta(hours=25)))
+    refused(r, "signature_lifetime_too_long")
+
+
+def hand_signed_wallet_request(shop, agent, authority: str) -> requests.Response:
+    created = int(time.time())
+    params = (f'("@method" "@authority" "@path");created={created};expires={created + 60};keyid="{agent.key_id}";'
+              f'alg="ed25519";nonce="{secrets.token_hex(16)}";tag="web-bot-auth"')
+    base = "\n".join(['"@method": POST', f'"@authority": {authority}', '"@path": /tools/get_wallet',
+                      f'"@signature-params": {params}'])
+    signature = base64.b64encode(agent.private_key.sign(base.encode())).decode()
+    return requests.post(shop.url("/tools/get_wallet"), data=b"{}", timeout=10, headers={
+        "Host": authority, "Content-Type": "application/json",
+        "Signature-Input": f"sig1={params}", "Signature": f"sig1=:{signature}:"})
+
+
+def test_a_signature_made_for_another_origin_is_refused(shop, signer_agent):
+    """`@authority` binds a signature to the site it was made for (why Web Bot Auth requires it):
+    a request the agent signed for evil.example, replayed here with `Host: evil.example`, must not
+    act as the agent. The gateway's own authority is accepted."""
+    assert hand_signed_wallet_request(shop, signer_agent, f"127.0.0.1:{shop.server.port}").status_code == 200
+    r = hand_signed_wallet_request(shop, signer_agent, "evil.example")
+    assert r.status_code == 401, f"a signature for @authority evil.example was accepted: {r.status_code} {r.text[:200]}"
+
+
 def test_a_signature_agent_header_outside_the_signature_is_refused(shop, signer_agent):
     request = wallet_request(shop, signer_agent)
     request.headers["Signature-Agent"] = '"https://evil.example.com"'
@@ -273,8 +304,6 @@ def test_refused_signatures_are_401_with_a_www_authenticate_challenge(shop, sign
 
 
 def test_a_nonce_stays_used_across_a_restart(binary, tmp_path):
-    from shop import restart_shop
-
     own = start_shop(tmp_path)
     try:
         private_key = Ed25519PrivateKey.generate()

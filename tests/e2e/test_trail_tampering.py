@@ -15,10 +15,9 @@ import signal
 from pathlib import Path
 
 import pytest
-import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from shop import GIFT_PRICE, cli, new_key, sql, sql_exec, start_shop
+from shop import GIFT_PRICE, cli, sql, sql_exec, start_shop
 from support import b64url_encode
 
 CHECKPOINT_EVERY = 5

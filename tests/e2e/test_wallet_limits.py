@@ -7,14 +7,14 @@ above it wait in pending_approval with a hold, never complete)."""
 
 from __future__ import annotations
 
-from collections import Counter
+import datetime as dt
 from dataclasses import dataclass
 
 import pytest
 
-from shop import (GIFT_PRICE, GIFT_PRODUCT, GIFT_SKU, Agent, away_from_utc_midnight, ledger_rows, ledger_sum, new_key,
-                  run_parallel, sql, start_shop)
-from support import assert_json_error
+from shop import (GIFT_PRICE, Agent, Shop, away_from_utc_midnight, ledger_rows, ledger_sum, new_key, run_parallel, sql,
+                  sql_exec, start_shop)
+from support import assert_json_error, launch
 
 ATTEMPTS = 500
 CONNECTIONS = 16
@@ -287,9 +287,6 @@ def test_the_last_items_in_stock_go_to_exactly_as_many_concurrent_buyers_and_the
 def test_two_gateways_on_one_store_file_still_never_exceed_a_limit(shop):
     """A second gateway process on the same store: the limit check and the debit are atomic in
     the store, not only within one process."""
-    from shop import Shop
-    from support import launch
-
     second = launch(shop.store, extra=("--admin-token-file", str(shop.token_file), "--threads", "4"))
     try:
         other = Shop(server=second, admin_token=shop.admin_token, token_file=shop.token_file)
@@ -333,3 +330,44 @@ def test_refunds_credit_the_wallet_and_concurrent_refunds_never_exceed_the_order
     stranger = shop.buyer()
     r = shop.call(stranger, "request_refund", {"order_id": order["id"]}, key=new_key())
     assert r.status_code == 404, r.text
+
+
+def window_start(window: str, now: dt.datetime) -> dt.datetime:
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if window == "daily":
+        return day
+    if window == "weekly":
+        return day - dt.timedelta(days=day.isoweekday() - 1)  # ISO week: Monday
+    return day.replace(day=1)
+
+
+@pytest.mark.parametrize("window", ["daily", "weekly", "monthly"])
+def test_limit_windows_are_utc_calendar_periods(shop, window):
+    """A debit one second before the window's UTC start no longer counts; one at the start does."""
+    away_from_utc_midnight(60)
+    now = dt.datetime.now(dt.timezone.utc)
+    start = int(window_start(window, now).timestamp())
+    agent = shop.buyer(funds=100_000, **{window: 3 * GIFT_PRICE})
+    assert shop.buy(agent).status_code == 200
+    debit = ledger_rows(shop.store, agent.id, "debit")[0]["id"]
+
+    sql_exec(shop.store, f"UPDATE ledger SET at = {start - 1} WHERE id = {debit};")
+    w = shop.wallet(agent)["windows"][window]
+    assert w["spent"]["amount"] == 0 and w["remaining"]["amount"] == 3 * GIFT_PRICE, (window, w)
+    assert shop.wallet(agent)["windows"]["all_time"]["spent"]["amount"] == GIFT_PRICE
+
+    sql_exec(shop.store, f"UPDATE ledger SET at = {start} WHERE id = {debit};")
+    w = shop.wallet(agent)["windows"][window]
+    assert w["spent"]["amount"] == GIFT_PRICE, (window, w)
+
+    ends = {"daily": window_start("daily", now) + dt.timedelta(days=1),
+            "weekly": window_start("weekly", now) + dt.timedelta(days=7),
+            "monthly": (window_start("monthly", now) + dt.timedelta(days=32)).replace(day=1)}
+    assert w["resets_at"] == ends[window].strftime("%Y-%m-%dT%H:%M:%SZ"), (window, w)
+
+    # The window's check uses the same arithmetic: three more purchases fit, a fourth does not.
+    sql_exec(shop.store, f"UPDATE ledger SET at = {start - 1} WHERE id = {debit};")
+    for _ in range(3):
+        assert shop.buy(agent).status_code == 200
+    error = assert_json_error(shop.buy(agent), 403, code="spend_limit_exceeded", type_="permission_error")
+    assert error["details"]["limit"] == window and error["details"]["spent"]["amount"] == 3 * GIFT_PRICE, error

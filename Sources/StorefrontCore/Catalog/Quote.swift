@@ -139,7 +139,7 @@ struct Quote {
             "discount_total": money(discountTotal),
             "total": money(subtotal - discountTotal),
             "due_today": money(productsSubtotal - discountTotal + subscriptionsDueToday),
-            "quoted_at": .string(ISO8601DateFormatter().string(from: Date())),
+            "quoted_at": .string(Timestamp.iso8601(Date())),
         ])
     }
 

@@ -4,7 +4,7 @@ import Store
 
 /// Times on the wire are ISO 8601; in the store they are Unix seconds.
 func isoTime(_ seconds: Int64) -> String {
-    ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+    Timestamp.iso8601(seconds: seconds)
 }
 
 func unixNow() -> Int64 { Int64(Date().timeIntervalSince1970) }

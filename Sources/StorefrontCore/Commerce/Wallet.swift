@@ -13,23 +13,30 @@ public struct WalletState: Sendable {
     public var spent: [SpendControls.Window: Int64]
     public var now: Date
 
-    /// Spending that counts against limits: debits and holds, less released holds.
-    static let spendingSQL = """
-        SELECT coalesce(sum(CASE WHEN kind IN ('debit', 'hold') THEN -amount WHEN kind = 'release' THEN -amount ELSE 0 END), 0)
-        FROM ledger WHERE agent_id = ? AND at >= ?
+    /// Balance and the spending of every window in one pass over the agent's ledger. Spending
+    /// that counts against limits is debits and holds, less released holds.
+    static let summarySQL = """
+        SELECT coalesce(sum(amount), 0),
+               coalesce(sum(CASE WHEN at >= ?2 THEN spend ELSE 0 END), 0),
+               coalesce(sum(CASE WHEN at >= ?3 THEN spend ELSE 0 END), 0),
+               coalesce(sum(CASE WHEN at >= ?4 THEN spend ELSE 0 END), 0),
+               coalesce(sum(spend), 0)
+        FROM (SELECT amount, at, CASE WHEN kind IN ('debit', 'hold', 'release') THEN -amount ELSE 0 END AS spend
+              FROM ledger WHERE agent_id = ?1)
         """
 
     static func load(_ agentID: String, db: Connection, now: Date = Date()) throws -> WalletState? {
         guard let row = try db.queryOne("SELECT * FROM wallets WHERE agent_id = ?", [.text(agentID)]) else { return nil }
-        let balance = try db.queryOne("SELECT coalesce(sum(amount), 0) FROM ledger WHERE agent_id = ?", [.text(agentID)])?[0].int ?? 0
-        var spent: [SpendControls.Window: Int64] = [:]
-        for window in [SpendControls.Window.daily, .weekly, .monthly, .allTime] {
-            let start = SpendControls.bounds(window, now: now).start
-            spent[window] = try db.queryOne(spendingSQL, [.text(agentID), .integer(start)])?[0].int ?? 0
-        }
+        let sums = try db.queryOne(
+            summarySQL,
+            [.text(agentID), .integer(SpendControls.bounds(.daily, now: now).start),
+             .integer(SpendControls.bounds(.weekly, now: now).start), .integer(SpendControls.bounds(.monthly, now: now).start)])
+        let spent: [SpendControls.Window: Int64] = [
+            .daily: sums?[1].int ?? 0, .weekly: sums?[2].int ?? 0, .monthly: sums?[3].int ?? 0, .allTime: sums?[4].int ?? 0,
+        ]
         return WalletState(
-            agentID: agentID, currency: row["currency"].string ?? "USD", balance: balance, controls: SpendControls(row: row),
-            spent: spent, now: now)
+            agentID: agentID, currency: row["currency"].string ?? "USD", balance: sums?[0].int ?? 0,
+            controls: SpendControls(row: row), spent: spent, now: now)
     }
 
     public func remaining(_ window: SpendControls.Window) -> Int64? {
@@ -87,7 +94,7 @@ public struct WalletState: Sendable {
                 "limit": controls.limit(window).map { Money(amount: $0, currency: currency).json } ?? .null,
                 "spent": window == .perTransaction ? .null : Money(amount: spent[window] ?? 0, currency: currency).json,
                 "remaining": remaining(window).map { Money(amount: $0, currency: currency).json } ?? .null,
-                "resets_at": bounds.end.map { .string(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval($0)))) } ?? .null,
+                "resets_at": bounds.end.map { .string(Timestamp.iso8601(seconds: $0)) } ?? .null,
             ]
         }
         return [

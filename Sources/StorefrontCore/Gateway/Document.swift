@@ -25,7 +25,7 @@ public struct Document: Sendable {
         self.cors = cors
         self.extraHeaders = extraHeaders
         let digest = SHA256.hash(data: Data(bytes))
-        etag = "\"" + digest.prefix(12).map { String(format: "%02x", $0) }.joined() + "\""
+        etag = "\"" + hexString(digest.prefix(12)) + "\""
         var headers = HTTPHeaders([("ETag", etag), ("Cache-Control", cacheControl), ("Vary", "Accept")])
         if cors {
             headers.add("Access-Control-Allow-Origin", "*")

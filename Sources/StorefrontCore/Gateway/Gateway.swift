@@ -214,7 +214,7 @@ public final class Gateway: @unchecked Sendable {
         return [
             "status": .string(storeHealthy ? "ok" : "degraded"),
             "version": .string(configuration.version),
-            "started_at": .string(ISO8601DateFormatter().string(from: startedAt)),
+            "started_at": .string(Timestamp.iso8601(startedAt)),
             "uptime_seconds": .int(Int64(Date().timeIntervalSince(startedAt))),
             "store": ["backend": "sqlite", "healthy": .bool(storeHealthy)],
             "counts": [

@@ -8,7 +8,7 @@ public enum AdminToken {
     static let settingKey = "admin_token_sha256"
 
     static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        hexString(SHA256.hash(data: Data(token.utf8)))
     }
 
     /// Ensures an admin token exists. Returns the new token when one was generated (to print

@@ -15,11 +15,7 @@ public struct AuditTrail: Sendable {
         self.checkpointEvery = checkpointEvery
     }
 
-    static let timestamp: @Sendable () -> String = {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: Date())
-    }
+    static func timestamp() -> String { Timestamp.iso8601(Date(), milliseconds: true) }
 
     /// Appends within the caller's write transaction; returns the stored entry.
     @discardableResult

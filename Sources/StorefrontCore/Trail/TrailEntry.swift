@@ -41,7 +41,7 @@ public struct TrailEntry: Sendable, Equatable {
 
     /// SHA-256 of the RFC 8785 form of a value, hex.
     public static func digest(_ value: JSON) -> String {
-        SHA256.hash(data: Data(value.canonicalized())).map { String(format: "%02x", $0) }.joined()
+        hexString(SHA256.hash(data: Data(value.canonicalized())))
     }
 
     public static let genesis = String(repeating: "0", count: 64)
@@ -61,7 +61,7 @@ public struct TrailEntry: Sendable, Equatable {
         var bytes = Array(prev.utf8)
         bytes.append(0x0A)
         bytes += content.canonicalized()
-        return SHA256.hash(data: Data(bytes)).map { String(format: "%02x", $0) }.joined()
+        return hexString(SHA256.hash(data: Data(bytes)))
     }
 
     public var json: JSON {
