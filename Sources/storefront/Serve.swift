@@ -72,6 +72,9 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
+        // Signals are caught from the first moment, so a SIGTERM during start-up still ends
+        // in a clean stop rather than the default kill.
+        let termination = TerminationSignal()
         let schemaLibrary = try ProjectFolder.schemas(schemas)
         let storeManifests: StoreManifests
         do {
@@ -148,7 +151,7 @@ struct Serve: ParsableCommand {
         print("agent entry point: \(baseURL)/agents")
         fflush(stdout)
 
-        waitForTerminationSignal()
+        termination.wait()
         print("storefront: stopping (finishing requests in flight)")
         fflush(stdout)
         server.stop()
@@ -182,17 +185,23 @@ final class RouterBox: @unchecked Sendable {
     }
 }
 
-/// Blocks until SIGINT or SIGTERM.
-func waitForTerminationSignal() {
-    signal(SIGINT, SIG_IGN)
-    signal(SIGTERM, SIG_IGN)
-    let done = DispatchSemaphore(value: 0)
-    let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
-        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-        source.setEventHandler { done.signal() }
-        source.resume()
-        return source
+/// SIGINT and SIGTERM, caught from creation on; `wait` returns once either arrived.
+final class TerminationSignal {
+    private let received = DispatchSemaphore(value: 0)
+    private var sources: [DispatchSourceSignal] = []
+
+    init() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [received] in received.signal() }
+            source.resume()
+            sources.append(source)
+        }
     }
-    done.wait()
-    sources.forEach { $0.cancel() }
+
+    func wait() {
+        received.wait()
+        sources.forEach { $0.cancel() }
+    }
 }

@@ -110,7 +110,7 @@ public enum Endpoints {
             parameters: [
                 .query("q", "Words to search for in names, descriptions, tags, brands and attributes.",
                        ["type": "string", "maxLength": 200]),
-                .query("category", "A category id (see /catalog categories).", ["type": "string"]),
+                .query("category", "A category id (see /catalog categories).", ["type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,63}$"]),
                 .query("min_price", "Lowest price, in minor units.", ["type": "integer", "minimum": 0]),
                 .query("max_price", "Highest price, in minor units.", ["type": "integer", "minimum": 0]),
                 .query("in_stock", "true for products in stock, false for sold-out ones.", ["type": "boolean"]),

@@ -116,7 +116,8 @@ struct OpenAPIDocument {
             "x-journey-stage": .string(action.stage.rawValue),
             "x-mcp-annotations": action.annotations.json,
             "requestBody": [
-                "required": false,
+                // An empty body means {}: optional only when the input requires nothing.
+                "required": .bool(!(entry.inputSchema["required"]?.arrayValue?.isEmpty ?? true)),
                 "description": "The action's arguments (an empty body means {}).",
                 "content": ["application/json": ["schema": Self.componentized(entry.inputSchema, into: &components)]],
             ],

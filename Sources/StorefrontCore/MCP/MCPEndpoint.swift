@@ -70,8 +70,25 @@ public final class MCPEndpoint: @unchecked Sendable {
 
     // MARK: - POST
 
+    /// Lets an allowed browser origin read the answer and its session id.
+    func withCORS(_ response: Response, _ request: Request) -> Response {
+        guard let origin = request.headers["Origin"] else { return response }
+        if case .deferred(let produce) = response.body {
+            return .later { [self] complete in produce { complete(self.withCORS($0, request)) } }
+        }
+        var response = response
+        response.headers.add("Access-Control-Allow-Origin", origin)
+        response.headers.add("Access-Control-Expose-Headers", "MCP-Session-Id, MCP-Protocol-Version")
+        response.headers.add("Vary", "Origin")
+        return response
+    }
+
     public func post(_ request: Request) -> Response {
         if let refusal = originRefusal(request) { return refusal }
+        return withCORS(postAllowed(request), request)
+    }
+
+    private func postAllowed(_ request: Request) -> Response {
         guard Self.accepts(request, "application/json") && Self.accepts(request, "text/event-stream") else {
             return rpcHTTPError(
                 406, id: nil,
