@@ -52,6 +52,18 @@ struct Serve: ParsableCommand {
     @Option(help: "Trail entries between signed checkpoints.")
     var checkpointEvery: Int64 = 100
 
+    @Option(name: .customLong("webhook"), help: "A URL that receives every order event as a signed POST (repeatable).")
+    var webhooks: [String] = []
+
+    @Option(help: "Read the webhook signing secret from this file (default: generated on first start and kept).")
+    var webhookSecretFile: String?
+
+    @Option(help: "Seconds before the first webhook retry; each later one waits twice as long (with jitter).")
+    var webhookRetryBase: Double = 2
+
+    @Option(help: "Attempts before a webhook delivery is dead-lettered.")
+    var webhookMaxAttempts: Int = 8
+
     @Option(help: "The largest request body accepted, in bytes.")
     var maxBodyBytes: Int = 1 << 20
 
@@ -66,6 +78,14 @@ struct Serve: ParsableCommand {
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024.") }
         guard connectionLimit >= 1 else { throw ValidationError("--connection-limit must be at least 1.") }
         guard ["open", "invite"].contains(registration) else { throw ValidationError("--registration must be open or invite.") }
+        for url in webhooks {
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+                throw ValidationError("--webhook takes an http or https URL, not \(url).")
+            }
+        }
+        guard webhookRetryBase > 0, webhookMaxAttempts >= 1 else {
+            throw ValidationError("--webhook-retry-base must be positive and --webhook-max-attempts at least 1.")
+        }
         guard approvalTTL >= 1, sweepInterval > 0, checkpointEvery >= 1 else {
             throw ValidationError("--approval-ttl, --sweep-interval and --checkpoint-every must be positive.")
         }
@@ -122,6 +142,7 @@ struct Serve: ParsableCommand {
         gatewayConfiguration.approvalTTL = approvalTTL
         gatewayConfiguration.sweepInterval = sweepInterval
         gatewayConfiguration.checkpointEvery = checkpointEvery
+        gatewayConfiguration.webhookURLs = webhooks
         let gateway: Gateway
         do {
             gateway = try Gateway(
@@ -144,6 +165,22 @@ struct Serve: ParsableCommand {
             throw ExitCode(78)
         }
 
+        var dispatcher: WebhookDispatcher?
+        if !webhooks.isEmpty {
+            do {
+                let (secret, isNew) = try WebhookDispatcher.secret(in: database, fromFile: webhookSecretFile)
+                if isNew { print("webhook signing secret (shown once; give it to your receiver): \(secret)") }
+                var settings = WebhookDispatcher.Settings()
+                settings.baseDelay = webhookRetryBase
+                settings.maxAttempts = webhookMaxAttempts
+                dispatcher = WebhookDispatcher(database: database, secret: secret, settings: settings)
+                dispatcher?.start()
+            } catch {
+                print("storefront: cannot read the webhook secret: \(error)", to: &standardError)
+                throw ExitCode(78)
+            }
+        }
+
         print(
             "storefront \(StorefrontVersion.current): serving \(storeManifests.storeName) "
                 + "(\(storeManifests.catalog.products.count) products) at \(baseURL) — store \(store), "
@@ -156,6 +193,7 @@ struct Serve: ParsableCommand {
         fflush(stdout)
         server.stop()
         gateway.stop()
+        dispatcher?.stop()
         database.close()
         print("storefront: stopped cleanly")
         fflush(stdout)

@@ -255,3 +255,31 @@ struct Trail: ParsableCommand {
         }
     }
 }
+
+struct Webhooks: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Order-event deliveries to the merchant's webhooks.", subcommands: [List.self, Replay.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List deliveries (all, or pending, delivered, dead).")
+        @Option(help: "The SQLite store file.") var store: String = "storefront.db"
+        @Option(help: "pending, delivered, dead or all.") var status: String = "all"
+        func run() throws {
+            let database = try Database(path: store, migrations: StoreMigrations.all, readers: 1)
+            defer { database.close() }
+            printJSON(.array(try WebhookDispatcher.list(in: database, status: status == "all" ? nil : status)))
+        }
+    }
+
+    struct Replay: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Send a dead or delivered delivery again.")
+        @Option(help: "The SQLite store file.") var store: String = "storefront.db"
+        @Argument(help: "The delivery id.") var id: Int64
+        func run() throws {
+            let database = try Database(path: store, migrations: StoreMigrations.all, readers: 1)
+            defer { database.close() }
+            guard try WebhookDispatcher.replay(id, in: database) else { throw ValidationError("No delivery \(id).") }
+            print("delivery \(id) queued again")
+        }
+    }
+}

@@ -74,7 +74,7 @@ struct CatalogActions: Sendable {
         let page = try index.search(query)
         let next = page.nextOffset.map { CatalogCursor.encode(offset: $0, fingerprint: query.fingerprint) }
         return [
-            "products": .array(page.productIDs.compactMap { catalog.product($0) }.map(views.summary)),
+            "products": .array(views.summaries(page.productIDs.compactMap { catalog.product($0) })),
             "total": .int(Int64(page.total)),
             "next_cursor": next.map(JSON.string) ?? .null,
             "categories": views.categories,
@@ -162,7 +162,7 @@ struct CatalogActions: Sendable {
         }
         let cheapest = products.min { $0.price.amount < $1.price.amount }!
         return [
-            "products": .array(products.map(views.summary)),
+            "products": .array(views.summaries(products)),
             "attributes": .object(attributes),
             "differences": .array(differences),
             "cheapest": .string(cheapest.id),

@@ -4,9 +4,19 @@ import JSON
 struct CatalogViews: Sendable {
     let manifests: StoreManifests
     let baseURL: String
+    /// Aggregate ratings by product id, for the products asked about (one read for a page).
+    var ratings: @Sendable ([String]) -> [String: JSON] = { _ in [:] }
 
-    func summary(_ product: Product) -> JSON {
+    func summaries(_ products: [Product]) -> [JSON] {
+        let found = ratings(products.map(\.id))
+        return products.map { summary($0, rating: found[$0.id]) }
+    }
+
+    func summary(_ product: Product) -> JSON { summaries([product])[0] }
+
+    func summary(_ product: Product, rating: JSON?) -> JSON {
         [
+            "rating": rating ?? .null,
             "id": .string(product.id),
             "name": .string(product.name),
             "description": .string(product.description),
@@ -28,6 +38,7 @@ struct CatalogViews: Sendable {
         detail["url"] = .string(baseURL + "/products/" + product.id)
         detail["api_url"] = .string(baseURL + "/catalog/" + product.id)
         detail["category_name"] = JSON(manifests.catalog.categories.first { $0.id == product.category }?.name)
+        detail["rating"] = ratings([product.id])[product.id] ?? .null
         return .object(detail)
     }
 

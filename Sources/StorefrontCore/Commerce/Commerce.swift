@@ -11,6 +11,8 @@ public struct Commerce: Sendable {
     let trail: AuditTrail
     /// How long a purchase waits for the principal before its hold is released.
     public var approvalTTL: Int64 = 24 * 3600
+    /// Inbox entries and webhook deliveries for what happens.
+    public var events = AgentEvents()
 
     var refundWindowDays: Int64 { manifests.policies["refunds"]?["window_days"]?.intValue ?? 30 }
     var currency: String { manifests.currency }
@@ -120,9 +122,9 @@ public struct Commerce: Sendable {
         }
         try db.appendLedger(agentID: agentID, kind: "debit", amount: -total, currency: currency, reference: orderID)
         try db.run(
-            "INSERT INTO orders (id, agent_id, checkout_id, status, items, total, currency, created_at, updated_at) VALUES (?, ?, ?, 'confirmed', ?, ?, ?, ?, ?)",
+            "INSERT INTO orders (id, agent_id, checkout_id, status, items, total, currency, created_at, updated_at, referral_code) VALUES (?, ?, ?, 'confirmed', ?, ?, ?, ?, ?, ?)",
             [.text(orderID), .text(agentID), .text(checkoutID), .text(quote.compactString), .integer(total), .text(currency),
-             .integer(now), .integer(now)])
+             .integer(now), .integer(now), SQLValue(checkout["referral_code"].string)])
         try db.run(
             "UPDATE checkouts SET status = 'completed', order_id = ?, updated_at = ? WHERE id = ?",
             [.text(orderID), .integer(now), .text(checkoutID)])
@@ -131,6 +133,16 @@ public struct Commerce: Sendable {
             TrailEntry(
                 agentID: agentID, principal: principal, action: "wallet.debit", target: orderID, outcome: "ok", amount: total,
                 currency: currency), in: db)
+        try events.record(
+            "order.created", agentID: agentID, orderID: orderID,
+            data: ["order_id": .string(orderID), "checkout_id": .string(checkoutID), "status": "confirmed",
+                   "total": Money(amount: total, currency: currency).json], db: db)
+        if let wallet = try WalletState.load(agentID, db: db), wallet.balance < total {
+            try events.record(
+                "wallet.low", agentID: agentID,
+                data: ["balance": Money(amount: wallet.balance, currency: currency).json,
+                       "note": "The balance would not cover this purchase again; ask the principal to fund the wallet."], db: db)
+        }
         return orderID
     }
 
@@ -151,6 +163,10 @@ public struct Commerce: Sendable {
             TrailEntry(
                 agentID: agentID, principal: actor, action: "approval.\(status)", target: approval["id"].string, outcome: "ok",
                 amount: amount, currency: currency), in: db)
+        try events.record(
+            "approval.\(status)", agentID: agentID,
+            data: ["approval_id": JSON(approval["id"].string), "checkout_id": .string(checkoutID),
+                   "amount": Money(amount: amount, currency: currency).json, "hold_released": true], db: db)
         return try checkoutJSON(checkoutID, db: db)
     }
 
@@ -189,6 +205,10 @@ public struct Commerce: Sendable {
                     TrailEntry(
                         agentID: approval["agent_id"].string, principal: actor, action: "approval.approve", target: approvalID,
                         outcome: "ok", amount: approval["amount"].int, currency: approval["currency"].string), in: db)
+                try events.record(
+                    "approval.approved", agentID: approval["agent_id"].string ?? "",
+                    data: ["approval_id": .string(approvalID), "checkout_id": .string(checkoutID), "order_id": .string(orderID)],
+                    db: db)
                 return [
                     "approval_id": .string(approvalID), "status": "approved",
                     "checkout": try checkoutJSON(checkoutID, db: db), "order": try orderJSON(orderID, db: db),
@@ -238,6 +258,10 @@ public struct Commerce: Sendable {
             try trail.append(
                 TrailEntry(agentID: agentID, principal: actor, action: "wallet.fund", target: agentID, outcome: "ok", amount: amount,
                            currency: wallet.currency), in: db)
+            try events.record(
+                "wallet.funded", agentID: agentID,
+                data: ["amount": Money(amount: amount, currency: wallet.currency).json,
+                       "balance": Money(amount: wallet.balance + amount, currency: wallet.currency).json], db: db)
             return try WalletState.load(agentID, db: db)!.json
         }
     }

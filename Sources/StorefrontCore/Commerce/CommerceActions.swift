@@ -164,16 +164,24 @@ struct CommerceActions: Sendable {
         }
         let priced = try price(items ?? [], shipping: arguments["shipping_option"]?.stringValue)
         let messages = try commerce.stockMessages(priced.lineItems, db: db)
+        var referral: String?
+        if let code = arguments["referral_code"]?.stringValue {
+            guard let owner = try db.queryOne("SELECT agent_id FROM referrals WHERE code = ?", [.text(code)])?[0].string else {
+                throw ActionError.invalid("unknown_referral_code", "No referral code \(code).", param: "/referral_code")
+            }
+            // An agent cannot earn a referral on its own purchase.
+            referral = owner == agent.id ? nil : code
+        }
         let id = randomIdentifier(prefix: "chk_")
         let now = unixNow()
         try db.run(
             """
-            INSERT INTO checkouts (id, agent_id, cart_id, status, items, quote, total, currency, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO checkouts (id, agent_id, cart_id, status, items, quote, total, currency, created_at, updated_at, referral_code)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [.text(id), .text(agent.id), SQLValue(cartID), .text(messages.isEmpty ? "ready_for_complete" : "incomplete"),
              .text((items ?? []).compactString), .text(storedItems(priced, extra: ["messages": .array(messages)]).compactString),
-             .integer(priced.total), .text(priced.currency), .integer(now), .integer(now)])
+             .integer(priced.total), .text(priced.currency), .integer(now), .integer(now), SQLValue(referral)])
         return ["checkout": try commerce.checkoutJSON(id, db: db)]
     }
 
@@ -258,6 +266,11 @@ struct CommerceActions: Sendable {
                 TrailEntry(
                     agentID: agent.id, principal: agent.principal, action: "wallet.hold", target: approvalID, outcome: "pending_approval",
                     amount: total, currency: currency), in: db)
+            try commerce.events.record(
+                "approval.requested", agentID: agent.id,
+                data: ["approval_id": .string(approvalID), "checkout_id": .string(id),
+                       "amount": Money(amount: total, currency: currency).json,
+                       "expires_at": .string(isoTime(now + commerce.approvalTTL))], db: db)
             return ["checkout": try commerce.checkoutJSON(id, db: db), "order": .null]
         }
         let orderID = try commerce.placeOrder(checkout: row, quote: quote, db: db, capturingHold: false)
@@ -344,6 +357,10 @@ struct CommerceActions: Sendable {
         try refund(row, amount: amount, kind: "order.cancel", db: db, agent: agent, reason: arguments["reason"]?.stringValue)
         try db.run(
             "UPDATE orders SET status = 'canceled', refunded = total, updated_at = ? WHERE id = ?", [.integer(unixNow()), .text(id)])
+        try commerce.events.record(
+            "order.canceled", agentID: agent.id, orderID: id,
+            data: ["order_id": .string(id), "status": "canceled",
+                   "refund": Money(amount: amount, currency: row["currency"].string ?? commerce.currency).json], db: db)
         return [
             "order": CommerceRecords.order(try orderRow(id, agent: agent, db: db), refundWindowDays: commerce.refundWindowDays),
             "refund": Money(amount: amount, currency: row["currency"].string ?? commerce.currency).json,
@@ -378,6 +395,10 @@ struct CommerceActions: Sendable {
         try db.run(
             "UPDATE orders SET status = ?, refunded = refunded + ?, updated_at = ? WHERE id = ?",
             [.text(status), .integer(amount), .integer(unixNow()), .text(id)])
+        try commerce.events.record(
+            "order.\(status)", agentID: agent.id, orderID: id,
+            data: ["order_id": .string(id), "status": .string(status), "refund": Money(amount: amount, currency: currency).json],
+            db: db)
         return [
             "order": CommerceRecords.order(try orderRow(id, agent: agent, db: db), refundWindowDays: commerce.refundWindowDays),
             "refund": Money(amount: amount, currency: currency).json,

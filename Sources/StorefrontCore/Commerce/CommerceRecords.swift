@@ -119,6 +119,7 @@ enum CommerceRecords {
             "totals": stored["totals"] ?? [:], "refunded": Money(amount: row["refunded"].int ?? 0, currency: currency).json,
             "currency": .string(currency), "created_at": .string(isoTime(created)),
             "refund_window_ends_at": .string(isoTime(created + refundWindowDays * 86400)),
+            "referral_code": JSON(row["referral_code"].string),
         ]
     }
 }

@@ -5,6 +5,7 @@ struct ProductPage {
     let product: Product
     let manifests: StoreManifests
     let baseURL: String
+    var rating: JSON?
 
     var url: String { baseURL + "/products/" + product.id }
 
@@ -56,6 +57,11 @@ struct ProductPage {
             "offers": offers.count == 1 ? offers[0] : .array(offers),
         ]
         if let brand = product.brand { ld["brand"] = ["@type": "Brand", "name": .string(brand)] }
+        if let rating, let average = rating["average"], let count = rating["count"] {
+            ld["aggregateRating"] = [
+                "@type": "AggregateRating", "ratingValue": average, "reviewCount": count, "bestRating": 5, "worstRating": 1,
+            ]
+        }
         return .object(ld)
     }
 

@@ -75,13 +75,27 @@ extension Gateway {
             adminResult { ["wallet": try commerce.setControls(request.pathParameters["id"] ?? "", Self.body(request), by: "admin")] }
         })
         router.get(prefix + "/approvals", adminOnly { [unowned self] request in
-            adminResult { ["approvals": .array(try commerce.approvals(status: request.query("status")))] }
+            adminResult {
+                let status = request.query("status").flatMap { $0 == "all" ? nil : $0 }
+                return ["approvals": .array(try commerce.approvals(status: status))]
+            }
         })
         for decision in [Commerce.Decision.approve, .deny] {
             router.post(prefix + "/approvals/{id}/\(decision.rawValue)", adminOnly { [unowned self] request in
                 adminResult { try commerce.decide(request.pathParameters["id"] ?? "", decision, by: "admin") }
             })
         }
+        router.get(prefix + "/webhooks", adminOnly { [unowned self] request in
+            adminResult { ["deliveries": .array(try WebhookDispatcher.list(in: database, status: request.query("status")))] }
+        })
+        router.post(prefix + "/webhooks/{id}/replay", adminOnly { [unowned self] request in
+            adminResult {
+                guard let id = request.pathParameters["id"].flatMap(Int64.init), try WebhookDispatcher.replay(id, in: database) else {
+                    throw ActionError.notFound("No webhook delivery \(request.pathParameters["id"] ?? "").")
+                }
+                return ["id": .int(id), "status": "pending"]
+            }
+        })
         router.get(prefix + "/trail", adminOnly { [unowned self] request in
             adminResult {
                 let after = request.query("after").flatMap(Int64.init) ?? 0

@@ -84,7 +84,10 @@ extension Gateway {
         if !request.prefersHTML && request.headers["Accept"]?.contains("application/json") == true {
             return jsonResponse(views.detail(product), cacheControl: "public, max-age=60")
         }
-        let html = ProductPage(product: product, manifests: manifests, baseURL: configuration.publicURL).html()
+        let html = ProductPage(
+            product: product, manifests: manifests, baseURL: configuration.publicURL,
+            rating: views.ratings([product.id])[product.id]
+        ).html()
         var response = Response.text(html, contentType: "text/html; charset=utf-8")
         response.headers.add("Cache-Control", "public, max-age=60")
         response.headers.add("Vary", "Accept")

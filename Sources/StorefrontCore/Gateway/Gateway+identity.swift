@@ -3,6 +3,16 @@ import HTTPServer
 import JSON
 
 extension Gateway {
+    /// The authorities signed requests may name: the public URL's, and for a loopback public
+    /// URL its other loopback spellings.
+    var acceptedAuthorities: Set<String> {
+        guard let url = URL(string: configuration.publicURL), let host = url.host?.lowercased() else { return [] }
+        let port = url.port.map { ":\($0)" } ?? ""
+        var hosts: Set<String> = [host]
+        if ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host) { hosts = ["127.0.0.1", "localhost", "[::1]"] }
+        return Set(hosts.map { $0 + port })
+    }
+
     /// Who sent the request: nil for anonymous, or the error for credentials that fail.
     /// A request that presents credentials is never quietly treated as anonymous.
     func authenticate(_ request: Request) -> Result<Identity?, AuthenticationError> {
@@ -21,7 +31,8 @@ extension Gateway {
             }
             if request.headers["Signature-Input"] != nil || request.headers["Signature"] != nil {
                 let scheme = URL(string: configuration.publicURL)?.scheme ?? "http"
-                return .success(try MessageSignature.verify(request, directory: agents, scheme: scheme))
+                return .success(
+                    try MessageSignature.verify(request, directory: agents, scheme: scheme, authorities: acceptedAuthorities))
             }
             return .success(nil)
         } catch let error as AuthenticationError {

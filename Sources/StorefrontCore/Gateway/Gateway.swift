@@ -23,6 +23,8 @@ public struct GatewayConfiguration: Sendable {
     public var sweepInterval: Double = 30
     /// Trail entries between signed checkpoints.
     public var checkpointEvery: Int64 = 100
+    /// The merchant's endpoints for order events.
+    public var webhookURLs: [String] = []
 
     public init(publicURL: String, publicDirectory: String? = nil) {
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
@@ -50,6 +52,7 @@ public final class Gateway: @unchecked Sendable {
     public let trail: AuditTrail
     public let commerce: Commerce
     let agents: AgentDirectory
+    let inbox: Inbox
     private var sweeper: DispatchSourceTimer?
     private let staticFiles: StaticFiles?
 
@@ -63,7 +66,8 @@ public final class Gateway: @unchecked Sendable {
         catalogIndex = SQLiteCatalogIndex(database: database)
         try catalogIndex.replace(with: manifests.catalog)
         signingKey = try StoreSigningKey.loadOrCreate(in: database)
-        let views = CatalogViews(manifests: manifests, baseURL: configuration.publicURL)
+        var views = CatalogViews(manifests: manifests, baseURL: configuration.publicURL)
+        views.ratings = { ids in Ratings.load(ids, database: database) }
         self.views = views
         var facts = StoreFacts(
             manifests: manifests, baseURL: configuration.publicURL, version: configuration.version,
@@ -74,13 +78,17 @@ public final class Gateway: @unchecked Sendable {
         agents = SQLiteAgentDirectory(database: database, trail: trail)
         var commerce = Commerce(manifests: manifests, database: database, trail: trail)
         commerce.approvalTTL = configuration.approvalTTL
+        commerce.events = AgentEvents(webhookURLs: configuration.webhookURLs)
         self.commerce = commerce
         try commerce.seedInventory()
+        let inbox = Inbox(database: database)
+        self.inbox = inbox
         actions = try ActionRegistry(
             actions: CatalogActions(
                 manifests: manifests, index: catalogIndex, views: views, pricing: facts.pricingDocument(),
                 baseURL: configuration.publicURL
-            ).all + CommerceActions(commerce: commerce).all,
+            ).all + CommerceActions(commerce: commerce).all
+                + AfterSaleActions(commerce: commerce, inbox: inbox, baseURL: configuration.publicURL).all,
             schemas: schemas)
         actions.writer = (database, trail)
         let documents = try DiscoveryDocuments(facts: facts, actions: actions, signingKey: signingKey)
@@ -169,6 +177,8 @@ public final class Gateway: @unchecked Sendable {
             self.callAction(request.pathParameters["name"] ?? "", request: request)
         }
         router.post("/agents/register") { [unowned self] request in self.register(request) }
+        router.get("/inbox") { [unowned self] request in self.inboxRoute(request) }
+        router.post("/inbox/ack") { [unowned self] request in self.callAction("ack_inbox", request: request) }
         addAdminRoutes(to: &router)
         addCheckoutSessionRoutes(to: &router)
         router.post("/catalog/search") { [unowned self] request in self.callAction("search_catalog", request: request) }
@@ -203,6 +213,7 @@ public final class Gateway: @unchecked Sendable {
     /// Stops background work and signs a checkpoint at the end of the trail.
     public func stop() {
         sweeper?.cancel()
+        inbox.feed.stop()
         mcp.stop()
         try? trail.checkpointNow(database: database)
     }

@@ -140,9 +140,10 @@ struct MessageSignature {
     }
 
     /// Verifies the request's Web Bot Auth signature; returns the signing agent.
-    static func verify(_ request: Request, directory: AgentDirectory, scheme: String, now: Int64 = Int64(Date().timeIntervalSince1970))
-        throws -> Identity
-    {
+    static func verify(
+        _ request: Request, directory: AgentDirectory, scheme: String, authorities: Set<String>,
+        now: Int64 = Int64(Date().timeIntervalSince1970)
+    ) throws -> Identity {
         guard let inputField = request.headers["Signature-Input"], let signatureField = request.headers["Signature"] else {
             throw AuthenticationError(code: "missing_signature", message: "Send both Signature-Input and Signature.")
         }
@@ -179,6 +180,13 @@ struct MessageSignature {
         }
         guard input.components.contains("@authority") else {
             throw AuthenticationError(code: "insufficient_coverage", message: "The signature must cover @authority.")
+        }
+        // A signature binds a request to a site: one made for another authority is not for us.
+        let authority = (request.headers["Host"] ?? "").lowercased()
+        guard authorities.contains(authority) else {
+            throw AuthenticationError(
+                code: "wrong_authority",
+                message: "The signature is for \(authority.isEmpty ? "no authority" : authority), not this store (\(authorities.sorted().joined(separator: ", "))).")
         }
         if request.headers["Signature-Agent"] != nil && !input.components.contains("signature-agent") {
             throw AuthenticationError(code: "insufficient_coverage", message: "The signature must cover signature-agent when it is sent.")

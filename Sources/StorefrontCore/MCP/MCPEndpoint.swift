@@ -11,18 +11,17 @@ public final class MCPEndpoint: @unchecked Sendable {
 
     let service: MCPService
     let store: MCPSessionStore
-    let feed: MCPEventFeed
+    let feed: ChangeFeed
     let allowedOrigins: [String]
     /// Checks the request's credentials (set by the gateway).
     var authenticate: @Sendable (Request) -> Result<Identity?, AuthenticationError> = { _ in .success(nil) }
     let work = DispatchQueue(label: "mcp-work", attributes: .concurrent)
-    static let keepAliveInterval: TimeInterval = 15
 
     init(service: MCPService, store: MCPSessionStore, allowedOrigins: [String]) {
         self.service = service
         self.store = store
         self.allowedOrigins = allowedOrigins
-        feed = MCPEventFeed(store: store)
+        feed = ChangeFeed(latest: { try store.latestEventID() })
     }
 
     /// Work that outlives its connection (a streamed call whose client left): a stop waits for
@@ -323,7 +322,15 @@ public final class MCPEndpoint: @unchecked Sendable {
             } else {
                 streamID = try store.createStream(sessionID: session.id, requestID: nil)
             }
-            let tail = StreamTail(store: store, streamID: streamID, after: after, feed: feed)
+            let store = self.store
+            let tail = SSETail(
+                after: after, feed: feed,
+                fetch: { cursor in
+                    try store.events(streamID: streamID, after: cursor).map { event in
+                        (event.id, event.data.isEmpty ? "id: \(event.id)\ndata: \n\n" : MCPEndpoint.sseEvent(id: event.id, data: event.data))
+                    }
+                },
+                isComplete: { try store.isCompleted(streamID: streamID) })
             tail.start()
             return Response(status: 200, headers: Self.sseHeaders(sessionID: session.id), body: .stream(tail.stream))
         } catch {
@@ -361,57 +368,3 @@ extension RPCMessage {
     }
 }
 
-/// Sends a stored stream's events after a given id, then follows it live until it completes
-/// (a request's stream) or the client leaves (the server-to-client stream).
-final class StreamTail: @unchecked Sendable {
-    let stream = ResponseStream()
-    private let store: MCPSessionStore
-    private let streamID: String
-    private var cursor: Int64
-    private let feed: MCPEventFeed
-    private let lock = NSLock()
-    private var token: UUID?
-    private var keepAlive: DispatchSourceTimer?
-
-    init(store: MCPSessionStore, streamID: String, after: Int64, feed: MCPEventFeed) {
-        self.store = store
-        self.streamID = streamID
-        cursor = after
-        self.feed = feed
-    }
-
-    func start() {
-        token = feed.listen { [weak self] in self?.pump() }
-        let timer = DispatchSource.makeTimerSource(queue: .global())
-        timer.schedule(deadline: .now() + MCPEndpoint.keepAliveInterval, repeating: MCPEndpoint.keepAliveInterval)
-        timer.setEventHandler { [weak self] in self?.stream.write(": keep-alive\n\n") }
-        timer.resume()
-        keepAlive = timer
-        // The stream keeps its tail alive until the connection ends (the response owns the
-        // stream, nothing else owns the tail).
-        stream.onClose { self.close() }
-        pump()
-    }
-
-    private func close() {
-        if let token { feed.remove(token) }
-        keepAlive?.cancel()
-    }
-
-    /// Sends whatever is new, in order, exactly once.
-    func pump() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !stream.isFinished, let events = try? store.events(streamID: streamID, after: cursor) else { return }
-        for event in events {
-            cursor = event.id
-            stream.write(event.data.isEmpty ? "id: \(event.id)\ndata: \n\n" : MCPEndpoint.sseEvent(id: event.id, data: event.data))
-        }
-        if (try? store.isCompleted(streamID: streamID)) == true,
-            (try? store.events(streamID: streamID, after: cursor))?.isEmpty ?? true
-        {
-            stream.finish()
-            close()
-        }
-    }
-}

@@ -214,5 +214,72 @@ public enum StoreMigrations {
                     at TEXT NOT NULL
                 );
                 """),
+        Migration(
+            version: 5, name: "inbox, memory, feedback, referrals, support tickets, webhook outbox",
+            sql: """
+                CREATE TABLE inbox_events (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    agent_id TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    data TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    read_at INTEGER
+                );
+                CREATE INDEX inbox_events_agent ON inbox_events (agent_id, id);
+                CREATE TABLE memories (
+                    agent_id TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    bytes INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (agent_id, key)
+                );
+                CREATE TABLE feedback (
+                    order_id TEXT NOT NULL,
+                    product_id TEXT NOT NULL,
+                    agent_id TEXT NOT NULL,
+                    rating INTEGER NOT NULL,
+                    tags TEXT NOT NULL,
+                    text TEXT,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (order_id, product_id)
+                );
+                CREATE INDEX feedback_product ON feedback (product_id);
+                CREATE TABLE referrals (
+                    code TEXT PRIMARY KEY,
+                    agent_id TEXT NOT NULL,
+                    product_id TEXT NOT NULL,
+                    created_at INTEGER NOT NULL
+                );
+                ALTER TABLE checkouts ADD COLUMN referral_code TEXT;
+                ALTER TABLE orders ADD COLUMN referral_code TEXT;
+                CREATE TABLE support_tickets (
+                    id TEXT PRIMARY KEY,
+                    agent_id TEXT NOT NULL,
+                    order_id TEXT,
+                    category TEXT NOT NULL,
+                    description TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    resolution TEXT NOT NULL,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE TABLE webhook_outbox (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    event_id TEXT NOT NULL,
+                    url TEXT NOT NULL,
+                    order_id TEXT,
+                    type TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'pending',
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER NOT NULL,
+                    last_error TEXT,
+                    created_at INTEGER NOT NULL,
+                    delivered_at INTEGER,
+                    UNIQUE (event_id, url)
+                );
+                CREATE INDEX webhook_outbox_due ON webhook_outbox (status, next_attempt_at);
+                """),
     ]
 }

@@ -130,12 +130,15 @@ extension AuditTrail {
                 if entry.seq != expectedSeq {
                     return fail(expectedSeq, .missing, "entry \(expectedSeq) is missing (the next entry is \(entry.seq))")
                 }
+                // The link first: a row moved to another position still links to its old
+                // neighbour, which names the move; a row whose link holds but whose content
+                // does not match its hash was edited.
+                if entry.prevHash != prevHash {
+                    return fail(entry.seq, .reordered, "entry \(entry.seq) does not follow entry \(entry.seq - 1) in the chain")
+                }
                 let recomputed = entry.computedHash(prev: entry.prevHash)
                 if recomputed != entry.hash {
                     return fail(entry.seq, .edited, "entry \(entry.seq)'s content does not match its hash")
-                }
-                if entry.prevHash != prevHash {
-                    return fail(entry.seq, .reordered, "entry \(entry.seq) does not follow entry \(entry.seq - 1) in the chain")
                 }
                 prevHash = entry.hash
                 hashes[entry.seq] = entry.hash

@@ -2,16 +2,17 @@ import Foundation
 
 /// Wakes live SSE streams when events are appended: at once for events written by this
 /// process, and within `pollInterval` for events another gateway process wrote to the store.
-final class MCPEventFeed: @unchecked Sendable {
-    private let store: MCPSessionStore
+/// One feed watches one table (MCP stream events, inbox events) through `latest`.
+final class ChangeFeed: @unchecked Sendable {
+    private let latest: @Sendable () throws -> Int64
     private let lock = NSLock()
     private var listeners: [UUID: @Sendable () -> Void] = [:]
     private var lastSeen: Int64 = 0
     private var timer: DispatchSourceTimer?
 
-    init(store: MCPSessionStore, pollInterval: TimeInterval = 0.25) {
-        self.store = store
-        lastSeen = (try? store.latestEventID()) ?? 0
+    init(pollInterval: TimeInterval = 0.25, latest: @escaping @Sendable () throws -> Int64) {
+        self.latest = latest
+        lastSeen = (try? latest()) ?? 0
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "mcp-event-feed"))
         timer.schedule(deadline: .now() + pollInterval, repeating: pollInterval)
         timer.setEventHandler { [weak self] in self?.poll() }
@@ -48,7 +49,7 @@ final class MCPEventFeed: @unchecked Sendable {
 
     private func poll() {
         let hasListeners = lock.withLock { !listeners.isEmpty }
-        guard hasListeners, let latest = try? store.latestEventID() else { return }
+        guard hasListeners, let latest = try? latest() else { return }
         let wakes = lock.withLock { () -> [@Sendable () -> Void] in
             guard latest > lastSeen else { return [] }
             lastSeen = latest

@@ -1,0 +1,61 @@
+import Foundation
+import HTTPServer
+
+/// A live Server-Sent Events stream over rows in the store: sends what is stored after a given
+/// id, then follows new rows as the change feed reports them, exactly once each and in order,
+/// until the source is complete or the client leaves. Keep-alive comments hold idle streams
+/// open; while idle the connection is suspended and holds no server thread.
+final class SSETail: @unchecked Sendable {
+    /// Rows after an id, each with its id and its SSE text.
+    typealias Fetch = @Sendable (_ after: Int64) throws -> [(id: Int64, text: String)]
+
+    let stream = ResponseStream()
+    private var cursor: Int64
+    private let feed: ChangeFeed
+    private let fetch: Fetch
+    private let isComplete: (@Sendable () throws -> Bool)?
+    private let lock = NSLock()
+    private var token: UUID?
+    private var keepAlive: DispatchSourceTimer?
+    static let keepAliveInterval: TimeInterval = 15
+
+    init(after: Int64, feed: ChangeFeed, fetch: @escaping Fetch, isComplete: (@Sendable () throws -> Bool)? = nil) {
+        cursor = after
+        self.feed = feed
+        self.fetch = fetch
+        self.isComplete = isComplete
+    }
+
+    func start() {
+        token = feed.listen { [weak self] in self?.pump() }
+        let timer = DispatchSource.makeTimerSource(queue: .global())
+        timer.schedule(deadline: .now() + Self.keepAliveInterval, repeating: Self.keepAliveInterval)
+        timer.setEventHandler { [weak self] in self?.stream.write(": keep-alive\n\n") }
+        timer.resume()
+        keepAlive = timer
+        // The stream keeps its tail alive until the connection ends (the response owns the
+        // stream, nothing else owns the tail).
+        stream.onClose { self.close() }
+        pump()
+    }
+
+    private func close() {
+        if let token { feed.remove(token) }
+        keepAlive?.cancel()
+    }
+
+    /// Sends whatever is new, in order, exactly once.
+    func pump() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !stream.isFinished, let rows = try? fetch(cursor) else { return }
+        for row in rows {
+            cursor = row.id
+            stream.write(row.text)
+        }
+        if let isComplete, (try? isComplete()) == true, (try? fetch(cursor))?.isEmpty ?? true {
+            stream.finish()
+            close()
+        }
+    }
+}

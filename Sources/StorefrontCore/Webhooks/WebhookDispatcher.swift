@@ -1,0 +1,183 @@
+import Crypto
+import Foundation
+import JSON
+import Store
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// Delivers order events to the merchant's webhook endpoints from the outbox in the store:
+/// signed with HMAC-SHA256, in order per order and endpoint, retried with exponential backoff
+/// and jitter, dead-lettered after `maxAttempts`, at least once (a crash before the receiver's
+/// answer is recorded means a second delivery with the same event id).
+public final class WebhookDispatcher: @unchecked Sendable {
+    public struct Settings: Sendable {
+        public var maxAttempts = 8
+        /// The first retry waits about this long; each further one twice as long, up to `maxDelay`.
+        public var baseDelay: Double = 2
+        public var maxDelay: Double = 3600
+        public var timeout: Double = 10
+        public init() {}
+    }
+
+    let database: Database
+    let secret: String
+    let settings: Settings
+    private let wake = DispatchSemaphore(value: 0)
+    private var thread: Thread?
+    private let lock = NSLock()
+    private var running = false
+    private let stopped = DispatchSemaphore(value: 0)
+    /// A claimed delivery is invisible to other dispatchers for this long.
+    static let lease: Int64 = 60
+
+    public init(database: Database, secret: String, settings: Settings = Settings()) {
+        self.database = database
+        self.secret = secret
+        self.settings = settings
+    }
+
+    /// `t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">` — what the receiver recomputes.
+    public static func signature(secret: String, timestamp: Int64, body: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(
+            for: Data("\(timestamp).\(body)".utf8), using: SymmetricKey(data: Data(secret.utf8)))
+        return "t=\(timestamp),v1=\(hexString(Data(mac)))"
+    }
+
+    /// The signing secret: from a file, else the one kept in the store, else a new one
+    /// (returned so it can be shown once).
+    public static func secret(in database: Database, fromFile: String?) throws -> (secret: String, isNew: Bool) {
+        if let fromFile {
+            let text = try String(contentsOfFile: fromFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            return (text, false)
+        }
+        let fresh = "whsec_" + APIKey.random(40)
+        return try database.write { db in
+            if let existing = try db.queryOne("SELECT value FROM settings WHERE key = 'webhook_secret'")?[0].string {
+                return (existing, false)
+            }
+            try db.run("INSERT INTO settings (key, value) VALUES ('webhook_secret', ?)", [.text(fresh)])
+            return (fresh, true)
+        }
+    }
+
+    public func start() {
+        lock.withLock { running = true }
+        let thread = Thread { [unowned self] in self.loop() }
+        thread.name = "webhooks"
+        self.thread = thread
+        thread.start()
+    }
+
+    public func stop() {
+        let wasRunning = lock.withLock { () -> Bool in
+            defer { running = false }
+            return running
+        }
+        guard wasRunning else { return }
+        wake.signal()
+        stopped.wait()
+    }
+
+    /// Asks for a delivery round now (after new events were committed).
+    public func poke() { wake.signal() }
+
+    private var isRunning: Bool { lock.withLock { running } }
+
+    private func loop() {
+        while isRunning {
+            let delivered = (try? deliverDue()) ?? 0
+            if delivered == 0 { _ = wake.wait(timeout: .now() + 0.5) }
+        }
+        stopped.signal()
+    }
+
+    /// Claims the due deliveries (the oldest undelivered one of each order and endpoint) and
+    /// sends them; returns how many were attempted.
+    func deliverDue() throws -> Int {
+        let now = unixNow()
+        let claimed = try database.write { db -> [Row] in
+            let due = try db.query(
+                """
+                SELECT * FROM webhook_outbox o WHERE status = 'pending' AND next_attempt_at <= ?1
+                AND NOT EXISTS (SELECT 1 FROM webhook_outbox p WHERE p.url = o.url AND p.order_id = o.order_id
+                                AND p.id < o.id AND p.status = 'pending')
+                ORDER BY id LIMIT 20
+                """, [.integer(now)])
+            for row in due {
+                try db.run("UPDATE webhook_outbox SET next_attempt_at = ? WHERE id = ?", [.integer(now + Self.lease), row["id"]])
+            }
+            return due
+        }
+        for row in claimed where isRunning { try attempt(row) }
+        return claimed.count
+    }
+
+    private func attempt(_ row: Row) throws {
+        let id = row["id"].int ?? 0
+        let body = row["body"].string ?? "{}"
+        let timestamp = unixNow()
+        var request = URLRequest(url: URL(string: row["url"].string ?? "")!, timeoutInterval: settings.timeout)
+        request.httpMethod = "POST"
+        request.httpBody = Data(body.utf8)
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue(row["event_id"].string, forHTTPHeaderField: "Storefront-Event-Id")
+        request.setValue(row["type"].string, forHTTPHeaderField: "Storefront-Event-Type")
+        request.setValue(Self.signature(secret: secret, timestamp: timestamp, body: body), forHTTPHeaderField: "Storefront-Signature")
+        request.setValue("Storefront-Webhooks/\(StorefrontVersion.current)", forHTTPHeaderField: "User-Agent")
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var status = 0
+        nonisolated(unsafe) var failure: String?
+        URLSession.shared.dataTask(with: request) { _, response, error in
+            status = (response as? HTTPURLResponse)?.statusCode ?? 0
+            failure = error.map { "\($0.localizedDescription)" }
+            done.signal()
+        }.resume()
+        done.wait()
+        let attempts = (row["attempts"].int ?? 0) + 1
+        try database.write { db in
+            if (200..<300).contains(status) {
+                try db.run(
+                    "UPDATE webhook_outbox SET status = 'delivered', attempts = ?, delivered_at = ?, last_error = NULL WHERE id = ?",
+                    [.integer(attempts), .integer(unixNow()), .integer(id)])
+            } else {
+                let error = failure ?? "HTTP \(status)"
+                let dead = attempts >= Int64(self.settings.maxAttempts)
+                let delay = min(self.settings.baseDelay * pow(2, Double(attempts - 1)), self.settings.maxDelay) * Double.random(in: 0.5...1.0)
+                try db.run(
+                    "UPDATE webhook_outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                    [.text(dead ? "dead" : "pending"), .integer(attempts), .integer(unixNow() + Int64(delay.rounded(.up))),
+                     .text(error), .integer(id)])
+            }
+        }
+    }
+
+    // MARK: Administration
+
+    public static func list(in database: Database, status: String?) throws -> [JSON] {
+        try database.read { db in
+            try db.query(
+                "SELECT * FROM webhook_outbox WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT 500", [SQLValue(status)]
+            ).map { row in
+                [
+                    "id": .int(row["id"].int ?? 0), "event_id": .string(row["event_id"].string ?? ""),
+                    "url": .string(row["url"].string ?? ""), "type": .string(row["type"].string ?? ""),
+                    "order_id": JSON(row["order_id"].string), "status": .string(row["status"].string ?? ""),
+                    "attempts": .int(row["attempts"].int ?? 0), "last_error": JSON(row["last_error"].string),
+                    "next_attempt_at": .string(isoTime(row["next_attempt_at"].int ?? 0)),
+                    "delivered_at": row["delivered_at"].int.map { .string(isoTime($0)) } ?? .null,
+                ]
+            }
+        }
+    }
+
+    /// Puts a dead (or delivered) delivery back in the queue, to be sent at once.
+    public static func replay(_ id: Int64, in database: Database) throws -> Bool {
+        try database.write { db in
+            try db.run(
+                "UPDATE webhook_outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL WHERE id = ?",
+                [.integer(unixNow()), .integer(id)]) == 1
+        }
+    }
+}
