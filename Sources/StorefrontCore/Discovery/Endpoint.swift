@@ -24,6 +24,8 @@ public struct Endpoint: Sendable {
     public var isPublicDocument: Bool = true
     /// Show in llms.txt and /agents as a document an agent reads (not a parametrised lookup).
     public var isDocument: Bool = true
+    /// Needs an agent's credentials (401 without).
+    public var requiresIdentity: Bool = false
 }
 
 extension Endpoint.Parameter {
@@ -122,6 +124,16 @@ public enum Endpoints {
             method: "GET", path: "/tools", id: "listTools",
             summary: "Every action agents can call, with its input and output JSON Schemas, stage and annotations. Call one with POST /tools/{name}.",
             stage: .evaluating, contentTypes: ["application/json"], responseSchema: object),
+        Endpoint(
+            method: "GET", path: "/inbox", id: "getInbox",
+            summary: "The agent's inbox: events about its orders, approvals and wallet. Server-Sent Events with Accept: text/event-stream (resume with Last-Event-ID), otherwise a JSON page after ?after=ID.",
+            stage: .using, contentTypes: ["application/json", "text/event-stream"],
+            parameters: [
+                .query("after", "Only events after this id.", ["type": "integer", "minimum": 0]),
+                .query("limit", "Events per page (1-200, default 50).", ["type": "integer", "minimum": 1, "maximum": 200]),
+                .query("unread_only", "Only unread events.", ["type": "boolean"]),
+            ],
+            responseSchema: object, isPublicDocument: false, isDocument: false, requiresIdentity: true),
         Endpoint(
             method: "GET", path: "/catalog/{id}", id: "getCatalogProduct",
             summary: "One product with variants, inventory and attributes.", stage: .evaluating,

@@ -54,6 +54,9 @@ struct OpenAPIDocument {
         if e.path.contains("{") {
             responses["404"] = ["description": "No such resource.", "content": errorContent]
         }
+        if e.requiresIdentity {
+            responses["401"] = ["description": "An agent's credentials are needed.", "content": errorContent]
+        }
         var op: [String: JSON] = [
             "operationId": .string(e.id), "summary": .string(e.summary),
             "tags": [.string(e.stage.title)],
