@@ -6,6 +6,7 @@
 #      (bench/mcp_python_server.py): throughput, p50/p99, ratio.
 #   2. complete_checkout over REST: many agents, a different ready checkout and a fresh
 #      Idempotency-Key per request; every answer is sent after its transaction committed.
+#   3. GET /agents throughput without and with 1,000 idle inbox subscribers (SSE) held open.
 # Writes bench/results/actions.md. Settings (environment):
 #   BENCH_DURATION=8s  BENCH_CONNECTIONS=64  BENCH_WRK_THREADS=2  BENCH_SERVER_THREADS=$(nproc)
 #   BENCH_AGENTS=200   BENCH_CHECKOUTS_PER_AGENT=150   (30,000 prepared checkouts)
@@ -99,6 +100,19 @@ CO_DONE=$(awk '/checkout-completed/ { print $2 }' "$TMP/checkout.txt")
 CO_FAIL=$(awk '/checkout-failures/ { print $2 }' "$TMP/checkout.txt")
 "$BIN" trail verify --store "$TMP/bench.db" > "$TMP/verify.txt" 2>&1 || true
 
+say "GET /agents without and with 1,000 idle inbox subscribers"
+wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$GW_PORT/agents" > "$TMP/idle-before.txt"
+KEY=$(head -1 "$TMP/checkouts.txt" | cut -d' ' -f1)
+"$PY" bench/idle_subscribers.py 127.0.0.1 "$GW_PORT" "$KEY" 1000 > "$TMP/idle.log" 2>&1 &
+IDLE_PID=$!
+PIDS+=($IDLE_PID)
+for _ in $(seq 300); do grep -q ready "$TMP/idle.log" 2>/dev/null && break; sleep 0.1; done
+grep -q ready "$TMP/idle.log" || fail "the idle subscribers did not connect: $(cat "$TMP/idle.log")"
+wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$GW_PORT/agents" > "$TMP/idle-after.txt"
+kill -TERM "$IDLE_PID" 2>/dev/null || true
+read -r IB_RPS IB_P50 IB_P99 < <(parse "$TMP/idle-before.txt")
+read -r IA_RPS IA_P50 IA_P99 < <(parse "$TMP/idle-after.txt")
+
 {
     echo "## Actions — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION"
     echo
@@ -107,8 +121,11 @@ CO_FAIL=$(awk '/checkout-failures/ { print $2 }' "$TMP/checkout.txt")
     echo "| MCP tools/call search_catalog — storefront | $GW_RPS | $GW_P50 | $GW_P99 | $GW_ERR |"
     echo "| MCP tools/call search_catalog — Python SDK MCPServer | $PY_RPS | $PY_P50 | $PY_P99 | $PY_ERR |"
     echo "| complete_checkout (REST, $AGENTS agents, fresh keys) | $CO_RPS | $CO_P50 | $CO_P99 | $CO_FAIL |"
+    echo "| GET /agents, no inbox subscribers | $IB_RPS | $IB_P50 | $IB_P99 | |"
+    echo "| GET /agents, 1,000 idle inbox subscribers open | $IA_RPS | $IA_P50 | $IA_P99 | |"
     echo
     awk -v a="$GW_RPS" -v b="$PY_RPS" 'BEGIN { if (b > 0) printf "MCP throughput ratio storefront / Python SDK: %.1f×\n", a / b }'
+    awk -v a="$IA_RPS" -v b="$IB_RPS" 'BEGIN { if (b > 0) printf "\nGET /agents with 1,000 idle subscribers: %.1f%% of its throughput without them\n", 100 * a / b }'
     echo
     echo "Completed checkouts in the run: $CO_DONE. After it: $(cat "$TMP/verify.txt")"
 } | tee "$RESULTS/actions.md"

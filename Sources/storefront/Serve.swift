@@ -95,6 +95,7 @@ struct Serve: ParsableCommand {
         // Signals are caught from the first moment, so a SIGTERM during start-up still ends
         // in a clean stop rather than the default kill.
         let termination = TerminationSignal()
+        raiseOpenFileLimit()
         let schemaLibrary = try ProjectFolder.schemas(schemas)
         let storeManifests: StoreManifests
         do {
@@ -242,4 +243,13 @@ final class TerminationSignal {
         received.wait()
         sources.forEach { $0.cancel() }
     }
+}
+
+/// Every connection (and every idle SSE subscriber) is a file descriptor: use all the process
+/// may have, up to the connection limit's needs.
+func raiseOpenFileLimit() {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    limit.rlim_cur = limit.rlim_max
+    _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
 }
