@@ -30,6 +30,8 @@ let package = Package(
                 "HTTPServer", "JSON", "Store",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            exclude: ["Analytics/known-agents.LICENSE"],
+            resources: [.copy("Analytics/known-agents.json")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

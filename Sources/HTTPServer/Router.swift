@@ -6,9 +6,14 @@ public typealias Handler = @Sendable (Request) -> Response
 public struct Router: Sendable {
     struct Route: Sendable {
         let method: String
+        let pattern: String
         let segments: [Segment]
         let handler: Handler
     }
+
+    /// The internal header naming the route pattern that answered (for analytics); the
+    /// gateway removes it before the response leaves.
+    public static let patternHeader = "X-Route-Pattern"
 
     enum Segment: Sendable, Equatable {
         case literal(String)
@@ -40,7 +45,7 @@ public struct Router: Sendable {
         if segments.allSatisfy({ if case .literal = $0 { return true } else { return false } }) {
             exact[Router.normalized(pattern), default: [:]][method] = handler
         }
-        routes.append(Route(method: method, segments: segments, handler: handler))
+        routes.append(Route(method: method, pattern: pattern, segments: segments, handler: handler))
     }
 
     public mutating func get(_ pattern: String, _ handler: @escaping Handler) { add("GET", pattern, handler) }
@@ -68,7 +73,9 @@ public struct Router: Sendable {
         if let byMethod = exact[request.path] ?? exact[Router.normalized(request.path)],
             let handler = byMethod[method]
         {
-            return handler(request)
+            var response = handler(request)
+            if after != nil { response.headers.add(Self.patternHeader, request.path) }
+            return response
         }
         let parts = Router.split(request.path)
         var allowed: Set<String> = []
@@ -76,7 +83,9 @@ public struct Router: Sendable {
             guard let params = Router.match(route.segments, parts) else { continue }
             if route.method == method {
                 request.pathParameters = params
-                return route.handler(request)
+                var response = route.handler(request)
+                if after != nil { response.headers.add(Self.patternHeader, route.pattern) }
+                return response
             }
             allowed.insert(route.method)
         }

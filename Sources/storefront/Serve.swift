@@ -64,6 +64,12 @@ struct Serve: ParsableCommand {
     @Option(help: "Attempts before a webhook delivery is dead-lettered.")
     var webhookMaxAttempts: Int = 8
 
+    @Option(help: "Where Chart.js is (Debian's libjs-chart.js), served to the dashboard at /vendor/chart.js/.")
+    var chartJS: String = "/usr/share/javascript/chart.js"
+
+    @Flag(inversion: .prefixedNo, help: "Record every request for agent analytics (the dashboard's data).")
+    var analytics = true
+
     @Option(help: "The largest request body accepted, in bytes.")
     var maxBodyBytes: Int = 1 << 20
 
@@ -144,6 +150,8 @@ struct Serve: ParsableCommand {
         gatewayConfiguration.sweepInterval = sweepInterval
         gatewayConfiguration.checkpointEvery = checkpointEvery
         gatewayConfiguration.webhookURLs = webhooks
+        gatewayConfiguration.recordsAnalytics = analytics
+        gatewayConfiguration.chartJSDirectory = chartJS
         let gateway: Gateway
         do {
             gateway = try Gateway(
@@ -155,7 +163,7 @@ struct Serve: ParsableCommand {
             print("storefront: cannot start: \(error)", to: &standardError)
             throw ExitCode(70)
         }
-        router.set(gateway.router())
+        router.set { gateway.handle($0) }
         do {
             if let token = try AdminToken.ensure(in: database, fromFile: adminTokenFile) {
                 print("admin token (shown once; keep it): \(token)")
@@ -201,18 +209,17 @@ struct Serve: ParsableCommand {
     }
 }
 
-/// Holds the router once it exists; requests before that get 503.
+/// Holds the gateway's handler once it exists; requests before that get 503.
 final class RouterBox: @unchecked Sendable {
-    /// One reference to take under the lock, instead of copying the Router struct (its arrays
-    /// and dictionaries: a retain and release each) on every request.
+    /// One reference to take under the lock per request.
     final class Holder: @unchecked Sendable {
-        let router: Router
-        init(_ router: Router) { self.router = router }
+        let handler: Handler
+        init(_ handler: @escaping Handler) { self.handler = handler }
     }
     private let lock = NSLock()
     private var holder: Holder?
 
-    func set(_ router: Router) { lock.withLock { self.holder = Holder(router) } }
+    func set(_ handler: @escaping Handler) { lock.withLock { self.holder = Holder(handler) } }
 
     func route(_ request: Request) -> Response {
         guard let holder = lock.withLock({ self.holder }) else {
@@ -220,7 +227,7 @@ final class RouterBox: @unchecked Sendable {
                 status: 503, type: "service_unavailable", code: "starting", message: "The gateway is starting; retry.",
                 headers: [("Retry-After", "1")])
         }
-        return holder.router.route(request)
+        return holder.handler(request)
     }
 }
 

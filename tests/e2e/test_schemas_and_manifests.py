@@ -99,7 +99,9 @@ def test_catalog_lookup_serves_each_manifest_product_unchanged_plus_live_fields(
         body = r.json()
         assert body["in_stock"] is (product["inventory"] > 0), product["id"]
         assert body["url"] == f"{base_url}/products/{product['id']}"
-        for added in ("in_stock", "url", "api_url", "category_name"):
+        rating = body.get("rating")
+        assert rating is None or (1 <= rating["average"] <= 5 and rating["count"] >= 1), rating
+        for added in ("in_stock", "url", "api_url", "category_name", "rating"):
             body.pop(added, None)
         assert body == product, product["id"]
         served.append(body)

@@ -55,9 +55,17 @@ extension Gateway {
         let respond: @Sendable (ActionOutcome) -> Response = { outcome in
             var response: Response
             switch outcome.result {
-            case .success(let result): response = jsonResponse(result, status: successStatus, cacheControl: mutating ? "no-store" : cacheControl)
+            case .success(let result):
+                response = jsonResponse(result, status: successStatus, cacheControl: mutating ? "no-store" : cacheControl)
+                // Money moved: the order's total (and its referral) go to analytics.
+                if name == "complete_checkout", let order = result["order"], let total = order["totals"]?["total"] {
+                    response.headers.add(InternalHeader.amount, String(total["amount"]?.intValue ?? 0))
+                    response.headers.add(InternalHeader.currency, total["currency"]?.stringValue ?? "")
+                    if let referral = order["referral_code"]?.stringValue { response.headers.add(InternalHeader.referral, referral) }
+                }
             case .failure(let error): response = error.restResponse
             }
+            response.noteCaller(identity, action: name)
             if outcome.replayed { response.headers.add("Idempotent-Replayed", "true") }
             if let retry = outcome.retryAfter { response.headers.add("Retry-After", String(retry)) }
             return response

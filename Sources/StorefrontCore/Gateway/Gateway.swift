@@ -25,6 +25,10 @@ public struct GatewayConfiguration: Sendable {
     public var checkpointEvery: Int64 = 100
     /// The merchant's endpoints for order events.
     public var webhookURLs: [String] = []
+    /// Record every request for agent analytics.
+    public var recordsAnalytics = true
+    /// Where Chart.js is (Debian's libjs-chart.js), served at /vendor/chart.js/.
+    public var chartJSDirectory: String? = "/usr/share/javascript/chart.js"
 
     public init(publicURL: String, publicDirectory: String? = nil) {
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
@@ -53,6 +57,10 @@ public final class Gateway: @unchecked Sendable {
     public let commerce: Commerce
     let agents: AgentDirectory
     let inbox: Inbox
+    public let analytics: AnalyticsRecorder
+    let classifier = AgentClassifier.bundled()
+    /// The routes, built once at the end of `init`.
+    public private(set) var routes = Router()
     private var sweeper: DispatchSourceTimer?
     private let staticFiles: StaticFiles?
 
@@ -83,6 +91,8 @@ public final class Gateway: @unchecked Sendable {
         try commerce.seedInventory()
         let inbox = Inbox(database: database)
         self.inbox = inbox
+        analytics = AnalyticsRecorder(database: database)
+        analytics.enabled = configuration.recordsAnalytics
         actions = try ActionRegistry(
             actions: CatalogActions(
                 manifests: manifests, index: catalogIndex, views: views, pricing: facts.pricingDocument(),
@@ -132,6 +142,7 @@ public final class Gateway: @unchecked Sendable {
         staticFiles = configuration.publicDirectory.map(StaticFiles.init(root:))
         mcp.authenticate = { [unowned self] request in self.authenticate(request) }
         startSweeper()
+        routes = router()
     }
 
     /// Every route of the gateway.
@@ -180,6 +191,7 @@ public final class Gateway: @unchecked Sendable {
         router.get("/inbox") { [unowned self] request in self.inboxRoute(request) }
         router.post("/inbox/ack") { [unowned self] request in self.callAction("ack_inbox", request: request) }
         addAdminRoutes(to: &router)
+        addAnalyticsRoutes(to: &router)
         addCheckoutSessionRoutes(to: &router)
         router.post("/catalog/search") { [unowned self] request in self.callAction("search_catalog", request: request) }
         router.post("/catalog/lookup") { [unowned self] request in self.callAction("lookup_catalog", request: request) }
@@ -187,6 +199,11 @@ public final class Gateway: @unchecked Sendable {
         router.get("/products/{id}") { [unowned self] request in self.productPage(request) }
         if let staticFiles {
             router.get("/dashboard/{path...}") { request in
+                if request.path == "/dashboard/" || request.path == "/dashboard/index.html" {
+                    var response = staticFiles.serve("index.html", request: request)
+                    response.headers.add("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'")
+                    return response
+                }
                 // Relative links in the dashboard need the trailing slash.
                 if request.path == "/dashboard" {
                     return Response(status: 301, headers: HTTPHeaders([("Location", "/dashboard/")]))
@@ -214,6 +231,7 @@ public final class Gateway: @unchecked Sendable {
     public func stop() {
         sweeper?.cancel()
         inbox.feed.stop()
+        analytics.stop()
         mcp.stop()
         try? trail.checkpointNow(database: database)
     }

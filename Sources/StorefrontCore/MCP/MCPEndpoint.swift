@@ -116,7 +116,7 @@ public final class MCPEndpoint: @unchecked Sendable {
                 headers: [("WWW-Authenticate", "Bearer realm=\"storefront\"")])
         }
         if Stateless.applies(to: request, message: message) {
-            return Stateless(endpoint: self).post(request, message: message, identity: identity)
+            return annotated(Stateless(endpoint: self).post(request, message: message, identity: identity), identity, message)
         }
         if message.method == "initialize" {
             return initialize(message)
@@ -134,11 +134,30 @@ public final class MCPEndpoint: @unchecked Sendable {
                     code: RPCError.invalidRequest,
                     message: "Unsupported MCP-Protocol-Version \(version); supported: \(Self.sessionVersions.joined(separator: ", "))."))
         }
-        return .later { [self] complete in
-            work.async {
-                complete(self.sessionMessage(message, sessionID: sessionID, request: request, identity: identity))
+        return annotated(
+            .later { [self] complete in
+                work.async {
+                    complete(self.sessionMessage(message, sessionID: sessionID, request: request, identity: identity))
+                }
+            }, identity, message)
+    }
+
+    /// Notes the caller and the tool for analytics.
+    func annotated(_ response: Response, _ identity: Identity?, _ message: RPCMessage) -> Response {
+        let action = message.method == "tools/call" ? message.params["name"]?.stringValue : nil
+        guard identity != nil || action != nil else { return response }
+        if case .deferred(let produce) = response.body {
+            return .later { complete in
+                produce { result in
+                    var result = result
+                    result.noteCaller(identity, action: action)
+                    complete(result)
+                }
             }
         }
+        var response = response
+        response.noteCaller(identity, action: action)
+        return response
     }
 
     /// The caller's idempotency key for a tools/call: in `_meta` or as an argument.

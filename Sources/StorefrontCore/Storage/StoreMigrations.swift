@@ -281,5 +281,60 @@ public enum StoreMigrations {
                 );
                 CREATE INDEX webhook_outbox_due ON webhook_outbox (status, next_attempt_at);
                 """),
+        Migration(
+            version: 6, name: "agent analytics: events and per-minute rollups",
+            sql: """
+                CREATE TABLE analytics_events (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at_ms INTEGER NOT NULL,
+                    minute INTEGER NOT NULL,
+                    visitor TEXT NOT NULL,
+                    agent_id TEXT,
+                    principal TEXT,
+                    family TEXT NOT NULL,
+                    operator TEXT,
+                    category TEXT NOT NULL,
+                    stage TEXT NOT NULL,
+                    route TEXT NOT NULL,
+                    method TEXT NOT NULL,
+                    status INTEGER NOT NULL,
+                    latency_us INTEGER NOT NULL,
+                    bytes_out INTEGER NOT NULL,
+                    amount INTEGER,
+                    currency TEXT,
+                    referral_code TEXT
+                );
+                CREATE INDEX analytics_events_minute ON analytics_events (minute);
+                CREATE INDEX analytics_events_stage ON analytics_events (stage, minute, visitor);
+                CREATE TABLE analytics_minutes (
+                    minute INTEGER NOT NULL,
+                    family TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    stage TEXT NOT NULL,
+                    route TEXT NOT NULL,
+                    status INTEGER NOT NULL,
+                    requests INTEGER NOT NULL,
+                    latency_sum INTEGER NOT NULL,
+                    bytes_out INTEGER NOT NULL,
+                    revenue INTEGER NOT NULL,
+                    h0 INTEGER NOT NULL DEFAULT 0,
+                    h1 INTEGER NOT NULL DEFAULT 0,
+                    h2 INTEGER NOT NULL DEFAULT 0,
+                    h3 INTEGER NOT NULL DEFAULT 0,
+                    h4 INTEGER NOT NULL DEFAULT 0,
+                    h5 INTEGER NOT NULL DEFAULT 0,
+                    h6 INTEGER NOT NULL DEFAULT 0,
+                    h7 INTEGER NOT NULL DEFAULT 0,
+                    h8 INTEGER NOT NULL DEFAULT 0,
+                    h9 INTEGER NOT NULL DEFAULT 0,
+                    h10 INTEGER NOT NULL DEFAULT 0,
+                    h11 INTEGER NOT NULL DEFAULT 0,
+                    h12 INTEGER NOT NULL DEFAULT 0,
+                    h13 INTEGER NOT NULL DEFAULT 0,
+                    h14 INTEGER NOT NULL DEFAULT 0,
+                    h15 INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY (minute, family, category, stage, route, status)
+                );
+                """),
     ]
 }

@@ -1,0 +1,218 @@
+import Foundation
+import JSON
+import Store
+
+/// The dashboard's questions, answered from the per-minute rollups (counts, latency
+/// histograms, revenue) and, for distinct agents and the funnel, from the events.
+struct AnalyticsQueries: Sendable {
+    let database: Database
+
+    struct Range {
+        let fromMs: Int64
+        let toMs: Int64
+        var fromMinute: Int64 { fromMs / 60_000 }
+        var toMinute: Int64 { toMs / 60_000 }
+        var json: JSON { ["from": .string(Timestamp.iso8601(Date(timeIntervalSince1970: Double(fromMs) / 1000))),
+                          "to": .string(Timestamp.iso8601(Date(timeIntervalSince1970: Double(toMs) / 1000)))] }
+    }
+
+    /// `from`/`to` as Unix seconds or RFC 3339; the default is the last 24 hours.
+    static func range(from: String?, to: String?) throws -> Range {
+        func parse(_ text: String?, _ name: String) throws -> Int64? {
+            guard let text else { return nil }
+            if let seconds = Int64(text) { return seconds * 1000 }
+            let f = ISO8601DateFormatter()
+            guard let date = f.date(from: text) else {
+                throw APIError.invalidParameter(name, "\(name) must be Unix seconds or an RFC 3339 time, not \"\(text)\".")
+            }
+            return Int64(date.timeIntervalSince1970 * 1000)
+        }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let to = try parse(to, "to") ?? now + 60_000
+        let from = try parse(from, "from") ?? to - 24 * 3_600_000
+        guard from < to else { throw APIError.invalidParameter("from", "from must be before to.") }
+        return Range(fromMs: from, toMs: to)
+    }
+
+    static let buckets = (0..<AnalyticsRecorder.bucketBounds.count).map { "sum(h\($0))" }.joined(separator: ", ")
+
+    /// Percentiles from summed histogram buckets (each reported as its bucket's upper bound).
+    static func percentiles(_ counts: [Int64]) -> JSON {
+        let total = counts.reduce(0, +)
+        func p(_ q: Double) -> JSON {
+            guard total > 0 else { return .null }
+            let target = Int64((Double(total) * q).rounded(.up))
+            var seen: Int64 = 0
+            for (i, c) in counts.enumerated() {
+                seen += c
+                if seen >= target {
+                    let bound = AnalyticsRecorder.bucketBounds[i]
+                    return bound == Int64.max ? .int(AnalyticsRecorder.bucketBounds[i - 1]) : .int(bound)
+                }
+            }
+            return .null
+        }
+        return ["p50_us": p(0.5), "p95_us": p(0.95), "p99_us": p(0.99)]
+    }
+
+    static func histogram(_ row: Row, from offset: Int) -> [Int64] {
+        (0..<AnalyticsRecorder.bucketBounds.count).map { row[offset + $0].int ?? 0 }
+    }
+
+    func summary(_ r: Range, recorder: AnalyticsRecorder) throws -> JSON {
+        try database.read { db in
+            let row = try db.queryOne(
+                "SELECT coalesce(sum(requests), 0), coalesce(sum(CASE WHEN status >= 500 THEN requests ELSE 0 END), 0), coalesce(sum(CASE WHEN status >= 400 AND status < 500 THEN requests ELSE 0 END), 0), \(Self.buckets) FROM analytics_minutes WHERE minute >= ? AND minute <= ?",
+                [.integer(r.fromMinute), .integer(r.toMinute)])
+            let requests = row?[0].int ?? 0
+            let agents = try db.queryOne(
+                "SELECT count(DISTINCT visitor) FROM analytics_events WHERE minute >= ? AND minute <= ? AND stage != 'merchant'",
+                [.integer(r.fromMinute), .integer(r.toMinute)])?[0].int ?? 0
+            let orders = try db.queryOne(
+                "SELECT count(*), coalesce(sum(total), 0) FROM orders WHERE created_at >= ? AND created_at <= ?",
+                [.integer(r.fromMs / 1000), .integer(r.toMs / 1000)])
+            return [
+                "range": r.json, "requests": .int(requests), "unique_agents": .int(agents),
+                "orders": .int(orders?[0].int ?? 0), "revenue": ["amount": .int(orders?[1].int ?? 0), "currency": "USD"],
+                "error_rate": .double(requests > 0 ? Double(row?[1].int ?? 0) / Double(requests) : 0),
+                "client_error_rate": .double(requests > 0 ? Double(row?[2].int ?? 0) / Double(requests) : 0),
+                "latency": row.map { Self.percentiles(Self.histogram($0, from: 3)) } ?? .null,
+                "queue_depth": .int(Int64(recorder.depth)), "dropped_events": .int(recorder.droppedCount),
+            ]
+        }
+    }
+
+    /// Requests per bucket of `bucketMinutes`, split by family, stage or category.
+    func timeseries(_ r: Range, by dimension: String, bucketMinutes: Int64) throws -> JSON {
+        let column = ["family": "family", "stage": "stage", "category": "category"][dimension] ?? "family"
+        return try database.read { db in
+            let rows = try db.query(
+                "SELECT (minute / ?) * ? AS bucket, \(column), sum(requests) FROM analytics_minutes WHERE minute >= ? AND minute <= ? GROUP BY bucket, \(column) ORDER BY bucket",
+                [.integer(bucketMinutes), .integer(bucketMinutes), .integer(r.fromMinute), .integer(r.toMinute)])
+            return [
+                "range": r.json, "by": .string(column), "bucket_minutes": .int(bucketMinutes),
+                "points": .array(rows.map { row in
+                    [
+                        "t": .string(Timestamp.iso8601(seconds: (row[0].int ?? 0) * 60)), "key": .string(row[1].string ?? ""),
+                        "requests": .int(row[2].int ?? 0),
+                    ]
+                }),
+            ]
+        }
+    }
+
+    /// Distinct agents reaching each stage, conversion between consecutive stages, and the
+    /// stage where most agents stop.
+    func funnel(_ r: Range) throws -> JSON {
+        try database.read { db in
+            var stages: [JSON] = []
+            var previous: Int64?
+            var worst: (stage: String, lost: Int64)?
+            for stage in JourneyStage.allCases {
+                let count = try db.queryOne(
+                    "SELECT count(DISTINCT visitor) FROM analytics_events WHERE stage = ? AND minute >= ? AND minute <= ?",
+                    [.text(stage.rawValue), .integer(r.fromMinute), .integer(r.toMinute)])?[0].int ?? 0
+                var entry: [String: JSON] = ["stage": .string(stage.rawValue), "title": .string(stage.title), "agents": .int(count)]
+                if let previous {
+                    entry["conversion"] = previous > 0 ? .double(Double(count) / Double(previous)) : .null
+                    let lost = max(0, previous - count)
+                    if lost > (worst?.lost ?? 0) { worst = (stage.rawValue, lost) }
+                }
+                previous = count
+                stages.append(.object(entry))
+            }
+            return ["range": r.json, "stages": .array(stages), "largest_drop_before": JSON(worst?.stage)]
+        }
+    }
+
+    func topAgents(_ r: Range, limit: Int) throws -> JSON {
+        try database.read { db in
+            let rows = try db.query(
+                """
+                SELECT e.visitor, e.family, e.agent_id, e.principal, count(*) AS requests,
+                       (SELECT coalesce(sum(total), 0) FROM orders o WHERE o.agent_id = e.agent_id AND o.created_at >= ?1 / 1000 AND o.created_at <= ?2 / 1000) AS spend
+                FROM analytics_events e WHERE e.at_ms >= ?1 AND e.at_ms <= ?2 AND e.stage != 'merchant'
+                GROUP BY e.visitor ORDER BY spend DESC, requests DESC LIMIT ?3
+                """, [.integer(r.fromMs), .integer(r.toMs), SQLValue(limit)])
+            return [
+                "range": r.json,
+                "agents": .array(rows.map { row in
+                    [
+                        "visitor": .string(row[0].string ?? ""), "family": .string(row[1].string ?? ""),
+                        "agent_id": JSON(row[2].string), "principal": JSON(row[3].string), "requests": .int(row[4].int ?? 0),
+                        "spend": ["amount": .int(row[5].int ?? 0), "currency": "USD"],
+                    ]
+                }),
+            ]
+        }
+    }
+
+    func actions(_ r: Range) throws -> JSON {
+        try database.read { db in
+            let rows = try db.query(
+                "SELECT route, stage, sum(requests), sum(CASE WHEN status >= 400 THEN requests ELSE 0 END), \(Self.buckets) FROM analytics_minutes WHERE minute >= ? AND minute <= ? AND stage != 'merchant' GROUP BY route, stage ORDER BY sum(requests) DESC",
+                [.integer(r.fromMinute), .integer(r.toMinute)])
+            return [
+                "range": r.json,
+                "actions": .array(rows.map { row in
+                    let calls = row[2].int ?? 0
+                    var entry: [String: JSON] = [
+                        "route": .string(row[0].string ?? ""), "stage": .string(row[1].string ?? ""), "calls": .int(calls),
+                        "error_rate": .double(calls > 0 ? Double(row[3].int ?? 0) / Double(calls) : 0),
+                    ]
+                    for (k, v) in Self.percentiles(Self.histogram(row, from: 4)).objectValue ?? [:] { entry[k] = v }
+                    return .object(entry)
+                }),
+            ]
+        }
+    }
+
+    func revenue(_ r: Range, by dimension: String) throws -> JSON {
+        let column = dimension == "referral" ? "coalesce(o.referral_code, '(none)')" : "o.agent_id"
+        return try database.read { db in
+            let rows = try db.query(
+                "SELECT \(column), count(*), sum(o.total), sum(o.refunded) FROM orders o WHERE o.created_at >= ? AND o.created_at <= ? GROUP BY 1 ORDER BY 3 DESC",
+                [.integer(r.fromMs / 1000), .integer(r.toMs / 1000)])
+            return [
+                "range": r.json, "by": .string(dimension == "referral" ? "referral" : "agent"),
+                "rows": .array(rows.map { row in
+                    [
+                        "key": .string(row[0].string ?? ""), "orders": .int(row[1].int ?? 0),
+                        "revenue": ["amount": .int(row[2].int ?? 0), "currency": "USD"],
+                        "refunded": ["amount": .int(row[3].int ?? 0), "currency": "USD"],
+                    ]
+                }),
+            ]
+        }
+    }
+
+    func statusCodes(_ r: Range) throws -> JSON {
+        try database.read { db in
+            let rows = try db.query(
+                "SELECT status, sum(requests) FROM analytics_minutes WHERE minute >= ? AND minute <= ? GROUP BY status ORDER BY status",
+                [.integer(r.fromMinute), .integer(r.toMinute)])
+            return ["range": r.json, "statuses": .array(rows.map { ["status": .int($0[0].int ?? 0), "requests": .int($0[1].int ?? 0)] })]
+        }
+    }
+
+    /// A table (an array of flat-ish objects) as CSV; nested values are written as JSON.
+    static func csv(_ rows: [JSON]) -> String {
+        let keys = Array(Set(rows.flatMap { $0.objectValue?.keys.map { $0 } ?? [] })).sorted()
+        func cell(_ value: JSON?) -> String {
+            let text: String
+            switch value {
+            case .string(let s)?: text = s
+            case .int(let i)?: text = String(i)
+            case .double(let d)?: text = JSON.ecmaScriptString(d)
+            case .bool(let b)?: text = b ? "true" : "false"
+            case .null?, nil: text = ""
+            case let other?: text = other.compactString
+            }
+            return text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
+                ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+        }
+        var lines = [keys.joined(separator: ",")]
+        for row in rows { lines.append(keys.map { cell(row[$0]) }.joined(separator: ",")) }
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+}

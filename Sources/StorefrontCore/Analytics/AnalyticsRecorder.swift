@@ -1,0 +1,154 @@
+import Foundation
+import JSON
+import Store
+
+/// One request as analytics sees it.
+struct AnalyticsEvent: Sendable {
+    var atMs: Int64
+    var visitor: String
+    var agentID: String?
+    var principal: String?
+    var family: String
+    var operatorName: String?
+    var category: String
+    var stage: String
+    var route: String
+    var method: String
+    var status: Int
+    var latencyUs: Int64
+    var bytesOut: Int64
+    var amount: Int64?
+    var currency: String?
+    var referral: String?
+}
+
+/// Records every request off the request path: events wait in a bounded in-memory queue and
+/// the store's writer commits them in batches at background priority, with per-minute
+/// rollups (counts, bytes, revenue and a latency histogram) so dashboard queries stay fast.
+/// When the queue is full, events are dropped and counted — a request never waits for
+/// analytics.
+public final class AnalyticsRecorder: @unchecked Sendable {
+    /// Upper bounds of the latency histogram's buckets, in microseconds (the last is open).
+    public static let bucketBounds: [Int64] = [
+        100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000,
+        Int64.max,
+    ]
+
+    let database: Database
+    public var enabled = true
+    public let capacity: Int
+    private let lock = NSLock()
+    private var queue: [AnalyticsEvent] = []
+    private var dropped: Int64 = 0
+    private var recorded: Int64 = 0
+    private var timer: DispatchSourceTimer?
+    /// In-process counters for /metrics.
+    private(set) var counters = MetricsCounters()
+
+    init(database: Database, capacity: Int = 50_000, flushInterval: Double = 1) {
+        self.database = database
+        self.capacity = capacity
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "analytics-flush"))
+        timer.schedule(deadline: .now() + flushInterval, repeating: flushInterval)
+        timer.setEventHandler { [weak self] in self?.flush() }
+        timer.resume()
+        self.timer = timer
+    }
+
+    func record(_ event: AnalyticsEvent) {
+        guard enabled else { return }
+        lock.lock()
+        counters.count(event)
+        if queue.count >= capacity {
+            dropped += 1
+        } else {
+            queue.append(event)
+        }
+        lock.unlock()
+    }
+
+    public var depth: Int { lock.withLock { queue.count } }
+    public var droppedCount: Int64 { lock.withLock { dropped } }
+    var snapshot: MetricsCounters { lock.withLock { counters } }
+
+    static func bucket(_ latencyUs: Int64) -> Int { bucketBounds.firstIndex { latencyUs <= $0 } ?? bucketBounds.count - 1 }
+
+    /// Commits what is queued (also called on stop).
+    public func flush() {
+        let batch: [AnalyticsEvent] = lock.withLock {
+            defer { queue.removeAll(keepingCapacity: true) }
+            return queue
+        }
+        guard !batch.isEmpty else { return }
+        struct Key: Hashable { let minute: Int64, family: String, category: String, stage: String, route: String, status: Int }
+        var rollups: [Key: (requests: Int64, latency: Int64, bytes: Int64, revenue: Int64, buckets: [Int64])] = [:]
+        for e in batch {
+            let key = Key(
+                minute: e.atMs / 60_000, family: e.family, category: e.category, stage: e.stage, route: e.route, status: e.status)
+            var r = rollups[key] ?? (0, 0, 0, 0, Array(repeating: 0, count: Self.bucketBounds.count))
+            r.requests += 1
+            r.latency += e.latencyUs
+            r.bytes += e.bytesOut
+            r.revenue += e.amount ?? 0
+            r.buckets[Self.bucket(e.latencyUs)] += 1
+            rollups[key] = r
+        }
+        let bucketColumns = (0..<Self.bucketBounds.count).map { "h\($0)" }
+        let upsert = """
+            INSERT INTO analytics_minutes (minute, family, category, stage, route, status, requests, latency_sum, bytes_out, revenue, \(bucketColumns.joined(separator: ", ")))
+            VALUES (\(Array(repeating: "?", count: 10 + bucketColumns.count).joined(separator: ", ")))
+            ON CONFLICT (minute, family, category, stage, route, status) DO UPDATE SET
+            requests = requests + excluded.requests, latency_sum = latency_sum + excluded.latency_sum,
+            bytes_out = bytes_out + excluded.bytes_out, revenue = revenue + excluded.revenue,
+            \(bucketColumns.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
+            """
+        database.write(priority: .background, { db in
+            for e in batch {
+                try db.run(
+                    """
+                    INSERT INTO analytics_events (at_ms, minute, visitor, agent_id, principal, family, operator, category, stage, route,
+                        method, status, latency_us, bytes_out, amount, currency, referral_code)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [.integer(e.atMs), .integer(e.atMs / 60_000), .text(e.visitor), SQLValue(e.agentID), SQLValue(e.principal),
+                     .text(e.family), SQLValue(e.operatorName), .text(e.category), .text(e.stage), .text(e.route), .text(e.method),
+                     SQLValue(e.status), .integer(e.latencyUs), .integer(e.bytesOut), e.amount.map(SQLValue.integer) ?? .null,
+                     SQLValue(e.currency), SQLValue(e.referral)])
+            }
+            for (k, r) in rollups {
+                try db.run(
+                    upsert,
+                    [.integer(k.minute), .text(k.family), .text(k.category), .text(k.stage), .text(k.route), SQLValue(k.status),
+                     .integer(r.requests), .integer(r.latency), .integer(r.bytes), .integer(r.revenue)] + r.buckets.map(SQLValue.integer))
+            }
+        }, completion: { [weak self] result in
+            if case .success = result { self?.lock.withLock { self?.recorded += Int64(batch.count) } }
+        })
+    }
+
+    public func stop() {
+        timer?.cancel()
+        flush()
+    }
+}
+
+/// Counters since the process started, for Prometheus.
+struct MetricsCounters: Sendable {
+    var requests: [String: Int64] = [:]  // "stage|status class"
+    var buckets = [Int64](repeating: 0, count: AnalyticsRecorder.bucketBounds.count)
+    var latencySum: Int64 = 0
+    var count: Int64 = 0
+    var orders: Int64 = 0
+    var revenue: [String: Int64] = [:]
+
+    mutating func count(_ e: AnalyticsEvent) {
+        requests["\(e.stage)|\(e.status / 100)xx", default: 0] += 1
+        buckets[AnalyticsRecorder.bucket(e.latencyUs)] += 1
+        latencySum += e.latencyUs
+        count += 1
+        if let amount = e.amount, let currency = e.currency {
+            orders += 1
+            revenue[currency, default: 0] += amount
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import HTTPServer
+import JSON
+
+extension Gateway {
+    func addAnalyticsRoutes(to router: inout Router) {
+        let prefix = "/admin/api/analytics"
+        let queries = AnalyticsQueries(database: database)
+        /// Answers a table as JSON, or as CSV with `?format=csv` (`table` names the rows).
+        func answer(_ request: Request, table: String, _ work: (AnalyticsQueries.Range) throws -> JSON) -> Response {
+            do {
+                let range = try AnalyticsQueries.range(from: request.query("from"), to: request.query("to"))
+                let result = try work(range)
+                if request.query("format") == "csv" {
+                    var response = Response.text(
+                        AnalyticsQueries.csv(result[table]?.arrayValue ?? [result]), contentType: "text/csv; charset=utf-8")
+                    response.headers.add("Content-Disposition", "attachment; filename=\"\(table).csv\"")
+                    return response
+                }
+                return jsonResponse(result)
+            } catch let error as APIError {
+                return error.response
+            } catch {
+                return Response.error(status: 503, type: "service_unavailable", code: "store_unavailable", message: "Retry.")
+            }
+        }
+        router.get(prefix + "/summary", adminOnly { [unowned self] request in
+            answer(request, table: "summary") { try queries.summary($0, recorder: analytics) }
+        })
+        router.get(prefix + "/timeseries", adminOnly { request in
+            let bucket = Int64(request.query("bucket_minutes") ?? "") ?? 60
+            return answer(request, table: "points") {
+                try queries.timeseries($0, by: request.query("by") ?? "family", bucketMinutes: max(1, min(bucket, 10_080)))
+            }
+        })
+        router.get(prefix + "/funnel", adminOnly { request in answer(request, table: "stages") { try queries.funnel($0) } })
+        router.get(prefix + "/top-agents", adminOnly { request in
+            answer(request, table: "agents") { try queries.topAgents($0, limit: min(100, Int(request.query("limit") ?? "") ?? 10)) }
+        })
+        router.get(prefix + "/actions", adminOnly { request in answer(request, table: "actions") { try queries.actions($0) } })
+        router.get(prefix + "/revenue", adminOnly { request in
+            answer(request, table: "rows") { try queries.revenue($0, by: request.query("by") ?? "agent") }
+        })
+        router.get(prefix + "/status-codes", adminOnly { request in
+            answer(request, table: "statuses") { try queries.statusCodes($0) }
+        })
+        router.get("/metrics") { [unowned self] _ in
+            Response.text(prometheusText(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        }
+        if let chartDirectory = configuration.chartJSDirectory {
+            let files = StaticFiles(root: chartDirectory)
+            router.get("/vendor/chart.js/{path...}") { request in
+                files.serve(request.pathParameters["path"] ?? "", request: request, cacheControl: "public, max-age=86400")
+            }
+        }
+    }
+
+    /// Prometheus text exposition of this process's counters.
+    func prometheusText() -> String {
+        let c = analytics.snapshot
+        var lines: [String] = []
+        lines.append("# HELP storefront_requests_total Requests by journey stage and status class.")
+        lines.append("# TYPE storefront_requests_total counter")
+        for (key, value) in c.requests.sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: "|")
+            lines.append("storefront_requests_total{stage=\"\(parts[0])\",status=\"\(parts[1])\"} \(value)")
+        }
+        lines.append("# HELP storefront_request_duration_seconds Time to answer a request.")
+        lines.append("# TYPE storefront_request_duration_seconds histogram")
+        var cumulative: Int64 = 0
+        for (i, bound) in AnalyticsRecorder.bucketBounds.enumerated() {
+            cumulative += c.buckets[i]
+            let le = bound == Int64.max ? "+Inf" : JSON.ecmaScriptString(Double(bound) / 1_000_000)
+            lines.append("storefront_request_duration_seconds_bucket{le=\"\(le)\"} \(cumulative)")
+        }
+        lines.append("storefront_request_duration_seconds_sum \(JSON.ecmaScriptString(Double(c.latencySum) / 1_000_000))")
+        lines.append("storefront_request_duration_seconds_count \(c.count)")
+        lines.append("# HELP storefront_orders_total Orders paid from wallets.")
+        lines.append("# TYPE storefront_orders_total counter")
+        lines.append("storefront_orders_total \(c.orders)")
+        lines.append("# HELP storefront_revenue_minor_units_total Order totals, in minor units.")
+        lines.append("# TYPE storefront_revenue_minor_units_total counter")
+        for (currency, amount) in c.revenue.sorted(by: { $0.key < $1.key }) {
+            lines.append("storefront_revenue_minor_units_total{currency=\"\(currency)\"} \(amount)")
+        }
+        lines.append("# HELP storefront_analytics_queue_depth Events waiting to be written.")
+        lines.append("# TYPE storefront_analytics_queue_depth gauge")
+        lines.append("storefront_analytics_queue_depth \(analytics.depth)")
+        lines.append("# HELP storefront_analytics_dropped_events_total Events dropped because the queue was full.")
+        lines.append("# TYPE storefront_analytics_dropped_events_total counter")
+        lines.append("storefront_analytics_dropped_events_total \(analytics.droppedCount)")
+        lines.append("# HELP storefront_store_write_queue_depth Jobs waiting for the store's writer.")
+        lines.append("# TYPE storefront_store_write_queue_depth gauge")
+        lines.append("storefront_store_write_queue_depth \(database.queuedWrites)")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
