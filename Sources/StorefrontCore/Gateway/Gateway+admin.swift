@@ -6,9 +6,12 @@ extension Gateway {
     /// Admin routes need the merchant's admin token as a bearer token.
     func adminOnly(_ handler: @escaping @Sendable (Request) -> Response) -> Handler {
         { [database] request in
-            guard let authorization = request.headers["Authorization"], authorization.lowercased().hasPrefix("bearer "),
-                AdminToken.verify(String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces), in: database)
-            else {
+            // EventSource cannot send headers, so the token may also come as access_token
+            // (RFC 6750 §2.3); every other client sends it as a bearer token.
+            let bearer = request.headers["Authorization"].flatMap { header -> String? in
+                header.lowercased().hasPrefix("bearer ") ? String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces) : nil
+            }
+            guard let token = bearer ?? request.query("access_token"), AdminToken.verify(token, in: database) else {
                 var response = Response.error(
                     status: 401, type: "authentication_error", code: "admin_token_required",
                     message: "Admin routes need Authorization: Bearer <admin token> (printed on the gateway's first start).")

@@ -44,6 +44,9 @@ extension Gateway {
         router.get(prefix + "/status-codes", adminOnly { request in
             answer(request, table: "statuses") { try queries.statusCodes($0) }
         })
+        router.get(prefix + "/live", adminOnly { [unowned self] request in
+            liveFeed(after: request.headers["Last-Event-ID"].flatMap { Int64($0) })
+        })
         router.get("/metrics") { [unowned self] _ in
             Response.text(prometheusText(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
@@ -53,6 +56,34 @@ extension Gateway {
                 files.serve(request.pathParameters["path"] ?? "", request: request, cacheControl: "public, max-age=86400")
             }
         }
+    }
+
+    /// Agent activity as it is recorded (Server-Sent Events): each request an event, from
+    /// now on (or after `Last-Event-ID`).
+    func liveFeed(after: Int64?) -> Response {
+        let database = self.database
+        let start = after ?? ((try? database.read { try $0.queryOne("SELECT coalesce(max(id), 0) FROM analytics_events")?[0].int }) ?? 0) ?? 0
+        let tail = SSETail(after: start, feed: liveChanges) { cursor in
+            try database.read { db in
+                try db.query(
+                    "SELECT id, at_ms, family, agent_id, stage, route, status, latency_us, amount FROM analytics_events WHERE id > ? AND stage != 'merchant' ORDER BY id LIMIT 200",
+                    [.integer(cursor)]
+                ).map { row in
+                    let id = row[0].int ?? 0
+                    let event: JSON = [
+                        "at": .string(Timestamp.iso8601(Date(timeIntervalSince1970: Double(row[1].int ?? 0) / 1000), milliseconds: true)),
+                        "family": .string(row[2].string ?? ""), "agent_id": JSON(row[3].string), "stage": .string(row[4].string ?? ""),
+                        "route": .string(row[5].string ?? ""), "status": .int(row[6].int ?? 0), "latency_us": .int(row[7].int ?? 0),
+                        "amount": row[8].int.map(JSON.int) ?? .null,
+                    ]
+                    return (id, "id: \(id)\nevent: request\ndata: \(event.compactString)\n\n")
+                }
+            }
+        }
+        tail.start()
+        return Response(
+            status: 200, headers: HTTPHeaders([("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")]),
+            body: .stream(tail.stream))
     }
 
     /// Prometheus text exposition of this process's counters.

@@ -58,6 +58,7 @@ public final class Gateway: @unchecked Sendable {
     let agents: AgentDirectory
     let inbox: Inbox
     public let analytics: AnalyticsRecorder
+    let liveChanges: ChangeFeed
     let classifier = AgentClassifier.bundled()
     /// The routes, built once at the end of `init`.
     public private(set) var routes = Router()
@@ -92,6 +93,9 @@ public final class Gateway: @unchecked Sendable {
         let inbox = Inbox(database: database)
         self.inbox = inbox
         analytics = AnalyticsRecorder(database: database)
+        liveChanges = ChangeFeed(pollInterval: 0.5) {
+            try database.read { try $0.queryOne("SELECT coalesce(max(id), 0) FROM analytics_events")?[0].int ?? 0 }
+        }
         analytics.enabled = configuration.recordsAnalytics
         actions = try ActionRegistry(
             actions: CatalogActions(
@@ -232,6 +236,7 @@ public final class Gateway: @unchecked Sendable {
         sweeper?.cancel()
         inbox.feed.stop()
         analytics.stop()
+        liveChanges.stop()
         mcp.stop()
         try? trail.checkpointNow(database: database)
     }
