@@ -7,6 +7,7 @@
 #   2. complete_checkout over REST: many agents, a different ready checkout and a fresh
 #      Idempotency-Key per request; every answer is sent after its transaction committed.
 #   3. GET /agents throughput without and with 1,000 idle inbox subscribers (SSE) held open.
+#   4. GET /agents and MCP search_catalog with analytics recording on and off (two gateways).
 # Writes bench/results/actions.md. Settings (environment):
 #   BENCH_DURATION=8s  BENCH_CONNECTIONS=64  BENCH_WRK_THREADS=2  BENCH_SERVER_THREADS=$(nproc)
 #   BENCH_AGENTS=200   BENCH_CHECKOUTS_PER_AGENT=150   (30,000 prepared checkouts)
@@ -113,6 +114,24 @@ kill -TERM "$IDLE_PID" 2>/dev/null || true
 read -r IB_RPS IB_P50 IB_P99 < <(parse "$TMP/idle-before.txt")
 read -r IA_RPS IA_P50 IA_P99 < <(parse "$TMP/idle-after.txt")
 
+say "analytics recording on and off: GET /agents and MCP search_catalog"
+OFF_PORT=$(free_port)
+"$BIN" serve --store "$TMP/off.db" --port "$OFF_PORT" --threads "$SERVER_THREADS" --no-analytics > "$TMP/off.log" 2>&1 &
+OFF_PID=$!
+PIDS+=($OFF_PID)
+wait_for "http://127.0.0.1:$OFF_PORT/status"
+for target in on off; do
+    port=$GW_PORT
+    [ "$target" = off ] && port=$OFF_PORT
+    wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$port/agents" > "$TMP/an-agents-$target.txt"
+    wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/mcp_call.lua "http://127.0.0.1:$port/mcp" > "$TMP/an-mcp-$target.txt"
+done
+kill -TERM "$OFF_PID" 2>/dev/null || true
+read -r AON_RPS _ _ < <(parse "$TMP/an-agents-on.txt")
+read -r AOFF_RPS _ _ < <(parse "$TMP/an-agents-off.txt")
+read -r MON_RPS _ _ < <(parse "$TMP/an-mcp-on.txt")
+read -r MOFF_RPS _ _ < <(parse "$TMP/an-mcp-off.txt")
+
 {
     echo "## Actions — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION"
     echo
@@ -123,9 +142,12 @@ read -r IA_RPS IA_P50 IA_P99 < <(parse "$TMP/idle-after.txt")
     echo "| complete_checkout (REST, $AGENTS agents, fresh keys) | $CO_RPS | $CO_P50 | $CO_P99 | $CO_FAIL |"
     echo "| GET /agents, no inbox subscribers | $IB_RPS | $IB_P50 | $IB_P99 | |"
     echo "| GET /agents, 1,000 idle inbox subscribers open | $IA_RPS | $IA_P50 | $IA_P99 | |"
+    echo "| GET /agents, analytics on / off | $AON_RPS / $AOFF_RPS | | | |"
+    echo "| MCP search_catalog, analytics on / off | $MON_RPS / $MOFF_RPS | | | |"
     echo
     awk -v a="$GW_RPS" -v b="$PY_RPS" 'BEGIN { if (b > 0) printf "MCP throughput ratio storefront / Python SDK: %.1f×\n", a / b }'
     awk -v a="$IA_RPS" -v b="$IB_RPS" 'BEGIN { if (b > 0) printf "\nGET /agents with 1,000 idle subscribers: %.1f%% of its throughput without them\n", 100 * a / b }'
+    awk -v a="$AON_RPS" -v b="$AOFF_RPS" -v c="$MON_RPS" -v d="$MOFF_RPS" 'BEGIN { if (b > 0 && d > 0) printf "\nAnalytics recording costs: GET /agents %.1f%%, MCP search_catalog %.1f%%\n", 100 * (1 - a / b), 100 * (1 - c / d) }'
     echo
     echo "Completed checkouts in the run: $CO_DONE. After it: $(cat "$TMP/verify.txt")"
 } | tee "$RESULTS/actions.md"

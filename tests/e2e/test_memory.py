@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from shop import Agent, Shop, start_shop
+from shop import Agent, Shop, run_parallel, start_shop
 from support import assert_json_error
 
 ENTRY_LIMIT = 4096
@@ -239,3 +239,23 @@ def test_remember_needs_both_key_and_value(shop):
     agent = shop.register()
     assert_json_error(call(shop, agent, "remember", {"key": "only.key"}), 400)
     assert_json_error(call(shop, agent, "remember", {"value": "only value"}), 400)
+
+
+def test_parallel_notes_never_exceed_the_caps(shop):
+    """30 new notes at once from 10 connections when 5 slots are left: exactly 5 are kept."""
+    agent = shop.register()
+    for i in range(MAX_NOTES - 5):
+        ok(shop, agent, "remember", {"key": f"old{i:03d}", "value": i})
+
+    def remember(session, i):
+        return shop.call(agent, "remember", {"key": f"new{i:02d}", "value": i}, session=session)
+
+    responses = run_parallel(range(30), remember, connections=10)
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] * 5 + [409] * 25, statuses
+    for r in responses:
+        if r.status_code == 409:
+            assert_json_error(r, 409, code="memory_full")
+    listing = ok(shop, agent, "list_memories", {})
+    assert len(listing["memories"]) == MAX_NOTES
+    assert len(keys(ok(shop, agent, "list_memories", {"prefix": "new"}))) == 5
