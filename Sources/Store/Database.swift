@@ -83,7 +83,9 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     init(connection: Connection) {
         self.connection = connection
-        thread = Thread { [unowned self] in self.loop() }
+        // The thread holds the writer until its loop ends (on stop): a writer released before
+        // its thread first ran must still be there when it does.
+        thread = Thread { self.loop() }
         thread.name = "store-writer"
         thread.start()
     }

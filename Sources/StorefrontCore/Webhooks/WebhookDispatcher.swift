@@ -64,7 +64,7 @@ public final class WebhookDispatcher: @unchecked Sendable {
 
     public func start() {
         lock.withLock { running = true }
-        let thread = Thread { [unowned self] in self.loop() }
+        let thread = Thread { self.loop() }
         thread.name = "webhooks"
         self.thread = thread
         thread.start()

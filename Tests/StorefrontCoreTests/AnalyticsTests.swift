@@ -1,0 +1,80 @@
+import Foundation
+import HTTPServer
+import JSON
+import Testing
+
+@testable import StorefrontCore
+
+@Suite("Agent analytics", .serialized)
+struct AnalyticsTests {
+    let classifier = AgentClassifier.bundled()
+
+    @Test("the known-agents table loads from the project's data file")
+    func loads() {
+        #expect(classifier.count > 150)
+    }
+
+    @Test(
+        "user agents are matched on whole words to their family and category",
+        arguments: [
+            ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; ChatGPT-User/1.0; +https://openai.com/bot)", "ChatGPT-User", "ai_assistant"),
+            ("Mozilla/5.0 (compatible; GPTBot/1.2; +https://openai.com/gptbot)", "GPTBot", "ai_crawler"),
+            ("Mozilla/5.0 (compatible; PerplexityBot/1.0)", "PerplexityBot", "ai_search"),
+            ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "Googlebot", "search_engine"),
+            ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36", "browser", "browser"),
+            ("curl/8.5.0", "unknown client", "unknown_client"),
+        ])
+    func classify(userAgent: String, family: String, category: String) {
+        let found = classifier.classify(userAgent: userAgent)
+        #expect(found.name == family)
+        #expect(found.category == category)
+    }
+
+    @Test("a token inside another word does not match")
+    func wholeWords() {
+        #expect(classifier.classify(userAgent: "NotGPTBotReally/1.0").name == "unknown client")
+    }
+
+    @Test("requests are recorded, rolled up and counted by stage; identity wins over the user agent")
+    func recording() throws {
+        let shop = try Shop()
+        let gateway = shop.gateway
+        var anonymous = Request(method: "GET", path: "/agents", headers: HTTPHeaders([("User-Agent", "Claude-User/1.0")]))
+        anonymous.remoteAddress = "127.0.0.1"
+        _ = gateway.handle(anonymous)
+        _ = gateway.handle(Request(method: "GET", path: "/catalog", headers: HTTPHeaders([("User-Agent", "Claude-User/1.0")])))
+        gateway.analytics.flush()
+        try gateway.database.write { _ in }  // waits for the background batch ahead of it
+        let families = try gateway.database.read { db in
+            try db.query("SELECT family, stage, sum(requests) FROM analytics_minutes GROUP BY family, stage ORDER BY stage")
+        }
+        #expect(families.contains { $0[0].string == "Claude-User" && $0[1].string == "finding" })
+        #expect(families.contains { $0[0].string == "Claude-User" && $0[1].string == "evaluating" })
+    }
+
+    @Test("a full queue drops events and counts them instead of blocking")
+    func overflow() throws {
+        let db = try Fixtures.temporaryStore()
+        let recorder = AnalyticsRecorder(database: db, capacity: 3, flushInterval: 3600)
+        for i in 0..<10 {
+            recorder.record(
+                AnalyticsEvent(
+                    atMs: 0, visitor: "v", family: "f", category: "c", stage: "finding", route: "/r\(i)", method: "GET", status: 200,
+                    latencyUs: 10, bytesOut: 1))
+        }
+        #expect(recorder.depth == 3)
+        #expect(recorder.droppedCount == 7)
+    }
+
+    @Test("percentiles come from the latency histogram")
+    func percentiles() {
+        var counts = [Int64](repeating: 0, count: AnalyticsRecorder.bucketBounds.count)
+        counts[2] = 50  // ≤ 500 µs
+        counts[5] = 45  // ≤ 5 ms
+        counts[9] = 5  // ≤ 100 ms
+        let p = AnalyticsQueries.percentiles(counts)
+        #expect(p["p50_us"] == 500)
+        #expect(p["p95_us"] == 5000)
+        #expect(p["p99_us"] == 100_000)
+    }
+}
