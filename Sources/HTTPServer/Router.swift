@@ -11,9 +11,6 @@ public struct Router: Sendable {
         let handler: Handler
     }
 
-    /// The internal header naming the route pattern that answered (for analytics); the
-    /// gateway removes it before the response leaves.
-    public static let patternHeader = "X-Route-Pattern"
 
     enum Segment: Sendable, Equatable {
         case literal(String)
@@ -62,20 +59,23 @@ public struct Router: Sendable {
 
     /// Finds the handler for a request and fills its path parameters.
     public func route(_ request: Request) -> Response {
-        let response = dispatch(request)
-        return after.map { $0(request, response) } ?? response
+        routeWithPattern(request).response
     }
 
-    private func dispatch(_ request: Request) -> Response {
+    /// The response and the route pattern that produced it (nil when none matched).
+    public func routeWithPattern(_ request: Request) -> (response: Response, pattern: String?) {
+        let (response, pattern) = dispatch(request)
+        return (after.map { $0(request, response) } ?? response, pattern)
+    }
+
+    private func dispatch(_ request: Request) -> (Response, String?) {
         var request = request
         let method = request.method == "HEAD" ? "GET" : request.method
         // Most paths arrive normalised: look them up as they are before splitting and joining.
         if let byMethod = exact[request.path] ?? exact[Router.normalized(request.path)],
             let handler = byMethod[method]
         {
-            var response = handler(request)
-            if after != nil { response.headers.add(Self.patternHeader, request.path) }
-            return response
+            return (handler(request), request.path)
         }
         let parts = Router.split(request.path)
         var allowed: Set<String> = []
@@ -83,9 +83,7 @@ public struct Router: Sendable {
             guard let params = Router.match(route.segments, parts) else { continue }
             if route.method == method {
                 request.pathParameters = params
-                var response = route.handler(request)
-                if after != nil { response.headers.add(Self.patternHeader, route.pattern) }
-                return response
+                return (route.handler(request), route.pattern)
             }
             allowed.insert(route.method)
         }
@@ -100,14 +98,14 @@ public struct Router: Sendable {
                     "Authorization, Content-Type, Idempotency-Key, MCP-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID, Signature, Signature-Input, Signature-Agent, Content-Digest")
                 headers.add("Access-Control-Expose-Headers", "MCP-Session-Id, Idempotent-Replayed, Retry-After, ETag")
                 headers.add("Access-Control-Max-Age", "600")
-                return Response(status: 204, headers: headers)
+                return (Response(status: 204, headers: headers), nil)
             }
-            return Response.error(
+            return (Response.error(
                 status: 405, type: "invalid_request", code: "method_not_allowed",
                 message: "\(request.method) is not allowed on \(request.path); use \(allowed.sorted().joined(separator: ", ")).",
-                headers: [("Allow", allowed.sorted().joined(separator: ", "))])
+                headers: [("Allow", allowed.sorted().joined(separator: ", "))]), nil)
         }
-        return notFound(request)
+        return (notFound(request), nil)
     }
 
     static func match(_ segments: [Segment], _ parts: [String]) -> [String: String]? {

@@ -71,6 +71,16 @@ public final class AnalyticsRecorder: @unchecked Sendable {
     public var droppedCount: Int64 { lock.withLock { dropped } }
     var snapshot: MetricsCounters { lock.withLock { counters } }
 
+    static let chunk = 64
+    static func insert(rows: Int) -> String {
+        """
+        INSERT INTO analytics_events (at_ms, minute, visitor, agent_id, principal, family, operator, category, stage, route,
+            method, status, latency_us, bytes_out, amount, currency, referral_code)
+        VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", "))
+        """
+    }
+    static let chunkInsert = insert(rows: chunk)
+
     static func bucket(_ latencyUs: Int64) -> Int { bucketBounds.firstIndex { latencyUs <= $0 } ?? bucketBounds.count - 1 }
 
     /// Commits what is queued (also called on stop).
@@ -103,17 +113,23 @@ public final class AnalyticsRecorder: @unchecked Sendable {
             \(bucketColumns.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
             """
         database.write(priority: .background, { db in
-            for e in batch {
-                try db.run(
-                    """
-                    INSERT INTO analytics_events (at_ms, minute, visitor, agent_id, principal, family, operator, category, stage, route,
-                        method, status, latency_us, bytes_out, amount, currency, referral_code)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    [.integer(e.atMs), .integer(e.atMs / 60_000), .text(e.visitor), SQLValue(e.agentID), SQLValue(e.principal),
-                     .text(e.family), SQLValue(e.operatorName), .text(e.category), .text(e.stage), .text(e.route), .text(e.method),
-                     SQLValue(e.status), .integer(e.latencyUs), .integer(e.bytesOut), e.amount.map(SQLValue.integer) ?? .null,
-                     SQLValue(e.currency), SQLValue(e.referral)])
+            // Many rows per statement: one step inserts a chunk of events.
+            var index = 0
+            while index < batch.count {
+                let chunk = batch[index..<min(batch.count, index + Self.chunk)]
+                index += chunk.count
+                let sql = chunk.count == Self.chunk ? Self.chunkInsert : Self.insert(rows: chunk.count)
+                var values: [SQLValue] = []
+                values.reserveCapacity(chunk.count * 17)
+                for e in chunk {
+                    values += [
+                        .integer(e.atMs), .integer(e.atMs / 60_000), .text(e.visitor), SQLValue(e.agentID), SQLValue(e.principal),
+                        .text(e.family), SQLValue(e.operatorName), .text(e.category), .text(e.stage), .text(e.route), .text(e.method),
+                        SQLValue(e.status), .integer(e.latencyUs), .integer(e.bytesOut), e.amount.map(SQLValue.integer) ?? .null,
+                        SQLValue(e.currency), SQLValue(e.referral),
+                    ]
+                }
+                try db.run(sql, values)
             }
             for (k, r) in rollups {
                 try db.run(

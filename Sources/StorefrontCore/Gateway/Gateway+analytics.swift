@@ -10,7 +10,7 @@ enum InternalHeader {
     static let amount = "X-Storefront-Amount"
     static let currency = "X-Storefront-Currency"
     static let referral = "X-Storefront-Referral"
-    static let all = [agent, principal, action, amount, currency, referral, Router.patternHeader]
+    static let all = [agent, principal, action, amount, currency, referral]
 }
 
 extension Response {
@@ -28,25 +28,28 @@ extension Gateway {
     /// Every request: routed, then recorded for analytics (off the request path).
     public func handle(_ request: Request) -> Response {
         let start = DispatchTime.now().uptimeNanoseconds
-        let response = routes.route(request)
+        let (response, pattern) = routes.routeWithPattern(request)
         if case .deferred(let produce) = response.body {
-            let pattern = response.headers[Router.patternHeader]
             return .later { [self] complete in
                 produce { result in complete(self.finish(request, result, start: start, pattern: pattern)) }
             }
         }
-        return finish(request, response, start: start, pattern: response.headers[Router.patternHeader])
+        return finish(request, response, start: start, pattern: pattern)
     }
 
     func finish(_ request: Request, _ response: Response, start: UInt64, pattern: String?) -> Response {
         var response = response
-        let agentID = response.headers[InternalHeader.agent]
-        let principal = response.headers[InternalHeader.principal]
-        let action = response.headers[InternalHeader.action]
-        let amount = response.headers[InternalHeader.amount].flatMap(Int64.init)
-        let currency = response.headers[InternalHeader.currency]
-        let referral = response.headers[InternalHeader.referral]
-        for name in InternalHeader.all { response.headers.remove(name) }
+        var agentID: String?, principal: String?, action: String?, amount: Int64?, currency: String?, referral: String?
+        // Most responses carry no internal header: one scan decides.
+        if response.headers.fields.contains(where: { $0.name.hasPrefix("X-Storefront-") }) {
+            agentID = response.headers[InternalHeader.agent]
+            principal = response.headers[InternalHeader.principal]
+            action = response.headers[InternalHeader.action]
+            amount = response.headers[InternalHeader.amount].flatMap(Int64.init)
+            currency = response.headers[InternalHeader.currency]
+            referral = response.headers[InternalHeader.referral]
+            for name in InternalHeader.all { response.headers.remove(name) }
+        }
         guard analytics.enabled else { return response }
         let latency = Int64((DispatchTime.now().uptimeNanoseconds - start) / 1000)
         let route = action.map { "action:\($0)" } ?? pattern ?? "(unmatched)"
@@ -71,11 +74,14 @@ extension Gateway {
         return response
     }
 
+    static let endpointStages: [String: String] = Dictionary(
+        Endpoints.all.map { ($0.path, $0.stage.rawValue) }, uniquingKeysWith: { a, _ in a })
+
     /// The journey stage of a request: its action's, else its route's.
     func stage(route: String, action: String?) -> String {
         if let action, let entry = actions.entry(action) { return entry.action.stage.rawValue }
         if route.hasPrefix("/admin") || route.hasPrefix("/dashboard") || route == "/metrics" { return "merchant" }
-        if let endpoint = Endpoints.all.first(where: { $0.path == route }) { return endpoint.stage.rawValue }
+        if let stage = Self.endpointStages[route] { return stage }
         switch route {
         case "/agents/register": return JourneyStage.trustChecking.rawValue
         case "/checkout-sessions", "/checkout-sessions/{id}", "/checkout-sessions/{id}/complete", "/checkout-sessions/{id}/cancel":

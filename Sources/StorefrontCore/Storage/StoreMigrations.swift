@@ -305,7 +305,6 @@ public enum StoreMigrations {
                     referral_code TEXT
                 );
                 CREATE INDEX analytics_events_minute ON analytics_events (minute);
-                CREATE INDEX analytics_events_stage ON analytics_events (stage, minute, visitor);
                 CREATE TABLE analytics_minutes (
                     minute INTEGER NOT NULL,
                     family TEXT NOT NULL,
