@@ -238,8 +238,11 @@
           ? "The saved admin token is no longer accepted. Enter the current one."
           : "That admin token was refused (401). Check the token the gateway printed on its first start and try again.");
       } else {
+        // The gateway is unreachable or failing: say so, keep any saved token, let them retry.
         state.token = null;
-        setMessage($("login-message"), `Could not reach the gateway: ${error.message}`, "bad");
+        $("login-panel").hidden = false;
+        setMessage($("login-message"), `Could not reach the gateway (${error.message}). Try again in a moment.`, "bad");
+        if (fromStorage) $("token-input").value = token;
       }
       return;
     }
@@ -712,7 +715,7 @@
     const tbody = $("trail-table").tBodies[0];
     tbody.replaceChildren();
     for (const e of entries.reverse()) {
-      const outcome = el("span", { class: `tag ${e.outcome === "ok" ? "ok" : "bad"}`, text: e.error_code ? `${e.outcome}: ${e.error_code}` : e.outcome });
+      const outcome = el("span", { class: `tag ${e.outcome === "ok" ? "ok" : e.error_code ? "bad" : "warn"}`, text: e.error_code ? `${e.outcome}: ${e.error_code}` : e.outcome });
       tbody.append(el("tr", { dataset: { seq: String(e.seq) } },
         numCell(count(e.seq), e.seq),
         el("td", {}, timeEl(e.at)),

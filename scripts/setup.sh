@@ -10,7 +10,7 @@ packages=(pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4 li
 want_venv=0
 for arg in "$@"; do
     case "$arg" in
-        --test) want_venv=1; packages+=(python3-venv) ;;
+        --test) want_venv=1; packages+=(python3-venv chromium chromium-driver sqlite3) ;;
         --bench) packages+=(wrk gcc curl) ;;
         *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
     esac

@@ -191,6 +191,7 @@ def screenshot(driver, name: str, *, full_page: bool = False) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"storefront-dashboard-{name}.png"
     if full_page:
+        js(driver, "window.scrollTo(0, 0)")
         size = driver.get_window_size()
         height = js(driver, "return document.documentElement.scrollHeight")
         driver.set_window_size(size["width"], min(height + 120, 8000))
@@ -404,6 +405,8 @@ def test_approve_button_completes_the_pending_purchase(dashboard, traffic, shop)
     assert created.text == "now" or created.text.endswith("ago"), created.text
     assert expires.text.startswith("in ") or expires.text == "tomorrow", expires.text
     assert text(driver, "#approvals-badge") == "1"
+    js(driver, "document.getElementById('approvals').scrollIntoView()")
+    screenshot(driver, "pending-approval")
     button = row.find_element(By.CSS_SELECTOR, "button[data-decision='approve']")
     assert button.text == "Approve"
     assert "Approve" in button.get_attribute("aria-label") and APPROVER_NAME in button.get_attribute("aria-label")

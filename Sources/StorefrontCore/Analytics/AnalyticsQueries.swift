@@ -6,6 +6,8 @@ import Store
 /// histograms, revenue) and, for distinct agents and the funnel, from the events.
 struct AnalyticsQueries: Sendable {
     let database: Database
+    /// The store's currency (orders are in it).
+    var currency = "USD"
 
     struct Range {
         let fromMs: Int64
@@ -62,7 +64,7 @@ struct AnalyticsQueries: Sendable {
     func summary(_ r: Range, recorder: AnalyticsRecorder) throws -> JSON {
         try database.read { db in
             let row = try db.queryOne(
-                "SELECT coalesce(sum(requests), 0), coalesce(sum(CASE WHEN status >= 500 THEN requests ELSE 0 END), 0), coalesce(sum(CASE WHEN status >= 400 AND status < 500 THEN requests ELSE 0 END), 0), \(Self.buckets) FROM analytics_minutes WHERE minute >= ? AND minute <= ?",
+                "SELECT coalesce(sum(requests), 0), coalesce(sum(CASE WHEN status >= 500 THEN requests ELSE 0 END), 0), coalesce(sum(CASE WHEN status >= 400 AND status < 500 THEN requests ELSE 0 END), 0), \(Self.buckets) FROM analytics_minutes WHERE minute >= ? AND minute <= ? AND stage != 'merchant'",
                 [.integer(r.fromMinute), .integer(r.toMinute)])
             let requests = row?[0].int ?? 0
             let agents = try db.queryOne(
@@ -73,7 +75,7 @@ struct AnalyticsQueries: Sendable {
                 [.integer(r.fromMs / 1000), .integer(r.toMs / 1000)])
             return [
                 "range": r.json, "requests": .int(requests), "unique_agents": .int(agents),
-                "orders": .int(orders?[0].int ?? 0), "revenue": ["amount": .int(orders?[1].int ?? 0), "currency": "USD"],
+                "orders": .int(orders?[0].int ?? 0), "revenue": ["amount": .int(orders?[1].int ?? 0), "currency": .string(currency)],
                 "error_rate": .double(requests > 0 ? Double(row?[1].int ?? 0) / Double(requests) : 0),
                 "client_error_rate": .double(requests > 0 ? Double(row?[2].int ?? 0) / Double(requests) : 0),
                 "latency": row.map { Self.percentiles(Self.histogram($0, from: 3)) } ?? .null,
@@ -87,7 +89,7 @@ struct AnalyticsQueries: Sendable {
         let column = ["family": "family", "stage": "stage", "category": "category"][dimension] ?? "family"
         return try database.read { db in
             let rows = try db.query(
-                "SELECT (minute / ?) * ? AS bucket, \(column), sum(requests) FROM analytics_minutes WHERE minute >= ? AND minute <= ? GROUP BY bucket, \(column) ORDER BY bucket",
+                "SELECT (minute / ?) * ? AS bucket, \(column), sum(requests) FROM analytics_minutes WHERE minute >= ? AND minute <= ? AND stage != 'merchant' GROUP BY bucket, \(column) ORDER BY bucket",
                 [.integer(bucketMinutes), .integer(bucketMinutes), .integer(r.fromMinute), .integer(r.toMinute)])
             return [
                 "range": r.json, "by": .string(column), "bucket_minutes": .int(bucketMinutes),
@@ -108,10 +110,14 @@ struct AnalyticsQueries: Sendable {
             var stages: [JSON] = []
             var previous: Int64?
             var worst: (stage: String, lost: Int64)?
-            for stage in JourneyStage.allCases {
+            // An agent reached a stage if it was seen there or at any later stage (a registered
+            // agent may start at Transacting), so the funnel never widens.
+            let all = JourneyStage.allCases
+            for (i, stage) in all.enumerated() {
+                let later = all[i...].map { "'\($0.rawValue)'" }.joined(separator: ", ")
                 let count = try db.queryOne(
-                    "SELECT count(DISTINCT visitor) FROM analytics_events WHERE stage = ? AND minute >= ? AND minute <= ?",
-                    [.text(stage.rawValue), .integer(r.fromMinute), .integer(r.toMinute)])?[0].int ?? 0
+                    "SELECT count(DISTINCT visitor) FROM analytics_events WHERE stage IN (\(later)) AND minute >= ? AND minute <= ?",
+                    [.integer(r.fromMinute), .integer(r.toMinute)])?[0].int ?? 0
                 var entry: [String: JSON] = ["stage": .string(stage.rawValue), "title": .string(stage.title), "agents": .int(count)]
                 if let previous {
                     entry["conversion"] = previous > 0 ? .double(Double(count) / Double(previous)) : .null
@@ -140,7 +146,7 @@ struct AnalyticsQueries: Sendable {
                     [
                         "visitor": .string(row[0].string ?? ""), "family": .string(row[1].string ?? ""),
                         "agent_id": JSON(row[2].string), "principal": JSON(row[3].string), "requests": .int(row[4].int ?? 0),
-                        "spend": ["amount": .int(row[5].int ?? 0), "currency": "USD"],
+                        "spend": ["amount": .int(row[5].int ?? 0), "currency": .string(currency)],
                     ]
                 }),
             ]
@@ -178,8 +184,8 @@ struct AnalyticsQueries: Sendable {
                 "rows": .array(rows.map { row in
                     [
                         "key": .string(row[0].string ?? ""), "orders": .int(row[1].int ?? 0),
-                        "revenue": ["amount": .int(row[2].int ?? 0), "currency": "USD"],
-                        "refunded": ["amount": .int(row[3].int ?? 0), "currency": "USD"],
+                        "revenue": ["amount": .int(row[2].int ?? 0), "currency": .string(currency)],
+                        "refunded": ["amount": .int(row[3].int ?? 0), "currency": .string(currency)],
                     ]
                 }),
             ]
@@ -189,7 +195,7 @@ struct AnalyticsQueries: Sendable {
     func statusCodes(_ r: Range) throws -> JSON {
         try database.read { db in
             let rows = try db.query(
-                "SELECT status, sum(requests) FROM analytics_minutes WHERE minute >= ? AND minute <= ? GROUP BY status ORDER BY status",
+                "SELECT status, sum(requests) FROM analytics_minutes WHERE minute >= ? AND minute <= ? AND stage != 'merchant' GROUP BY status ORDER BY status",
                 [.integer(r.fromMinute), .integer(r.toMinute)])
             return ["range": r.json, "statuses": .array(rows.map { ["status": .int($0[0].int ?? 0), "requests": .int($0[1].int ?? 0)] })]
         }

@@ -80,7 +80,9 @@ extension Gateway {
     /// The journey stage of a request: its action's, else its route's.
     func stage(route: String, action: String?) -> String {
         if let action, let entry = actions.entry(action) { return entry.action.stage.rawValue }
-        if route.hasPrefix("/admin") || route.hasPrefix("/dashboard") || route == "/metrics" { return "merchant" }
+        if route.hasPrefix("/admin") || route.hasPrefix("/dashboard") || route.hasPrefix("/vendor") || route == "/metrics" {
+            return "merchant"
+        }
         if let stage = Self.endpointStages[route] { return stage }
         switch route {
         case "/agents/register": return JourneyStage.trustChecking.rawValue

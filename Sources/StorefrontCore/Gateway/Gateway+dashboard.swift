@@ -5,7 +5,8 @@ import JSON
 extension Gateway {
     func addAnalyticsRoutes(to router: inout Router) {
         let prefix = "/admin/api/analytics"
-        let queries = AnalyticsQueries(database: database)
+        var queries = AnalyticsQueries(database: database)
+        queries.currency = manifests.currency
         /// Answers a table as JSON, or as CSV with `?format=csv` (`table` names the rows).
         func answer(_ request: Request, table: String, _ work: (AnalyticsQueries.Range) throws -> JSON) -> Response {
             do {
@@ -66,7 +67,7 @@ extension Gateway {
         let tail = SSETail(after: start, feed: liveChanges) { cursor in
             try database.read { db in
                 try db.query(
-                    "SELECT id, at_ms, family, agent_id, stage, route, status, latency_us, amount FROM analytics_events WHERE id > ? AND stage != 'merchant' ORDER BY id LIMIT 200",
+                    "SELECT id, at_ms, family, agent_id, stage, route, status, latency_us, amount, currency FROM analytics_events WHERE id > ? AND stage != 'merchant' ORDER BY id LIMIT 200",
                     [.integer(cursor)]
                 ).map { row in
                     let id = row[0].int ?? 0
@@ -74,7 +75,7 @@ extension Gateway {
                         "at": .string(Timestamp.iso8601(Date(timeIntervalSince1970: Double(row[1].int ?? 0) / 1000), milliseconds: true)),
                         "family": .string(row[2].string ?? ""), "agent_id": JSON(row[3].string), "stage": .string(row[4].string ?? ""),
                         "route": .string(row[5].string ?? ""), "status": .int(row[6].int ?? 0), "latency_us": .int(row[7].int ?? 0),
-                        "amount": row[8].int.map(JSON.int) ?? .null,
+                        "amount": row[8].int.map(JSON.int) ?? .null, "currency": JSON(row[9].string),
                     ]
                     return (id, "id: \(id)\nevent: request\ndata: \(event.compactString)\n\n")
                 }
