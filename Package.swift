@@ -31,7 +31,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             exclude: ["Analytics/known-agents.LICENSE"],
-            resources: [.copy("Analytics/known-agents.json")],
+            resources: [.copy("Analytics/known-agents.json"), .copy("JourneyAudit/audit-rubric.json")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

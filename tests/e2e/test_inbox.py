@@ -18,7 +18,6 @@ import threading
 import time
 
 import pytest
-import requests
 
 from gateway_process import SSEEvent, SSEStream, modern_post
 from shop import GIFT_PRICE, Agent, Shop, restart_shop, start_shop

@@ -1,0 +1,99 @@
+import Foundation
+import JSON
+
+/// What one audit found.
+public struct Finding: Sendable {
+    public var id: String
+    public var stage: JourneyStage
+    public var title: String
+    /// 0…1, or nil when the audit does not apply.
+    public var score: Double?
+    public var detail: String
+    public var evidence: JSON
+    public var fix: String
+    public var weight: Double
+
+    public var json: JSON {
+        [
+            "id": .string(id), "stage": .string(stage.rawValue), "title": .string(title),
+            "score": score.map(JSON.double) ?? .null, "passed": score.map { .bool($0 >= 0.9) } ?? .null,
+            "detail": .string(detail), "evidence": evidence, "fix": .string(fix), "weight": .double(weight),
+        ]
+    }
+}
+
+/// Audits an agent's buying journey through a store: gathers artifacts, scores each audit of
+/// the rubric (`audit-rubric.json`), averages them into the six stages, and says what to fix.
+public struct JourneyAudit: Sendable {
+    public struct Rubric: Sendable {
+        struct Entry: Sendable {
+            let id: String, stage: JourneyStage, weight: Double, title: String, fix: String
+        }
+        let entries: [Entry]
+        let levels: [(min: Double, level: String)]
+
+        public static func bundled() throws -> Rubric {
+            guard let url = Bundle.module.url(forResource: "audit-rubric", withExtension: "json"),
+                let data = FileManager.default.contents(atPath: url.path)
+            else { throw ManifestError(file: "audit-rubric.json", pointer: "", message: "missing from the build") }
+            let json = try JSON.parse(bytes: [UInt8](data))
+            return Rubric(
+                entries: (json["audits"]?.arrayValue ?? []).compactMap { a in
+                    guard let id = a["id"]?.stringValue, let stage = a["stage"]?.stringValue.flatMap(JourneyStage.init(rawValue:))
+                    else { return nil }
+                    return Entry(
+                        id: id, stage: stage, weight: a["weight"]?.doubleValue ?? 1, title: a["title"]?.stringValue ?? id,
+                        fix: a["fix"]?.stringValue ?? "")
+                },
+                levels: (json["levels"]?.arrayValue ?? []).compactMap { l in
+                    guard let min = l["min"]?.doubleValue, let level = l["level"]?.stringValue else { return nil }
+                    return (min, level)
+                }.sorted { $0.min > $1.min })
+        }
+    }
+
+    public let target: String
+    public let artifacts: [String: Artifact]
+    let rubric: Rubric
+
+    public init(target: String, artifacts: [String: Artifact], rubric: Rubric) {
+        self.target = target
+        self.artifacts = artifacts
+        self.rubric = rubric
+    }
+
+    public func run() -> JSON {
+        let checks = AuditChecks(target: target, artifacts: artifacts)
+        var findings: [Finding] = []
+        for entry in rubric.entries {
+            let (score, detail, evidence) = checks.run(entry.id)
+            findings.append(
+                Finding(
+                    id: entry.id, stage: entry.stage, title: entry.title, score: score, detail: detail, evidence: evidence,
+                    fix: entry.fix, weight: entry.weight))
+        }
+        var categories: [JSON] = []
+        var stageScores: [Double] = []
+        for stage in JourneyStage.allCases {
+            let scored = findings.filter { $0.stage == stage && $0.score != nil }
+            let weight = scored.reduce(0) { $0 + $1.weight }
+            let score = weight > 0 ? scored.reduce(0) { $0 + $1.score! * $1.weight } / weight * 100 : nil
+            if let score { stageScores.append(score) }
+            categories.append([
+                "stage": .string(stage.rawValue), "title": .string(stage.title),
+                "score": score.map { .double(($0 * 10).rounded() / 10) } ?? .null,
+                "audits": .array(findings.filter { $0.stage == stage }.map { .string($0.id) }),
+                "failing": .array(findings.filter { $0.stage == stage && ($0.score ?? 1) < 0.9 }.map { .string($0.id) }),
+            ])
+        }
+        let overall = stageScores.isEmpty ? 0 : stageScores.reduce(0, +) / Double(stageScores.count)
+        let level = rubric.levels.first { overall >= $0.min }?.level ?? "agent-hostile"
+        return [
+            "$schema": "https://storefront.dev/schemas/journey-report.schema.json",
+            "target": .string(target), "audited_at": .string(Timestamp.iso8601(Date())),
+            "tool": ["name": "storefront audit", "version": .string(StorefrontVersion.current)],
+            "score": .double((overall * 10).rounded() / 10), "level": .string(level),
+            "categories": .array(categories), "findings": .array(findings.map(\.json)),
+        ]
+    }
+}

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import HTTPServer
+import JSON
+import Store
+import StorefrontCore
+
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Audit a product's agent buying journey, stage by stage, with the fix for each finding.",
+        discussion: "Audits a live site by URL, or a manifests folder (served on a private loopback port for the audit).")
+
+    @Argument(help: "The site to audit, e.g. https://shop.example (omit with --manifests).")
+    var url: String?
+
+    @Option(help: "Audit the store in this manifests folder instead of a URL.")
+    var manifests: String?
+
+    @Option(help: "table, json, markdown or html.")
+    var format: String = "table"
+
+    @Option(help: "Write the report to this file instead of standard output.")
+    var output: String?
+
+    @Option(help: "Exit 1 when the overall score is below this (for CI).")
+    var minScore: Double?
+
+    @Option(help: "The JSON Schemas folder (for --manifests).")
+    var schemas: String?
+
+    func validate() throws {
+        guard (url == nil) != (manifests == nil) else { throw ValidationError("Give a URL or --manifests DIR (one of them).") }
+        guard ["table", "json", "markdown", "html"].contains(format) else {
+            throw ValidationError("--format must be table, json, markdown or html.")
+        }
+        if let url {
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+                throw ValidationError("The URL must be http:// or https:// with a host, not \(url).")
+            }
+        }
+    }
+
+    func run() throws {
+        var target = url ?? ""
+        var stopLocal: (() -> Void)?
+        if let manifests {
+            (target, stopLocal) = try serveLocally(manifests)
+        }
+        defer { stopLocal?() }
+        let artifacts = Gatherer(base: target).gather()
+        let report = JourneyAudit(target: manifests.map { "manifests:\($0)" } ?? target, artifacts: artifacts, rubric: try .bundled()).run()
+        let text: String
+        switch format {
+        case "json": text = report.prettyString
+        case "markdown": text = ReportRenderer.markdown(report)
+        case "html": text = ReportRenderer.html(report)
+        default: text = ReportRenderer.table(report, color: output == nil && isatty(1) == 1)
+        }
+        if let output {
+            try text.write(toFile: output, atomically: true, encoding: .utf8)
+            print("report written to \(output): \(report["score"]?.doubleValue ?? 0)/100 (\(report["level"]?.stringValue ?? ""))")
+        } else {
+            print(text)
+        }
+        if let minScore, (report["score"]?.doubleValue ?? 0) < minScore { throw ExitCode(1) }
+    }
+
+    /// Serves a manifests folder on a free loopback port with a temporary store.
+    func serveLocally(_ folder: String) throws -> (String, () -> Void) {
+        let library = try ProjectFolder.schemas(schemas)
+        let loaded: StoreManifests
+        do {
+            loaded = try StoreManifests.load(from: URL(fileURLWithPath: folder), schemas: library)
+        } catch let error as ManifestValidationError {
+            print(error, to: &standardError)
+            throw ExitCode(65)
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("storefront-audit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let database = try Database(path: dir.appendingPathComponent("audit.db").path, migrations: StoreMigrations.all)
+        var config = ServerConfiguration()
+        config.port = 0
+        config.threads = 2
+        let box = RouterBox()
+        let server = HTTPServer(configuration: config) { box.route($0) }
+        try server.start()
+        var gatewayConfig = GatewayConfiguration(publicURL: "http://127.0.0.1:\(server.port)")
+        gatewayConfig.recordsAnalytics = false
+        let gateway = try Gateway(configuration: gatewayConfig, manifests: loaded, database: database, schemas: library)
+        box.set { gateway.handle($0) }
+        return ("http://127.0.0.1:\(server.port)", {
+            server.stop()
+            gateway.stop()
+            database.close()
+            try? FileManager.default.removeItem(at: dir)
+        })
+    }
+}
