@@ -8,7 +8,9 @@ import StorefrontCore
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Audit a product's agent buying journey, stage by stage, with the fix for each finding.",
-        discussion: "Audits a live site by URL, or a manifests folder (served on a private loopback port for the audit).")
+        discussion: """
+            Audits a live site by URL, or a manifests folder (served on a private loopback port for the audit).             Exit codes: 0 the report was produced (and the score is at least --fail-under), 1 the score is below             --fail-under, 64 wrong arguments, 65 an invalid manifests folder.
+            """)
 
     @Argument(help: "The site to audit, e.g. https://shop.example (omit with --manifests).")
     var url: String?
@@ -16,23 +18,27 @@ struct Audit: ParsableCommand {
     @Option(help: "Audit the store in this manifests folder instead of a URL.")
     var manifests: String?
 
-    @Option(help: "table, json, markdown or html.")
-    var format: String = "table"
+    @Option(help: "text (a table; colour on a terminal), json, markdown or html.")
+    var format: String = "text"
 
     @Option(help: "Write the report to this file instead of standard output.")
     var output: String?
 
-    @Option(help: "Exit 1 when the overall score is below this (for CI).")
-    var minScore: Double?
+    @Option(name: [.customLong("fail-under"), .customLong("min-score")], help: "Exit 1 when the overall score is below this (for CI).")
+    var failUnder: Double?
+
+    @Option(help: "Seconds to wait for each request to the target.")
+    var timeout: Double = 10
 
     @Option(help: "The JSON Schemas folder (for --manifests).")
     var schemas: String?
 
     func validate() throws {
         guard (url == nil) != (manifests == nil) else { throw ValidationError("Give a URL or --manifests DIR (one of them).") }
-        guard ["table", "json", "markdown", "html"].contains(format) else {
-            throw ValidationError("--format must be table, json, markdown or html.")
+        guard ["text", "table", "json", "markdown", "html"].contains(format) else {
+            throw ValidationError("--format must be text, json, markdown or html.")
         }
+        guard timeout > 0 && timeout <= 120 else { throw ValidationError("--timeout must be from 0 to 120 seconds.") }
         if let url {
             guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
                 throw ValidationError("The URL must be http:// or https:// with a host, not \(url).")
@@ -47,7 +53,9 @@ struct Audit: ParsableCommand {
             (target, stopLocal) = try serveLocally(manifests)
         }
         defer { stopLocal?() }
-        let artifacts = Gatherer(base: target).gather()
+        var gatherer = Gatherer(base: target)
+        gatherer.timeout = timeout
+        let artifacts = gatherer.gather()
         let report = JourneyAudit(target: manifests.map { "manifests:\($0)" } ?? target, artifacts: artifacts, rubric: try .bundled()).run()
         let text: String
         switch format {
@@ -62,7 +70,7 @@ struct Audit: ParsableCommand {
         } else {
             print(text)
         }
-        if let minScore, (report["score"]?.doubleValue ?? 0) < minScore { throw ExitCode(1) }
+        if let failUnder, (report["score"]?.doubleValue ?? 0) < failUnder { throw ExitCode(1) }
     }
 
     /// Serves a manifests folder on a free loopback port with a temporary store.

@@ -72,7 +72,9 @@ def test_every_endpoint_url_in_agents_answers_200(http, agents_doc, catalog_mani
         assert ("url" in endpoint) is not templated, endpoint
         url = (endpoint["url_template"] if templated else endpoint["url"]).replace("{id}", some_id)
         r = http.request(endpoint["method"], url)
-        assert r.status_code == 200, (endpoint, r.status_code, r.text[:200])
+        # Routes that need an agent's identity say so, and refuse an anonymous caller.
+        expected = 401 if endpoint.get("requires_identity") else 200
+        assert r.status_code == expected, (endpoint, r.status_code, r.text[:200])
 
 
 def test_agents_html_for_browsers_states_the_same_facts(http, base_url, agents_doc):
@@ -452,7 +454,9 @@ def test_every_declared_get_answers_200_as_declared(http, openapi, catalog_manif
         if "get" not in item:
             continue
         r = http.get(server + path.replace("{id}", some_id))
-        assert r.status_code == 200, ("GET", path, r.status_code, r.text[:200])
+        # An operation that declares 401 needs an identity; anonymously it gets that 401.
+        expected = 401 if "401" in item["get"]["responses"] else 200
+        assert r.status_code == expected, ("GET", path, r.status_code, r.text[:200])
         check_against_declaration(openapi, "get", path, item["get"], r)
 
 
@@ -478,7 +482,11 @@ def test_declared_error_responses_match_the_declared_error_schema(http, openapi)
             assert r.status_code == 404, path
             response_validator(openapi, error_schema).validate(r.json())
         query_params = [p for p in op.get("parameters", []) if p["in"] == "query"]
-        if "400" in op["responses"] and query_params:
+        if "401" in op["responses"]:
+            r = http.get(server + path)
+            assert r.status_code == 401, path
+            response_validator(openapi, error_schema).validate(r.json())
+        elif "400" in op["responses"] and query_params:
             r = http.get(server + path, params={"no_such_parameter": "1"})
             assert r.status_code == 400, path
             response_validator(openapi, error_schema).validate(r.json())

@@ -98,6 +98,7 @@ struct StoreFacts {
             "operation_id": .string(e.id),
         ]
         entry[e.path.contains("{") ? "url_template" : "url"] = .string(url(e.path))
+        if e.requiresIdentity { entry["requires_identity"] = true }
         return .object(entry)
     }
 

@@ -23,8 +23,11 @@ func scriptSafeJSON(_ bytes: [UInt8]) -> String {
 }
 
 /// The shared page frame for the few HTML pages the gateway serves.
-func htmlPage(title: String, description: String, head: String = "", body: String) -> String {
-    """
+func htmlPage(title: String, description: String, head: String = "", body: String, storeLinks: Bool = true) -> String {
+    let alternates = storeLinks
+        ? "<link rel=\"alternate\" type=\"application/json\" href=\"/agents\">\n<link rel=\"alternate\" type=\"text/markdown\" href=\"/llms.txt\">"
+        : ""
+    return """
     <!doctype html>
     <html lang="en">
     <head>
@@ -32,8 +35,7 @@ func htmlPage(title: String, description: String, head: String = "", body: Strin
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>\(htmlEscape(title))</title>
     <meta name="description" content="\(htmlEscape(description))">
-    <link rel="alternate" type="application/json" href="/agents">
-    <link rel="alternate" type="text/markdown" href="/llms.txt">
+    \(alternates)
     <style>
     body{font:16px/1.5 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1d2b22}
     h1,h2{line-height:1.2} code{background:#eef3ef;padding:0 .25em;border-radius:3px}

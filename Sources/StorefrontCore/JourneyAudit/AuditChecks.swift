@@ -11,6 +11,8 @@ struct AuditChecks {
     func evidence(_ names: String...) -> JSON { .array(names.compactMap { a($0)?.evidence }) }
 
     var tools: [JSON] { a("mcp_tools")?.json?["tools"]?.arrayValue ?? [] }
+    /// Evidence for audits that read the tool list: the handshake, and the list when there is one.
+    var toolEvidence: JSON { evidence("mcp_initialize", "mcp_tools", "openapi") }
     var toolNames: Set<String> { Set(tools.compactMap { $0["name"]?.stringValue }) }
     var openAPIPaths: [String] { Array(a("openapi")?.json?["paths"]?.objectValue?.keys ?? [:].keys) }
     var agentsText: String { a("agents")?.ok == true ? a("agents")!.body.lowercased() : "" }
@@ -31,14 +33,14 @@ struct AuditChecks {
             return (Double(parts.count) / 4, "/agents answers JSON with \(parts.joined(separator: ", ")).", evidence("agents"))
         case "llms-txt":
             guard let llms = a("llms"), llms.ok else { return (0, "No /llms.txt.", evidence("llms")) }
-            let lines = llms.body.split(separator: "\n").map(String.init)
+            let lines = llms.body.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n").map(String.init)
             let h1 = lines.first { !$0.isEmpty }?.hasPrefix("# ") == true
             let sections = lines.filter { $0.hasPrefix("## ") }.count
             let links = lines.filter { $0.hasPrefix("- [") && $0.contains("](") }.count
             let score = (h1 ? 0.4 : 0) + (sections > 0 ? 0.3 : 0) + (links > 0 ? 0.3 : 0)
             return (score, "llms.txt: \(h1 ? "an H1" : "no H1"), \(sections) sections, \(links) links.", evidence("llms"))
         case "robots-welcomes-agents":
-            guard let robots = a("robots"), robots.ok else {
+            guard let robots = a("robots"), robots.ok, !robots.contentType.contains("html") else {
                 return (1, "No robots.txt: nothing blocks agents (one naming /agents would help them).", evidence("robots"))
             }
             let agents = ["ChatGPT-User", "Claude-User", "Perplexity-User", "OAI-SearchBot", "PerplexityBot", "Claude-SearchBot"]
@@ -74,7 +76,7 @@ struct AuditChecks {
             return (openAPIPaths.isEmpty ? 0.5 : 1, "OpenAPI \(spec["openapi"]?.stringValue ?? "") with \(openAPIPaths.count) paths.", evidence("openapi"))
         case "product-json-ld":
             guard let page = a("product_page") else { return (nil, "No product page found in the sitemap to check.", .array([])) }
-            let products = JSONLD.objects(in: page.body).filter { $0["@type"] == "Product" }
+            let products = JSONLD.objects(in: page.body).filter { JSONLD.isType($0, "Product") }
             guard let product = products.first else { return (0, "The product page has no schema.org Product JSON-LD.", evidence("product_page")) }
             let offers = product["offers"]?.arrayValue ?? (product["offers"].map { [$0] } ?? [])
             let priced = offers.contains { $0["price"] != nil && $0["priceCurrency"] != nil }
@@ -101,10 +103,10 @@ struct AuditChecks {
         case "tools-have-schemas":
             guard !tools.isEmpty else { return (nil, "No tools to check.", .array([])) }
             let good = tools.filter { ($0["description"]?.stringValue?.count ?? 0) >= 10 && $0["inputSchema"]?.objectValue != nil }
-            return (Double(good.count) / Double(tools.count), "\(good.count) of \(tools.count) tools have a description and an input schema.", evidence("mcp_tools"))
+            return (Double(good.count) / Double(tools.count), "\(good.count) of \(tools.count) tools have a description and an input schema.", toolEvidence)
         case "catalog-searchable":
             let ok = has(tools: ["search_catalog", "search_products", "search"], paths: ["search", "/catalog"])
-            return (ok ? 1 : 0, ok ? "The catalog can be searched by a tool or an API." : "No catalog search tool or API.", evidence("mcp_tools", "openapi"))
+            return (ok ? 1 : 0, ok ? "The catalog can be searched by a tool or an API." : "No catalog search tool or API.", toolEvidence)
         case "machine-readable-policies":
             guard let policies = a("policies")?.json else { return (0, "No /policies document.", evidence("policies")) }
             let topics = ["refunds", "returns", "privacy", "terms"].filter { policies[$0] != nil }
@@ -130,13 +132,13 @@ struct AuditChecks {
             return (local ? 1 : 0, local ? "Plain HTTP on localhost (fine for a local store)." : "Plain HTTP on a public host.", .array([]))
         case "checkout-tools":
             let ok = has(tools: ["complete_checkout", "create_checkout"], paths: ["/checkout-sessions", "/checkout_sessions", "/checkout"])
-            return (ok ? 1 : 0, ok ? "Checkout is a tool call or an API." : "No checkout an agent can call.", evidence("mcp_tools", "openapi"))
+            return (ok ? 1 : 0, ok ? "Checkout is a tool call or an API." : "No checkout an agent can call.", toolEvidence)
         case "idempotency":
             let ok = openAPIText.contains("Idempotency-Key") || agentsText.contains("idempotency")
             return (ok ? 1 : 0, ok ? "Idempotency keys are supported." : "No sign of idempotency keys.", evidence("openapi", "agents"))
         case "spend-controls":
             let ok = has(tools: ["get_wallet"]) || agentsText.contains("wallet")
-            return (ok ? 1 : 0, ok ? "Agents pay from wallets with limits." : "No wallet or spend controls for agents.", evidence("mcp_tools"))
+            return (ok ? 1 : 0, ok ? "Agents pay from wallets with limits." : "No wallet or spend controls for agents.", toolEvidence)
         case "payment-terms":
             let ok = openAPIText.contains("\"402\"")
             return (ok ? 1 : 0, ok ? "402 answers are documented." : "No 402 answer is documented.", evidence("openapi"))
@@ -146,13 +148,13 @@ struct AuditChecks {
             return (found.isEmpty ? 1 : 0, found.isEmpty ? "No CAPTCHA on the pages checked." : "CAPTCHA found: \(found.joined(separator: ", ")).", evidence("home", "product_page"))
         case "order-status":
             let ok = has(tools: ["get_order", "list_orders"], paths: ["/orders"])
-            return (ok ? 1 : 0, ok ? "Order status is a tool call." : "No order-status tool.", evidence("mcp_tools"))
+            return (ok ? 1 : 0, ok ? "Order status is a tool call." : "No order-status tool.", toolEvidence)
         case "executable-support":
             let names = ["cancel_order", "request_refund", "report_issue"].filter { has(tools: [$0]) }
-            return (Double(names.count) / 3, names.isEmpty ? "No support actions." : "Support actions: \(names.joined(separator: ", ")).", evidence("mcp_tools"))
+            return (Double(names.count) / 3, names.isEmpty ? "No support actions." : "Support actions: \(names.joined(separator: ", ")).", toolEvidence)
         case "inbox":
             let ok = has(tools: ["get_inbox"], paths: ["/inbox"])
-            return (ok ? 1 : 0, ok ? "Agents have an inbox of events." : "No inbox or event stream for agents.", evidence("mcp_tools", "openapi"))
+            return (ok ? 1 : 0, ok ? "Agents have an inbox of events." : "No inbox or event stream for agents.", toolEvidence)
         case "docs-without-javascript":
             guard let home = a("home"), home.ok else { return (nil, "The home page did not answer.", evidence("home")) }
             let text = home.body.replacingOccurrences(of: "<script[\\s\\S]*?</script>", with: "", options: .regularExpression)
@@ -161,15 +163,17 @@ struct AuditChecks {
             return (words >= 50 ? 1 : 0, "The home page has \(words) words without running JavaScript.", evidence("home"))
         case "feedback":
             let ok = has(tools: ["leave_feedback", "submit_review"])
-            return (ok ? 1 : 0, ok ? "Agents can leave feedback." : "No feedback tool.", evidence("mcp_tools"))
+            return (ok ? 1 : 0, ok ? "Agents can leave feedback." : "No feedback tool.", toolEvidence)
         case "referrals":
             let ok = has(tools: ["recommend", "create_referral"])
-            return (ok ? 1 : 0, ok ? "Agents can recommend with referral codes." : "No referral tool.", evidence("mcp_tools"))
+            return (ok ? 1 : 0, ok ? "Agents can recommend with referral codes." : "No referral tool.", toolEvidence)
         case "aggregate-ratings":
             let ld = a("product_page").map { JSONLD.objects(in: $0.body).contains { $0["aggregateRating"] != nil } } ?? false
-            let catalog = has(tools: ["leave_feedback"])
+            let collects = has(tools: ["leave_feedback"])
             if ld { return (1, "Product pages publish AggregateRating.", evidence("product_page")) }
-            return (catalog ? 0.5 : 0, catalog ? "Ratings are collected but no product page shows an AggregateRating yet." : "No ratings are published.", evidence("product_page"))
+            // Ratings are collected but none exists yet: nothing to publish, so not applicable.
+            if collects { return (nil, "Ratings are collected; no product has one yet to publish.", evidence("product_page")) }
+            return (0, "No ratings are collected or published.", evidence("product_page"))
         default:
             return (nil, "Unknown audit.", .array([]))
         }
@@ -183,7 +187,7 @@ struct RobotsTxt {
     init(_ text: String) {
         var current: (agents: [String], disallow: [String], allow: [String])?
         var lastWasAgent = false
-        for raw in text.split(separator: "\n") {
+        for raw in text.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n") {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
             let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2 else { continue }
@@ -216,15 +220,21 @@ enum JSONLD {
     /// Every JSON-LD object in a page's `<script type="application/ld+json">` blocks.
     static func objects(in html: String) -> [JSON] {
         var found: [JSON] = []
-        var rest = html[...]
-        while let start = rest.range(of: "<script type=\"application/ld+json\">") {
-            guard let end = rest.range(of: "</script>", range: start.upperBound..<rest.endIndex) else { break }
-            if let json = try? JSON.parse(String(rest[start.upperBound..<end.lowerBound])) {
-                found += json.arrayValue ?? [json]
+        let pattern = #"<script[^>]*type\s*=\s*["']application/ld\+json["'][^>]*>([\s\S]*?)</script>"#
+        guard let regex = try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive]) else { return [] }
+        let text = html as NSString
+        for match in regex.matches(in: html, range: NSRange(location: 0, length: text.length)) {
+            guard let json = try? JSON.parse(text.substring(with: match.range(at: 1))) else { continue }
+            for object in json.arrayValue ?? [json] {
+                found += object["@graph"]?.arrayValue ?? [object]
             }
-            rest = rest[end.upperBound...]
         }
         return found
+    }
+
+    /// Whether a JSON-LD object is of a type (`@type` may be a string or a list).
+    static func isType(_ object: JSON, _ type: String) -> Bool {
+        object["@type"]?.stringValue == type || (object["@type"]?.arrayValue?.contains { $0.stringValue == type } ?? false)
     }
 }
 

@@ -83,6 +83,6 @@ public enum ReportRenderer {
         return htmlPage(
             title: "Agent buying journey — \(report["target"]?.stringValue ?? "")", description: "Journey audit report",
             head: "<style>.fix{color:#8a4b00;margin:.2rem 0 .6rem 1.6rem}.score{float:right}.mark{display:inline-block;width:1.2em}</style>",
-            body: body)
+            body: body, storeLinks: false)
     }
 }

@@ -48,11 +48,14 @@ final class SSETail: @unchecked Sendable {
     func pump() {
         lock.lock()
         defer { lock.unlock() }
-        guard !stream.isFinished, let rows = try? fetch(cursor) else { return }
-        for row in rows {
-            cursor = row.id
-            stream.write(row.text)
+        // A backlog larger than one fetch is sent in full, batch after batch.
+        while !stream.isFinished, let rows = try? fetch(cursor), !rows.isEmpty {
+            for row in rows {
+                cursor = row.id
+                stream.write(row.text)
+            }
         }
+        guard !stream.isFinished else { return }
         if let isComplete, (try? isComplete()) == true, (try? fetch(cursor))?.isEmpty ?? true {
             stream.finish()
             close()
