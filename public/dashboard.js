@@ -318,6 +318,7 @@
       ["actions", loadActions],
       ["approvals", loadApprovals],
       ["audit trail", (g) => loadTrail(g, { verify: verifyTrail || state.trailCount === 0 })],
+      ["journey audits", loadAudits],
     ]);
     button.disabled = false;
     button.removeAttribute("aria-busy");
@@ -729,6 +730,41 @@
     if (!entries.length) emptyRow(tbody, 8, "The trail is empty.");
   }
 
+  // --- journey audits ---------------------------------------------------------------------------
+
+  async function loadAudits(generation) {
+    const data = await api("/admin/api/audits");
+    if (!current(generation)) return;
+    const tbody = $("journey-table").tBodies[0];
+    tbody.replaceChildren();
+    for (const a of data.audits) {
+      const scored = (a.stages || []).filter((s) => s.score != null);
+      const weakest = scored.sort((x, y) => x.score - y.score)[0];
+      tbody.append(el("tr", { dataset: { score: String(a.score) } },
+        el("td", {}, timeEl(a.audited_at)),
+        el("th", { scope: "row", text: a.target }),
+        numCell(count(Math.round(a.score)), a.score),
+        el("td", {}, el("span", { class: `tag ${a.score >= 85 ? "ok" : a.score >= 40 ? "warn" : "bad"}`, text: a.level })),
+        el("td", { text: weakest ? `${weakest.stage.replace(/_/g, "-")} (${Math.round(weakest.score)})` : "—" })));
+    }
+    if (!data.audits.length) emptyRow(tbody, 5, "No audit yet: run one.");
+  }
+
+  async function runAudit() {
+    const button = $("journey-run");
+    button.disabled = true;
+    $("journey-status").textContent = "Auditing this store as an agent would…";
+    try {
+      const result = await api("/admin/api/audits", { method: "POST" });
+      $("journey-status").textContent = `Scored ${Math.round(result.report.score)}/100 (${result.report.level}).`;
+      await run([["journey audits", loadAudits]]);
+    } catch (error) {
+      $("journey-status").textContent = `The audit failed: ${error.message}`;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   // --- the live feed (Server-Sent Events) -------------------------------------------------------
 
   function setLiveState(text, kind) {
@@ -860,6 +896,7 @@
     $("revenue-by").addEventListener("change", () => run([["revenue", loadRevenue]]));
     $("trail-verify").addEventListener("click", () => run([["audit trail", (g) => loadTrail(g, { verify: true })]]));
     $("live-pause").addEventListener("click", togglePause);
+    $("journey-run").addEventListener("click", runAudit);
     $("approvals-table").addEventListener("click", (event) => {
       const button = event.target.closest("button[data-decision]");
       if (button && !button.disabled) decide(button);

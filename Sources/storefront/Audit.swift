@@ -30,6 +30,9 @@ struct Audit: ParsableCommand {
     @Option(help: "Seconds to wait for each request to the target.")
     var timeout: Double = 10
 
+    @Option(help: "Keep the report in this store file (the dashboard shows the history).")
+    var store: String?
+
     @Option(help: "The JSON Schemas folder (for --manifests).")
     var schemas: String?
 
@@ -57,6 +60,11 @@ struct Audit: ParsableCommand {
         gatherer.timeout = timeout
         let artifacts = gatherer.gather()
         let report = JourneyAudit(target: manifests.map { "manifests:\($0)" } ?? target, artifacts: artifacts, rubric: try .bundled()).run()
+        if let store {
+            let database = try Database(path: store, migrations: StoreMigrations.all, readers: 1)
+            try AuditHistory.save(report, in: database)
+            database.close()
+        }
         let text: String
         switch format {
         case "json": text = report.prettyString

@@ -450,3 +450,39 @@ def test_neither_url_nor_manifests_is_refused():
     result = audit(expect=None)
     assert result.returncode != 0, result
     assert "--manifests" in result.stderr, result.stderr
+
+
+# --- history: reports kept in the store for the dashboard ----------------------------------------
+
+
+def test_the_gateway_audits_itself_and_keeps_the_history(tmp_path):
+    from shop import start_shop
+
+    shop = start_shop(tmp_path / "self-audit")
+    try:
+        created = shop.admin("POST", "/audits")
+        assert created.status_code == 201, created.text[:500]
+        report = created.json()["report"]
+        report_validator().validate(report)
+        assert report["target"] == shop.base_url
+        assert report["level"] == "agent-ready", failing_summary(report)
+        listed = shop.admin_ok("GET", "/audits")["audits"]
+        assert [a["id"] for a in listed] == [created.json()["id"]]
+        assert listed[0]["score"] == report["score"]
+        assert len(listed[0]["stages"]) == 6
+        again = shop.admin_ok("GET", f"/audits/{created.json()['id']}")
+        assert again["findings"] == report["findings"]
+        assert shop.admin("GET", "/audits/999999").status_code == 404
+        assert shop.http.get(shop.url("/admin/api/audits"), timeout=10).status_code == 401
+    finally:
+        shop.server.stop()
+
+
+def test_the_command_line_audit_can_keep_its_report_in_a_store(tmp_path):
+    store = tmp_path / "history.db"
+    audit("--manifests", "manifests", "--format", "json", "--store", str(store))
+    import sqlite3
+
+    with sqlite3.connect(store) as db:
+        rows = db.execute("SELECT target, score, level FROM audit_reports").fetchall()
+    assert len(rows) == 1 and rows[0][0] == "manifests:manifests" and rows[0][2] == "agent-ready", rows

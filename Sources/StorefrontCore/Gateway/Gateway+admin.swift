@@ -99,6 +99,28 @@ extension Gateway {
                 return ["id": .int(id), "status": "pending"]
             }
         })
+        router.get(prefix + "/audits", adminOnly { [unowned self] _ in
+            adminResult { ["audits": .array(try AuditHistory.list(in: database))] }
+        })
+        router.get(prefix + "/audits/{id}", adminOnly { [unowned self] request in
+            adminResult {
+                guard let id = request.pathParameters["id"].flatMap(Int64.init), let report = try AuditHistory.report(id, in: database)
+                else { throw ActionError.notFound("No audit report \(request.pathParameters["id"] ?? "").") }
+                return report
+            }
+        })
+        // The journey auditor's self-check: this gateway, audited over HTTP as an agent sees it.
+        router.post(prefix + "/audits", adminOnly { [unowned self] _ in
+            adminResult(
+                {
+                    let report = JourneyAudit(
+                        target: configuration.publicURL, artifacts: Gatherer(base: configuration.publicURL).gather(),
+                        rubric: try .bundled()
+                    ).run()
+                    let id = try AuditHistory.save(report, in: database)
+                    return ["id": .int(id), "report": report]
+                }, status: 201)
+        })
         router.get(prefix + "/trail", adminOnly { [unowned self] request in
             adminResult {
                 let after = request.query("after").flatMap(Int64.init) ?? 0

@@ -335,5 +335,17 @@ public enum StoreMigrations {
                     PRIMARY KEY (minute, family, category, stage, route, status)
                 );
                 """),
+        Migration(
+            version: 7, name: "journey audit reports",
+            sql: """
+                CREATE TABLE audit_reports (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    target TEXT NOT NULL,
+                    audited_at TEXT NOT NULL,
+                    score REAL NOT NULL,
+                    level TEXT NOT NULL,
+                    report TEXT NOT NULL
+                );
+                """),
     ]
 }
