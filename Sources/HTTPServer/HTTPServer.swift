@@ -213,6 +213,11 @@ public final class HTTPServer: @unchecked Sendable {
                     raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress), bytesFreed, box.toOpaque())
             }
             if mhdResponse == nil { box.release() }
+        case .stream(let stream) where exchange.request.method == "HEAD":
+            // HEAD gets the stream's headers and no body at all.
+            stream.finish()
+            stream.connectionClosed()
+            mhdResponse = MHD_create_response_from_buffer(0, nil, .RESPMEM_PERSISTENT)
         case .stream(let stream):
             mhdResponse = makeStreamResponse(stream, connection: connection)
         case .deferred:

@@ -10,7 +10,7 @@ import Testing
 struct Shop {
     let gateway: Gateway
     let agent: Agent
-    var identity: Identity { Identity(agent: agent, credential: .apiKey) }
+    var identity: Identity { Identity(agent: agent, credential: .apiKey(prefix: "test")) }
 
     init(fund: Int64 = 1_000_000, limits: JSON = [:]) throws {
         gateway = try Fixtures.gateway()

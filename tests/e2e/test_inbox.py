@@ -21,7 +21,7 @@ import pytest
 
 from gateway_process import SSEEvent, SSEStream, modern_post
 from shop import GIFT_PRICE, Agent, Shop, restart_shop, start_shop
-from support import assert_json_error, launch
+from support import assert_json_error, launch, raw_exchange, split_response
 
 # A new event must reach an open stream this fast (the feed polls the store every 0.2 s).
 LIVE_WITHIN = 1.0
@@ -465,6 +465,26 @@ def test_a_resuming_subscriber_with_a_backlog_larger_than_one_batch_gets_all_of_
     assert funded_amounts(events) == list(range(1, 531))
 
 
+@pytest.mark.parametrize("change", ["revoke", "rotate-key"])
+def test_a_stream_opened_with_a_key_that_is_revoked_or_rotated_gets_no_further_events(shop, change):
+    """Once the key no longer works for `GET /inbox` (401), a stream opened with it before must not
+    keep delivering the agent's new events."""
+    agent = shop.register()
+    with subscribe(shop, agent) as stream:
+        shop.fund(agent, 1)
+        assert funded_amounts(stream.read_n(1, within=LIVE_WITHIN)) == [1]
+        shop.admin_ok("POST", f"/agents/{agent.id}/{change}")
+        assert shop.http.get(shop.url("/inbox"), headers=agent.auth, timeout=10).status_code == 401
+        shop.fund(agent, 2)
+        try:
+            leaked = stream.read_n(1, within=2.0)
+        except AssertionError:
+            return  # nothing more came: right
+        raise AssertionError(
+            f"after POST /admin/api/agents/{{id}}/{change} the old key gets 401 on GET /inbox, yet the stream opened "
+            f"with it delivered a new event: {leaked[0].data}")
+
+
 def test_a_second_subscriber_with_the_same_key_sees_the_same_events_live(shop):
     agent = shop.register()
     shop.fund(agent, 1)
@@ -534,6 +554,21 @@ def test_many_idle_subscribers_do_not_hold_server_threads(own_shop):
     finally:
         for stream in streams:
             stream.drop()
+
+
+def test_head_of_the_stream_answers_headers_only_and_ends(shop):
+    """HEAD /inbox as a stream must not hang, and (RFC 9110 9.3.2) carries no body - not even an
+    empty chunked body, which a keep-alive client would read as the start of the next response."""
+    agent = shop.register()
+    shop.fund(agent, 1)
+    request = (f"HEAD /inbox HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {agent.api_key}\r\n"
+               "Accept: text/event-stream\r\nConnection: close\r\n\r\n").encode()
+    started = time.monotonic()
+    raw = raw_exchange(shop.server.port, request, timeout=5)
+    assert time.monotonic() - started < 3, "HEAD of the stream did not end"
+    status, headers, body = split_response(raw)
+    assert status == 200 and headers.get("content-type", "").startswith("text/event-stream"), raw[:300]
+    assert body == b"", f"HEAD answered with body bytes {body!r}"
 
 
 # --- durability -----------------------------------------------------------------------------------------

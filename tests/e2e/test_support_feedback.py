@@ -20,7 +20,7 @@ import statistics
 
 import pytest
 
-from shop import GIFT_PRICE, GIFT_PRODUCT, GIFT_SKU, Agent, Shop, new_key, start_shop
+from shop import GIFT_PRICE, GIFT_PRODUCT, GIFT_SKU, Agent, Shop, new_key, sql_exec, start_shop
 from support import assert_json_error, json_ld_blocks
 
 COMPASS = "baseplate-compass"  # one price, no variants, shipped
@@ -229,6 +229,22 @@ def test_support_options_say_truthfully_whether_cancel_and_refund_are_available(
         assert (r.status_code == 200) == available[action], (
             f"{action} on a {state} order: get_support_options said available={available[action]}, the call answered "
             f"{r.status_code} {r.text[:300]}")
+
+
+def test_after_the_refund_window_a_damaged_item_opens_a_ticket_instead_of_suggesting_a_refund(shop):
+    """The order is moved 31 days into the past (the refund window is 30 days) in the store file."""
+    agent = shop.buyer(funds=10 * GIFT_PRICE)
+    order = order_of(shop, agent, [gift(1)])
+    sql_exec(shop.store, f"UPDATE orders SET created_at = created_at - 31 * 86400 WHERE id = '{order['id']}';")
+    answer = ok(shop, agent, "report_issue", {"order_id": order["id"], "category": "damaged", "description": "cracked screen"})
+    assert_support_answer(answer, tool_names(shop))
+    assert answer["status"] == "open", answer
+    assert "request_refund" not in [step["action"] for step in answer["next_steps"]], answer
+    for step in answer["next_steps"]:
+        ok(shop, agent, step["action"], step.get("arguments", {}))
+    options = ok(shop, agent, "get_support_options", {"order_id": order["id"]})
+    assert {a["action"]: a.get("available") for a in options["actions"]}["request_refund"] is False
+    assert_json_error(shop.call(agent, "request_refund", {"order_id": order["id"]}, key=new_key()), 409, code="refund_window_closed")
 
 
 def test_support_options_list_channels_hours_and_response_time(shop):

@@ -22,12 +22,13 @@ extension Gateway {
                 guard parts.count == 2, parts[0].lowercased() == "bearer" else {
                     return .failure(AuthenticationError(code: "invalid_authorization", message: "Use Authorization: Bearer <api key>."))
                 }
-                guard let agent = try agents.authenticate(apiKey: String(parts[1]).trimmingCharacters(in: .whitespaces)) else {
+                let key = String(parts[1]).trimmingCharacters(in: .whitespaces)
+                guard let agent = try agents.authenticate(apiKey: key), let prefix = APIKey.prefix(of: key) else {
                     return .failure(
                         AuthenticationError(
                             code: "invalid_api_key", message: "The API key is unknown or revoked. Register with POST /agents/register."))
                 }
-                return .success(Identity(agent: agent, credential: .apiKey))
+                return .success(Identity(agent: agent, credential: .apiKey(prefix: prefix)))
             }
             if request.headers["Signature-Input"] != nil || request.headers["Signature"] != nil {
                 let scheme = URL(string: configuration.publicURL)?.scheme ?? "http"

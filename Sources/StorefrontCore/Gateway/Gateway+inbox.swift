@@ -27,7 +27,11 @@ extension Gateway {
             after = value
         }
         let wantsStream = request.headers["Accept"]?.contains("text/event-stream") == true && request.query("after") == nil
-        if wantsStream { return inbox.stream(agentID: identity.agent.id, after: after) }
+        if wantsStream {
+            // A key revoked or rotated while the stream is open stops it at the next event.
+            let agents = self.agents, credential = identity.credential
+            return inbox.stream(agentID: identity.agent.id, after: after) { (try? agents.isActive(credential)) ?? false }
+        }
         let limit = request.query("limit").flatMap(Int.init) ?? 50
         guard (1...Inbox.maxPage).contains(limit) else {
             return APIError.invalidParameter("limit", "limit must be from 1 to \(Inbox.maxPage).").response

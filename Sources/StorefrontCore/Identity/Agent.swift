@@ -25,7 +25,9 @@ public struct Agent: Sendable, Equatable {
 
 /// How a request proved who it is.
 public enum Credential: Sendable, Equatable {
-    case apiKey
+    /// An API key, by its public prefix.
+    case apiKey(prefix: String)
+    /// An RFC 9421 signature, by the key's JWK thumbprint.
     case messageSignature(keyID: String)
 }
 
@@ -53,6 +55,8 @@ public protocol AgentDirectory: Sendable {
     func rotateKey(_ id: String) throws -> String?
     /// Records a signature nonce; false when it was already used (a replay).
     func useNonce(_ nonce: String, agentID: String, expiresAt: Int64) throws -> Bool
+    /// Whether the credential a request used still works (its key and agent not revoked).
+    func isActive(_ credential: Credential) throws -> Bool
 }
 
 /// API keys: `sk_agent_<prefix>_<secret>`. The prefix finds the key; only a SHA-256 of the
@@ -197,6 +201,19 @@ struct SQLiteAgentDirectory: AgentDirectory {
                 [.text(id), .text(key.prefix), .blob(APIKey.hash(key.key))])
             try trail.append(TrailEntry(agentID: id, action: "agent.rotate_key", target: id, outcome: "ok"), in: db)
             return key.key
+        }
+    }
+
+    func isActive(_ credential: Credential) throws -> Bool {
+        let (column, value): (String, String)
+        switch credential {
+        case .apiKey(let prefix): (column, value) = ("prefix", prefix)
+        case .messageSignature(let keyID): (column, value) = ("thumbprint", keyID)
+        }
+        return try database.read { db in
+            try db.queryOne(
+                "SELECT 1 FROM agent_keys k JOIN agents a ON a.id = k.agent_id WHERE k.\(column) = ? AND k.revoked_at IS NULL AND a.status = 'active'",
+                [.text(value)]) != nil
         }
     }
 

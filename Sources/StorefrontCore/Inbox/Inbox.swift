@@ -52,7 +52,7 @@ struct Inbox: Sendable {
     }
 
     /// The live stream of an agent's events after `after`.
-    func stream(agentID: String, after: Int64) -> Response {
+    func stream(agentID: String, after: Int64, stillAllowed: (@Sendable () -> Bool)? = nil) -> Response {
         let database = self.database
         let tail = SSETail(after: after, feed: feed) { cursor in
             try database.read { db in
@@ -64,6 +64,7 @@ struct Inbox: Sendable {
                 }
             }
         }
+        tail.stillAllowed = stillAllowed
         tail.start()
         return Response(
             status: 200,

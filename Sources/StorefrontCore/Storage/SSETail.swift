@@ -14,6 +14,8 @@ final class SSETail: @unchecked Sendable {
     private let feed: ChangeFeed
     private let fetch: Fetch
     private let isComplete: (@Sendable () throws -> Bool)?
+    /// Checked before sending: a stream whose reader lost its right to it ends.
+    var stillAllowed: (@Sendable () -> Bool)?
     private let lock = NSLock()
     private var token: UUID?
     private var keepAlive: DispatchSourceTimer?
@@ -50,6 +52,11 @@ final class SSETail: @unchecked Sendable {
         defer { lock.unlock() }
         // A backlog larger than one fetch is sent in full, batch after batch.
         while !stream.isFinished, let rows = try? fetch(cursor), !rows.isEmpty {
+            if let stillAllowed, !stillAllowed() {
+                stream.finish()
+                close()
+                return
+            }
             for row in rows {
                 cursor = row.id
                 stream.write(row.text)
