@@ -70,6 +70,9 @@ struct Serve: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Record every request for agent analytics (the dashboard's data).")
     var analytics = true
 
+    @Option(help: "Analytics events held in memory before they are written; beyond it events are dropped and counted.")
+    var analyticsQueue: Int = 50_000
+
     @Option(help: "The largest request body accepted, in bytes.")
     var maxBodyBytes: Int = 1 << 20
 
@@ -83,6 +86,7 @@ struct Serve: ParsableCommand {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be from 1 to 256.") }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024.") }
         guard connectionLimit >= 1 else { throw ValidationError("--connection-limit must be at least 1.") }
+        guard analyticsQueue >= 1 else { throw ValidationError("--analytics-queue must be at least 1.") }
         guard ["open", "invite"].contains(registration) else { throw ValidationError("--registration must be open or invite.") }
         for url in webhooks {
             guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
@@ -151,6 +155,7 @@ struct Serve: ParsableCommand {
         gatewayConfiguration.checkpointEvery = checkpointEvery
         gatewayConfiguration.webhookURLs = webhooks
         gatewayConfiguration.recordsAnalytics = analytics
+        gatewayConfiguration.analyticsQueueCapacity = analyticsQueue
         gatewayConfiguration.chartJSDirectory = chartJS
         let gateway: Gateway
         do {

@@ -27,6 +27,8 @@ public struct GatewayConfiguration: Sendable {
     public var webhookURLs: [String] = []
     /// Record every request for agent analytics.
     public var recordsAnalytics = true
+    /// Events held in memory before the writer takes them.
+    public var analyticsQueueCapacity = 50_000
     /// Where Chart.js is (Debian's libjs-chart.js), served at /vendor/chart.js/.
     public var chartJSDirectory: String? = "/usr/share/javascript/chart.js"
 
@@ -92,7 +94,7 @@ public final class Gateway: @unchecked Sendable {
         try commerce.seedInventory()
         let inbox = Inbox(database: database)
         self.inbox = inbox
-        analytics = AnalyticsRecorder(database: database)
+        analytics = AnalyticsRecorder(database: database, capacity: configuration.analyticsQueueCapacity)
         liveChanges = ChangeFeed(pollInterval: 0.5) {
             try database.read { try $0.queryOne("SELECT coalesce(max(id), 0) FROM analytics_events")?[0].int ?? 0 }
         }
