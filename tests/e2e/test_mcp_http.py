@@ -431,7 +431,8 @@ def test_tools_call_without_a_name_is_invalid_params(session):
 
 def test_resources_list_names_the_store_documents(session):
     resources = session.call("resources/list")["resources"]
-    assert sorted(r["uri"] for r in resources) == sorted(RESOURCE_URIS)
+    # Plus the caller's inbox (read with an agent's key: test_mcp_inbox.py).
+    assert sorted(r["uri"] for r in resources) == sorted(RESOURCE_URIS + ["storefront://inbox"])
     for resource in resources:
         assert resource["name"] and resource["mimeType"] == "application/json", resource
 

@@ -209,8 +209,9 @@ def test_resources_are_listed_and_readable(mcp_url, mode, version):
             listed = await client.list_resources()
             uris = sorted(str(r.uri) for r in listed.resources)
             assert uris == sorted(["storefront://store", "storefront://catalog", "storefront://pricing",
-                                   "storefront://policies", "storefront://capabilities"])
-            for uri in uris:
+                                   "storefront://policies", "storefront://capabilities", "storefront://inbox"])
+            # The inbox belongs to an agent (test_mcp_inbox.py reads it with a key).
+            for uri in [u for u in uris if u != "storefront://inbox"]:
                 read = await client.read_resource(uri)
                 assert len(read.contents) == 1 and str(read.contents[0].uri) == uri
                 assert read.contents[0].mime_type == "application/json"

@@ -135,10 +135,13 @@ public final class Gateway: @unchecked Sendable {
                 description: "The store's capability manifest; its detached JWS is at /.well-known/capabilities.json.jws.",
                 mimeType: "application/json", read: { String(decoding: documents.capabilities.bytes, as: UTF8.self) }),
         ]
-        let service = MCPService(
+        var service = MCPService(
             actions: actions, resources: resources,
             productResource: { id in catalogAll.product(id).map { views.detail($0).prettyString } },
             storeName: manifests.storeName, version: configuration.version, toolsPageSize: max(1, configuration.toolsPageSize))
+        service.inboxResource = { identity in
+            (try? inbox.page(agentID: identity.agent.id, after: 0, limit: Inbox.maxPage, unreadOnly: true))?.prettyString
+        }
         var origins = configuration.allowedOrigins
         if let url = URL(string: configuration.publicURL), let scheme = url.scheme, let host = url.host {
             origins.append("\(scheme)://\(host)" + (url.port.map { ":\($0)" } ?? ""))

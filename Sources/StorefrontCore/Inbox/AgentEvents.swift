@@ -20,6 +20,20 @@ public struct AgentEvents: Sendable {
             "INSERT INTO inbox_events (agent_id, type, data, created_at) VALUES (?, ?, ?, ?)",
             [.text(agentID), .text(type), .text(data.compactString), .integer(now)])
         let inboxID = db.lastInsertRowID
+        // MCP sessions subscribed to this agent's inbox hear of it on their server-to-client
+        // stream (the latest one each session opened).
+        let notification: JSON = [
+            "jsonrpc": "2.0", "method": "notifications/resources/updated", "params": ["uri": .string(Self.inboxURI)],
+        ]
+        try db.run(
+            """
+            INSERT INTO mcp_events (session_id, stream_id, data)
+            SELECT s.session_id, st.id, ? FROM mcp_subscriptions s
+            JOIN mcp_streams st ON st.id = (SELECT id FROM mcp_streams WHERE session_id = s.session_id AND request_id IS NULL
+                                            ORDER BY created_at DESC, rowid DESC LIMIT 1)
+            JOIN mcp_sessions ses ON ses.id = s.session_id AND ses.ended_at IS NULL
+            WHERE s.agent_id = ? AND s.uri = ?
+            """, [.text(notification.compactString), .text(agentID), .text(Self.inboxURI)])
         guard type.hasPrefix("order."), !webhookURLs.isEmpty else { return }
         let eventID = "evt_\(inboxID)_" + randomIdentifier(prefix: "").prefix(8)
         let body: JSON = [
@@ -35,6 +49,9 @@ public struct AgentEvents: Sendable {
                 [.text(eventID), .text(url), SQLValue(orderID), .text(type), .text(body.compactString), .integer(now), .integer(now)])
         }
     }
+
+    /// The MCP resource of an agent's inbox.
+    public static let inboxURI = "storefront://inbox"
 
     static func json(_ row: Row) -> JSON {
         [

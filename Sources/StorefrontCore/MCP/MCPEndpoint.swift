@@ -202,11 +202,39 @@ public final class MCPEndpoint: @unchecked Sendable {
             if let token = message.params["_meta"]?["progressToken"], method == "tools/call" {
                 return streamedCall(message, session: session, progressToken: token, request: request, identity: identity)
             }
+            if method == "resources/subscribe" || method == "resources/unsubscribe" {
+                return subscription(message, session: session, identity: identity)
+            }
             let context = Self.context(request, message, identity)
             switch service.call(method, params: message.params, context: context) {
             case .success(let result): return rpcJSON(rpcResult(id: message.id, result))
             case .failure(let error): return rpcJSON(rpcError(id: message.id, error))
             }
+        }
+    }
+
+    /// resources/subscribe and /unsubscribe: the caller's inbox, notified on the session's
+    /// server-to-client stream (GET /mcp) when an event arrives.
+    private func subscription(_ message: RPCMessage, session: MCPSession, identity: Identity?) -> Response {
+        guard let uri = message.params["uri"]?.stringValue else {
+            return rpcJSON(rpcError(id: message.id, RPCError(code: RPCError.invalidParams, message: "params.uri is required.")))
+        }
+        guard uri == AgentEvents.inboxURI else {
+            return rpcJSON(
+                rpcError(
+                    id: message.id,
+                    RPCError(code: RPCError.invalidParams, message: "Only \(AgentEvents.inboxURI) changes; other resources are fixed until a restart.")))
+        }
+        guard let identity else {
+            return rpcJSON(
+                rpcError(id: message.id, RPCError(code: RPCError.invalidParams, message: "Send your API key to subscribe to your inbox.")))
+        }
+        do {
+            try store.setSubscription(
+                sessionID: session.id, uri: uri, agentID: identity.agent.id, on: message.method == "resources/subscribe")
+            return rpcJSON(rpcResult(id: message.id, [:]))
+        } catch {
+            return rpcHTTPError(503, id: message.id, RPCError(code: RPCError.internalError, message: "The store is unavailable."))
         }
     }
 

@@ -17,6 +17,8 @@ struct MCPService: Sendable {
     let actions: ActionRegistry
     let resources: [MCPResource]
     let productResource: @Sendable (String) -> String?
+    /// The caller's inbox as a resource (needs an identity).
+    var inboxResource: (@Sendable (Identity) -> String?)?
     let storeName: String
     let version: String
     let toolsPageSize: Int
@@ -36,7 +38,7 @@ struct MCPService: Sendable {
     var capabilities: JSON {
         [
             "tools": ["listChanged": false],
-            "resources": ["subscribe": false, "listChanged": false],
+            "resources": ["subscribe": true, "listChanged": false],
             "prompts": ["listChanged": false],
         ]
     }
@@ -47,9 +49,25 @@ struct MCPService: Sendable {
         case "ping": return .success([:])
         case "tools/list": return listTools(params)
         case "tools/call": return callTool(params, context: context)
-        case "resources/list": return .success(["resources": .array(resources.map(resourceJSON))])
+        case "resources/list":
+            var listed = resources.map(resourceJSON)
+            listed.append([
+                "uri": .string(AgentEvents.inboxURI), "name": "inbox", "title": "Your inbox",
+                "description": "Events about your orders, approvals and wallet (needs your API key). Subscribe for notifications/resources/updated.",
+                "mimeType": "application/json",
+            ])
+            return .success(["resources": .array(listed)])
         case "resources/templates/list": return .success(["resourceTemplates": [productTemplate]])
-        case "resources/read": return readResource(params)
+        case "resources/read":
+            if params["uri"]?.stringValue == AgentEvents.inboxURI {
+                guard let identity = context.identity else {
+                    return .failure(
+                        RPCError(code: RPCError.invalidParams, message: "The inbox belongs to an agent: send Authorization: Bearer <api key>."))
+                }
+                let text = inboxResource?(identity) ?? "{}"
+                return .success(["contents": [["uri": .string(AgentEvents.inboxURI), "mimeType": "application/json", "text": .string(text)]]])
+            }
+            return readResource(params)
         case "prompts/list": return .success(["prompts": .array(MCPPrompts.all.map(\.listing))])
         case "prompts/get": return getPrompt(params)
         default:

@@ -36,6 +36,7 @@ public protocol MCPSessionStore: Sendable {
     func latestEventID() throws -> Int64
     func recordCancellation(sessionID: String, requestID: String, reason: String?) throws
     func isCancelled(sessionID: String, requestID: String) throws -> Bool
+    func setSubscription(sessionID: String, uri: String, agentID: String, on: Bool) throws
 }
 
 /// Random identifiers: 128 bits, hex, visible ASCII as the transport requires.
@@ -138,6 +139,18 @@ struct SQLiteMCPSessionStore: MCPSessionStore {
             try db.run(
                 "INSERT OR IGNORE INTO mcp_cancellations (session_id, request_id, reason) VALUES (?, ?, ?)",
                 [.text(sessionID), .text(requestID), SQLValue(reason)])
+        }
+    }
+
+    func setSubscription(sessionID: String, uri: String, agentID: String, on: Bool) throws {
+        try database.write { db in
+            if on {
+                try db.run(
+                    "INSERT OR REPLACE INTO mcp_subscriptions (session_id, uri, agent_id) VALUES (?, ?, ?)",
+                    [.text(sessionID), .text(uri), .text(agentID)])
+            } else {
+                try db.run("DELETE FROM mcp_subscriptions WHERE session_id = ? AND uri = ?", [.text(sessionID), .text(uri)])
+            }
         }
     }
 

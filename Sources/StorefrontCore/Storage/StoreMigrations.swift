@@ -347,5 +347,17 @@ public enum StoreMigrations {
                     report TEXT NOT NULL
                 );
                 """),
+        Migration(
+            version: 8, name: "MCP resource subscriptions",
+            sql: """
+                CREATE TABLE mcp_subscriptions (
+                    session_id TEXT NOT NULL REFERENCES mcp_sessions (id),
+                    uri TEXT NOT NULL,
+                    agent_id TEXT,
+                    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+                    PRIMARY KEY (session_id, uri)
+                );
+                CREATE INDEX mcp_subscriptions_agent ON mcp_subscriptions (agent_id, uri);
+                """),
     ]
 }
