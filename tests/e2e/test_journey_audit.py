@@ -486,3 +486,79 @@ def test_the_command_line_audit_can_keep_its_report_in_a_store(tmp_path):
     with sqlite3.connect(store) as db:
         rows = db.execute("SELECT target, score, level FROM audit_reports").fetchall()
     assert len(rows) == 1 and rows[0][0] == "manifests:manifests" and rows[0][2] == "agent-ready", rows
+
+
+# --- malformed targets: findings and a report, never a crash -------------------------------------
+
+import http.server as _http_server
+import os as _os
+import threading as _threading
+import time as _time
+
+
+def _malformed_handler(mode: str):
+    class Handler(_http_server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.answer()
+
+        def do_POST(self):
+            self.answer()
+
+        def do_DELETE(self):
+            self.answer()
+
+        def answer(self):
+            if mode == "garbage":
+                body = _os.urandom(5000)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            elif mode == "errors":
+                self.send_response(500)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif mode == "redirect-loop":
+                self.send_response(302)
+                self.send_header("Location", self.path)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif mode == "huge":
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.end_headers()
+                chunk = b"<p>" + b"x" * 65536
+                try:
+                    for _ in range(120):
+                        self.wfile.write(chunk)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+            elif mode == "hang":
+                _time.sleep(3)
+
+    return Handler
+
+
+@pytest.mark.parametrize("mode", ["garbage", "errors", "redirect-loop", "huge", "hang"])
+def test_a_malformed_target_ends_in_findings_and_a_report_not_a_crash(mode):
+    server = _http_server.ThreadingHTTPServer(("127.0.0.1", 0), _malformed_handler(mode))
+    server.daemon_threads = True
+    thread = _threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        started = _time.monotonic()
+        report = audit_json(base, "--timeout", "0.5")
+        assert _time.monotonic() - started < 60
+        report_validator().validate(report)
+        assert report["level"] == "agent-hostile", (mode, report["score"])
+        entry = findings(report)["agent-entry-point"]
+        assert entry["score"] == 0 and entry["fix"], entry
+        if mode == "hang":
+            assert any("no complete answer" in (e.get("error") or "") for e in entry["evidence"]), entry
+    finally:
+        server.shutdown()

@@ -31,6 +31,26 @@ public struct Gatherer: Sendable {
     public let base: String
     public var timeout: Double = 10
     static let maxBytes = 4 << 20
+    /// At most this many requests, and no new one after this many seconds: the audit is polite
+    /// and ends even against a target that hangs.
+    public var maxRequests = 40
+    public var maxSeconds: Double = 90
+    private let budget = Budget()
+
+    final class Budget: @unchecked Sendable {
+        private let lock = NSLock()
+        private var used = 0
+        private let started = Date()
+
+        /// Takes one request from the budget; false when none is left.
+        func take(maxRequests: Int, maxSeconds: Double) -> Bool {
+            lock.withLock {
+                guard used < maxRequests, Date().timeIntervalSince(started) < maxSeconds else { return false }
+                used += 1
+                return true
+            }
+        }
+    }
 
     public init(base: String) {
         self.base = base.hasSuffix("/") ? String(base.dropLast()) : base
@@ -46,6 +66,11 @@ public struct Gatherer: Sendable {
         guard let url = URL(string: target) else {
             return Artifact(url: target, status: 0, contentType: "", headers: [:], body: "", error: "not a URL")
         }
+        guard budget.take(maxRequests: maxRequests, maxSeconds: maxSeconds) else {
+            return Artifact(
+                url: target, status: 0, contentType: "", headers: [:], body: "",
+                error: "not fetched: the audit's budget (\(maxRequests) requests, \(Int(maxSeconds)) s) ran out")
+        }
         var request = URLRequest(url: url, timeoutInterval: timeout)
         request.httpMethod = method
         request.setValue(accept, forHTTPHeaderField: "Accept")
@@ -53,8 +78,11 @@ public struct Gatherer: Sendable {
         for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
         if let body { request.httpBody = Data(body.utf8) }
         let done = DispatchSemaphore(value: 0)
+        let lock = NSLock()
         nonisolated(unsafe) var artifact = Artifact(url: target, status: 0, contentType: "", headers: [:], body: "", error: nil)
-        URLSession.shared.dataTask(with: request) { data, response, error in
+        let task = URLSession.shared.dataTask(with: request) { data, response, error in
+            lock.lock()
+            defer { lock.unlock() }
             if let http = response as? HTTPURLResponse {
                 artifact.status = http.statusCode
                 var found: [String: String] = [:]
@@ -65,9 +93,20 @@ public struct Gatherer: Sendable {
             if let data { artifact.body = String(decoding: data.prefix(Self.maxBytes), as: UTF8.self) }
             artifact.error = error.map { $0.localizedDescription }
             done.signal()
-        }.resume()
-        done.wait()
-        return artifact
+        }
+        task.resume()
+        // The session's timeout is between bytes; this one bounds the whole request, so a target
+        // that trickles or hangs cannot hold the audit.
+        if done.wait(timeout: .now() + timeout) == .timedOut {
+            task.cancel()
+            lock.lock()
+            defer { lock.unlock() }
+            var timedOut = artifact
+            timedOut.status = 0
+            timedOut.error = "no complete answer within \(timeout) s"
+            return timedOut
+        }
+        return lock.withLock { artifact }
     }
 
     /// Everything the audits read, keyed by name.
