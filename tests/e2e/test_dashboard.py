@@ -549,3 +549,23 @@ def test_the_traffic_chart_is_agent_traffic_not_the_dashboards_polling(dashboard
     time.sleep(1.5)
     totals = family_totals(shop.admin_ok("GET", "/analytics/timeseries?by=family&bucket_minutes=1440"))
     assert "browser" not in totals, f"the dashboard's own requests show as agent traffic: {totals}"
+
+
+def test_the_journey_audit_html_report_renders_in_chromium(browser, tmp_path):
+    """`storefront audit --format html` is a self-contained page: it renders offline in Chromium."""
+    import json
+    import subprocess
+
+    from support import BINARY, REPO_ROOT
+
+    report = tmp_path / "journey.html"
+    subprocess.run([str(BINARY), "audit", "--manifests", "manifests", "--format", "html", "--output", str(report)],
+                   cwd=REPO_ROOT, check=True, capture_output=True, timeout=120)
+    browser.get(report.as_uri())
+    assert "Agent buying journey" in browser.title
+    sections = browser.find_elements(By.CSS_SELECTOR, "section h2")
+    assert len(sections) == 6, [s.text for s in sections]
+    embedded = json.loads(browser.find_element(By.ID, "report").get_attribute("textContent"))
+    assert embedded["level"] == "agent-ready"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "storefront-journey-report.png"))

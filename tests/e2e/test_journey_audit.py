@@ -562,3 +562,41 @@ def test_a_malformed_target_ends_in_findings_and_a_report_not_a_crash(mode):
             assert any("no complete answer" in (e.get("error") or "") for e in entry["evidence"]), entry
     finally:
         server.shutdown()
+
+
+def test_a_half_ready_site_is_credited_for_its_documents_and_told_what_is_missing(tmp_path):
+    """llms.txt and an OpenAPI, but no pricing, no policies, no checkout."""
+    site = tmp_path / "half-ready"
+    site.mkdir()
+    (site / "index.html").write_text("<html><body><h1>Acme tools</h1>" + "<p>Good tools for good people.</p>" * 30
+                                     + "</body></html>")
+    (site / "llms.txt").write_text("# Acme\n\n> Tools for makers.\n\n## Docs\n\n- [API](/openapi.json): the API\n")
+    (site / "openapi.json").write_text(json.dumps({
+        "openapi": "3.1.0", "info": {"title": "Acme", "version": "1"},
+        "paths": {"/products": {"get": {"responses": {"200": {"description": "ok"}}}}}}))
+    (site / "robots.txt").write_text("User-agent: *\nAllow: /\n")
+
+    class Handler(_http_server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(site), **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    server = _http_server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = _threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        report = audit_json(f"http://127.0.0.1:{server.server_address[1]}", "--timeout", "2")
+        found = findings(report)
+        assert found["llms-txt"]["score"] == 1, found["llms-txt"]
+        assert found["openapi"]["score"] == 1, found["openapi"]
+        assert found["robots-welcomes-agents"]["score"] == 1
+        for missing in ["machine-readable-pricing", "machine-readable-policies", "checkout-tools", "mcp-endpoint",
+                        "agent-entry-point"]:
+            assert found[missing]["score"] == 0 and found[missing]["fix"], found[missing]
+        stages = {c["stage"]: c["score"] for c in report["categories"]}
+        assert stages["finding"] > stages["transacting"], stages
+        assert report["level"] in ("agent-hostile", "agent-tolerant"), report["score"]
+    finally:
+        server.shutdown()
