@@ -737,17 +737,23 @@
     if (!current(generation)) return;
     const tbody = $("journey-table").tBodies[0];
     tbody.replaceChildren();
-    for (const a of data.audits) {
+    data.audits.forEach((a, i) => {
       const scored = (a.stages || []).filter((s) => s.score != null);
       const weakest = scored.sort((x, y) => x.score - y.score)[0];
+      // Compared with the previous audit of the same target (the list is newest first).
+      const previous = data.audits.slice(i + 1).find((b) => b.target === a.target);
+      const change = previous ? a.score - previous.score : null;
+      const failing = (a.failing || []).map((f) => f.title).join("; ");
       tbody.append(el("tr", { dataset: { score: String(a.score) } },
         el("td", {}, timeEl(a.audited_at)),
         el("th", { scope: "row", text: a.target }),
         numCell(count(Math.round(a.score)), a.score),
+        numCell(change == null ? "—" : `${change >= 0 ? "+" : ""}${change.toFixed(1)}`, change ?? 0),
         el("td", {}, el("span", { class: `tag ${a.score >= 85 ? "ok" : a.score >= 40 ? "warn" : "bad"}`, text: a.level })),
-        el("td", { text: weakest ? `${weakest.stage.replace(/_/g, "-")} (${Math.round(weakest.score)})` : "—" })));
-    }
-    if (!data.audits.length) emptyRow(tbody, 5, "No audit yet: run one.");
+        el("td", { text: weakest ? `${weakest.stage.replace(/_/g, "-")} (${Math.round(weakest.score)})` : "—" }),
+        el("td", { text: failing || "nothing" })));
+    });
+    if (!data.audits.length) emptyRow(tbody, 7, "No audit yet: run one.");
   }
 
   async function runAudit() {

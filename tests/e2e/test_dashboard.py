@@ -449,6 +449,21 @@ def test_trail_panel_says_intact(dashboard, shop):
     assert "approval.approve" in text(driver, "#trail-table tbody"), "the approval just made is in the trail"
 
 
+def test_the_store_is_audited_from_the_dashboard_and_two_runs_are_compared(dashboard, shop):
+    driver = dashboard.driver
+    for run in (1, 2):
+        click(driver, driver.find_element(By.ID, "journey-run"))
+        wait_js(driver, f"return document.querySelectorAll('#journey-table tbody tr[data-score]').length >= {run}",
+                f"audit {run} in the history", timeout=90)
+    audits = shop.admin_ok("GET", "/audits")["audits"]
+    assert len(audits) == 2, audits
+    rows = driver.find_elements(By.CSS_SELECTOR, "#journey-table tbody tr[data-score]")
+    assert float(rows[0].get_attribute("data-score")) == audits[0]["score"]
+    change = rows[0].find_elements(By.CSS_SELECTOR, "td.num")[1]
+    assert float(change.get_attribute("data-value")) == round(audits[0]["score"] - audits[1]["score"], 6)
+    assert "agent-ready" in rows[0].text, rows[0].text
+
+
 def test_live_feed_shows_requests_made_after_the_page_loaded(dashboard, shop):
     driver = dashboard.driver
     wait_js(driver, "return document.getElementById('live-state').textContent === 'Live'", "the live feed to connect")

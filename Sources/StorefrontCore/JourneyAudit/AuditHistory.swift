@@ -25,6 +25,9 @@ public enum AuditHistory {
                     "id": .int(row[0].int ?? 0), "target": .string(row[1].string ?? ""), "audited_at": .string(row[2].string ?? ""),
                     "score": .double(row[3].double ?? 0), "level": .string(row[4].string ?? ""),
                     "stages": .array((report["categories"]?.arrayValue ?? []).map { ["stage": $0["stage"] ?? .null, "score": $0["score"] ?? .null] }),
+                    "failing": .array((report["findings"]?.arrayValue ?? []).filter { ($0["score"]?.doubleValue ?? 1) < 0.9 }.map {
+                        ["id": $0["id"] ?? .null, "title": $0["title"] ?? .null, "fix": $0["fix"] ?? .null]
+                    }),
                 ]
             }
         }
