@@ -600,3 +600,12 @@ def test_a_half_ready_site_is_credited_for_its_documents_and_told_what_is_missin
         assert report["level"] in ("agent-hostile", "agent-tolerant"), report["score"]
     finally:
         server.shutdown()
+
+
+def test_the_hostile_sites_checkout_is_named_as_a_form_and_its_captcha_found(hostile_report):
+    found = findings(hostile_report)
+    checkout = found["checkout-tools"]
+    assert checkout["score"] == 0 and "only an HTML form" in checkout["detail"], checkout
+    assert any(e["url"].endswith("/checkout.html") for e in checkout["evidence"]), checkout["evidence"]
+    captcha = found["no-captcha"]
+    assert captcha["score"] == 0 and "CAPTCHA found" in captcha["detail"], captcha

@@ -18,6 +18,9 @@ struct AuditChecks {
     var agentsText: String { a("agents")?.ok == true ? a("agents")!.body.lowercased() : "" }
     var openAPIText: String { a("openapi")?.ok == true ? a("openapi")!.body : "" }
 
+    /// The pages of the purchase and sign-up path that were fetched.
+    var purchasePages: [Artifact] { artifacts.filter { $0.key.hasPrefix("purchase_path_") }.map(\.value).sorted { $0.url < $1.url } }
+
     func has(tools names: [String], paths: [String] = []) -> Bool {
         !toolNames.isDisjoint(with: names) || openAPIPaths.contains { p in paths.contains { p.contains($0) } }
             || names.contains { agentsText.contains("\"\($0)\"") }
@@ -132,7 +135,11 @@ struct AuditChecks {
             return (local ? 1 : 0, local ? "Plain HTTP on localhost (fine for a local store)." : "Plain HTTP on a public host.", .array([]))
         case "checkout-tools":
             let ok = has(tools: ["complete_checkout", "create_checkout"], paths: ["/checkout-sessions", "/checkout_sessions", "/checkout"])
-            return (ok ? 1 : 0, ok ? "Checkout is a tool call or an API." : "No checkout an agent can call.", toolEvidence)
+            if ok { return (1, "Checkout is a tool call or an API.", toolEvidence) }
+            let forms = purchasePages.filter { $0.ok && $0.body.lowercased().contains("<form") }
+            let detail = forms.isEmpty ? "No checkout an agent can call."
+                : "Checkout is only an HTML form (\(forms.map(\.url).joined(separator: ", "))); no tool or API."
+            return (0, detail, .array((toolEvidence.arrayValue ?? []) + forms.map(\.evidence)))
         case "idempotency":
             let ok = openAPIText.contains("Idempotency-Key") || agentsText.contains("idempotency")
             return (ok ? 1 : 0, ok ? "Idempotency keys are supported." : "No sign of idempotency keys.", evidence("openapi", "agents"))
@@ -144,8 +151,16 @@ struct AuditChecks {
             return (ok ? 1 : 0, ok ? "402 answers are documented." : "No 402 answer is documented.", evidence("openapi"))
         case "no-captcha":
             let markers = ["g-recaptcha", "recaptcha/api", "hcaptcha", "cf-turnstile", "challenges.cloudflare.com"]
-            let found = markers.filter { m in ["home", "product_page"].compactMap { a($0)?.body.lowercased() }.contains { $0.contains(m) } }
-            return (found.isEmpty ? 1 : 0, found.isEmpty ? "No CAPTCHA on the pages checked." : "CAPTCHA found: \(found.joined(separator: ", ")).", evidence("home", "product_page"))
+            let pages = ["home", "product_page"].compactMap { a($0) } + purchasePages
+            let found = markers.filter { m in pages.contains { $0.body.lowercased().contains(m) } }
+            // A login wall: the purchase path asks a person for a password (or refuses outright).
+            let walled = purchasePages.filter { $0.status == 401 || $0.status == 403 || $0.body.lowercased().contains("type=\"password\"") }
+            var problems: [String] = []
+            if !found.isEmpty { problems.append("CAPTCHA found: \(found.joined(separator: ", "))") }
+            if !walled.isEmpty { problems.append("a login wall on \(walled.map(\.url).joined(separator: ", "))") }
+            return (problems.isEmpty ? 1 : 0,
+                    problems.isEmpty ? "No CAPTCHA or login wall on the \(pages.count) pages checked." : problems.joined(separator: "; ") + ".",
+                    .array(pages.map(\.evidence)))
         case "order-status":
             let ok = has(tools: ["get_order", "list_orders"], paths: ["/orders"])
             return (ok ? 1 : 0, ok ? "Order status is a tool call." : "No order-status tool.", toolEvidence)

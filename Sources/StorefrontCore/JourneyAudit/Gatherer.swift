@@ -159,6 +159,23 @@ public struct Gatherer: Sendable {
             a["mcp_tools"] = lastPage
             _ = fetch(mcpURL, method: "DELETE", headers: ["MCP-Session-Id": session])
         }
+        // The purchase and sign-up path: up to three such pages linked from the home page.
+        if let home = a["home"], home.ok {
+            let words = ["checkout", "cart", "basket", "buy", "signup", "sign-up", "register", "login", "account", "order"]
+            var seen: Set<String> = []
+            let pattern = #"href\s*=\s*["']([^"'#]+)["']"#
+            if let regex = try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive]) {
+                let text = home.body as NSString
+                for match in regex.matches(in: home.body, range: NSRange(location: 0, length: text.length)) {
+                    let href = text.substring(with: match.range(at: 1))
+                    guard words.contains(where: { href.lowercased().contains($0) }) else { continue }
+                    let path = href.hasPrefix("http") ? href : (href.hasPrefix("/") ? href : "/" + href)
+                    guard !path.hasPrefix("http") || path.hasPrefix(base), seen.insert(path).inserted else { continue }
+                    a["purchase_path_\(seen.count)"] = fetch(path, accept: "text/html")
+                    if seen.count == 3 { break }
+                }
+            }
+        }
         // A product page: the first /products/ URL of the sitemap.
         if let sitemap = a["sitemap"]?.body, let range = sitemap.range(of: #"<loc>[^<]*/products/[^<]*</loc>"#, options: .regularExpression) {
             let loc = sitemap[range].dropFirst(5).dropLast(6)
