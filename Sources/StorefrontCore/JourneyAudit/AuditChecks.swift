@@ -141,8 +141,12 @@ struct AuditChecks {
                 : "Checkout is only an HTML form (\(forms.map(\.url).joined(separator: ", "))); no tool or API."
             return (0, detail, .array((toolEvidence.arrayValue ?? []) + forms.map(\.evidence)))
         case "idempotency":
-            let ok = openAPIText.contains("Idempotency-Key") || agentsText.contains("idempotency")
-            return (ok ? 1 : 0, ok ? "Idempotency keys are supported." : "No sign of idempotency keys.", evidence("openapi", "agents"))
+            // Declared, not probed: the audit never buys anything on a target without a test mode.
+            let declared = openAPIText.contains("Idempotency-Key") || agentsText.contains("idempotency")
+            if declared { return (1, "Idempotency keys are declared (not probed: the audit never buys).", evidence("openapi", "agents")) }
+            let checkout = has(tools: ["complete_checkout", "create_checkout"], paths: ["/checkout-sessions", "/checkout_sessions", "/checkout"])
+            if !checkout { return (nil, "Not verified: there is no checkout to make idempotent.", evidence("openapi", "agents")) }
+            return (0, "A checkout exists but no idempotency key is declared: a retried purchase may charge twice.", evidence("openapi", "agents"))
         case "spend-controls":
             let ok = has(tools: ["get_wallet"]) || agentsText.contains("wallet")
             return (ok ? 1 : 0, ok ? "Agents pay from wallets with limits." : "No wallet or spend controls for agents.", toolEvidence)
