@@ -40,7 +40,6 @@ public final class AnalyticsRecorder: @unchecked Sendable {
     private let lock = NSLock()
     private var queue: [AnalyticsEvent] = []
     private var dropped: Int64 = 0
-    private var recorded: Int64 = 0
     private var timer: DispatchSourceTimer?
     /// In-process counters for /metrics.
     private(set) var counters = MetricsCounters()
@@ -137,9 +136,7 @@ public final class AnalyticsRecorder: @unchecked Sendable {
                     [.integer(k.minute), .text(k.family), .text(k.category), .text(k.stage), .text(k.route), SQLValue(k.status),
                      .integer(r.requests), .integer(r.latency), .integer(r.bytes), .integer(r.revenue)] + r.buckets.map(SQLValue.integer))
             }
-        }, completion: { [weak self] result in
-            if case .success = result { self?.lock.withLock { self?.recorded += Int64(batch.count) } }
-        })
+        }, completion: { _ in })
     }
 
     public func stop() {

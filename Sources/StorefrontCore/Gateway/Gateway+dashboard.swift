@@ -5,10 +5,9 @@ import JSON
 extension Gateway {
     func addAnalyticsRoutes(to router: inout Router) {
         let prefix = "/admin/api/analytics"
-        var queries = AnalyticsQueries(database: database)
-        queries.currency = manifests.currency
+        let queries = AnalyticsQueries(database: database, currency: manifests.currency)
         /// Answers a table as JSON, or as CSV with `?format=csv` (`table` names the rows).
-        func answer(_ request: Request, table: String, _ work: (AnalyticsQueries.Range) throws -> JSON) -> Response {
+        @Sendable func answer(_ request: Request, table: String, _ work: (AnalyticsQueries.Range) throws -> JSON) -> Response {
             do {
                 let range = try AnalyticsQueries.range(from: request.query("from"), to: request.query("to"))
                 let result = try work(range)
@@ -63,7 +62,8 @@ extension Gateway {
     /// now on (or after `Last-Event-ID`).
     func liveFeed(after: Int64?) -> Response {
         let database = self.database
-        let start = after ?? ((try? database.read { try $0.queryOne("SELECT coalesce(max(id), 0) FROM analytics_events")?[0].int }) ?? 0) ?? 0
+        let latest = try? database.read { try $0.queryOne("SELECT coalesce(max(id), 0) FROM analytics_events")?[0].int }
+        let start = after ?? latest.flatMap { $0 } ?? 0
         let tail = SSETail(after: start, feed: liveChanges) { cursor in
             try database.read { db in
                 try db.query(

@@ -80,9 +80,6 @@ public final class WebhookDispatcher: @unchecked Sendable {
         stopped.wait()
     }
 
-    /// Asks for a delivery round now (after new events were committed).
-    public func poke() { wake.signal() }
-
     private var isRunning: Bool { lock.withLock { running } }
 
     private func loop() {
