@@ -11,14 +11,23 @@ final class SchemaRegex: @unchecked Sendable {
     /// The pattern as the schema wrote it.
     let source: String
     private let regex: NSRegularExpression
+    /// The same pattern for the quick matcher, when it is simple enough (most schema patterns).
+    private let simple: SchemaSimplePattern?
 
     init(_ source: String) throws {
         self.source = source
         regex = try NSRegularExpression(pattern: Self.icuPattern(fromECMA: source), options: [])
+        simple = SchemaSimplePattern(source)
     }
 
     /// Unanchored search, as JSON Schema's `pattern` specifies.
     func matches(_ text: String) -> Bool {
+        if let simple, let answer = simple.matches(text) { return answer }
+        return icuMatches(text)
+    }
+
+    /// The same search through ICU only (tests compare the two).
+    func icuMatches(_ text: String) -> Bool {
         let range = NSRange(location: 0, length: text.utf16.count)
         return regex.firstMatch(in: text, options: [], range: range) != nil
     }

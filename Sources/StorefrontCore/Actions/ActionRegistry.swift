@@ -122,7 +122,10 @@ public final class ActionRegistry: @unchecked Sendable {
     }
 
     private func checkResult(_ entry: Entry, _ result: JSON) -> ActionError? {
-        guard validatesResults, let bad = entry.outputValidator.validate(result).first else { return nil }
+        // The quick check (first failure, no messages) on the hot path; the full report only for a bad result.
+        guard validatesResults, !entry.outputValidator.isValid(result),
+            let bad = entry.outputValidator.validate(result).first
+        else { return nil }
         return ActionError(
             status: 500, kind: .processing, code: "invalid_result",
             message: "The store produced a result that breaks its own schema at \(bad.instancePointer): \(bad.message). This is a bug in the store; it has been refused rather than sent.")

@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+
+@testable import JSON
+
+/// The quick matcher for simple patterns must agree with ICU (through the ECMA-262 rewrite) on
+/// every pattern it accepts, and must decline the patterns it does not understand.
+@Suite("Schema patterns: quick matcher vs ICU")
+struct SchemaPatternTests {
+    static let patterns = [
+        "^[a-z0-9][a-z0-9-]{1,63}$", "^[A-Z]{3}$", "^\\d+$", "\\d", "^[^@]+@[^@]+\\.[a-z]{2,}$", "a.c", "^a*$",
+        "^a*a$", "^(?:x)$", "ab?c", "^[\\w.-]+$", "^sk_[A-Za-z0-9]{8,}$", "[^0-9]", "^\\W+$", "^\\D*$", "x{2,}",
+        "^.{0,5}$", "^[-a]+$", "^[a-]+$", "^[\\-+]?\\d{1,3}$", "café", "^[à-ÿ]+$", "^\\$\\d+\\.\\d{2}$", "a{0}b",
+        "^[0-9a-f]{8}-[0-9a-f]{4}$",
+    ]
+    static let texts = [
+        "", "a", "abc", "ac", "aac", "aaaa", "ab-c", "USD", "usd", "US", "USDX", "12", "１２", "٣", "a1", "x-y_z.w",
+        "sk_ABCDEFGH", "sk_ABC", "foo@bar.com", "foo@bar", "1.5", "$12.50", "+123", "-1234", "café", "CAFÉ", "éà",
+        "line\nbreak", "tab\there", "trailing\n", "xx", "x", "b", "ab", "deadbeef-cafe", "DEADBEEF-cafe",
+        String(repeating: "a", count: 64), String(repeating: "a", count: 65), "a\u{2028}c", "a\rc",
+        "😀x😀",
+    ]
+
+    @Test func agreesWithICUOnEveryAcceptedPattern() throws {
+        var compared = 0
+        for pattern in Self.patterns {
+            let regex = try SchemaRegex(pattern)
+            guard let simple = SchemaSimplePattern(pattern) else { continue }
+            for text in Self.texts {
+                #expect(simple.matches(text) == regex.icuMatches(text), "pattern \(pattern) on \(text.debugDescription)")
+                compared += 1
+            }
+        }
+        #expect(compared > 20 * Self.texts.count)
+    }
+
+    /// Where ICU and ECMA-262 differ, the quick matcher follows ECMA-262: `.` stops only at
+    /// \n, \r, U+2028 and U+2029, so it matches NEL (U+0085), which ICU treats as a line end.
+    @Test func dotFollowsECMA262() throws {
+        let simple = try #require(SchemaSimplePattern("^a.c$"))
+        #expect(simple.matches("a\u{0085}c") == true)
+        #expect(simple.matches("a\u{2028}c") == false)
+        #expect(simple.matches("a\nc") == false)
+    }
+
+    @Test func declinesWhatItDoesNotUnderstand() {
+        for pattern in ["^(a|b)$", "a|b", "(?=x)", "\\s", "\\bword", "a*?", "^[a-z]{2}(x)$", "\\1", "[]", "[^]", "\\u0041",
+            "^a$b", "a^"]
+        {
+            #expect(SchemaSimplePattern(pattern) == nil, "\(pattern)")
+        }
+        for pattern in ["^[a-z0-9][a-z0-9-]{1,63}$", "^[A-Z]{3}$", "\\d{2,}", "^\\w+$"] {
+            #expect(SchemaSimplePattern(pattern) != nil, "\(pattern)")
+        }
+    }
+
+    @Test func aPathologicalPatternFallsBackInsteadOfSpinning() throws {
+        // Nested-looking greed that backtracks a lot: the budget runs out and ICU answers.
+        let pattern = "^a*a*a*a*a*a*a*b$"
+        let simple = try #require(SchemaSimplePattern(pattern))
+        let text = String(repeating: "a", count: 24)
+        #expect(simple.matches(text) == nil)
+        #expect(try SchemaRegex(pattern).matches(text) == false)
+        #expect(try SchemaRegex(pattern).matches(text + "b") == true)
+    }
+}
