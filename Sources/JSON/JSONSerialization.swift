@@ -23,6 +23,9 @@ extension JSON {
         return out
     }
 
+    /// This value serialized once, to embed in a larger document without writing it again.
+    public var encoded: EncodedJSON { EncodedJSON(trusted: serialized()) }
+
     public var compactString: String { String(decoding: serialized(), as: UTF8.self) }
     public var prettyString: String { String(decoding: prettyPrinted(), as: UTF8.self) }
 
@@ -46,21 +49,62 @@ extension JSON {
         case .object(let members):
             out.append(0x7B)
             if members.isEmpty { out.append(0x7D); return }
-            let keys =
+            // Sorted pairs rather than sorted keys: no second hash lookup per member.
+            let sorted =
                 canonical
-                ? members.keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
-                : members.keys.sorted()
-            for (i, key) in keys.enumerated() {
+                ? members.sorted { $0.key.utf16.lexicographicallyPrecedes($1.key.utf16) }
+                : members.sorted { JSON.keyPrecedes($0.key, $1.key) }
+            for (i, member) in sorted.enumerated() {
                 if i > 0 { out.append(0x2C) }
                 JSON.newline(&out, indent: indent, level: level + 1)
-                JSON.writeString(key, to: &out)
+                JSON.writeString(member.key, to: &out)
                 out.append(0x3A)
                 if indent != nil { out.append(0x20) }
-                members[key]!.write(to: &out, indent: indent, level: level + 1, canonical: canonical)
+                member.value.write(to: &out, indent: indent, level: level + 1, canonical: canonical)
             }
             JSON.newline(&out, indent: indent, level: level)
             out.append(0x7D)
         }
+    }
+
+    /// The order of keys in compact and pretty output: by Unicode scalar value (UTF-8 bytes),
+    /// which is quick to compare and the same on every platform.
+    static func keyPrecedes(_ a: String, _ b: String) -> Bool {
+        a.utf8.lexicographicallyPrecedes(b.utf8)
+    }
+
+    /// Compact JSON for an object whose members are values or already-serialized JSON, keys in
+    /// the same order as ``serialized()``. Lets a large value that was serialized once (to hash
+    /// it, or to quote it as text) be embedded again without a second walk.
+    public static func serializedObject(_ members: [String: JSON], encoded: [String: EncodedJSON] = [:]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(encoded.values.reduce(256) { $0 + $1.bytes.count })
+        writeObject(members, encoded: encoded, to: &out)
+        return out
+    }
+
+    /// As ``serializedObject(_:encoded:)``, appending to `out`.
+    public static func writeObject(_ members: [String: JSON], encoded: [String: EncodedJSON], to out: inout [UInt8]) {
+        var keys = Array(members.keys)
+        for key in encoded.keys where members[key] == nil { keys.append(key) }
+        keys.sort(by: keyPrecedes)
+        out.append(0x7B)
+        for (i, key) in keys.enumerated() {
+            if i > 0 { out.append(0x2C) }
+            writeString(key, to: &out)
+            out.append(0x3A)
+            if let value = members[key] {
+                value.write(to: &out, indent: nil, level: 0, canonical: false)
+            } else {
+                out.append(contentsOf: encoded[key]!.bytes)
+            }
+        }
+        out.append(0x7D)
+    }
+
+    /// Appends `bytes` (UTF-8 text, such as serialized JSON) as a JSON string.
+    public static func writeString(utf8 bytes: [UInt8], to out: inout [UInt8]) {
+        bytes.withUnsafeBufferPointer { writeEscaped($0, to: &out) }
     }
 
     private static func newline(_ out: inout [UInt8], indent: Int?, level: Int) {
@@ -74,30 +118,32 @@ extension JSON {
     /// Escapes as JCS requires: `"` and `\`, the short forms for \b \t \n \f \r, `\u00xx` for
     /// other control characters, everything else as UTF-8.
     static func writeString(_ s: String, to out: inout [UInt8]) {
-        out.append(0x22)
         var s = s
-        s.withUTF8 { bytes in
-            // Copy runs that need no escaping in one go; escape the rest byte by byte.
-            var runStart = 0
-            for i in 0..<bytes.count {
-                let byte = bytes[i]
-                guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
-                if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
-                runStart = i + 1
-                switch byte {
-                case 0x22: out.append(0x5C); out.append(0x22)
-                case 0x5C: out.append(0x5C); out.append(0x5C)
-                case 0x08: out.append(0x5C); out.append(0x62)
-                case 0x09: out.append(0x5C); out.append(0x74)
-                case 0x0A: out.append(0x5C); out.append(0x6E)
-                case 0x0C: out.append(0x5C); out.append(0x66)
-                case 0x0D: out.append(0x5C); out.append(0x72)
-                default:
-                    out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-                }
+        s.withUTF8 { writeEscaped($0, to: &out) }
+    }
+
+    static func writeEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        out.append(0x22)
+        // Copy runs that need no escaping in one go; escape the rest byte by byte.
+        var runStart = 0
+        for i in 0..<bytes.count {
+            let byte = bytes[i]
+            guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
+            if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
+            runStart = i + 1
+            switch byte {
+            case 0x22: out.append(0x5C); out.append(0x22)
+            case 0x5C: out.append(0x5C); out.append(0x5C)
+            case 0x08: out.append(0x5C); out.append(0x62)
+            case 0x09: out.append(0x5C); out.append(0x74)
+            case 0x0A: out.append(0x5C); out.append(0x6E)
+            case 0x0C: out.append(0x5C); out.append(0x66)
+            case 0x0D: out.append(0x5C); out.append(0x72)
+            default:
+                out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
             }
-            if runStart < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...])) }
         }
+        if runStart < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...])) }
         out.append(0x22)
     }
 
@@ -138,5 +184,45 @@ extension JSON {
         let e = n - 1
         let mantissa = k == 1 ? digits : String(digits.first!) + "." + digits.dropFirst()
         return sign + mantissa + "e" + (e >= 0 ? "+" : "-") + String(abs(e))
+    }
+}
+
+/// Compact JSON bytes produced by ``JSON/serialized()``, embedded verbatim by
+/// ``JSON/serializedObject(_:encoded:)``. Only this module makes them, so they are well-formed.
+public struct EncodedJSON: Sendable {
+    public let bytes: [UInt8]
+
+    init(trusted bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    /// The bytes as a string (they are UTF-8).
+    public var string: String { String(decoding: bytes, as: UTF8.self) }
+}
+
+extension EncodedJSON {
+    /// A JSON string whose text is `json` (as MCP's text content quotes a structured result).
+    public static func quoting(_ json: EncodedJSON) -> EncodedJSON {
+        var out: [UInt8] = []
+        out.reserveCapacity(json.bytes.count + json.bytes.count / 8 + 2)
+        JSON.writeString(utf8: json.bytes, to: &out)
+        return EncodedJSON(trusted: out)
+    }
+
+    /// An object of values and already-serialized members, keys in serialization order.
+    public static func object(_ members: [String: JSON], encoded: [String: EncodedJSON] = [:]) -> EncodedJSON {
+        EncodedJSON(trusted: JSON.serializedObject(members, encoded: encoded))
+    }
+
+    /// An array of already-serialized items.
+    public static func array(_ items: [EncodedJSON]) -> EncodedJSON {
+        var out: [UInt8] = [0x5B]
+        out.reserveCapacity(items.reduce(2) { $0 + $1.bytes.count + 1 })
+        for (i, item) in items.enumerated() {
+            if i > 0 { out.append(0x2C) }
+            out.append(contentsOf: item.bytes)
+        }
+        out.append(0x5D)
+        return EncodedJSON(trusted: out)
     }
 }

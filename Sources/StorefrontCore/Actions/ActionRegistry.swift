@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import JSON
 import Store
@@ -6,6 +7,8 @@ import Store
 /// to an earlier request with the same idempotency key.
 public struct ActionOutcome: Sendable {
     public var result: Result<JSON, ActionError>
+    /// The successful result serialized once (read-only actions), for answers to reuse.
+    public var encoded: EncodedJSON?
     public var replayed: Bool = false
     /// Seconds the caller should wait before retrying (for `idempotency_in_flight`).
     public var retryAfter: Int?
@@ -30,6 +33,8 @@ public final class ActionRegistry: @unchecked Sendable {
     /// Where mutating actions run: the store and its trail. Set before serving.
     var writer: (database: Database, trail: AuditTrail)?
     private let inFlight = InFlightKeys()
+    /// Digests of read-only results already checked against their output schema.
+    private let checked = CheckedResults(capacity: 4096)
 
     /// Compiles every action's schemas; a missing or broken schema file stops the start.
     public init(actions: [Action], schemas: SchemaLibrary) throws {
@@ -113,9 +118,18 @@ public final class ActionRegistry: @unchecked Sendable {
         do {
             let result = try entry.action.handler(arguments, context)
             context.progress?(2, 3, "result ready")
-            if let error = checkResult(entry, result) { return completion(ActionOutcome(result: .failure(error))) }
+            // Serialized once: the answer reuses these bytes, and their digest remembers that
+            // an identical result already passed the schema (validity depends only on the value).
+            let encoded = result.encoded
+            if validatesResults {
+                let digest = CheckedResults.key(action: name, encoded.bytes)
+                if !checked.contains(digest) {
+                    if let error = checkResult(entry, result) { return completion(ActionOutcome(result: .failure(error))) }
+                    checked.insert(digest)
+                }
+            }
             context.progress?(3, 3, "result checked against the output schema")
-            completion(ActionOutcome(result: .success(result)))
+            completion(ActionOutcome(result: .success(result), encoded: encoded))
         } catch {
             completion(ActionOutcome(result: .failure(Self.actionError(error, name))))
         }
@@ -261,6 +275,27 @@ public final class ActionRegistry: @unchecked Sendable {
                 }
             })
     }
+}
+
+/// SHA-256 digests of results (with their action's name) that passed their output schema, so an
+/// identical result is not walked again.
+struct CheckedResults: Sendable {
+    private let memo: BoundedMemo<SHA256Digest, Bool>
+
+    init(capacity: Int) {
+        memo = BoundedMemo(capacity: capacity)
+    }
+
+    static func key(action: String, _ bytes: [UInt8]) -> SHA256Digest {
+        var hasher = SHA256()
+        hasher.update(data: Array(action.utf8))
+        hasher.update(data: [0])
+        hasher.update(data: bytes)
+        return hasher.finalize()
+    }
+
+    func contains(_ digest: SHA256Digest) -> Bool { memo[digest] != nil }
+    func insert(_ digest: SHA256Digest) { memo.insert(digest, true) }
 }
 
 /// Idempotency keys whose first request is still being processed in this process.

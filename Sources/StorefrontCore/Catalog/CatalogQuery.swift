@@ -1,5 +1,5 @@
 /// A catalog search: full-text words, filters and a page.
-public struct CatalogQuery: Sendable, Equatable {
+public struct CatalogQuery: Sendable, Hashable {
     public var text: String?
     public var category: String?
     public var minPrice: Int64?

@@ -6,6 +6,16 @@ struct CatalogViews: Sendable {
     let baseURL: String
     /// Aggregate ratings by product id, for the products asked about (one read for a page).
     var ratings: @Sendable ([String]) -> [String: JSON] = { _ in [:] }
+    /// Each product's summary but its rating, built once: manifests do not change while serving.
+    private let summaryBase: [String: [String: JSON]]
+
+    init(manifests: StoreManifests, baseURL: String) {
+        self.manifests = manifests
+        self.baseURL = baseURL
+        var base: [String: [String: JSON]] = [:]
+        for product in manifests.catalog.products { base[product.id] = Self.summaryMembers(product, baseURL: baseURL) }
+        summaryBase = base
+    }
 
     func summaries(_ products: [Product]) -> [JSON] {
         let found = ratings(products.map(\.id))
@@ -15,8 +25,13 @@ struct CatalogViews: Sendable {
     func summary(_ product: Product) -> JSON { summaries([product])[0] }
 
     func summary(_ product: Product, rating: JSON?) -> JSON {
+        var members = summaryBase[product.id] ?? Self.summaryMembers(product, baseURL: baseURL)
+        members["rating"] = rating ?? .null
+        return .object(members)
+    }
+
+    static func summaryMembers(_ product: Product, baseURL: String) -> [String: JSON] {
         [
-            "rating": rating ?? .null,
             "id": .string(product.id),
             "name": .string(product.name),
             "description": .string(product.description),

@@ -92,6 +92,35 @@ func rpcResult(id: JSON?, _ result: JSON) -> JSON {
     ["jsonrpc": "2.0", "id": id ?? .null, "result": result]
 }
 
+/// A JSON-RPC result object: its members, and members that are already serialized (a tool's
+/// structured content, written once and quoted as its text content).
+struct RPCResultBody {
+    var members: [String: JSON]
+    var encoded: [String: EncodedJSON] = [:]
+
+    init(_ result: JSON) {
+        members = result.objectValue ?? [:]
+    }
+
+    init(members: [String: JSON], encoded: [String: EncodedJSON]) {
+        self.members = members
+        self.encoded = encoded
+    }
+
+    /// The whole response message, serialized.
+    func response(id: JSON?) -> [UInt8] {
+        JSON.serializedObject(
+            ["jsonrpc": "2.0", "id": id ?? .null], encoded: ["result": .object(members, encoded: encoded)])
+    }
+
+    /// The result as a value (for tests and the rare path that needs one).
+    var json: JSON {
+        var all = members
+        for (key, value) in encoded { all[key] = (try? JSON.parse(value.string)) ?? .null }
+        return .object(all)
+    }
+}
+
 func rpcError(id: JSON?, _ error: RPCError) -> JSON {
     ["jsonrpc": "2.0", "id": id ?? .null, "error": error.json]
 }

@@ -57,7 +57,11 @@ public final class MCPEndpoint: @unchecked Sendable {
     }
 
     func rpcJSON(_ body: JSON, status: Int = 200, sessionID: String? = nil) -> Response {
-        var response = Response(status: status, contentType: "application/json", body: body.serialized())
+        rpcResponse(body.serialized(), status: status, sessionID: sessionID)
+    }
+
+    func rpcResponse(_ bytes: [UInt8], status: Int = 200, sessionID: String? = nil) -> Response {
+        var response = Response(status: status, contentType: "application/json", body: bytes)
         if let sessionID { response.headers.add("MCP-Session-Id", sessionID) }
         return response
     }
@@ -207,7 +211,7 @@ public final class MCPEndpoint: @unchecked Sendable {
             }
             let context = Self.context(request, message, identity)
             switch service.call(method, params: message.params, context: context) {
-            case .success(let result): return rpcJSON(rpcResult(id: message.id, result))
+            case .success(let result): return rpcResponse(result.response(id: message.id))
             case .failure(let error): return rpcJSON(rpcError(id: message.id, error))
             }
         }
@@ -293,11 +297,10 @@ public final class MCPEndpoint: @unchecked Sendable {
         } catch {
             return rpcHTTPError(503, id: message.id, RPCError(code: RPCError.internalError, message: "The store is unavailable."))
         }
-        let emit: @Sendable (JSON, Bool) -> Void = { [self] payload, completes in
-            guard let id = try? store.appendEvent(
-                sessionID: session.id, streamID: streamID, data: payload.compactString, completes: completes)
+        let emit: @Sendable (String, Bool) -> Void = { [self] data, completes in
+            guard let id = try? store.appendEvent(sessionID: session.id, streamID: streamID, data: data, completes: completes)
             else { return }
-            stream.write(Self.sseEvent(id: id, data: payload.compactString))
+            stream.write(Self.sseEvent(id: id, data: data))
             feed.published(id)
         }
         detached.enter()
@@ -313,7 +316,8 @@ public final class MCPEndpoint: @unchecked Sendable {
                 var params: [String: JSON] = ["progressToken": progressToken, "progress": .double(done)]
                 if let total { params["total"] = .double(total) }
                 if let text { params["message"] = .string(text) }
-                emit(["jsonrpc": "2.0", "method": "notifications/progress", "params": .object(params)], false)
+                let notification: JSON = ["jsonrpc": "2.0", "method": "notifications/progress", "params": .object(params)]
+                emit(notification.compactString, false)
             }
             let outcome = service.call(message.method ?? "", params: message.params, context: context)
             if let requestID = message.idText, (try? store.isCancelled(sessionID: session.id, requestID: requestID)) == true {
@@ -323,8 +327,8 @@ public final class MCPEndpoint: @unchecked Sendable {
                 return
             }
             switch outcome {
-            case .success(let result): emit(rpcResult(id: message.id, result), true)
-            case .failure(let error): emit(rpcError(id: message.id, error), true)
+            case .success(let result): emit(String(decoding: result.response(id: message.id), as: UTF8.self), true)
+            case .failure(let error): emit(rpcError(id: message.id, error).compactString, true)
             }
             stream.finish()
         }

@@ -44,11 +44,15 @@ struct MCPService: Sendable {
     }
 
     /// Runs one request's method. `context` carries the progress reporter when the client asked.
-    func call(_ method: String, params: JSON, context: ActionContext) -> Result<JSON, RPCError> {
+    func call(_ method: String, params: JSON, context: ActionContext) -> Result<RPCResultBody, RPCError> {
+        if method == "tools/call" { return callTool(params, context: context) }
+        return callMethod(method, params: params, context: context).map(RPCResultBody.init)
+    }
+
+    private func callMethod(_ method: String, params: JSON, context: ActionContext) -> Result<JSON, RPCError> {
         switch method {
         case "ping": return .success([:])
         case "tools/list": return listTools(params)
-        case "tools/call": return callTool(params, context: context)
         case "resources/list":
             var listed = resources.map(resourceJSON)
             listed.append([
@@ -107,7 +111,7 @@ struct MCPService: Sendable {
         return .success(.object(result))
     }
 
-    func callTool(_ params: JSON, context: ActionContext) -> Result<JSON, RPCError> {
+    func callTool(_ params: JSON, context: ActionContext) -> Result<RPCResultBody, RPCError> {
         guard let name = params["name"]?.stringValue else {
             return .failure(RPCError(code: RPCError.invalidParams, message: "tools/call needs params.name."))
         }
@@ -119,23 +123,26 @@ struct MCPService: Sendable {
         }
         let arguments = params["arguments"] ?? [:]
         let outcome = actions.callWaiting(name, arguments: arguments, context: context)
-        var result: [String: JSON]
+        var result: RPCResultBody
         switch outcome.result {
         case .success(let value):
-            result = [
-                "content": [["type": "text", "text": .string(value.compactString)]],
-                "structuredContent": value,
-                "isError": false,
-            ]
+            // The structured content is serialized once and also quoted as the text content.
+            let structured = outcome.encoded ?? value.encoded
+            result = RPCResultBody(
+                members: ["isError": false],
+                encoded: [
+                    "structuredContent": structured,
+                    "content": .array([.object(["type": "text"], encoded: ["text": .quoting(structured)])]),
+                ])
         case .failure(let error):
-            result = [
+            result = RPCResultBody([
                 "content": [["type": "text", "text": .string(error.message)]],
                 "structuredContent": error.json,
                 "isError": true,
-            ]
+            ])
         }
-        if outcome.replayed { result["_meta"] = ["dev.storefront/idempotentReplayed": true] }
-        return .success(.object(result))
+        if outcome.replayed { result.members["_meta"] = ["dev.storefront/idempotentReplayed": true] }
+        return .success(result)
     }
 
     func resourceJSON(_ r: MCPResource) -> JSON {

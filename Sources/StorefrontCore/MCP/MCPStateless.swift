@@ -112,29 +112,28 @@ extension MCPEndpoint {
                         ]))
             }
             let service = endpoint.service
-            let outcome: Result<JSON, RPCError>
+            let outcome: Result<RPCResultBody, RPCError>
             if method == "server/discover" {
-                outcome = .success([
+                outcome = .success(RPCResultBody([
                     "supportedVersions": .array(Self.versions.map(JSON.string)),
                     "capabilities": service.capabilities,
                     "instructions": .string(service.instructions),
                     "_meta": [.init(Self.serverInfoKey): service.serverInfo],
-                ])
+                ]))
             } else {
                 outcome = service.call(method, params: message.params, context: MCPEndpoint.context(request, message, identity))
             }
             switch outcome {
             case .failure(let rpc):
                 return error(message.id, rpc)
-            case .success(let result):
-                guard case .object(var members) = result else { return endpoint.rpcJSON(rpcResult(id: message.id, result)) }
-                members["resultType"] = "complete"
+            case .success(var result):
+                result.members["resultType"] = "complete"
                 if Self.cacheable.contains(method) {
                     // Nothing here is specific to the caller; catalog data may change on restart.
-                    members["ttlMs"] = 60_000
-                    members["cacheScope"] = "public"
+                    result.members["ttlMs"] = 60_000
+                    result.members["cacheScope"] = "public"
                 }
-                return endpoint.rpcJSON(rpcResult(id: message.id, .object(members)))
+                return endpoint.rpcResponse(result.response(id: message.id))
             }
         }
     }

@@ -2,14 +2,23 @@ import JSON
 import Store
 
 /// The catalog index in SQLite: a table for filters and an FTS5 table for words, ranked by BM25.
+///
+/// Pages are remembered per query: the index changes only through ``replace(with:)``, which
+/// forgets them, so a remembered page is always the page SQLite would answer (agents repeat
+/// popular searches; each costs an FTS5 query with BM25 ranking otherwise).
 public struct SQLiteCatalogIndex: CatalogIndex {
     let database: Database
+    private let pages: BoundedMemo<CatalogQuery, CatalogPage>?
 
-    public init(database: Database) {
+    /// `rememberedPages` bounds the memo of answered searches (0 turns it off).
+    public init(database: Database, rememberedPages: Int = 2048) {
         self.database = database
+        pages = rememberedPages > 0 ? BoundedMemo(capacity: rememberedPages) : nil
     }
 
     public func replace(with catalog: Catalog) throws {
+        pages?.removeAll()
+        defer { pages?.removeAll() }
         try database.write { db in
             try db.run("DELETE FROM catalog_products")
             try db.run("DELETE FROM catalog_fts")
@@ -55,6 +64,13 @@ public struct SQLiteCatalogIndex: CatalogIndex {
         """
 
     public func search(_ query: CatalogQuery) throws -> CatalogPage {
+        if let page = pages?[query] { return page }
+        let page = try searchStore(query)
+        pages?.insert(query, page)
+        return page
+    }
+
+    private func searchStore(_ query: CatalogQuery) throws -> CatalogPage {
         let fts = query.ftsExpression
         let parameters: [SQLValue] = [
             SQLValue(query.category), query.minPrice.map(SQLValue.integer) ?? .null,
