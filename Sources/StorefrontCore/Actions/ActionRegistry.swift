@@ -33,6 +33,8 @@ public final class ActionRegistry: @unchecked Sendable {
     /// Where mutating actions run: the store and its trail. Set before serving.
     var writer: (database: Database, trail: AuditTrail)?
     private let inFlight = InFlightKeys()
+    /// Called with an action's name after its transaction committed (for caches of what it changed).
+    var committed: (@Sendable (String) -> Void)?
     /// Digests of read-only results already checked against their output schema.
     private let checked = CheckedResults(capacity: 4096)
 
@@ -191,6 +193,7 @@ public final class ActionRegistry: @unchecked Sendable {
         let digest = TrailEntry.digest(arguments)
         let inFlight = self.inFlight
         let trail = writer.trail
+        let committed = self.committed
         writer.database.write(
             { db -> ActionOutcome in
                 if let key, let row = try db.queryOne(
@@ -263,7 +266,10 @@ public final class ActionRegistry: @unchecked Sendable {
                 if let scopeKey { inFlight.release(scopeKey) }
                 switch result {
                 case .success(let outcome):
-                    if case .success = outcome.result { context.progress?(3, 3, "committed") }
+                    if case .success = outcome.result {
+                        if !outcome.replayed { committed?(name) }
+                        context.progress?(3, 3, "committed")
+                    }
                     completion(outcome)
                 case .failure:
                     completion(

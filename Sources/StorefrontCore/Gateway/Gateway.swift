@@ -78,7 +78,8 @@ public final class Gateway: @unchecked Sendable {
         try catalogIndex.replace(with: manifests.catalog)
         signingKey = try StoreSigningKey.loadOrCreate(in: database)
         var views = CatalogViews(manifests: manifests, baseURL: configuration.publicURL)
-        views.ratings = { ids in Ratings.load(ids, database: database) }
+        let ratings = RatingsCache(database: database)
+        views.ratings = { ids in ratings.ratings(ids) }
         self.views = views
         var facts = StoreFacts(
             manifests: manifests, baseURL: configuration.publicURL, version: configuration.version,
@@ -107,6 +108,7 @@ public final class Gateway: @unchecked Sendable {
                 + AfterSaleActions(commerce: commerce, inbox: inbox, baseURL: configuration.publicURL).all,
             schemas: schemas)
         actions.writer = (database, trail)
+        actions.committed = { name in if name == "leave_feedback" { ratings.invalidate() } }
         let documents = try DiscoveryDocuments(facts: facts, actions: actions, signingKey: signingKey)
         self.documents = documents
         let catalogAll = manifests.catalog

@@ -310,18 +310,60 @@ enum Ratings {
         return ["average": .double((average * 100).rounded() / 100), "count": .int(count)]
     }
 
-    static func load(_ ids: [String], database: Database) -> [String: JSON] {
-        guard !ids.isEmpty else { return [:] }
-        return (try? database.read { db in
+    /// Every product's aggregate, in one query.
+    static func loadAll(database: Database) throws -> [String: JSON] {
+        try database.read { db in
             var result: [String: JSON] = [:]
-            for id in ids {
-                if let row = try db.queryOne("SELECT avg(rating), count(*) FROM feedback WHERE product_id = ?", [.text(id)]),
-                    let rating = json(average: row[0].double ?? 0, count: row[1].int ?? 0)
-                {
+            for row in try db.query("SELECT product_id, avg(rating), count(*) FROM feedback GROUP BY product_id", []) {
+                if let id = row[0].string, let rating = json(average: row[1].double ?? 0, count: row[2].int ?? 0) {
                     result[id] = rating
                 }
             }
             return result
-        }) ?? [:]
+        }
+    }
+}
+
+/// Aggregate ratings of every product, read once and kept until feedback changes them.
+///
+/// This process forgets the snapshot when a feedback write commits (``invalidate()``, called
+/// after the commit); a snapshot is also at most `maxAge` old, which bounds how long feedback
+/// written by another gateway process on the same store takes to show. A load that overlaps an
+/// invalidation is used once but not kept, so a snapshot from before a commit never outlives it.
+final class RatingsCache: @unchecked Sendable {
+    private let database: Database
+    private let maxAge: TimeInterval
+    private let lock = NSLock()
+    private var snapshot: (ratings: [String: JSON], loadedAt: Date)?
+    private var generation = 0
+
+    init(database: Database, maxAge: TimeInterval = 1) {
+        self.database = database
+        self.maxAge = maxAge
+    }
+
+    func ratings(_ ids: [String]) -> [String: JSON] {
+        let all = current()
+        var found: [String: JSON] = [:]
+        for id in ids { if let rating = all[id] { found[id] = rating } }
+        return found
+    }
+
+    func invalidate() {
+        lock.withLock {
+            generation += 1
+            snapshot = nil
+        }
+    }
+
+    private func current() -> [String: JSON] {
+        let (cached, startGeneration) = lock.withLock { (snapshot, generation) }
+        if let cached, Date().timeIntervalSince(cached.loadedAt) < maxAge { return cached.ratings }
+        let loadedAt = Date()
+        guard let loaded = try? Ratings.loadAll(database: database) else { return cached?.ratings ?? [:] }
+        lock.withLock {
+            if generation == startGeneration { snapshot = (loaded, loadedAt) }
+        }
+        return loaded
     }
 }
