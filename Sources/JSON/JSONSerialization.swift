@@ -102,9 +102,61 @@ extension JSON {
         out.append(0x7D)
     }
 
+    /// `bytes` (UTF-8 text) as a JSON string, in two passes: measure, then fill an exactly sized
+    /// buffer (no per-escape appends, which dominate for quoted JSON full of `"`).
+    static func quoted(_ bytes: [UInt8]) -> [UInt8] {
+        bytes.withUnsafeBufferPointer { input -> [UInt8] in
+            var size = 2
+            for byte in input { size += escapeWidth[Int(byte)] }
+            return [UInt8](unsafeUninitializedCapacity: size) { out, count in
+                var o = 0
+                out[o] = 0x22
+                o += 1
+                for byte in input {
+                    switch escapeWidth[Int(byte)] {
+                    case 1:
+                        out[o] = byte
+                        o += 1
+                    case 2:
+                        out[o] = 0x5C
+                        out[o + 1] = shortEscape[Int(byte)]
+                        o += 2
+                    default:
+                        out[o] = 0x5C; out[o + 1] = 0x75; out[o + 2] = 0x30; out[o + 3] = 0x30
+                        out[o + 4] = hex[Int(byte >> 4)]; out[o + 5] = hex[Int(byte & 0xF)]
+                        o += 6
+                    }
+                }
+                out[o] = 0x22
+                count = o + 1
+            }
+        }
+    }
+
+    /// How many bytes each byte takes inside a JSON string: 1, 2 (`\"` `\\` `\b` `\t` `\n` `\f` `\r`)
+    /// or 6 (`\u00xx`).
+    private static let escapeWidth: [Int] = (0..<256).map { byte in
+        if byte == 0x22 || byte == 0x5C || [0x08, 0x09, 0x0A, 0x0C, 0x0D].contains(byte) { return 2 }
+        return byte < 0x20 ? 6 : 1
+    }
+
+    /// The letter after the backslash for the two-byte escapes.
+    private static let shortEscape: [UInt8] = (0..<256).map { byte in
+        switch byte {
+        case 0x22: 0x22
+        case 0x5C: 0x5C
+        case 0x08: 0x62
+        case 0x09: 0x74
+        case 0x0A: 0x6E
+        case 0x0C: 0x66
+        case 0x0D: 0x72
+        default: 0
+        }
+    }
+
     /// Appends `bytes` (UTF-8 text, such as serialized JSON) as a JSON string.
     public static func writeString(utf8 bytes: [UInt8], to out: inout [UInt8]) {
-        bytes.withUnsafeBufferPointer { writeEscaped($0, to: &out) }
+        out.append(contentsOf: quoted(bytes))
     }
 
     private static func newline(_ out: inout [UInt8], indent: Int?, level: Int) {
@@ -203,11 +255,11 @@ public struct EncodedJSON: Sendable {
 extension EncodedJSON {
     /// A JSON string whose text is `json` (as MCP's text content quotes a structured result).
     public static func quoting(_ json: EncodedJSON) -> EncodedJSON {
-        var out: [UInt8] = []
-        out.reserveCapacity(json.bytes.count + json.bytes.count / 8 + 2)
-        JSON.writeString(utf8: json.bytes, to: &out)
-        return EncodedJSON(trusted: out)
+        EncodedJSON(trusted: JSON.quoted(json.bytes))
     }
+
+    /// The value again, parsed (the bytes are well-formed: this module wrote them).
+    public var value: JSON { (try? JSON.parse(bytes: bytes)) ?? .null }
 
     /// An object of values and already-serialized members, keys in serialization order.
     public static func object(_ members: [String: JSON], encoded: [String: EncodedJSON] = [:]) -> EncodedJSON {
@@ -223,6 +275,65 @@ extension EncodedJSON {
             out.append(contentsOf: item.bytes)
         }
         out.append(0x5D)
+        return EncodedJSON(trusted: out)
+    }
+}
+
+/// An object whose members are serialized once, to which a few members are added at each use:
+/// the fixed part of a product summary, say, with its current rating. The bytes are the same as
+/// serializing the whole object as a ``JSON`` value.
+public struct EncodedObjectTemplate: Sendable {
+    /// `"key":value` for each fixed member, in serialization order.
+    private let segments: [(key: String, bytes: [UInt8])]
+
+    public init(_ members: [String: JSON]) {
+        segments = members.sorted { JSON.keyPrecedes($0.key, $1.key) }.map { key, value in
+            var bytes: [UInt8] = []
+            JSON.writeString(key, to: &bytes)
+            bytes.append(0x3A)
+            bytes.append(contentsOf: value.serialized())
+            return (key, bytes)
+        }
+    }
+
+    /// The object with `members` and `encoded` added (they replace fixed members of the same name).
+    public func encoded(adding members: [String: JSON] = [:], encoded: [String: EncodedJSON] = [:]) -> EncodedJSON {
+        var extra: [(key: String, bytes: [UInt8])] = []
+        extra.reserveCapacity(members.count + encoded.count)
+        for (key, value) in members {
+            var bytes: [UInt8] = []
+            JSON.writeString(key, to: &bytes)
+            bytes.append(0x3A)
+            bytes.append(contentsOf: value.serialized())
+            extra.append((key, bytes))
+        }
+        for (key, value) in encoded where members[key] == nil {
+            var bytes: [UInt8] = []
+            JSON.writeString(key, to: &bytes)
+            bytes.append(0x3A)
+            bytes.append(contentsOf: value.bytes)
+            extra.append((key, bytes))
+        }
+        extra.sort { JSON.keyPrecedes($0.key, $1.key) }
+        var out: [UInt8] = [0x7B]
+        out.reserveCapacity(segments.reduce(2) { $0 + $1.bytes.count + 1 } + extra.reduce(0) { $0 + $1.bytes.count + 1 })
+        var i = 0, j = 0, first = true
+        func put(_ bytes: [UInt8]) {
+            if !first { out.append(0x2C) }
+            first = false
+            out.append(contentsOf: bytes)
+        }
+        while i < segments.count || j < extra.count {
+            if j == extra.count || (i < segments.count && JSON.keyPrecedes(segments[i].key, extra[j].key)) {
+                put(segments[i].bytes)
+                i += 1
+            } else {
+                if i < segments.count && segments[i].key == extra[j].key { i += 1 }  // replaced
+                put(extra[j].bytes)
+                j += 1
+            }
+        }
+        out.append(0x7D)
         return EncodedJSON(trusted: out)
     }
 }

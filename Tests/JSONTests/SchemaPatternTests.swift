@@ -64,3 +64,42 @@ struct SchemaPatternTests {
         #expect(try SchemaRegex(pattern).matches(text + "b") == true)
     }
 }
+
+@Suite("Serialized parts")
+struct EncodedJSONTests {
+    @Test("a template with added members writes the same bytes as the whole value")
+    func templates() throws {
+        let fixed: [String: JSON] = [
+            "id": "a", "name": "Zelt \"Größe\" 2", "price": ["amount": 100, "currency": "EUR"], "z": .null, "é": true,
+            "rating": 1,
+        ]
+        let template = EncodedObjectTemplate(fixed)
+        let cases: [[String: JSON]] = [[:], ["rating": ["average": 4.5, "count": 2]], ["aa": 1, "zz": [1, 2], "ü": "x"], ["id": "b"]]
+        for extra in cases {
+            let whole = JSON.object(fixed.merging(extra) { $1 })
+            #expect(template.encoded(adding: extra).bytes == whole.serialized())
+            #expect(template.encoded(encoded: extra.mapValues(\.encoded)).bytes == whole.serialized())
+        }
+        #expect(EncodedObjectTemplate([:]).encoded().bytes == Array("{}".utf8))
+    }
+
+    @Test("quoting serialized JSON gives the string a parser reads back as the same text")
+    func quoting() throws {
+        let value: JSON = ["text": "line\nbreak \"quoted\" back\\slash \u{01} tab\t é 😀", "n": [1, 2.5, -3]]
+        let encoded = value.encoded
+        let quoted = EncodedJSON.quoting(encoded)
+        #expect(try JSON.parse(bytes: quoted.bytes) == .string(encoded.string))
+        var viaString: [UInt8] = []
+        JSON.writeString(encoded.string, to: &viaString)
+        #expect(quoted.bytes == viaString)
+    }
+
+    @Test("objects of values and serialized members keep the serialization order")
+    func objects() throws {
+        let members: [String: JSON] = ["b": 1, "d": [true]]
+        let encoded: [String: EncodedJSON] = ["a": JSON.string("x").encoded, "c": JSON.object(["k": .null]).encoded]
+        let expected: JSON = ["a": "x", "b": 1, "c": ["k": .null], "d": [true]]
+        #expect(JSON.serializedObject(members, encoded: encoded) == expected.serialized())
+        #expect(EncodedJSON.array([JSON.int(1).encoded, expected.encoded]).bytes == JSON.array([1, expected]).serialized())
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Testing
 
 @testable import StorefrontCore
@@ -65,5 +66,45 @@ struct CatalogSearchTests {
         #expect(CatalogCursor.decode(cursor, fingerprint: a.fingerprint) == 20)
         #expect(CatalogCursor.decode(cursor, fingerprint: b.fingerprint) == nil)
         #expect(CatalogCursor.decode("not a cursor!", fingerprint: a.fingerprint) == nil)
+    }
+}
+
+@Suite("search_catalog written from serialized parts")
+struct EncodedSearchTests {
+    /// The bytes search_catalog writes from prebuilt summaries must be exactly the bytes of the
+    /// same result built as a value and serialized, for every kind of page.
+    @Test("the written result equals the value-built one, byte for byte")
+    func sameBytes() throws {
+        let gateway = try Fixtures.gateway()
+        let context = ActionContext(requestID: "test")
+        let cases: [JSON] = [
+            ["query": "tent", "limit": 3], ["query": "tent"], ["category": "footwear", "in_stock": true],
+            ["min_price": 1000, "max_price": 20000, "limit": 100], ["query": "zzzz-no-such-word"], [:],
+        ]
+        for arguments in cases {
+            let outcome = gateway.actions.callWaiting("search_catalog", arguments: arguments, context: context)
+            let encoded = try #require(outcome.encodedSuccess, "\(arguments)")
+            let value = encoded.value
+            let ids = value["products"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+            let expected: JSON = [
+                "products": .array(gateway.views.summaries(ids.compactMap { gateway.manifests.catalog.product($0) })),
+                "total": value["total"] ?? .null,
+                "next_cursor": value["next_cursor"] ?? .null,
+                "categories": gateway.views.categories,
+            ]
+            #expect(encoded.bytes == expected.serialized(), "\(arguments)")
+            #expect(value["total"]?.intValue ?? -1 >= Int64(ids.count))
+        }
+        // Paging through with the cursor reaches every product once.
+        var seen: [String] = []
+        var arguments: JSON = ["limit": 10]
+        while true {
+            let page = try gateway.actions.call("search_catalog", arguments: arguments, context: context).get()
+            seen += page["products"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+            guard let cursor = page["next_cursor"]?.stringValue else { break }
+            arguments = ["limit": 10, "cursor": .string(cursor)]
+        }
+        #expect(seen.count == gateway.manifests.catalog.products.count)
+        #expect(Set(seen).count == seen.count)
     }
 }

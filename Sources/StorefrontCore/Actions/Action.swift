@@ -53,6 +53,9 @@ public struct Action: Sendable {
     /// A mutating action runs inside the store writer's transaction, next to its idempotency
     /// record and its trail entries, so all of them commit or none does.
     public typealias WriteHandler = @Sendable (_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON
+    /// A read-only handler that writes its result directly as JSON bytes (from parts serialized
+    /// once), for the hottest actions; the registry checks the bytes against the output schema.
+    public typealias EncodedHandler = @Sendable (_ arguments: JSON, _ context: ActionContext) throws -> EncodedJSON
 
     public var name: String
     public var title: String
@@ -63,6 +66,7 @@ public struct Action: Sendable {
     public var annotations: ActionAnnotations
     public var handler: Handler
     public var writeHandler: WriteHandler?
+    public var encodedHandler: EncodedHandler?
     public var isMutating: Bool { writeHandler != nil }
 
     public var inputSchemaFile: String { "actions/\(name).input.schema.json" }
@@ -82,6 +86,18 @@ public struct Action: Sendable {
     }
 
     /// A mutating action.
+    /// A read-only action whose handler writes JSON bytes; `handler` parses them for callers
+    /// that want a value.
+    public init(
+        name: String, title: String, description: String, stage: JourneyStage, scope: String? = nil,
+        encoded: @escaping EncodedHandler
+    ) {
+        self.init(name: name, title: title, description: description, stage: stage, scope: scope) { arguments, context in
+            try encoded(arguments, context).value
+        }
+        encodedHandler = encoded
+    }
+
     public init(
         name: String, title: String, description: String, stage: JourneyStage, scope: String,
         annotations: ActionAnnotations, write: @escaping WriteHandler

@@ -6,12 +6,35 @@ import Store
 /// What an action call produced: a result or an error, and whether it is the stored answer
 /// to an earlier request with the same idempotency key.
 public struct ActionOutcome: Sendable {
-    public var result: Result<JSON, ActionError>
+    private var stored: Result<JSON, ActionError>?
     /// The successful result serialized once (read-only actions), for answers to reuse.
     public var encoded: EncodedJSON?
     public var replayed: Bool = false
     /// Seconds the caller should wait before retrying (for `idempotency_in_flight`).
     public var retryAfter: Int?
+
+    public init(result: Result<JSON, ActionError>, encoded: EncodedJSON? = nil, replayed: Bool = false, retryAfter: Int? = nil) {
+        stored = result
+        self.encoded = encoded
+        self.replayed = replayed
+        self.retryAfter = retryAfter
+    }
+
+    /// A success known only as bytes; its value is parsed if someone asks for it.
+    init(encoded: EncodedJSON) {
+        self.encoded = encoded
+    }
+
+    /// The serialized result when the action succeeded and has one (without parsing it).
+    public var encodedSuccess: EncodedJSON? {
+        if case .failure? = stored { return nil }
+        return encoded
+    }
+
+    public var result: Result<JSON, ActionError> {
+        get { stored ?? .success(encoded?.value ?? .null) }
+        set { stored = newValue }
+    }
 }
 
 /// The single source of truth for what agents can do. MCP `tools/list`, the REST mirror,
@@ -116,6 +139,26 @@ public final class ActionRegistry: @unchecked Sendable {
         context.progress?(1, 3, "arguments valid")
         if let write = entry.action.writeHandler {
             return callMutating(entry, write: write, arguments: arguments, context: context, completion: completion)
+        }
+        if let encodedHandler = entry.action.encodedHandler {
+            do {
+                let encoded = try encodedHandler(arguments, context)
+                context.progress?(2, 3, "result ready")
+                if validatesResults {
+                    let digest = CheckedResults.key(action: name, encoded.bytes)
+                    if !checked.contains(digest) {
+                        let value = encoded.value
+                        if let error = checkResult(entry, value) { return completion(ActionOutcome(result: .failure(error))) }
+                        checked.insert(digest)
+                        context.progress?(3, 3, "result checked against the output schema")
+                        return completion(ActionOutcome(result: .success(value), encoded: encoded))
+                    }
+                }
+                context.progress?(3, 3, "result checked against the output schema")
+                return completion(ActionOutcome(encoded: encoded))
+            } catch {
+                return completion(ActionOutcome(result: .failure(Self.actionError(error, name))))
+            }
         }
         do {
             let result = try entry.action.handler(arguments, context)

@@ -16,7 +16,7 @@ struct CatalogActions: Sendable {
             Action(
                 name: "search_catalog", title: "Search the catalog",
                 description: "Find products by words (names, descriptions, tags, brands, attributes), category, price range in minor units and stock. Returns summaries and a next_cursor for the next page.",
-                stage: .evaluating, handler: search),
+                stage: .evaluating, encoded: search),
             Action(
                 name: "lookup_catalog", title: "Look up products by id",
                 description: "Fetch up to 50 products at once by product or variant id, with variants, inventory and attributes; ids that match nothing are listed in not_found.",
@@ -44,7 +44,16 @@ struct CatalogActions: Sendable {
         ]
     }
 
-    func search(_ arguments: JSON, _ context: ActionContext) throws -> JSON {
+    /// The answer is written from each product's summary serialized once (the hottest action).
+    func search(_ arguments: JSON, _ context: ActionContext) throws -> EncodedJSON {
+        let (page, next) = try searchPage(arguments)
+        let products = page.productIDs.compactMap { catalog.product($0) }
+        return views.searchTemplate.encoded(
+            adding: ["total": .int(Int64(page.total)), "next_cursor": next.map(JSON.string) ?? .null],
+            encoded: ["products": .array(views.encodedSummaries(products))])
+    }
+
+    func searchPage(_ arguments: JSON) throws -> (CatalogPage, next: String?) {
         var query = CatalogQuery()
         query.text = arguments["query"]?.stringValue
         if let category = arguments["category"]?.stringValue {
@@ -72,13 +81,7 @@ struct CatalogActions: Sendable {
             query.offset = offset
         }
         let page = try index.search(query)
-        let next = page.nextOffset.map { CatalogCursor.encode(offset: $0, fingerprint: query.fingerprint) }
-        return [
-            "products": .array(views.summaries(page.productIDs.compactMap { catalog.product($0) })),
-            "total": .int(Int64(page.total)),
-            "next_cursor": next.map(JSON.string) ?? .null,
-            "categories": views.categories,
-        ]
+        return (page, page.nextOffset.map { CatalogCursor.encode(offset: $0, fingerprint: query.fingerprint) })
     }
 
     /// A product by its id or by one of its variants' ids.

@@ -6,15 +6,32 @@ struct CatalogViews: Sendable {
     let baseURL: String
     /// Aggregate ratings by product id, for the products asked about (one read for a page).
     var ratings: @Sendable ([String]) -> [String: JSON] = { _ in [:] }
-    /// Each product's summary but its rating, built once: manifests do not change while serving.
-    private let summaryBase: [String: [String: JSON]]
+    /// Each product's summary but its rating, serialized once: manifests do not change while serving.
+    private let summaryTemplates: [String: EncodedObjectTemplate]
+    /// A search_catalog result but its page: the categories.
+    let searchTemplate: EncodedObjectTemplate
 
     init(manifests: StoreManifests, baseURL: String) {
         self.manifests = manifests
         self.baseURL = baseURL
-        var base: [String: [String: JSON]] = [:]
-        for product in manifests.catalog.products { base[product.id] = Self.summaryMembers(product, baseURL: baseURL) }
-        summaryBase = base
+        var templates: [String: EncodedObjectTemplate] = [:]
+        for product in manifests.catalog.products {
+            templates[product.id] = EncodedObjectTemplate(Self.summaryMembers(product, baseURL: baseURL))
+        }
+        summaryTemplates = templates
+        searchTemplate = EncodedObjectTemplate(["categories": Self.categories(manifests)])
+    }
+
+    /// The same summaries as ``summaries(_:)``, serialized.
+    func encodedSummaries(_ products: [Product]) -> [EncodedJSON] {
+        let found = ratings(products.map(\.id))
+        return products.map { product in
+            let rating = found[product.id] ?? .null
+            guard let template = summaryTemplates[product.id] else {
+                return summary(product, rating: rating).encoded
+            }
+            return template.encoded(adding: ["rating": rating])
+        }
     }
 
     func summaries(_ products: [Product]) -> [JSON] {
@@ -25,7 +42,7 @@ struct CatalogViews: Sendable {
     func summary(_ product: Product) -> JSON { summaries([product])[0] }
 
     func summary(_ product: Product, rating: JSON?) -> JSON {
-        var members = summaryBase[product.id] ?? Self.summaryMembers(product, baseURL: baseURL)
+        var members = Self.summaryMembers(product, baseURL: baseURL)
         members["rating"] = rating ?? .null
         return .object(members)
     }
@@ -57,7 +74,9 @@ struct CatalogViews: Sendable {
         return .object(detail)
     }
 
-    var categories: JSON {
+    var categories: JSON { Self.categories(manifests) }
+
+    static func categories(_ manifests: StoreManifests) -> JSON {
         .array(manifests.catalog.categories.map { ["id": .string($0.id), "name": .string($0.name)] })
     }
 }

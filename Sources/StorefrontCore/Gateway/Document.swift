@@ -58,10 +58,14 @@ public struct Document: Sendable {
 
 /// A JSON response that is computed per request (not cached).
 func jsonResponse(_ value: JSON, status: Int = 200, cacheControl: String = "no-store") -> Response {
+    jsonResponse(encoded: value.encoded, status: status, cacheControl: cacheControl)
+}
+
+func jsonResponse(encoded: EncodedJSON, status: Int = 200, cacheControl: String = "no-store") -> Response {
     Response(
         status: status,
         headers: HTTPHeaders([("Content-Type", "application/json"), ("Cache-Control", cacheControl)]),
-        body: .bytes(value.serialized()))
+        body: .bytes(encoded.bytes))
 }
 
 /// The project's error shape for the REST surface.

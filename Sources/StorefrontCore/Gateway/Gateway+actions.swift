@@ -54,16 +54,21 @@ extension Gateway {
         let mutating = actions.entry(name)?.action.isMutating ?? false
         let respond: @Sendable (ActionOutcome) -> Response = { outcome in
             var response: Response
-            switch outcome.result {
-            case .success(let result):
-                response = jsonResponse(result, status: successStatus, cacheControl: mutating ? "no-store" : cacheControl)
-                // Money moved: the order's total (and its referral) go to analytics.
-                if name == "complete_checkout", let order = result["order"], let total = order["totals"]?["total"] {
-                    response.headers.add(InternalHeader.amount, String(total["amount"]?.intValue ?? 0))
-                    response.headers.add(InternalHeader.currency, total["currency"]?.stringValue ?? "")
-                    if let referral = order["referral_code"]?.stringValue { response.headers.add(InternalHeader.referral, referral) }
+            if !mutating, let encoded = outcome.encodedSuccess {
+                // Read-only results arrive serialized: sent as they are.
+                response = jsonResponse(encoded: encoded, status: successStatus, cacheControl: cacheControl)
+            } else {
+                switch outcome.result {
+                case .success(let result):
+                    response = jsonResponse(result, status: successStatus, cacheControl: mutating ? "no-store" : cacheControl)
+                    // Money moved: the order's total (and its referral) go to analytics.
+                    if name == "complete_checkout", let order = result["order"], let total = order["totals"]?["total"] {
+                        response.headers.add(InternalHeader.amount, String(total["amount"]?.intValue ?? 0))
+                        response.headers.add(InternalHeader.currency, total["currency"]?.stringValue ?? "")
+                        if let referral = order["referral_code"]?.stringValue { response.headers.add(InternalHeader.referral, referral) }
+                    }
+                case .failure(let error): response = error.restResponse
                 }
-            case .failure(let error): response = error.restResponse
             }
             response.noteCaller(identity, action: name)
             if outcome.replayed { response.headers.add("Idempotent-Replayed", "true") }

@@ -124,23 +124,29 @@ struct MCPService: Sendable {
         let arguments = params["arguments"] ?? [:]
         let outcome = actions.callWaiting(name, arguments: arguments, context: context)
         var result: RPCResultBody
-        switch outcome.result {
-        case .success(let value):
-            // The structured content is serialized once and also quoted as the text content.
-            let structured = outcome.encoded ?? value.encoded
-            result = RPCResultBody(
-                members: ["isError": false],
-                encoded: [
-                    "structuredContent": structured,
-                    "content": .array([.object(["type": "text"], encoded: ["text": .quoting(structured)])]),
-                ])
-        case .failure(let error):
-            result = RPCResultBody([
-                "content": [["type": "text", "text": .string(error.message)]],
-                "structuredContent": error.json,
-                "isError": true,
-            ])
+        // A success's structured content is serialized once (read-only actions arrive that way)
+        // and also quoted as the text content.
+        let structured: EncodedJSON
+        if let encoded = outcome.encodedSuccess {
+            structured = encoded
+        } else {
+            switch outcome.result {
+            case .success(let value): structured = value.encoded
+            case .failure(let error):
+                return .success(
+                    RPCResultBody([
+                        "content": [["type": "text", "text": .string(error.message)]],
+                        "structuredContent": error.json,
+                        "isError": true,
+                    ]))
+            }
         }
+        result = RPCResultBody(
+            members: ["isError": false],
+            encoded: [
+                "structuredContent": structured,
+                "content": .array([.object(["type": "text"], encoded: ["text": .quoting(structured)])]),
+            ])
         if outcome.replayed { result.members["_meta"] = ["dev.storefront/idempotentReplayed": true] }
         return .success(result)
     }
