@@ -71,12 +71,17 @@ ADMIN=$(awk '/admin token/ { print $NF }' "$TMP/gateway.log")
 [ -n "$ADMIN" ] || fail "the gateway printed no admin token"
 
 PY_PORT=$(free_port)
-"$PY" bench/mcp_python_server.py "$PY_PORT" manifests/catalog.json > "$TMP/python.log" 2>&1 &
+"$PY" bench/mcp_python_server.py "$PY_PORT" manifests/catalog.json "$TMP/bench.db" "http://127.0.0.1:$GW_PORT" \
+    > "$TMP/python.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do
     curl -s -o /dev/null -X POST "http://127.0.0.1:$PY_PORT/mcp" && break
     sleep 0.2
 done
+
+# Both servers must give the same answer to the benchmark's call, or the comparison means nothing.
+"$PY" bench/same_answer.py "http://127.0.0.1:$GW_PORT/mcp" "http://127.0.0.1:$PY_PORT/mcp" \
+    || fail "the gateway and the Python server answer the benchmark's call differently"
 
 say "MCP tools/call search_catalog: gateway"
 wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d2s -s bench/mcp_call.lua "http://127.0.0.1:$GW_PORT/mcp" > /dev/null
