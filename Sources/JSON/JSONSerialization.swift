@@ -103,54 +103,38 @@ extension JSON {
     }
 
     /// `bytes` (UTF-8 text) as a JSON string, in two passes: measure, then fill an exactly sized
-    /// buffer (no per-escape appends, which dominate for quoted JSON full of `"`).
+    /// buffer (no per-escape appends, which dominate for quoted JSON full of `"`). Serialized
+    /// JSON holds no raw control characters, so quoting it only doubles up `"` and `\`; text with
+    /// control characters takes the general path.
     static func quoted(_ bytes: [UInt8]) -> [UInt8] {
         bytes.withUnsafeBufferPointer { input -> [UInt8] in
-            var size = 2
-            for byte in input { size += escapeWidth[Int(byte)] }
-            return [UInt8](unsafeUninitializedCapacity: size) { out, count in
-                var o = 0
-                out[o] = 0x22
-                o += 1
+            var quotes = 0, controls = 0
+            for byte in input {
+                quotes &+= (byte == 0x22 || byte == 0x5C) ? 1 : 0
+                controls &+= byte < 0x20 ? 1 : 0
+            }
+            guard controls == 0 else {
+                var out: [UInt8] = []
+                out.reserveCapacity(input.count + quotes + controls * 6 + 2)
+                writeEscaped(input, to: &out)
+                return out
+            }
+            let size = input.count + quotes + 2
+            return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+                let out = buffer.baseAddress!
+                var o = 1
+                out[0] = 0x22
                 for byte in input {
-                    switch escapeWidth[Int(byte)] {
-                    case 1:
-                        out[o] = byte
-                        o += 1
-                    case 2:
+                    if byte == 0x22 || byte == 0x5C {
                         out[o] = 0x5C
-                        out[o + 1] = shortEscape[Int(byte)]
-                        o += 2
-                    default:
-                        out[o] = 0x5C; out[o + 1] = 0x75; out[o + 2] = 0x30; out[o + 3] = 0x30
-                        out[o + 4] = hex[Int(byte >> 4)]; out[o + 5] = hex[Int(byte & 0xF)]
-                        o += 6
+                        o &+= 1
                     }
+                    out[o] = byte
+                    o &+= 1
                 }
                 out[o] = 0x22
-                count = o + 1
+                count = o &+ 1
             }
-        }
-    }
-
-    /// How many bytes each byte takes inside a JSON string: 1, 2 (`\"` `\\` `\b` `\t` `\n` `\f` `\r`)
-    /// or 6 (`\u00xx`).
-    private static let escapeWidth: [Int] = (0..<256).map { byte in
-        if byte == 0x22 || byte == 0x5C || [0x08, 0x09, 0x0A, 0x0C, 0x0D].contains(byte) { return 2 }
-        return byte < 0x20 ? 6 : 1
-    }
-
-    /// The letter after the backslash for the two-byte escapes.
-    private static let shortEscape: [UInt8] = (0..<256).map { byte in
-        switch byte {
-        case 0x22: 0x22
-        case 0x5C: 0x5C
-        case 0x08: 0x62
-        case 0x09: 0x74
-        case 0x0A: 0x6E
-        case 0x0C: 0x66
-        case 0x0D: 0x72
-        default: 0
         }
     }
 
@@ -287,53 +271,45 @@ public struct EncodedObjectTemplate: Sendable {
     private let segments: [(key: String, bytes: [UInt8])]
 
     public init(_ members: [String: JSON]) {
-        segments = members.sorted { JSON.keyPrecedes($0.key, $1.key) }.map { key, value in
-            var bytes: [UInt8] = []
-            JSON.writeString(key, to: &bytes)
-            bytes.append(0x3A)
-            bytes.append(contentsOf: value.serialized())
-            return (key, bytes)
-        }
+        segments = members.sorted { JSON.keyPrecedes($0.key, $1.key) }.map { ($0.key, Self.segment($0.key, $0.value.serialized())) }
     }
 
     /// The object with `members` and `encoded` added (they replace fixed members of the same name).
     public func encoded(adding members: [String: JSON] = [:], encoded: [String: EncodedJSON] = [:]) -> EncodedJSON {
         var extra: [(key: String, bytes: [UInt8])] = []
         extra.reserveCapacity(members.count + encoded.count)
-        for (key, value) in members {
-            var bytes: [UInt8] = []
-            JSON.writeString(key, to: &bytes)
-            bytes.append(0x3A)
-            bytes.append(contentsOf: value.serialized())
-            extra.append((key, bytes))
-        }
-        for (key, value) in encoded where members[key] == nil {
-            var bytes: [UInt8] = []
-            JSON.writeString(key, to: &bytes)
-            bytes.append(0x3A)
-            bytes.append(contentsOf: value.bytes)
-            extra.append((key, bytes))
-        }
-        extra.sort { JSON.keyPrecedes($0.key, $1.key) }
-        var out: [UInt8] = [0x7B]
-        out.reserveCapacity(segments.reduce(2) { $0 + $1.bytes.count + 1 } + extra.reduce(0) { $0 + $1.bytes.count + 1 })
-        var i = 0, j = 0, first = true
-        func put(_ bytes: [UInt8]) {
-            if !first { out.append(0x2C) }
-            first = false
-            out.append(contentsOf: bytes)
-        }
+        for (key, value) in members { extra.append((key, Self.segment(key, value.serialized()))) }
+        for (key, value) in encoded where members[key] == nil { extra.append((key, Self.segment(key, value.bytes))) }
+        if extra.count > 1 { extra.sort { JSON.keyPrecedes($0.key, $1.key) } }
+        var size = 2 + segments.count + extra.count
+        for segment in segments { size += segment.bytes.count }
+        for segment in extra { size += segment.bytes.count }
+        var out: [UInt8] = []
+        out.reserveCapacity(size)
+        out.append(0x7B)
+        var i = 0, j = 0
         while i < segments.count || j < extra.count {
+            if out.count > 1 { out.append(0x2C) }
             if j == extra.count || (i < segments.count && JSON.keyPrecedes(segments[i].key, extra[j].key)) {
-                put(segments[i].bytes)
+                out.append(contentsOf: segments[i].bytes)
                 i += 1
             } else {
                 if i < segments.count && segments[i].key == extra[j].key { i += 1 }  // replaced
-                put(extra[j].bytes)
+                out.append(contentsOf: extra[j].bytes)
                 j += 1
             }
         }
         out.append(0x7D)
         return EncodedJSON(trusted: out)
+    }
+
+    /// `"key":value`.
+    private static func segment(_ key: String, _ value: [UInt8]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(key.utf8.count + value.count + 3)
+        JSON.writeString(key, to: &bytes)
+        bytes.append(0x3A)
+        bytes.append(contentsOf: value)
+        return bytes
     }
 }

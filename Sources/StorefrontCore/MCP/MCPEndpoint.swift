@@ -66,9 +66,20 @@ public final class MCPEndpoint: @unchecked Sendable {
         return response
     }
 
+    /// Whether the request's Accept header lists `type` (or `*/*`, or `major/*`) among its media
+    /// ranges, ignoring case and parameters (`;q=...`).
     static func accepts(_ request: Request, _ type: String) -> Bool {
-        guard let accept = request.headers["Accept"]?.lowercased() else { return false }
-        return accept.contains(type) || accept.contains("*/*")
+        guard let accept = request.headers["Accept"] else { return false }
+        let wanted = Array(type.lowercased().utf8)
+        let major = wanted.prefix { $0 != UInt8(ascii: "/") } + Array("/*".utf8)
+        for range in accept.utf8.split(separator: UInt8(ascii: ",")) {
+            let name = range.prefix { $0 != UInt8(ascii: ";") }
+                .drop { $0 == 0x20 || $0 == 0x09 }
+                .reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
+                .map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }
+            if name == wanted || name.elementsEqual("*/*".utf8) || name == Array(major) { return true }
+        }
+        return false
     }
 
     // MARK: - POST
