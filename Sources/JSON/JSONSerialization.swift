@@ -1,3 +1,5 @@
+import Foundation
+
 extension JSON {
     /// Compact JSON, keys in sorted order, so equal values always give equal bytes.
     public func serialized() -> [UInt8] {
@@ -225,11 +227,33 @@ extension JSON {
 
 /// Compact JSON bytes produced by ``JSON/serialized()``, embedded verbatim by
 /// ``JSON/serializedObject(_:encoded:)``. Only this module makes them, so they are well-formed.
+///
+/// The bytes sit in a shared box that also keeps their quoted form once someone asks for it, so
+/// a result kept and sent many times is quoted once.
 public struct EncodedJSON: Sendable {
-    public let bytes: [UInt8]
+    private final class Storage: @unchecked Sendable {
+        let bytes: [UInt8]
+        private let lock = NSLock()
+        private var quotedForm: [UInt8]?
+
+        init(_ bytes: [UInt8]) {
+            self.bytes = bytes
+        }
+
+        var quoted: [UInt8] {
+            if let done = lock.withLock({ quotedForm }) { return done }
+            let made = JSON.quoted(bytes)
+            lock.withLock { quotedForm = made }
+            return made
+        }
+    }
+
+    private let storage: Storage
+
+    public var bytes: [UInt8] { storage.bytes }
 
     init(trusted bytes: [UInt8]) {
-        self.bytes = bytes
+        storage = Storage(bytes)
     }
 
     /// The bytes as a string (they are UTF-8).
@@ -239,7 +263,7 @@ public struct EncodedJSON: Sendable {
 extension EncodedJSON {
     /// A JSON string whose text is `json` (as MCP's text content quotes a structured result).
     public static func quoting(_ json: EncodedJSON) -> EncodedJSON {
-        EncodedJSON(trusted: JSON.quoted(json.bytes))
+        EncodedJSON(trusted: json.storage.quoted)
     }
 
     /// The value again, parsed (the bytes are well-formed: this module wrote them).

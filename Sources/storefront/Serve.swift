@@ -67,6 +67,14 @@ struct Serve: ParsableCommand {
     @Option(help: "Where Chart.js is (Debian's libjs-chart.js), served to the dashboard at /vendor/chart.js/.")
     var chartJS: String = "/usr/share/javascript/chart.js"
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Answer repeated read-only catalog calls (search, lookup, product, pricing, policies, compare, quote) from a cache that follows the data they read.")
+    var resultCache = true
+
+    @Option(help: "Megabytes of results the result cache keeps.")
+    var resultCacheMegabytes = 32
+
     @Flag(inversion: .prefixedNo, help: "Record every request for agent analytics (the dashboard's data).")
     var analytics = true
 
@@ -156,6 +164,7 @@ struct Serve: ParsableCommand {
         gatewayConfiguration.webhookURLs = webhooks
         gatewayConfiguration.recordsAnalytics = analytics
         gatewayConfiguration.analyticsQueueCapacity = analyticsQueue
+        gatewayConfiguration.resultCacheBytes = resultCache ? resultCacheMegabytes << 20 : 0
         gatewayConfiguration.chartJSDirectory = chartJS
         let gateway: Gateway
         do {

@@ -49,6 +49,31 @@ struct AfterSaleTests {
         #expect(product["product"]?["rating"]?["count"] == 1)
     }
 
+    @Test("cached catalog results follow ratings: read, rate, read again")
+    func cachedResultsFollowFeedback() throws {
+        let shop = try Shop()
+        let context = ActionContext(requestID: "t")
+        let search: JSON = ["query": "canister stove"]
+        func rating(_ name: String, _ arguments: JSON) throws -> JSON? {
+            let result = try shop.gateway.actions.call(name, arguments: arguments, context: context).get()
+            return result["product"]?["rating"] ?? result["products"]?.arrayValue?.first { $0["id"] == "micro-canister-stove" }?["rating"]
+        }
+        #expect(try rating("get_product", ["id": "micro-canister-stove"]) == .null)
+        #expect(try rating("search_catalog", search) == .null)
+        // Asked again: the same bytes, from the cache.
+        var progress: [String] = []
+        let lock = NSLock()
+        let watched = ActionContext(requestID: "t2", progress: { _, _, text in lock.withLock { progress.append(text ?? "") } })
+        _ = shop.gateway.actions.callWaiting("search_catalog", arguments: search, context: watched)
+        #expect(progress.contains("result from the cache"))
+
+        let id = try shop.checkout()
+        let order = try #require(try shop.call("complete_checkout", ["checkout_id": .string(id)]).result.get()["order"]?["id"])
+        _ = try shop.call("leave_feedback", ["order_id": order, "product_id": "micro-canister-stove", "rating": 3]).result.get()
+        #expect(try rating("get_product", ["id": "micro-canister-stove"])?["count"] == 1)
+        #expect(try rating("search_catalog", search)?["average"]?.doubleValue == 3)
+    }
+
     @Test("a purchase lands in the inbox, and acknowledging marks it read")
     func inbox() throws {
         let shop = try Shop()

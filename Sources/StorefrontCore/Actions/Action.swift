@@ -67,6 +67,9 @@ public struct Action: Sendable {
     public var handler: Handler
     public var writeHandler: WriteHandler?
     public var encodedHandler: EncodedHandler?
+    /// The result is a function of the arguments and the store's catalog data (its version):
+    /// the registry may answer a repeated call from its result cache.
+    public var cacheable = false
     public var isMutating: Bool { writeHandler != nil }
 
     public var inputSchemaFile: String { "actions/\(name).input.schema.json" }

@@ -58,6 +58,10 @@ public final class ActionRegistry: @unchecked Sendable {
     private let inFlight = InFlightKeys()
     /// Called with an action's name after its transaction committed (for caches of what it changed).
     var committed: (@Sendable (String) -> Void)?
+    /// Results of cacheable actions, when caching is on; keyed with ``dataVersion``.
+    var resultCache: ResultCache?
+    /// The version of the data cacheable actions read; changes whenever that data does.
+    var dataVersion: @Sendable () -> Int = { 0 }
     /// Digests of read-only results already checked against their output schema.
     private let checked = CheckedResults(capacity: 4096)
 
@@ -100,8 +104,9 @@ public final class ActionRegistry: @unchecked Sendable {
     /// Validates the caller and the arguments, runs the handler, checks the result against the
     /// output schema, and reports. Mutating actions report after their transaction commits.
     public func call(
-        _ name: String, arguments: JSON, context: ActionContext, completion: @escaping @Sendable (ActionOutcome) -> Void
+        _ name: String, arguments: JSON, context: ActionContext, completion report: @escaping @Sendable (ActionOutcome) -> Void
     ) {
+        var completion = report
         guard let entry = entry(name) else {
             return completion(
                 ActionOutcome(
@@ -137,6 +142,21 @@ public final class ActionRegistry: @unchecked Sendable {
                             })))))
         }
         context.progress?(1, 3, "arguments valid")
+        var cacheKey: ResultCache.Key?
+        if entry.action.cacheable, let resultCache {
+            let key = ResultCache.Key(action: name, arguments: arguments.canonicalized(), version: dataVersion())
+            if let hit = resultCache[key] {
+                context.progress?(3, 3, "result from the cache")
+                return completion(ActionOutcome(encoded: hit))
+            }
+            cacheKey = key
+        }
+        if let cacheKey, let resultCache {
+            completion = { outcome in
+                if let encoded = outcome.encodedSuccess { resultCache.insert(cacheKey, encoded) }
+                report(outcome)
+            }
+        }
         if let write = entry.action.writeHandler {
             return callMutating(entry, write: write, arguments: arguments, context: context, completion: completion)
         }

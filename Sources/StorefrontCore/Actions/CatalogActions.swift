@@ -11,7 +11,16 @@ struct CatalogActions: Sendable {
 
     var catalog: Catalog { manifests.catalog }
 
+    /// Every one reads only the manifests, the catalog index and ratings: cacheable.
     var all: [Action] {
+        actions.map { action in
+            var action = action
+            action.cacheable = true
+            return action
+        }
+    }
+
+    private var actions: [Action] {
         [
             Action(
                 name: "search_catalog", title: "Search the catalog",

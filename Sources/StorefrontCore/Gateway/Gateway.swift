@@ -29,6 +29,8 @@ public struct GatewayConfiguration: Sendable {
     public var recordsAnalytics = true
     /// Events held in memory before the writer takes them.
     public var analyticsQueueCapacity = 50_000
+    /// Bytes of read-only action results kept for repeated calls (0: no result cache).
+    public var resultCacheBytes = 32 << 20
     /// Where Chart.js is (Debian's libjs-chart.js), served at /vendor/chart.js/.
     public var chartJSDirectory: String? = "/usr/share/javascript/chart.js"
 
@@ -109,6 +111,9 @@ public final class Gateway: @unchecked Sendable {
             schemas: schemas)
         actions.writer = (database, trail)
         actions.committed = { name in if name == "leave_feedback" { ratings.invalidate() } }
+        // Catalog actions read the manifests and the index (fixed while serving) and ratings.
+        actions.dataVersion = { ratings.version() }
+        if configuration.resultCacheBytes > 0 { actions.resultCache = ResultCache(maxBytes: configuration.resultCacheBytes) }
         let documents = try DiscoveryDocuments(facts: facts, actions: actions, signingKey: signingKey)
         self.documents = documents
         let catalogAll = manifests.catalog

@@ -336,6 +336,8 @@ final class RatingsCache: @unchecked Sendable {
     private let lock = NSLock()
     private var snapshot: (ratings: [String: JSON], loadedAt: Date)?
     private var generation = 0
+    /// Changes whenever the ratings may have: an invalidation, or a reload that found new ones.
+    private var dataVersion = 0
 
     init(database: Database, maxAge: TimeInterval = 1) {
         self.database = database
@@ -352,8 +354,15 @@ final class RatingsCache: @unchecked Sendable {
     func invalidate() {
         lock.withLock {
             generation += 1
+            dataVersion += 1
             snapshot = nil
         }
+    }
+
+    /// The current ratings' version (reloading them first when they are older than `maxAge`).
+    func version() -> Int {
+        _ = current()
+        return lock.withLock { dataVersion }
     }
 
     private func current() -> [String: JSON] {
@@ -362,7 +371,10 @@ final class RatingsCache: @unchecked Sendable {
         let loadedAt = Date()
         guard let loaded = try? Ratings.loadAll(database: database) else { return cached?.ratings ?? [:] }
         lock.withLock {
-            if generation == startGeneration { snapshot = (loaded, loadedAt) }
+            if generation == startGeneration {
+                if let cached, cached.ratings != loaded { dataVersion += 1 }
+                snapshot = (loaded, loadedAt)
+            }
         }
         return loaded
     }
