@@ -6,9 +6,10 @@ gateway's own store file (its FTS5 index and feedback, read-only), runs the same
 the same result (products as summaries with ratings, total, next_cursor, categories), so both
 servers do the same work per call. bench/actions.sh checks that the two answers are equal before it
 measures. Like the gateway, it remembers search pages (functools.lru_cache; the index does not
-change while serving) and reads ratings at most once a second.
+change while serving) and reads ratings at most once a second; with --result-cache it also keeps
+whole results by arguments and ratings version, as the gateway's result cache does.
 
-Usage: python bench/mcp_python_server.py PORT manifests/catalog.json STORE_DB GATEWAY_BASE_URL
+Usage: python bench/mcp_python_server.py PORT manifests/catalog.json STORE_DB GATEWAY_BASE_URL [--result-cache]
 """
 
 import functools
@@ -29,6 +30,7 @@ with open(sys.argv[2], encoding="utf-8") as f:
     CATALOG = json.load(f)
 STORE = sys.argv[3]
 BASE_URL = sys.argv[4].rstrip("/")
+RESULT_CACHE = "--result-cache" in sys.argv[5:]
 
 PRODUCTS = {p["id"]: p for p in CATALOG["products"]}
 CATEGORIES = [{"id": c["id"], "name": c["name"]} for c in CATALOG["categories"]]
@@ -90,15 +92,17 @@ def page(fts, category, min_price, max_price, in_stock, limit, offset):
     return [r[0] for r in rows], (rows[0][1] if rows else 0)
 
 
-_ratings = {"at": 0.0, "values": {}}
+_ratings = {"at": -1.0, "values": {}, "version": 0}
 
 
 def ratings():
-    if time.monotonic() - _ratings["at"] >= 1:
+    if _ratings["at"] < 0 or time.monotonic() - _ratings["at"] >= 1:
         values = {}
         for pid, avg, count in db().execute("SELECT product_id, avg(rating), count(*) FROM feedback GROUP BY product_id"):
             if count > 0:
                 values[pid] = {"average": int(avg * 100 + 0.5) / 100, "count": count}
+        if values != _ratings["values"]:
+            _ratings["version"] += 1
         _ratings.update(at=time.monotonic(), values=values)
     return _ratings["values"]
 
@@ -122,6 +126,18 @@ def search_catalog(query: str | None = None, category: str | None = None, min_pr
                    max_price: int | None = None, in_stock: bool | None = None, limit: int = 20,
                    cursor: str | None = None) -> dict[str, Any]:
     """Find products by words, category, price range in minor units and stock (as the gateway does)."""
+    if RESULT_CACHE:
+        ratings()
+        return cached_search(query, category, min_price, max_price, in_stock, limit, cursor, _ratings["version"])
+    return search(query, category, min_price, max_price, in_stock, limit, cursor)
+
+
+@functools.lru_cache(maxsize=1024)
+def cached_search(query, category, min_price, max_price, in_stock, limit, cursor, version):
+    return search(query, category, min_price, max_price, in_stock, limit, cursor)
+
+
+def search(query, category, min_price, max_price, in_stock, limit, cursor):
     print_key = fingerprint(query, category, min_price, max_price, in_stock)
     offset = 0
     if cursor:
