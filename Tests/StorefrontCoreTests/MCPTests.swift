@@ -147,3 +147,27 @@ struct MCPTests {
         #expect(unknownBody?["error"]?["code"] == .int(RPCError.methodNotFound))
     }
 }
+
+@Suite("Accept headers")
+struct AcceptHeaderTests {
+    func accepts(_ header: String?, _ type: String) -> Bool {
+        MCPEndpoint.accepts(
+            Request(method: "POST", path: "/mcp", headers: HTTPHeaders(header.map { [("Accept", $0)] } ?? [])), type)
+    }
+
+    @Test("media ranges match by type, case-insensitively, with parameters and wildcards")
+    func mediaRanges() {
+        #expect(accepts("application/json, text/event-stream", "application/json"))
+        #expect(accepts("application/json, text/event-stream", "text/event-stream"))
+        #expect(accepts("Application/JSON;q=0.9 ,TEXT/event-stream ; q=1", "text/event-stream"))
+        #expect(accepts("*/*", "text/event-stream"))
+        #expect(accepts("text/*;q=0.5", "text/event-stream"))
+        #expect(!accepts("application/json", "text/event-stream"))
+        #expect(!accepts("application/json-seq", "application/json"))
+        #expect(!accepts("text/event-stream-x", "text/event-stream"))
+        #expect(!accepts("application/*", "text/event-stream"))
+        #expect(!accepts("", "application/json"))
+        #expect(!accepts(",,", "application/json"))
+        #expect(!accepts(nil, "application/json"))
+    }
+}

@@ -128,7 +128,8 @@ public final class ActionRegistry: @unchecked Sendable {
                                 message: "\(name) needs the scope \(scope); this agent has \(identity.agent.scopes.sorted().joined(separator: ", ")). The merchant grants scopes."))))
             }
         }
-        let violations = entry.inputValidator.validate(arguments)
+        // The quick pass first; messages only for arguments that fail.
+        let violations = entry.inputValidator.isValid(arguments) ? [] : entry.inputValidator.validate(arguments)
         if let first = violations.first {
             return completion(
                 ActionOutcome(

@@ -109,8 +109,15 @@ struct RPCResultBody {
 
     /// The whole response message, serialized.
     func response(id: JSON?) -> [UInt8] {
-        JSON.serializedObject(
-            ["jsonrpc": "2.0", "id": id ?? .null], encoded: ["result": .object(members, encoded: encoded)])
+        // {"id":…,"jsonrpc":"2.0","result":{…}}: keys in serialization order, written into one buffer.
+        var out: [UInt8] = []
+        out.reserveCapacity(encoded.values.reduce(256) { $0 + $1.bytes.count })
+        out.append(contentsOf: #"{"id":"#.utf8)
+        out.append(contentsOf: (id ?? .null).serialized())
+        out.append(contentsOf: #","jsonrpc":"2.0","result":"#.utf8)
+        JSON.writeObject(members, encoded: encoded, to: &out)
+        out.append(0x7D)
+        return out
     }
 
     /// The result as a value (for tests and the rare path that needs one).

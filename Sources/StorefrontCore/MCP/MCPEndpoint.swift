@@ -69,17 +69,37 @@ public final class MCPEndpoint: @unchecked Sendable {
     /// Whether the request's Accept header lists `type` (or `*/*`, or `major/*`) among its media
     /// ranges, ignoring case and parameters (`;q=...`).
     static func accepts(_ request: Request, _ type: String) -> Bool {
-        guard let accept = request.headers["Accept"] else { return false }
-        let wanted = Array(type.lowercased().utf8)
-        let major = wanted.prefix { $0 != UInt8(ascii: "/") } + Array("/*".utf8)
-        for range in accept.utf8.split(separator: UInt8(ascii: ",")) {
-            let name = range.prefix { $0 != UInt8(ascii: ";") }
-                .drop { $0 == 0x20 || $0 == 0x09 }
-                .reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
-                .map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }
-            if name == wanted || name.elementsEqual("*/*".utf8) || name == Array(major) { return true }
+        guard var accept = request.headers["Accept"] else { return false }
+        return accept.withUTF8 { header in
+            var start = 0
+            while start <= header.count {
+                var end = start
+                while end < header.count && header[end] != UInt8(ascii: ",") { end += 1 }
+                // The media range: up to `;`, without surrounding blanks.
+                var last = start
+                while last < end && header[last] != UInt8(ascii: ";") { last += 1 }
+                var first = start
+                while first < last && (header[first] == 0x20 || header[first] == 0x09) { first += 1 }
+                while last > first && (header[last - 1] == 0x20 || header[last - 1] == 0x09) { last -= 1 }
+                if matches(UnsafeBufferPointer(rebasing: header[first..<last]), type) { return true }
+                start = end + 1
+            }
+            return false
         }
-        return false
+    }
+
+    /// A media range against a lower-case type: equal ignoring case, `*/*`, or `major/*`.
+    private static func matches(_ range: UnsafeBufferPointer<UInt8>, _ type: String) -> Bool {
+        let lower = { (b: UInt8) in b >= 0x41 && b <= 0x5A ? b + 0x20 : b }
+        if range.count == 3 && range[0] == 0x2A && range[1] == 0x2F && range[2] == 0x2A { return true }
+        let wanted = type.utf8
+        if range.count == wanted.count && zip(range, wanted).allSatisfy({ lower($0) == $1 }) { return true }
+        // major/*
+        guard range.count >= 2, range[range.count - 1] == 0x2A, range[range.count - 2] == 0x2F else { return false }
+        let major = range.count - 2
+        guard let slash = wanted.firstIndex(of: 0x2F), wanted.distance(from: wanted.startIndex, to: slash) == major
+        else { return false }
+        return zip(range.prefix(major), wanted).allSatisfy { lower($0) == $1 }
     }
 
     // MARK: - POST
