@@ -79,9 +79,10 @@ public final class Gateway: @unchecked Sendable {
         catalogIndex = SQLiteCatalogIndex(database: database)
         try catalogIndex.replace(with: manifests.catalog)
         signingKey = try StoreSigningKey.loadOrCreate(in: database)
-        var views = CatalogViews(manifests: manifests, baseURL: configuration.publicURL)
+        var catalogViews = CatalogViews(manifests: manifests, baseURL: configuration.publicURL)
         let ratings = RatingsCache(database: database)
-        views.ratings = { ids in ratings.ratings(ids) }
+        catalogViews.ratings = { ids in ratings.ratings(ids) }
+        let views = catalogViews
         self.views = views
         var facts = StoreFacts(
             manifests: manifests, baseURL: configuration.publicURL, version: configuration.version,
