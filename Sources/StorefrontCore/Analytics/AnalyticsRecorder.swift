@@ -147,7 +147,14 @@ public final class AnalyticsRecorder: @unchecked Sendable {
 
 /// Counters since the process started, for Prometheus.
 struct MetricsCounters: Sendable {
-    var requests: [String: Int64] = [:]  // "stage|status class"
+    struct RequestKey: Hashable, Comparable {
+        var stage: String
+        var statusClass: Int  // 2 for 2xx, …
+
+        static func < (a: RequestKey, b: RequestKey) -> Bool { (a.stage, a.statusClass) < (b.stage, b.statusClass) }
+    }
+
+    var requests: [RequestKey: Int64] = [:]
     var buckets = [Int64](repeating: 0, count: AnalyticsRecorder.bucketBounds.count)
     var latencySum: Int64 = 0
     var count: Int64 = 0
@@ -155,7 +162,7 @@ struct MetricsCounters: Sendable {
     var revenue: [String: Int64] = [:]
 
     mutating func count(_ e: AnalyticsEvent) {
-        requests["\(e.stage)|\(e.status / 100)xx", default: 0] += 1
+        requests[RequestKey(stage: e.stage, statusClass: e.status / 100), default: 0] += 1
         buckets[AnalyticsRecorder.bucket(e.latencyUs)] += 1
         latencySum += e.latencyUs
         count += 1

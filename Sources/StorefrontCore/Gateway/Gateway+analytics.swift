@@ -54,7 +54,15 @@ extension Gateway {
         let latency = Int64((DispatchTime.now().uptimeNanoseconds - start) / 1000)
         let route = action.map { "action:\($0)" } ?? pattern ?? "(unmatched)"
         var family = AgentClassifier.Family(name: "unknown client", operatorName: nil, category: "unknown_client")
-        if agentID == nil { family = classifier.classify(userAgent: request.headers["User-Agent"]) }
+        if agentID == nil {
+            let userAgent = request.headers["User-Agent"] ?? ""
+            if let known = families[userAgent] {
+                family = known
+            } else {
+                family = classifier.classify(userAgent: userAgent)
+                families.insert(userAgent, family)
+            }
+        }
         let bytes: Int64
         switch response.body {
         case .bytes(let b): bytes = Int64(b.count)

@@ -94,8 +94,7 @@ extension Gateway {
         lines.append("# HELP storefront_requests_total Requests by journey stage and status class.")
         lines.append("# TYPE storefront_requests_total counter")
         for (key, value) in c.requests.sorted(by: { $0.key < $1.key }) {
-            let parts = key.split(separator: "|")
-            lines.append("storefront_requests_total{stage=\"\(parts[0])\",status=\"\(parts[1])\"} \(value)")
+            lines.append("storefront_requests_total{stage=\"\(key.stage)\",status=\"\(key.statusClass)xx\"} \(value)")
         }
         lines.append("# HELP storefront_request_duration_seconds Time to answer a request.")
         lines.append("# TYPE storefront_request_duration_seconds histogram")

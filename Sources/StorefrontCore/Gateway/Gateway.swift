@@ -64,6 +64,9 @@ public final class Gateway: @unchecked Sendable {
     public let analytics: AnalyticsRecorder
     let liveChanges: ChangeFeed
     let classifier = AgentClassifier.bundled()
+    /// Families by user agent: clients send the same few strings over and over, and classifying
+    /// one scans every known token.
+    let families = BoundedMemo<String, AgentClassifier.Family>(capacity: 4096)
     /// The routes, built once at the end of `init`.
     public private(set) var routes = Router()
     private var sweeper: DispatchSourceTimer?
