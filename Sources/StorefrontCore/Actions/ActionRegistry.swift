@@ -147,7 +147,8 @@ public final class ActionRegistry: @unchecked Sendable {
         if entry.action.cacheable, let resultCache {
             let key = ResultCache.Key(action: name, arguments: arguments.canonicalized(), version: dataVersion())
             if let hit = resultCache[key] {
-                context.progress?(3, 3, "result from the cache")
+                context.progress?(2, 3, "result from the cache")
+                context.progress?(3, 3, "result checked against the output schema")
                 return completion(ActionOutcome(encoded: hit))
             }
             cacheKey = key
