@@ -221,3 +221,74 @@ struct MessageSignatureTests {
                 """)
     }
 }
+
+@Suite("Ledger totals and calendar windows")
+struct LedgerTotalsTests {
+    @Test("window bounds by arithmetic equal Foundation's ISO 8601 UTC calendar, across centuries")
+    func boundsMatchTheCalendar() {
+        var calendar = Calendar(identifier: .iso8601)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        var generator = SystemRandomNumberGenerator()
+        var instants: [Int64] = [0, -1, 86_399, 86_400, 951_782_400, 951_868_799, 4_107_542_400, -2_208_988_800]
+        for _ in 0..<3000 { instants.append(Int64.random(in: -2_208_988_800...7_258_118_400, using: &generator)) }
+        for t in instants {
+            let date = Date(timeIntervalSince1970: TimeInterval(t))
+            for (window, component) in [(SpendControls.Window.daily, Calendar.Component.day), (.weekly, .weekOfYear), (.monthly, .month)] {
+                let interval = calendar.dateInterval(of: component, for: date)!
+                let bounds = SpendControls.bounds(window, at: t)
+                #expect(bounds.start == Int64(interval.start.timeIntervalSince1970), "\(window) start at \(t)")
+                #expect(bounds.end == Int64(interval.end.timeIntervalSince1970), "\(window) end at \(t)")
+            }
+        }
+    }
+
+    /// The triggers' sums must always equal a scan of the ledger, whatever is done to its rows.
+    @Test("ledger_totals equal a scan of the ledger after inserts, edits and deletes")
+    func totalsFollowTheLedger() throws {
+        let shop = try Shop(fund: 0)
+        let registered = try JSON.parse(
+            bytes: shop.gateway.registerAgent(["principal": "Bea", "display_name": "other"], issuedBy: "test").bodyBytes)
+        let otherID = try #require(registered["id"]?.stringValue)
+        let database = shop.gateway.database
+        let kinds = ["credit", "debit", "hold", "release", "refund"]
+        var generator = SystemRandomNumberGenerator()
+        let base: Int64 = 1_763_000_000
+        try database.write { db in
+            for agent in [shop.agent.id] {
+                for _ in 0..<400 {
+                    try db.run(
+                        "INSERT INTO ledger (agent_id, kind, amount, currency, at) VALUES (?, ?, ?, 'USD', ?)",
+                        [.text(agent), .text(kinds.randomElement(using: &generator)!),
+                         .integer(Int64.random(in: -50_000...50_000, using: &generator)),
+                         .integer(base + Int64.random(in: -90 * 86_400...90 * 86_400, using: &generator))])
+                }
+            }
+            try db.run("UPDATE ledger SET at = at - 86400 * 40 WHERE id % 7 = 0", [])
+            try db.run("UPDATE ledger SET amount = amount * 2, kind = 'debit' WHERE id % 11 = 0", [])
+            try db.run("UPDATE ledger SET agent_id = ? WHERE id % 13 = 0", [.text(otherID)])
+            try db.run("UPDATE ledger SET note = 'only a note' WHERE id % 3 = 0", [])
+            try db.run("DELETE FROM ledger WHERE id % 5 = 0", [])
+        }
+        let spend = "CASE WHEN kind IN ('debit', 'hold', 'release') THEN -amount ELSE 0 END"
+        let periods = [
+            ("all", "0"), ("day", "at - at % 86400"), ("week", "(at / 86400 - (at / 86400 + 3) % 7) * 86400"),
+            ("month", "CAST(strftime('%s', at, 'unixepoch', 'start of month') AS INTEGER)"),
+        ]
+        try database.read { db in
+            for (period, start) in periods {
+                let scanned = try db.query(
+                    "SELECT agent_id, \(start) AS s, sum(amount), sum(\(spend)) FROM ledger GROUP BY agent_id, s ORDER BY agent_id, s", [])
+                let kept = try db.query(
+                    "SELECT agent_id, start, amount, spend FROM ledger_totals WHERE period = ? AND (amount != 0 OR spend != 0) ORDER BY agent_id, start",
+                    [.text(period)])
+                let a = scanned.filter { ($0[2].int ?? 0) != 0 || ($0[3].int ?? 0) != 0 }.map { "\($0[0].string!) \($0[1].int!) \($0[2].int!) \($0[3].int!)" }
+                let b = kept.map { "\($0[0].string!) \($0[1].int!) \($0[2].int!) \($0[3].int!)" }
+                #expect(a == b, "\(period)")
+                #expect(a.count > 1)
+            }
+        }
+        // And the wallet reads them: its balance is the ledger's sum.
+        let balance = try database.read { try $0.queryOne("SELECT sum(amount) FROM ledger WHERE agent_id = ?", [.text(shop.agent.id)])?[0].int ?? 0 }
+        #expect(try database.read { try WalletState.load(shop.agent.id, db: $0) }?.balance == balance)
+    }
+}

@@ -34,17 +34,48 @@ public struct SpendControls: Sendable, Equatable {
 
     /// When a calendar window (UTC) began and ends: today, this ISO week, this month.
     public static func bounds(_ window: Window, now: Date) -> (start: Int64, end: Int64?) {
-        var calendar = Calendar(identifier: .iso8601)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let component: Calendar.Component
+        bounds(window, at: Int64(now.timeIntervalSince1970.rounded(.down)))
+    }
+
+    /// UTC calendar periods by arithmetic (the ledger_totals triggers compute the same starts in
+    /// SQL): days from midnight, ISO weeks from Monday, months from the 1st.
+    static func bounds(_ window: Window, at t: Int64) -> (start: Int64, end: Int64?) {
+        let day: Int64 = 86_400
+        let days = t >= 0 ? t / day : (t - day + 1) / day
         switch window {
         case .perTransaction, .allTime: return (0, nil)
-        case .daily: component = .day
-        case .weekly: component = .weekOfYear
-        case .monthly: component = .month
+        case .daily: return (days * day, (days + 1) * day)
+        case .weekly:
+            let monday = days - ((days + 3) % 7 + 7) % 7
+            return (monday * day, (monday + 7) * day)
+        case .monthly:
+            let (year, month, _) = civil(fromDays: days)
+            let next = month == 12 ? (year + 1, Int64(1)) : (year, month + 1)
+            return (daysFromCivil(year, month, 1) * day, daysFromCivil(next.0, next.1, 1) * day)
         }
-        let interval = calendar.dateInterval(of: component, for: now)!
-        return (Int64(interval.start.timeIntervalSince1970), Int64(interval.end.timeIntervalSince1970))
+    }
+
+    /// Howard Hinnant's days_from_civil: days since 1970-01-01 of a proleptic Gregorian date.
+    static func daysFromCivil(_ y: Int64, _ m: Int64, _ d: Int64) -> Int64 {
+        let y = m <= 2 ? y - 1 : y
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    /// The inverse: the year, month and day of a day number.
+    static func civil(fromDays z: Int64) -> (Int64, Int64, Int64) {
+        let z = z + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
     init(row: Row) {

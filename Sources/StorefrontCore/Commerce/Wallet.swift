@@ -13,29 +13,37 @@ public struct WalletState: Sendable {
     public var spent: [SpendControls.Window: Int64]
     public var now: Date
 
-    /// Balance and the spending of every window in one pass over the agent's ledger. Spending
-    /// that counts against limits is debits and holds, less released holds.
-    static let summarySQL = """
-        SELECT coalesce(sum(amount), 0),
-               coalesce(sum(CASE WHEN at >= ?2 THEN spend ELSE 0 END), 0),
-               coalesce(sum(CASE WHEN at >= ?3 THEN spend ELSE 0 END), 0),
-               coalesce(sum(CASE WHEN at >= ?4 THEN spend ELSE 0 END), 0),
-               coalesce(sum(spend), 0)
-        FROM (SELECT amount, at, CASE WHEN kind IN ('debit', 'hold', 'release') THEN -amount ELSE 0 END AS spend
-              FROM ledger WHERE agent_id = ?1)
+    /// Balance and the spending of every window, from the totals the ledger's triggers keep
+    /// (migration 9). Spending that counts against limits is debits and holds, less released
+    /// holds.
+    static let totalsSQL = """
+        SELECT period, amount, spend FROM ledger_totals
+        WHERE agent_id = ?1 AND ((period = 'all' AND start = 0) OR (period = 'day' AND start = ?2)
+            OR (period = 'week' AND start = ?3) OR (period = 'month' AND start = ?4))
         """
 
     static func load(_ agentID: String, db: Connection, now: Date = Date()) throws -> WalletState? {
         guard let row = try db.queryOne("SELECT * FROM wallets WHERE agent_id = ?", [.text(agentID)]) else { return nil }
-        let sums = try db.queryOne(
-            summarySQL,
+        var balance: Int64 = 0
+        var spent: [SpendControls.Window: Int64] = [.daily: 0, .weekly: 0, .monthly: 0, .allTime: 0]
+        for total in try db.query(
+            totalsSQL,
             [.text(agentID), .integer(SpendControls.bounds(.daily, now: now).start),
              .integer(SpendControls.bounds(.weekly, now: now).start), .integer(SpendControls.bounds(.monthly, now: now).start)])
-        let spent: [SpendControls.Window: Int64] = [
-            .daily: sums?[1].int ?? 0, .weekly: sums?[2].int ?? 0, .monthly: sums?[3].int ?? 0, .allTime: sums?[4].int ?? 0,
-        ]
+        {
+            let spend = total[2].int ?? 0
+            switch total[0].string {
+            case "all":
+                balance = total[1].int ?? 0
+                spent[.allTime] = spend
+            case "day": spent[.daily] = spend
+            case "week": spent[.weekly] = spend
+            case "month": spent[.monthly] = spend
+            default: break
+            }
+        }
         return WalletState(
-            agentID: agentID, currency: row["currency"].string ?? "USD", balance: sums?[0].int ?? 0,
+            agentID: agentID, currency: row["currency"].string ?? "USD", balance: balance,
             controls: SpendControls(row: row), spent: spent, now: now)
     }
 

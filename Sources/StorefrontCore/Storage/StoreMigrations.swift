@@ -359,5 +359,67 @@ public enum StoreMigrations {
                 );
                 CREATE INDEX mcp_subscriptions_agent ON mcp_subscriptions (agent_id, uri);
                 """),
+        Migration(
+            version: 9, name: "ledger totals per agent and UTC calendar period, kept by triggers",
+            sql: """
+                -- Balance and spending per agent: all time, and per UTC day, ISO week (from Monday)
+                -- and month. The ledger stays the truth: triggers keep these sums in the same
+                -- transaction as every insert, update or delete of a ledger row, so a wallet is
+                -- read in a few lookups instead of a scan of the agent's whole ledger.
+                CREATE TABLE ledger_totals (
+                    agent_id TEXT NOT NULL,
+                    period TEXT NOT NULL,
+                    start INTEGER NOT NULL,
+                    amount INTEGER NOT NULL,
+                    spend INTEGER NOT NULL,
+                    PRIMARY KEY (agent_id, period, start)
+                ) WITHOUT ROWID;
+                INSERT INTO ledger_totals (agent_id, period, start, amount, spend)
+                    SELECT agent_id, 'all', 0, sum(amount), sum(CASE WHEN ledger.kind IN ('debit', 'hold', 'release') THEN -ledger.amount ELSE 0 END)
+                    FROM ledger GROUP BY agent_id;
+                INSERT INTO ledger_totals (agent_id, period, start, amount, spend)
+                    SELECT agent_id, 'day', at - at % 86400, sum(amount), sum(CASE WHEN ledger.kind IN ('debit', 'hold', 'release') THEN -ledger.amount ELSE 0 END)
+                    FROM ledger GROUP BY agent_id, at - at % 86400;
+                INSERT INTO ledger_totals (agent_id, period, start, amount, spend)
+                    SELECT agent_id, 'week', (at / 86400 - (at / 86400 + 3) % 7) * 86400, sum(amount), sum(CASE WHEN ledger.kind IN ('debit', 'hold', 'release') THEN -ledger.amount ELSE 0 END)
+                    FROM ledger GROUP BY agent_id, (at / 86400 - (at / 86400 + 3) % 7) * 86400;
+                INSERT INTO ledger_totals (agent_id, period, start, amount, spend)
+                    SELECT agent_id, 'month', CAST(strftime('%s', at, 'unixepoch', 'start of month') AS INTEGER), sum(amount), sum(CASE WHEN ledger.kind IN ('debit', 'hold', 'release') THEN -ledger.amount ELSE 0 END)
+                    FROM ledger GROUP BY agent_id, CAST(strftime('%s', at, 'unixepoch', 'start of month') AS INTEGER);
+                CREATE TRIGGER ledger_totals_insert AFTER INSERT ON ledger BEGIN
+                    INSERT INTO ledger_totals (agent_id, period, start, amount, spend) VALUES
+                        (NEW.agent_id, 'all', 0, NEW.amount, (CASE WHEN NEW.kind IN ('debit', 'hold', 'release') THEN -NEW.amount ELSE 0 END)),
+                        (NEW.agent_id, 'day', NEW.at - NEW.at % 86400, NEW.amount, (CASE WHEN NEW.kind IN ('debit', 'hold', 'release') THEN -NEW.amount ELSE 0 END)),
+                        (NEW.agent_id, 'week', (NEW.at / 86400 - (NEW.at / 86400 + 3) % 7) * 86400, NEW.amount, (CASE WHEN NEW.kind IN ('debit', 'hold', 'release') THEN -NEW.amount ELSE 0 END)),
+                        (NEW.agent_id, 'month', CAST(strftime('%s', NEW.at, 'unixepoch', 'start of month') AS INTEGER), NEW.amount, (CASE WHEN NEW.kind IN ('debit', 'hold', 'release') THEN -NEW.amount ELSE 0 END))
+                    ON CONFLICT (agent_id, period, start) DO UPDATE SET
+                        amount = amount + excluded.amount, spend = spend + excluded.spend;
+                END;
+                CREATE TRIGGER ledger_totals_delete AFTER DELETE ON ledger BEGIN
+                    INSERT INTO ledger_totals (agent_id, period, start, amount, spend) VALUES
+                        (OLD.agent_id, 'all', 0, -OLD.amount, -(CASE WHEN OLD.kind IN ('debit', 'hold', 'release') THEN -OLD.amount ELSE 0 END)),
+                        (OLD.agent_id, 'day', OLD.at - OLD.at % 86400, -OLD.amount, -(CASE WHEN OLD.kind IN ('debit', 'hold', 'release') THEN -OLD.amount ELSE 0 END)),
+                        (OLD.agent_id, 'week', (OLD.at / 86400 - (OLD.at / 86400 + 3) % 7) * 86400, -OLD.amount, -(CASE WHEN OLD.kind IN ('debit', 'hold', 'release') THEN -OLD.amount ELSE 0 END)),
+                        (OLD.agent_id, 'month', CAST(strftime('%s', OLD.at, 'unixepoch', 'start of month') AS INTEGER), -OLD.amount, -(CASE WHEN OLD.kind IN ('debit', 'hold', 'release') THEN -OLD.amount ELSE 0 END))
+                    ON CONFLICT (agent_id, period, start) DO UPDATE SET
+                        amount = amount + excluded.amount, spend = spend + excluded.spend;
+                END;
+                CREATE TRIGGER ledger_totals_update AFTER UPDATE OF agent_id, kind, amount, at ON ledger BEGIN
+                    INSERT INTO ledger_totals (agent_id, period, start, amount, spend) VALUES
+                        (OLD.agent_id, 'all', 0, -OLD.amount, -(CASE WHEN OLD.kind IN ('debit', 'hold', 'release') THEN -OLD.amount ELSE 0 END)),
+                        (OLD.agent_id, 'day', OLD.at - OLD.at % 86400, -OLD.amount, -(CASE WHEN OLD.kind IN ('debit', 'hold', 'release') THEN -OLD.amount ELSE 0 END)),
+                        (OLD.agent_id, 'week', (OLD.at / 86400 - (OLD.at / 86400 + 3) % 7) * 86400, -OLD.amount, -(CASE WHEN OLD.kind IN ('debit', 'hold', 'release') THEN -OLD.amount ELSE 0 END)),
+                        (OLD.agent_id, 'month', CAST(strftime('%s', OLD.at, 'unixepoch', 'start of month') AS INTEGER), -OLD.amount, -(CASE WHEN OLD.kind IN ('debit', 'hold', 'release') THEN -OLD.amount ELSE 0 END))
+                    ON CONFLICT (agent_id, period, start) DO UPDATE SET
+                        amount = amount + excluded.amount, spend = spend + excluded.spend;
+                    INSERT INTO ledger_totals (agent_id, period, start, amount, spend) VALUES
+                        (NEW.agent_id, 'all', 0, NEW.amount, (CASE WHEN NEW.kind IN ('debit', 'hold', 'release') THEN -NEW.amount ELSE 0 END)),
+                        (NEW.agent_id, 'day', NEW.at - NEW.at % 86400, NEW.amount, (CASE WHEN NEW.kind IN ('debit', 'hold', 'release') THEN -NEW.amount ELSE 0 END)),
+                        (NEW.agent_id, 'week', (NEW.at / 86400 - (NEW.at / 86400 + 3) % 7) * 86400, NEW.amount, (CASE WHEN NEW.kind IN ('debit', 'hold', 'release') THEN -NEW.amount ELSE 0 END)),
+                        (NEW.agent_id, 'month', CAST(strftime('%s', NEW.at, 'unixepoch', 'start of month') AS INTEGER), NEW.amount, (CASE WHEN NEW.kind IN ('debit', 'hold', 'release') THEN -NEW.amount ELSE 0 END))
+                    ON CONFLICT (agent_id, period, start) DO UPDATE SET
+                        amount = amount + excluded.amount, spend = spend + excluded.spend;
+                END;
+                """),
     ]
 }
