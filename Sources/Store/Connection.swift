@@ -135,10 +135,11 @@ public final class Connection {
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     public func transaction<T>(immediate: Bool = true, _ body: () throws -> T) throws -> T {
-        try execute(immediate ? "BEGIN IMMEDIATE" : "BEGIN")
+        // Prepared once and cached, like every statement: no SQL is parsed per transaction.
+        _ = try run(immediate ? "BEGIN IMMEDIATE" : "BEGIN")
         do {
             let result = try body()
-            try execute("COMMIT")
+            _ = try run("COMMIT")
             return result
         } catch {
             try? execute("ROLLBACK")

@@ -105,14 +105,14 @@ final class GroupCommitWriter: @unchecked Sendable {
         let job = Job(
             run: { connection in
                 do {
-                    try connection.execute("SAVEPOINT job")
+                    _ = try connection.run("SAVEPOINT job")
                     do {
                         let value = try body(connection)
-                        try connection.execute("RELEASE job")
+                        _ = try connection.run("RELEASE job")
                         slot.result = .success(value)
                     } catch {
-                        try? connection.execute("ROLLBACK TO job")
-                        try? connection.execute("RELEASE job")
+                        _ = try? connection.run("ROLLBACK TO job")
+                        _ = try? connection.run("RELEASE job")
                         slot.result = .failure(error)
                     }
                 } catch {
@@ -160,9 +160,9 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     private func commit(_ group: [Job]) {
         do {
-            try connection.execute("BEGIN IMMEDIATE")
+            _ = try connection.run("BEGIN IMMEDIATE")
             for job in group { job.run(connection) }
-            try connection.execute("COMMIT")
+            _ = try connection.run("COMMIT")
         } catch {
             try? connection.execute("ROLLBACK")
             for job in group { job.fail(error) }

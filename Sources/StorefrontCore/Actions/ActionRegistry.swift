@@ -285,19 +285,19 @@ public final class ActionRegistry: @unchecked Sendable {
                         replayed: true)
                 }
                 var outcome: ActionOutcome
-                try db.execute("SAVEPOINT action")
+                _ = try db.run("SAVEPOINT action")
                 do {
                     let result = try write(arguments, context, db)
                     if let error = self.checkResult(entry, result) { throw error }
-                    try db.execute("RELEASE action")
+                    _ = try db.run("RELEASE action")
                     try trail.append(
                         TrailEntry(
                             agentID: agent?.id, principal: agent?.principal, action: name, target: result.trailTarget,
                             requestID: context.requestID, idempotencyKey: key, input: arguments, outcome: "ok"), in: db)
                     outcome = ActionOutcome(result: .success(result))
                 } catch {
-                    try db.execute("ROLLBACK TO action")
-                    try db.execute("RELEASE action")
+                    _ = try db.run("ROLLBACK TO action")
+                    _ = try db.run("RELEASE action")
                     let failure = Self.actionError(error, name)
                     try trail.append(
                         TrailEntry(
