@@ -841,6 +841,7 @@
       el("span", { class: "live-result" },
         el("span", { class: `status ${kind}`, text: String(e.status) }), " ",
         el("span", { class: "muted", text: latency(e.latency_us) }),
+        e.requests > 1 ? el("span", { class: "muted", text: ` ×${e.requests}` }) : null,
         e.amount != null ? el("span", { class: "amount", text: ` ${money(e.amount)}` }) : null));
     list.prepend(item);
     while (list.children.length > LIVE_CAP) list.lastElementChild.remove();

@@ -66,6 +66,49 @@ struct AnalyticsTests {
         #expect(recorder.droppedCount == 7)
     }
 
+    @Test("under load identical requests of a second share a row; every count stays exact")
+    func coalescing() throws {
+        let db = try Fixtures.temporaryStore()
+        let recorder = AnalyticsRecorder(database: db, capacity: 100_000, flushInterval: 3600)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var expected: [String: Int64] = [:]
+        var sent = 0
+        for i in 0..<3000 {
+            let visitor = ["a", "b", "c"][i % 3]
+            let paid = i % 500 == 0  // a purchase is never merged
+            recorder.record(
+                AnalyticsEvent(
+                    atMs: now + Int64(i % 4) * 1000, visitor: visitor, family: "f", category: "c",
+                    stage: i % 2 == 0 ? "finding" : "evaluating", route: "/r", method: "GET", status: 200,
+                    latencyUs: 100 + Int64(i % 7), bytesOut: 10, amount: paid ? 2500 : nil, currency: paid ? "USD" : nil))
+            expected[visitor, default: 0] += 1
+            sent += 1
+        }
+        recorder.flush()
+        try db.write { _ in }
+        let rows = try db.read { try $0.queryOne("SELECT count(*), sum(requests), sum(bytes_out) FROM analytics_events")! }
+        #expect(rows[1].int == Int64(sent))
+        #expect(rows[2].int == Int64(sent) * 10)
+        #expect((rows[0].int ?? 0) < 100, "3,000 requests in 4 seconds from 3 visitors make few rows")
+        #expect(try db.read { try $0.queryOne("SELECT count(*) FROM analytics_events WHERE amount IS NOT NULL")![0].int } == 6)
+        let queries = AnalyticsQueries(database: db)
+        let top = try queries.topAgents(AnalyticsQueries.Range(fromMs: now - 60_000, toMs: now + 60_000), limit: 10)
+        let counted = Dictionary(
+            uniqueKeysWithValues: (top["agents"]?.arrayValue ?? []).map { ($0["visitor"]!.stringValue!, $0["requests"]!.intValue!) })
+        #expect(counted == expected)
+        // Below the threshold every request is its own row, as the live feed shows them.
+        let quiet = AnalyticsRecorder(database: db, capacity: 100, flushInterval: 3600)
+        for _ in 0..<5 {
+            quiet.record(
+                AnalyticsEvent(
+                    atMs: now, visitor: "q", family: "f", category: "c", stage: "finding", route: "/q", method: "GET", status: 200,
+                    latencyUs: 1, bytesOut: 1))
+        }
+        quiet.flush()
+        try db.write { _ in }
+        #expect(try db.read { try $0.queryOne("SELECT count(*), sum(requests) FROM analytics_events WHERE visitor = 'q'")! }.values == [.integer(5), .integer(5)])
+    }
+
     @Test("percentiles come from the latency histogram")
     func percentiles() {
         var counts = [Int64](repeating: 0, count: AnalyticsRecorder.bucketBounds.count)

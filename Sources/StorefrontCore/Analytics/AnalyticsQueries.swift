@@ -135,7 +135,7 @@ struct AnalyticsQueries: Sendable {
         try database.read { db in
             let rows = try db.query(
                 """
-                SELECT e.visitor, e.family, e.agent_id, e.principal, count(*) AS requests,
+                SELECT e.visitor, e.family, e.agent_id, e.principal, sum(e.requests) AS requests,
                        (SELECT coalesce(sum(total), 0) FROM orders o WHERE o.agent_id = e.agent_id AND o.created_at >= ?1 / 1000 AND o.created_at <= ?2 / 1000) AS spend
                 FROM analytics_events e WHERE e.at_ms >= ?1 AND e.at_ms <= ?2 AND e.stage != 'merchant'
                 GROUP BY e.visitor ORDER BY spend DESC, requests DESC LIMIT ?3

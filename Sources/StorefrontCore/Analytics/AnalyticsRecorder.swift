@@ -74,9 +74,48 @@ public final class AnalyticsRecorder: @unchecked Sendable {
     static func insert(rows: Int) -> String {
         """
         INSERT INTO analytics_events (at_ms, minute, visitor, agent_id, principal, family, operator, category, stage, route,
-            method, status, latency_us, bytes_out, amount, currency, referral_code)
-        VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", "))
+            method, status, latency_us, bytes_out, amount, currency, referral_code, requests)
+        VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", "))
         """
+    }
+
+    /// A flush with more events than this coalesces identical ones (see ``coalesced(_:)``).
+    var coalesceAbove = 1000
+
+    /// One row per event, or under load one row per group of identical requests in the same
+    /// second: same visitor, agent, family, stage, route, method and status, no money. Every
+    /// count and every distinct visitor stays exact; the rows are just fewer (a row per request
+    /// at thousands a second is a write the store cannot afford, and no one reads them one by one).
+    static func coalesced(_ batch: [AnalyticsEvent]) -> [(event: AnalyticsEvent, requests: Int64)] {
+        struct Key: Hashable {
+            let second: Int64, visitor: String, agentID: String?, principal: String?, family: String, operatorName: String?
+            let category: String, stage: String, route: String, method: String, status: Int
+        }
+        var rows: [(event: AnalyticsEvent, requests: Int64)] = []
+        var groups: [Key: Int] = [:]
+        var latencies: [Int64] = []
+        for e in batch {
+            guard e.amount == nil && e.referral == nil else {
+                rows.append((e, 1))
+                latencies.append(e.latencyUs)
+                continue
+            }
+            let key = Key(
+                second: e.atMs / 1000, visitor: e.visitor, agentID: e.agentID, principal: e.principal, family: e.family,
+                operatorName: e.operatorName, category: e.category, stage: e.stage, route: e.route, method: e.method,
+                status: e.status)
+            if let index = groups[key] {
+                rows[index].requests += 1
+                rows[index].event.bytesOut += e.bytesOut
+                latencies[index] += e.latencyUs
+            } else {
+                groups[key] = rows.count
+                rows.append((e, 1))
+                latencies.append(e.latencyUs)
+            }
+        }
+        for i in rows.indices { rows[i].event.latencyUs = latencies[i] / rows[i].requests }
+        return rows
     }
     static let chunkInsert = insert(rows: chunk)
 
@@ -111,21 +150,22 @@ public final class AnalyticsRecorder: @unchecked Sendable {
             bytes_out = bytes_out + excluded.bytes_out, revenue = revenue + excluded.revenue,
             \(bucketColumns.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
             """
+        let rows = batch.count > coalesceAbove ? Self.coalesced(batch) : batch.map { ($0, Int64(1)) }
         database.write(priority: .background, { db in
             // Many rows per statement: one step inserts a chunk of events.
             var index = 0
-            while index < batch.count {
-                let chunk = batch[index..<min(batch.count, index + Self.chunk)]
+            while index < rows.count {
+                let chunk = rows[index..<min(rows.count, index + Self.chunk)]
                 index += chunk.count
                 let sql = chunk.count == Self.chunk ? Self.chunkInsert : Self.insert(rows: chunk.count)
                 var values: [SQLValue] = []
-                values.reserveCapacity(chunk.count * 17)
-                for e in chunk {
+                values.reserveCapacity(chunk.count * 18)
+                for (e, requests) in chunk {
                     values += [
                         .integer(e.atMs), .integer(e.atMs / 60_000), .text(e.visitor), SQLValue(e.agentID), SQLValue(e.principal),
                         .text(e.family), SQLValue(e.operatorName), .text(e.category), .text(e.stage), .text(e.route), .text(e.method),
                         SQLValue(e.status), .integer(e.latencyUs), .integer(e.bytesOut), e.amount.map(SQLValue.integer) ?? .null,
-                        SQLValue(e.currency), SQLValue(e.referral),
+                        SQLValue(e.currency), SQLValue(e.referral), .integer(requests),
                     ]
                 }
                 try db.run(sql, values)

@@ -58,8 +58,9 @@ extension Gateway {
         }
     }
 
-    /// Agent activity as it is recorded (Server-Sent Events): each request an event, from
-    /// now on (or after `Last-Event-ID`).
+    /// Agent activity as it is recorded (Server-Sent Events): each request an event (under load,
+    /// identical requests of one second are one event with their count in `requests`), from now
+    /// on (or after `Last-Event-ID`).
     func liveFeed(after: Int64?) -> Response {
         let database = self.database
         let latest = try? database.read { try $0.queryOne("SELECT coalesce(max(id), 0) FROM analytics_events")?[0].int }
@@ -67,7 +68,7 @@ extension Gateway {
         let tail = SSETail(after: start, feed: liveChanges) { cursor in
             try database.read { db in
                 try db.query(
-                    "SELECT id, at_ms, family, agent_id, stage, route, status, latency_us, amount, currency FROM analytics_events WHERE id > ? AND stage != 'merchant' ORDER BY id LIMIT 200",
+                    "SELECT id, at_ms, family, agent_id, stage, route, status, latency_us, amount, currency, requests FROM analytics_events WHERE id > ? AND stage != 'merchant' ORDER BY id LIMIT 200",
                     [.integer(cursor)]
                 ).map { row in
                     let id = row[0].int ?? 0
@@ -76,6 +77,7 @@ extension Gateway {
                         "family": .string(row[2].string ?? ""), "agent_id": JSON(row[3].string), "stage": .string(row[4].string ?? ""),
                         "route": .string(row[5].string ?? ""), "status": .int(row[6].int ?? 0), "latency_us": .int(row[7].int ?? 0),
                         "amount": row[8].int.map(JSON.int) ?? .null, "currency": JSON(row[9].string),
+                        "requests": .int(row[10].int ?? 1),
                     ]
                     return (id, "id: \(id)\nevent: request\ndata: \(event.compactString)\n\n")
                 }

@@ -421,5 +421,13 @@ public enum StoreMigrations {
                         amount = amount + excluded.amount, spend = spend + excluded.spend;
                 END;
                 """),
+        Migration(
+            version: 10, name: "analytics events may stand for several identical requests",
+            sql: """
+                -- Under load, identical requests in the same second (same visitor, route, status,
+                -- stage, …; never a purchase) are written as one row with their count. latency_us
+                -- is then their mean, bytes_out their sum.
+                ALTER TABLE analytics_events ADD COLUMN requests INTEGER NOT NULL DEFAULT 1;
+                """),
     ]
 }
