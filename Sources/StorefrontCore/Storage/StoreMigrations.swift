@@ -374,51 +374,16 @@ public enum StoreMigrations {
                     spend INTEGER NOT NULL,
                     PRIMARY KEY (agent_id, period, start)
                 ) WITHOUT ROWID;
-                INSERT INTO ledger_totals (agent_id, period, start, amount, spend)
-                    SELECT agent_id, 'all', 0, sum(amount), sum(CASE WHEN ledger.kind IN ('debit', 'hold', 'release') THEN -ledger.amount ELSE 0 END)
-                    FROM ledger GROUP BY agent_id;
-                INSERT INTO ledger_totals (agent_id, period, start, amount, spend)
-                    SELECT agent_id, 'day', at - at % 86400, sum(amount), sum(CASE WHEN ledger.kind IN ('debit', 'hold', 'release') THEN -ledger.amount ELSE 0 END)
-                    FROM ledger GROUP BY agent_id, at - at % 86400;
-                INSERT INTO ledger_totals (agent_id, period, start, amount, spend)
-                    SELECT agent_id, 'week', (at / 86400 - (at / 86400 + 3) % 7) * 86400, sum(amount), sum(CASE WHEN ledger.kind IN ('debit', 'hold', 'release') THEN -ledger.amount ELSE 0 END)
-                    FROM ledger GROUP BY agent_id, (at / 86400 - (at / 86400 + 3) % 7) * 86400;
-                INSERT INTO ledger_totals (agent_id, period, start, amount, spend)
-                    SELECT agent_id, 'month', CAST(strftime('%s', at, 'unixepoch', 'start of month') AS INTEGER), sum(amount), sum(CASE WHEN ledger.kind IN ('debit', 'hold', 'release') THEN -ledger.amount ELSE 0 END)
-                    FROM ledger GROUP BY agent_id, CAST(strftime('%s', at, 'unixepoch', 'start of month') AS INTEGER);
+                \(LedgerTotals.backfill)
                 CREATE TRIGGER ledger_totals_insert AFTER INSERT ON ledger BEGIN
-                    INSERT INTO ledger_totals (agent_id, period, start, amount, spend) VALUES
-                        (NEW.agent_id, 'all', 0, NEW.amount, (CASE WHEN NEW.kind IN ('debit', 'hold', 'release') THEN -NEW.amount ELSE 0 END)),
-                        (NEW.agent_id, 'day', NEW.at - NEW.at % 86400, NEW.amount, (CASE WHEN NEW.kind IN ('debit', 'hold', 'release') THEN -NEW.amount ELSE 0 END)),
-                        (NEW.agent_id, 'week', (NEW.at / 86400 - (NEW.at / 86400 + 3) % 7) * 86400, NEW.amount, (CASE WHEN NEW.kind IN ('debit', 'hold', 'release') THEN -NEW.amount ELSE 0 END)),
-                        (NEW.agent_id, 'month', CAST(strftime('%s', NEW.at, 'unixepoch', 'start of month') AS INTEGER), NEW.amount, (CASE WHEN NEW.kind IN ('debit', 'hold', 'release') THEN -NEW.amount ELSE 0 END))
-                    ON CONFLICT (agent_id, period, start) DO UPDATE SET
-                        amount = amount + excluded.amount, spend = spend + excluded.spend;
+                    \(LedgerTotals.upsert("NEW", adding: true))
                 END;
                 CREATE TRIGGER ledger_totals_delete AFTER DELETE ON ledger BEGIN
-                    INSERT INTO ledger_totals (agent_id, period, start, amount, spend) VALUES
-                        (OLD.agent_id, 'all', 0, -OLD.amount, -(CASE WHEN OLD.kind IN ('debit', 'hold', 'release') THEN -OLD.amount ELSE 0 END)),
-                        (OLD.agent_id, 'day', OLD.at - OLD.at % 86400, -OLD.amount, -(CASE WHEN OLD.kind IN ('debit', 'hold', 'release') THEN -OLD.amount ELSE 0 END)),
-                        (OLD.agent_id, 'week', (OLD.at / 86400 - (OLD.at / 86400 + 3) % 7) * 86400, -OLD.amount, -(CASE WHEN OLD.kind IN ('debit', 'hold', 'release') THEN -OLD.amount ELSE 0 END)),
-                        (OLD.agent_id, 'month', CAST(strftime('%s', OLD.at, 'unixepoch', 'start of month') AS INTEGER), -OLD.amount, -(CASE WHEN OLD.kind IN ('debit', 'hold', 'release') THEN -OLD.amount ELSE 0 END))
-                    ON CONFLICT (agent_id, period, start) DO UPDATE SET
-                        amount = amount + excluded.amount, spend = spend + excluded.spend;
+                    \(LedgerTotals.upsert("OLD", adding: false))
                 END;
                 CREATE TRIGGER ledger_totals_update AFTER UPDATE OF agent_id, kind, amount, at ON ledger BEGIN
-                    INSERT INTO ledger_totals (agent_id, period, start, amount, spend) VALUES
-                        (OLD.agent_id, 'all', 0, -OLD.amount, -(CASE WHEN OLD.kind IN ('debit', 'hold', 'release') THEN -OLD.amount ELSE 0 END)),
-                        (OLD.agent_id, 'day', OLD.at - OLD.at % 86400, -OLD.amount, -(CASE WHEN OLD.kind IN ('debit', 'hold', 'release') THEN -OLD.amount ELSE 0 END)),
-                        (OLD.agent_id, 'week', (OLD.at / 86400 - (OLD.at / 86400 + 3) % 7) * 86400, -OLD.amount, -(CASE WHEN OLD.kind IN ('debit', 'hold', 'release') THEN -OLD.amount ELSE 0 END)),
-                        (OLD.agent_id, 'month', CAST(strftime('%s', OLD.at, 'unixepoch', 'start of month') AS INTEGER), -OLD.amount, -(CASE WHEN OLD.kind IN ('debit', 'hold', 'release') THEN -OLD.amount ELSE 0 END))
-                    ON CONFLICT (agent_id, period, start) DO UPDATE SET
-                        amount = amount + excluded.amount, spend = spend + excluded.spend;
-                    INSERT INTO ledger_totals (agent_id, period, start, amount, spend) VALUES
-                        (NEW.agent_id, 'all', 0, NEW.amount, (CASE WHEN NEW.kind IN ('debit', 'hold', 'release') THEN -NEW.amount ELSE 0 END)),
-                        (NEW.agent_id, 'day', NEW.at - NEW.at % 86400, NEW.amount, (CASE WHEN NEW.kind IN ('debit', 'hold', 'release') THEN -NEW.amount ELSE 0 END)),
-                        (NEW.agent_id, 'week', (NEW.at / 86400 - (NEW.at / 86400 + 3) % 7) * 86400, NEW.amount, (CASE WHEN NEW.kind IN ('debit', 'hold', 'release') THEN -NEW.amount ELSE 0 END)),
-                        (NEW.agent_id, 'month', CAST(strftime('%s', NEW.at, 'unixepoch', 'start of month') AS INTEGER), NEW.amount, (CASE WHEN NEW.kind IN ('debit', 'hold', 'release') THEN -NEW.amount ELSE 0 END))
-                    ON CONFLICT (agent_id, period, start) DO UPDATE SET
-                        amount = amount + excluded.amount, spend = spend + excluded.spend;
+                    \(LedgerTotals.upsert("OLD", adding: false))
+                    \(LedgerTotals.upsert("NEW", adding: true))
                 END;
                 """),
         Migration(
@@ -430,4 +395,42 @@ public enum StoreMigrations {
                 ALTER TABLE analytics_events ADD COLUMN requests INTEGER NOT NULL DEFAULT 1;
                 """),
     ]
+}
+
+/// The SQL of migration 9: which periods `ledger_totals` keeps and how a ledger row changes them.
+enum LedgerTotals {
+    /// Each period and the SQL for the start of the period a row (`NEW`, `OLD`, `ledger`) falls in.
+    static let periods: [(name: String, start: (String) -> String)] = [
+        ("all", { _ in "0" }),
+        ("day", { r in "\(r).at - \(r).at % 86400" }),
+        ("week", { r in "(\(r).at / 86400 - (\(r).at / 86400 + 3) % 7) * 86400" }),
+        ("month", { r in "CAST(strftime('%s', \(r).at, 'unixepoch', 'start of month') AS INTEGER)" }),
+    ]
+
+    /// What a row counts against spend limits: debits and holds, less released holds.
+    static func spend(_ r: String) -> String {
+        "CASE WHEN \(r).kind IN ('debit', 'hold', 'release') THEN -\(r).amount ELSE 0 END"
+    }
+
+    /// Fills an empty `ledger_totals` from the ledger.
+    static let backfill = periods.map { period, start in
+        """
+        INSERT INTO ledger_totals (agent_id, period, start, amount, spend)
+            SELECT agent_id, '\(period)', \(start("ledger")), sum(amount), sum(\(spend("ledger")))
+            FROM ledger GROUP BY agent_id\(period == "all" ? "" : ", " + start("ledger"));
+        """
+    }.joined(separator: "\n")
+
+    /// Adds (or takes away) row `r` to the totals of each of its periods.
+    static func upsert(_ r: String, adding: Bool) -> String {
+        let sign = adding ? "" : "-"
+        let rows = periods.map { period, start in
+            "(\(r).agent_id, '\(period)', \(start(r)), \(sign)\(r).amount, \(sign)(\(spend(r))))"
+        }
+        return """
+            INSERT INTO ledger_totals (agent_id, period, start, amount, spend) VALUES \(rows.joined(separator: ", "))
+                ON CONFLICT (agent_id, period, start) DO UPDATE SET
+                amount = amount + excluded.amount, spend = spend + excluded.spend;
+            """
+    }
 }
