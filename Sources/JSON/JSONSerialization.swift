@@ -140,11 +140,6 @@ extension JSON {
         }
     }
 
-    /// Appends `bytes` (UTF-8 text, such as serialized JSON) as a JSON string.
-    public static func writeString(utf8 bytes: [UInt8], to out: inout [UInt8]) {
-        out.append(contentsOf: quoted(bytes))
-    }
-
     private static func newline(_ out: inout [UInt8], indent: Int?, level: Int) {
         guard let indent else { return }
         out.append(0x0A)

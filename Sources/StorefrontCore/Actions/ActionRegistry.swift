@@ -143,9 +143,9 @@ public final class ActionRegistry: @unchecked Sendable {
                             })))))
         }
         context.progress?(1, 3, "arguments valid")
-        var cacheKey: ResultCache.Key?
+        var cacheKey: ResultKey?
         if entry.action.cacheable, let resultCache {
-            let key = ResultCache.Key(action: name, arguments: arguments.canonicalized(), version: dataVersion())
+            let key = ResultKey(action: name, arguments: arguments.canonicalized(), version: dataVersion())
             if let hit = resultCache[key] {
                 context.progress?(2, 3, "result from the cache")
                 context.progress?(3, 3, "result checked against the output schema")
@@ -162,44 +162,41 @@ public final class ActionRegistry: @unchecked Sendable {
         if let write = entry.action.writeHandler {
             return callMutating(entry, write: write, arguments: arguments, context: context, completion: completion)
         }
-        if let encodedHandler = entry.action.encodedHandler {
-            do {
-                let encoded = try encodedHandler(arguments, context)
-                context.progress?(2, 3, "result ready")
-                if validatesResults {
-                    let digest = CheckedResults.key(action: name, encoded.bytes)
-                    if !checked.contains(digest) {
-                        let value = encoded.value
-                        if let error = checkResult(entry, value) { return completion(ActionOutcome(result: .failure(error))) }
-                        checked.insert(digest)
-                        context.progress?(3, 3, "result checked against the output schema")
-                        return completion(ActionOutcome(result: .success(value), encoded: encoded))
-                    }
-                }
-                context.progress?(3, 3, "result checked against the output schema")
-                return completion(ActionOutcome(encoded: encoded))
-            } catch {
-                return completion(ActionOutcome(result: .failure(Self.actionError(error, name))))
-            }
-        }
         do {
-            let result = try entry.action.handler(arguments, context)
+            // Serialized once: the answer reuses these bytes, and their digest remembers that an
+            // identical result already passed the schema (validity depends only on the value).
+            // The hottest actions write bytes directly; a value is parsed only when it is checked.
+            var value: JSON?
+            let encoded: EncodedJSON
+            if let encodedHandler = entry.action.encodedHandler {
+                encoded = try encodedHandler(arguments, context)
+            } else {
+                let result = try entry.action.handler(arguments, context)
+                value = result
+                encoded = result.encoded
+            }
             context.progress?(2, 3, "result ready")
-            // Serialized once: the answer reuses these bytes, and their digest remembers that
-            // an identical result already passed the schema (validity depends only on the value).
-            let encoded = result.encoded
-            if validatesResults {
-                let digest = CheckedResults.key(action: name, encoded.bytes)
-                if !checked.contains(digest) {
-                    if let error = checkResult(entry, result) { return completion(ActionOutcome(result: .failure(error))) }
-                    checked.insert(digest)
-                }
+            if let error = checkOnce(entry, encoded, value: {
+                if value == nil { value = encoded.value }
+                return value!
+            }) {
+                return completion(ActionOutcome(result: .failure(error)))
             }
             context.progress?(3, 3, "result checked against the output schema")
-            completion(ActionOutcome(result: .success(result), encoded: encoded))
+            completion(value.map { ActionOutcome(result: .success($0), encoded: encoded) } ?? ActionOutcome(encoded: encoded))
         } catch {
             completion(ActionOutcome(result: .failure(Self.actionError(error, name))))
         }
+    }
+
+    /// Checks a read-only result against its output schema unless an identical one already passed.
+    private func checkOnce(_ entry: Entry, _ encoded: EncodedJSON, value: () -> JSON) -> ActionError? {
+        guard validatesResults else { return nil }
+        let digest = CheckedResults.key(action: entry.action.name, encoded.bytes)
+        if checked.contains(digest) { return nil }
+        if let error = checkResult(entry, value()) { return error }
+        checked.insert(digest)
+        return nil
     }
 
     private func checkResult(_ entry: Entry, _ result: JSON) -> ActionError? {

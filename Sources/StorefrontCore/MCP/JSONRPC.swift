@@ -119,13 +119,6 @@ struct RPCResultBody {
         out.append(0x7D)
         return out
     }
-
-    /// The result as a value (for tests and the rare path that needs one).
-    var json: JSON {
-        var all = members
-        for (key, value) in encoded { all[key] = (try? JSON.parse(value.string)) ?? .null }
-        return .object(all)
-    }
 }
 
 func rpcError(id: JSON?, _ error: RPCError) -> JSON {
