@@ -14,6 +14,10 @@ public struct ServerConfiguration: Sendable {
     public var connectionTimeout: Int = 30
     /// How long a graceful stop waits for in-flight requests.
     public var shutdownGrace: Double = 10
+    /// Bytes per connection for the request line, headers and I/O buffers (libmicrohttpd's
+    /// default, 32 KiB). Headers that do not fit are refused with 431. libmicrohttpd zeroes this
+    /// memory after every request, so it is kept no larger than headers need.
+    public var connectionMemory: Int = 32 * 1024
 
     public init() {}
 }
@@ -55,7 +59,7 @@ public final class HTTPServer: @unchecked Sendable {
         options.thread_pool_size = UInt32(max(1, configuration.threads))
         options.connection_limit = UInt32(configuration.connectionLimit)
         options.connection_timeout = UInt32(configuration.connectionTimeout)
-        options.connection_memory_limit = 64 * 1024
+        options.connection_memory_limit = configuration.connectionMemory
         options.listen_backlog = 1024
 
         var v4 = sockaddr_in()

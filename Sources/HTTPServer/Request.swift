@@ -32,11 +32,26 @@ public struct HTTPHeaders: Sendable, Sequence {
 
 extension String {
     func caseInsensitiveEquals(_ other: String) -> Bool {
-        let a = utf8, b = other.utf8
-        guard a.count == b.count else { return false }
-        return zip(a, b).allSatisfy { x, y in
-            x == y || (x | 0x20 == y | 0x20 && (x | 0x20) >= 0x61 && (x | 0x20) <= 0x7A)
+        if self == other { return true }
+        guard utf8.count == other.utf8.count else { return false }
+        // Header names are short ASCII: compare the bytes in place (contiguous for native strings).
+        let done = utf8.withContiguousStorageIfAvailable { a in
+            other.utf8.withContiguousStorageIfAvailable { b in Self.asciiCaseInsensitiveEqual(a, b) }
         }
+        if let done, let done { return done }
+        return Self.asciiCaseInsensitiveEqual(Array(utf8), Array(other.utf8))
+    }
+
+    private static func asciiCaseInsensitiveEqual<C: RandomAccessCollection<UInt8>>(_ a: C, _ b: C) -> Bool
+    where C.Index == Int {
+        for i in 0..<a.count {
+            let x = a[a.startIndex + i], y = b[b.startIndex + i]
+            if x != y {
+                let lx = x | 0x20
+                guard lx == y | 0x20, lx >= 0x61, lx <= 0x7A else { return false }
+            }
+        }
+        return true
     }
 }
 

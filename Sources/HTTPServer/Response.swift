@@ -12,6 +12,9 @@ public struct Response: Sendable {
     public var status: Int
     public var headers: HTTPHeaders
     public var body: Body
+    /// What the application notes about this response for its own bookkeeping (who called, what
+    /// ran); never sent.
+    public var note: (any Sendable)?
 
     public init(status: Int = 200, headers: HTTPHeaders = HTTPHeaders(), body: Body = .bytes([])) {
         self.status = status

@@ -45,6 +45,9 @@ public struct Router: Sendable {
         routes.append(Route(method: method, pattern: pattern, segments: segments, handler: handler))
     }
 
+    /// Every route's pattern, as `routeWithPattern` reports it.
+    public var patterns: Set<String> { Set(routes.map { Router.normalized($0.pattern) }) }
+
     public mutating func get(_ pattern: String, _ handler: @escaping Handler) { add("GET", pattern, handler) }
     public mutating func post(_ pattern: String, _ handler: @escaping Handler) { add("POST", pattern, handler) }
     public mutating func delete(_ pattern: String, _ handler: @escaping Handler) { add("DELETE", pattern, handler) }
@@ -72,10 +75,12 @@ public struct Router: Sendable {
         var request = request
         let method = request.method == "HEAD" ? "GET" : request.method
         // Most paths arrive normalised: look them up as they are before splitting and joining.
-        if let byMethod = exact[request.path] ?? exact[Router.normalized(request.path)],
-            let handler = byMethod[method]
-        {
+        if let byMethod = exact[request.path], let handler = byMethod[method] {
             return (handler(request), request.path)
+        }
+        let normalized = Router.normalized(request.path)
+        if let byMethod = exact[normalized], let handler = byMethod[method] {
+            return (handler(request), normalized)
         }
         let parts = Router.split(request.path)
         var allowed: Set<String> = []

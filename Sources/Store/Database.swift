@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 
 /// An SQLite store: one file in WAL mode, a single writer thread that commits queued work in
@@ -47,6 +48,15 @@ public final class Database: @unchecked Sendable {
     /// Jobs waiting for the writer.
     public var queuedWrites: Int { writer.depth }
 
+    /// Calls `observer` on the writer thread after each commit that changed rows of any of
+    /// `tables` (inserts, updates and deletes, triggers' included), before any job of that
+    /// commit reports: caches of those tables drop what they hold before a caller can read
+    /// again. A change rolled back inside a committed group may also be reported (harmless for
+    /// a cache). Writes by other processes are not seen.
+    public func observeCommits(to tables: Set<String>, _ observer: @escaping @Sendable () -> Void) {
+        writer.observe(tables, observer)
+    }
+
     /// Commits what is queued and closes every connection; readers close first so the
     /// writer's close, the last one, folds the write-ahead log into the file.
     public func close() {
@@ -81,8 +91,24 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let reporters = DispatchQueue(label: "store-writer-reports")
     static let maxGroup = 512
 
+    /// Tables changed by the group being committed (filled by SQLite's update hook, on the
+    /// writer thread only), and who wants to hear about which.
+    final class Changes {
+        var tables: Set<String> = []
+        var observers: [(tables: Set<String>, call: @Sendable () -> Void)] = []
+        let lock = NSLock()
+    }
+    private let changes = Changes()
+
     init(connection: Connection) {
         self.connection = connection
+        sqlite3_update_hook(
+            connection.handle,
+            { context, _, _, table, _ in
+                guard let context, let table else { return }
+                let changes = Unmanaged<Changes>.fromOpaque(context).takeUnretainedValue()
+                changes.tables.insert(String(cString: table))
+            }, Unmanaged.passUnretained(changes).toOpaque())
         // The thread holds the writer until its loop ends (on stop): a writer released before
         // its thread first ran must still be there when it does.
         thread = Thread { self.loop() }
@@ -158,11 +184,20 @@ final class GroupCommitWriter: @unchecked Sendable {
         stopped.signal()
     }
 
+    func observe(_ tables: Set<String>, _ call: @escaping @Sendable () -> Void) {
+        changes.lock.withLock { changes.observers.append((tables, call)) }
+    }
+
     private func commit(_ group: [Job]) {
+        changes.tables.removeAll(keepingCapacity: true)
         do {
             _ = try connection.run("BEGIN IMMEDIATE")
             for job in group { job.run(connection) }
             _ = try connection.run("COMMIT")
+            if !changes.tables.isEmpty {
+                let observers = changes.lock.withLock { changes.observers }
+                for observer in observers where !observer.tables.isDisjoint(with: changes.tables) { observer.call() }
+            }
         } catch {
             try? connection.execute("ROLLBACK")
             for job in group { job.fail(error) }

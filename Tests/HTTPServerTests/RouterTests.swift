@@ -85,6 +85,17 @@ struct HeaderTests {
         #expect(headers["content-type"] == "a")
         headers.set("CONTENT-TYPE", "b")
         #expect(headers.values("Content-Type") == ["b"])
+        // Only letters fold: '[' and '{' differ by the same bit as 'A' and 'a'.
+        let pairs: [(String, String, Bool)] = [
+            ("X-A[", "x-a{", false), ("x-a", "X-A", true), ("Mcp-Name", "MCP-NAME", true), ("ab", "abc", false),
+            ("a@", "a`", false), ("é", "É", false), ("Z", "z", true), ("0", "p", false),
+        ]
+        for (a, b, equal) in pairs {
+            #expect(HTTPHeaders([(a, "v")])[b] == (equal ? "v" : nil), "\(a) vs \(b)")
+        }
+        // Bridged or substring-made strings take the same path.
+        let sub = String("xx-Content-Length".dropFirst(3))
+        #expect(HTTPHeaders([(sub, "7")])["content-length"] == "7")
     }
 
     @Test("Accept decides between HTML and JSON")

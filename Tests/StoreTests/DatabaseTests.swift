@@ -127,4 +127,35 @@ struct DatabaseTests {
         db.close()
         #expect(throws: SQLiteError.self) { try db.write { try $0.run("INSERT INTO events (body) VALUES ('x')") } }
     }
+
+    @Test("commit observers hear about their tables after the commit and before the writer reports")
+    func commitObservers() throws {
+        let db = try Database(path: temporaryStorePath(), migrations: counterMigrations)
+        final class Heard: @unchecked Sendable {
+            let lock = NSLock()
+            var calls: [String] = []
+            func note(_ s: String) { lock.withLock { calls.append(s) } }
+            var all: [String] { lock.withLock { calls } }
+        }
+        let heard = Heard()
+        db.observeCommits(to: ["counters"]) {
+            // Called after the commit: a reader already sees the change.
+            let value = (try? db.read { try $0.queryOne("SELECT value FROM counters WHERE name = 'a'")?[0].int }) ?? nil
+            heard.note("counters=\(value.map(String.init) ?? "none")")
+        }
+        db.observeCommits(to: ["events", "counters"]) { heard.note("either") }
+        try db.write { try $0.run("INSERT INTO events (body) VALUES ('x')") }
+        #expect(heard.all == ["either"], "only the observers of a changed table")
+        try db.write { try $0.run("INSERT INTO counters (name, value) VALUES ('a', 1)") }
+        #expect(heard.all == ["either", "counters=1", "either"], "before write returned")
+        try db.write { try $0.run("UPDATE counters SET value = 2 WHERE name = 'a'") }
+        try db.write { try $0.run("DELETE FROM counters WHERE name = 'a'") }
+        #expect(heard.all.filter { $0.hasPrefix("counters") } == ["counters=1", "counters=2", "counters=none"])
+        // Reads and writes that change nothing are not commits of the table.
+        let before = heard.all.count
+        _ = try db.read { try $0.queryOne("SELECT count(*) FROM counters") }
+        try db.write { try $0.run("UPDATE counters SET value = 3 WHERE name = 'nobody'") }
+        #expect(heard.all.count == before)
+        db.close()
+    }
 }

@@ -59,11 +59,16 @@ struct AnalyticsTests {
         for i in 0..<10 {
             recorder.record(
                 AnalyticsEvent(
-                    atMs: 0, visitor: "v", family: "f", category: "c", stage: "finding", route: "/r\(i)", method: "GET", status: 200,
+                    atMs: 0, remoteAddress: "v", family: "f", category: "c", stage: "finding", route: "/r\(i)", method: "GET", status: 200,
                     latencyUs: 10, bytesOut: 1))
         }
         #expect(recorder.depth == 3)
         #expect(recorder.droppedCount == 7)
+        // The counters for /metrics see every request: the dropped ones and the queued ones.
+        #expect(recorder.snapshot.count == 10)
+        recorder.flush()
+        #expect(recorder.depth == 0)
+        #expect(recorder.snapshot.count == 10, "a flush moves queued events into the counters once")
     }
 
     @Test("under load identical requests of a second share a row; every count stays exact")
@@ -78,10 +83,10 @@ struct AnalyticsTests {
             let paid = i % 500 == 0  // a purchase is never merged
             recorder.record(
                 AnalyticsEvent(
-                    atMs: now + Int64(i % 4) * 1000, visitor: visitor, family: "f", category: "c",
+                    atMs: now + Int64(i % 4) * 1000, remoteAddress: visitor, family: "f", category: "c",
                     stage: i % 2 == 0 ? "finding" : "evaluating", route: "/r", method: "GET", status: 200,
                     latencyUs: 100 + Int64(i % 7), bytesOut: 10, amount: paid ? 2500 : nil, currency: paid ? "USD" : nil))
-            expected[visitor, default: 0] += 1
+            expected["f@\(visitor)", default: 0] += 1
             sent += 1
         }
         recorder.flush()
@@ -101,12 +106,12 @@ struct AnalyticsTests {
         for _ in 0..<5 {
             quiet.record(
                 AnalyticsEvent(
-                    atMs: now, visitor: "q", family: "f", category: "c", stage: "finding", route: "/q", method: "GET", status: 200,
+                    atMs: now, remoteAddress: "q", family: "f", category: "c", stage: "finding", route: "/q", method: "GET", status: 200,
                     latencyUs: 1, bytesOut: 1))
         }
         quiet.flush()
         try db.write { _ in }
-        #expect(try db.read { try $0.queryOne("SELECT count(*), sum(requests) FROM analytics_events WHERE visitor = 'q'")! }.values == [.integer(5), .integer(5)])
+        #expect(try db.read { try $0.queryOne("SELECT count(*), sum(requests) FROM analytics_events WHERE visitor = 'f@q'")! }.values == [.integer(5), .integer(5)])
     }
 
     @Test("percentiles come from the latency histogram")

@@ -273,3 +273,20 @@ def test_keep_alive_connection_serves_many_requests(base_url):
         for path in ["/agents", "/llms.txt", "/catalog?limit=1", "/nope", "/status"] * 4:
             r = s.get(base_url + path)
             assert r.status_code in (200, 404)
+
+
+# --- Header size ----------------------------------------------------------------------------------
+
+
+def test_headers_up_to_16_kib_are_served_and_larger_than_32_kib_are_refused_with_431(server, http):
+    # Signatures, cookies and tokens fit with room to spare…
+    padding = "a" * 16_000
+    raw = raw_exchange(server.port, f"GET /agents HTTP/1.1\r\nHost: x\r\nX-Padding: {padding}\r\n"
+                                    f"Connection: close\r\n\r\n".encode())
+    assert split_response(raw)[0] == 200, raw[:200]
+    # …headers beyond the per-connection memory (32 KiB) are refused, and the connection closed…
+    raw = raw_exchange(server.port, f"GET /agents HTTP/1.1\r\nHost: x\r\nX-Padding: {'a' * 40_000}\r\n\r\n".encode())
+    status, headers, _ = split_response(raw)
+    assert status == 431 and headers.get("connection") == "close", raw[:200]
+    # …and the server goes on serving.
+    assert http.get(server.url("/agents")).status_code == 200

@@ -56,8 +56,6 @@ public final class ActionRegistry: @unchecked Sendable {
     /// Where mutating actions run: the store and its trail. Set before serving.
     var writer: (database: Database, trail: AuditTrail)?
     private let inFlight = InFlightKeys()
-    /// Called with an action's name after its transaction committed (for caches of what it changed).
-    var committed: (@Sendable (String) -> Void)?
     /// Results of cacheable actions, when caching is on; keyed with ``dataVersion``.
     var resultCache: ResultCache?
     /// The version of the data cacheable actions read; changes whenever that data does.
@@ -128,6 +126,19 @@ public final class ActionRegistry: @unchecked Sendable {
                                 message: "\(name) needs the scope \(scope); this agent has \(identity.agent.scopes.sorted().joined(separator: ", ")). The merchant grants scopes."))))
             }
         }
+        // A cached result answers arguments that already passed the input schema: the key is their
+        // canonical form (RFC 8785), and validity does not depend on key order or number spelling.
+        var cacheKey: ResultKey?
+        if entry.action.cacheable, let resultCache {
+            let key = ResultKey(action: name, arguments: arguments.canonicalized(), version: dataVersion())
+            if let hit = resultCache[key] {
+                context.progress?(1, 3, "arguments valid")
+                context.progress?(2, 3, "result from the cache")
+                context.progress?(3, 3, "result checked against the output schema")
+                return completion(ActionOutcome(encoded: hit))
+            }
+            cacheKey = key
+        }
         // The quick pass first; messages only for arguments that fail.
         let violations = entry.inputValidator.isValid(arguments) ? [] : entry.inputValidator.validate(arguments)
         if let first = violations.first {
@@ -143,16 +154,6 @@ public final class ActionRegistry: @unchecked Sendable {
                             })))))
         }
         context.progress?(1, 3, "arguments valid")
-        var cacheKey: ResultKey?
-        if entry.action.cacheable, let resultCache {
-            let key = ResultKey(action: name, arguments: arguments.canonicalized(), version: dataVersion())
-            if let hit = resultCache[key] {
-                context.progress?(2, 3, "result from the cache")
-                context.progress?(3, 3, "result checked against the output schema")
-                return completion(ActionOutcome(encoded: hit))
-            }
-            cacheKey = key
-        }
         if let cacheKey, let resultCache {
             completion = { outcome in
                 if let encoded = outcome.encodedSuccess { resultCache.insert(cacheKey, encoded) }
@@ -255,7 +256,6 @@ public final class ActionRegistry: @unchecked Sendable {
         let digest = TrailEntry.digest(arguments)
         let inFlight = self.inFlight
         let trail = writer.trail
-        let committed = self.committed
         writer.database.write(
             { db -> ActionOutcome in
                 if let key, let row = try db.queryOne(
@@ -328,10 +328,7 @@ public final class ActionRegistry: @unchecked Sendable {
                 if let scopeKey { inFlight.release(scopeKey) }
                 switch result {
                 case .success(let outcome):
-                    if case .success = outcome.result {
-                        if !outcome.replayed { committed?(name) }
-                        context.progress?(3, 3, "committed")
-                    }
+                    if case .success = outcome.result { context.progress?(3, 3, "committed") }
                     completion(outcome)
                 case .failure:
                     completion(

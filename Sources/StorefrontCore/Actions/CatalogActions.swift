@@ -182,6 +182,6 @@ struct CatalogActions: Sendable {
     }
 
     func quote(_ arguments: JSON, _ context: ActionContext) throws -> JSON {
-        try Quote(manifests: manifests).price(arguments).json
+        try Quote(manifests: manifests, stock: views.stock()).price(arguments).json
     }
 }

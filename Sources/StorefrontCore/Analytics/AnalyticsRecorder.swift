@@ -1,11 +1,13 @@
 import Foundation
 import JSON
+import Synchronization
 import Store
 
 /// One request as analytics sees it.
 struct AnalyticsEvent: Sendable {
     var atMs: Int64
-    var visitor: String
+    /// The client's address: an unregistered visitor is its family at this address.
+    var remoteAddress: String
     var agentID: String?
     var principal: String?
     var family: String
@@ -20,6 +22,9 @@ struct AnalyticsEvent: Sendable {
     var amount: Int64?
     var currency: String?
     var referral: String?
+
+    /// Who made the request: the registered agent, else the client's family at its address.
+    var visitor: String { agentID ?? "\(family)@\(remoteAddress)" }
 }
 
 /// Records every request off the request path: events wait in a bounded in-memory queue and
@@ -37,14 +42,23 @@ public final class AnalyticsRecorder: @unchecked Sendable {
     let database: Database
     public var enabled = true
     public let capacity: Int
+    /// The queue, in shards: each thread appends to the shard of its ordinal, so server threads
+    /// never wait on each other's lock (only on the flush, once a second, for a swap).
+    private final class Shard: @unchecked Sendable {
+        let lock = NSLock()
+        var events: [AnalyticsEvent] = []
+    }
+    private let shards: [Shard] = (0..<16).map { _ in Shard() }
+    /// Events waiting in all shards, against `capacity`.
+    private let queued = Atomic<Int>(0)
+    /// Guards the counters and the drop count; a flush drains the shards under it.
     private let lock = NSLock()
-    private var queue: [AnalyticsEvent] = []
     private var dropped: Int64 = 0
     private var timer: DispatchSourceTimer?
     /// In-process counters for /metrics.
     private(set) var counters = MetricsCounters()
 
-    init(database: Database, capacity: Int = 50_000, flushInterval: Double = 1) {
+    init(database: Database, capacity: Int = 50_000, flushInterval: Double = 0.2) {
         self.database = database
         self.capacity = capacity
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "analytics-flush"))
@@ -54,21 +68,51 @@ public final class AnalyticsRecorder: @unchecked Sendable {
         self.timer = timer
     }
 
+    /// Queues one request; the counters for /metrics take queued events when they are flushed
+    /// (or read), so the request path only appends.
     func record(_ event: AnalyticsEvent) {
         guard enabled else { return }
-        lock.lock()
-        counters.count(event)
-        if queue.count >= capacity {
-            dropped += 1
-        } else {
-            queue.append(event)
+        if queued.add(1, ordering: .relaxed).newValue > capacity {
+            queued.subtract(1, ordering: .relaxed)
+            lock.withLock {
+                counters.count(event)
+                dropped += 1
+            }
+            return
         }
-        lock.unlock()
+        let shard = shards[ThreadOrdinal.current % shards.count]
+        shard.lock.withLock { shard.events.append(event) }
     }
 
-    public var depth: Int { lock.withLock { queue.count } }
+    public var depth: Int { shards.reduce(0) { n, shard in n + shard.lock.withLock { shard.events.count } } }
     public var droppedCount: Int64 { lock.withLock { dropped } }
-    var snapshot: MetricsCounters { lock.withLock { counters } }
+
+    /// Takes every queued event, counting it for /metrics.
+    private func drain() -> [AnalyticsEvent] {
+        lock.withLock {
+            var batch: [AnalyticsEvent] = []
+            for shard in shards {
+                let events = shard.lock.withLock {
+                    defer { shard.events.removeAll(keepingCapacity: true) }
+                    return shard.events
+                }
+                queued.subtract(events.count, ordering: .relaxed)
+                for e in events { counters.count(e) }
+                batch += events
+            }
+            batch.sort { $0.atMs < $1.atMs }
+            return batch
+        }
+    }
+
+    /// Every request recorded so far, queued ones included.
+    var snapshot: MetricsCounters {
+        lock.withLock {
+            var c = counters
+            for shard in shards { shard.lock.withLock { for e in shard.events { c.count(e) } } }
+            return c
+        }
+    }
 
     static let chunk = 64
     static func insert(rows: Int) -> String {
@@ -123,10 +167,7 @@ public final class AnalyticsRecorder: @unchecked Sendable {
 
     /// Commits what is queued (also called on stop).
     public func flush() {
-        let batch: [AnalyticsEvent] = lock.withLock {
-            defer { queue.removeAll(keepingCapacity: true) }
-            return queue
-        }
+        let batch = drain()
         guard !batch.isEmpty else { return }
         struct Key: Hashable { let minute: Int64, family: String, category: String, stage: String, route: String, status: Int }
         var rollups: [Key: (requests: Int64, latency: Int64, bytes: Int64, revenue: Int64, buckets: [Int64])] = [:]

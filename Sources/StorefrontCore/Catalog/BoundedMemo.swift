@@ -4,11 +4,11 @@ import JSON
 /// A thread-safe memo of bounded size for answers that are pure functions of their key (until
 /// ``removeAll()``). Two generations: when the current one reaches half the bound it becomes the
 /// previous one and the one before is forgotten, so recently used entries survive (a hit in the
-/// previous generation is copied forward) at a cost of one lock per lookup and no per-entry
-/// bookkeeping. The bound is a count of entries, or any cost (bytes, say) given per entry; an
+/// previous generation is copied forward) with no per-entry bookkeeping. A hit in the current
+/// generation takes the lock shared, so threads looking up at once do not wait for each other. The bound is a count of entries, or any cost (bytes, say) given per entry; an
 /// entry costing more than an eighth of the bound is not kept.
 final class BoundedMemo<Key: Hashable, Value>: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = ReadWriteLock()
     private var current: [Key: Value] = [:]
     private var previous: [Key: Value] = [:]
     private var currentCost = 0
@@ -26,22 +26,26 @@ final class BoundedMemo<Key: Hashable, Value>: @unchecked Sendable {
     }
 
     subscript(key: Key) -> Value? {
-        lock.withLock {
-            if let value = current[key] { return value }
-            guard let value = previous[key] else { return nil }
-            store(key, value, cost(key, value))
-            return value
+        let (found, fromPrevious) = lock.read { () -> (Value?, Bool) in
+            if let value = current[key] { return (value, false) }
+            return (previous[key], true)
         }
+        guard let found else { return nil }
+        if fromPrevious {
+            // Copied forward so that it survives the next turn of generations.
+            lock.write { if current[key] == nil { store(key, found, cost(key, found)) } }
+        }
+        return found
     }
 
     func insert(_ key: Key, _ value: Value) {
         let size = cost(key, value)
         guard size <= max(1, generationCost / 4) else { return }
-        lock.withLock { store(key, value, size) }
+        lock.write { store(key, value, size) }
     }
 
     func removeAll() {
-        lock.withLock {
+        lock.write {
             current = [:]
             previous = [:]
             currentCost = 0

@@ -6,7 +6,10 @@ struct CatalogViews: Sendable {
     let baseURL: String
     /// Aggregate ratings by product id, for the products asked about (one read for a page).
     var ratings: @Sendable ([String]) -> [String: JSON] = { _ in [:] }
-    /// Each product's summary but its rating, serialized once: manifests do not change while serving.
+    /// What is left to sell (the catalog's numbers until the store says otherwise).
+    var stock: @Sendable () -> StockLevels = { StockLevels() }
+    /// Each product's summary but its rating and stock, serialized once: manifests do not change
+    /// while serving.
     private let summaryTemplates: [String: EncodedObjectTemplate]
     /// A search_catalog result but its page: the categories.
     let searchTemplate: EncodedObjectTemplate
@@ -25,24 +28,27 @@ struct CatalogViews: Sendable {
     /// The same summaries as ``summaries(_:)``, serialized.
     func encodedSummaries(_ products: [Product]) -> [EncodedJSON] {
         let found = ratings(products.map(\.id))
+        let levels = stock()
         return products.map { product in
             let rating = found[product.id] ?? .null
             guard let template = summaryTemplates[product.id] else {
-                return summary(product, rating: rating).encoded
+                return summary(product, rating: rating, stock: levels).encoded
             }
-            return template.encoded(adding: ["rating": rating])
+            let inventory = levels.byProduct[product.id] ?? product.inventory
+            return template.encoded(adding: ["rating": rating, "inventory": .int(inventory), "in_stock": .bool(inventory > 0)])
         }
     }
 
     func summaries(_ products: [Product]) -> [JSON] {
         let found = ratings(products.map(\.id))
-        return products.map { summary($0, rating: found[$0.id]) }
+        let levels = stock()
+        return products.map { summary($0, rating: found[$0.id], stock: levels) }
     }
 
     func summary(_ product: Product) -> JSON { summaries([product])[0] }
 
-    func summary(_ product: Product, rating: JSON?) -> JSON {
-        var members = Self.summaryMembers(product, baseURL: baseURL)
+    func summary(_ product: Product, rating: JSON?, stock levels: StockLevels) -> JSON {
+        var members = Self.summaryMembers(levels.applied(to: product), baseURL: baseURL)
         members["rating"] = rating ?? .null
         return .object(members)
     }
@@ -64,7 +70,11 @@ struct CatalogViews: Sendable {
         ]
     }
 
+    /// The product with what is left of it now.
+    func live(_ product: Product) -> Product { stock().applied(to: product) }
+
     func detail(_ product: Product) -> JSON {
+        let product = live(product)
         guard case .object(var detail) = product.source else { return product.source }
         detail["in_stock"] = .bool(product.inStock)
         detail["url"] = .string(baseURL + "/products/" + product.id)

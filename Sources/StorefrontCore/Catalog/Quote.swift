@@ -5,6 +5,8 @@ import JSON
 /// plans with trials, usage with graduated or volume tiers. All integer minor units.
 struct Quote {
     let manifests: StoreManifests
+    /// Live stock for availability (the catalog's numbers when nil).
+    var stock: StockLevels? = nil
 
     struct Result {
         var json: JSON
@@ -27,7 +29,7 @@ struct Quote {
         var lines: [Line] = []
         for (i, item) in (arguments["items"]?.arrayValue ?? []).enumerated() {
             let productID = item["product_id"]?.stringValue ?? ""
-            guard let product = catalog.product(productID) else {
+            guard let product = catalog.product(productID).map({ stock?.applied(to: $0) ?? $0 }) else {
                 throw ActionError.notFound("No product \(productID).", param: "/items/\(i)/product_id")
             }
             if let model = product.source["pricing_model"]?.stringValue, model != "one_time" {

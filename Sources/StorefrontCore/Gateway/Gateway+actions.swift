@@ -63,9 +63,9 @@ extension Gateway {
                     response = jsonResponse(result, status: successStatus, cacheControl: mutating ? "no-store" : cacheControl)
                     // Money moved: the order's total (and its referral) go to analytics.
                     if name == "complete_checkout", let order = result["order"], let total = order["totals"]?["total"] {
-                        response.headers.add(InternalHeader.amount, String(total["amount"]?.intValue ?? 0))
-                        response.headers.add(InternalHeader.currency, total["currency"]?.stringValue ?? "")
-                        if let referral = order["referral_code"]?.stringValue { response.headers.add(InternalHeader.referral, referral) }
+                        response.notePurchase(
+                            amount: Int64(total["amount"]?.intValue ?? 0), currency: total["currency"]?.stringValue ?? "",
+                            referral: order["referral_code"]?.stringValue)
                     }
                 case .failure(let error): response = error.restResponse
                 }

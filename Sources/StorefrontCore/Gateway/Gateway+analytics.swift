@@ -2,25 +2,41 @@ import Foundation
 import HTTPServer
 import JSON
 
-/// Headers handlers set for analytics; removed before a response leaves the gateway.
-enum InternalHeader {
-    static let agent = "X-Storefront-Agent"
-    static let principal = "X-Storefront-Principal"
-    static let action = "X-Storefront-Action"
-    static let amount = "X-Storefront-Amount"
-    static let currency = "X-Storefront-Currency"
-    static let referral = "X-Storefront-Referral"
-    static let all = [agent, principal, action, amount, currency, referral]
+/// What a handler tells analytics about a response: who called, which action ran, what it
+/// earned. Travels as the response's `note`, never on the wire.
+struct CallerNote: Sendable {
+    var agentID: String?
+    var principal: String?
+    var action: String?
+    var amount: Int64?
+    var currency: String?
+    var referral: String?
 }
 
 extension Response {
+    var callerNote: CallerNote? {
+        get { note as? CallerNote }
+        set { note = newValue }
+    }
+
     /// Notes who called and which action ran, for analytics.
     mutating func noteCaller(_ identity: Identity?, action: String?) {
+        var caller = callerNote ?? CallerNote()
         if let identity {
-            headers.add(InternalHeader.agent, identity.agent.id)
-            headers.add(InternalHeader.principal, identity.agent.principal)
+            caller.agentID = identity.agent.id
+            caller.principal = identity.agent.principal
         }
-        if let action { headers.add(InternalHeader.action, action) }
+        if let action { caller.action = action }
+        callerNote = caller
+    }
+
+    /// Notes the money an order moved (and the referral that brought it).
+    mutating func notePurchase(amount: Int64, currency: String, referral: String?) {
+        var caller = callerNote ?? CallerNote()
+        caller.amount = amount
+        caller.currency = currency
+        caller.referral = referral
+        callerNote = caller
     }
 }
 
@@ -38,23 +54,14 @@ extension Gateway {
     }
 
     func finish(_ request: Request, _ response: Response, start: UInt64, pattern: String?) -> Response {
-        var response = response
-        var agentID: String?, principal: String?, action: String?, amount: Int64?, currency: String?, referral: String?
-        // Most responses carry no internal header: one scan decides.
-        if response.headers.fields.contains(where: { $0.name.hasPrefix("X-Storefront-") }) {
-            agentID = response.headers[InternalHeader.agent]
-            principal = response.headers[InternalHeader.principal]
-            action = response.headers[InternalHeader.action]
-            amount = response.headers[InternalHeader.amount].flatMap(Int64.init)
-            currency = response.headers[InternalHeader.currency]
-            referral = response.headers[InternalHeader.referral]
-            for name in InternalHeader.all { response.headers.remove(name) }
-        }
         guard analytics.enabled else { return response }
+        let caller = response.callerNote
         let latency = Int64((DispatchTime.now().uptimeNanoseconds - start) / 1000)
-        let route = action.map { "action:\($0)" } ?? pattern ?? "(unmatched)"
-        var family = AgentClassifier.Family(name: "unknown client", operatorName: nil, category: "unknown_client")
-        if agentID == nil {
+        let labels = routeLabels(pattern: pattern, action: caller?.action)
+        let family: AgentClassifier.Family
+        if caller?.agentID != nil {
+            family = Self.registeredAgent
+        } else {
             let userAgent = request.headers["User-Agent"] ?? ""
             if let known = families[userAgent] {
                 family = known
@@ -68,18 +75,30 @@ extension Gateway {
         case .bytes(let b): bytes = Int64(b.count)
         default: bytes = 0
         }
+        // Only what this request alone knows is gathered here; the visitor's name is written
+        // when the batch is flushed, off the request path.
         analytics.record(
             AnalyticsEvent(
                 atMs: Int64(Date().timeIntervalSince1970 * 1000),
-                visitor: agentID ?? "\(family.name)@\(request.remoteAddress)",
-                agentID: agentID, principal: principal,
-                family: agentID != nil ? "registered agent" : family.name,
-                operatorName: family.operatorName,
-                category: agentID != nil ? "agent" : family.category,
-                stage: stage(route: pattern ?? "", action: action),
-                route: route, method: request.method, status: response.status, latencyUs: latency, bytesOut: bytes,
-                amount: amount, currency: currency, referral: referral))
+                remoteAddress: request.remoteAddress, agentID: caller?.agentID, principal: caller?.principal,
+                family: family.name, operatorName: family.operatorName, category: family.category,
+                stage: labels.stage, route: labels.route, method: request.method, status: response.status,
+                latencyUs: latency, bytesOut: bytes,
+                amount: caller?.amount, currency: caller?.currency, referral: caller?.referral))
         return response
+    }
+
+    static let registeredAgent = AgentClassifier.Family(name: "registered agent", operatorName: nil, category: "agent")
+
+    /// The route and journey stage analytics files a request under: `action:NAME` and the
+    /// action's stage, else the matched route pattern and its stage. Both are computed once per
+    /// action or pattern.
+    func routeLabels(pattern: String?, action: String?) -> (route: String, stage: String) {
+        if let action, let labels = actionLabels[action] { return labels }
+        if let action { return ("action:\(action)", stage(route: pattern ?? "", action: action)) }
+        guard let pattern else { return ("(unmatched)", stage(route: "", action: nil)) }
+        if let labels = patternLabels[pattern] { return labels }
+        return (pattern, stage(route: pattern, action: nil))
     }
 
     static let endpointStages: [String: String] = Dictionary(

@@ -85,7 +85,7 @@ extension Gateway {
             return jsonResponse(views.detail(product), cacheControl: "public, max-age=60")
         }
         let html = ProductPage(
-            product: product, manifests: manifests, baseURL: configuration.publicURL,
+            product: views.live(product), manifests: manifests, baseURL: configuration.publicURL,
             rating: views.ratings([product.id])[product.id]
         ).html()
         var response = Response.text(html, contentType: "text/html; charset=utf-8")

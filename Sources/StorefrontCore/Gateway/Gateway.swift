@@ -69,6 +69,9 @@ public final class Gateway: @unchecked Sendable {
     let families = BoundedMemo<String, AgentClassifier.Family>(capacity: 4096)
     /// The routes, built once at the end of `init`.
     public private(set) var routes = Router()
+    /// Analytics' route and stage for each action and route pattern, computed once.
+    private(set) var actionLabels: [String: (route: String, stage: String)] = [:]
+    private(set) var patternLabels: [String: (route: String, stage: String)] = [:]
     private var sweeper: DispatchSourceTimer?
     private let staticFiles: StaticFiles?
 
@@ -83,8 +86,14 @@ public final class Gateway: @unchecked Sendable {
         try catalogIndex.replace(with: manifests.catalog)
         signingKey = try StoreSigningKey.loadOrCreate(in: database)
         var catalogViews = CatalogViews(manifests: manifests, baseURL: configuration.publicURL)
+        // Ratings and stock are read from the store once and kept until a commit changes their
+        // table (or, for other processes' writes, for at most a second).
         let ratings = RatingsCache(database: database)
+        let stock = StockCache(database: database)
+        database.observeCommits(to: ["feedback"]) { ratings.invalidate() }
+        database.observeCommits(to: ["inventory"]) { stock.invalidate() }
         catalogViews.ratings = { ids in ratings.ratings(ids) }
+        catalogViews.stock = { stock.value }
         let views = catalogViews
         self.views = views
         var facts = StoreFacts(
@@ -114,9 +123,9 @@ public final class Gateway: @unchecked Sendable {
                 + AfterSaleActions(commerce: commerce, inbox: inbox, baseURL: configuration.publicURL).all,
             schemas: schemas)
         actions.writer = (database, trail)
-        actions.committed = { name in if name == "leave_feedback" { ratings.invalidate() } }
-        // Catalog actions read the manifests and the index (fixed while serving) and ratings.
-        actions.dataVersion = { ratings.version() }
+        // Catalog actions read the manifests and the index (fixed while serving), ratings and stock.
+        // Both versions only grow, so their sum changes whenever either does.
+        actions.dataVersion = { ratings.version + stock.version }
         if configuration.resultCacheBytes > 0 { actions.resultCache = ResultCache(maxBytes: configuration.resultCacheBytes) }
         let documents = try DiscoveryDocuments(facts: facts, actions: actions, signingKey: signingKey)
         self.documents = documents
@@ -163,6 +172,8 @@ public final class Gateway: @unchecked Sendable {
         mcp.authenticate = { [unowned self] request in self.authenticate(request) }
         startSweeper()
         routes = router()
+        for name in actions.names { actionLabels[name] = ("action:\(name)", stage(route: "", action: name)) }
+        for pattern in routes.patterns { patternLabels[pattern] = (pattern, stage(route: pattern, action: nil)) }
     }
 
     /// Every route of the gateway.

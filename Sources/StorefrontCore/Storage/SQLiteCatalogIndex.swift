@@ -4,7 +4,8 @@ import Store
 /// The catalog index in SQLite: a table for filters and an FTS5 table for words, ranked by BM25.
 ///
 /// Pages are remembered per query: the index changes only through ``replace(with:)``, which
-/// forgets them, so a remembered page is always the page SQLite would answer (agents repeat
+/// forgets them, so a remembered page is always the page SQLite would answer (pages filtered
+/// by stock are not remembered: they follow the `inventory` table) (agents repeat
 /// popular searches; each costs an FTS5 query with BM25 ranking otherwise).
 public struct SQLiteCatalogIndex: CatalogIndex {
     let database: Database
@@ -47,7 +48,8 @@ public struct SQLiteCatalogIndex: CatalogIndex {
     // statement serves every combination and no SQL is ever built from input.
     private static let filters = """
         (?1 IS NULL OR p.category = ?1) AND (?2 IS NULL OR p.price_amount >= ?2)
-        AND (?3 IS NULL OR p.price_amount <= ?3) AND (?4 IS NULL OR (p.inventory > 0) = ?4)
+        AND (?3 IS NULL OR p.price_amount <= ?3)
+        AND (?4 IS NULL OR (coalesce((SELECT sum(i.available) FROM inventory i WHERE i.product_id = p.id), p.inventory) > 0) = ?4)
         """
     // bm25() only works where the FTS table drives the query, so rank in a materialised CTE first.
     private static let wordSearch = """
@@ -64,6 +66,9 @@ public struct SQLiteCatalogIndex: CatalogIndex {
         """
 
     public func search(_ query: CatalogQuery) throws -> CatalogPage {
+        // A page filtered by stock depends on sales, not only on the index: never remembered
+        // here (the result cache keys it on the stock's version).
+        guard query.inStock == nil else { return try searchStore(query) }
         if let page = pages?[query] { return page }
         let page = try searchStore(query)
         pages?.insert(query, page)

@@ -394,6 +394,12 @@ public enum StoreMigrations {
                 -- is then their mean, bytes_out their sum.
                 ALTER TABLE analytics_events ADD COLUMN requests INTEGER NOT NULL DEFAULT 1;
                 """),
+        Migration(
+            version: 11, name: "stock by product",
+            sql: """
+                -- Searches filtered by stock sum a product's SKUs.
+                CREATE INDEX inventory_product ON inventory (product_id, available);
+                """),
     ]
 }
 

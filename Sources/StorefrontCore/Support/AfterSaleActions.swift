@@ -324,58 +324,20 @@ enum Ratings {
     }
 }
 
-/// Aggregate ratings of every product, read once and kept until feedback changes them.
-///
-/// This process forgets the snapshot when a feedback write commits (``invalidate()``, called
-/// after the commit); a snapshot is also at most `maxAge` old, which bounds how long feedback
-/// written by another gateway process on the same store takes to show. A load that overlaps an
-/// invalidation is used once but not kept, so a snapshot from before a commit never outlives it.
-final class RatingsCache: @unchecked Sendable {
-    private let database: Database
-    private let maxAge: TimeInterval
-    private let lock = NSLock()
-    private var snapshot: (ratings: [String: JSON], loadedAt: Date)?
-    private var generation = 0
-    /// Changes whenever the ratings may have: an invalidation, or a reload that found new ones.
-    private var dataVersion = 0
+/// Aggregate ratings of every product, read once and kept until feedback changes them (see
+/// ``StoreSnapshot``: this process forgets them when feedback commits; other processes' feedback
+/// shows within a second).
+typealias RatingsCache = StoreSnapshot<[String: JSON]>
 
-    init(database: Database, maxAge: TimeInterval = 1) {
-        self.database = database
-        self.maxAge = maxAge
+extension StoreSnapshot where Value == [String: JSON] {
+    convenience init(database: Database, maxAge: TimeInterval = 1) {
+        self.init(maxAge: maxAge, empty: [:]) { try Ratings.loadAll(database: database) }
     }
 
     func ratings(_ ids: [String]) -> [String: JSON] {
-        let all = current()
+        let all = value
         var found: [String: JSON] = [:]
         for id in ids { if let rating = all[id] { found[id] = rating } }
         return found
-    }
-
-    func invalidate() {
-        lock.withLock {
-            generation += 1
-            dataVersion += 1
-            snapshot = nil
-        }
-    }
-
-    /// The current ratings' version (reloading them first when they are older than `maxAge`).
-    func version() -> Int {
-        _ = current()
-        return lock.withLock { dataVersion }
-    }
-
-    private func current() -> [String: JSON] {
-        let (cached, startGeneration) = lock.withLock { (snapshot, generation) }
-        if let cached, Date().timeIntervalSince(cached.loadedAt) < maxAge { return cached.ratings }
-        let loadedAt = Date()
-        guard let loaded = try? Ratings.loadAll(database: database) else { return cached?.ratings ?? [:] }
-        lock.withLock {
-            if generation == startGeneration {
-                if let cached, cached.ratings != loaded { dataVersion += 1 }
-                snapshot = (loaded, loadedAt)
-            }
-        }
-        return loaded
     }
 }
