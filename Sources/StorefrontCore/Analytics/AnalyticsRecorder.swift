@@ -25,6 +25,16 @@ struct AnalyticsEvent: Sendable {
 
     /// Who made the request: the registered agent, else the client's family at its address.
     var visitor: String { agentID ?? "\(family)@\(remoteAddress)" }
+
+    /// The same caller, route and outcome (everything but when, how long and how many bytes).
+    /// Consecutive events of one thread usually are: the flush counts such runs without hashing
+    /// (the labels share storage, so most comparisons are one pointer check).
+    func sameRequest(as other: AnalyticsEvent) -> Bool {
+        status == other.status && route == other.route && remoteAddress == other.remoteAddress
+            && agentID == other.agentID && family == other.family && stage == other.stage && method == other.method
+            && principal == other.principal && category == other.category && operatorName == other.operatorName
+            && amount == other.amount && currency == other.currency && referral == other.referral
+    }
 }
 
 /// Records every request off the request path: events wait in a bounded in-memory queue and
@@ -87,21 +97,22 @@ public final class AnalyticsRecorder: @unchecked Sendable {
     public var depth: Int { shards.reduce(0) { n, shard in n + shard.lock.withLock { shard.events.count } } }
     public var droppedCount: Int64 { lock.withLock { dropped } }
 
-    /// Takes every queued event, counting it for /metrics.
-    private func drain() -> [AnalyticsEvent] {
+    /// Takes every queued event, shard by shard (each in the order its thread recorded them),
+    /// counting them for /metrics.
+    private func drain() -> [[AnalyticsEvent]] {
         lock.withLock {
-            var batch: [AnalyticsEvent] = []
+            var batches: [[AnalyticsEvent]] = []
             for shard in shards {
                 let events = shard.lock.withLock {
                     defer { shard.events.removeAll(keepingCapacity: true) }
                     return shard.events
                 }
+                guard !events.isEmpty else { continue }
                 queued.subtract(events.count, ordering: .relaxed)
-                for e in events { counters.count(e) }
-                batch += events
+                counters.count(events)
+                batches.append(events)
             }
-            batch.sort { $0.atMs < $1.atMs }
-            return batch
+            return batches
         }
     }
 
@@ -109,7 +120,7 @@ public final class AnalyticsRecorder: @unchecked Sendable {
     var snapshot: MetricsCounters {
         lock.withLock {
             var c = counters
-            for shard in shards { shard.lock.withLock { for e in shard.events { c.count(e) } } }
+            for shard in shards { shard.lock.withLock { c.count(shard.events) } }
             return c
         }
     }
@@ -130,32 +141,45 @@ public final class AnalyticsRecorder: @unchecked Sendable {
     /// second: same visitor, agent, family, stage, route, method and status, no money. Every
     /// count and every distinct visitor stays exact; the rows are just fewer (a row per request
     /// at thousands a second is a write the store cannot afford, and no one reads them one by one).
-    static func coalesced(_ batch: [AnalyticsEvent]) -> [(event: AnalyticsEvent, requests: Int64)] {
+    static func coalesced(_ batches: [[AnalyticsEvent]]) -> [(event: AnalyticsEvent, requests: Int64)] {
         struct Key: Hashable {
-            let second: Int64, visitor: String, agentID: String?, principal: String?, family: String, operatorName: String?
-            let category: String, stage: String, route: String, method: String, status: Int
+            let second: Int64, remoteAddress: String, agentID: String?, principal: String?, family: String
+            let operatorName: String?, category: String, stage: String, route: String, method: String, status: Int
         }
         var rows: [(event: AnalyticsEvent, requests: Int64)] = []
         var groups: [Key: Int] = [:]
         var latencies: [Int64] = []
-        for e in batch {
-            guard e.amount == nil && e.referral == nil else {
-                rows.append((e, 1))
-                latencies.append(e.latencyUs)
-                continue
-            }
-            let key = Key(
-                second: e.atMs / 1000, visitor: e.visitor, agentID: e.agentID, principal: e.principal, family: e.family,
-                operatorName: e.operatorName, category: e.category, stage: e.stage, route: e.route, method: e.method,
-                status: e.status)
-            if let index = groups[key] {
+        for batch in batches {
+            var last = -1  // the row of the previous event, when it could be grouped
+            for e in batch {
+                guard e.amount == nil && e.referral == nil else {
+                    rows.append((e, 1))
+                    latencies.append(e.latencyUs)
+                    last = -1
+                    continue
+                }
+                var index: Int
+                if last >= 0, rows[last].event.atMs / 1000 == e.atMs / 1000, rows[last].event.sameRequest(as: e) {
+                    index = last
+                } else {
+                    let key = Key(
+                        second: e.atMs / 1000, remoteAddress: e.remoteAddress, agentID: e.agentID, principal: e.principal,
+                        family: e.family, operatorName: e.operatorName, category: e.category, stage: e.stage, route: e.route,
+                        method: e.method, status: e.status)
+                    if let found = groups[key] {
+                        index = found
+                    } else {
+                        index = rows.count
+                        groups[key] = index
+                        rows.append((e, 0))
+                        rows[index].event.bytesOut = 0
+                        latencies.append(0)
+                    }
+                }
                 rows[index].requests += 1
                 rows[index].event.bytesOut += e.bytesOut
                 latencies[index] += e.latencyUs
-            } else {
-                groups[key] = rows.count
-                rows.append((e, 1))
-                latencies.append(e.latencyUs)
+                last = index
             }
         }
         for i in rows.indices { rows[i].event.latencyUs = latencies[i] / rows[i].requests }
@@ -167,20 +191,43 @@ public final class AnalyticsRecorder: @unchecked Sendable {
 
     /// Commits what is queued (also called on stop).
     public func flush() {
-        let batch = drain()
-        guard !batch.isEmpty else { return }
+        let batches = drain()
+        guard !batches.isEmpty else { return }
         struct Key: Hashable { let minute: Int64, family: String, category: String, stage: String, route: String, status: Int }
-        var rollups: [Key: (requests: Int64, latency: Int64, bytes: Int64, revenue: Int64, buckets: [Int64])] = [:]
-        for e in batch {
-            let key = Key(
-                minute: e.atMs / 60_000, family: e.family, category: e.category, stage: e.stage, route: e.route, status: e.status)
-            var r = rollups[key] ?? (0, 0, 0, 0, Array(repeating: 0, count: Self.bucketBounds.count))
-            r.requests += 1
-            r.latency += e.latencyUs
-            r.bytes += e.bytesOut
-            r.revenue += e.amount ?? 0
-            r.buckets[Self.bucket(e.latencyUs)] += 1
-            rollups[key] = r
+        typealias Rollup = (requests: Int64, latency: Int64, bytes: Int64, revenue: Int64, buckets: [Int64])
+        var rollups: [Rollup] = []
+        var rollupKeys: [Key] = []
+        var rollupIndex: [Key: Int] = [:]
+        for batch in batches {
+            var last = -1
+            var previous: AnalyticsEvent?
+            for e in batch {
+                var index: Int
+                if last >= 0, let p = previous, p.atMs / 60_000 == e.atMs / 60_000, p.status == e.status, p.route == e.route,
+                    p.stage == e.stage, p.family == e.family, p.category == e.category
+                {
+                    index = last
+                } else {
+                    let key = Key(
+                        minute: e.atMs / 60_000, family: e.family, category: e.category, stage: e.stage, route: e.route,
+                        status: e.status)
+                    if let found = rollupIndex[key] {
+                        index = found
+                    } else {
+                        index = rollups.count
+                        rollupIndex[key] = index
+                        rollupKeys.append(key)
+                        rollups.append((0, 0, 0, 0, Array(repeating: 0, count: Self.bucketBounds.count)))
+                    }
+                }
+                rollups[index].requests += 1
+                rollups[index].latency += e.latencyUs
+                rollups[index].bytes += e.bytesOut
+                rollups[index].revenue += e.amount ?? 0
+                rollups[index].buckets[Self.bucket(e.latencyUs)] += 1
+                last = index
+                previous = e
+            }
         }
         let bucketColumns = (0..<Self.bucketBounds.count).map { "h\($0)" }
         let upsert = """
@@ -191,7 +238,10 @@ public final class AnalyticsRecorder: @unchecked Sendable {
             bytes_out = bytes_out + excluded.bytes_out, revenue = revenue + excluded.revenue,
             \(bucketColumns.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
             """
-        let rows = batch.count > coalesceAbove ? Self.coalesced(batch) : batch.map { ($0, Int64(1)) }
+        let total = batches.reduce(0) { $0 + $1.count }
+        // Rows in time order across threads (each thread's are already).
+        var rows = total > coalesceAbove ? Self.coalesced(batches) : batches.joined().map { ($0, Int64(1)) }
+        if batches.count > 1 { rows.sort { $0.event.atMs < $1.event.atMs } }
         database.write(priority: .background, { db in
             // Many rows per statement: one step inserts a chunk of events.
             var index = 0
@@ -211,7 +261,7 @@ public final class AnalyticsRecorder: @unchecked Sendable {
                 }
                 try db.run(sql, values)
             }
-            for (k, r) in rollups {
+            for (k, r) in zip(rollupKeys, rollups) {
                 try db.run(
                     upsert,
                     [.integer(k.minute), .text(k.family), .text(k.category), .text(k.stage), .text(k.route), SQLValue(k.status),
@@ -242,8 +292,25 @@ struct MetricsCounters: Sendable {
     var orders: Int64 = 0
     var revenue: [String: Int64] = [:]
 
+    /// Counts events; consecutive ones of the same stage and status class cost no lookup.
+    mutating func count(_ events: [AnalyticsEvent]) {
+        var i = 0
+        while i < events.count {
+            let first = events[i]
+            var j = i + 1
+            while j < events.count && events[j].status / 100 == first.status / 100 && events[j].stage == first.stage { j += 1 }
+            requests[RequestKey(stage: first.stage, statusClass: first.status / 100), default: 0] += Int64(j - i)
+            for e in events[i..<j] { countMeasures(e) }
+            i = j
+        }
+    }
+
     mutating func count(_ e: AnalyticsEvent) {
         requests[RequestKey(stage: e.stage, statusClass: e.status / 100), default: 0] += 1
+        countMeasures(e)
+    }
+
+    private mutating func countMeasures(_ e: AnalyticsEvent) {
         buckets[AnalyticsRecorder.bucket(e.latencyUs)] += 1
         latencySum += e.latencyUs
         count += 1
