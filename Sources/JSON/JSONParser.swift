@@ -70,28 +70,41 @@ extension JSON {
     /// A scan outside strings for bracket depth, so a hostile body is refused before jansson
     /// builds a tree for it, and the error points at the bracket that went too deep.
     private static func checkDepth(_ buffer: UnsafeRawBufferPointer, maxDepth: Int) -> JSONParseError? {
-        var depth = 0, inString = false, escaped = false, line = 1, column = 0
-        for byte in buffer {
-            column += 1
-            if byte == 0x0A { line += 1; column = 0 }
-            if inString {
-                if escaped { escaped = false } else if byte == 0x5C { escaped = true } else if byte == 0x22 { inString = false }
-                continue
-            }
-            switch byte {
-            case 0x22: inString = true
-            case 0x5B, 0x7B:
+        var depth = 0, i = 0
+        let n = buffer.count
+        while i < n {
+            let byte = buffer[i]
+            if byte == 0x22 {
+                // A string: skip to its closing quote (escapes skip the byte after them).
+                i += 1
+                while i < n {
+                    let b = buffer[i]
+                    if b == 0x22 { break }
+                    i += b == 0x5C ? 2 : 1
+                }
+            } else if byte == 0x5B || byte == 0x7B {
                 depth += 1
                 if depth > maxDepth {
+                    let (line, column) = position(of: i, in: buffer)
                     return JSONParseError(
-                        code: .tooDeep, line: line, column: column,
-                        message: "nesting deeper than \(maxDepth) levels")
+                        code: .tooDeep, line: line, column: column, message: "nesting deeper than \(maxDepth) levels")
                 }
-            case 0x5D, 0x7D: depth -= 1
-            default: break
+            } else if byte == 0x5D || byte == 0x7D {
+                depth -= 1
             }
+            i += 1
         }
         return nil
+    }
+
+    /// Line and column (both from 1, columns in bytes) of the byte at `offset`.
+    private static func position(of offset: Int, in buffer: UnsafeRawBufferPointer) -> (line: Int, column: Int) {
+        var line = 1, lineStart = 0
+        for i in 0..<offset where buffer[i] == 0x0A {
+            line += 1
+            lineStart = i + 1
+        }
+        return (line, offset - lineStart + 1)
     }
 
     private static func convert(_ value: UnsafeMutablePointer<json_t>) throws -> JSON {

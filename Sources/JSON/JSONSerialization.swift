@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 
 extension JSON {
@@ -223,23 +224,26 @@ extension JSON {
 /// Compact JSON bytes produced by ``JSON/serialized()``, embedded verbatim by
 /// ``JSON/serializedObject(_:encoded:)``. Only this module makes them, so they are well-formed.
 ///
-/// The bytes sit in a shared box that also keeps their quoted form once someone asks for it, so
-/// a result kept and sent many times is quoted once.
+/// The bytes sit in a shared box that can also keep one form derived from them (see
+/// ``derived(_:_:)``), so a result kept and sent many times is transformed once.
 public struct EncodedJSON: Sendable {
-    private final class Storage: @unchecked Sendable {
+    private final class Derived: Sendable {
+        let key: String
+        let value: EncodedJSON
+
+        init(key: String, value: EncodedJSON) {
+            self.key = key
+            self.value = value
+        }
+    }
+
+    private final class Storage: Sendable {
         let bytes: [UInt8]
-        private let lock = NSLock()
-        private var quotedForm: [UInt8]?
+        /// Set once, then read without a lock by every thread.
+        let derived = AtomicLazyReference<Derived>()
 
         init(_ bytes: [UInt8]) {
             self.bytes = bytes
-        }
-
-        var quoted: [UInt8] {
-            if let done = lock.withLock({ quotedForm }) { return done }
-            let made = JSON.quoted(bytes)
-            lock.withLock { quotedForm = made }
-            return made
         }
     }
 
@@ -253,12 +257,23 @@ public struct EncodedJSON: Sendable {
 
     /// The bytes as a string (they are UTF-8).
     public var string: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// A form derived from these bytes (quoted inside an envelope, say), made on first use and
+    /// kept with them under `key`. One form is kept per value: asking for another key makes it
+    /// afresh each time.
+    public func derived(_ key: String, _ make: (EncodedJSON) -> EncodedJSON) -> EncodedJSON {
+        if let kept = storage.derived.load() {
+            return kept.key == key ? kept.value : make(self)
+        }
+        let made = storage.derived.storeIfNil(Derived(key: key, value: make(self)))
+        return made.key == key ? made.value : make(self)
+    }
 }
 
 extension EncodedJSON {
     /// A JSON string whose text is `json` (as MCP's text content quotes a structured result).
     public static func quoting(_ json: EncodedJSON) -> EncodedJSON {
-        EncodedJSON(trusted: json.storage.quoted)
+        EncodedJSON(trusted: JSON.quoted(json.bytes))
     }
 
     /// The value again, parsed (the bytes are well-formed: this module wrote them).

@@ -72,6 +72,20 @@ struct JSONParserTests {
         } catch { Issue.record("unexpected \(error)") }
     }
 
+    @Test("the error names the line and column of the bracket that went too deep, past escaped quotes")
+    func tooDeepPosition() {
+        // Strings with escaped quotes and backslashes (and brackets) before the deep part.
+        let text = "{\"k\\\"[\": \"x\\\\\",\n  \"deep\": " + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}"
+        do {
+            _ = try JSON.parse(text)
+            Issue.record("deep nesting accepted")
+        } catch let error as JSONParseError {
+            #expect(error.code == .tooDeep)
+            #expect(error.line == 2)
+            #expect(error.column == 74, "  \"deep\": is 10 bytes, then the 64th [ makes depth 65")
+        } catch { Issue.record("unexpected \(error)") }
+    }
+
     @Test("brackets inside strings do not count as nesting")
     func bracketsInStrings() throws {
         let text = "[\"" + String(repeating: "[", count: 500) + "\\\"]\"]"

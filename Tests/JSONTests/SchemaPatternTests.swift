@@ -94,6 +94,33 @@ struct EncodedJSONTests {
         #expect(quoted.bytes == viaString)
     }
 
+    @Test("a derived form is made once per value and key, from any number of threads")
+    func derivedForms() async {
+        final class Count: @unchecked Sendable {
+            let lock = NSLock()
+            var made = 0
+        }
+        let count = Count()
+        let encoded = JSON.array([1, "two"]).encoded
+        let wrap: @Sendable (EncodedJSON) -> EncodedJSON = { e in
+            count.lock.withLock { count.made += 1 }
+            return .array([e, .quoting(e)])
+        }
+        let forms = await withTaskGroup(of: [UInt8].self) { group in
+            for _ in 0..<8 { group.addTask { encoded.derived("pair", wrap).bytes } }
+            return await group.reduce(into: [[UInt8]]()) { $0.append($1) }
+        }
+        #expect(Set(forms).count == 1)
+        #expect(forms[0] == Array(#"[[1,"two"],"[1,\"two\"]"]"#.utf8))
+        #expect(count.made <= 8)  // racing threads may each make it; afterwards it is kept
+        let before = count.made
+        _ = encoded.derived("pair", wrap)
+        #expect(count.made == before, "kept")
+        // Another key is made afresh (one form is kept per value), and the kept one stays.
+        #expect(encoded.derived("other") { e in .array([e]) }.bytes == Array(#"[[1,"two"]]"#.utf8))
+        #expect(encoded.derived("pair", wrap).bytes == forms[0] && count.made == before)
+    }
+
     @Test("objects of values and serialized members keep the serialization order")
     func objects() throws {
         let members: [String: JSON] = ["b": 1, "d": [true]]

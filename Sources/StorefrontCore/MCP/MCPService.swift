@@ -141,12 +141,12 @@ struct MCPService: Sendable {
                     ]))
             }
         }
+        // The text content is made once per distinct result (a cached one is sent many times).
+        let content = structured.derived("mcp.text-content") { structured in
+            .array([.object(["type": "text"], encoded: ["text": .quoting(structured)])])
+        }
         result = RPCResultBody(
-            members: ["isError": false],
-            encoded: [
-                "structuredContent": structured,
-                "content": .array([.object(["type": "text"], encoded: ["text": .quoting(structured)])]),
-            ])
+            members: ["isError": false], encoded: ["structuredContent": structured, "content": content])
         if outcome.replayed { result.members["_meta"] = ["dev.storefront/idempotentReplayed": true] }
         return .success(result)
     }
