@@ -166,6 +166,8 @@ struct AcceptHeaderTests {
         #expect(!accepts("application/json-seq", "application/json"))
         #expect(!accepts("text/event-stream-x", "text/event-stream"))
         #expect(!accepts("application/*", "text/event-stream"))
+        #expect(accepts("TEXT/*", "text/event-stream"))
+        #expect(!accepts("tex/*", "text/event-stream") && !accepts("text/event/*", "text/event-stream"))
         #expect(!accepts("", "application/json"))
         #expect(!accepts(",,", "application/json"))
         #expect(!accepts(nil, "application/json"))

@@ -90,16 +90,24 @@ public final class MCPEndpoint: @unchecked Sendable {
 
     /// A media range against a lower-case type: equal ignoring case, `*/*`, or `major/*`.
     private static func matches(_ range: UnsafeBufferPointer<UInt8>, _ type: String) -> Bool {
-        let lower = { (b: UInt8) in b >= 0x41 && b <= 0x5A ? b + 0x20 : b }
         if range.count == 3 && range[0] == 0x2A && range[1] == 0x2F && range[2] == 0x2A { return true }
-        let wanted = type.utf8
-        if range.count == wanted.count && zip(range, wanted).allSatisfy({ lower($0) == $1 }) { return true }
-        // major/*
-        guard range.count >= 2, range[range.count - 1] == 0x2A, range[range.count - 2] == 0x2F else { return false }
-        let major = range.count - 2
-        guard let slash = wanted.firstIndex(of: 0x2F), wanted.distance(from: wanted.startIndex, to: slash) == major
-        else { return false }
-        return zip(range.prefix(major), wanted).allSatisfy { lower($0) == $1 }
+        var type = type
+        return type.withUTF8 { wanted in
+            // The first `count` bytes of the range, lower-cased, equal the type's.
+            func same(_ count: Int) -> Bool {
+                for i in 0..<count {
+                    let b = range[i]
+                    if (b >= 0x41 && b <= 0x5A ? b + 0x20 : b) != wanted[i] { return false }
+                }
+                return true
+            }
+            if range.count == wanted.count && same(range.count) { return true }
+            // major/*
+            guard range.count >= 2, range[range.count - 1] == 0x2A, range[range.count - 2] == 0x2F else { return false }
+            let major = range.count - 2
+            guard major < wanted.count, wanted[major] == 0x2F, !wanted[..<major].contains(0x2F) else { return false }
+            return same(major)
+        }
     }
 
     // MARK: - POST
