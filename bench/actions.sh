@@ -13,6 +13,7 @@
 # Writes bench/results/actions.md. Settings (environment):
 #   BENCH_DURATION=8s  BENCH_CONNECTIONS=64  BENCH_WRK_THREADS=2  BENCH_SERVER_THREADS=$(nproc)
 #   BENCH_AGENTS=200   BENCH_CHECKOUTS_PER_AGENT=150   (30,000 prepared checkouts)
+#   BENCH_MCP_ROUNDS=3 (each MCP configuration is measured this many times; the median is reported)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -21,6 +22,7 @@ CONNECTIONS=${BENCH_CONNECTIONS:-64}
 WRK_THREADS=${BENCH_WRK_THREADS:-2}
 SERVER_THREADS=${BENCH_SERVER_THREADS:-$(nproc)}
 AGENTS=${BENCH_AGENTS:-200}
+MCP_ROUNDS=${BENCH_MCP_ROUNDS:-3}
 PER_AGENT=${BENCH_CHECKOUTS_PER_AGENT:-150}
 BIN=${STOREFRONT_BIN:-$ROOT/.build/release/storefront}
 PY=${BENCH_PYTHON:-$ROOT/.venv/bin/python}
@@ -103,10 +105,20 @@ start_python() {  # name flags...; sets STARTED_PORT and PY_PID
     "$PY" bench/same_answer.py "$GW_URL/mcp" "http://127.0.0.1:$port/mcp" \
         || fail "the gateway and the Python server ($name) answer differently"
 }
-mcp_run() {  # label port → $TMP/mcp-<label>.txt
-    say "MCP tools/call search_catalog: $1"
+mcp_run() {  # label port → $TMP/mcp-<label>.txt (the median round by throughput), $TMP/mcp-<label>.rounds
+    say "MCP tools/call search_catalog: $1 ($MCP_ROUNDS rounds)"
     wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d2s -s bench/mcp_call.lua "http://127.0.0.1:$2/mcp" > /dev/null
-    wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/mcp_call.lua "http://127.0.0.1:$2/mcp" > "$TMP/mcp-$1.txt"
+    local r
+    : > "$TMP/mcp-$1.rounds"
+    for r in $(seq "$MCP_ROUNDS"); do
+        wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/mcp_call.lua "http://127.0.0.1:$2/mcp" \
+            > "$TMP/mcp-$1-$r.txt"
+        echo "$(parse "$TMP/mcp-$1-$r.txt") $TMP/mcp-$1-$r.txt" >> "$TMP/mcp-$1.rounds"
+    done
+    cp "$(sort -g "$TMP/mcp-$1.rounds" | awk -v n="$MCP_ROUNDS" 'NR == int((n + 1) / 2) { print $4 }')" "$TMP/mcp-$1.txt"
+}
+rounds() {  # label → "rps/p99, …" of every round
+    awk '{ printf "%s%s req/s, p99 %s ms", (NR > 1 ? "; " : ""), $1, $3 }' "$TMP/mcp-$1.rounds"
 }
 start_gateway uncached --no-result-cache
 UNCACHED_PORT=$STARTED_PORT
@@ -181,6 +193,10 @@ read -r MOFF_RPS _ _ < <(parse "$TMP/an-mcp-off.txt")
     echo "| GET /agents, 1,000 idle inbox subscribers open | $IA_RPS | $IA_P50 | $IA_P99 | |"
     echo "| GET /agents, analytics on / off | $AON_RPS / $AOFF_RPS | | | |"
     echo "| MCP search_catalog, analytics on / off | $MON_RPS / $MOFF_RPS | | | |"
+    echo
+    echo "MCP rows are the median of $MCP_ROUNDS rounds by throughput. Every round:"
+    echo
+    for label in gw gw-quiet py gw-uncached py-uncached; do echo "- $label: $(rounds "$label")"; done
     echo
     awk -v a="$GW_RPS" -v q="$GQ_RPS" -v b="$PY_RPS" -v u="$GU_RPS" -v c="$PU_RPS" 'BEGIN {
         if (b > 0) printf "MCP throughput ratio storefront / Python SDK, result caches on: %.1f× (defaults), %.1f× (--no-analytics)\n", a / b, q / b
