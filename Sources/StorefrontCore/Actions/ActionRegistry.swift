@@ -41,12 +41,22 @@ public struct ActionOutcome: Sendable {
 /// `openapi.json`, the capability manifest, `llms.txt`, the A2A card's skills and `/agents`
 /// are all generated from it.
 public final class ActionRegistry: @unchecked Sendable {
-    public struct Entry: Sendable {
+    /// An action with its schemas, compiled once. A class: looked up on every call, and handing
+    /// it around costs one reference count rather than a copy of every field.
+    public final class Entry: Sendable {
         public let action: Action
         public let inputSchema: JSON
         public let outputSchema: JSON
         let inputValidator: JSONSchema
         let outputValidator: JSONSchema
+
+        init(action: Action, inputSchema: JSON, outputSchema: JSON, inputValidator: JSONSchema, outputValidator: JSONSchema) {
+            self.action = action
+            self.inputSchema = inputSchema
+            self.outputSchema = outputSchema
+            self.inputValidator = inputValidator
+            self.outputValidator = outputValidator
+        }
     }
 
     public let entries: [Entry]
