@@ -5,7 +5,7 @@ import JSON
 /// user agent (whole-word match against the known-agents data file), a browser, or an
 /// unknown client.
 public struct AgentClassifier: Sendable {
-    public struct Family: Sendable, Equatable {
+    public struct Family: Sendable, Hashable {
         public var name: String
         public var operatorName: String?
         /// ai_assistant, ai_search, ai_crawler, search_engine, browser, unknown_client or agent.

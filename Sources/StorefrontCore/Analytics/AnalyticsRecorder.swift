@@ -3,6 +3,53 @@ import JSON
 import Synchronization
 import Store
 
+/// The labels analytics files requests under (client families; routes with their journey stage),
+/// numbered once per process. Events carry the numbers: recording one copies no shared string,
+/// whose reference count every server thread would otherwise touch (and fight over) per request.
+final class AnalyticsLabels: @unchecked Sendable {
+    static let shared = AnalyticsLabels()
+
+    struct Route: Hashable, Sendable {
+        var route: String
+        var stage: String
+    }
+
+    /// Every label so far, by number.
+    struct Table: Sendable {
+        var families: [AgentClassifier.Family] = []
+        var routes: [Route] = []
+    }
+
+    private let lock = ReadWriteLock()
+    private var table = Table()
+    private var familyIDs: [AgentClassifier.Family: Int32] = [:]
+    private var routeIDs: [Route: Int32] = [:]
+
+    func id(_ family: AgentClassifier.Family) -> Int32 {
+        if let id = lock.read({ familyIDs[family] }) { return id }
+        return lock.write {
+            if let id = familyIDs[family] { return id }
+            let id = Int32(table.families.count)
+            table.families.append(family)
+            familyIDs[family] = id
+            return id
+        }
+    }
+
+    func id(_ route: Route) -> Int32 {
+        if let id = lock.read({ routeIDs[route] }) { return id }
+        return lock.write {
+            if let id = routeIDs[route] { return id }
+            let id = Int32(table.routes.count)
+            table.routes.append(route)
+            routeIDs[route] = id
+            return id
+        }
+    }
+
+    var snapshot: Table { lock.read { table } }
+}
+
 /// One request as analytics sees it.
 struct AnalyticsEvent: Sendable {
     var atMs: Int64
@@ -10,11 +57,9 @@ struct AnalyticsEvent: Sendable {
     var remoteAddress: String
     var agentID: String?
     var principal: String?
-    var family: String
-    var operatorName: String?
-    var category: String
-    var stage: String
-    var route: String
+    /// The client's family and the route with its stage, numbered by ``AnalyticsLabels``.
+    var familyID: Int32
+    var routeID: Int32
     var method: String
     var status: Int
     var latencyUs: Int64
@@ -23,17 +68,51 @@ struct AnalyticsEvent: Sendable {
     var currency: String?
     var referral: String?
 
+    init(
+        atMs: Int64, remoteAddress: String, agentID: String? = nil, principal: String? = nil, familyID: Int32, routeID: Int32,
+        method: String, status: Int, latencyUs: Int64, bytesOut: Int64, amount: Int64? = nil, currency: String? = nil,
+        referral: String? = nil
+    ) {
+        self.atMs = atMs
+        self.remoteAddress = remoteAddress
+        self.agentID = agentID
+        self.principal = principal
+        self.familyID = familyID
+        self.routeID = routeID
+        self.method = method
+        self.status = status
+        self.latencyUs = latencyUs
+        self.bytesOut = bytesOut
+        self.amount = amount
+        self.currency = currency
+        self.referral = referral
+    }
+
+    /// An event with its labels spelled out (numbered here).
+    init(
+        atMs: Int64, remoteAddress: String, agentID: String? = nil, principal: String? = nil, family: String,
+        operatorName: String? = nil, category: String, stage: String, route: String, method: String, status: Int,
+        latencyUs: Int64, bytesOut: Int64, amount: Int64? = nil, currency: String? = nil, referral: String? = nil
+    ) {
+        self.init(
+            atMs: atMs, remoteAddress: remoteAddress, agentID: agentID, principal: principal,
+            familyID: AnalyticsLabels.shared.id(AgentClassifier.Family(name: family, operatorName: operatorName, category: category)),
+            routeID: AnalyticsLabels.shared.id(AnalyticsLabels.Route(route: route, stage: stage)), method: method,
+            status: status, latencyUs: latencyUs, bytesOut: bytesOut, amount: amount, currency: currency, referral: referral)
+    }
+
     /// Who made the request: the registered agent, else the client's family at its address.
-    var visitor: String { agentID ?? "\(family)@\(remoteAddress)" }
+    func visitor(_ labels: AnalyticsLabels.Table) -> String {
+        agentID ?? "\(labels.families[Int(familyID)].name)@\(remoteAddress)"
+    }
 
     /// The same caller, route and outcome (everything but when, how long and how many bytes).
-    /// Consecutive events of one thread usually are: the flush counts such runs without hashing
-    /// (the labels share storage, so most comparisons are one pointer check).
+    /// Consecutive events of one thread usually are: the flush counts such runs without hashing.
     func sameRequest(as other: AnalyticsEvent) -> Bool {
-        status == other.status && route == other.route && remoteAddress == other.remoteAddress
-            && agentID == other.agentID && family == other.family && stage == other.stage && method == other.method
-            && principal == other.principal && category == other.category && operatorName == other.operatorName
-            && amount == other.amount && currency == other.currency && referral == other.referral
+        status == other.status && routeID == other.routeID && familyID == other.familyID
+            && remoteAddress == other.remoteAddress && agentID == other.agentID && method == other.method
+            && principal == other.principal && amount == other.amount && currency == other.currency
+            && referral == other.referral
     }
 }
 
@@ -84,8 +163,9 @@ public final class AnalyticsRecorder: @unchecked Sendable {
         guard enabled else { return }
         if queued.add(1, ordering: .relaxed).newValue > capacity {
             queued.subtract(1, ordering: .relaxed)
+            let labels = AnalyticsLabels.shared.snapshot
             lock.withLock {
-                counters.count(event)
+                counters.count([event], labels)
                 dropped += 1
             }
             return
@@ -99,7 +179,7 @@ public final class AnalyticsRecorder: @unchecked Sendable {
 
     /// Takes every queued event, shard by shard (each in the order its thread recorded them),
     /// counting them for /metrics.
-    private func drain() -> [[AnalyticsEvent]] {
+    private func drain(_ labels: AnalyticsLabels.Table) -> [[AnalyticsEvent]] {
         lock.withLock {
             var batches: [[AnalyticsEvent]] = []
             for shard in shards {
@@ -109,7 +189,7 @@ public final class AnalyticsRecorder: @unchecked Sendable {
                 }
                 guard !events.isEmpty else { continue }
                 queued.subtract(events.count, ordering: .relaxed)
-                counters.count(events)
+                counters.count(events, labels)
                 batches.append(events)
             }
             return batches
@@ -118,9 +198,10 @@ public final class AnalyticsRecorder: @unchecked Sendable {
 
     /// Every request recorded so far, queued ones included.
     var snapshot: MetricsCounters {
-        lock.withLock {
+        let labels = AnalyticsLabels.shared.snapshot
+        return lock.withLock {
             var c = counters
-            for shard in shards { shard.lock.withLock { c.count(shard.events) } }
+            for shard in shards { shard.lock.withLock { c.count(shard.events, labels) } }
             return c
         }
     }
@@ -143,8 +224,8 @@ public final class AnalyticsRecorder: @unchecked Sendable {
     /// at thousands a second is a write the store cannot afford, and no one reads them one by one).
     static func coalesced(_ batches: [[AnalyticsEvent]]) -> [(event: AnalyticsEvent, requests: Int64)] {
         struct Key: Hashable {
-            let second: Int64, remoteAddress: String, agentID: String?, principal: String?, family: String
-            let operatorName: String?, category: String, stage: String, route: String, method: String, status: Int
+            let second: Int64, remoteAddress: String, agentID: String?, principal: String?, familyID: Int32, routeID: Int32
+            let method: String, status: Int
         }
         var rows: [(event: AnalyticsEvent, requests: Int64)] = []
         var groups: [Key: Int] = [:]
@@ -164,8 +245,7 @@ public final class AnalyticsRecorder: @unchecked Sendable {
                 } else {
                     let key = Key(
                         second: e.atMs / 1000, remoteAddress: e.remoteAddress, agentID: e.agentID, principal: e.principal,
-                        family: e.family, operatorName: e.operatorName, category: e.category, stage: e.stage, route: e.route,
-                        method: e.method, status: e.status)
+                        familyID: e.familyID, routeID: e.routeID, method: e.method, status: e.status)
                     if let found = groups[key] {
                         index = found
                     } else {
@@ -191,9 +271,12 @@ public final class AnalyticsRecorder: @unchecked Sendable {
 
     /// Commits what is queued (also called on stop).
     public func flush() {
-        let batches = drain()
+        let labels = AnalyticsLabels.shared.snapshot
+        let batches = drain(labels)
         guard !batches.isEmpty else { return }
-        struct Key: Hashable { let minute: Int64, family: String, category: String, stage: String, route: String, status: Int }
+        // Keyed by numbers; two families differing only in operator share a row of the table
+        // (its upsert adds them up).
+        struct Key: Hashable { let minute: Int64, familyID: Int32, routeID: Int32, status: Int }
         typealias Rollup = (requests: Int64, latency: Int64, bytes: Int64, revenue: Int64, buckets: [Int64])
         var rollups: [Rollup] = []
         var rollupKeys: [Key] = []
@@ -203,14 +286,12 @@ public final class AnalyticsRecorder: @unchecked Sendable {
             var previous: AnalyticsEvent?
             for e in batch {
                 var index: Int
-                if last >= 0, let p = previous, p.atMs / 60_000 == e.atMs / 60_000, p.status == e.status, p.route == e.route,
-                    p.stage == e.stage, p.family == e.family, p.category == e.category
+                if last >= 0, let p = previous, p.atMs / 60_000 == e.atMs / 60_000, p.status == e.status,
+                    p.routeID == e.routeID, p.familyID == e.familyID
                 {
                     index = last
                 } else {
-                    let key = Key(
-                        minute: e.atMs / 60_000, family: e.family, category: e.category, stage: e.stage, route: e.route,
-                        status: e.status)
+                    let key = Key(minute: e.atMs / 60_000, familyID: e.familyID, routeID: e.routeID, status: e.status)
                     if let found = rollupIndex[key] {
                         index = found
                     } else {
@@ -252,9 +333,11 @@ public final class AnalyticsRecorder: @unchecked Sendable {
                 var values: [SQLValue] = []
                 values.reserveCapacity(chunk.count * 18)
                 for (e, requests) in chunk {
+                    let family = labels.families[Int(e.familyID)], route = labels.routes[Int(e.routeID)]
                     values += [
-                        .integer(e.atMs), .integer(e.atMs / 60_000), .text(e.visitor), SQLValue(e.agentID), SQLValue(e.principal),
-                        .text(e.family), SQLValue(e.operatorName), .text(e.category), .text(e.stage), .text(e.route), .text(e.method),
+                        .integer(e.atMs), .integer(e.atMs / 60_000), .text(e.visitor(labels)), SQLValue(e.agentID),
+                        SQLValue(e.principal), .text(family.name), SQLValue(family.operatorName), .text(family.category),
+                        .text(route.stage), .text(route.route), .text(e.method),
                         SQLValue(e.status), .integer(e.latencyUs), .integer(e.bytesOut), e.amount.map(SQLValue.integer) ?? .null,
                         SQLValue(e.currency), SQLValue(e.referral), .integer(requests),
                     ]
@@ -262,9 +345,11 @@ public final class AnalyticsRecorder: @unchecked Sendable {
                 try db.run(sql, values)
             }
             for (k, r) in zip(rollupKeys, rollups) {
+                let family = labels.families[Int(k.familyID)], route = labels.routes[Int(k.routeID)]
                 try db.run(
                     upsert,
-                    [.integer(k.minute), .text(k.family), .text(k.category), .text(k.stage), .text(k.route), SQLValue(k.status),
+                    [.integer(k.minute), .text(family.name), .text(family.category), .text(route.stage), .text(route.route),
+                     SQLValue(k.status),
                      .integer(r.requests), .integer(r.latency), .integer(r.bytes), .integer(r.revenue)] + r.buckets.map(SQLValue.integer))
             }
         }, completion: { _ in })
@@ -292,22 +377,18 @@ struct MetricsCounters: Sendable {
     var orders: Int64 = 0
     var revenue: [String: Int64] = [:]
 
-    /// Counts events; consecutive ones of the same stage and status class cost no lookup.
-    mutating func count(_ events: [AnalyticsEvent]) {
+    /// Counts events; consecutive ones of the same route and status class cost no lookup.
+    mutating func count(_ events: [AnalyticsEvent], _ labels: AnalyticsLabels.Table) {
         var i = 0
         while i < events.count {
             let first = events[i]
             var j = i + 1
-            while j < events.count && events[j].status / 100 == first.status / 100 && events[j].stage == first.stage { j += 1 }
-            requests[RequestKey(stage: first.stage, statusClass: first.status / 100), default: 0] += Int64(j - i)
+            while j < events.count && events[j].status / 100 == first.status / 100 && events[j].routeID == first.routeID { j += 1 }
+            let stage = labels.routes[Int(first.routeID)].stage
+            requests[RequestKey(stage: stage, statusClass: first.status / 100), default: 0] += Int64(j - i)
             for e in events[i..<j] { countMeasures(e) }
             i = j
         }
-    }
-
-    mutating func count(_ e: AnalyticsEvent) {
-        requests[RequestKey(stage: e.stage, statusClass: e.status / 100), default: 0] += 1
-        countMeasures(e)
     }
 
     private mutating func countMeasures(_ e: AnalyticsEvent) {

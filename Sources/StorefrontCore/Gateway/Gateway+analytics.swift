@@ -57,17 +57,17 @@ extension Gateway {
         guard analytics.enabled else { return response }
         let caller = response.callerNote
         let latency = Int64((DispatchTime.now().uptimeNanoseconds - start) / 1000)
-        let labels = routeLabels(pattern: pattern, action: caller?.action)
-        let family: AgentClassifier.Family
+        let routeID = routeLabel(pattern: pattern, action: caller?.action)
+        let familyID: Int32
         if caller?.agentID != nil {
-            family = Self.registeredAgent
+            familyID = registeredAgentFamily
         } else {
             let userAgent = request.headers["User-Agent"] ?? ""
             if let known = families[userAgent] {
-                family = known
+                familyID = known
             } else {
-                family = classifier.classify(userAgent: userAgent)
-                families.insert(userAgent, family)
+                familyID = AnalyticsLabels.shared.id(classifier.classify(userAgent: userAgent))
+                families.insert(userAgent, familyID)
             }
         }
         let bytes: Int64
@@ -75,30 +75,30 @@ extension Gateway {
         case .bytes(let b): bytes = Int64(b.count)
         default: bytes = 0
         }
-        // Only what this request alone knows is gathered here; the visitor's name is written
-        // when the batch is flushed, off the request path.
+        // Only what this request alone knows is gathered here, labels as numbers; the visitor's
+        // name and the labels' text are looked up when the batch is flushed, off the request path.
         analytics.record(
             AnalyticsEvent(
-                atMs: Int64(Date().timeIntervalSince1970 * 1000),
-                remoteAddress: request.remoteAddress, agentID: caller?.agentID, principal: caller?.principal,
-                family: family.name, operatorName: family.operatorName, category: family.category,
-                stage: labels.stage, route: labels.route, method: request.method, status: response.status,
-                latencyUs: latency, bytesOut: bytes,
+                atMs: Int64(Date().timeIntervalSince1970 * 1000), remoteAddress: request.remoteAddress,
+                agentID: caller?.agentID, principal: caller?.principal, familyID: familyID, routeID: routeID,
+                method: request.method, status: response.status, latencyUs: latency, bytesOut: bytes,
                 amount: caller?.amount, currency: caller?.currency, referral: caller?.referral))
         return response
     }
 
     static let registeredAgent = AgentClassifier.Family(name: "registered agent", operatorName: nil, category: "agent")
 
-    /// The route and journey stage analytics files a request under: `action:NAME` and the
-    /// action's stage, else the matched route pattern and its stage. Both are computed once per
-    /// action or pattern.
-    func routeLabels(pattern: String?, action: String?) -> (route: String, stage: String) {
-        if let action, let labels = actionLabels[action] { return labels }
-        if let action { return ("action:\(action)", stage(route: pattern ?? "", action: action)) }
-        guard let pattern else { return ("(unmatched)", stage(route: "", action: nil)) }
-        if let labels = patternLabels[pattern] { return labels }
-        return (pattern, stage(route: pattern, action: nil))
+    /// The route and journey stage analytics files a request under (`action:NAME` and the
+    /// action's stage, else the matched route pattern and its stage), as a number: computed once
+    /// per action and pattern.
+    func routeLabel(pattern: String?, action: String?) -> Int32 {
+        if let action, let id = actionLabels[action] { return id }
+        if let action {
+            return AnalyticsLabels.shared.id(.init(route: "action:\(action)", stage: stage(route: pattern ?? "", action: action)))
+        }
+        guard let pattern else { return AnalyticsLabels.shared.id(.init(route: "(unmatched)", stage: stage(route: "", action: nil))) }
+        if let id = patternLabels[pattern] { return id }
+        return AnalyticsLabels.shared.id(.init(route: pattern, stage: stage(route: pattern, action: nil)))
     }
 
     static let endpointStages: [String: String] = Dictionary(

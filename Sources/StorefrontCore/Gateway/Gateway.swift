@@ -66,12 +66,14 @@ public final class Gateway: @unchecked Sendable {
     let classifier = AgentClassifier.bundled()
     /// Families by user agent: clients send the same few strings over and over, and classifying
     /// one scans every known token.
-    let families = BoundedMemo<String, AgentClassifier.Family>(capacity: 4096)
+    let families = BoundedMemo<String, Int32>(capacity: 4096)
+    /// The analytics family of requests made by registered agents.
+    let registeredAgentFamily = AnalyticsLabels.shared.id(Gateway.registeredAgent)
     /// The routes, built once at the end of `init`.
     public private(set) var routes = Router()
-    /// Analytics' route and stage for each action and route pattern, computed once.
-    private(set) var actionLabels: [String: (route: String, stage: String)] = [:]
-    private(set) var patternLabels: [String: (route: String, stage: String)] = [:]
+    /// Analytics' route and stage for each action and route pattern, numbered once.
+    private(set) var actionLabels: [String: Int32] = [:]
+    private(set) var patternLabels: [String: Int32] = [:]
     private var sweeper: DispatchSourceTimer?
     private let staticFiles: StaticFiles?
 
@@ -172,8 +174,12 @@ public final class Gateway: @unchecked Sendable {
         mcp.authenticate = { [unowned self] request in self.authenticate(request) }
         startSweeper()
         routes = router()
-        for name in actions.names { actionLabels[name] = ("action:\(name)", stage(route: "", action: name)) }
-        for pattern in routes.patterns { patternLabels[pattern] = (pattern, stage(route: pattern, action: nil)) }
+        for name in actions.names {
+            actionLabels[name] = AnalyticsLabels.shared.id(.init(route: "action:\(name)", stage: stage(route: "", action: name)))
+        }
+        for pattern in routes.patterns {
+            patternLabels[pattern] = AnalyticsLabels.shared.id(.init(route: pattern, stage: stage(route: pattern, action: nil)))
+        }
     }
 
     /// Every route of the gateway.
