@@ -153,6 +153,45 @@ struct AnalyticsTests {
         #expect(snapshot.requests[.init(stage: "finding", statusClass: 5)] != nil)
     }
 
+    @Test("labels first seen while a flush runs are known to it: nothing is lost or miscounted")
+    func labelsDuringFlush() throws {
+        let db = try Fixtures.temporaryStore()
+        let recorder = AnalyticsRecorder(database: db, capacity: 1_000_000, flushInterval: 3600)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let unique = UUID().uuidString.prefix(8)
+        let sent = 3_000
+        final class Done: @unchecked Sendable {
+            let lock = NSLock()
+            var value = false
+        }
+        let done = Done()
+        let writer = Thread {
+            for i in 0..<sent {
+                // Every event has a route never seen before, numbered as it is recorded.
+                recorder.record(
+                    AnalyticsEvent(
+                        atMs: now, remoteAddress: "10.1.1.1", family: "f-\(unique)", category: "c", stage: "finding",
+                        route: "/fresh-\(unique)-\(i)", method: "GET", status: 200, latencyUs: 5, bytesOut: 1))
+            }
+            done.lock.withLock { done.value = true }
+        }
+        writer.start()
+        var flushes = 0
+        while !done.lock.withLock({ done.value }) {
+            recorder.flush()
+            _ = recorder.snapshot
+            flushes += 1
+        }
+        #expect(flushes > 1, "flushed while events were being recorded")
+        recorder.flush()
+        try db.write { _ in }
+        let rows = try db.read {
+            try $0.queryOne("SELECT sum(requests), count(DISTINCT route) FROM analytics_events WHERE family = ?", [.text("f-\(unique)")])!
+        }
+        #expect(rows.values == [.integer(Int64(sent)), .integer(Int64(sent))])
+        #expect(recorder.snapshot.count >= Int64(sent))
+    }
+
     @Test("percentiles come from the latency histogram")
     func percentiles() {
         var counts = [Int64](repeating: 0, count: AnalyticsRecorder.bucketBounds.count)

@@ -20,34 +20,33 @@ final class AnalyticsLabels: @unchecked Sendable {
         var routes: [Route] = []
     }
 
-    private let lock = ReadWriteLock()
-    private var table = Table()
-    private var familyIDs: [AgentClassifier.Family: Int32] = [:]
-    private var routeIDs: [Route: Int32] = [:]
+    private let families = Numbering<AgentClassifier.Family>()
+    private let routes = Numbering<Route>()
 
-    func id(_ family: AgentClassifier.Family) -> Int32 {
-        if let id = lock.read({ familyIDs[family] }) { return id }
-        return lock.write {
-            if let id = familyIDs[family] { return id }
-            let id = Int32(table.families.count)
-            table.families.append(family)
-            familyIDs[family] = id
-            return id
+    func id(_ family: AgentClassifier.Family) -> Int32 { families.id(family) }
+    func id(_ route: Route) -> Int32 { routes.id(route) }
+
+    var snapshot: Table { Table(families: families.all, routes: routes.all) }
+
+    /// Values numbered in the order first seen; numbers are never reused.
+    private final class Numbering<Value: Hashable & Sendable>: @unchecked Sendable {
+        private let lock = ReadWriteLock()
+        private var values: [Value] = []
+        private var ids: [Value: Int32] = [:]
+
+        func id(_ value: Value) -> Int32 {
+            if let id = lock.read({ ids[value] }) { return id }
+            return lock.write {
+                if let id = ids[value] { return id }
+                let id = Int32(values.count)
+                values.append(value)
+                ids[value] = id
+                return id
+            }
         }
-    }
 
-    func id(_ route: Route) -> Int32 {
-        if let id = lock.read({ routeIDs[route] }) { return id }
-        return lock.write {
-            if let id = routeIDs[route] { return id }
-            let id = Int32(table.routes.count)
-            table.routes.append(route)
-            routeIDs[route] = id
-            return id
-        }
+        var all: [Value] { lock.read { values } }
     }
-
-    var snapshot: Table { lock.read { table } }
 }
 
 /// One request as analytics sees it.
@@ -178,8 +177,9 @@ public final class AnalyticsRecorder: @unchecked Sendable {
     public var droppedCount: Int64 { lock.withLock { dropped } }
 
     /// Takes every queued event, shard by shard (each in the order its thread recorded them),
-    /// counting them for /metrics.
-    private func drain(_ labels: AnalyticsLabels.Table) -> [[AnalyticsEvent]] {
+    /// counting them for /metrics, with the labels their numbers stand for (read after the events
+    /// were taken, so every number in them is known).
+    private func drain() -> (batches: [[AnalyticsEvent]], labels: AnalyticsLabels.Table) {
         lock.withLock {
             var batches: [[AnalyticsEvent]] = []
             for shard in shards {
@@ -189,19 +189,21 @@ public final class AnalyticsRecorder: @unchecked Sendable {
                 }
                 guard !events.isEmpty else { continue }
                 queued.subtract(events.count, ordering: .relaxed)
-                counters.count(events, labels)
                 batches.append(events)
             }
-            return batches
+            let labels = AnalyticsLabels.shared.snapshot
+            for events in batches { counters.count(events, labels) }
+            return (batches, labels)
         }
     }
 
     /// Every request recorded so far, queued ones included.
     var snapshot: MetricsCounters {
-        let labels = AnalyticsLabels.shared.snapshot
-        return lock.withLock {
+        lock.withLock {
+            let queued = shards.map { shard in shard.lock.withLock { shard.events } }
+            let labels = AnalyticsLabels.shared.snapshot
             var c = counters
-            for shard in shards { shard.lock.withLock { c.count(shard.events, labels) } }
+            for events in queued { c.count(events, labels) }
             return c
         }
     }
@@ -271,8 +273,7 @@ public final class AnalyticsRecorder: @unchecked Sendable {
 
     /// Commits what is queued (also called on stop).
     public func flush() {
-        let labels = AnalyticsLabels.shared.snapshot
-        let batches = drain(labels)
+        let (batches, labels) = drain()
         guard !batches.isEmpty else { return }
         // Keyed by numbers; two families differing only in operator share a row of the table
         // (its upsert adds them up).
