@@ -32,7 +32,6 @@ public final class HTTPServer: @unchecked Sendable {
     public let configuration: ServerConfiguration
     private let handler: Handler
     private var daemon: OpaquePointer?
-    private var acceptor: Acceptor?
     /// Requests begun and not completed; an atomic, so the hot path takes no lock.
     private let activeCount: UnsafeMutablePointer<Int64> = {
         let p = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
@@ -56,32 +55,54 @@ public final class HTTPServer: @unchecked Sendable {
         options.flags =
             UInt32(MHD_USE_EPOLL_INTERNAL_THREAD.rawValue) | UInt32(MHD_ALLOW_SUSPEND_RESUME.rawValue)
             | UInt32(MHD_USE_ERROR_LOG.rawValue)
+        options.port = configuration.port
         options.thread_pool_size = UInt32(max(1, configuration.threads))
         options.connection_limit = UInt32(configuration.connectionLimit)
         options.connection_timeout = UInt32(configuration.connectionTimeout)
         options.connection_memory_limit = configuration.connectionMemory
+        options.listen_backlog = 1024
 
-        // The gateway listens and accepts itself, and hands connections to the workers in turn
-        // (see Acceptor); libmicrohttpd runs the workers and is woken for each new connection.
-        let acceptor = try Acceptor(host: configuration.host, port: configuration.port, backlog: 1024)
-        options.flags |= UInt32(MHD_USE_NO_LISTEN_SOCKET.rawValue) | UInt32(MHD_USE_ITC.rawValue)
+        var v4 = sockaddr_in()
+        var v6 = sockaddr_in6()
+        let started: OpaquePointer?
         let context = Unmanaged.passUnretained(self).toOpaque()
-        guard let started = CMicroHTTPD_start(&options, accessHandler, context, requestCompleted, context, uriLogger, context)
-        else {
-            acceptor.discard()
-            throw ServerError(description: "could not start the HTTP workers on \(configuration.host):\(configuration.port)")
+        if inet_pton(AF_INET, configuration.host, &v4.sin_addr) == 1 {
+            v4.sin_family = sa_family_t(AF_INET)
+            v4.sin_port = configuration.port.bigEndian
+            started = withUnsafePointer(to: &v4) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { addr in
+                    options.bind_address = addr
+                    return CMicroHTTPD_start(&options, accessHandler, context, requestCompleted, context, uriLogger, context)
+                }
+            }
+        } else if inet_pton(AF_INET6, configuration.host, &v6.sin6_addr) == 1 {
+            v6.sin6_family = sa_family_t(AF_INET6)
+            v6.sin6_port = configuration.port.bigEndian
+            options.flags |= UInt32(MHD_USE_IPv6.rawValue)
+            started = withUnsafePointer(to: &v6) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { addr in
+                    options.bind_address = addr
+                    return CMicroHTTPD_start(&options, accessHandler, context, requestCompleted, context, uriLogger, context)
+                }
+            }
+        } else if configuration.host == "0.0.0.0" || configuration.host == "*" || configuration.host.isEmpty {
+            started = CMicroHTTPD_start(&options, accessHandler, context, requestCompleted, context, uriLogger, context)
+        } else {
+            throw ServerError(description: "--host must be an IPv4 or IPv6 address, not \(configuration.host)")
+        }
+        guard let started else {
+            throw ServerError(
+                description: "could not listen on \(configuration.host):\(configuration.port) (port in use?)")
         }
         daemon = started
-        port = acceptor.port
-        self.acceptor = acceptor
-        acceptor.run(handingTo: started)
+        port = CMicroHTTPD_bound_port(started)
     }
 
     /// Stops accepting, lets in-flight requests finish (up to the grace period), ends open
     /// streams, then stops the daemon.
     public func stop() {
         guard let daemon else { return }
-        acceptor?.stop()
+        _ = MHD_quiesce_daemon(daemon)
         streamsLock.lock()
         let streams = Array(openStreams.values)
         streamsLock.unlock()

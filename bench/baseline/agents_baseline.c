@@ -27,10 +27,8 @@
  *
  * Build: gcc -O2 -o agents-baseline agents_baseline.c $(pkg-config --cflags --libs libmicrohttpd)
  */
-#define _GNU_SOURCE /* accept4 */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <pthread.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
@@ -172,25 +170,6 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *connection, con
     return ret;
 }
 
-static struct MHD_Daemon *accept_target;
-static int accept_fd = -1;
-
-static void *accept_loop(void *unused) {
-    (void)unused;
-    for (;;) {
-        struct sockaddr_storage client;
-        socklen_t len = sizeof client;
-        int fd = accept4(accept_fd, (struct sockaddr *)&client, &len, SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
-            if (errno == EINVAL || errno == EBADF) return NULL; /* shut down */
-            usleep(10000);
-            continue;
-        }
-        MHD_add_connection(accept_target, fd, (struct sockaddr *)&client, len);
-    }
-}
-
 int main(int argc, char **argv) {
     if (argc < 4) {
         fprintf(stderr, "usage: %s PORT THREADS PATH=BODY[,HEADERS] ...\n", argv[0]);
@@ -219,40 +198,26 @@ int main(int argc, char **argv) {
     addr.sin_port = htons((uint16_t)port);
     inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
 
-    /* As the gateway does (HTTPServer/Acceptor.swift): listen and accept in a thread of our own
-     * and hand each connection to the workers with MHD_add_connection, which gives consecutive
-     * descriptors to alternate workers. */
-    int listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int on = 1;
-    setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(listen_fd, 1024) != 0)
-        die("could not listen (port in use?)", argv[1]);
-    socklen_t addr_len = sizeof addr;
-    getsockname(listen_fd, (struct sockaddr *)&addr, &addr_len);
-
     /* The gateway's settings, option for option (HTTPServer.start()). */
     struct MHD_Daemon *daemon = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC,
-        0, NULL, NULL,
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL,
         handler, NULL,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),  /* as the gateway */
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
+        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&addr,
         MHD_OPTION_END);
-    if (daemon == NULL) die("could not start libmicrohttpd", argv[1]);
-    accept_target = daemon;
-    accept_fd = listen_fd;
-    pthread_t acceptor;
-    if (pthread_create(&acceptor, NULL, accept_loop, NULL) != 0) die("could not start the accepting thread", argv[1]);
+    if (daemon == NULL) die("could not start libmicrohttpd (port in use?)", argv[1]);
 
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
     printf("agents_baseline: listening on http://127.0.0.1:%u with %ld threads, %d routes\n",
-           (unsigned)ntohs(addr.sin_port), threads, route_count);
+           info ? info->port : (unsigned)port, threads, route_count);
     fflush(stdout);
 
     int sig;
     sigwait(&set, &sig);
-    shutdown(listen_fd, SHUT_RDWR);
     MHD_stop_daemon(daemon);
     return 0;
 }

@@ -6,15 +6,10 @@ chunked uploads)."""
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-from pathlib import Path
-
 import pytest
 import requests
 
-from support import SESSION_MAX_BODY, assert_json_error, launch, raw_exchange, split_response
+from support import SESSION_MAX_BODY, assert_json_error, raw_exchange, split_response
 
 # Public documents: cacheable, validated by ETag, CORS `*`.
 PUBLIC_DOCUMENTS = [
@@ -295,64 +290,3 @@ def test_headers_up_to_16_kib_are_served_and_larger_than_32_kib_are_refused_with
     assert status == 431 and headers.get("connection") == "close", raw[:200]
     # …and the server goes on serving.
     assert http.get(server.url("/agents")).status_code == 200
-
-
-# --- Connections are shared evenly between the worker threads ---------------------------------
-
-
-def worker_connection_counts(pid: int) -> list[int]:
-    """Sockets registered in each epoll instance of the process (one per worker thread)."""
-    counts = []
-    fd_dir = Path(f"/proc/{pid}/fd")
-    for fd in fd_dir.iterdir():
-        try:
-            if os.readlink(fd) != "anon_inode:[eventpoll]":
-                continue
-            info = Path(f"/proc/{pid}/fdinfo/{fd.name}").read_text()
-        except OSError:
-            continue
-        counts.append(sum(1 for line in info.splitlines() if line.startswith("tfd:")))
-    return counts
-
-
-@pytest.mark.skipif(not Path("/proc/self/fdinfo").exists(), reason="needs Linux /proc")
-def test_a_burst_of_connections_is_split_evenly_between_the_workers(binary, tmp_path):
-    # Two workers; 64 keep-alive connections opened at once from many threads while requests
-    # keep both workers busy (as a load generator does).
-    server = launch(tmp_path / "workers.db", extra=("--threads", "2"))
-    sockets: list[socket.socket] = []
-    lock = threading.Lock()
-    start = threading.Barrier(16)
-
-    def client() -> None:
-        start.wait()
-        mine = []
-        for _ in range(4):
-            s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-            s.sendall(b"GET /agents HTTP/1.1\r\nHost: x\r\n\r\n")
-            mine.append(s)
-        for _ in range(20):  # keep the workers busy while the others connect
-            for s in mine:
-                assert s.recv(65536).startswith(b"HTTP/1.1 200")
-                s.sendall(b"GET /agents HTTP/1.1\r\nHost: x\r\n\r\n")
-        for s in mine:
-            s.recv(65536)
-        with lock:
-            sockets.extend(mine)
-
-    try:
-        threads = [threading.Thread(target=client) for _ in range(16)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
-        assert len(sockets) == 64
-        counts = sorted(worker_connection_counts(server.process.pid))
-        # The two largest epoll sets are the workers' (each also watches its wake-up channel).
-        workers = counts[-2:]
-        assert sum(workers) >= 64, counts
-        assert abs(workers[0] - workers[1]) <= 4, f"sockets per epoll set: {counts}"
-    finally:
-        for s in sockets:
-            s.close()
-        server.kill()
