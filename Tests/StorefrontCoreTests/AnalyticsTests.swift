@@ -52,6 +52,39 @@ struct AnalyticsTests {
         #expect(families.contains { $0[0].string == "Claude-User" && $0[1].string == "evaluating" })
     }
 
+    @Test("unknown tool names and paths add no analytics labels: they are filed under their route")
+    func boundedLabels() throws {
+        let shop = try Shop()
+        let gateway = shop.gateway
+        func mcpCall(_ tool: String) -> Request {
+            let body = #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"\#(tool)","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#
+            return Request(
+                method: "POST", path: "/mcp",
+                headers: HTTPHeaders([
+                    ("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream"),
+                    ("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", tool),
+                ]), body: Array(body.utf8))
+        }
+        // Warm up: the routes these requests come by are numbered once.
+        _ = gateway.handle(mcpCall("no-such-tool-warmup"))
+        _ = gateway.handle(Request(method: "POST", path: "/tools/no-such-tool-warmup", body: Array("{}".utf8)))
+        _ = gateway.handle(Request(method: "GET", path: "/no/such/path-warmup"))
+        for i in 0..<50 {
+            _ = gateway.handle(mcpCall("no-such-tool-\(i)"))
+            _ = gateway.handle(Request(method: "POST", path: "/tools/no-such-tool-\(i)", body: Array("{}".utf8)))
+            _ = gateway.handle(Request(method: "GET", path: "/no/such/path-\(i)"))
+        }
+        // (Other suites may number their own routes meanwhile: look for these names, not a count.)
+        #expect(!AnalyticsLabels.shared.snapshot.routes.contains { $0.route.contains("no-such-tool-") && !$0.route.hasSuffix("warmup") })
+        gateway.analytics.flush()
+        try gateway.database.write { _ in }
+        let routes = try gateway.database.read { db in
+            try db.query("SELECT DISTINCT route FROM analytics_events WHERE route LIKE '%no-such%' OR route LIKE '/tools/%' OR route IN ('(unmatched)', '/mcp')")
+        }.compactMap { $0[0].string }
+        #expect(!routes.contains { $0.contains("no-such") }, "\(routes)")
+        #expect(Set(routes).isSubset(of: ["/tools/{name}", "(unmatched)", "/mcp"]), "\(routes)")
+    }
+
     @Test("a full queue drops events and counts them instead of blocking")
     func overflow() throws {
         let db = try Fixtures.temporaryStore()

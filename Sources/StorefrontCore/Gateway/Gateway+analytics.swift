@@ -90,12 +90,10 @@ extension Gateway {
 
     /// The route and journey stage analytics files a request under (`action:NAME` and the
     /// action's stage, else the matched route pattern and its stage), as a number: computed once
-    /// per action and pattern.
+    /// per action and pattern. A name that is no action (an agent's typo, a probe) is filed under
+    /// the route it came by, so what callers send never adds labels.
     func routeLabel(pattern: String?, action: String?) -> Int32 {
         if let action, let id = actionLabels[action] { return id }
-        if let action {
-            return AnalyticsLabels.shared.id(.init(route: "action:\(action)", stage: stage(route: pattern ?? "", action: action)))
-        }
         guard let pattern else { return AnalyticsLabels.shared.id(.init(route: "(unmatched)", stage: stage(route: "", action: nil))) }
         if let id = patternLabels[pattern] { return id }
         return AnalyticsLabels.shared.id(.init(route: pattern, stage: stage(route: pattern, action: nil)))
