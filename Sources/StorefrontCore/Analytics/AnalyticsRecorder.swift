@@ -278,38 +278,19 @@ public final class AnalyticsRecorder: @unchecked Sendable {
         // Keyed by numbers; two families differing only in operator share a row of the table
         // (its upsert adds them up).
         struct Key: Hashable { let minute: Int64, familyID: Int32, routeID: Int32, status: Int }
+        // Labels are numbers now, so a key costs little to hash: one lookup per event.
         typealias Rollup = (requests: Int64, latency: Int64, bytes: Int64, revenue: Int64, buckets: [Int64])
-        var rollups: [Rollup] = []
-        var rollupKeys: [Key] = []
-        var rollupIndex: [Key: Int] = [:]
-        for batch in batches {
-            var last = -1
-            var previous: AnalyticsEvent?
-            for e in batch {
-                var index: Int
-                if last >= 0, let p = previous, p.atMs / 60_000 == e.atMs / 60_000, p.status == e.status,
-                    p.routeID == e.routeID, p.familyID == e.familyID
-                {
-                    index = last
-                } else {
-                    let key = Key(minute: e.atMs / 60_000, familyID: e.familyID, routeID: e.routeID, status: e.status)
-                    if let found = rollupIndex[key] {
-                        index = found
-                    } else {
-                        index = rollups.count
-                        rollupIndex[key] = index
-                        rollupKeys.append(key)
-                        rollups.append((0, 0, 0, 0, Array(repeating: 0, count: Self.bucketBounds.count)))
-                    }
-                }
-                rollups[index].requests += 1
-                rollups[index].latency += e.latencyUs
-                rollups[index].bytes += e.bytesOut
-                rollups[index].revenue += e.amount ?? 0
-                rollups[index].buckets[Self.bucket(e.latencyUs)] += 1
-                last = index
-                previous = e
-            }
+        func add(_ e: AnalyticsEvent, to r: inout Rollup) {
+            r.requests += 1
+            r.latency += e.latencyUs
+            r.bytes += e.bytesOut
+            r.revenue += e.amount ?? 0
+            r.buckets[Self.bucket(e.latencyUs)] += 1
+        }
+        let empty: Rollup = (0, 0, 0, 0, Array(repeating: 0, count: Self.bucketBounds.count))
+        var rollups: [Key: Rollup] = [:]
+        for e in batches.joined() {
+            add(e, to: &rollups[Key(minute: e.atMs / 60_000, familyID: e.familyID, routeID: e.routeID, status: e.status), default: empty])
         }
         let bucketColumns = (0..<Self.bucketBounds.count).map { "h\($0)" }
         let upsert = """
@@ -345,7 +326,7 @@ public final class AnalyticsRecorder: @unchecked Sendable {
                 }
                 try db.run(sql, values)
             }
-            for (k, r) in zip(rollupKeys, rollups) {
+            for (k, r) in rollups {
                 let family = labels.families[Int(k.familyID)], route = labels.routes[Int(k.routeID)]
                 try db.run(
                     upsert,

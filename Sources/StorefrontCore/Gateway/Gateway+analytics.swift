@@ -19,24 +19,30 @@ extension Response {
         set { note = newValue }
     }
 
+    private mutating func updateCaller(_ change: (inout CallerNote) -> Void) {
+        var caller = callerNote ?? CallerNote()
+        change(&caller)
+        callerNote = caller
+    }
+
     /// Notes who called and which action ran, for analytics.
     mutating func noteCaller(_ identity: Identity?, action: String?) {
-        var caller = callerNote ?? CallerNote()
-        if let identity {
-            caller.agentID = identity.agent.id
-            caller.principal = identity.agent.principal
+        updateCaller { caller in
+            if let identity {
+                caller.agentID = identity.agent.id
+                caller.principal = identity.agent.principal
+            }
+            if let action { caller.action = action }
         }
-        if let action { caller.action = action }
-        callerNote = caller
     }
 
     /// Notes the money an order moved (and the referral that brought it).
     mutating func notePurchase(amount: Int64, currency: String, referral: String?) {
-        var caller = callerNote ?? CallerNote()
-        caller.amount = amount
-        caller.currency = currency
-        caller.referral = referral
-        callerNote = caller
+        updateCaller { caller in
+            caller.amount = amount
+            caller.currency = currency
+            caller.referral = referral
+        }
     }
 }
 
