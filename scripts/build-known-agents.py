@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
-"""Builds Sources/StorefrontCore/Analytics/known-agents.json from the ai.robots.txt list
-(../shared/reference/known-agents/robots.json, MIT licence kept beside the output) plus the
-common search engines it lacks. Run it again when the reference list changes.
+"""Builds Sources/StorefrontCore/Analytics/known-agents.json from the ai.robots.txt list plus the
+common search engines it lacks. Run it again when the list changes:
+
+    scripts/build-known-agents.py DIR    # DIR holds ai.robots.txt's robots.json and its LICENSE
+
+The MIT licence is copied beside the output.
 """
 import json
 import pathlib
 import re
 import shutil
+import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SOURCE = ROOT.parent / "shared" / "reference" / "known-agents"
+if len(sys.argv) != 2:
+    sys.exit("usage: scripts/build-known-agents.py DIR  (DIR holds robots.json and LICENSE)")
+SOURCE = pathlib.Path(sys.argv[1])
 OUT = ROOT / "Sources" / "StorefrontCore" / "Analytics"
 
 

@@ -4,8 +4,8 @@ import Testing
 
 /// Runs the official JSON-Schema-Test-Suite (draft 2020-12) against ``JSONSchema``.
 ///
-/// The suite lives in `shared/reference/json-schema-test-suite`, beside the repository checkout;
-/// every file there runs unless named in ``unsupportedFiles``, and every case of a file that runs
+/// A copy of the suite (with its MIT licence) lives in the repository at
+/// `tests/reference/json-schema-test-suite`; every file there runs unless named in ``unsupportedFiles``, and every case of a file that runs
 /// must pass unless its group is named in ``skippedGroups``.
 @Suite("JSON-Schema-Test-Suite, draft 2020-12")
 struct SchemaSuiteTests {
@@ -37,20 +37,13 @@ struct SchemaSuiteTests {
         ],
     ]
 
-    /// `shared/reference/json-schema-test-suite`, found by walking up from this file (as written
-    /// and with symlinks resolved), since `shared/` sits beside the checkout in every clone.
+    /// `tests/reference/json-schema-test-suite` in this repository: the package root is three
+    /// levels above this file (`Tests/JSONTests/SchemaSuiteTests.swift`).
     static let suiteDirectory: URL? = {
-        let file = URL(fileURLWithPath: #filePath)
-        let fileManager = FileManager.default
-        for start in [file, file.resolvingSymlinksInPath()] {
-            var directory = start.deletingLastPathComponent()
-            while directory.path != "/" && !directory.path.isEmpty {
-                let candidate = directory.appendingPathComponent("shared/reference/json-schema-test-suite")
-                if fileManager.fileExists(atPath: candidate.path) { return candidate }
-                directory = directory.deletingLastPathComponent()
-            }
-        }
-        return nil
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let candidate = root.appendingPathComponent("tests/reference/json-schema-test-suite")
+        return FileManager.default.fileExists(atPath: candidate.path) ? candidate : nil
     }()
 
     static let suiteFiles: [String] = {
@@ -64,7 +57,7 @@ struct SchemaSuiteTests {
 
     @Test("the suite is present and every unsupported or skipped name exists in it")
     func suiteIsPresent() throws {
-        #expect(Self.suiteDirectory != nil, "shared/reference/json-schema-test-suite not found above \(#filePath)")
+        #expect(Self.suiteDirectory != nil, "tests/reference/json-schema-test-suite not found in the repository")
         #expect(Self.supportedFiles.count >= 40)
         for name in Self.unsupportedFiles.keys {
             #expect(Self.suiteFiles.contains(name), "\(name) is not in the suite")
