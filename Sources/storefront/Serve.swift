@@ -84,6 +84,9 @@ struct Serve: ParsableCommand {
     @Option(help: "The largest request body accepted, in bytes.")
     var maxBodyBytes: Int = 1 << 20
 
+    @Option(help: "Tools per page of MCP tools/list (default: every tool on one page; clients follow nextCursor beyond it).")
+    var toolsPageSize: Int = 100
+
     @Option(help: "The most simultaneous connections.")
     var connectionLimit: Int = 4096
 
@@ -94,6 +97,7 @@ struct Serve: ParsableCommand {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be from 1 to 256.") }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024.") }
         guard connectionLimit >= 1 else { throw ValidationError("--connection-limit must be at least 1.") }
+        guard (1...1000).contains(toolsPageSize) else { throw ValidationError("--tools-page-size must be from 1 to 1000.") }
         guard analyticsQueue >= 1 else { throw ValidationError("--analytics-queue must be at least 1.") }
         guard ["open", "invite"].contains(registration) else { throw ValidationError("--registration must be open or invite.") }
         for url in webhooks {
@@ -157,6 +161,7 @@ struct Serve: ParsableCommand {
             publicDirectory: publicDirectory ?? ProjectFolder.locate("public")?.path)
         gatewayConfiguration.maxBodyBytes = maxBodyBytes
         gatewayConfiguration.allowedOrigins = allowedOrigins
+        gatewayConfiguration.toolsPageSize = toolsPageSize
         gatewayConfiguration.openRegistration = registration == "open"
         gatewayConfiguration.approvalTTL = approvalTTL
         gatewayConfiguration.sweepInterval = sweepInterval

@@ -39,6 +39,8 @@ def server(binary, tmp_path_factory, public_tree) -> ServerProcess:
             "--threads", "4",
             "--public-directory", str(public_tree),
             "--max-body-bytes", str(SESSION_MAX_BODY),
+            # Small pages, so the suite walks MCP tools/list pagination (the default is one page).
+            "--tools-page-size", "5",
         ),
     )
     yield srv

@@ -37,7 +37,7 @@ def gateways(tmp_path):
     store = tmp_path / "shared.db"
 
     def _gateway() -> Gateway:
-        gateway = Gateway(store=store).start()
+        gateway = Gateway(store=store, extra=("--tools-page-size", "5")).start()
         started.append(gateway)
         return gateway
 

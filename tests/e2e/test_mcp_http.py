@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from gateway_process import (
-    ACCEPT_BOTH, CAPABILITIES_KEY, LEGACY, MODERN, SESSION_VERSIONS, VERSION_KEY, LegacySession, SSEStream,
+    ACCEPT_BOTH, CAPABILITIES_KEY, LEGACY, MODERN, SESSION_VERSIONS, VERSION_KEY, Gateway, LegacySession, SSEStream,
     assert_complete_progress_stream, initialize_message, modern_post, modern_result, post_json,
     rpc_notification, rpc_request, walk_tool_pages,
 )
@@ -777,3 +777,17 @@ def test_a_legacy_session_and_modern_requests_interleave_on_one_endpoint(session
         modern = modern_result(mcp_url, "tools/call", {"name": "get_product", "arguments": {"id": "wool-beanie"}})
         assert legacy["structuredContent"] == modern["structuredContent"]
         assert "resultType" not in legacy or legacy["resultType"] == "complete"
+
+
+def test_a_default_gateway_lists_every_tool_on_the_first_page(tmp_path, http):
+    """Clients that never follow nextCursor (and newcomers reading one page) see every tool."""
+    gateway = Gateway(store=tmp_path / "store.db").start()
+    try:
+        session = LegacySession.open(gateway.mcp_url)
+        listed = session.call("tools/list")
+        rest = [t["name"] for t in http.get(gateway.base_url + "/tools").json()["tools"]]
+        assert len(rest) > 5
+        assert [t["name"] for t in listed["tools"]] == rest
+        assert "nextCursor" not in listed
+    finally:
+        gateway.stop()

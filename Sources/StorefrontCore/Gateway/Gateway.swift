@@ -13,8 +13,9 @@ public struct GatewayConfiguration: Sendable {
     public var version: String = StorefrontVersion.current
     /// Browser origins allowed to call `/mcp` (`http://host:*` allows any port).
     public var allowedOrigins: [String] = []
-    /// Tools per page of MCP `tools/list`.
-    public var toolsPageSize: Int = 5
+    /// Tools per page of MCP `tools/list`: by default every tool fits on the first page, which
+    /// is what clients that never follow `nextCursor` expect.
+    public var toolsPageSize: Int = 100
     /// Agents may register themselves (`POST /agents/register`); otherwise the merchant does.
     public var openRegistration = true
     /// Seconds a purchase waits for the principal's approval before its hold is released.
