@@ -3,7 +3,8 @@ SWIFT ?= swift
 PORT ?= 8080
 HOST ?= 127.0.0.1
 
-.PHONY: serve test build release unit e2e bench clean
+.PHONY: serve test build release unit e2e bench clean install uninstall
+PREFIX ?= /usr/local
 
 serve: release
 	.build/release/storefront serve --manifests manifests --store storefront.db --host $(HOST) --port $(PORT)
@@ -37,3 +38,16 @@ bench:
 
 clean:
 	rm -rf .build .venv storefront.db storefront.db-wal storefront.db-shm
+
+# `storefront` on the PATH: the binary in $(PREFIX)/bin, the schemas and the dashboard it needs in
+# $(PREFIX)/share/storefront (found from the binary's own location, so any folder works).
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/storefront
+	install -m 0755 .build/release/storefront $(DESTDIR)$(PREFIX)/bin/storefront
+	cp -R .build/release/storefront_StorefrontCore.resources $(DESTDIR)$(PREFIX)/bin/
+	rm -rf $(DESTDIR)$(PREFIX)/share/storefront/schemas $(DESTDIR)$(PREFIX)/share/storefront/public
+	cp -R schemas public $(DESTDIR)$(PREFIX)/share/storefront/
+
+uninstall:
+	rm -rf $(DESTDIR)$(PREFIX)/bin/storefront $(DESTDIR)$(PREFIX)/bin/storefront_StorefrontCore.resources \
+		$(DESTDIR)$(PREFIX)/share/storefront

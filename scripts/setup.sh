@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4 libjs-chart.js)
+packages=(pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4 libjs-chart.js curl jq)
 want_venv=0
 for arg in "$@"; do
     case "$arg" in

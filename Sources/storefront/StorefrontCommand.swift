@@ -20,6 +20,9 @@ enum ProjectFolder {
         let fm = FileManager.default
         var candidates = [URL(fileURLWithPath: fm.currentDirectoryPath).appendingPathComponent(name)]
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        // Beside the binary (a build folder inside the repository), or installed by `make install`
+        // as PREFIX/bin/storefront with PREFIX/share/storefront/NAME.
+        candidates.append(dir.deletingLastPathComponent().appendingPathComponent("share/storefront/\(name)"))
         for _ in 0..<5 {
             candidates.append(dir.appendingPathComponent(name))
             dir = dir.deletingLastPathComponent()
