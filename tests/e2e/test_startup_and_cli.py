@@ -105,6 +105,17 @@ def test_every_problem_is_reported_in_one_pass(manifests_copy, tmp_path):
     assert "/contact/email" in result.stderr
 
 
+def test_a_schema_problem_does_not_hide_a_broken_reference(manifests_copy):
+    """A schema error in one file and a reference to nothing in another: both are listed."""
+    edit_json(manifests_copy / "store.json", lambda d: d["contact"].__setitem__("email", "nope"))
+    edit_json(manifests_copy / "catalog.json", lambda d: d["products"][5].__setitem__("category", "no-such-category"))
+    result = run_cli("validate", str(manifests_copy))
+    assert result.returncode == EX_DATAERR
+    assert "/contact/email" in result.stderr, result.stderr
+    assert "/products/5/category" in result.stderr, result.stderr
+    assert "(2 problems)" in result.stderr, result.stderr
+
+
 def test_serve_refuses_a_folder_that_does_not_exist(tmp_path):
     result = serve_and_expect_refusal(tmp_path / "no-such-folder", tmp_path / "store.db")
     assert result.returncode != 0

@@ -27,6 +27,8 @@ public struct StoreManifests: Sendable {
     public static func load(from directory: URL, schemas: SchemaLibrary) throws -> StoreManifests {
         var problems: [ManifestError] = []
         var documents: [String: JSON] = [:]
+        /// Every file that parsed, valid or not: cross-references are still checked against them.
+        var parsed: [String: JSON] = [:]
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue
         else {
@@ -47,6 +49,7 @@ public struct StoreManifests: Sendable {
                 problems.append(ManifestError(file: file, pointer: "", message: "not valid JSON: \(error)"))
                 continue
             }
+            parsed[file] = document
             do {
                 let schema = try schemas.schema(schemaName)
                 let violations = schema.validate(document)
@@ -62,6 +65,17 @@ public struct StoreManifests: Sendable {
         guard problems.isEmpty, let store = documents["store.json"], let catalogDocument = documents["catalog.json"],
             let pricing = documents["pricing.json"], let policies = documents["policies.json"]
         else {
+            // A schema problem does not hide a broken reference: when the catalog itself is valid,
+            // the references between files are checked too (against whatever the others hold), so
+            // the merchant sees every problem in one pass.
+            if let catalogDocument = documents["catalog.json"], let catalog = try? Catalog(json: catalogDocument) {
+                let partial = StoreManifests(
+                    directory: directory, store: parsed["store.json"] ?? [:], catalogDocument: catalogDocument,
+                    catalog: catalog, pricing: parsed["pricing.json"] ?? [:], policies: parsed["policies.json"] ?? [:])
+                for problem in partial.crossReferenceProblems() where !problems.contains(problem) {
+                    problems.append(problem)
+                }
+            }
             throw ManifestValidationError(directory: directory.path, problems: problems)
         }
         let catalog = try Catalog(json: catalogDocument)
