@@ -18,8 +18,13 @@ struct Audit: ParsableCommand {
     @Option(help: "Audit the store in this manifests folder instead of a URL.")
     var manifests: String?
 
-    @Option(help: "text (a table; colour on a terminal), json, markdown or html.")
-    var format: String = "text"
+    /// How the report is written.
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, table, json, markdown, html
+    }
+
+    @Option(help: "text (a table; colour on a terminal; also: table), json, markdown or html.")
+    var format: Format = .text
 
     @Option(help: "Write the report to this file instead of standard output.")
     var output: String?
@@ -38,9 +43,6 @@ struct Audit: ParsableCommand {
 
     func validate() throws {
         guard (url == nil) != (manifests == nil) else { throw ValidationError("Give a URL or --manifests DIR (one of them).") }
-        guard ["text", "table", "json", "markdown", "html"].contains(format) else {
-            throw ValidationError("--format must be text, json, markdown or html.")
-        }
         guard timeout > 0 && timeout <= 120 else { throw ValidationError("--timeout must be from 0 to 120 seconds.") }
         if let url {
             guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
@@ -67,10 +69,10 @@ struct Audit: ParsableCommand {
         }
         let text: String
         switch format {
-        case "json": text = report.prettyString
-        case "markdown": text = ReportRenderer.markdown(report)
-        case "html": text = ReportRenderer.html(report)
-        default: text = ReportRenderer.table(report, color: output == nil && isatty(1) == 1)
+        case .json: text = report.prettyString
+        case .markdown: text = ReportRenderer.markdown(report)
+        case .html: text = ReportRenderer.html(report)
+        case .text, .table: text = ReportRenderer.table(report, color: output == nil && isatty(1) == 1)
         }
         if let output {
             try text.write(toFile: output, atomically: true, encoding: .utf8)

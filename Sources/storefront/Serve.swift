@@ -37,8 +37,13 @@ struct Serve: ParsableCommand {
         help: "A browser origin allowed to call /mcp (repeatable; http://host:* allows any port). The public URL's origin and localhost are always allowed.")
     var allowedOrigins: [String] = []
 
+    /// Who may register agents.
+    enum Registration: String, ExpressibleByArgument, CaseIterable {
+        case open, invite
+    }
+
     @Option(help: "Who registers agents: open (agents call POST /agents/register) or invite (only the merchant, by CLI or admin API).")
-    var registration: String = "open"
+    var registration: Registration = .open
 
     @Option(help: "Read the admin token from this file instead of generating one on first start.")
     var adminTokenFile: String?
@@ -99,7 +104,6 @@ struct Serve: ParsableCommand {
         guard connectionLimit >= 1 else { throw ValidationError("--connection-limit must be at least 1.") }
         guard (1...1000).contains(toolsPageSize) else { throw ValidationError("--tools-page-size must be from 1 to 1000.") }
         guard analyticsQueue >= 1 else { throw ValidationError("--analytics-queue must be at least 1.") }
-        guard ["open", "invite"].contains(registration) else { throw ValidationError("--registration must be open or invite.") }
         for url in webhooks {
             guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
                 throw ValidationError("--webhook takes an http or https URL, not \(url).")
@@ -162,7 +166,7 @@ struct Serve: ParsableCommand {
         gatewayConfiguration.maxBodyBytes = maxBodyBytes
         gatewayConfiguration.allowedOrigins = allowedOrigins
         gatewayConfiguration.toolsPageSize = toolsPageSize
-        gatewayConfiguration.openRegistration = registration == "open"
+        gatewayConfiguration.openRegistration = registration == .open
         gatewayConfiguration.approvalTTL = approvalTTL
         gatewayConfiguration.sweepInterval = sweepInterval
         gatewayConfiguration.checkpointEvery = checkpointEvery
