@@ -227,3 +227,17 @@ def test_a_single_thread_server_still_serves(start_server, tmp_path):
     for path in ("/agents", "/catalog?q=tent", "/llms.txt"):
         assert requests.get(srv.url(path), timeout=15).status_code == 200
     srv.assert_stopped_cleanly(srv.stop())
+
+
+@pytest.mark.parametrize("content", [None, "short"])
+def test_a_bad_admin_token_file_is_named_in_plain_words(tmp_path, content):
+    token_file = tmp_path / "admin-token"
+    if content is not None:
+        token_file.write_text(content)
+    result = subprocess.run(
+        [str(BINARY), "serve", "--manifests", str(REPO_ROOT / "manifests"), "--store", str(tmp_path / "s.db"),
+         "--port", "0", "--admin-token-file", str(token_file)],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 78, (result.returncode, result.stderr)
+    assert str(token_file) in result.stderr
+    assert "AuthenticationError" not in result.stderr and "code:" not in result.stderr, result.stderr

@@ -38,9 +38,12 @@ public struct Identity: Sendable, Equatable {
 }
 
 /// Why authentication failed: always says what to do instead.
-public struct AuthenticationError: Error, Sendable {
+public struct AuthenticationError: Error, Sendable, CustomStringConvertible {
     public var code: String
     public var message: String
+
+    /// The message alone: this is what a merchant reads on the terminal.
+    public var description: String { message }
 }
 
 /// Agents and their keys. SQLite implements it; PostgreSQL would implement the same protocol.
