@@ -218,7 +218,7 @@ struct Serve: ParsableCommand {
                 + "(\(storeManifests.catalog.products.count) products) at \(baseURL) — store \(store), "
                 + "\(threads) thread\(threads == 1 ? "" : "s")")
         print("agent entry point: \(baseURL)/agents")
-        print("merchant dashboard: \(baseURL)/dashboard/ (sign in with the admin token)")
+        print("merchant dashboard: \(baseURL)/dashboard/")
         fflush(stdout)
 
         termination.wait()

@@ -52,14 +52,15 @@ struct Agents: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register an agent; prints its API key once.")
         @OptionGroup var options: StoreOptions
         @Option(help: "The person or company the agent acts for.") var principal: String
-        @Option(help: "The agent's name.") var name: String
+        @Option(name: [.customLong("display-name"), .customLong("name")], help: "The agent's name, shown to the merchant (display_name in the API; --name is the former spelling).")
+        var displayName: String
         @Option(help: "Who runs the agent (e.g. the AI provider).") var `operator`: String = ""
         @Option(help: "A file with the agent's Ed25519 public JWK, for signed requests.") var publicKey: String?
 
         func run() throws {
             let gateway = try options.open()
             var body: [String: JSON] = [
-                "principal": .string(principal), "display_name": .string(name), "operator": .string(`operator`),
+                "principal": .string(principal), "display_name": .string(displayName), "operator": .string(`operator`),
             ]
             if let publicKey {
                 body["public_key"] = try JSON.parse(String(contentsOfFile: publicKey, encoding: .utf8))

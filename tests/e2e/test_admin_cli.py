@@ -45,7 +45,7 @@ def test_cli_creates_an_agent_whose_key_works_on_the_running_gateway(shop, tmp_p
     private_key = Ed25519PrivateKey.generate()
     jwk_file = tmp_path / "agent.jwk"
     jwk_file.write_text(json.dumps(ed25519_jwk(private_key)))
-    doc = cli_json("agents", "create", "--principal", "ops@example.com", "--name", "Ops bot", "--operator", "Example AI",
+    doc = cli_json("agents", "create", "--principal", "ops@example.com", "--display-name", "Ops bot", "--operator", "Example AI",
                    "--public-key", str(jwk_file), store=shop.store)
     assert doc["principal"] == "ops@example.com" and doc["display_name"] == "Ops bot" and doc["operator"] == "Example AI"
     assert doc["key_id"] == rfc7638_thumbprint(ed25519_jwk(private_key))

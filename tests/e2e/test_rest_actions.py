@@ -122,6 +122,17 @@ def test_get_product_accepts_a_variant_id(http, base_url):
     assert r.json()["product"]["id"] == "stormline-rain-jacket"
 
 
+def test_get_product_takes_product_id_like_checkout_and_still_accepts_id(http, base_url):
+    by_new = post(http, base_url, "/tools/get_product", {"product_id": "micro-canister-stove"})
+    by_old = post(http, base_url, "/tools/get_product", {"id": "micro-canister-stove"})
+    assert by_new.status_code == by_old.status_code == 200, (by_new.text, by_old.text)
+    assert by_new.json()["product"] == by_old.json()["product"]
+    assert_json_error(post(http, base_url, "/tools/get_product", {}), 400, code="missing_argument", param="/product_id")
+    assert_json_error(post(http, base_url, "/tools/get_product", {"product_id": "nope"}), 404, param="/product_id")
+    both = post(http, base_url, "/tools/get_product", {"product_id": "micro-canister-stove", "id": "micro-canister-stove"})
+    assert both.status_code == 400
+
+
 def test_lookup_catalog_returns_found_products_and_names_the_missing(http, base_url):
     r = post(http, base_url, "/tools/lookup_catalog", {"ids": ["wool-beanie", "nope", "headlamp-400-orange"]})
     assert r.status_code == 200
@@ -213,8 +224,8 @@ def test_arguments_that_are_not_an_object_are_400_at_the_root(http, base_url, bo
 
 
 def test_missing_required_argument_is_400(http, base_url):
-    error = assert_json_error(post(http, base_url, "/tools/get_product", {}), 400, code="invalid_arguments")
-    assert "id" in error["message"]
+    error = assert_json_error(post(http, base_url, "/tools/compare_products", {}), 400, code="invalid_arguments")
+    assert "ids" in error["message"]
 
 
 def test_quote_needs_items_plans_or_usage(http, base_url):

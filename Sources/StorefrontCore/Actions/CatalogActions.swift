@@ -115,9 +115,13 @@ struct CatalogActions: Sendable {
     }
 
     func product(_ arguments: JSON, _ context: ActionContext) throws -> JSON {
-        let id = arguments["id"]?.stringValue ?? ""
+        // `product_id`, as checkout and quotes name it; `id` is its former name, still accepted.
+        guard let id = (arguments["product_id"] ?? arguments["id"])?.stringValue else {
+            throw ActionError.invalid("missing_argument", "product_id is required: the product (or variant) id.", param: "/product_id")
+        }
+        let param = arguments["product_id"] != nil ? "/product_id" : "/id"
         guard let (product, variant) = find(id) else {
-            throw ActionError.notFound("No product or variant \(id). Find ids with search_catalog.", param: "/id")
+            throw ActionError.notFound("No product or variant \(id). Find ids with search_catalog.", param: param)
         }
         var result: [String: JSON] = ["product": views.detail(product)]
         if let variant { result["variant_id"] = .string(variant) }
