@@ -156,6 +156,11 @@ def test_admin_api_approval_completes_the_purchase(shop):
     mine = [a for a in listed if a["id"] == approval_id]
     assert len(mine) == 1 and mine[0]["checkout_id"] == checkout["id"] and mine[0]["principal"] == agent.principal
     assert mine[0]["amount"]["amount"] == 2 * GIFT_PRICE
+    # The principal sees what is being bought, line by line, not only the total.
+    lines = mine[0]["line_items"]
+    assert [(l["product_id"], l["quantity"]) for l in lines] == [(i["product_id"], i["quantity"]) for i in checkout["line_items"]]
+    assert sum(l["total"]["amount"] for l in lines) <= mine[0]["amount"]["amount"]
+    assert all(l["name"] for l in lines) and mine[0]["agent_name"]
 
     decided = shop.admin_ok("POST", f"/approvals/{approval_id}/approve")
     assert decided["checkout"]["status"] == "completed"

@@ -233,12 +233,26 @@ public struct Commerce: Sendable {
     public func approvals(status: String?) throws -> [JSON] {
         try database.read { db in
             try db.query(
-                "SELECT a.*, g.principal FROM approvals a JOIN agents g ON g.id = a.agent_id WHERE ?1 IS NULL OR a.status = ?1 ORDER BY a.created_at DESC LIMIT 500",
+                """
+                SELECT a.*, g.principal, g.display_name, c.quote FROM approvals a JOIN agents g ON g.id = a.agent_id
+                LEFT JOIN checkouts c ON c.id = a.checkout_id
+                WHERE ?1 IS NULL OR a.status = ?1 ORDER BY a.created_at DESC LIMIT 500
+                """,
                 [SQLValue(status)]
             ).map { row in
-                [
+                // What the principal is asked to approve: each line, not only the total.
+                let quote = (try? JSON.parse(row["quote"].string ?? "{}")) ?? [:]
+                let lines: [JSON] = (quote["line_items"]?.arrayValue ?? []).map { line in
+                    [
+                        "product_id": line["product_id"] ?? .null, "variant_id": line["variant_id"] ?? .null,
+                        "name": line["name"] ?? .null, "quantity": line["quantity"] ?? .null,
+                        "unit_price": line["unit_price"] ?? .null, "total": line["total"] ?? .null,
+                    ]
+                }
+                return [
                     "id": .string(row["id"].string ?? ""), "checkout_id": .string(row["checkout_id"].string ?? ""),
                     "agent_id": .string(row["agent_id"].string ?? ""), "principal": .string(row["principal"].string ?? ""),
+                    "agent_name": .string(row["display_name"].string ?? ""), "line_items": .array(lines),
                     "status": .string(row["status"].string ?? ""),
                     "amount": Money(amount: row["amount"].int ?? 0, currency: row["currency"].string ?? "USD").json,
                     "created_at": .string(isoTime(row["created_at"].int ?? 0)),
