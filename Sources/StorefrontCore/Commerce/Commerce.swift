@@ -110,7 +110,8 @@ public struct Commerce: Sendable {
     // MARK: Money moves
 
     /// Turns a checkout into an order and debits the wallet (or captures an approved hold).
-    func placeOrder(checkout: Row, quote: JSON, db: Connection, capturingHold: Bool) throws -> String {
+    /// Returns the order's id and the debit's trail entry (what a receipt names).
+    func placeOrder(checkout: Row, quote: JSON, db: Connection, capturingHold: Bool) throws -> (id: String, debit: TrailEntry) {
         let agentID = checkout["agent_id"].string ?? ""
         let checkoutID = checkout["id"].string ?? ""
         let total = checkout["total"].int ?? 0
@@ -129,7 +130,7 @@ public struct Commerce: Sendable {
             "UPDATE checkouts SET status = 'completed', order_id = ?, updated_at = ? WHERE id = ?",
             [.text(orderID), .integer(now), .text(checkoutID)])
         let principal = try db.queryOne("SELECT principal FROM agents WHERE id = ?", [.text(agentID)])?[0].string
-        try trail.append(
+        let debit = try trail.append(
             TrailEntry(
                 agentID: agentID, principal: principal, action: "wallet.debit", target: orderID, outcome: "ok", amount: total,
                 currency: currency), in: db)
@@ -143,7 +144,7 @@ public struct Commerce: Sendable {
                 data: ["balance": Money(amount: wallet.balance, currency: currency).json,
                        "note": "The balance would not cover this purchase again; ask the principal to fund the wallet."], db: db)
         }
-        return orderID
+        return (orderID, debit)
     }
 
     /// Releases a pending purchase's hold and stock: denied, expired or canceled.
@@ -198,7 +199,7 @@ public struct Commerce: Sendable {
                     throw ActionError.notFound("The approval's checkout is gone.")
                 }
                 let quote = (try? JSON.parse(checkout["quote"].string ?? "{}")) ?? [:]
-                let orderID = try placeOrder(checkout: checkout, quote: quote, db: db, capturingHold: true)
+                let orderID = try placeOrder(checkout: checkout, quote: quote, db: db, capturingHold: true).id
                 try db.run(
                     "UPDATE approvals SET status = 'approved', decided_at = ? WHERE id = ?", [.integer(unixNow()), .text(approvalID)])
                 try trail.append(

@@ -3,8 +3,9 @@ import Foundation
 import JSON
 import Store
 
-/// The store's Ed25519 key: signs the capability manifest (a detached JWS) and trail
-/// checkpoints; its public half is published at `/.well-known/jwks.json`.
+/// The store's Ed25519 key: signs the capability manifest (a detached JWS), trail checkpoints
+/// and trail heads; its public half is published at `/.well-known/jwks.json`. It is kept in
+/// its own file (`SigningKeyFile`), not in the store.
 public struct StoreSigningKey: @unchecked Sendable {
     let privateKey: Curve25519.Signing.PrivateKey
 
@@ -57,30 +58,6 @@ public struct StoreSigningKey: @unchecked Sendable {
         else { return false }
         let signingInput = Data((String(parts[0]) + "." + Base64URL.encode(payload)).utf8)
         return key.isValidSignature(signature, for: signingInput)
-    }
-
-    /// The active key from the store, generating and keeping one on first start.
-    public static func loadOrCreate(in database: Database) throws -> StoreSigningKey {
-        if let row = try database.read({ try $0.queryOne(
-            "SELECT private_key FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at LIMIT 1") }),
-            let raw = row[0].bytes
-        {
-            return try StoreSigningKey(rawRepresentation: Data(raw))
-        }
-        let key = generate()
-        // Two processes starting on one new file race here; the first key written wins.
-        return try database.write { db in
-            if let row = try db.queryOne(
-                "SELECT private_key FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at LIMIT 1"),
-                let raw = row[0].bytes
-            {
-                return try StoreSigningKey(rawRepresentation: Data(raw))
-            }
-            try db.run(
-                "INSERT INTO signing_keys (kid, algorithm, private_key) VALUES (?, 'EdDSA', ?)",
-                [.text(key.keyID), .blob([UInt8](key.privateKey.rawRepresentation))])
-            return key
-        }
     }
 }
 
