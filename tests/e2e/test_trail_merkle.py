@@ -197,6 +197,7 @@ def history(binary, tmp_path_factory):
         final = requests.get(shop.url("/.well-known/trail-head"), timeout=10).json()
         alias = requests.get(shop.url("/trail/head"), timeout=10).json()
         jwks = requests.get(shop.url("/.well-known/jwks.json"), timeout=10).json()
+        agents = requests.get(shop.url("/agents"), timeout=10).json()
         proofs = {
             "inclusion": [requests.get(shop.url(f"/trail/proof/inclusion?seq={seq}"), timeout=10).json()
                           for seq in (1, 2, 7, middle["tree_size"], final["tree_size"])],
@@ -220,7 +221,7 @@ def history(binary, tmp_path_factory):
     (directory / "middle-head.json").write_text(json.dumps(middle))
     (directory / "final-head.json").write_text(json.dumps(final))
     assert final["tree_size"] >= middle["tree_size"] + 30, (middle, final)
-    return {"store": shop.store, "directory": directory, "middle": middle, "final": final, "alias": alias, "jwks": jwks,
+    return {"store": shop.store, "directory": directory, "middle": middle, "final": final, "alias": alias, "jwks": jwks, "agents": agents,
             "receipts": receipts, "proofs": proofs, "buyers": buyers,
             "middle_file": directory / "middle-head.json", "final_file": directory / "final-head.json"}
 
@@ -304,6 +305,7 @@ def test_published_heads_are_signed_by_the_stores_key_over_the_root_of_every_ent
     for head in (history["middle"], history["final"], history["alias"]):
         check_head_signature(head, jwks)
     assert history["alias"]["tree_size"] == history["final"]["tree_size"]
+    assert history["agents"]["trail"]["head"].endswith("/.well-known/trail-head"), history["agents"].get("trail")
     rows = entries(history["store"])
     leaves = [leaf_hash(canonical(e)) for e in rows]
     for head in (history["middle"], history["final"]):

@@ -42,12 +42,22 @@ public enum TrailTree {
         for (level, position, hash) in pending { try store(level, position, hash, in: db) }
     }
 
-    /// Proofs and roots over the stored nodes of this connection's snapshot.
+    /// Proofs and roots over the stored nodes of this connection's snapshot. Each node is read
+    /// once per value (a receipt's root and inclusion proof share most of theirs).
     static func proofs(in db: Connection) -> MerkleProofs {
-        MerkleProofs { level, index in
+        let seen = NodeMemo()
+        return MerkleProofs { level, index in
+            let key = key(level, index)
+            if let hash = seen.nodes[key] { return hash }
             guard let hash = try node(level, index, in: db) else { throw TrailTreeError.missingNode(level: level, index: index) }
+            seen.nodes[key] = hash
             return hash
         }
+    }
+
+    /// The nodes one `MerkleProofs` value has read.
+    final class NodeMemo {
+        var nodes: [Int64: MerkleHash.Digest] = [:]
     }
 
     /// The number of entries in the trail.
