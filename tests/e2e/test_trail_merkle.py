@@ -194,6 +194,14 @@ def history(binary, tmp_path_factory):
             assert r.status_code == 200, r.text
             receipts.append((buyers[i % 3].id, r.json()))
         shop.fund(buyers[0], 5_000, note="late top-up")
+        # A purchase above the approval threshold completes when the principal approves it.
+        waiting = shop.buyer(funds=100_000, approval_threshold=GIFT_PRICE - 1)
+        pending = shop.buy(waiting).json()
+        assert pending["checkout"]["status"] == "pending_approval" and "receipt" not in pending, pending
+        approved = shop.admin_ok("POST", f"/approvals/{pending['checkout']['approval']['id']}/approve")
+        inbox = requests.get(shop.url("/inbox?after=0&limit=200"), headers=waiting.auth, timeout=10).json()
+        approval_event = next(e for e in inbox["events"] if e["type"] == "approval.approved")
+        again = shop.complete(waiting, pending["checkout"]["id"]).json()
         final = requests.get(shop.url("/.well-known/trail-head"), timeout=10).json()
         alias = requests.get(shop.url("/trail/head"), timeout=10).json()
         jwks = requests.get(shop.url("/.well-known/jwks.json"), timeout=10).json()
@@ -223,6 +231,7 @@ def history(binary, tmp_path_factory):
     assert final["tree_size"] >= middle["tree_size"] + 30, (middle, final)
     return {"store": shop.store, "directory": directory, "middle": middle, "final": final, "alias": alias, "jwks": jwks, "agents": agents,
             "receipts": receipts, "proofs": proofs, "buyers": buyers,
+            "approved": (waiting.id, approved, approval_event, again),
             "middle_file": directory / "middle-head.json", "final_file": directory / "final-head.json"}
 
 
@@ -338,6 +347,29 @@ def test_every_purchase_comes_with_a_receipt_that_verifies_on_its_own(history):
     stored = {e["seq"]: e for e in entries(history["store"])}
     for _, result in history["receipts"]:
         assert stored[result["receipt"]["seq"]]["hash"] == result["receipt"]["entry"]["hash"]
+
+
+def check_receipt(receipt: dict, agent_id: str, order_id: str, jwks: dict) -> None:
+    entry = receipt["entry"]
+    assert entry["action"] == "wallet.debit" and entry["target"] == order_id == receipt["order_id"], receipt
+    assert entry["agent_id"] == agent_id and entry["seq"] == receipt["seq"] == receipt["leaf_index"] + 1
+    leaf = leaf_hash(canonical(entry))
+    assert leaf.hex() == receipt["leaf_hash"]
+    head = receipt["trail_head"]
+    check_head_signature(head, jwks)
+    assert verify_inclusion(leaf, receipt["leaf_index"], head["tree_size"], hexes(receipt["inclusion_proof"]),
+                            bytes.fromhex(head["root_hash"]))
+
+
+def test_an_approved_purchase_sends_its_receipt_in_the_inbox_and_a_repeated_complete_returns_one(history):
+    agent_id, approved, event, again = history["approved"]
+    order_id = approved["order"]["id"]
+    check_receipt(approved["receipt"], agent_id, order_id, history["jwks"])
+    assert event["data"]["order_id"] == order_id
+    check_receipt(event["data"]["receipt"], agent_id, order_id, history["jwks"])
+    assert again["checkout"]["status"] == "completed" and again["order"]["id"] == order_id
+    check_receipt(again["receipt"], agent_id, order_id, history["jwks"])
+    assert again["receipt"]["trail_head"]["tree_size"] >= approved["receipt"]["trail_head"]["tree_size"]
 
 
 def test_a_receipt_head_is_consistent_with_the_latest_head(history):

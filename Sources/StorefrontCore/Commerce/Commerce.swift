@@ -199,20 +199,24 @@ public struct Commerce: Sendable {
                     throw ActionError.notFound("The approval's checkout is gone.")
                 }
                 let quote = (try? JSON.parse(checkout["quote"].string ?? "{}")) ?? [:]
-                let orderID = try placeOrder(checkout: checkout, quote: quote, db: db, capturingHold: true).id
+                let order = try placeOrder(checkout: checkout, quote: quote, db: db, capturingHold: true)
+                let orderID = order.id
                 try db.run(
                     "UPDATE approvals SET status = 'approved', decided_at = ? WHERE id = ?", [.integer(unixNow()), .text(approvalID)])
                 try trail.append(
                     TrailEntry(
                         agentID: approval["agent_id"].string, principal: actor, action: "approval.approve", target: approvalID,
                         outcome: "ok", amount: approval["amount"].int, currency: approval["currency"].string), in: db)
+                // The agent was not there when its purchase completed: its receipt comes in the event.
+                let receipt = try trail.receipt(for: order.debit, orderID: orderID, in: db)
                 try events.record(
                     "approval.approved", agentID: approval["agent_id"].string ?? "",
-                    data: ["approval_id": .string(approvalID), "checkout_id": .string(checkoutID), "order_id": .string(orderID)],
+                    data: ["approval_id": .string(approvalID), "checkout_id": .string(checkoutID), "order_id": .string(orderID),
+                           "receipt": receipt],
                     db: db)
                 return [
                     "approval_id": .string(approvalID), "status": "approved",
-                    "checkout": try checkoutJSON(checkoutID, db: db), "order": try orderJSON(orderID, db: db),
+                    "checkout": try checkoutJSON(checkoutID, db: db), "order": try orderJSON(orderID, db: db), "receipt": receipt,
                 ]
             }
         }
