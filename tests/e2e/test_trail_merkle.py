@@ -286,6 +286,7 @@ def test_a_key_kept_in_the_store_by_an_older_version_moves_out_on_first_start(hi
     assert json.loads(key_file.read_text())["d"] == jwk["d"]
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT COUNT(*) FROM signing_keys").fetchone()[0] == 0
+    assert b64url_decode(jwk["d"]) not in store.read_bytes(), "the erased key's bytes are still in the store file"
     assert verify(store, "--against", str(history["final_file"])).returncode == 0
 
 

@@ -83,6 +83,7 @@ public enum SigningKeyFile {
         try database.write { db in
             try db.execute("PRAGMA secure_delete = ON")
             try db.run("DELETE FROM signing_keys")
+            try db.execute("PRAGMA secure_delete = OFF")
         }
     }
 }
