@@ -8,9 +8,12 @@ import Store
 /// its own file (`SigningKeyFile`), not in the store.
 public struct StoreSigningKey: @unchecked Sendable {
     let privateKey: Curve25519.Signing.PrivateKey
+    /// The RFC 7638 JWK thumbprint (SHA-256 over the required members in canonical order),
+    /// computed once: every signed trail head names it.
+    public let keyID: String
 
     public init(rawRepresentation: Data) throws {
-        privateKey = try Curve25519.Signing.PrivateKey(rawRepresentation: rawRepresentation)
+        self.init(privateKey: try Curve25519.Signing.PrivateKey(rawRepresentation: rawRepresentation))
     }
 
     public static func generate() -> StoreSigningKey {
@@ -19,6 +22,7 @@ public struct StoreSigningKey: @unchecked Sendable {
 
     private init(privateKey: Curve25519.Signing.PrivateKey) {
         self.privateKey = privateKey
+        keyID = Self.thumbprint(privateKey.publicKey)
     }
 
     /// The public key as a JWK (RFC 8037), with its thumbprint as `kid`.
@@ -29,9 +33,8 @@ public struct StoreSigningKey: @unchecked Sendable {
         ]
     }
 
-    /// The RFC 7638 JWK thumbprint (SHA-256 over the required members in canonical order).
-    public var keyID: String {
-        let x = Base64URL.encode(privateKey.publicKey.rawRepresentation)
+    static func thumbprint(_ publicKey: Curve25519.Signing.PublicKey) -> String {
+        let x = Base64URL.encode(publicKey.rawRepresentation)
         let canonical = "{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"\(x)\"}"
         return Base64URL.encode(Data(SHA256.hash(data: Data(canonical.utf8))))
     }
