@@ -346,8 +346,11 @@ def test_every_purchase_comes_with_a_receipt_that_verifies_on_its_own(history):
         assert not verify_inclusion(leaf_hash(canonical(entry) + b" "), receipt["leaf_index"], head["tree_size"],
                                     hexes(receipt["inclusion_proof"]), bytes.fromhex(head["root_hash"]))
     stored = {e["seq"]: e for e in entries(history["store"])}
+    with sqlite3.connect(history["store"]) as db:
+        orders = dict(db.execute("SELECT id, trail_seq FROM orders"))
     for _, result in history["receipts"]:
         assert stored[result["receipt"]["seq"]]["hash"] == result["receipt"]["entry"]["hash"]
+        assert orders[result["receipt"]["order_id"]] == result["receipt"]["seq"], "the order keeps the seq its receipt names"
 
 
 def check_receipt(receipt: dict, agent_id: str, order_id: str, jwks: dict) -> None:

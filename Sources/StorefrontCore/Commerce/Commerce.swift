@@ -122,18 +122,19 @@ public struct Commerce: Sendable {
             try db.appendLedger(agentID: agentID, kind: "release", amount: total, currency: currency, reference: checkoutID, note: "approved hold captured")
         }
         try db.appendLedger(agentID: agentID, kind: "debit", amount: -total, currency: currency, reference: orderID)
-        try db.run(
-            "INSERT INTO orders (id, agent_id, checkout_id, status, items, total, currency, created_at, updated_at, referral_code) VALUES (?, ?, ?, 'confirmed', ?, ?, ?, ?, ?, ?)",
-            [.text(orderID), .text(agentID), .text(checkoutID), .text(quote.compactString), .integer(total), .text(currency),
-             .integer(now), .integer(now), SQLValue(checkout["referral_code"].string)])
-        try db.run(
-            "UPDATE checkouts SET status = 'completed', order_id = ?, updated_at = ? WHERE id = ?",
-            [.text(orderID), .integer(now), .text(checkoutID)])
+        // The debit's trail entry first: the order keeps its seq, which its receipt names.
         let principal = try db.queryOne("SELECT principal FROM agents WHERE id = ?", [.text(agentID)])?[0].string
         let debit = try trail.append(
             TrailEntry(
                 agentID: agentID, principal: principal, action: "wallet.debit", target: orderID, outcome: "ok", amount: total,
                 currency: currency), in: db)
+        try db.run(
+            "INSERT INTO orders (id, agent_id, checkout_id, status, items, total, currency, created_at, updated_at, referral_code, trail_seq) VALUES (?, ?, ?, 'confirmed', ?, ?, ?, ?, ?, ?, ?)",
+            [.text(orderID), .text(agentID), .text(checkoutID), .text(quote.compactString), .integer(total), .text(currency),
+             .integer(now), .integer(now), SQLValue(checkout["referral_code"].string), .integer(debit.seq)])
+        try db.run(
+            "UPDATE checkouts SET status = 'completed', order_id = ?, updated_at = ? WHERE id = ?",
+            [.text(orderID), .integer(now), .text(checkoutID)])
         try events.record(
             "order.created", agentID: agentID, orderID: orderID,
             data: ["order_id": .string(orderID), "checkout_id": .string(checkoutID), "status": "confirmed",

@@ -409,6 +409,8 @@ public enum StoreMigrations {
                     node INTEGER PRIMARY KEY,
                     hash BLOB NOT NULL
                 );
+                -- The debit entry of each order, which its receipt names.
+                ALTER TABLE orders ADD COLUMN trail_seq INTEGER;
                 -- Heads signed at checkpoints and clean stops (receipts carry their own).
                 CREATE TABLE trail_heads (
                     tree_size INTEGER PRIMARY KEY,

@@ -28,10 +28,12 @@ extension AuditTrail {
         ]
     }
 
-    /// The receipt of an order placed earlier (a repeated complete_checkout), against the trail now.
+    /// The receipt of an order placed earlier (a repeated complete_checkout), against the trail
+    /// now: the order names its debit's seq (orders placed before receipts existed have none).
     public func receipt(forOrder orderID: String, in db: Connection) throws -> JSON {
-        guard let row = try db.queryOne(
-            "SELECT * FROM trail WHERE action = 'wallet.debit' AND target = ? ORDER BY seq LIMIT 1", [.text(orderID)])
+        guard let seq = try db.queryOne("SELECT trail_seq FROM orders WHERE id = ?", [.text(orderID)])?[0].int,
+            let row = try db.queryOne("SELECT * FROM trail WHERE seq = ?", [.integer(seq)]),
+            row["action"].string == "wallet.debit", row["target"].string == orderID
         else { return .null }
         return try receipt(for: Self.entry(from: row), orderID: orderID, in: db)
     }
