@@ -296,6 +296,7 @@ def test_signing_key_option_puts_the_key_where_it_is_told(binary, tmp_path):
     shop = start_shop(tmp_path / "run", extra=("--signing-key", str(key_file)))
     try:
         jwks = requests.get(shop.url("/.well-known/jwks.json"), timeout=10).json()
+        shop.register()  # a trail entry, checkpointed with the key on the clean stop
     finally:
         assert shop.server.stop(signal.SIGTERM) == 0, shop.server.stderr
     assert key_file.exists() and stat.S_IMODE(key_file.stat().st_mode) == 0o600
@@ -305,6 +306,12 @@ def test_signing_key_option_puts_the_key_where_it_is_told(binary, tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     missing = verify(shop.store)
     assert missing.returncode == 1 and "no signing key" in missing.stderr, missing.stderr
+    # A command that would sign, run without the key's path, refuses instead of making a new key.
+    listed = cli("agents", "list", store=shop.store)
+    assert listed.returncode != 0 and "signed by key" in listed.stderr, (listed.stdout, listed.stderr)
+    assert not Path(str(shop.store) + ".key").exists()
+    listed = cli("agents", "list", "--signing-key", str(key_file), store=shop.store)
+    assert listed.returncode == 0, listed.stderr
 
 
 # --- heads, receipts and proofs, checked independently ---------------------------------------------------

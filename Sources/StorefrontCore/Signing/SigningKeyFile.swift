@@ -19,6 +19,10 @@ public enum SigningKeyFile {
             }
             return key
         }
+        if legacy == nil, let kid = try signedBy(database) {
+            // A store already signed by a key kept elsewhere: a new key would break its trail.
+            throw SigningKeyFileError.missing(path: path, kid: kid)
+        }
         let key = legacy ?? StoreSigningKey.generate()
         if try !create(key, at: path) {
             // Another process created the file first: its key wins (unless ours was the store's).
@@ -69,6 +73,11 @@ public enum SigningKeyFile {
         return true
     }
 
+    /// The key id of the store's latest signed checkpoint, if it has any.
+    static func signedBy(_ database: Database) throws -> String? {
+        try database.read { try $0.queryOne("SELECT kid FROM trail_checkpoints ORDER BY seq DESC LIMIT 1")?[0].string }
+    }
+
     /// A private key kept in the store's `signing_keys` table by an older version.
     static func legacyKey(in database: Database) throws -> StoreSigningKey? {
         guard let row = try database.read({ try $0.queryOne(
@@ -92,6 +101,7 @@ public enum SigningKeyFileError: Error, CustomStringConvertible {
     case unreadable(path: String, reason: String)
     case unwritable(path: String, errno: Int32)
     case conflict(path: String, stored: String, file: String)
+    case missing(path: String, kid: String)
 
     public var description: String {
         switch self {
@@ -99,6 +109,8 @@ public enum SigningKeyFileError: Error, CustomStringConvertible {
         case .unwritable(let path, let code): "cannot write the signing key file \(path): \(String(cString: strerror(code)))"
         case .conflict(let path, let stored, let file):
             "the store holds signing key \(stored) but \(path) holds \(file); pass --signing-key with the store's key file"
+        case .missing(let path, let kid):
+            "no signing key at \(path), but the store's trail is signed by key \(kid): pass --signing-key with that key's file"
         }
     }
 }
