@@ -57,6 +57,9 @@ struct Serve: ParsableCommand {
     @Option(help: "Trail entries between signed checkpoints.")
     var checkpointEvery: Int64 = 100
 
+    @Option(help: "The store's Ed25519 signing key file (a private JWK, mode 0600; default: STORE.key, created on first start).")
+    var signingKey: String?
+
     @Option(name: .customLong("webhook"), help: "A URL that receives every order event as a signed POST (repeatable).")
     var webhooks: [String] = []
 
@@ -170,6 +173,7 @@ struct Serve: ParsableCommand {
         gatewayConfiguration.approvalTTL = approvalTTL
         gatewayConfiguration.sweepInterval = sweepInterval
         gatewayConfiguration.checkpointEvery = checkpointEvery
+        gatewayConfiguration.signingKeyPath = signingKey
         gatewayConfiguration.webhookURLs = webhooks
         gatewayConfiguration.recordsAnalytics = analytics
         gatewayConfiguration.analyticsQueueCapacity = analyticsQueue

@@ -15,6 +15,9 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "The JSON Schemas folder (default: ./schemas or the one shipped beside the binary).")
     var schemas: String?
 
+    @Option(help: "The store's signing key file (default: STORE.key).")
+    var signingKey: String?
+
     /// Opens the store as the gateway does (a running gateway may share the file).
     func open() throws -> Gateway {
         let library = try ProjectFolder.schemas(schemas)
@@ -25,6 +28,7 @@ struct StoreOptions: ParsableArguments {
         let database = try Database(path: store, migrations: StoreMigrations.all, readers: 1)
         var configuration = GatewayConfiguration(publicURL: "http://localhost")
         configuration.sweepInterval = 3600
+        configuration.signingKeyPath = signingKey
         return try Gateway(configuration: configuration, manifests: loaded, database: database, schemas: library)
     }
 }
@@ -199,22 +203,83 @@ struct Trail: ParsableCommand {
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Recompute the hash chain and check signed checkpoints; exit 0 when intact.")
+            abstract: "Recompute the hash chain and the Merkle tree, check signed checkpoints and heads; exit 0 when intact.",
+            discussion: """
+                With --against HEAD.json (a head saved from /.well-known/trail-head, or a purchase receipt), also prove \
+                that the trail today extends that head: any entry it covers that was edited, removed, renumbered or \
+                cut off fails, even when everything was re-signed with the key. Exit 1 when anything fails.
+                """)
         @Option(help: "The SQLite store file.") var store: String = "storefront.db"
+        @Option(help: "The store's signing key file (default: STORE.key).") var signingKey: String?
+        @Option(help: "Check with this public key instead (a JWK or the JWKS saved from /.well-known/jwks.json).")
+        var publicKey: String?
+        @Option(help: "A signed trail head saved earlier (or a receipt): prove the trail is consistent with it.")
+        var against: String?
+
         func run() throws {
             guard FileManager.default.fileExists(atPath: store) else { throw ValidationError("No store at \(store).") }
+            var saved: TrailHead?
+            if let against {
+                guard let data = FileManager.default.contents(atPath: against), let json = try? JSON.parse(bytes: [UInt8](data)),
+                    let head = TrailConsistencyCheck.head(from: json)
+                else { throw ValidationError("\(against) is not a signed trail head (tree_size, root_hash, timestamp, kid, signature).") }
+                saved = head
+            }
             let database = try Database(path: store, migrations: StoreMigrations.all, readers: 1)
             defer { database.close() }
-            let key = try StoreSigningKey.loadOrCreate(in: database)
-            let result = try AuditTrail.verify(database: database, publicJWK: key.publicJWK)
+            let jwk = try publicJWK(database: database, kid: saved?.keyID)
+            var failed = false
+            let result = try AuditTrail.verify(database: database, publicJWK: jwk)
             if result.intact {
-                print("trail intact: \(result.entries) entries, \(result.checkpoints) signed checkpoints verified")
+                print(
+                    "trail intact: \(result.entries) entries, \(result.checkpoints) signed checkpoints verified, "
+                        + "\(result.heads) signed heads verified; Merkle root \(MerkleHash.hex(result.root))")
             } else {
                 print(
                     "trail BROKEN at seq \(result.firstBadSeq ?? 0): \(result.problem?.rawValue ?? "") — \(result.detail ?? "")",
                     to: &standardError)
+                failed = true
+            }
+            if let saved {
+                let check = try TrailConsistencyCheck.run(saved: saved, database: database, publicJWK: jwk)
+                if let problem = check.problem {
+                    print(
+                        "trail NOT CONSISTENT with the saved head (size \(saved.treeSize), signed \(saved.timestamp)): \(problem)",
+                        to: &standardError)
+                    failed = true
+                } else {
+                    print(
+                        "consistent with the saved head: size \(saved.treeSize) (root \(MerkleHash.hex(saved.rootHash))) is a prefix of "
+                            + "size \(check.currentSize) (root \(MerkleHash.hex(check.currentRoot))); consistency proof of "
+                            + "\(check.proofLength) hashes verified")
+                }
+            } else if !failed {
+                print(
+                    "note: without --against HEAD.json, entries cut from the end together with their checkpoints and heads, "
+                        + "or a rewrite re-signed with the key, cannot be seen; keep heads from /.well-known/trail-head")
+            }
+            if failed { throw ExitCode(1) }
+        }
+
+        /// The public key to check signatures with: --public-key, else the key file's (or a key
+        /// an older version kept in the store).
+        func publicJWK(database: Database, kid: String?) throws -> JSON {
+            if let publicKey {
+                guard let data = FileManager.default.contents(atPath: publicKey), let json = try? JSON.parse(bytes: [UInt8](data)) else {
+                    throw ValidationError("Cannot read a JWK from \(publicKey).")
+                }
+                let keys = json["keys"]?.arrayValue ?? [json]
+                guard let key = keys.first(where: { kid == nil || $0["kid"]?.stringValue == kid }) ?? keys.first else {
+                    throw ValidationError("\(publicKey) holds no key.")
+                }
+                return key
+            }
+            let path = signingKey ?? SigningKeyFile.defaultPath(store: store)
+            guard let key = try SigningKeyFile.load(path: path, database: database) else {
+                print("storefront: no signing key at \(path) (nor in the store); pass --signing-key or --public-key", to: &standardError)
                 throw ExitCode(1)
             }
+            return key.publicJWK
         }
     }
 

@@ -26,12 +26,32 @@ struct SigningTests {
         #expect(key.keyID == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k")
     }
 
-    @Test("the key is generated once and kept in the store")
+    @Test("the key is generated once, kept in its own 0600 file, never in the store")
     func persisted() throws {
         let db = try Fixtures.temporaryStore()
-        let first = try StoreSigningKey.loadOrCreate(in: db)
-        let second = try StoreSigningKey.loadOrCreate(in: db)
+        defer { db.close() }
+        let path = db.path + ".key"
+        let first = try SigningKeyFile.loadOrCreate(path: path, database: db)
+        let second = try SigningKeyFile.loadOrCreate(path: path, database: db)
         #expect(first.keyID == second.keyID)
-        db.close()
+        let mode = (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue
+        #expect(mode == 0o600)
+        #expect(try db.read { try $0.queryOne("SELECT count(*) FROM signing_keys")?[0].int } == 0)
+    }
+
+    @Test("a key an older version kept in the store moves to the file and leaves the store")
+    func migrated() throws {
+        let db = try Fixtures.temporaryStore()
+        defer { db.close() }
+        let legacy = StoreSigningKey.generate()
+        try db.write { c in
+            try c.run(
+                "INSERT INTO signing_keys (kid, algorithm, private_key) VALUES (?, 'EdDSA', ?)",
+                [.text(legacy.keyID), .blob([UInt8](legacy.privateKey.rawRepresentation))])
+        }
+        let key = try SigningKeyFile.loadOrCreate(path: db.path + ".key", database: db)
+        #expect(key.keyID == legacy.keyID)
+        #expect(try db.read { try $0.queryOne("SELECT count(*) FROM signing_keys")?[0].int } == 0)
+        #expect(try SigningKeyFile.load(path: db.path + ".key", database: db)?.keyID == legacy.keyID)
     }
 }

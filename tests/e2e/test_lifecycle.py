@@ -4,10 +4,12 @@ flight, and leave an intact SQLite store behind."""
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -92,7 +94,7 @@ def private_keys_matching(store, public_x: str) -> list[bytes]:
     return found
 
 
-def test_the_published_key_is_the_one_kept_in_the_store_and_its_secret_half_is_never_served(
+def test_the_published_key_is_the_one_in_the_key_file_never_in_the_store_and_its_secret_half_is_never_served(
         start_server, tmp_path):
     store = tmp_path / "private.db"
     srv = start_server(store)
@@ -101,9 +103,11 @@ def test_the_published_key_is_the_one_kept_in_the_store_and_its_secret_half_is_n
             "/.well-known/agent-card.json", "/status", "/openapi.json"]
     bodies = [requests.get(srv.url(p), timeout=15).text for p in docs]
     srv.assert_stopped_cleanly(srv.stop())
-    secrets = private_keys_matching(store, public_x)
-    assert len(secrets) == 1, "the store must keep exactly the private key behind the published key"
-    secret = secrets[0]
+    assert private_keys_matching(store, public_x) == [], "the store must not hold the signing key (issue 12)"
+    key_file = json.loads(Path(str(store) + ".key").read_text())
+    secret = b64url_decode(key_file["d"])
+    raw = Ed25519PrivateKey.from_private_bytes(secret).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    assert raw == b64url_decode(public_x), "the key file holds the private key behind the published key"
     for body in bodies:
         assert '"d"' not in body
         assert b64url_encode(secret) not in body

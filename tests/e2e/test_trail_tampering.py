@@ -53,7 +53,7 @@ def pristine(binary, tmp_path_factory) -> Path:
 def store(pristine, tmp_path) -> Path:
     """A private copy of the pristine store to tamper with."""
     target = tmp_path / "tampered.db"
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", ".key"):
         source = Path(str(pristine) + suffix)
         if source.exists():
             shutil.copy(source, Path(str(target) + suffix))

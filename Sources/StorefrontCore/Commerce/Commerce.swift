@@ -110,7 +110,8 @@ public struct Commerce: Sendable {
     // MARK: Money moves
 
     /// Turns a checkout into an order and debits the wallet (or captures an approved hold).
-    func placeOrder(checkout: Row, quote: JSON, db: Connection, capturingHold: Bool) throws -> String {
+    /// Returns the order's id and the debit's trail entry (what a receipt names).
+    func placeOrder(checkout: Row, quote: JSON, db: Connection, capturingHold: Bool) throws -> (id: String, debit: TrailEntry) {
         let agentID = checkout["agent_id"].string ?? ""
         let checkoutID = checkout["id"].string ?? ""
         let total = checkout["total"].int ?? 0
@@ -121,18 +122,19 @@ public struct Commerce: Sendable {
             try db.appendLedger(agentID: agentID, kind: "release", amount: total, currency: currency, reference: checkoutID, note: "approved hold captured")
         }
         try db.appendLedger(agentID: agentID, kind: "debit", amount: -total, currency: currency, reference: orderID)
-        try db.run(
-            "INSERT INTO orders (id, agent_id, checkout_id, status, items, total, currency, created_at, updated_at, referral_code) VALUES (?, ?, ?, 'confirmed', ?, ?, ?, ?, ?, ?)",
-            [.text(orderID), .text(agentID), .text(checkoutID), .text(quote.compactString), .integer(total), .text(currency),
-             .integer(now), .integer(now), SQLValue(checkout["referral_code"].string)])
-        try db.run(
-            "UPDATE checkouts SET status = 'completed', order_id = ?, updated_at = ? WHERE id = ?",
-            [.text(orderID), .integer(now), .text(checkoutID)])
+        // The debit's trail entry first: the order keeps its seq, which its receipt names.
         let principal = try db.queryOne("SELECT principal FROM agents WHERE id = ?", [.text(agentID)])?[0].string
-        try trail.append(
+        let debit = try trail.append(
             TrailEntry(
                 agentID: agentID, principal: principal, action: "wallet.debit", target: orderID, outcome: "ok", amount: total,
                 currency: currency), in: db)
+        try db.run(
+            "INSERT INTO orders (id, agent_id, checkout_id, status, items, total, currency, created_at, updated_at, referral_code, trail_seq) VALUES (?, ?, ?, 'confirmed', ?, ?, ?, ?, ?, ?, ?)",
+            [.text(orderID), .text(agentID), .text(checkoutID), .text(quote.compactString), .integer(total), .text(currency),
+             .integer(now), .integer(now), SQLValue(checkout["referral_code"].string), .integer(debit.seq)])
+        try db.run(
+            "UPDATE checkouts SET status = 'completed', order_id = ?, updated_at = ? WHERE id = ?",
+            [.text(orderID), .integer(now), .text(checkoutID)])
         try events.record(
             "order.created", agentID: agentID, orderID: orderID,
             data: ["order_id": .string(orderID), "checkout_id": .string(checkoutID), "status": "confirmed",
@@ -143,7 +145,7 @@ public struct Commerce: Sendable {
                 data: ["balance": Money(amount: wallet.balance, currency: currency).json,
                        "note": "The balance would not cover this purchase again; ask the principal to fund the wallet."], db: db)
         }
-        return orderID
+        return (orderID, debit)
     }
 
     /// Releases a pending purchase's hold and stock: denied, expired or canceled.
@@ -198,20 +200,24 @@ public struct Commerce: Sendable {
                     throw ActionError.notFound("The approval's checkout is gone.")
                 }
                 let quote = (try? JSON.parse(checkout["quote"].string ?? "{}")) ?? [:]
-                let orderID = try placeOrder(checkout: checkout, quote: quote, db: db, capturingHold: true)
+                let order = try placeOrder(checkout: checkout, quote: quote, db: db, capturingHold: true)
+                let orderID = order.id
                 try db.run(
                     "UPDATE approvals SET status = 'approved', decided_at = ? WHERE id = ?", [.integer(unixNow()), .text(approvalID)])
                 try trail.append(
                     TrailEntry(
                         agentID: approval["agent_id"].string, principal: actor, action: "approval.approve", target: approvalID,
                         outcome: "ok", amount: approval["amount"].int, currency: approval["currency"].string), in: db)
+                // The agent was not there when its purchase completed: its receipt comes in the event.
+                let receipt = try trail.receipt(for: order.debit, orderID: orderID, in: db)
                 try events.record(
                     "approval.approved", agentID: approval["agent_id"].string ?? "",
-                    data: ["approval_id": .string(approvalID), "checkout_id": .string(checkoutID), "order_id": .string(orderID)],
+                    data: ["approval_id": .string(approvalID), "checkout_id": .string(checkoutID), "order_id": .string(orderID),
+                           "receipt": receipt],
                     db: db)
                 return [
                     "approval_id": .string(approvalID), "status": "approved",
-                    "checkout": try checkoutJSON(checkoutID, db: db), "order": try orderJSON(orderID, db: db),
+                    "checkout": try checkoutJSON(checkoutID, db: db), "order": try orderJSON(orderID, db: db), "receipt": receipt,
                 ]
             }
         }

@@ -221,10 +221,15 @@ struct CommerceActions: Sendable {
         let row = try commerce.checkoutRow(id, agentID: agent.id, db: db)
         switch row["status"].string ?? "" {
         case "completed", "pending_approval":
-            return [
+            let orderID = row["order_id"].string
+            var result: [String: JSON] = [
                 "checkout": try commerce.checkoutJSON(row, db: db),
-                "order": try row["order_id"].string.map { try commerce.orderJSON($0, db: db) } ?? .null,
+                "order": try orderID.map { try commerce.orderJSON($0, db: db) } ?? .null,
             ]
+            if let orderID, case let receipt = try commerce.trail.receipt(forOrder: orderID, in: db), receipt != .null {
+                result["receipt"] = receipt
+            }
+            return .object(result)
         case "canceled":
             throw ActionError.conflict("invalid_state", "Checkout \(id) was canceled; start a new one.", details: ["target": .string(id)])
         case "incomplete":
@@ -273,8 +278,11 @@ struct CommerceActions: Sendable {
                        "expires_at": .string(isoTime(now + commerce.approvalTTL))], db: db)
             return ["checkout": try commerce.checkoutJSON(id, db: db), "order": .null]
         }
-        let orderID = try commerce.placeOrder(checkout: row, quote: quote, db: db, capturingHold: false)
-        return ["checkout": try commerce.checkoutJSON(id, db: db), "order": try commerce.orderJSON(orderID, db: db)]
+        let order = try commerce.placeOrder(checkout: row, quote: quote, db: db, capturingHold: false)
+        return [
+            "checkout": try commerce.checkoutJSON(id, db: db), "order": try commerce.orderJSON(order.id, db: db),
+            "receipt": try commerce.trail.receipt(for: order.debit, orderID: order.id, in: db),
+        ]
     }
 
     func cancelCheckout(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {

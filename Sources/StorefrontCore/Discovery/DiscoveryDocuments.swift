@@ -203,6 +203,12 @@ struct StoreFacts {
             ],
             "authentication": authentication,
             "signing": ["jwks": .string(url("/.well-known/jwks.json")), "kid": .string(signingKeyID), "alg": "EdDSA"],
+            "trail": [
+                "head": .string(url("/.well-known/trail-head")),
+                "inclusion_proof": .string(url("/trail/proof/inclusion?seq={seq}&tree_size={tree_size}")),
+                "consistency_proof": .string(url("/trail/proof/consistency?first={tree_size}&second={tree_size}")),
+                "receipts": "complete_checkout returns a receipt: the purchase's trail entry, a signed head that includes it and the inclusion proof (RFC 9162).",
+            ],
             "limits": limits,
             "money": "Amounts are integers in minor units with an ISO 4217 currency: {\"amount\": 1999, \"currency\": \"USD\"} is 19.99 USD.",
             "errors": "Errors are {\"error\": {\"type\", \"code\", \"message\", \"param\"}} with a fitting HTTP status.",

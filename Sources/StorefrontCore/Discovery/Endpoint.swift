@@ -83,6 +83,10 @@ public enum Endpoints {
             summary: "The store's public signing keys (JWK Set).", stage: .trustChecking,
             contentTypes: ["application/jwk-set+json"], responseSchema: object),
         Endpoint(
+            method: "GET", path: "/.well-known/trail-head", id: "getTrailHead",
+            summary: "The audit trail's signed head: tree size, RFC 6962 Merkle root, time, Ed25519 signature (kid in the JWKS). Keep one: GET /trail/proof/consistency?first=SIZE proves later heads extend it; GET /trail/proof/inclusion?seq=N proves an entry (a purchase receipt's) is in it.",
+            stage: .trustChecking, contentTypes: ["application/json"], responseSchema: object, isPublicDocument: false),
+        Endpoint(
             method: "GET", path: "/llms.txt", id: "getLLMsTxt", summary: "A Markdown guide to this store for language models (llmstxt.org).",
             stage: .finding, contentTypes: ["text/markdown"]),
         Endpoint(

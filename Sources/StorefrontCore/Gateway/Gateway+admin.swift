@@ -135,6 +135,7 @@ extension Gateway {
                 let result = try AuditTrail.verify(database: database, publicJWK: signingKey.publicJWK)
                 return [
                     "intact": .bool(result.intact), "entries": .int(result.entries), "checkpoints": .int(Int64(result.checkpoints)),
+                    "heads": .int(Int64(result.heads)), "root_hash": result.intact ? .string(MerkleHash.hex(result.root)) : .null,
                     "first_bad_seq": result.firstBadSeq.map(JSON.int) ?? .null, "problem": JSON(result.problem?.rawValue),
                     "detail": JSON(result.detail),
                 ]

@@ -24,6 +24,8 @@ public struct GatewayConfiguration: Sendable {
     public var sweepInterval: Double = 30
     /// Trail entries between signed checkpoints.
     public var checkpointEvery: Int64 = 100
+    /// The signing key's file (default: beside the store, `STORE.key`).
+    public var signingKeyPath: String?
     /// The merchant's endpoints for order events.
     public var webhookURLs: [String] = []
     /// Record every request for agent analytics.
@@ -77,6 +79,8 @@ public final class Gateway: @unchecked Sendable {
     private(set) var patternLabels: [String: Int32] = [:]
     private var sweeper: DispatchSourceTimer?
     private let staticFiles: StaticFiles?
+    /// The last trail head signed for `GET /.well-known/trail-head`.
+    let trailHeads = TrailHeadCache()
 
     public init(
         configuration: GatewayConfiguration, manifests: StoreManifests, database: Database, schemas: SchemaLibrary
@@ -87,7 +91,9 @@ public final class Gateway: @unchecked Sendable {
         self.schemas = schemas
         catalogIndex = SQLiteCatalogIndex(database: database)
         try catalogIndex.replace(with: manifests.catalog)
-        signingKey = try StoreSigningKey.loadOrCreate(in: database)
+        signingKey = try SigningKeyFile.loadOrCreate(
+            path: configuration.signingKeyPath ?? SigningKeyFile.defaultPath(store: database.path), database: database)
+        try TrailTree.ensureComplete(database: database)
         var catalogViews = CatalogViews(manifests: manifests, baseURL: configuration.publicURL)
         // Ratings and stock are read from the store once and kept until a commit changes their
         // table (or, for other processes' writes, for at most a second).
@@ -231,6 +237,7 @@ public final class Gateway: @unchecked Sendable {
         addAdminRoutes(to: &router)
         addAnalyticsRoutes(to: &router)
         addCheckoutSessionRoutes(to: &router)
+        addTrailRoutes(to: &router)
         router.post("/catalog/search") { [unowned self] request in self.callAction("search_catalog", request: request) }
         router.post("/catalog/lookup") { [unowned self] request in self.callAction("lookup_catalog", request: request) }
         router.get("/catalog/{id}") { [unowned self] request in self.catalogProduct(request) }

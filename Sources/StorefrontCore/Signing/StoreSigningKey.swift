@@ -3,13 +3,17 @@ import Foundation
 import JSON
 import Store
 
-/// The store's Ed25519 key: signs the capability manifest (a detached JWS) and trail
-/// checkpoints; its public half is published at `/.well-known/jwks.json`.
+/// The store's Ed25519 key: signs the capability manifest (a detached JWS), trail checkpoints
+/// and trail heads; its public half is published at `/.well-known/jwks.json`. It is kept in
+/// its own file (`SigningKeyFile`), not in the store.
 public struct StoreSigningKey: @unchecked Sendable {
     let privateKey: Curve25519.Signing.PrivateKey
+    /// The RFC 7638 JWK thumbprint (SHA-256 over the required members in canonical order),
+    /// computed once: every signed trail head names it.
+    public let keyID: String
 
     public init(rawRepresentation: Data) throws {
-        privateKey = try Curve25519.Signing.PrivateKey(rawRepresentation: rawRepresentation)
+        self.init(privateKey: try Curve25519.Signing.PrivateKey(rawRepresentation: rawRepresentation))
     }
 
     public static func generate() -> StoreSigningKey {
@@ -18,6 +22,7 @@ public struct StoreSigningKey: @unchecked Sendable {
 
     private init(privateKey: Curve25519.Signing.PrivateKey) {
         self.privateKey = privateKey
+        keyID = Self.thumbprint(privateKey.publicKey)
     }
 
     /// The public key as a JWK (RFC 8037), with its thumbprint as `kid`.
@@ -28,9 +33,8 @@ public struct StoreSigningKey: @unchecked Sendable {
         ]
     }
 
-    /// The RFC 7638 JWK thumbprint (SHA-256 over the required members in canonical order).
-    public var keyID: String {
-        let x = Base64URL.encode(privateKey.publicKey.rawRepresentation)
+    static func thumbprint(_ publicKey: Curve25519.Signing.PublicKey) -> String {
+        let x = Base64URL.encode(publicKey.rawRepresentation)
         let canonical = "{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"\(x)\"}"
         return Base64URL.encode(Data(SHA256.hash(data: Data(canonical.utf8))))
     }
@@ -57,30 +61,6 @@ public struct StoreSigningKey: @unchecked Sendable {
         else { return false }
         let signingInput = Data((String(parts[0]) + "." + Base64URL.encode(payload)).utf8)
         return key.isValidSignature(signature, for: signingInput)
-    }
-
-    /// The active key from the store, generating and keeping one on first start.
-    public static func loadOrCreate(in database: Database) throws -> StoreSigningKey {
-        if let row = try database.read({ try $0.queryOne(
-            "SELECT private_key FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at LIMIT 1") }),
-            let raw = row[0].bytes
-        {
-            return try StoreSigningKey(rawRepresentation: Data(raw))
-        }
-        let key = generate()
-        // Two processes starting on one new file race here; the first key written wins.
-        return try database.write { db in
-            if let row = try db.queryOne(
-                "SELECT private_key FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at LIMIT 1"),
-                let raw = row[0].bytes
-            {
-                return try StoreSigningKey(rawRepresentation: Data(raw))
-            }
-            try db.run(
-                "INSERT INTO signing_keys (kid, algorithm, private_key) VALUES (?, 'EdDSA', ?)",
-                [.text(key.keyID), .blob([UInt8](key.privateKey.rawRepresentation))])
-            return key
-        }
     }
 }
 

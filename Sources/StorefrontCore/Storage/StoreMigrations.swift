@@ -400,6 +400,26 @@ public enum StoreMigrations {
                 -- Searches filtered by stock sum a product's SKUs.
                 CREATE INDEX inventory_product ON inventory (product_id, available);
                 """),
+        Migration(
+            version: 12, name: "the trail as a Merkle tree, with signed heads",
+            sql: """
+                -- Every perfect subtree of the trail's RFC 6962 tree: node = level << 48 | index.
+                -- Filled from the entries on first start (TrailTree.ensureComplete).
+                CREATE TABLE trail_nodes (
+                    node INTEGER PRIMARY KEY,
+                    hash BLOB NOT NULL
+                );
+                -- The debit entry of each order, which its receipt names.
+                ALTER TABLE orders ADD COLUMN trail_seq INTEGER;
+                -- Heads signed at checkpoints and clean stops (receipts carry their own).
+                CREATE TABLE trail_heads (
+                    tree_size INTEGER PRIMARY KEY,
+                    root_hash TEXT NOT NULL,
+                    timestamp TEXT NOT NULL,
+                    kid TEXT NOT NULL,
+                    signature TEXT NOT NULL
+                );
+                """),
     ]
 }
 

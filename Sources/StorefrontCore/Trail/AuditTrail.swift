@@ -2,7 +2,8 @@ import Foundation
 import JSON
 import Store
 
-/// The append-only, hash-chained audit trail, with checkpoints signed by the store's key.
+/// The append-only, hash-chained audit trail, with checkpoints signed by the store's key, and
+/// an RFC 6962 Merkle tree over the same entries (`TrailTree`) whose signed heads are published.
 /// Appends happen inside the writer's transaction, next to the change they record, so an
 /// entry exists exactly when its change does.
 public struct AuditTrail: Sendable {
@@ -25,7 +26,8 @@ public struct AuditTrail: Sendable {
         entry.seq = (last?[0].int ?? 0) + 1
         entry.prevHash = last?[1].string ?? TrailEntry.genesis
         entry.at = Self.timestamp()
-        entry.hash = entry.computedHash(prev: entry.prevHash)
+        let canonical = entry.canonicalContent
+        entry.hash = TrailEntry.chainHash(prev: entry.prevHash, canonical: canonical)
         try db.run(
             """
             INSERT INTO trail (seq, at, agent_id, principal, action, target, request_id, idempotency_key, input_digest,
@@ -38,6 +40,7 @@ public struct AuditTrail: Sendable {
                 .text(entry.outcome), SQLValue(entry.errorCode), entry.amount.map(SQLValue.integer) ?? .null,
                 SQLValue(entry.currency), .text(entry.prevHash), .text(entry.hash),
             ])
+        try TrailTree.append(index: entry.seq - 1, leafHash: MerkleHash.leaf(canonical), in: db)
         if entry.seq % checkpointEvery == 0 { try checkpoint(seq: entry.seq, hash: entry.hash, in: db) }
         return entry
     }
@@ -49,6 +52,8 @@ public struct AuditTrail: Sendable {
         try db.run(
             "INSERT OR REPLACE INTO trail_checkpoints (seq, hash, kid, signature, at) VALUES (?, ?, ?, ?, ?)",
             [.integer(seq), .text(hash), .text(signingKey.keyID), .text(signature), .text(Self.timestamp())])
+        // A signed head at every checkpoint: the Merkle root an outsider can hold the store to.
+        try storeHead(try signHead(in: db), in: db)
     }
 
     /// Signs a checkpoint at the current end of the trail unless one is there already: on a
@@ -96,10 +101,16 @@ public struct AuditTrail: Sendable {
 
 /// What `trail verify` found.
 public struct TrailVerification: Sendable {
-    public enum Problem: String, Sendable { case edited, missing, reordered, badCheckpoint = "bad_checkpoint", truncated }
+    public enum Problem: String, Sendable {
+        case edited, missing, reordered, badCheckpoint = "bad_checkpoint", truncated, badHead = "bad_head"
+    }
 
     public var entries: Int64
     public var checkpoints: Int
+    /// Signed heads kept in the store whose root matched the entries.
+    public var heads: Int = 0
+    /// The Merkle root over every entry, recomputed from their contents.
+    public var root: MerkleHash.Digest = MerkleHash.empty
     public var firstBadSeq: Int64?
     public var problem: Problem?
     public var detail: String?
@@ -109,14 +120,28 @@ public struct TrailVerification: Sendable {
 
 extension AuditTrail {
     /// Recomputes the chain from the first entry and checks every checkpoint's signature
-    /// against the store's public key. Names the first entry that was edited, removed or
-    /// reordered.
+    /// against the store's public key, then the Merkle tree: each stored leaf against its
+    /// entry, each stored signed head against the root recomputed at its size. Names the first
+    /// entry that was edited, removed or reordered. What it cannot see alone: entries cut from
+    /// the end with their checkpoints and heads, or a rewrite re-signed with the key; a head
+    /// kept outside the store catches those (`TrailConsistencyCheck`).
     public static func verify(database: Database, publicJWK: JSON) throws -> TrailVerification {
         var result = TrailVerification(entries: 0, checkpoints: 0)
         var prevHash = TrailEntry.genesis
         var expectedSeq: Int64 = 1
         var hashes: [Int64: String] = [:]
         var after: Int64 = 0
+        var frontier = MerkleFrontier()
+        let heads = try database.read { db in
+            try db.query("SELECT tree_size, root_hash, timestamp, kid, signature FROM trail_heads ORDER BY tree_size").map {
+                TrailHead(
+                    treeSize: $0[0].int ?? 0, rootHash: MerkleHash.fromHex($0[1].string ?? "") ?? [], timestamp: $0[2].string ?? "",
+                    keyID: $0[3].string ?? "", signature: $0[4].string ?? "")
+            }
+        }
+        let headSizes = Set(heads.map(\.treeSize))
+        var roots: [Int64: MerkleHash.Digest] = [:]
+        var badLeaf: Int64?
         func fail(_ seq: Int64, _ problem: TrailVerification.Problem, _ detail: String) -> TrailVerification {
             result.firstBadSeq = seq
             result.problem = problem
@@ -126,6 +151,13 @@ extension AuditTrail {
         while true {
             let batch = try entries(in: database, after: after, limit: 5000)
             if batch.isEmpty { break }
+            let storedLeaves = try database.read { db in
+                Dictionary(
+                    try db.query(
+                        "SELECT node, hash FROM trail_nodes WHERE node BETWEEN ? AND ?",
+                        [.integer(batch.first!.seq - 1), .integer(batch.last!.seq - 1)]
+                    ).map { ($0[0].int ?? -1, $0[1].bytes ?? []) }, uniquingKeysWith: { a, _ in a })
+            }
             for entry in batch {
                 if entry.seq != expectedSeq {
                     return fail(expectedSeq, .missing, "entry \(expectedSeq) is missing (the next entry is \(entry.seq))")
@@ -142,6 +174,10 @@ extension AuditTrail {
                 }
                 prevHash = entry.hash
                 hashes[entry.seq] = entry.hash
+                let leaf = entry.leafHash
+                frontier.append(leafHash: leaf)
+                if badLeaf == nil, let stored = storedLeaves[entry.seq - 1], stored != leaf { badLeaf = entry.seq }
+                if headSizes.contains(entry.seq) { roots[entry.seq] = frontier.root }
                 expectedSeq += 1
                 result.entries += 1
             }
@@ -163,6 +199,22 @@ extension AuditTrail {
                 return fail(seq, .badCheckpoint, "checkpoint \(seq)'s signature does not verify with the store's key")
             }
             result.checkpoints += 1
+        }
+        result.root = frontier.root
+        if let badLeaf {
+            return fail(badLeaf, .edited, "entry \(badLeaf)'s content does not match its leaf in the Merkle tree")
+        }
+        for head in heads {
+            guard let root = roots[head.treeSize] else {
+                return fail(head.treeSize, .truncated, "signed head at size \(head.treeSize) covers entries no longer in the trail")
+            }
+            guard root == head.rootHash else {
+                return fail(head.treeSize, .edited, "the entries up to \(head.treeSize) no longer hash to their signed head's root")
+            }
+            guard head.verifies(with: publicJWK) else {
+                return fail(head.treeSize, .badHead, "signed head at size \(head.treeSize) does not verify with the store's key")
+            }
+            result.heads += 1
         }
         return result
     }

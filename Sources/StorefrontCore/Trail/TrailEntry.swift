@@ -56,13 +56,23 @@ public struct TrailEntry: Sendable, Equatable {
         ]
     }
 
+    /// The RFC 8785 form of `content`: what the chain hash and the Merkle leaf cover.
+    public var canonicalContent: [UInt8] { content.canonicalized() }
+
     /// The hash over the previous entry's hash and this entry's content.
     public func computedHash(prev: String) -> String {
+        Self.chainHash(prev: prev, canonical: canonicalContent)
+    }
+
+    static func chainHash(prev: String, canonical: [UInt8]) -> String {
         var bytes = Array(prev.utf8)
         bytes.append(0x0A)
-        bytes += content.canonicalized()
+        bytes += canonical
         return hexString(SHA256.hash(data: Data(bytes)))
     }
+
+    /// The entry's leaf in the trail's Merkle tree: `SHA-256(0x00 || canonical content)`.
+    public var leafHash: MerkleHash.Digest { MerkleHash.leaf(canonicalContent) }
 
     public var json: JSON {
         guard case .object(var o) = content else { return content }
