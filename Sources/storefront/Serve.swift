@@ -43,6 +43,9 @@ struct Serve: ParsableCommand {
     @Option(help: "Read the admin token from this file instead of generating one on first start.")
     var adminTokenFile: String?
 
+    @Option(help: "Require this token (read from the file) as Authorization: Bearer on /metrics; the admin token works too. Without it /metrics is open.")
+    var metricsTokenFile: String?
+
     @Option(help: "Seconds a purchase above the approval threshold waits for the principal.")
     var approvalTTL: Int64 = 24 * 3600
 
@@ -166,6 +169,16 @@ struct Serve: ParsableCommand {
         gatewayConfiguration.analyticsQueueCapacity = analyticsQueue
         gatewayConfiguration.resultCacheBytes = resultCache ? resultCacheMegabytes << 20 : 0
         gatewayConfiguration.chartJSDirectory = chartJS
+        if let metricsTokenFile {
+            guard let text = try? String(contentsOfFile: metricsTokenFile, encoding: .utf8),
+                case let token = text.trimmingCharacters(in: .whitespacesAndNewlines), token.count >= 16
+            else {
+                server.stop()
+                print("storefront: cannot read a metrics token of at least 16 characters from \(metricsTokenFile).", to: &standardError)
+                throw ExitCode(78)
+            }
+            gatewayConfiguration.metricsToken = token
+        }
         let gateway: Gateway
         do {
             gateway = try Gateway(
