@@ -83,7 +83,7 @@ def assert_a_untouched(shop: Shop, a: Owned) -> None:
     checkout = shop.call(a.agent, "get_checkout", {"checkout_id": a.open_checkout}).json()["checkout"]
     assert checkout["status"] == "ready_for_complete" and checkout["totals"]["total"]["amount"] == 2500, checkout
     assert shop.call(a.agent, "get_cart", {"cart_id": a.cart}).json()["cart"]["status"] == "active"
-    assert shop.call(a.agent, "recall", {"key": "secret-note"}).json()["value"] == "A's private note"
+    assert shop.call(a.agent, "recall", {"key": "secret-note"}).json()["memory"]["value"] == "A's private note"
 
 
 @pytest.mark.parametrize("label, tool, arguments", FOREIGN, ids=[f[0] for f in FOREIGN])
