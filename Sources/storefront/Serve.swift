@@ -190,7 +190,8 @@ struct Serve: ParsableCommand {
             print("storefront: cannot start: \(error)", to: &standardError)
             throw ExitCode(70)
         }
-        router.set { gateway.handle($0) }
+        // The admin token is in the store before the first request is routed, so an admin call
+        // made as soon as /status answers is never refused for want of it.
         do {
             if let token = try AdminToken.ensure(in: database, fromFile: adminTokenFile) {
                 print("admin token (shown once; keep it): \(token)")
@@ -200,6 +201,7 @@ struct Serve: ParsableCommand {
             print("storefront: \(error)", to: &standardError)
             throw ExitCode(78)
         }
+        router.set { gateway.handle($0) }
 
         var dispatcher: WebhookDispatcher?
         if !webhooks.isEmpty {
