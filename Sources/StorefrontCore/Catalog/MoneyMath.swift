@@ -35,6 +35,13 @@ enum MoneyMath {
         return product
     }
 
+    /// `a + b`, held at the bounds of `Int64` instead of overflowing: for counters (analytics
+    /// revenue) that must never stop the process and have no caller to refuse.
+    static func saturatingAdd(_ a: Int64, _ b: Int64) -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? .max : .min) : sum
+    }
+
     /// Whether `used + amount` would pass `limit` (an overflowing sum passes every limit).
     static func exceeds(_ used: Int64, plus amount: Int64, limit: Int64) -> Bool {
         let (sum, overflow) = used.addingReportingOverflow(amount)
