@@ -50,7 +50,10 @@ public struct WalletState: Sendable {
     public func remaining(_ window: SpendControls.Window) -> Int64? {
         guard let limit = controls.limit(window) else { return nil }
         if window == .perTransaction { return limit }
-        return max(0, limit - (spent[window] ?? 0))
+        // A window's spending can be negative (a hold placed in an earlier window, released in
+        // this one), so the difference is held at Int64.max rather than overflowing.
+        let (left, overflow) = limit.subtractingReportingOverflow(spent[window] ?? 0)
+        return overflow ? .max : max(0, left)
     }
 
     /// Refuses a purchase of `amount` in `categories` that a control forbids.
