@@ -282,8 +282,7 @@ def main() -> int:
             print(f"baseline: the {len(selections)} named test selections pass without mutants", flush=True)
         for i, m in enumerate(mutants, 1):
             mutate(run, m)
-            print(f"[{i}/{len(mutants)}] {m.id}: {m.outcome} in {m.seconds:.0f}s"
-                  + (f" — {m.detail}" if m.outcome != "killed" else ""), flush=True)
+            print(f"[{i}/{len(mutants)}] {m.id}: {m.outcome} in {m.seconds:.0f}s — {m.detail}", flush=True)
     except KeyboardInterrupt:
         print("\ninterrupted; the scratch copy was restored", file=sys.stderr)
         print(table(mutants))
