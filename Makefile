@@ -3,7 +3,7 @@ SWIFT ?= swift
 PORT ?= 8080
 HOST ?= 127.0.0.1
 
-.PHONY: serve test build release unit e2e bench clean install uninstall
+.PHONY: serve test build release unit e2e bench mutants clean install uninstall
 PREFIX ?= /usr/local
 
 serve: release
@@ -35,6 +35,13 @@ bench:
 	$(SWIFT) build -c release --product storefront
 	bench/run.sh
 	bench/actions.sh
+
+# The mutation harness: each one-line mutant of tests/mutants.txt is applied to a scratch copy of
+# the repository (never this tree), rebuilt, and must fail the tests it names. MUTANTS_ARGS passes
+# options (e.g. MUTANTS_ARGS="--only balance-one-short" or "-k limit"; scripts/mutants.py --help).
+mutants:
+	scripts/setup.sh --test
+	.venv/bin/python scripts/mutants.py $(MUTANTS_ARGS)
 
 clean:
 	rm -rf .build .venv storefront.db storefront.db-wal storefront.db-shm

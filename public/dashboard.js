@@ -1,11 +1,13 @@
 // The merchant dashboard: analytics, approvals, the audit trail and a live feed, all read from the
-// gateway's admin API with the admin token (kept in sessionStorage for this tab only).
+// gateway's admin API. Signing in sends the admin token once (POST /admin/api/session); the
+// gateway answers with an HttpOnly, SameSite=Strict session cookie that this script never sees,
+// and a CSRF token that every state-changing call sends back in X-CSRF-Token. The admin token is
+// neither kept by the page nor put in any URL.
 // Charts are Chart.js (Debian's libjs-chart.js, served at /vendor/chart.js/); everything else is
 // plain DOM built with textContent, so nothing the API returns is ever parsed as HTML.
 "use strict";
 
 (() => {
-  const TOKEN_KEY = "storefront.adminToken";
   const LIVE_CAP = 50;            // live feed items kept on screen
   const TRAIL_ROWS = 25;          // audit trail entries shown
   const REFRESH_MS = 30_000;      // auto-refresh period
@@ -13,7 +15,8 @@
   const PALETTE = ["#2f6b4f", "#3b6fb6", "#c2410c", "#7c3aed", "#0e7490", "#b45309", "#be185d", "#4d7c0f", "#64748b", "#a16207"];
 
   const state = {
-    token: null,
+    signedIn: false,
+    csrf: null,      // the session's CSRF token (in memory only)
     currency: "USD",
     agentNames: new Map(),
     charts: {},
@@ -146,10 +149,15 @@
 
   class AuthError extends Error {}
 
-  async function api(path, { method = "GET", raw = false } = {}) {
+  async function api(path, { method = "GET", raw = false, body } = {}) {
+    const headers = { Accept: raw ? "text/csv" : "application/json" };
+    if (method !== "GET" && method !== "HEAD" && state.csrf) headers["X-CSRF-Token"] = state.csrf;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
     const response = await fetch(path, {
       method,
-      headers: { Authorization: `Bearer ${state.token}`, Accept: raw ? "text/csv" : "application/json" },
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
       cache: "no-store",
     });
     if (response.status === 401) throw new AuthError("The gateway refused the admin token.");
@@ -197,8 +205,8 @@
     state.generation += 1;
     stopTimers();
     closeLive();
-    state.token = null;
-    sessionStorage.removeItem(TOKEN_KEY);
+    state.signedIn = false;
+    state.csrf = null;
     $("main").hidden = true;
     $("controls").hidden = true;
     $("section-nav").hidden = true;
@@ -218,52 +226,72 @@
     $("token-input").value = "";
   }
 
-  async function signIn(token, { fromStorage = false } = {}) {
+  /** Signs in with the admin token: the gateway sets the session cookie and answers the CSRF token. */
+  async function signIn(token) {
     token = (token || "").trim();
     if (!token) {
       setMessage($("login-message"), "Enter the admin token.", "bad");
       $("token-input").setAttribute("aria-invalid", "true");
       return;
     }
-    state.token = token;
     const button = $("sign-in");
     button.disabled = true;
     setMessage($("login-message"), "Checking the token…");
+    let session;
     try {
-      await api(endpoints.summary());
+      session = await api("/admin/api/session", { method: "POST", body: { token } });
     } catch (error) {
       button.disabled = false;
       if (error instanceof AuthError) {
-        showLogin(fromStorage
-          ? "The saved admin token is no longer accepted. Enter the current one."
-          : "That admin token was refused (401). Check the token the gateway printed on its first start and try again.");
+        showLogin("That admin token was refused (401). Check the token the gateway printed on its first start and try again.");
       } else {
-        // The gateway is unreachable or failing: say so, keep any saved token, let them retry.
-        state.token = null;
+        // The gateway is unreachable or failing: say so and let them retry.
         $("login-panel").hidden = false;
         setMessage($("login-message"), `Could not reach the gateway (${error.message}). Try again in a moment.`, "bad");
-        if (fromStorage) $("token-input").value = token;
       }
       return;
     }
     button.disabled = false;
+    $("token-input").value = "";
+    await enter(session, { focus: true });
+  }
+
+  /** Shows the dashboard for a signed-in session ({csrf_token, expires_at}). */
+  async function enter(session, { focus = false } = {}) {
+    state.csrf = session.csrf_token;
+    state.signedIn = true;
     setMessage($("login-message"), "");
-    sessionStorage.setItem(TOKEN_KEY, token);
     state.generation += 1;
     showDashboard();
-    if (!fromStorage) $("overview-title").focus();
+    if (focus) $("overview-title").focus();
     await refreshAll({ verifyTrail: true });
     connectLive();
     startTimers();
   }
 
-  function signOut() {
+  /** After a reload: the session cookie, if still valid, signs the page in again. */
+  async function resume() {
+    try {
+      const session = await api("/admin/api/session");
+      await enter(session);
+    } catch (error) {
+      showLogin("");
+      if (!(error instanceof AuthError)) {
+        setMessage($("login-message"), `Could not reach the gateway (${error.message}). Try again in a moment.`, "bad");
+      }
+    }
+  }
+
+  async function signOut() {
+    try {
+      await api("/admin/api/session", { method: "DELETE" });
+    } catch { /* signed out here either way */ }
     showLogin("");
-    setMessage($("login-message"), "Signed out. The token was removed from this tab.");
+    setMessage($("login-message"), "Signed out. The session cookie was cleared.");
   }
 
   function authFailed() {
-    showLogin("The gateway no longer accepts this admin token (401). Sign in again.");
+    showLogin("The dashboard session ended or the admin token changed (401). Sign in again.");
   }
 
   // --- loading everything -----------------------------------------------------------------------
@@ -791,9 +819,9 @@
 
   function connectLive() {
     closeLive();
-    if (!state.token || typeof EventSource === "undefined") return;
-    // EventSource cannot send headers: the gateway takes the admin token as access_token.
-    const source = new EventSource(`/admin/api/analytics/live?access_token=${encodeURIComponent(state.token)}`);
+    if (!state.signedIn || typeof EventSource === "undefined") return;
+    // Same origin: the browser sends the session cookie; no token in the URL.
+    const source = new EventSource("/admin/api/analytics/live");
     state.live = source;
     setLiveState("Connecting…", "warn");
     source.addEventListener("open", () => {
@@ -818,7 +846,7 @@
     source.addEventListener("error", () => {
       if (source !== state.live) return;
       if (source.readyState === EventSource.CLOSED) {
-        // Refused (e.g. the token changed) or the gateway went away: try again later.
+        // Refused (e.g. the session ended) or the gateway went away: try again later.
         setLiveState("Disconnected — retrying", "bad");
         state.live = null;
         state.liveRetry = setTimeout(connectLive, state.liveDelay);
@@ -913,15 +941,13 @@
     }
     // The browser's back/forward cache may bring the page back without its stream.
     window.addEventListener("pageshow", (event) => {
-      if (event.persisted && state.token) connectLive();
+      if (event.persisted && state.signedIn) connectLive();
     });
   }
 
   function start() {
     wire();
-    const saved = sessionStorage.getItem(TOKEN_KEY);
-    if (saved) signIn(saved, { fromStorage: true });
-    else showLogin("");
+    resume();
   }
 
   // Exposed for tests and the console: formatting helpers, no secrets.

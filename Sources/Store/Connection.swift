@@ -73,7 +73,9 @@ public final class Connection {
         sqlite3_extended_result_codes(db, 1)
         if !readOnly {
             try execute("PRAGMA journal_mode=WAL")
-            try execute("PRAGMA synchronous=NORMAL")
+            // FULL: a commit is on disk before it returns, so an acknowledged purchase survives
+            // a power cut (NORMAL in WAL mode may lose the last commits).
+            try execute("PRAGMA synchronous=FULL")
         }
         try execute("PRAGMA foreign_keys=ON")
     }

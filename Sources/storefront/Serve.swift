@@ -48,6 +48,9 @@ struct Serve: ParsableCommand {
     @Option(help: "Read the admin token from this file instead of generating one on first start.")
     var adminTokenFile: String?
 
+    @Option(help: "Require this token (read from the file) as Authorization: Bearer on /metrics; the admin token works too. Without it /metrics is open.")
+    var metricsTokenFile: String?
+
     @Option(help: "Seconds a purchase above the approval threshold waits for the principal.")
     var approvalTTL: Int64 = 24 * 3600
 
@@ -179,6 +182,16 @@ struct Serve: ParsableCommand {
         gatewayConfiguration.analyticsQueueCapacity = analyticsQueue
         gatewayConfiguration.resultCacheBytes = resultCache ? resultCacheMegabytes << 20 : 0
         gatewayConfiguration.chartJSDirectory = chartJS
+        if let metricsTokenFile {
+            guard let text = try? String(contentsOfFile: metricsTokenFile, encoding: .utf8),
+                case let token = text.trimmingCharacters(in: .whitespacesAndNewlines), token.count >= 16
+            else {
+                server.stop()
+                print("storefront: cannot read a metrics token of at least 16 characters from \(metricsTokenFile).", to: &standardError)
+                throw ExitCode(78)
+            }
+            gatewayConfiguration.metricsToken = token
+        }
         let gateway: Gateway
         do {
             gateway = try Gateway(
@@ -190,7 +203,8 @@ struct Serve: ParsableCommand {
             print("storefront: cannot start: \(error)", to: &standardError)
             throw ExitCode(70)
         }
-        router.set { gateway.handle($0) }
+        // The admin token is in the store before the first request is routed, so an admin call
+        // made as soon as /status answers is never refused for want of it.
         do {
             if let token = try AdminToken.ensure(in: database, fromFile: adminTokenFile) {
                 print("admin token (shown once; keep it): \(token)")
@@ -200,6 +214,7 @@ struct Serve: ParsableCommand {
             print("storefront: \(error)", to: &standardError)
             throw ExitCode(78)
         }
+        router.set { gateway.handle($0) }
 
         var dispatcher: WebhookDispatcher?
         if !webhooks.isEmpty {

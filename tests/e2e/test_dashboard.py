@@ -7,7 +7,8 @@ that waits for the merchant. Then the browser signs in (a wrong token is refused
 tests check what a merchant sees against what was sent and against the admin API: the KPIs, the
 family chart and the funnel chart drawn by Chart.js, top agents, the actions table, approving the
 pending purchase with the button, the audit trail's verification, the live feed over SSE, the CSV
-export, the token kept for the tab's session, and no horizontal overflow at a phone's width.
+export, the sign-in kept by an HttpOnly session cookie (never the token in storage or in a URL), and
+no horizontal overflow at a phone's width.
 
 Screenshots are saved as artifacts in `$STOREFRONT_ARTIFACTS` (default: the system temp folder).
 """
@@ -57,6 +58,7 @@ LIVE_FIRST = ("Amazonbot", "Mozilla/5.0 (compatible; Amazonbot/0.1; +https://dev
 LIVE_SECOND = ("DuckAssistBot", "DuckAssistBot/1.2; (+http://duckduckgo.com/duckassistbot.html)")
 LIVE_BURST = ("Bytespider", "Mozilla/5.0 (compatible; Bytespider; spider-feedback@bytedance.com)")
 
+SESSION_COOKIE = "sf_admin_session"  # Path=/admin: read through CDP, WebDriver shows only the page's path
 BUYER_NAME = "Trailhead Shopper"
 APPROVER_NAME = "Summit Procurement"
 PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True}
@@ -232,6 +234,12 @@ def open_dashboard(driver, shop: Shop) -> None:
     wait_js(driver, "return document.readyState === 'complete'", "the page to load")
 
 
+def session_cookie(driver, shop: Shop) -> dict | None:
+    """The dashboard's session cookie as the browser holds it for the admin API's URLs."""
+    cookies = driver.execute_cdp_cmd("Network.getCookies", {"urls": [shop.url("/admin/api/session")]})["cookies"]
+    return next((c for c in cookies if c["name"] == SESSION_COOKIE), None)
+
+
 def sign_in(driver, token: str) -> None:
     field_ = driver.find_element(By.ID, "token-input")
     assert field_.is_displayed()
@@ -251,7 +259,7 @@ def dashboard(browser, shop, traffic) -> Dashboard:
     """Signed in with the right token, every panel loaded once."""
     before = shop.admin_ok("GET", "/analytics/summary")["requests"]
     open_dashboard(browser, shop)
-    js(browser, "sessionStorage.clear()")
+    browser.execute_cdp_cmd("Network.clearBrowserCookies", {})
     browser.refresh()
     wait_js(browser, "return !document.getElementById('login-panel').hidden", "the sign-in form")
     sign_in(browser, shop.admin_token)
@@ -266,7 +274,7 @@ def dashboard(browser, shop, traffic) -> Dashboard:
 
 def test_a_wrong_token_is_refused_with_a_message(browser, shop, traffic):
     open_dashboard(browser, shop)
-    js(browser, "sessionStorage.clear()")
+    browser.execute_cdp_cmd("Network.clearBrowserCookies", {})
     browser.refresh()
     wait_js(browser, "return !document.getElementById('login-panel').hidden", "the sign-in form")
     assert not browser.find_element(By.ID, "main").is_displayed(), "nothing is shown before signing in"
@@ -281,7 +289,8 @@ def test_a_wrong_token_is_refused_with_a_message(browser, shop, traffic):
     assert browser.find_element(By.ID, "token-input").is_displayed(), "the dashboard asks again"
     assert browser.find_element(By.ID, "token-input").get_attribute("aria-invalid") == "true"
     assert not browser.find_element(By.ID, "main").is_displayed()
-    assert js(browser, "return sessionStorage.getItem('storefront.adminToken')") is None, "a refused token is not kept"
+    assert session_cookie(browser, shop) is None, "a refused token starts no session"
+    assert "sf_admin_this_is_not_the_token" not in js(browser, "return JSON.stringify({...sessionStorage, ...localStorage})")
     screenshot(browser, "wrong-token")
 
 
@@ -512,7 +521,7 @@ def test_no_horizontal_overflow_at_phone_width(dashboard):
     driver = dashboard.driver
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
     try:
-        driver.refresh()  # the token is kept for the session: no sign-in again
+        driver.refresh()  # the session cookie keeps the sign-in: no sign-in again
         wait_for_refresh(driver, 0, "the dashboard at phone width")
         wait_js(driver, "return !!(window.Chart && Chart.getChart(document.getElementById('funnel-chart')))", "the charts at phone width")
         assert not driver.find_element(By.ID, "login-panel").is_displayed()
@@ -534,15 +543,35 @@ def test_no_content_security_policy_violations_or_script_errors(dashboard):
     assert problems == [], problems
 
 
-def test_token_is_kept_for_the_session_and_sign_out_forgets_it(dashboard, shop):
+def test_sign_in_is_an_httponly_cookie_and_the_token_is_in_no_url_and_sign_out_ends_it(dashboard, shop):
+    """The dashboard sends the admin token once (POST /admin/api/session) and then holds an
+    HttpOnly, SameSite=Strict cookie: a reload stays signed in, the page's script and storage
+    never hold the token, no request URL carries it (the live feed's EventSource included), and
+    signing out ends the session on the gateway, not only in the page."""
     driver = dashboard.driver
     driver.refresh()
     wait_js(driver, "return !document.getElementById('main').hidden", "the dashboard without asking again")
+    wait_for_refresh(driver, 0, "the panels after the reload")
     assert not driver.find_element(By.ID, "login-panel").is_displayed()
-    assert js(driver, "return sessionStorage.getItem('storefront.adminToken')") == shop.admin_token
+    cookie = session_cookie(driver, shop)
+    assert cookie is not None, "no session cookie"
+    assert cookie["httpOnly"] is True and cookie.get("sameSite") == "Strict", cookie
+    assert SESSION_COOKIE not in js(driver, "return document.cookie"), "the script can read the session cookie"
+    stored = js(driver, "return JSON.stringify({...sessionStorage, ...localStorage})")
+    assert shop.admin_token not in stored, "the admin token is kept in the page's storage"
+    urls = js(driver, "return performance.getEntriesByType('resource').map(e => e.name).concat([location.href])")
+    # The live feed's EventSource (not in resource timing while it is open) connects with the cookie alone.
+    wait_js(driver, "return document.getElementById('live-state').textContent === 'Live'", "the live feed over the cookie")
+    leaks = [u for u in urls if shop.admin_token in u or "access_token" in u]
+    assert leaks == [], f"the admin token is in a URL: {leaks}"
+
+    old = cookie["value"]
+    assert requests.get(shop.url("/admin/api/session"), cookies={SESSION_COOKIE: old}, timeout=10).status_code == 200
     click(driver, driver.find_element(By.ID, "sign-out"))
     wait_js(driver, "return !document.getElementById('login-panel').hidden", "the sign-in form after signing out")
-    assert js(driver, "return sessionStorage.getItem('storefront.adminToken')") is None
+    assert session_cookie(driver, shop) is None
+    gone = requests.get(shop.url("/admin/api/agents"), cookies={SESSION_COOKIE: old}, timeout=10)
+    assert gone.status_code == 401, "the old session cookie still works after signing out"
 
 
 # --- what the merchant's own browser does to the agent analytics ---------------------------------

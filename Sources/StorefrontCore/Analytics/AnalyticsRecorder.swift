@@ -284,7 +284,7 @@ public final class AnalyticsRecorder: @unchecked Sendable {
             r.requests += 1
             r.latency += e.latencyUs
             r.bytes += e.bytesOut
-            r.revenue += e.amount ?? 0
+            r.revenue = MoneyMath.saturatingAdd(r.revenue, e.amount ?? 0)
             r.buckets[Self.bucket(e.latencyUs)] += 1
         }
         let empty: Rollup = (0, 0, 0, 0, Array(repeating: 0, count: Self.bucketBounds.count))
@@ -379,7 +379,7 @@ struct MetricsCounters: Sendable {
         count += 1
         if let amount = e.amount, let currency = e.currency {
             orders += 1
-            revenue[currency, default: 0] += amount
+            revenue[currency] = MoneyMath.saturatingAdd(revenue[currency] ?? 0, amount)
         }
     }
 }

@@ -59,7 +59,7 @@ struct Quote {
         // Each discount counts every qualifying unit in the order; a line gets its best one.
         var best: [(bps: Int64, id: String?)] = Array(repeating: (0, nil), count: lines.count)
         for discount in discounts {
-            let qualifying = lines.filter { discount.applies(to: $0.product) }.reduce(Int64(0)) { $0 + $1.quantity }
+            let qualifying = lines.filter { discount.applies(to: $0.product) }.reduce(Int64(0)) { $0 &+ $1.quantity }
             let bps = discount.rate(forQuantity: qualifying)
             guard bps > 0 else { continue }
             for (i, line) in lines.enumerated() where discount.applies(to: line.product) && bps > best[i].bps {
@@ -69,10 +69,10 @@ struct Quote {
         var lineItems: [JSON] = []
         var productsSubtotal: Int64 = 0, discountTotal: Int64 = 0
         for (i, line) in lines.enumerated() {
-            let subtotal = line.unit * line.quantity
-            let discount = applyBasisPoints(subtotal, best[i].bps)
-            productsSubtotal += subtotal
-            discountTotal += discount
+            let subtotal = try MoneyMath.multiply(line.unit, line.quantity, "\(line.product.name) × \(line.quantity)")
+            let discount = try applyBasisPoints(subtotal, best[i].bps)
+            productsSubtotal = try MoneyMath.add(productsSubtotal, subtotal, "The products' subtotal")
+            discountTotal = try MoneyMath.add(discountTotal, discount, "The discount total")
             lineItems.append([
                 "product_id": .string(line.product.id),
                 "variant_id": JSON(line.variant?.id),
@@ -99,11 +99,11 @@ struct Quote {
                     param: "/plans/\(i)/plan_id")
             }
             let quantity = request["quantity"]?.intValue ?? 1
-            let recurring = (Money(json: plan["price"])?.amount ?? 0) * quantity
+            let recurring = try MoneyMath.multiply(Money(json: plan["price"])?.amount ?? 0, quantity, "Plan \(planID) × \(quantity)")
             let trial = plan["trial_days"]?.intValue ?? 0
             let due = trial > 0 ? 0 : recurring
-            recurringTotal += recurring
-            subscriptionsDueToday += due
+            recurringTotal = try MoneyMath.add(recurringTotal, recurring, "The plans' total")
+            subscriptionsDueToday = try MoneyMath.add(subscriptionsDueToday, due, "The plans due today")
             subscriptions.append([
                 "plan_id": .string(planID), "name": plan["name"] ?? .string(planID), "quantity": .int(quantity),
                 "price": plan["price"] ?? money(0), "interval": plan["interval"] ?? "month",
@@ -123,15 +123,19 @@ struct Quote {
                     param: "/usage/\(i)/price_id")
             }
             let quantity = request["quantity"]?.intValue ?? 0
-            let (tiers, total) = usageCharge(price, quantity: quantity)
-            usageTotal += total
+            let (tiers, total) = try usageCharge(price, quantity: quantity)
+            usageTotal = try MoneyMath.add(usageTotal, total, "The usage total")
             usage.append([
                 "price_id": .string(priceID), "name": price["name"] ?? .string(priceID),
                 "unit": price["unit"] ?? "unit", "quantity": .int(quantity), "tiers": .array(tiers), "total": money(total),
             ])
         }
 
-        let subtotal = productsSubtotal + recurringTotal + usageTotal
+        let subtotal = try MoneyMath.add(
+            try MoneyMath.add(productsSubtotal, recurringTotal, "The subtotal"), usageTotal, "The subtotal")
+        let total = try MoneyMath.subtract(subtotal, discountTotal, "The total")
+        let dueToday = try MoneyMath.add(
+            try MoneyMath.subtract(productsSubtotal, discountTotal, "The amount due today"), subscriptionsDueToday, "The amount due today")
         return Result(json: [
             "currency": .string(currency),
             "line_items": .array(lineItems),
@@ -139,15 +143,15 @@ struct Quote {
             "usage": .array(usage),
             "subtotal": money(subtotal),
             "discount_total": money(discountTotal),
-            "total": money(subtotal - discountTotal),
-            "due_today": money(productsSubtotal - discountTotal + subscriptionsDueToday),
+            "total": money(total),
+            "due_today": money(dueToday),
             "quoted_at": .string(Timestamp.iso8601(Date())),
         ])
     }
 
     /// Graduated: each tier prices the units that fall in it. Volume: every unit at the rate
     /// of the tier the total falls in. A tier's flat amount is charged when it is reached.
-    func usageCharge(_ price: JSON, quantity: Int64) -> ([JSON], Int64) {
+    func usageCharge(_ price: JSON, quantity: Int64) throws -> ([JSON], Int64) {
         let tiers = price["tiers"]?.arrayValue ?? []
         let volume = price["billing"]?.stringValue == "volume"
         var rows: [JSON] = [], total: Int64 = 0, lower: Int64 = 0
@@ -162,10 +166,12 @@ struct Quote {
             } else {
                 inTier = max(0, min(quantity, upper ?? Int64.max) - lower)
             }
-            let amount = inTier * unit + (inTier > 0 ? flat : 0)
-            total += amount
+            let name = price["id"]?.stringValue ?? "usage"
+            let amount = try MoneyMath.add(
+                try MoneyMath.multiply(inTier, unit, "\(name): \(inTier) units"), inTier > 0 ? flat : 0, "\(name)'s tier")
+            total = try MoneyMath.add(total, amount, "\(name)'s total")
             rows.append([
-                "from": .int(lower + 1), "to": upper.map(JSON.int) ?? .null, "quantity": .int(inTier),
+                "from": .int(lower &+ 1), "to": upper.map(JSON.int) ?? .null, "quantity": .int(inTier),
                 "unit_amount": money(unit), "amount": money(amount),
             ])
             guard let upper else { break }

@@ -32,7 +32,8 @@ struct VolumeDiscount: Sendable {
     }
 }
 
-/// `amount × bps / 10000`, rounded half up, in integer arithmetic.
-func applyBasisPoints(_ amount: Int64, _ bps: Int64) -> Int64 {
-    (amount * bps + 5000) / 10000
+/// `amount × bps / 10000`, rounded half up, in integer arithmetic (checked: a product that does
+/// not fit in 64 bits is `amount_out_of_range`).
+func applyBasisPoints(_ amount: Int64, _ bps: Int64) throws -> Int64 {
+    try MoneyMath.add(try MoneyMath.multiply(amount, bps, "A discount"), 5000, "A discount") / 10000
 }

@@ -274,6 +274,9 @@ public struct Commerce: Sendable {
         guard amount > 0 else { throw ActionError.invalid("invalid_amount", "amount must be a positive integer in minor units.", param: "amount") }
         return try database.write { db in
             guard let wallet = try WalletState.load(agentID, db: db) else { throw ActionError.notFound("No agent \(agentID).") }
+            // Checked before anything is written: 9223372036854775807 added to a wallet that
+            // holds money is refused, never a trap that ends the process.
+            let balance = try MoneyMath.add(wallet.balance, amount, "The balance after funding \(amount)")
             try db.appendLedger(agentID: agentID, kind: "fund", amount: amount, currency: wallet.currency, reference: nil, note: note)
             try trail.append(
                 TrailEntry(agentID: agentID, principal: actor, action: "wallet.fund", target: agentID, outcome: "ok", amount: amount,
@@ -281,7 +284,7 @@ public struct Commerce: Sendable {
             try events.record(
                 "wallet.funded", agentID: agentID,
                 data: ["amount": Money(amount: amount, currency: wallet.currency).json,
-                       "balance": Money(amount: wallet.balance + amount, currency: wallet.currency).json], db: db)
+                       "balance": Money(amount: balance, currency: wallet.currency).json], db: db)
             return try WalletState.load(agentID, db: db)!.json
         }
     }

@@ -365,6 +365,7 @@ struct CommerceActions: Sendable {
         try refund(row, amount: amount, kind: "order.cancel", db: db, agent: agent, reason: arguments["reason"]?.stringValue)
         try db.run(
             "UPDATE orders SET status = 'canceled', refunded = total, updated_at = ? WHERE id = ?", [.integer(unixNow()), .text(id)])
+        try Ratings.orderVoided(id, db: db)
         try commerce.events.record(
             "order.canceled", agentID: agent.id, orderID: id,
             data: ["order_id": .string(id), "status": "canceled",
@@ -403,6 +404,7 @@ struct CommerceActions: Sendable {
         try db.run(
             "UPDATE orders SET status = ?, refunded = refunded + ?, updated_at = ? WHERE id = ?",
             [.text(status), .integer(amount), .integer(unixNow()), .text(id)])
+        if status == "refunded" { try Ratings.orderVoided(id, db: db) }
         try commerce.events.record(
             "order.\(status)", agentID: agent.id, orderID: id,
             data: ["order_id": .string(id), "status": .string(status), "refund": Money(amount: amount, currency: currency).json],

@@ -17,6 +17,7 @@ struct PricedItems {
     var shipping: Int64
     var shippingOption: String?
     var currency: String
+    /// Checked when the items are priced (`price` refuses a total that overflows).
     var total: Int64 { subtotal - discount + shipping }
     var categories: Set<String> { Set(lineItems.compactMap { $0["category"]?.stringValue }) }
 
@@ -39,8 +40,8 @@ struct PricedItems {
         for line in quote["line_items"]?.arrayValue ?? [] {
             let product = manifests.catalog.product(line["product_id"]?.stringValue ?? "")
             if product?.isDigital == false { physical = true }
-            subtotal += line["subtotal"]?["amount"]?.intValue ?? 0
-            discount += line["discount"]?["amount"]?.intValue ?? 0
+            subtotal = try MoneyMath.add(subtotal, line["subtotal"]?["amount"]?.intValue ?? 0, "The order's subtotal")
+            discount = try MoneyMath.add(discount, line["discount"]?["amount"]?.intValue ?? 0, "The order's discount")
             lines.append([
                 "product_id": line["product_id"] ?? .null, "variant_id": line["variant_id"] ?? .null,
                 "name": line["name"] ?? .null, "category": .string(product?.category ?? ""),
@@ -72,6 +73,7 @@ struct PricedItems {
                 shipping = 0
             }
         }
+        _ = try MoneyMath.add(try MoneyMath.subtract(subtotal, discount, "The order's total"), shipping, "The order's total")
         return PricedItems(
             lineItems: lines, subtotal: subtotal, discount: discount, shipping: shipping, shippingOption: chosen, currency: currency)
     }

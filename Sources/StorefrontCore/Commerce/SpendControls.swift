@@ -99,8 +99,30 @@ public struct SpendControls: Sendable, Equatable {
         ]
     }
 
+    /// The keys `updated(with:)` reads.
+    static let keys: Set<String> = [
+        "per_transaction", "daily", "weekly", "monthly", "all_time", "approval_threshold", "allowed_categories",
+        "blocked_categories",
+    ]
+
     /// Reads changes from JSON (admin API, CLI); absent keys keep their value, null clears.
+    /// Anything else is refused, so a typo or a wrong type never reads as "no change".
     public func updated(with json: JSON) throws -> SpendControls {
+        guard let object = json.objectValue else {
+            throw ActionError.invalid("invalid_body", "Send the limits as a JSON object.")
+        }
+        if let unknown = Set(object.keys).subtracting(Self.keys).sorted().first {
+            throw ActionError.invalid(
+                "unknown_field", "\(unknown) is not a spend control; known: \(Self.keys.sorted().joined(separator: ", ")).",
+                param: unknown)
+        }
+        func categories(_ key: String) throws -> Set<String>? {
+            guard let value = json[key], !value.isNull else { return nil }
+            guard let list = value.arrayValue, list.allSatisfy({ $0.stringValue != nil }) else {
+                throw ActionError.invalid("invalid_categories", "\(key) must be an array of category names or null.", param: key)
+            }
+            return Set(list.compactMap(\.stringValue))
+        }
         var c = self
         func amount(_ key: String, _ current: Int64?) throws -> Int64? {
             guard let value = json[key] else { return current }
@@ -116,12 +138,8 @@ public struct SpendControls: Sendable, Equatable {
         c.monthly = try amount("monthly", c.monthly)
         c.allTime = try amount("all_time", c.allTime)
         c.approvalThreshold = try amount("approval_threshold", c.approvalThreshold)
-        if let allowed = json["allowed_categories"] {
-            c.allowedCategories = allowed.isNull ? nil : Set(allowed.arrayValue?.compactMap(\.stringValue) ?? [])
-        }
-        if let blocked = json["blocked_categories"] {
-            c.blockedCategories = Set(blocked.arrayValue?.compactMap(\.stringValue) ?? [])
-        }
+        if json["allowed_categories"] != nil { c.allowedCategories = try categories("allowed_categories") }
+        if json["blocked_categories"] != nil { c.blockedCategories = try categories("blocked_categories") ?? [] }
         return c
     }
 }

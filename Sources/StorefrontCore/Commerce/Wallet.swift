@@ -50,7 +50,10 @@ public struct WalletState: Sendable {
     public func remaining(_ window: SpendControls.Window) -> Int64? {
         guard let limit = controls.limit(window) else { return nil }
         if window == .perTransaction { return limit }
-        return max(0, limit - (spent[window] ?? 0))
+        // A window's spending can be negative (a hold placed in an earlier window, released in
+        // this one), so the difference is held at Int64.max rather than overflowing.
+        let (left, overflow) = limit.subtractingReportingOverflow(spent[window] ?? 0)
+        return overflow ? .max : max(0, left)
     }
 
     /// Refuses a purchase of `amount` in `categories` that a control forbids.
@@ -69,7 +72,7 @@ public struct WalletState: Sendable {
         for window in SpendControls.Window.allCases {
             guard let limit = controls.limit(window) else { continue }
             let used = window == .perTransaction ? 0 : (spent[window] ?? 0)
-            if used + amount > limit {
+            if MoneyMath.exceeds(used, plus: amount, limit: limit) {
                 throw ActionError(
                     status: 403, kind: .permission, code: "spend_limit_exceeded",
                     message: "This purchase of \(Money(amount: amount, currency: currency).displayString) would exceed the \(window.rawValue.replacingOccurrences(of: "_", with: "-")) limit of \(Money(amount: limit, currency: currency).displayString) (\(Money(amount: max(0, limit - used), currency: currency).displayString) left).",
@@ -116,9 +119,19 @@ public struct WalletState: Sendable {
 }
 
 extension Connection {
+    /// Appends one ledger row. The ledger's triggers add it to the agent's running totals, so
+    /// first the new balance and all-time spend are checked to fit in 64 bits: an amount that
+    /// would overflow them is refused (`amount_out_of_range`) before anything is written.
     func appendLedger(agentID: String, kind: String, amount: Int64, currency: String, reference: String?, note: String? = nil)
         throws
     {
+        let totals = try queryOne(
+            "SELECT amount, spend FROM ledger_totals WHERE agent_id = ? AND period = 'all' AND start = 0", [.text(agentID)])
+        let balance = totals?[0].int ?? 0, spend = totals?[1].int ?? 0
+        _ = try MoneyMath.add(balance, amount, "The wallet's balance after this \(kind)")
+        if ["debit", "hold", "release"].contains(kind) {
+            _ = try MoneyMath.subtract(spend, amount, "The wallet's spending after this \(kind)")
+        }
         try run(
             "INSERT INTO ledger (agent_id, kind, amount, currency, reference, note, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [.text(agentID), .text(kind), .integer(amount), .text(currency), SQLValue(reference), SQLValue(note),

@@ -3,30 +3,6 @@ import HTTPServer
 import JSON
 
 extension Gateway {
-    /// Admin routes need the merchant's admin token as a bearer token.
-    func adminOnly(_ handler: @escaping @Sendable (Request) -> Response) -> Handler {
-        { [database] request in
-            // EventSource cannot send headers, so the token may also come as access_token
-            // (RFC 6750 §2.3); every other client sends it as a bearer token.
-            let bearer = request.headers["Authorization"].flatMap { header -> String? in
-                header.lowercased().hasPrefix("bearer ") ? String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces) : nil
-            }
-            guard let token = bearer ?? request.query("access_token"), AdminToken.verify(token, in: database) else {
-                var response = Response.error(
-                    status: 401, type: "authentication_error", code: "admin_token_required",
-                    message: "Admin routes need Authorization: Bearer <admin token> (printed on the gateway's first start).")
-                response.headers.add("WWW-Authenticate", "Bearer realm=\"storefront-admin\"")
-                return response
-            }
-            // Admin work writes to the store; it runs off the server's threads.
-            return .later { complete in DispatchQueue.global().async { complete(handler(request)) } }
-        }
-    }
-
-    static func body(_ request: Request) -> JSON {
-        (try? JSON.parse(bytes: request.body)) ?? [:]
-    }
-
     func adminResult(_ work: () throws -> JSON, status: Int = 200) -> Response {
         do {
             return jsonResponse(try work(), status: status)
@@ -39,6 +15,7 @@ extension Gateway {
 
     func addAdminRoutes(to router: inout Router) {
         let prefix = "/admin/api"
+        addAdminSessionRoutes(to: &router)
         router.get(prefix + "/agents", adminOnly { [unowned self] _ in
             adminResult { ["agents": .array(try agents.list().map(\.json))] }
         })

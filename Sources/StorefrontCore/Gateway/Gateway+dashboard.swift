@@ -47,8 +47,14 @@ extension Gateway {
         router.get(prefix + "/live", adminOnly { [unowned self] request in
             liveFeed(after: request.headers["Last-Event-ID"].flatMap { Int64($0) })
         })
-        router.get("/metrics") { [unowned self] _ in
-            Response.text(prometheusText(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        router.get("/metrics") { [unowned self] request in
+            guard metricsAllowed(request) else {
+                return Response.error(
+                    status: 401, type: "authentication_error", code: "metrics_token_required",
+                    message: "/metrics needs Authorization: Bearer <metrics token> (serve --metrics-token-file) or the admin token.",
+                    headers: [("WWW-Authenticate", "Bearer realm=\"storefront-metrics\"")])
+            }
+            return Response.text(prometheusText(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
         if let chartDirectory = configuration.chartJSDirectory {
             let files = StaticFiles(root: chartDirectory)

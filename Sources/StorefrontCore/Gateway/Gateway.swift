@@ -36,6 +36,8 @@ public struct GatewayConfiguration: Sendable {
     public var resultCacheBytes = 32 << 20
     /// Where Chart.js is (Debian's libjs-chart.js), served at /vendor/chart.js/.
     public var chartJSDirectory: String? = "/usr/share/javascript/chart.js"
+    /// When set, `/metrics` needs `Authorization: Bearer` with this token (or the admin token).
+    public var metricsToken: String?
 
     public init(publicURL: String, publicDirectory: String? = nil) {
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL

@@ -420,6 +420,20 @@ public enum StoreMigrations {
                     signature TEXT NOT NULL
                 );
                 """),
+        Migration(
+            version: 13, name: "admin dashboard sessions",
+            sql: """
+                -- The dashboard signs in with the admin token once and then holds an HttpOnly
+                -- cookie. Only the SHA-256 of the cookie's value is kept, with the hash of the
+                -- admin token it was issued under (a new admin token ends older sessions).
+                CREATE TABLE admin_sessions (
+                    id_sha256 TEXT PRIMARY KEY,
+                    token_sha256 TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX admin_sessions_expiry ON admin_sessions (expires_at);
+                """),
     ]
 }
 

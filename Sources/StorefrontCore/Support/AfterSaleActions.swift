@@ -248,6 +248,14 @@ struct AfterSaleActions: Sendable {
         let orderID = arguments["order_id"]?.stringValue ?? ""
         let productID = arguments["product_id"]?.stringValue ?? ""
         let row = try order(orderID, agent: agent, db: db)
+        // Only a purchase the agent kept rates a product: buying, getting every cent back and
+        // rating would otherwise move a product's rating at no cost.
+        guard Ratings.keeps(status: row["status"].string) else {
+            throw ActionError(
+                status: 409, kind: .invalidRequest, code: "order_not_kept",
+                message: "Order \(orderID) is \(row["status"].string ?? "closed") (refunded in full); only purchases that were kept can be rated.",
+                param: "/order_id", details: ["target": .string(orderID)])
+        }
         let items = ((try? JSON.parse(row["items"].string ?? "{}")) ?? [:])["line_items"]?.arrayValue ?? []
         guard items.contains(where: { $0["product_id"]?.stringValue == productID }) else {
             throw ActionError(
@@ -266,8 +274,7 @@ struct AfterSaleActions: Sendable {
             """,
             [.text(orderID), .text(productID), .text(agent.id), .integer(arguments["rating"]?.intValue ?? 0),
              .text(tags.compactString), SQLValue(arguments["text"]?.stringValue), .integer(created), .integer(now)])
-        let aggregate = try db.queryOne(
-            "SELECT avg(rating), count(*) FROM feedback WHERE product_id = ?", [.text(productID)])
+        let aggregate = try db.queryOne(Ratings.productSQL, [.text(productID)])
         return [
             "feedback": [
                 "order_id": .string(orderID), "product_id": .string(productID), "rating": arguments["rating"] ?? 0, "tags": tags,
@@ -303,8 +310,28 @@ struct AfterSaleActions: Sendable {
     }
 }
 
-/// Aggregate ratings of products, read from the store.
+/// Aggregate ratings of products, read from the store. Only ratings of kept purchases count:
+/// a rating whose order was later canceled or refunded in full drops out of the average.
 enum Ratings {
+    /// Order statuses whose ratings do not count (every cent went back to the wallet).
+    static let voidedStatuses = ["canceled", "refunded"]
+
+    static func keeps(status: String?) -> Bool { !voidedStatuses.contains(status ?? "") }
+
+    static let keptJoin = """
+        FROM feedback f JOIN orders o ON o.id = f.order_id
+        WHERE o.status NOT IN ('canceled', 'refunded')
+        """
+
+    /// One product's average and count (`?1`: the product).
+    static let productSQL = "SELECT avg(f.rating), count(*) \(keptJoin) AND f.product_id = ?1"
+
+    /// Called when an order is canceled or refunded in full: touching its feedback rows makes
+    /// the ratings cache (which follows commits to `feedback`) read the averages again.
+    static func orderVoided(_ orderID: String, db: Connection) throws {
+        try db.run("UPDATE feedback SET updated_at = updated_at WHERE order_id = ?", [.text(orderID)])
+    }
+
     static func json(average: Double, count: Int64) -> JSON? {
         guard count > 0 else { return nil }
         return ["average": .double((average * 100).rounded() / 100), "count": .int(count)]
@@ -314,7 +341,7 @@ enum Ratings {
     static func loadAll(database: Database) throws -> [String: JSON] {
         try database.read { db in
             var result: [String: JSON] = [:]
-            for row in try db.query("SELECT product_id, avg(rating), count(*) FROM feedback GROUP BY product_id", []) {
+            for row in try db.query("SELECT f.product_id, avg(f.rating), count(*) \(keptJoin) GROUP BY f.product_id", []) {
                 if let id = row[0].string, let rating = json(average: row[1].double ?? 0, count: row[2].int ?? 0) {
                     result[id] = rating
                 }
