@@ -60,6 +60,8 @@ struct StoreFacts {
     let version: String
     let maxBodyBytes: Int
     var openRegistration = true
+    /// The rate-limit policy as published (null when nothing is limited).
+    var rateLimits: JSON = .null
 
     var store: JSON { manifests.store }
     var name: String { manifests.storeName }
@@ -145,7 +147,7 @@ struct StoreFacts {
             "max_request_body_bytes": .int(Int64(maxBodyBytes)),
             "catalog_page_size_max": .int(Int64(CatalogQuery.maxLimit)),
             "catalog_page_size_default": 20,
-            "rate_limits": .null,
+            "rate_limits": rateLimits,
         ]
     }
 

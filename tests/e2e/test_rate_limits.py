@@ -1,0 +1,191 @@
+"""Rate limits (issue 12, item 4): token buckets per agent, per anonymous client address and per
+action class, answered 429 with Retry-After and the IETF RateLimit / RateLimit-Policy headers,
+keyed on the action whatever the transport, published in /agents and the capability manifest,
+and counted in /metrics.
+
+One gateway with small limits serves the module; each test uses its own agents, so their buckets
+do not meet (the anonymous bucket is 127.0.0.1's, spent only by the test about it)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import jsonschema
+import pytest
+import requests
+
+from gateway_process import initialize_message, post_json, rpc_notification, rpc_request
+from shop import GIFT_PRODUCT, GIFT_SKU, new_key, start_shop
+from support import SCHEMAS
+
+LIMITS = (
+    "--rate-limit", "reads=8/60s",
+    "--rate-limit", "anonymous.reads=4/1m",
+    "--rate-limit", "checkout=2/60s,burst=2",
+    "--rate-limit", "writes=1/2s",
+    "--rate-limit", "registration=2/1h",
+)
+
+POLICY = re.compile(r'^"(?P<name>[a-z.]+)";q=(?P<q>\d+);w=(?P<w>\d+)$')
+CURRENT = re.compile(r'^"(?P<name>[a-z.]+)";r=(?P<r>\d+);t=(?P<t>\d+)$')
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    shop = start_shop(tmp_path_factory.mktemp("rate-limits"), extra=LIMITS)
+    yield shop
+    shop.server.stop()
+
+
+def assert_refused(r: requests.Response, policy: str, q: int, w: int, rate_class: str) -> dict:
+    """A 429 with Retry-After, both RateLimit headers naming `policy`, and a JSON error."""
+    assert r.status_code == 429, (r.status_code, r.text[:500])
+    retry = int(r.headers["Retry-After"])
+    assert 1 <= retry <= w
+    p = POLICY.match(r.headers["RateLimit-Policy"])
+    assert p and p["name"] == policy and int(p["q"]) == q and int(p["w"]) == w, r.headers["RateLimit-Policy"]
+    c = CURRENT.match(r.headers["RateLimit"])
+    assert c and c["name"] == policy and int(c["r"]) == 0 and int(c["t"]) == retry, r.headers["RateLimit"]
+    return r.json()
+
+
+def search(shop, agent, session=None):
+    return shop.call(agent, "search_catalog", {"query": "tent"}, session=session)
+
+
+def test_one_agent_flooding_gets_429_with_retry_after_and_ratelimit_headers_and_others_are_unaffected(shop):
+    flooder, other = shop.register(), shop.register()
+    codes = []
+    for n in range(8):
+        r = search(shop, flooder)
+        codes.append(r.status_code)
+        c = CURRENT.match(r.headers.get("RateLimit", ""))
+        assert c and c["name"] == "reads" and int(c["r"]) == 7 - n, r.headers
+        assert r.headers["RateLimit-Policy"] == '"reads";q=8;w=60'
+    assert codes == [200] * 8
+    refused = search(shop, flooder)
+    body = assert_refused(refused, "reads", 8, 60, "reads")
+    error = body["error"]
+    assert error["code"] == "rate_limited"
+    assert error["details"]["class"] == "reads" and error["details"]["caller"] == "agent"
+    assert error["details"]["retry_after_seconds"] == int(refused.headers["Retry-After"])
+    assert "reads" in error["message"] and "Retry" in error["message"]
+    # Documents are reads too, for this agent.
+    assert shop.http.get(shop.url("/pricing"), headers=flooder.auth, timeout=10).status_code == 429
+    # Another agent has its own bucket; the merchant is never limited.
+    assert search(shop, other).status_code == 200
+    for _ in range(12):
+        r = shop.admin("GET", "/agents")
+        assert r.status_code == 200 and "RateLimit" not in r.headers
+
+
+def test_anonymous_clients_share_a_stricter_bucket_per_address(shop):
+    agent = shop.register()
+    codes = [requests.get(shop.url("/agents"), headers={"Accept": "application/json"}, timeout=10).status_code
+             for _ in range(6)]
+    # start-up's readiness probe may have spent one already
+    assert codes.count(200) in (3, 4) and codes[-1] == 429, codes
+    r = requests.get(shop.url("/catalog"), params={"q": "tent"}, timeout=10)
+    assert_refused(r, "anonymous.reads", 4, 60, "reads")
+    assert r.json()["error"]["details"]["caller"] == "anonymous"
+    # An identified agent from the same address is not in the anonymous bucket.
+    r = requests.get(shop.url("/agents"), headers={"Accept": "application/json", **agent.auth}, timeout=10)
+    assert r.status_code == 200 and r.headers["RateLimit-Policy"] == '"reads";q=8;w=60'
+
+
+def test_the_checkout_budget_is_keyed_by_action_across_rest_aliases_and_mcp(shop):
+    agent = shop.buyer(funds=1_000_000)
+    item = {"items": [{"product_id": GIFT_PRODUCT, "variant_id": GIFT_SKU, "quantity": 1}]}
+    r = shop.call(agent, "create_checkout", item, key=new_key())
+    assert r.status_code in (200, 201), r.text
+    assert r.headers["RateLimit-Policy"] == '"checkout";q=2;w=60'
+    # The UCP alias spends the same bucket.
+    r = shop.http.post(shop.url("/checkout-sessions"), json=item, headers={**agent.auth, "Idempotency-Key": new_key()}, timeout=10)
+    assert r.status_code == 201, r.text
+    assert CURRENT.match(r.headers["RateLimit"])["r"] == "0"
+    # MCP: a tools/call naming a checkout action is refused with HTTP 429 too.
+    init = post_json(shop.url("/mcp"), initialize_message(), headers=agent.auth)
+    assert init.status_code == 200, init.text
+    session = {"MCP-Session-Id": init.headers["MCP-Session-Id"], "MCP-Protocol-Version": "2025-11-25", **agent.auth}
+    assert post_json(shop.url("/mcp"), rpc_notification("notifications/initialized"), headers=session).status_code == 202
+    call = rpc_request("tools/call", {"name": "create_checkout", "arguments": item, "_meta": {"idempotencyKey": new_key()}}, id_=77)
+    r = post_json(shop.url("/mcp"), call, headers=session)
+    assert_refused(r, "checkout", 2, 60, "checkout")
+    message = r.json()
+    assert message["id"] == 77 and message["error"]["code"] == -32029
+    assert message["error"]["data"]["code"] == "rate_limited" and message["error"]["data"]["class"] == "checkout"
+    # The session survives, and reads are another class.
+    read = rpc_request("tools/call", {"name": "search_catalog", "arguments": {"query": "tent"}})
+    r = post_json(shop.url("/mcp"), read, headers=session)
+    assert r.status_code == 200 and "result" in r.text, r.text[:300]
+    # REST after MCP: still refused, by the route alias too.
+    assert_refused(shop.call(agent, "complete_checkout", {"checkout_id": "chk_x"}, key=new_key()), "checkout", 2, 60, "checkout")
+    r = shop.http.post(shop.url("/checkout-sessions/chk_x/complete"), json={}, headers={**agent.auth, "Idempotency-Key": new_key()}, timeout=10)
+    assert_refused(r, "checkout", 2, 60, "checkout")
+
+
+def test_registration_is_limited_per_address(shop):
+    bodies = [{"principal": f"rl-{n}@example.com", "display_name": f"rate agent {n}"} for n in range(3)]
+    codes = [requests.post(shop.url("/agents/register"), json=b, timeout=10).status_code for b in bodies]
+    assert codes[:2] == [201, 201], codes
+    r = requests.post(shop.url("/agents/register"), json={"principal": "x@example.com", "display_name": "x"}, timeout=10)
+    assert_refused(r, "anonymous.registration", 2, 3600, "registration")
+
+
+def test_after_retry_after_seconds_the_request_passes_again(shop):
+    agent = shop.register()
+    assert shop.call(agent, "remember", {"key": "k", "value": "v1"}).status_code == 200
+    refused = shop.call(agent, "remember", {"key": "k", "value": "v2"})
+    assert_refused(refused, "writes", 1, 2, "writes")
+    time.sleep(int(refused.headers["Retry-After"]) + 0.1)
+    r = shop.call(agent, "remember", {"key": "k", "value": "v3"})
+    assert r.status_code == 200, r.text
+
+
+def test_agents_and_the_signed_capabilities_publish_the_configured_policy(shop):
+    agent = shop.register()
+    auth = {"Accept": "application/json", **agent.auth}
+    agents = requests.get(shop.url("/agents"), headers=auth, timeout=10).json()
+    caps = requests.get(shop.url("/.well-known/capabilities.json"), headers=agent.auth, timeout=10)
+    assert caps.status_code == 200
+    schema = json.loads((SCHEMAS / "capabilities.schema.json").read_text())
+    jsonschema.validate(caps.json(), schema)
+    for doc in (agents, caps.json()):
+        limits = doc["limits"]["rate_limits"]
+        assert limits and limits["algorithm"] == "token_bucket"
+        policies = {p["name"]: p for p in limits["policies"]}
+        assert policies["checkout"] == {"name": "checkout", "class": "checkout", "caller": "agent", "quota": 2,
+                                        "window_seconds": 60, "burst": 2}
+        assert policies["anonymous.reads"]["quota"] == 4 and policies["writes"]["window_seconds"] == 2
+        assert policies["anonymous.registration"]["window_seconds"] == 3600
+        assert "complete_checkout" in limits["classes"]["checkout"]["actions"]
+        assert "search_catalog" in limits["classes"]["reads"]["actions"]
+        assert limits["refusal"]["status"] == 429
+
+
+def test_metrics_count_refused_requests_by_class(shop):
+    agent = shop.register()
+    before = metric(shop, "writes", "agent")
+    shop.call(agent, "remember", {"key": "m", "value": "1"})
+    r = shop.call(agent, "remember", {"key": "m", "value": "2"})
+    assert r.status_code == 429
+    assert metric(shop, "writes", "agent") == before + 1
+
+
+def metric(shop, rate_class: str, caller: str) -> int:
+    text = requests.get(shop.url("/metrics"), headers=shop.admin_auth, timeout=10).text
+    m = re.search(rf'^storefront_rate_limited_total\{{class="{rate_class}",caller="{caller}"\}} (\d+)$', text, re.M)
+    assert m, text[-1500:]
+    return int(m[1])
+
+
+def test_the_default_policy_is_published_and_stricter_for_anonymous_clients(agents_doc):
+    limits = agents_doc["limits"]["rate_limits"]
+    assert limits, "rate_limits is null"
+    policies = {p["name"]: p for p in limits["policies"]}
+    for rate_class in ("reads", "writes", "checkout"):
+        agent, anonymous = policies[rate_class], policies[f"anonymous.{rate_class}"]
+        assert anonymous["quota"] * agent["window_seconds"] <= agent["quota"] * anonymous["window_seconds"]
+    assert "anonymous.registration" in policies
