@@ -172,6 +172,14 @@ def test_metrics_count_refused_requests_by_class(shop):
     r = shop.call(agent, "remember", {"key": "m", "value": "2"})
     assert r.status_code == 429
     assert metric(shop, "writes", "agent") == before + 1
+    # Analytics files them too (written in batches: wait for the writer).
+    deadline = time.monotonic() + 5
+    while True:
+        summary = shop.admin("GET", "/analytics/summary").json()
+        if summary.get("rate_limited", 0) >= 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert summary["rate_limited"] >= 1, summary
 
 
 def metric(shop, rate_class: str, caller: str) -> int:
