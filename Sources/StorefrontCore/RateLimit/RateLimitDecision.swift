@@ -14,15 +14,38 @@ public struct RateLimitDecision: Sendable {
     public var reset: Int
     /// Whole seconds to wait before retrying (at least 1); meaningful when refused.
     public var retryAfter: Int
+    /// The policy's headers' fixed parts, formatted once per policy by the limiter.
+    let texts: HeaderTexts
+
+    /// The fixed parts of a policy's headers.
+    struct HeaderTexts: Sendable {
+        /// `"reads";q=600;w=60`
+        let policy: String
+        /// `"reads";r=`
+        let currentPrefix: String
+
+        init(_ caller: RateCaller, _ rateClass: RateClass, _ rule: RateRule) {
+            let name = RateLimitPolicy.name(caller, rateClass)
+            policy = "\"\(name)\";q=\(rule.limit);w=\(rule.period)"
+            currentPrefix = "\"\(name)\";r="
+        }
+    }
 
     public var policyName: String { RateLimitPolicy.name(caller, rateClass) }
 
     /// `RateLimit-Policy: "reads";q=600;w=60` (draft-ietf-httpapi-ratelimit-headers, a
     /// structured-field List of quoted policy names with quota and window parameters).
-    public var policyHeader: String { "\"\(policyName)\";q=\(rule.limit);w=\(rule.period)" }
+    public var policyHeader: String { texts.policy }
 
-    /// `RateLimit: "reads";r=599;t=1`: remaining quota units and seconds until reset.
-    public var currentHeader: String { "\"\(policyName)\";r=\(remaining);t=\(reset)" }
+    /// `RateLimit: "reads";r=599;t=1`: remaining quota units and seconds until reset (built by
+    /// appending: on every limited response, and cheaper than interpolation).
+    public var currentHeader: String {
+        var text = texts.currentPrefix
+        text += String(remaining)
+        text += ";t="
+        text += String(reset)
+        return text
+    }
 
     /// Adds the RateLimit headers (and Retry-After on a refusal) to a response.
     public func addHeaders(to response: inout Response) {

@@ -27,6 +27,8 @@ public final class RateLimiter: @unchecked Sendable {
     private let clock: @Sendable () -> Int64
     /// Rules by caller and class, looked up without hashing.
     private let table: [RateRule?]
+    /// Each rule's header texts, formatted once.
+    private let texts: [RateLimitDecision.HeaderTexts?]
     private let countersLock = NSLock()
     private var refused: [Int64]
 
@@ -42,10 +44,16 @@ public final class RateLimiter: @unchecked Sendable {
         stripes = (0..<Self.stripeCount).map { _ in Stripe() }
         self.clock = clock
         var table: [RateRule?] = []
+        var texts: [RateLimitDecision.HeaderTexts?] = []
         for caller in RateCaller.allCases {
-            for rateClass in RateClass.allCases { table.append(policy.rule(caller, rateClass)) }
+            for rateClass in RateClass.allCases {
+                let rule = policy.rule(caller, rateClass)
+                table.append(rule)
+                texts.append(rule.map { RateLimitDecision.HeaderTexts(caller, rateClass, $0) })
+            }
         }
         self.table = table
+        self.texts = texts
         refused = Array(repeating: 0, count: RateCaller.allCases.count * RateClass.allCases.count)
     }
 
@@ -63,7 +71,7 @@ public final class RateLimiter: @unchecked Sendable {
     public func take(_ caller: RateCaller, id: String, _ rateClass: RateClass) -> RateLimitDecision? {
         let caller: RateCaller = rateClass == .registration ? .anonymous : caller
         let slot = Self.slot(caller, rateClass)
-        guard let rule = table[slot] else { return nil }
+        guard let rule = table[slot], let texts = texts[slot] else { return nil }
         let key = Key(caller: id, kind: UInt8(slot))
         let stripe = stripes[Int(UInt(bitPattern: key.hashValue) % UInt(Self.stripeCount))]
         let now = clock()
@@ -83,7 +91,8 @@ public final class RateLimiter: @unchecked Sendable {
         let retry = Self.seconds(outcome.untilNext)
         return RateLimitDecision(
             allowed: outcome.allowed, caller: caller, rateClass: rateClass, rule: rule, remaining: outcome.remaining,
-            reset: outcome.remaining == 0 ? max(1, retry) : Self.seconds(outcome.untilFull), retryAfter: max(1, retry))
+            reset: outcome.remaining == 0 ? max(1, retry) : Self.seconds(outcome.untilFull), retryAfter: max(1, retry),
+            texts: texts)
     }
 
     /// Nanoseconds rounded up to whole seconds.
