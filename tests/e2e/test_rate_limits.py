@@ -18,7 +18,7 @@ import requests
 
 from gateway_process import initialize_message, post_json, rpc_notification, rpc_request
 from shop import GIFT_PRODUCT, GIFT_SKU, new_key, start_shop
-from support import SCHEMAS
+from support import SCHEMAS, run_cli
 
 LIMITS = (
     "--rate-limit", "reads=8/60s",
@@ -197,3 +197,31 @@ def test_the_default_policy_is_published_and_stricter_for_anonymous_clients(agen
         agent, anonymous = policies[rate_class], policies[f"anonymous.{rate_class}"]
         assert anonymous["quota"] * agent["window_seconds"] <= agent["quota"] * anonymous["window_seconds"]
     assert "anonymous.registration" in policies
+
+
+@pytest.mark.parametrize("setting, says", [
+    (("--rate-limit", "purchases=1/1s"), "reads, writes, registration or checkout"),
+    (("--rate-limit", "checkout=fast"), "RATE/PERIOD"),
+    (("--rate-limit", "checkout=0/1m"), "RATE/PERIOD"),
+])
+def test_a_bad_rate_limit_setting_stops_the_start_with_a_reason(tmp_path, setting, says):
+    out = run_cli("serve", "--store", str(tmp_path / "s.db"), "--port", "0", *setting, timeout=30)
+    assert out.returncode != 0 and says in out.stderr, (out.returncode, out.stderr[-500:])
+
+
+def test_a_rate_limits_file_sets_the_policy(tmp_path):
+    path = tmp_path / "limits.json"
+    path.write_text(json.dumps({"checkout": "3/1m,burst=1", "anonymous.reads": {"limit": 50, "period": 10}}))
+    shop = start_shop(tmp_path / "file", extra=("--rate-limits", str(path), "--rate-limit", "writes=off"))
+    try:
+        doc = requests.get(shop.url("/agents"), headers={"Accept": "application/json"}, timeout=10).json()
+        policies = {p["name"]: p for p in doc["limits"]["rate_limits"]["policies"]}
+        assert policies["checkout"]["quota"] == 3 and policies["checkout"]["burst"] == 1
+        assert policies["anonymous.reads"]["quota"] == 50 and policies["anonymous.reads"]["window_seconds"] == 10
+        assert "writes" not in policies and "reads" in policies  # lifted; untouched defaults stay
+    finally:
+        shop.server.stop()
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"checkout": 5}')
+    out = run_cli("serve", "--store", str(tmp_path / "b.db"), "--port", "0", "--rate-limits", str(bad), timeout=30)
+    assert out.returncode != 0 and "checkout" in out.stderr
