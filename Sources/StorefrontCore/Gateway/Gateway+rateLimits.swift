@@ -49,11 +49,15 @@ extension Gateway {
     }
 
     /// Spends for an action call by a known caller (nil: anonymous, or credentials that failed).
+    /// An anonymous call of an action that needs an identity runs nothing (it is answered 401),
+    /// so it costs the address a read, whatever the action: probing checkout without a key
+    /// cannot spend anyone's checkout budget, and guessing keys is not free either.
     func chargeAction(_ action: String?, identity: Identity?, request: Request) -> RateLimitDecision? {
         guard let limiter = rateLimiter else { return nil }
         let rateClass = rateClass(action: action)
         if let identity { return limiter.take(.agent, id: identity.agent.id, rateClass) }
-        return limiter.take(.anonymous, id: request.remoteAddress, rateClass)
+        let runsAnonymously = action.flatMap { actions.entry($0) }.map { $0.action.scope == nil } ?? true
+        return limiter.take(.anonymous, id: request.remoteAddress, runsAnonymously ? rateClass : .reads)
     }
 
     /// The refusal of a REST call, noted for analytics under its action.

@@ -9,7 +9,9 @@ public struct RateLimitPolicy: Sendable, Equatable {
     public init(rules: [RateCaller: [RateClass: RateRule]]) { self.rules = rules }
 
     /// Generous enough that an ordinary agent never meets them; anonymous addresses are
-    /// stricter than agents, and registration (always by address) is the strictest.
+    /// stricter than agents, and registration (always by address) is the strictest. Writes and
+    /// checkouts need an identity, so an anonymous call of them is charged as a read (it is
+    /// answered 401): addresses have no writes or checkout bucket unless one is configured.
     public static let defaults = RateLimitPolicy(rules: [
         .agent: [
             .reads: RateRule(limit: 6000, period: 60, burst: 3000),
@@ -18,8 +20,6 @@ public struct RateLimitPolicy: Sendable, Equatable {
         ],
         .anonymous: [
             .reads: RateRule(limit: 3000, period: 60, burst: 3000),
-            .writes: RateRule(limit: 300, period: 60, burst: 300),
-            .checkout: RateRule(limit: 60, period: 60, burst: 60),
             .registration: RateRule(limit: 30, period: 3600, burst: 30),
         ],
     ])
@@ -142,7 +142,7 @@ public struct RateLimitPolicy: Sendable, Equatable {
             "algorithm": "token_bucket",
             "keyed_by": [
                 "agent": "the verified agent (API key or HTTP message signature), per class",
-                "anonymous": "the client's IP address, per class (stricter than agents)",
+                "anonymous": "the client's IP address, per class (stricter than agents); an anonymous call of an action that needs an identity is a read (answered 401)",
             ],
             "action_from": "the action named in the request: POST /tools/{name}, its REST aliases, or params.name of an MCP tools/call",
             "policies": .array(all.map { caller, rateClass, rule in
