@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from gateway_process import initialize_message, post_json, rpc_notification, rpc_request
-from shop import GIFT_PRODUCT, GIFT_SKU, new_key, start_shop
+from shop import GIFT_PRODUCT, GIFT_SKU, new_key, run_parallel, start_shop
 from support import SCHEMAS, run_cli
 
 LIMITS = (
@@ -224,3 +224,22 @@ def test_a_rate_limits_file_sets_the_policy(tmp_path):
     bad.write_text('{"checkout": 5}')
     out = run_cli("serve", "--store", str(tmp_path / "b.db"), "--port", "0", "--rate-limits", str(bad), timeout=30)
     assert out.returncode != 0 and "checkout" in out.stderr
+
+
+def test_with_the_defaults_a_flood_from_one_key_meets_429s_and_the_next_agent_does_not(tmp_path):
+    """Issue 12: 20,000 requests from one key got no 429. With the shipped defaults (agents' reads:
+    bursts of 3,000) a flood of 6,000 reads from one key meets 429s once the burst and its refill are spent."""
+    shop = start_shop(tmp_path / "defaults")
+    try:
+        flooder, other = shop.register(), shop.register()
+        started = time.monotonic()
+        codes = run_parallel(range(6000), lambda s, _: search(shop, flooder, session=s).status_code, connections=16)
+        elapsed = time.monotonic() - started
+        counts = {code: codes.count(code) for code in set(codes)}
+        assert set(counts) == {200, 429}, counts
+        # The burst, plus what refilled meanwhile (100 a second).
+        assert 3000 <= counts[200] <= 3000 + 100 * elapsed + 10, (counts, elapsed)
+        r = search(shop, other)
+        assert r.status_code == 200 and r.headers["RateLimit-Policy"] == '"reads";q=6000;w=60'
+    finally:
+        shop.server.stop()
