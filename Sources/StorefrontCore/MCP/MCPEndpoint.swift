@@ -123,7 +123,7 @@ public final class MCPEndpoint: @unchecked Sendable {
         }
         var response = response
         response.headers.add("Access-Control-Allow-Origin", origin)
-        response.headers.add("Access-Control-Expose-Headers", "MCP-Session-Id, MCP-Protocol-Version")
+        response.headers.add("Access-Control-Expose-Headers", "MCP-Session-Id, MCP-Protocol-Version, Retry-After, RateLimit, RateLimit-Policy")
         response.headers.add("Vary", "Origin")
         return response
     }
