@@ -243,3 +243,19 @@ def test_with_the_defaults_a_flood_from_one_key_meets_429s_and_the_next_agent_do
         assert r.status_code == 200 and r.headers["RateLimit-Policy"] == '"reads";q=6000;w=60'
     finally:
         shop.server.stop()
+
+
+def test_a_signed_agent_is_keyed_by_its_identity_and_its_single_use_nonce_still_reaches_the_route(shop):
+    """Documents and /inbox learn who signed before they run (to pick the bucket); the route's own
+    check of the same request must not then see its nonce as replayed."""
+    import secrets as _secrets
+    from test_signatures import signed, send
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    agent = shop.register(public_key=key, api_key=False)
+    inbox = send(signed("GET", shop.url("/inbox?after=0"), private_key=key, key_id=agent.key_id))
+    assert inbox.status_code == 200, inbox.text[:300]
+    assert inbox.headers["RateLimit-Policy"] == '"reads";q=8;w=60'  # the agent's bucket, not the address's
+    r = send(signed("GET", shop.url("/pricing"), private_key=key, key_id=agent.key_id))
+    assert r.status_code == 200 and CURRENT.match(r.headers["RateLimit"])["r"] == "6", r.headers

@@ -40,10 +40,12 @@ extension Gateway {
     /// credentials that verify, else its client address.
     func chargeRoute(_ request: Request, _ rateClass: RateClass, limiter: RateLimiter) -> RateLimitDecision? {
         if rateClass != .registration, limiter.limits(.agent, rateClass),
-            request.headers["Authorization"] != nil || request.headers["Signature-Input"] != nil,
-            case .success(let identity?) = authenticate(request)
+            request.headers["Authorization"] != nil || request.headers["Signature-Input"] != nil
         {
-            return limiter.take(.agent, id: identity.agent.id, rateClass)
+            let result = authenticate(request)
+            // The route may check the credentials again: it must not see the nonce as replayed.
+            VerifiedSignature.remember(result, for: request)
+            if case .success(let identity?) = result { return limiter.take(.agent, id: identity.agent.id, rateClass) }
         }
         return limiter.take(.anonymous, id: request.remoteAddress, rateClass)
     }
