@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import JSON
 import Testing
 
@@ -141,5 +142,41 @@ struct RateLimitTests {
         #expect(gateway.rateClass(action: "get_checkout") == .reads)
         #expect(gateway.rateClass(action: "create_cart") == .writes)
         #expect(gateway.rateClass(action: "no_such_action") == .reads)
+    }
+
+    @Test("routes are charged before they run, except where the action is known later; the merchant's never")
+    func routeClasses() {
+        func rateClass(_ method: String, _ path: String) -> RateClass? { Gateway.routeRateClass(Request(method: method, path: path)) }
+        #expect(rateClass("GET", "/agents") == .reads)
+        #expect(rateClass("GET", "/.well-known/capabilities.json") == .reads)
+        #expect(rateClass("GET", "/inbox") == .reads)
+        #expect(rateClass("DELETE", "/mcp") == .reads)
+        #expect(rateClass("POST", "/agents/register") == .registration)
+        for (method, path) in [
+            ("POST", "/mcp"), ("POST", "/tools/complete_checkout"), ("POST", "/checkout-sessions"), ("GET", "/checkout-sessions/chk_1"),
+            ("POST", "/checkout-sessions/chk_1/complete"), ("GET", "/catalog"), ("POST", "/catalog/search"), ("POST", "/inbox/ack"),
+            ("GET", "/admin/api/agents"), ("POST", "/admin/api/wallets/agt_1/fund"), ("GET", "/dashboard/"), ("GET", "/metrics"),
+        ] {
+            #expect(rateClass(method, path) == nil, "\(method) \(path)")
+        }
+    }
+
+    @Test("the gateway answers 429 through its own handler once a document's bucket is spent, then the merchant still passes")
+    func gatewayRefuses() throws {
+        var policy = RateLimitPolicy.unlimited
+        try policy.apply("anonymous.reads=2/1h")
+        let gateway = try Fixtures.gateway(rateLimits: policy)
+        func get(_ path: String) -> Response {
+            gateway.handle(Request(method: "GET", path: path, remoteAddress: "192.0.2.7", id: "r\(UUID().uuidString)"))
+        }
+        #expect(get("/pricing").status == 200)
+        #expect(get("/policies").headers["RateLimit"] == "\"anonymous.reads\";r=0;t=1800")
+        let refused = get("/agents")
+        #expect(refused.status == 429)
+        #expect(refused.headers["Retry-After"] == "1800")
+        #expect(refused.headers["RateLimit-Policy"] == "\"anonymous.reads\";q=2;w=3600")
+        #expect(get("/admin/api/agents").status == 401)  // the admin token is checked, no bucket
+        // Another address has its own bucket.
+        #expect(gateway.handle(Request(method: "GET", path: "/pricing", remoteAddress: "192.0.2.8", id: "x")).status == 200)
     }
 }
