@@ -392,7 +392,11 @@ struct StoreFacts {
                 + "money is always integer minor units with an ISO 4217 currency (1999 USD = $19.99). "
                 + "Errors are JSON: {\"error\": {\"type\", \"code\", \"message\", \"param\"}}. "
                 + "Call any action below with `POST \(url("/tools/{name}"))` and its arguments as a JSON body, or as an MCP tool at "
-                + "\(url("/mcp")); every action's JSON Schemas are at \(url("/tools")).")
+                + "\(url("/mcp")); every action's JSON Schemas are at \(url("/tools"))."
+                + (rateLimits == .null
+                    ? ""
+                    : " Requests are rate-limited per agent and per client address, by class (reads, writes, registration, checkout): "
+                        + "a refusal is 429 with Retry-After and the RateLimit and RateLimit-Policy headers; /agents lists the limits."))
         lines.append("")
         lines.append("## Start here")
         lines.append("")
