@@ -14,9 +14,12 @@
 #   BENCH_DURATION=8s  BENCH_CONNECTIONS=64  BENCH_WRK_THREADS=2  BENCH_SERVER_THREADS=$(nproc)
 #   BENCH_AGENTS=200   BENCH_CHECKOUTS_PER_AGENT=150   (30,000 prepared checkouts)
 #   BENCH_MCP_ROUNDS=3 (each MCP configuration is measured this many times; the median is reported)
+#   BENCH_RATE_LIMITS=measure   measure | off | defaults (bench/rate_limits.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=bench/rate_limits.sh
+. "$ROOT/bench/rate_limits.sh"
 DURATION=${BENCH_DURATION:-8s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 WRK_THREADS=${BENCH_WRK_THREADS:-2}
@@ -68,7 +71,7 @@ parse() {
 }
 
 GW_PORT=$(free_port)
-"$BIN" serve --store "$TMP/bench.db" --port "$GW_PORT" --threads "$SERVER_THREADS" > "$TMP/gateway.log" 2>&1 &
+"$BIN" serve --store "$TMP/bench.db" --port "$GW_PORT" --threads "$SERVER_THREADS" "${RATE_LIMIT_ARGS[@]}" > "$TMP/gateway.log" 2>&1 &
 PIDS+=($!)
 wait_for "http://127.0.0.1:$GW_PORT/status"
 ADMIN=$(awk '/admin token/ { print $NF }' "$TMP/gateway.log")
@@ -83,7 +86,7 @@ start_gateway() {  # name flags...; sets STARTED_PORT (answers as if it were the
     local name=$1 port
     shift
     port=$(free_port)
-    "$BIN" serve --store "$TMP/bench.db" --port "$port" --threads "$SERVER_THREADS" --public-url "$GW_URL" "$@" \
+    "$BIN" serve --store "$TMP/bench.db" --port "$port" --threads "$SERVER_THREADS" --public-url "$GW_URL" "${RATE_LIMIT_ARGS[@]}" "$@" \
         > "$TMP/$name.log" 2>&1 &
     PIDS+=($!)
     wait_for "http://127.0.0.1:$port/status"

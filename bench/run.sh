@@ -18,12 +18,15 @@
 #                           load the baseline first, odd rounds the gateway)
 #   BENCH_QUERY=tent        the catalog search
 #   STOREFRONT_BIN=.build/release/storefront
+#   BENCH_RATE_LIMITS=measure   measure | off | defaults (bench/rate_limits.sh)
 # With the defaults the script takes about a minute and a half (2 rounds × 4 × (2 s + 8 s), plus
 # start-up). Throughput varies from round to round by ±15 % or more (far more when other processes
 # are busy; see the "Other load" column): compare within one run, and the CPU-per-request figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=bench/rate_limits.sh
+. "$ROOT/bench/rate_limits.sh"
 
 DURATION=${BENCH_DURATION:-8s}
 WARMUP=${BENCH_WARMUP:-2s}
@@ -85,7 +88,7 @@ say "building the baseline ($BASELINE_BIN)"
 gcc -O2 -Wall -Wextra -o "$BASELINE_BIN" "$BASELINE_SRC" $(pkg-config --cflags --libs libmicrohttpd)
 
 say "starting the gateway ($SERVER_THREADS threads)"
-"$BIN" serve --store "$TMP/store.db" --host 127.0.0.1 --port 0 --threads "$SERVER_THREADS" \
+"$BIN" serve --store "$TMP/store.db" --host 127.0.0.1 --port 0 --threads "$SERVER_THREADS" "${RATE_LIMIT_ARGS[@]}" \
     >"$TMP/storefront.log" 2>&1 &
 SF_PID=$!
 PIDS+=("$SF_PID")

@@ -101,7 +101,7 @@ public struct Router: Sendable {
                 headers.add(
                     "Access-Control-Allow-Headers",
                     "Authorization, Content-Type, Idempotency-Key, MCP-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID, Signature, Signature-Input, Signature-Agent, Content-Digest")
-                headers.add("Access-Control-Expose-Headers", "MCP-Session-Id, Idempotent-Replayed, Retry-After, ETag")
+                headers.add("Access-Control-Expose-Headers", "MCP-Session-Id, Idempotent-Replayed, Retry-After, ETag, RateLimit, RateLimit-Policy")
                 headers.add("Access-Control-Max-Age", "600")
                 return (Response(status: 204, headers: headers), nil)
             }

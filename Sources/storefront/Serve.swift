@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HTTPServer
+import JSON
 import Store
 import StorefrontCore
 
@@ -104,6 +105,39 @@ struct Serve: ParsableCommand {
     @Option(help: "Seconds an idle connection is kept open.")
     var connectionTimeout: Int = 30
 
+    @Option(
+        name: .customLong("rate-limit"),
+        help: ArgumentHelp(
+            "A rate limit, CLASS=RATE/PERIOD[,burst=N] or CLASS=off (repeatable; applied after --rate-limits): CLASS is reads, writes, registration or checkout for agents, anonymous.CLASS for client addresses; e.g. checkout=60/1m,burst=10.",
+            valueName: "class=rate"))
+    var rateLimitSettings: [String] = []
+
+    @Option(
+        name: .customLong("rate-limits"),
+        help: "A JSON file of rate limits: {\"reads\": \"6000/60s,burst=3000\", \"anonymous.checkout\": \"off\", ...} over the defaults; {\"enabled\": false} lifts them all.")
+    var rateLimitsFile: String?
+
+    @Flag(help: "Limit nothing (for benchmarks and trusted networks): no buckets, no RateLimit headers.")
+    var noRateLimits = false
+
+    /// The defaults, then the file, then each --rate-limit.
+    func rateLimitPolicy() throws -> RateLimitPolicy {
+        if noRateLimits { return .unlimited }
+        var policy = RateLimitPolicy.defaults
+        do {
+            if let rateLimitsFile {
+                let data = try Data(contentsOf: URL(fileURLWithPath: rateLimitsFile))
+                try policy.apply(file: try JSON.parse(bytes: Array(data)))
+            }
+            for setting in rateLimitSettings { try policy.apply(setting) }
+        } catch let error as RateLimitPolicy.SettingError {
+            throw ValidationError("--rate-limit: \(error.description)")
+        } catch {
+            throw ValidationError("--rate-limits \(rateLimitsFile ?? ""): \(error)")
+        }
+        return policy
+    }
+
     func validate() throws {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be from 1 to 256.") }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024.") }
@@ -121,6 +155,7 @@ struct Serve: ParsableCommand {
         guard approvalTTL >= 1, sweepInterval > 0, checkpointEvery >= 1 else {
             throw ValidationError("--approval-ttl, --sweep-interval and --checkpoint-every must be positive.")
         }
+        _ = try rateLimitPolicy()
     }
 
     func run() throws {
@@ -192,6 +227,7 @@ struct Serve: ParsableCommand {
             }
             gatewayConfiguration.metricsToken = token
         }
+        gatewayConfiguration.rateLimits = try rateLimitPolicy()
         let gateway: Gateway
         do {
             gateway = try Gateway(

@@ -30,9 +30,9 @@ enum Fixtures {
         return folder
     }
 
-    static func gateway() throws -> Gateway {
-        try Gateway(
-            configuration: GatewayConfiguration(publicURL: "http://shop.test"), manifests: demoStore(),
-            database: temporaryStore(), schemas: schemas)
+    static func gateway(rateLimits: RateLimitPolicy = .defaults) throws -> Gateway {
+        var configuration = GatewayConfiguration(publicURL: "http://shop.test")
+        configuration.rateLimits = rateLimits
+        return try Gateway(configuration: configuration, manifests: demoStore(), database: temporaryStore(), schemas: schemas)
     }
 }

@@ -64,7 +64,7 @@ struct AnalyticsQueries: Sendable {
     func summary(_ r: Range, recorder: AnalyticsRecorder) throws -> JSON {
         try database.read { db in
             let row = try db.queryOne(
-                "SELECT coalesce(sum(requests), 0), coalesce(sum(CASE WHEN status >= 500 THEN requests ELSE 0 END), 0), coalesce(sum(CASE WHEN status >= 400 AND status < 500 THEN requests ELSE 0 END), 0), \(Self.buckets) FROM analytics_minutes WHERE minute >= ? AND minute <= ? AND stage != 'merchant'",
+                "SELECT coalesce(sum(requests), 0), coalesce(sum(CASE WHEN status >= 500 THEN requests ELSE 0 END), 0), coalesce(sum(CASE WHEN status >= 400 AND status < 500 THEN requests ELSE 0 END), 0), coalesce(sum(CASE WHEN status = 429 THEN requests ELSE 0 END), 0), \(Self.buckets) FROM analytics_minutes WHERE minute >= ? AND minute <= ? AND stage != 'merchant'",
                 [.integer(r.fromMinute), .integer(r.toMinute)])
             let requests = row?[0].int ?? 0
             let agents = try db.queryOne(
@@ -78,7 +78,9 @@ struct AnalyticsQueries: Sendable {
                 "orders": .int(orders?[0].int ?? 0), "revenue": ["amount": .int(orders?[1].int ?? 0), "currency": .string(currency)],
                 "error_rate": .double(requests > 0 ? Double(row?[1].int ?? 0) / Double(requests) : 0),
                 "client_error_rate": .double(requests > 0 ? Double(row?[2].int ?? 0) / Double(requests) : 0),
-                "latency": row.map { Self.percentiles(Self.histogram($0, from: 3)) } ?? .null,
+                // Refused by the rate limits (429).
+                "rate_limited": .int(row?[3].int ?? 0),
+                "latency": row.map { Self.percentiles(Self.histogram($0, from: 4)) } ?? .null,
                 "queue_depth": .int(Int64(recorder.depth)), "dropped_events": .int(recorder.droppedCount),
             ]
         }

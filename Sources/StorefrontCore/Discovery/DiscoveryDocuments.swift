@@ -60,6 +60,8 @@ struct StoreFacts {
     let version: String
     let maxBodyBytes: Int
     var openRegistration = true
+    /// The rate-limit policy as published (null when nothing is limited).
+    var rateLimits: JSON = .null
 
     var store: JSON { manifests.store }
     var name: String { manifests.storeName }
@@ -145,7 +147,7 @@ struct StoreFacts {
             "max_request_body_bytes": .int(Int64(maxBodyBytes)),
             "catalog_page_size_max": .int(Int64(CatalogQuery.maxLimit)),
             "catalog_page_size_default": 20,
-            "rate_limits": .null,
+            "rate_limits": rateLimits,
         ]
     }
 
@@ -396,7 +398,11 @@ struct StoreFacts {
                 + "money is always integer minor units with an ISO 4217 currency (1999 USD = $19.99). "
                 + "Errors are JSON: {\"error\": {\"type\", \"code\", \"message\", \"param\"}}. "
                 + "Call any action below with `POST \(url("/tools/{name}"))` and its arguments as a JSON body, or as an MCP tool at "
-                + "\(url("/mcp")); every action's JSON Schemas are at \(url("/tools")).")
+                + "\(url("/mcp")); every action's JSON Schemas are at \(url("/tools"))."
+                + (rateLimits == .null
+                    ? ""
+                    : " Requests are rate-limited per agent and per client address, by class (reads, writes, registration, checkout): "
+                        + "a refusal is 429 with Retry-After and the RateLimit and RateLimit-Policy headers; /agents lists the limits."))
         lines.append("")
         lines.append("## Start here")
         lines.append("")

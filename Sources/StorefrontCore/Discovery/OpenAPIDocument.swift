@@ -57,6 +57,7 @@ struct OpenAPIDocument {
         if e.requiresIdentity {
             responses["401"] = ["description": "An agent's credentials are needed.", "content": errorContent]
         }
+        responses["429"] = Self.rateLimited
         var op: [String: JSON] = [
             "operationId": .string(e.id), "summary": .string(e.summary),
             "tags": [.string(e.stage.title)],
@@ -84,6 +85,17 @@ struct OpenAPIDocument {
 
     /// A bundled action schema made an OpenAPI schema: its `$defs` move to
     /// `components/schemas`, and references follow them there.
+    /// A refusal by the rate limits (`limits.rate_limits` in /agents publishes them).
+    static let rateLimited: JSON = [
+        "description": "Rate limited: wait Retry-After seconds (details.class names the bucket's class).",
+        "headers": [
+            "Retry-After": ["schema": ["type": "integer", "minimum": 1], "description": "Seconds to wait."],
+            "RateLimit": ["schema": ["type": "string"], "description": "draft-ietf-httpapi-ratelimit-headers: \"class\";r=0;t=SECONDS"],
+            "RateLimit-Policy": ["schema": ["type": "string"], "description": "draft-ietf-httpapi-ratelimit-headers: \"class\";q=QUOTA;w=WINDOW"],
+        ],
+        "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]],
+    ]
+
     static func componentized(_ schema: JSON, into components: inout [String: JSON]) -> JSON {
         func rewrite(_ value: JSON) -> JSON {
             switch value {
@@ -140,6 +152,7 @@ struct OpenAPIDocument {
                 "413": error("The body is larger than the limit."),
                 "415": error("The body is not JSON."),
                 "500": error("The store could not complete the action."),
+                "429": Self.rateLimited,
             ],
         ]
     }
@@ -177,6 +190,7 @@ struct OpenAPIDocument {
                     "201": ["description": "Registered.", "content": ["application/json": ["schema": ["type": "object", "required": ["id", "principal"]]]]],
                     "400": ["description": "A field is missing or wrong.", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]],
                     "403": ["description": "Registration is by invitation.", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]],
+                    "429": Self.rateLimited,
                 ],
             ]
         ]

@@ -29,7 +29,7 @@ public struct Document: Sendable {
         var headers = HTTPHeaders([("ETag", etag), ("Cache-Control", cacheControl), ("Vary", "Accept")])
         if cors {
             headers.add("Access-Control-Allow-Origin", "*")
-            headers.add("Access-Control-Expose-Headers", "ETag, X-Capabilities-Signature, Link")
+            headers.add("Access-Control-Expose-Headers", "ETag, X-Capabilities-Signature, Link, RateLimit, RateLimit-Policy")
         }
         for (name, value) in extraHeaders { headers.add(name, value) }
         notModifiedHeaders = headers

@@ -5,6 +5,10 @@ extension Gateway {
     /// The REST mirror: `POST /tools/{name}` with the arguments as the JSON body.
     func callAction(_ name: String, request: Request, merging extra: [String: JSON] = [:], successStatus: Int = 200) -> Response {
         guard actions.entry(name) != nil else {
+            // A name that is no action runs nothing, but still costs a read.
+            if let limiter = rateLimiter, let decision = chargeRoute(request, .reads, limiter: limiter), !decision.allowed {
+                return refusal(decision, identity: nil, action: nil)
+            }
             return ActionError(
                 status: 404, kind: .invalidRequest, code: "unknown_action",
                 message: "No action \(name). GET /tools lists them: \(actions.names.joined(separator: ", ")).",
@@ -47,8 +51,15 @@ extension Gateway {
         let identity: Identity?
         switch authenticate(request) {
         case .success(let found): identity = found
-        case .failure(let error): return unauthorized(error)
+        case .failure(let error):
+            // Failed credentials spend the address's bucket: guessing keys is not free.
+            if let decision = chargeAction(name, identity: nil, request: request), !decision.allowed {
+                return refusal(decision, identity: nil, action: name)
+            }
+            return unauthorized(error)
         }
+        let decision = chargeAction(name, identity: identity, request: request)
+        if let decision, !decision.allowed { return refusal(decision, identity: identity, action: name) }
         let context = ActionContext(
             requestID: request.id, identity: identity, idempotencyKey: Self.idempotencyKey(request, arguments: arguments))
         let mutating = actions.entry(name)?.action.isMutating ?? false
@@ -73,6 +84,7 @@ extension Gateway {
             response.noteCaller(identity, action: name)
             if outcome.replayed { response.headers.add("Idempotent-Replayed", "true") }
             if let retry = outcome.retryAfter { response.headers.add("Retry-After", String(retry)) }
+            decision?.addHeaders(to: &response)
             return response
         }
         guard mutating else { return respond(actions.callWaiting(name, arguments: arguments, context: context)) }

@@ -50,12 +50,24 @@ extension Gateway {
     /// Every request: routed, then recorded for analytics (off the request path).
     public func handle(_ request: Request) -> Response {
         let start = DispatchTime.now().uptimeNanoseconds
-        let (response, pattern) = routes.routeWithPattern(request)
-        if case .deferred(let produce) = response.body {
-            return .later { [self] complete in
-                produce { result in complete(self.finish(request, result, start: start, pattern: pattern)) }
+        var decision: RateLimitDecision?
+        if let limiter = rateLimiter, let rateClass = Self.routeRateClass(request) {
+            decision = chargeRoute(request, rateClass, limiter: limiter)
+            if let refused = decision, !refused.allowed {
+                return finish(request, refused.response, start: start, pattern: patternLabels[request.path] != nil ? request.path : nil)
             }
         }
+        var (response, pattern) = routes.routeWithPattern(request)
+        if case .deferred(let produce) = response.body {
+            return .later { [self, decision, pattern] complete in
+                produce { result in
+                    var result = result
+                    decision?.addHeaders(to: &result)
+                    complete(self.finish(request, result, start: start, pattern: pattern))
+                }
+            }
+        }
+        decision?.addHeaders(to: &response)
         return finish(request, response, start: start, pattern: pattern)
     }
 

@@ -131,6 +131,7 @@ extension Gateway {
         lines.append("# HELP storefront_store_write_queue_depth Jobs waiting for the store's writer.")
         lines.append("# TYPE storefront_store_write_queue_depth gauge")
         lines.append("storefront_store_write_queue_depth \(database.queuedWrites)")
+        lines += rateLimitMetrics()
         return lines.joined(separator: "\n") + "\n"
     }
 }

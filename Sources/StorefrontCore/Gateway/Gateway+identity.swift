@@ -16,6 +16,12 @@ extension Gateway {
     /// Who sent the request: nil for anonymous, or the error for credentials that fail.
     /// A request that presents credentials is never quietly treated as anonymous.
     func authenticate(_ request: Request) -> Result<Identity?, AuthenticationError> {
+        if let verified = VerifiedSignature.recalled(for: request) { return verified }
+        return verify(request)
+    }
+
+    /// Checks the request's credentials (a signature's nonce is spent here).
+    func verify(_ request: Request) -> Result<Identity?, AuthenticationError> {
         do {
             if let authorization = request.headers["Authorization"] {
                 let parts = authorization.split(separator: " ", maxSplits: 1)

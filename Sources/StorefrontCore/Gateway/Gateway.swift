@@ -38,6 +38,11 @@ public struct GatewayConfiguration: Sendable {
     public var chartJSDirectory: String? = "/usr/share/javascript/chart.js"
     /// When set, `/metrics` needs `Authorization: Bearer` with this token (or the admin token).
     public var metricsToken: String?
+    /// Token-bucket limits per agent, per anonymous client address and per class
+    /// (``RateLimitPolicy/unlimited`` turns them off).
+    public var rateLimits: RateLimitPolicy = .defaults
+    /// The most rate-limit buckets kept in memory.
+    public var rateLimitBuckets = 65_536
 
     public init(publicURL: String, publicDirectory: String? = nil) {
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
@@ -68,6 +73,10 @@ public final class Gateway: @unchecked Sendable {
     let inbox: Inbox
     public let analytics: AnalyticsRecorder
     let liveChanges: ChangeFeed
+    /// The rate limits' buckets; nil when nothing is limited.
+    let rateLimiter: RateLimiter?
+    /// Each action's rate-limit class, from its metadata.
+    let actionClasses: [String: RateClass]
     let classifier = AgentClassifier.bundled()
     /// Families by user agent: clients send the same few strings over and over, and classifying
     /// one scans every known token.
@@ -138,6 +147,10 @@ public final class Gateway: @unchecked Sendable {
         // Both versions only grow, so their sum changes whenever either does.
         actions.dataVersion = { ratings.version + stock.version }
         if configuration.resultCacheBytes > 0 { actions.resultCache = ResultCache(maxBytes: configuration.resultCacheBytes) }
+        actionClasses = Dictionary(uniqueKeysWithValues: actions.entries.map { ($0.action.name, RateClass.of($0.action)) })
+        rateLimiter = configuration.rateLimits.isEnabled
+            ? RateLimiter(policy: configuration.rateLimits, capacity: configuration.rateLimitBuckets) : nil
+        facts.rateLimits = configuration.rateLimits.json(actionsByClass: Self.actionsByClass(actions))
         let documents = try DiscoveryDocuments(facts: facts, actions: actions, signingKey: signingKey)
         self.documents = documents
         let catalogAll = manifests.catalog
@@ -181,6 +194,9 @@ public final class Gateway: @unchecked Sendable {
         mcp = MCPEndpoint(service: service, store: SQLiteMCPSessionStore(database: database), allowedOrigins: origins)
         staticFiles = configuration.publicDirectory.map(StaticFiles.init(root:))
         mcp.authenticate = { [unowned self] request in self.authenticate(request) }
+        if rateLimiter != nil {
+            mcp.rateLimit = { [unowned self] request, action, identity in self.chargeAction(action, identity: identity, request: request) }
+        }
         startSweeper()
         routes = router()
         for name in actions.names {

@@ -15,6 +15,9 @@ public final class MCPEndpoint: @unchecked Sendable {
     let allowedOrigins: [String]
     /// Checks the request's credentials (set by the gateway).
     var authenticate: @Sendable (Request) -> Result<Identity?, AuthenticationError> = { _ in .success(nil) }
+    /// Spends from the caller's rate-limit bucket for the action a message names (nil: any
+    /// other method, a read); set by the gateway when limits are on.
+    var rateLimit: (@Sendable (_ request: Request, _ action: String?, _ identity: Identity?) -> RateLimitDecision?)?
     let work = DispatchQueue(label: "mcp-work", attributes: .concurrent)
 
     init(service: MCPService, store: MCPSessionStore, allowedOrigins: [String]) {
@@ -120,7 +123,7 @@ public final class MCPEndpoint: @unchecked Sendable {
         }
         var response = response
         response.headers.add("Access-Control-Allow-Origin", origin)
-        response.headers.add("Access-Control-Expose-Headers", "MCP-Session-Id, MCP-Protocol-Version")
+        response.headers.add("Access-Control-Expose-Headers", "MCP-Session-Id, MCP-Protocol-Version, Retry-After, RateLimit, RateLimit-Policy")
         response.headers.add("Vary", "Origin")
         return response
     }
@@ -128,6 +131,18 @@ public final class MCPEndpoint: @unchecked Sendable {
     public func post(_ request: Request) -> Response {
         if let refusal = originRefusal(request) { return refusal }
         return withCORS(postAllowed(request), request)
+    }
+
+    /// A refused message: HTTP 429 with Retry-After and the RateLimit headers (what MCP
+    /// clients' HTTP transports handle), carrying a JSON-RPC error with the message's id and
+    /// the refusal's details. The session, if any, is untouched: the next message may pass.
+    func rateLimited(_ decision: RateLimitDecision, id: JSON?) -> Response {
+        var data = decision.details.objectValue ?? [:]
+        data["code"] = "rate_limited"
+        var response = rpcHTTPError(
+            429, id: id, RPCError(code: RateLimitDecision.rpcErrorCode, message: decision.message, data: .object(data)))
+        decision.addHeaders(to: &response)
+        return response
     }
 
     private func postAllowed(_ request: Request) -> Response {
@@ -140,6 +155,7 @@ public final class MCPEndpoint: @unchecked Sendable {
         do {
             body = try JSON.parse(bytes: request.body)
         } catch {
+            if let decision = rateLimit?(request, nil, nil), !decision.allowed { return rateLimited(decision, id: nil) }
             return rpcHTTPError(400, id: nil, RPCError(code: RPCError.parseError, message: "Parse error: \(error)"))
         }
         let message: RPCMessage
@@ -150,14 +166,22 @@ public final class MCPEndpoint: @unchecked Sendable {
         } catch {
             return rpcHTTPError(400, id: nil, RPCError(code: RPCError.invalidRequest, message: "Invalid request"))
         }
+        let action = message.method == "tools/call" ? message.params["name"]?.stringValue : nil
         let identity: Identity?
         switch authenticate(request) {
         case .success(let found): identity = found
         case .failure(let error):
+            if let decision = rateLimit?(request, action, nil), !decision.allowed { return rateLimited(decision, id: message.id) }
             return rpcHTTPError(
                 401, id: message.id, RPCError(code: RPCError.invalidRequest, message: "\(error.code): \(error.message)"),
                 headers: [("WWW-Authenticate", "Bearer realm=\"storefront\"")])
         }
+        let decision = rateLimit?(request, action, identity)
+        if let decision, !decision.allowed { return annotated(rateLimited(decision, id: message.id), identity, message) }
+        return answer(request, message, identity: identity).withRateLimit(decision)
+    }
+
+    private func answer(_ request: Request, _ message: RPCMessage, identity: Identity?) -> Response {
         if Stateless.applies(to: request, message: message) {
             return annotated(Stateless(endpoint: self).post(request, message: message, identity: identity), identity, message)
         }
