@@ -373,8 +373,10 @@
     };
     set("kpi-requests", count(s.requests), s.requests);
     set("kpi-agents", count(s.unique_agents), s.unique_agents);
+    set("kpi-visitors", count(s.unique_visitors), s.unique_visitors);
     set("kpi-orders", count(s.orders), s.orders);
-    set("kpi-revenue", money(s.revenue), s.revenue?.amount);
+    set("kpi-revenue", money(s.net_revenue), s.net_revenue?.amount);
+    $("kpi-revenue").title = `${money(s.revenue)} in orders, ${money(s.refunded)} refunded`;
     set("kpi-errors", percent(s.error_rate), s.error_rate);
     set("kpi-client-errors", percent(s.client_error_rate), s.client_error_rate);
     const l = s.latency || {};
@@ -614,9 +616,10 @@
         el("th", { scope: "row" }, key),
         numCell(count(row.orders), row.orders),
         numCell(money(row.revenue), row.revenue?.amount),
-        numCell(money(row.refunded), row.refunded?.amount)));
+        numCell(money(row.refunded), row.refunded?.amount),
+        numCell(money(row.net_revenue), row.net_revenue?.amount)));
     }
-    if (!data.rows.length) emptyRow(tbody, 4, "No orders in this range.");
+    if (!data.rows.length) emptyRow(tbody, 5, "No orders in this range.");
   }
 
   // --- actions ----------------------------------------------------------------------------------

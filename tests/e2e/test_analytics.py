@@ -86,7 +86,7 @@ def test_known_traffic_gives_exact_analytics_numbers(shop):
     base = settle(shop)
     b = base["requests"]
     assert b >= 1, base
-    assert base["unique_agents"] == 1, base
+    assert base["unique_visitors"] == 1 and base["unique_agents"] == 0, base
     assert base["orders"] == 0 and base["dropped_events"] == 0, base
     assert sums(shop.admin_ok("GET", "/analytics/timeseries?by=family")["points"]) == {"unknown client": b}
     assert sums(shop.admin_ok("GET", "/analytics/timeseries?by=stage")["points"]) == {"trust_checking": b}
@@ -133,8 +133,9 @@ def test_known_traffic_gives_exact_analytics_numbers(shop):
     requests_total = b + sent
     assert s["requests"] == requests_total, (s, b, sent)
     # Visitors: ChatGPT-User, PerplexityBot, Googlebot and browser @127.0.0.1, the unknown client
-    # @127.0.0.1 (the probe and curl share it), and the registered agent by its id.
-    assert s["unique_agents"] == 6, s
+    # @127.0.0.1 (the probe and curl share it), and the registered agent by its id. Of them, one
+    # is a registered agent.
+    assert s["unique_visitors"] == 6 and s["unique_agents"] == 1, s
     assert s["orders"] == 1, s
     assert s["revenue"]["amount"] == total, (s, order)
     assert s["error_rate"] == 0, s
@@ -167,7 +168,10 @@ def test_known_traffic_gives_exact_analytics_numbers(shop):
     conv = {st["stage"]: st.get("conversion") for st in funnel["stages"]}
     assert conv["evaluating"] == pytest.approx(4 / 6) and conv["trust_checking"] == pytest.approx(2 / 4), funnel
     assert conv["transacting"] == pytest.approx(1 / 2) and conv["using"] == 0, funnel
-    assert funnel["largest_drop_before"] == "evaluating", funnel  # 6 -> 4 loses 2, the most
+    # The largest drop is the largest share lost: 1 -> 0 before Using (100 %), not the most agents
+    # (6 -> 4 before Evaluating, 33 %).
+    assert funnel["largest_drop_before"] == "using", funnel
+    assert funnel["largest_drop"] == {"before": "using", "agents_lost": 1, "share_lost": 1.0}, funnel
 
     # --- status codes ------------------------------------------------------------------------------
     codes = {row["status"]: row["requests"] for row in shop.admin_ok("GET", "/analytics/status-codes")["statuses"]}

@@ -61,21 +61,25 @@ struct AnalyticsQueries: Sendable {
         (0..<AnalyticsRecorder.bucketBounds.count).map { row[offset + $0].int ?? 0 }
     }
 
+    func money(_ amount: Int64) -> JSON { ["amount": .int(amount), "currency": .string(currency)] }
+
     func summary(_ r: Range, recorder: AnalyticsRecorder) throws -> JSON {
         try database.read { db in
             let row = try db.queryOne(
                 "SELECT coalesce(sum(requests), 0), coalesce(sum(CASE WHEN status >= 500 THEN requests ELSE 0 END), 0), coalesce(sum(CASE WHEN status >= 400 AND status < 500 THEN requests ELSE 0 END), 0), coalesce(sum(CASE WHEN status = 429 THEN requests ELSE 0 END), 0), \(Self.buckets) FROM analytics_minutes WHERE minute >= ? AND minute <= ? AND stage != 'merchant'",
                 [.integer(r.fromMinute), .integer(r.toMinute)])
             let requests = row?[0].int ?? 0
-            let agents = try db.queryOne(
-                "SELECT count(DISTINCT visitor) FROM analytics_events WHERE minute >= ? AND minute <= ? AND stage != 'merchant'",
-                [.integer(r.fromMinute), .integer(r.toMinute)])?[0].int ?? 0
-            let orders = try db.queryOne(
-                "SELECT count(*), coalesce(sum(total), 0) FROM orders WHERE created_at >= ? AND created_at <= ?",
-                [.integer(r.fromMs / 1000), .integer(r.toMs / 1000)])
+            // Visitors: every distinct client (a registered agent by its id, anyone else by its
+            // family at its address). Agents: the registered agents among them.
+            let seen = try db.queryOne(
+                "SELECT count(DISTINCT visitor), count(DISTINCT agent_id) FROM analytics_events WHERE minute >= ? AND minute <= ? AND stage != 'merchant'",
+                [.integer(r.fromMinute), .integer(r.toMinute)])
+            let sales = try SalesFigures.read(db, fromSeconds: r.fromMs / 1000, toSeconds: r.toMs / 1000)
             return [
-                "range": r.json, "requests": .int(requests), "unique_agents": .int(agents),
-                "orders": .int(orders?[0].int ?? 0), "revenue": ["amount": .int(orders?[1].int ?? 0), "currency": .string(currency)],
+                "range": r.json, "requests": .int(requests),
+                "unique_visitors": .int(seen?[0].int ?? 0), "unique_agents": .int(seen?[1].int ?? 0),
+                "orders": .int(sales.orders), "revenue": money(sales.revenue), "refunded": money(sales.refunded),
+                "net_revenue": money(sales.netRevenue),
                 "error_rate": .double(requests > 0 ? Double(row?[1].int ?? 0) / Double(requests) : 0),
                 "client_error_rate": .double(requests > 0 ? Double(row?[2].int ?? 0) / Double(requests) : 0),
                 // Refused by the rate limits (429).
@@ -106,12 +110,14 @@ struct AnalyticsQueries: Sendable {
     }
 
     /// Distinct agents reaching each stage, conversion between consecutive stages, and the
-    /// stage where most agents stop.
+    /// largest drop: the stage before which the largest share of agents stops (the lowest
+    /// conversion; on a tie, the one that lost more agents, then the earlier). The dashboard's
+    /// banner and its table show this same figure.
     func funnel(_ r: Range) throws -> JSON {
         try database.read { db in
             var stages: [JSON] = []
             var previous: Int64?
-            var worst: (stage: String, lost: Int64)?
+            var worst: (stage: String, lost: Int64, share: Double)?
             // An agent reached a stage if it was seen there or at any later stage (a registered
             // agent may start at Transacting), so the funnel never widens.
             let all = JourneyStage.allCases
@@ -124,12 +130,20 @@ struct AnalyticsQueries: Sendable {
                 if let previous {
                     entry["conversion"] = previous > 0 ? .double(Double(count) / Double(previous)) : .null
                     let lost = max(0, previous - count)
-                    if lost > (worst?.lost ?? 0) { worst = (stage.rawValue, lost) }
+                    if previous > 0, lost > 0 {
+                        let share = Double(lost) / Double(previous)
+                        if worst == nil || share > worst!.share || (share == worst!.share && lost > worst!.lost) {
+                            worst = (stage.rawValue, lost, share)
+                        }
+                    }
                 }
                 previous = count
                 stages.append(.object(entry))
             }
-            return ["range": r.json, "stages": .array(stages), "largest_drop_before": JSON(worst?.stage)]
+            return [
+                "range": r.json, "stages": .array(stages), "largest_drop_before": JSON(worst?.stage),
+                "largest_drop": worst.map { ["before": .string($0.stage), "agents_lost": .int($0.lost), "share_lost": .double($0.share)] } ?? .null,
+            ]
         }
     }
 
@@ -188,6 +202,7 @@ struct AnalyticsQueries: Sendable {
                         "key": .string(row[0].string ?? ""), "orders": .int(row[1].int ?? 0),
                         "revenue": ["amount": .int(row[2].int ?? 0), "currency": .string(currency)],
                         "refunded": ["amount": .int(row[3].int ?? 0), "currency": .string(currency)],
+                        "net_revenue": ["amount": .int((row[2].int ?? 0) - (row[3].int ?? 0)), "currency": .string(currency)],
                     ]
                 }),
             ]

@@ -114,14 +114,19 @@ extension Gateway {
         }
         lines.append("storefront_request_duration_seconds_sum \(JSON.ecmaScriptString(Double(c.latencySum) / 1_000_000))")
         lines.append("storefront_request_duration_seconds_count \(c.count)")
-        lines.append("# HELP storefront_orders_total Orders paid from wallets.")
+        // From the store, like the analytics API: every process on the store reports the same
+        // figures, an idempotent replay is no second order, and approvals from any process count.
+        let sales = (try? database.read { try SalesFigures.read($0) }) ?? SalesFigures()
+        let currency = manifests.currency
+        lines.append("# HELP storefront_orders_total Orders paid from wallets (each once, replays not counted).")
         lines.append("# TYPE storefront_orders_total counter")
-        lines.append("storefront_orders_total \(c.orders)")
-        lines.append("# HELP storefront_revenue_minor_units_total Order totals, in minor units.")
+        lines.append("storefront_orders_total \(sales.orders)")
+        lines.append("# HELP storefront_revenue_minor_units_total Order totals (gross), in minor units.")
         lines.append("# TYPE storefront_revenue_minor_units_total counter")
-        for (currency, amount) in c.revenue.sorted(by: { $0.key < $1.key }) {
-            lines.append("storefront_revenue_minor_units_total{currency=\"\(currency)\"} \(amount)")
-        }
+        lines.append("storefront_revenue_minor_units_total{currency=\"\(currency)\"} \(sales.revenue)")
+        lines.append("# HELP storefront_refunded_minor_units_total Paid back on orders (cancellations and refunds), in minor units.")
+        lines.append("# TYPE storefront_refunded_minor_units_total counter")
+        lines.append("storefront_refunded_minor_units_total{currency=\"\(currency)\"} \(sales.refunded)")
         lines.append("# HELP storefront_analytics_queue_depth Events waiting to be written.")
         lines.append("# TYPE storefront_analytics_queue_depth gauge")
         lines.append("storefront_analytics_queue_depth \(analytics.depth)")

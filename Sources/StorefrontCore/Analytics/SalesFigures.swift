@@ -1,0 +1,30 @@
+import Store
+
+/// Orders, revenue and refunds: one definition, read from the store's `orders` table, for every
+/// place that shows them (`/metrics`, the analytics API and so the dashboard).
+///
+/// - An **order** is a row of `orders`: a purchase paid from a wallet, counted once however often
+///   its `complete_checkout` is replayed with the same idempotency key, and counted whether it
+///   completed at once or after the principal approved it (from the dashboard, the admin API or
+///   the CLI, in whichever process).
+/// - **Revenue** is the sum of those orders' totals (gross); **refunded** is what was paid back on
+///   them (cancellations and refunds); **net revenue** is revenue minus refunded. An order and its
+///   refunds belong to the order's own time, so a range's figures never go negative.
+struct SalesFigures: Equatable {
+    var orders: Int64 = 0
+    var revenue: Int64 = 0
+    var refunded: Int64 = 0
+    var netRevenue: Int64 { revenue - refunded }
+
+    /// Orders created from `fromSeconds` to `toSeconds` (Unix seconds, inclusive); all orders
+    /// when both are nil.
+    static func read(_ db: Connection, fromSeconds: Int64? = nil, toSeconds: Int64? = nil) throws -> SalesFigures {
+        let row = try db.queryOne(
+            """
+            SELECT count(*), coalesce(sum(total), 0), coalesce(sum(refunded), 0) FROM orders
+            WHERE (?1 IS NULL OR created_at >= ?1) AND (?2 IS NULL OR created_at <= ?2)
+            """,
+            [fromSeconds.map(SQLValue.integer) ?? .null, toSeconds.map(SQLValue.integer) ?? .null])
+        return SalesFigures(orders: row?[0].int ?? 0, revenue: row?[1].int ?? 0, refunded: row?[2].int ?? 0)
+    }
+}
