@@ -658,15 +658,22 @@
         "aria-label": `Approve the ${amount} purchase by ${who}` }, "Approve");
       const deny = el("button", { type: "button", class: "deny secondary", dataset: { id: a.id, decision: "deny" },
         "aria-label": `Deny the ${amount} purchase by ${who}` }, "Deny");
+      // What is being bought, line by line: a decision on a total alone is no decision.
+      const items = el("ul", { class: "items" });
+      for (const line of a.line_items || []) {
+        items.append(el("li", { text: `${count(line.quantity)} × ${line.name || line.product_id} (${money(line.total)})` }));
+      }
+      if (!items.children.length) items.append(el("li", { text: "—" }));
       tbody.append(el("tr", { dataset: { approvalId: a.id, checkoutId: a.checkout_id } },
         el("th", { scope: "row" }, agentCell(a.agent_id)),
         el("td", { text: a.principal || "—" }),
+        el("td", {}, items),
         numCell(amount, a.amount?.amount),
         el("td", {}, timeEl(a.created_at)),
         el("td", {}, timeEl(a.expires_at)),
         el("td", { class: "decide" }, approve, deny)));
     }
-    if (!data.approvals.length) emptyRow(tbody, 6, "Nothing is waiting for approval.");
+    if (!data.approvals.length) emptyRow(tbody, 7, "Nothing is waiting for approval.");
     const badge = $("approvals-badge");
     badge.textContent = data.approvals.length ? count(data.approvals.length) : "";
     badge.hidden = !data.approvals.length;
@@ -676,15 +683,17 @@
   async function decide(button) {
     const id = button.dataset.id;
     const decision = button.dataset.decision;
-    if (decision === "deny" && button.dataset.armed !== "yes") {
-      // Denying releases the hold for good: ask once more, in place.
+    if (button.dataset.armed !== "yes") {
+      // Approving spends the principal's money and denying releases the hold for good: either
+      // way, ask once more, in place.
+      const label = decision === "approve" ? "Approve" : "Deny";
       button.dataset.armed = "yes";
-      button.textContent = "Confirm deny";
+      button.textContent = `Confirm ${decision}`;
       button.setAttribute("aria-label", `Confirm: ${button.getAttribute("aria-label")}`);
       setTimeout(() => {
         if (button.isConnected) {
           button.dataset.armed = "";
-          button.textContent = "Deny";
+          button.textContent = label;
           button.setAttribute("aria-label", button.getAttribute("aria-label").replace(/^Confirm: /, ""));
         }
       }, 5000);

@@ -419,6 +419,12 @@ def test_approve_button_completes_the_pending_purchase(dashboard, traffic, shop)
     button = row.find_element(By.CSS_SELECTOR, "button[data-decision='approve']")
     assert button.text == "Approve"
     assert "Approve" in button.get_attribute("aria-label") and APPROVER_NAME in button.get_attribute("aria-label")
+    # What is bought is on the row, not only the amount.
+    assert "1 × " in row.text and "Gift Card" in row.text, row.text
+    # One click only arms the button: nothing is approved until the merchant confirms.
+    click(driver, button)
+    wait_js(driver, "return arguments[0].textContent === 'Confirm approve'", "the confirmation", WAIT, button)
+    assert shop.admin_ok("GET", f"/approvals?status=pending")["approvals"], "one click approved nothing"
     click(driver, button)
 
     wait_js(driver, "return !document.querySelector(arguments[0])", "the approved row to disappear", WAIT, selector)
