@@ -568,6 +568,17 @@ def test_every_checkpoint_deleted_alone_still_verifies_against_the_head(store, h
     assert out.returncode == 0, out.stdout + out.stderr
 
 
+def test_interior_tree_nodes_that_disagree_with_the_entries_fail_the_consistency_proof(store, history):
+    """Entries, leaves and signatures untouched, but the stored interior nodes (from which the
+    store builds the proofs it serves) corrupted: the check of the served proof catches it."""
+    with sqlite3.connect(store) as db:
+        changed = db.execute("UPDATE trail_nodes SET hash = zeroblob(32) WHERE node >= (1 << 48)").rowcount
+    assert changed > 0
+    alone = verify(store)
+    assert alone.returncode == 0, "leaves and entries still agree\n" + alone.stdout + alone.stderr
+    assert_inconsistent(store, history["middle_file"], "disagree", "consistency proof")
+
+
 def test_the_last_30_entries_cut_with_their_checkpoints_are_caught(store, history):
     with sqlite3.connect(store) as db:
         last = db.execute("SELECT MAX(seq) FROM trail").fetchone()[0]

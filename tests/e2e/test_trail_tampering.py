@@ -151,6 +151,20 @@ def test_an_edited_row_is_named_with_its_seq(store, column, value):
     assert_broken(store, target, "edited")
 
 
+def test_an_edited_row_whose_merkle_leaf_was_recomputed_is_still_named_by_its_chain_hash(store):
+    """The forger edits a row and writes the matching leaf into the Merkle tree, but cannot redo
+    the chain without the key showing: the row's own hash names it (not only a later signed head)."""
+    heads = {r["tree_size"] for r in sql(store, "SELECT tree_size FROM trail_heads")}
+    target = next(r for r in rows(store) if r["action"] == "wallet.debit" and r["seq"] not in heads)
+    target["amount"] += 1
+    content = {k: target[k] for k in ("seq", "at", "agent_id", "principal", "action", "target", "request_id",
+                                      "idempotency_key", "input_digest", "outcome", "error_code", "amount", "currency")}
+    leaf = hashlib.sha256(b"\x00" + json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
+    sql_exec(store, f"UPDATE trail SET amount = {target['amount']} WHERE seq = {target['seq']}; "
+                    f"UPDATE trail_nodes SET hash = X'{leaf.hexdigest()}' WHERE node = {target['seq'] - 1};")
+    assert_broken(store, target["seq"], "edited")
+
+
 def test_a_deleted_row_is_named_as_missing(store):
     sql_exec(store, "DELETE FROM trail WHERE seq = 9;")
     assert_broken(store, 9, "missing")
