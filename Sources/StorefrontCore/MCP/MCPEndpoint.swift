@@ -21,7 +21,9 @@ public final class MCPEndpoint: @unchecked Sendable {
         self.service = service
         self.store = store
         self.allowedOrigins = allowedOrigins
-        feed = ChangeFeed(latest: { try store.latestEventID() })
+        feed = ChangeFeed(
+            latest: { try store.latestEventID() },
+            topics: { after, upTo in try store.streamIDs(ofEventsAfter: after, upTo: upTo, limit: 1000) })
     }
 
     /// Work that outlives its connection (a streamed call whose client left): a stop waits for
@@ -330,6 +332,7 @@ public final class MCPEndpoint: @unchecked Sendable {
         _ message: RPCMessage, session: MCPSession, progressToken: JSON, request: Request, identity: Identity?
     ) -> Response {
         let stream = ResponseStream()
+        stream.owner = identity.map { .agent($0.agent.id) } ?? .anonymous
         let streamID: String
         do {
             streamID = try store.createStream(sessionID: session.id, requestID: message.idText)
@@ -340,7 +343,7 @@ public final class MCPEndpoint: @unchecked Sendable {
             guard let id = try? store.appendEvent(sessionID: session.id, streamID: streamID, data: data, completes: completes)
             else { return }
             stream.write(Self.sseEvent(id: id, data: data))
-            feed.published(id)
+            feed.published(id, topic: streamID)
         }
         detached.enter()
         work.async { [self] in
@@ -386,12 +389,17 @@ public final class MCPEndpoint: @unchecked Sendable {
             return rpcHTTPError(
                 400, id: nil, RPCError(code: RPCError.invalidRequest, message: "Missing MCP-Session-Id header."))
         }
+        // Streams are counted by who holds them: an agent whose credentials check out, or anonymous.
+        let owner: Principal
+        if case .success(let identity?) = authenticate(request) { owner = .agent(identity.agent.id) } else { owner = .anonymous }
         return .later { [self] complete in
-            work.async { complete(self.openStream(sessionID: sessionID, lastEventID: request.headers["Last-Event-ID"])) }
+            work.async {
+                complete(self.openStream(sessionID: sessionID, lastEventID: request.headers["Last-Event-ID"], owner: owner))
+            }
         }
     }
 
-    private func openStream(sessionID: String, lastEventID: String?) -> Response {
+    private func openStream(sessionID: String, lastEventID: String?, owner: Principal) -> Response {
         do {
             guard let session = try store.session(sessionID), !session.ended else {
                 return rpcHTTPError(
@@ -414,13 +422,14 @@ public final class MCPEndpoint: @unchecked Sendable {
             }
             let store = self.store
             let tail = SSETail(
-                after: after, feed: feed,
+                after: after, feed: feed, topic: streamID,
                 fetch: { cursor in
                     try store.events(streamID: streamID, after: cursor).map { event in
                         (event.id, event.data.isEmpty ? "id: \(event.id)\ndata: \n\n" : MCPEndpoint.sseEvent(id: event.id, data: event.data))
                     }
                 },
                 isComplete: { try store.isCompleted(streamID: streamID) })
+            tail.stream.owner = owner
             tail.start()
             return Response(status: 200, headers: Self.sseHeaders(sessionID: session.id), body: .stream(tail.stream))
         } catch {
