@@ -26,7 +26,7 @@ public struct AdmissionLimits: Sendable {
     /// Anonymous streams one client address may hold.
     public var streamsPerAddress = 32
     /// Streams one agent (or the merchant) may hold.
-    public var streamsPerPrincipal = 16
+    public var streamsPerPrincipal = 32
     /// Seconds an anonymous stream may go without an event before it is closed; keep-alive
     /// comments do not count as activity.
     public var streamIdleTimeout: Double = 300

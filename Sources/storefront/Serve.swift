@@ -103,7 +103,7 @@ struct Serve: ParsableCommand {
     var maxStreamsPerAddress: Int = 32
 
     @Option(help: "Streams one agent (or the merchant) may hold (0: no limit).")
-    var maxStreamsPerAgent: Int = 16
+    var maxStreamsPerAgent: Int = 32
 
     @Option(help: "Seconds an anonymous stream may go without an event before it is closed; keep-alives do not count (0: never).")
     var streamIdleTimeout: Double = 300
