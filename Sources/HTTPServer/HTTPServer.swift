@@ -509,7 +509,6 @@ private let accessHandler: MHD_AccessHandlerCallback = {
             exchange, connection: connection, url: url.map { String(cString: $0) } ?? "/",
             method: method.map { String(cString: $0) } ?? "GET", version: version.map { String(cString: $0) } ?? "")
         if let refusal = server.refusalBeforeHandler(exchange) {
-            exchange.tooLarge = false
             return server.queue(refusal, on: connection, exchange: exchange)
         }
         if let length = exchange.request.headers["Content-Length"].flatMap(Int.init),

@@ -389,11 +389,11 @@ public final class MCPEndpoint: @unchecked Sendable {
             return rpcHTTPError(
                 400, id: nil, RPCError(code: RPCError.invalidRequest, message: "Missing MCP-Session-Id header."))
         }
-        // Streams are counted by who holds them: an agent whose credentials check out, or anonymous.
-        let owner: Principal
-        if case .success(let identity?) = authenticate(request) { owner = .agent(identity.agent.id) } else { owner = .anonymous }
         return .later { [self] complete in
             work.async {
+                // Streams are counted by who holds them: an agent whose credentials check out, or anonymous.
+                let owner: Principal
+                if case .success(let identity?) = self.authenticate(request) { owner = .agent(identity.agent.id) } else { owner = .anonymous }
                 complete(self.openStream(sessionID: sessionID, lastEventID: request.headers["Last-Event-ID"], owner: owner))
             }
         }
