@@ -106,3 +106,4 @@ struct FramingTests {
         #expect(!Framing.isForbidden(0x09) && !Framing.isForbidden(0x20))
     }
 }
+
