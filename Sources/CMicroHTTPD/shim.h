@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <stdio.h>
+#include <errno.h>
 #include <microhttpd.h>
 
 // MHD_start_daemon and MHD_get_connection_info are variadic, which Swift cannot call. These typed
@@ -20,6 +21,8 @@ typedef struct {
     unsigned int connection_timeout;       // seconds
     size_t connection_memory_limit;        // bytes per connection for headers and buffers
     int listen_backlog;
+    MHD_NotifyConnectionCallback notify_connection;  // connection opened/closed (admission counts)
+    void *notify_connection_cls;
 } CMicroHTTPD_Options;
 
 static inline struct MHD_Daemon *CMicroHTTPD_start(
@@ -37,6 +40,7 @@ static inline struct MHD_Daemon *CMicroHTTPD_start(
             MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->connection_memory_limit,
             MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)o->listen_backlog,
+            MHD_OPTION_NOTIFY_CONNECTION, o->notify_connection, o->notify_connection_cls,
             MHD_OPTION_SOCK_ADDR, o->bind_address,
             MHD_OPTION_END);
     }
@@ -48,6 +52,7 @@ static inline struct MHD_Daemon *CMicroHTTPD_start(
         MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->connection_memory_limit,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)o->listen_backlog,
+        MHD_OPTION_NOTIFY_CONNECTION, o->notify_connection, o->notify_connection_cls,
         MHD_OPTION_END);
 }
 
@@ -68,6 +73,54 @@ static inline void CMicroHTTPD_client_address(struct MHD_Connection *c, char *ou
     } else if (sa->sa_family == AF_INET6) {
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)len);
     }
+}
+
+/// The client's address as text, from a sockaddr (for the connection-notify callback, which
+/// gets no connection info helper of its own); writes an empty string when unknown.
+static inline void CMicroHTTPD_sockaddr_text(const struct sockaddr *sa, char *out, size_t len) {
+    out[0] = 0;
+    if (sa == NULL) return;
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)len);
+    } else if (sa->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)len);
+    }
+}
+
+/// The connection's client sockaddr as libmicrohttpd keeps it, or NULL.
+static inline const struct sockaddr *CMicroHTTPD_client_sockaddr(struct MHD_Connection *c) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return info == NULL ? NULL : info->client_addr;
+}
+
+/// The connection's socket, or -1.
+static inline int CMicroHTTPD_connection_fd(struct MHD_Connection *c) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info == NULL ? -1 : info->connect_fd;
+}
+
+/// Whether the peer of a socket has closed or reset it, without consuming anything: a suspended
+/// connection (an idle stream) is not watched by libmicrohttpd, so a client that left would
+/// otherwise be noticed only at the next write.
+static inline int CMicroHTTPD_peer_gone(int fd) {
+    if (fd < 0) return 0;
+    char byte;
+    ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) return 1;
+    if (n < 0 && (errno == ECONNRESET || errno == ENOTCONN || errno == EPIPE)) return 1;
+    return 0;
+}
+
+/// Whether a request header's value was cut short by a NUL byte. libmicrohttpd 0.9.75 parses
+/// headers in place and measures values as C strings, so "a<NUL>b" arrives as "a" with no trace
+/// but the buffer: a line it ended itself is followed by the NULs it wrote over CR LF (after any
+/// blanks it trimmed), while a NUL the client sent is followed by the rest of the value. A line
+/// ended by a bare LF also looks like this and is refused with it (RFC 9112 allows that).
+static inline int CMicroHTTPD_value_hides_nul(const char *value, size_t size) {
+    if (value == NULL || value[size] != 0) return 0;
+    const char *p = value + size + 1;
+    while (*p == ' ' || *p == '\t') p++;
+    return *p != 0;
 }
 
 /// MHD_CONTENT_READER_END_OF_STREAM and _END_WITH_ERROR are macros on (ssize_t)-1 / -2.

@@ -18,6 +18,8 @@ public struct ServerConfiguration: Sendable {
     /// default, 32 KiB). Headers that do not fit are refused with 431. libmicrohttpd zeroes this
     /// memory after every request, so it is kept no larger than headers need.
     public var connectionMemory: Int = 32 * 1024
+    /// Per-address, per-principal and reserved limits on connections and streams.
+    public var admission = AdmissionLimits()
 
     public init() {}
 }
@@ -39,8 +41,24 @@ public final class HTTPServer: @unchecked Sendable {
         return p
     }()
     private let streamsLock = NSLock()
-    private var openStreams: [ObjectIdentifier: ResponseStream] = [:]
+    private var openStreams: [ObjectIdentifier: StreamBox] = [:]
     private let requestCounter = RequestCounter()
+    let admission = AdmissionCounter()
+    private var streamSweeper: DispatchSourceTimer?
+    private let classifierLock = NSLock()
+    private var classifier: (@Sendable (Request) -> Principal)?
+
+    /// Sets how requests are classified when admission must choose (a client address or the
+    /// server over its limits): only authenticated principals are served beyond them. Without a
+    /// classifier every request counts as anonymous.
+    public func setClassifier(_ classify: @escaping @Sendable (Request) -> Principal) {
+        classifierLock.withLock { classifier = classify }
+    }
+
+    func principal(of request: Request) -> Principal {
+        guard let classify = classifierLock.withLock({ classifier }) else { return .anonymous }
+        return classify(request)
+    }
 
     public init(configuration: ServerConfiguration, handler: @escaping Handler) {
         self.configuration = configuration
@@ -61,6 +79,8 @@ public final class HTTPServer: @unchecked Sendable {
         options.connection_timeout = UInt32(configuration.connectionTimeout)
         options.connection_memory_limit = configuration.connectionMemory
         options.listen_backlog = 1024
+        options.notify_connection = connectionNotified
+        options.notify_connection_cls = Unmanaged.passUnretained(self).toOpaque()
 
         var v4 = sockaddr_in()
         var v6 = sockaddr_in6()
@@ -96,15 +116,44 @@ public final class HTTPServer: @unchecked Sendable {
         }
         daemon = started
         port = CMicroHTTPD_bound_port(started)
+        startStreamSweeper()
     }
+
+    /// Checks open streams every `streamSweepInterval`: a stream whose client closed its socket
+    /// (unnoticed while the connection is suspended) and an anonymous stream without an event
+    /// for `streamIdleTimeout` are closed, so neither holds a slot.
+    private func startStreamSweeper() {
+        let limits = configuration.admission
+        guard limits.streamSweepInterval > 0 else { return }
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "stream-sweeper"))
+        timer.schedule(deadline: .now() + limits.streamSweepInterval, repeating: limits.streamSweepInterval)
+        timer.setEventHandler { [weak self] in self?.sweepStreams() }
+        timer.resume()
+        streamSweeper = timer
+    }
+
+    func sweepStreams() {
+        let limits = configuration.admission
+        let boxes = streamsLock.withLock { Array(openStreams.values) }
+        for box in boxes {
+            let idle = limits.streamIdleTimeout > 0 && !box.owner.isAuthenticated
+                && box.stream.secondsSinceLastEvent > limits.streamIdleTimeout
+            if idle || CMicroHTTPD_peer_gone(box.fd) != 0 { box.stream.abort() }
+        }
+    }
+
+    /// Open streams (for status pages and tests).
+    public var openStreamCount: Int { streamsLock.withLock { openStreams.count } }
 
     /// Stops accepting, lets in-flight requests finish (up to the grace period), ends open
     /// streams, then stops the daemon.
     public func stop() {
         guard let daemon else { return }
+        streamSweeper?.cancel()
+        streamSweeper = nil
         _ = MHD_quiesce_daemon(daemon)
         streamsLock.lock()
-        let streams = Array(openStreams.values)
+        let streams = openStreams.values.map(\.stream)
         streamsLock.unlock()
         for stream in streams { stream.finish() }
         let deadline = Date().addingTimeInterval(configuration.shutdownGrace)
@@ -129,15 +178,25 @@ public final class HTTPServer: @unchecked Sendable {
         var answered = false
         var deferredResponse: Response?
         var waiting = false
+        /// Why the request's framing is refused (found while its headers were read).
+        var framingViolation: FramingViolation?
 
         init(rawTarget: String) { self.rawTarget = rawTarget }
     }
 
-    fileprivate func begin(_ exchange: Exchange, connection: OpaquePointer, url: String, method: String) {
+    fileprivate func begin(
+        _ exchange: Exchange, connection: OpaquePointer, url: String, method: String, version: String
+    ) {
         _ = CMicroHTTPD_atomic_add(activeCount, 1)
         var headers = HTTPHeaders()
         var query: [(name: String, value: String?)] = []
-        collectValues(connection, kind: .HEADER_KIND) { headers.add($0, $1 ?? "") }
+        var controlCharacterIn: String?
+        collectHeaders(connection) { name, value, forbidden in
+            headers.add(name, value)
+            if forbidden && controlCharacterIn == nil { controlCharacterIn = name }
+        }
+        exchange.framingViolation = Framing.violation(
+            headers: headers, version: version, controlCharacterIn: controlCharacterIn)
         collectValues(connection, kind: .GET_ARGUMENT_KIND) { query.append((name: $0, value: $1)) }
         let remote = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer -> String in
             CMicroHTTPD_client_address(connection, buffer.baseAddress!, 64)
@@ -152,6 +211,24 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     fileprivate func end() { _ = CMicroHTTPD_atomic_add(activeCount, -1) }
+
+    /// The answer to a request refused before any handler runs: bad framing (400/501) or no
+    /// room (503); either closes the connection.
+    fileprivate func refusalBeforeHandler(_ exchange: Exchange) -> Response? {
+        if let violation = exchange.framingViolation {
+            return Response.error(
+                status: violation.status, type: "invalid_request", code: violation.code, message: violation.message,
+                headers: [("Connection", "close")])
+        }
+        let request = exchange.request
+        if let refusal = admission.admitRequest(
+            from: request.remoteAddress, connectionLimit: configuration.connectionLimit, limits: configuration.admission,
+            principal: { principal(of: request) })
+        {
+            return Response.refusal(refusal, retryAfter: configuration.admission.retryAfter)
+        }
+        return nil
+    }
 
     fileprivate func handle(connection: OpaquePointer, exchange: Exchange) -> MHD_Result {
         if exchange.tooLarge && !exchange.answered {
@@ -223,7 +300,16 @@ public final class HTTPServer: @unchecked Sendable {
             stream.connectionClosed()
             mhdResponse = MHD_create_response_from_buffer(0, nil, .RESPMEM_PERSISTENT)
         case .stream(let stream):
-            mhdResponse = makeStreamResponse(stream, connection: connection)
+            let owner = stream.owner
+            let address = exchange.request.remoteAddress
+            if let refusal = admission.admitStream(owner: owner, address: address, limits: configuration.admission) {
+                stream.finish()
+                stream.connectionClosed()
+                return queue(
+                    Response.refusal(refusal, retryAfter: configuration.admission.retryAfter), on: connection,
+                    exchange: exchange)
+            }
+            mhdResponse = makeStreamResponse(stream, owner: owner, address: address, connection: connection)
         case .deferred:
             fatalError("unreachable: deferred bodies are handled above")
         }
@@ -237,23 +323,28 @@ public final class HTTPServer: @unchecked Sendable {
         return MHD_queue_response(connection, UInt32(response.status), mhdResponse)
     }
 
-    private func makeStreamResponse(_ stream: ResponseStream, connection: OpaquePointer) -> OpaquePointer? {
+    private func makeStreamResponse(
+        _ stream: ResponseStream, owner: Principal, address: String, connection: OpaquePointer
+    ) -> OpaquePointer? {
         let connectionBits = UInt(bitPattern: connection)
         stream.setResumeHook { MHD_resume_connection(OpaquePointer(bitPattern: connectionBits)) }
+        let box = StreamBox(
+            stream: stream, connection: connectionBits, server: self, fd: CMicroHTTPD_connection_fd(connection),
+            owner: owner, address: address)
         streamsLock.lock()
-        openStreams[ObjectIdentifier(stream)] = stream
+        openStreams[ObjectIdentifier(stream)] = box
         streamsLock.unlock()
-        let box = StreamBox(stream: stream, connection: connectionBits, server: self)
         let context = Unmanaged.passRetained(box).toOpaque()
         return MHD_create_response_from_callback(
             CMicroHTTPD_size_unknown(), 16 * 1024, streamReader, context, streamFreed)
     }
 
-    fileprivate func streamEnded(_ stream: ResponseStream) {
+    fileprivate func streamEnded(_ box: StreamBox) {
         streamsLock.lock()
-        openStreams[ObjectIdentifier(stream)] = nil
+        openStreams[ObjectIdentifier(box.stream)] = nil
         streamsLock.unlock()
-        stream.connectionClosed()
+        admission.streamClosed(owner: box.owner, address: box.address)
+        box.stream.connectionClosed()
     }
 
     fileprivate func tooLargeResponse() -> Response {
@@ -292,11 +383,25 @@ final class StreamBox {
     let stream: ResponseStream
     let connection: UInt
     unowned let server: HTTPServer
-    init(stream: ResponseStream, connection: UInt, server: HTTPServer) {
+    /// The connection's socket, watched for a client that left while the stream idles.
+    let fd: Int32
+    let owner: Principal
+    let address: String
+    init(stream: ResponseStream, connection: UInt, server: HTTPServer, fd: Int32, owner: Principal, address: String) {
         self.stream = stream
         self.connection = connection
         self.server = server
+        self.fd = fd
+        self.owner = owner
+        self.address = address
     }
+}
+
+/// The client address of one TCP connection, kept from its opening to its closing so the
+/// admission counts can be given back.
+final class ConnectionTag {
+    let address: String
+    init(address: String) { self.address = address }
 }
 
 /// Monotonic request ids, unique within a process start.
@@ -330,6 +435,41 @@ final class RequestCounter: @unchecked Sendable {
     }
 }
 
+/// Header fields with their byte lengths (`MHD_get_connection_values_n`), so a NUL inside a value,
+/// which C strings would hide, is seen; `forbidden` says whether the name or value holds a
+/// control character.
+private func collectHeaders(_ connection: OpaquePointer, _ body: (String, String, Bool) -> Void) {
+    typealias Collector = (String, String, Bool) -> Void
+    withoutActuallyEscaping(body) { escapable in
+        var collector: Collector = escapable
+        withUnsafeMutablePointer(to: &collector) { pointer in
+            _ = MHD_get_connection_values_n(
+                connection, .HEADER_KIND,
+                { cls, _, key, keySize, value, valueSize in
+                    guard let cls, let key else { return MHD_Result.YES }
+                    let collect = cls.assumingMemoryBound(to: Collector.self).pointee
+                    var forbidden = false
+                    let name = key.withMemoryRebound(to: UInt8.self, capacity: keySize) { bytes -> String in
+                        let buffer = UnsafeBufferPointer(start: bytes, count: keySize)
+                        forbidden = buffer.contains(where: Framing.isForbidden)
+                        return String(decoding: buffer, as: UTF8.self)
+                    }
+                    var text = ""
+                    if let value {
+                        if CMicroHTTPD_value_hides_nul(value, valueSize) != 0 { forbidden = true }
+                        text = value.withMemoryRebound(to: UInt8.self, capacity: valueSize) { bytes -> String in
+                            let buffer = UnsafeBufferPointer(start: bytes, count: valueSize)
+                            if buffer.contains(where: Framing.isForbidden) { forbidden = true }
+                            return String(decoding: buffer, as: UTF8.self)
+                        }
+                    }
+                    collect(name, text, forbidden)
+                    return MHD_Result.YES
+                }, pointer)
+        }
+    }
+}
+
 private func collectValues(
     _ connection: OpaquePointer, kind: MHD_ValueKind, _ body: (String, String?) -> Void
 ) {
@@ -352,7 +492,7 @@ private func collectValues(
 // MARK: - libmicrohttpd callbacks
 
 private let accessHandler: MHD_AccessHandlerCallback = {
-    cls, connection, url, method, _, uploadData, uploadDataSize, connectionContext in
+    cls, connection, url, method, version, uploadData, uploadDataSize, connectionContext in
     guard let cls, let connection, let connectionContext, let uploadDataSize else { return MHD_Result.NO }
     let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
 
@@ -367,7 +507,10 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     if !exchange.started {
         server.begin(
             exchange, connection: connection, url: url.map { String(cString: $0) } ?? "/",
-            method: method.map { String(cString: $0) } ?? "GET")
+            method: method.map { String(cString: $0) } ?? "GET", version: version.map { String(cString: $0) } ?? "")
+        if let refusal = server.refusalBeforeHandler(exchange) {
+            return server.queue(refusal, on: connection, exchange: exchange)
+        }
         if let length = exchange.request.headers["Content-Length"].flatMap(Int.init),
             length > server.configuration.maxBodyBytes
         {
@@ -427,11 +570,34 @@ private let streamReader: MHD_ContentReaderCallback = { cls, _, buffer, max in
     case .bytes(let n): return n
     case .wouldBlock: return 0
     case .end: return CMicroHTTPD_end_of_stream()
+    case .abort: return CMicroHTTPD_end_with_error()
     }
 }
 
 private let streamFreed: MHD_ContentReaderFreeCallback = { cls in
     guard let cls else { return }
     let box = Unmanaged<StreamBox>.fromOpaque(cls).takeRetainedValue()
-    box.server.streamEnded(box.stream)
+    box.server.streamEnded(box)
+}
+
+/// Counts each TCP connection by client address from its opening to its closing.
+private let connectionNotified: MHD_NotifyConnectionCallback = { cls, connection, socketContext, code in
+    guard let cls, let connection, let socketContext else { return }
+    let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
+    switch code {
+    case .CONNECTION_NOTIFY_STARTED:
+        let address = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer -> String in
+            CMicroHTTPD_sockaddr_text(CMicroHTTPD_client_sockaddr(connection), buffer.baseAddress!, 64)
+            return String(cString: buffer.baseAddress!)
+        }
+        server.admission.connectionOpened(from: address)
+        socketContext.pointee = Unmanaged.passRetained(ConnectionTag(address: address)).toOpaque()
+    case .CONNECTION_NOTIFY_CLOSED:
+        guard let existing = socketContext.pointee else { return }
+        let tag = Unmanaged<ConnectionTag>.fromOpaque(existing).takeRetainedValue()
+        socketContext.pointee = nil
+        server.admission.connectionClosed(from: tag.address)
+    default:
+        break
+    }
 }

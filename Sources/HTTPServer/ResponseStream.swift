@@ -13,14 +13,34 @@ public final class ResponseStream: @unchecked Sendable {
     private var suspended = false
     private var closeHandlers: [@Sendable () -> Void] = []
     private var closed = false
+    private var aborted = false
+    private var principal: Principal = .anonymous
+    /// When the last event (not a keep-alive) was written, in `DispatchTime` nanoseconds.
+    private var lastEventAt = DispatchTime.now().uptimeNanoseconds
 
     public init() {}
 
+    /// Who the stream is for, as the application verified it (anonymous unless set). The server
+    /// counts streams by owner and closes anonymous ones that go idle; set it before returning
+    /// the response.
+    public var owner: Principal {
+        get { lock.withLock { principal } }
+        set { lock.withLock { principal = newValue } }
+    }
+
+    /// Queues a keep-alive (an SSE comment): it holds the connection open through proxies but,
+    /// unlike an event, it is not activity that keeps an anonymous stream from its idle timeout.
+    @discardableResult
+    public func heartbeat(_ text: String) -> Bool { append(Array(text.utf8), isEvent: false) }
+
     /// Queues bytes for the client; returns false once the stream has ended.
     @discardableResult
-    public func write(_ bytes: [UInt8]) -> Bool {
+    public func write(_ bytes: [UInt8]) -> Bool { append(bytes, isEvent: true) }
+
+    private func append(_ bytes: [UInt8], isEvent: Bool) -> Bool {
         lock.lock()
         guard !finished else { lock.unlock(); return false }
+        if isEvent { lastEventAt = DispatchTime.now().uptimeNanoseconds }
         pending.append(contentsOf: bytes)
         let hook = takeResumeHookLocked()
         lock.unlock()
@@ -66,6 +86,24 @@ public final class ResponseStream: @unchecked Sendable {
         case bytes(Int)
         case wouldBlock
         case end
+        /// The server gave up on the stream: the connection is closed at once.
+        case abort
+    }
+
+    /// Seconds since the last event (keep-alives do not count).
+    var secondsSinceLastEvent: Double {
+        lock.withLock { Double(DispatchTime.now().uptimeNanoseconds &- lastEventAt) / 1e9 }
+    }
+
+    /// Ends the stream and closes its connection without sending what is queued (an idle
+    /// anonymous stream, a client that left).
+    func abort() {
+        lock.lock()
+        aborted = true
+        finished = true
+        let hook = takeResumeHookLocked()
+        lock.unlock()
+        hook?()
     }
 
     /// Copies queued bytes into `buffer`; `.wouldBlock` means the caller must suspend (the
@@ -73,6 +111,7 @@ public final class ResponseStream: @unchecked Sendable {
     func read(into buffer: UnsafeMutableRawPointer, max: Int, suspend: () -> Void) -> ReadResult {
         lock.lock()
         defer { lock.unlock() }
+        if aborted { return .abort }
         let available = pending.count - readOffset
         if available > 0 {
             let n = min(available, max)

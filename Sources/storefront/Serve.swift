@@ -137,12 +137,39 @@ struct Serve: ParsableCommand {
         }
         return policy
     }
+    @Option(help: "Connections kept for authenticated agents and the merchant: anonymous requests get 503 once open connections exceed the connection limit minus this.")
+    var reservedConnections: Int = 256
+
+    @Option(help: "Open connections one client address may hold and still be served anonymously (0: no limit).")
+    var maxConnectionsPerAddress: Int = 256
+
+    @Option(help: "Anonymous streams (GET /mcp, ...) open at once, from all addresses (0: no limit).")
+    var maxAnonymousStreams: Int = 1024
+
+    @Option(help: "Anonymous streams one client address may hold (0: no limit).")
+    var maxStreamsPerAddress: Int = 32
+
+    @Option(help: "Streams one agent (or the merchant) may hold (0: no limit).")
+    var maxStreamsPerAgent: Int = 32
+
+    @Option(help: "Seconds an anonymous stream may go without an event before it is closed; keep-alives do not count (0: never).")
+    var streamIdleTimeout: Double = 300
+
+    @Option(help: "Seconds between keep-alive comments on idle streams.")
+    var streamKeepalive: Double = 15
 
     func validate() throws {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be from 1 to 256.") }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024.") }
         guard connectionLimit >= 1 else { throw ValidationError("--connection-limit must be at least 1.") }
         guard (1...1000).contains(toolsPageSize) else { throw ValidationError("--tools-page-size must be from 1 to 1000.") }
+        guard reservedConnections >= 0, reservedConnections < connectionLimit else {
+            throw ValidationError("--reserved-connections must be from 0 to below --connection-limit.")
+        }
+        guard maxConnectionsPerAddress >= 0, maxAnonymousStreams >= 0, maxStreamsPerAddress >= 0, maxStreamsPerAgent >= 0,
+            streamIdleTimeout >= 0
+        else { throw ValidationError("Connection and stream limits and --stream-idle-timeout must not be negative.") }
+        guard streamKeepalive >= 0.1 else { throw ValidationError("--stream-keepalive must be at least 0.1 seconds.") }
         guard analyticsQueue >= 1 else { throw ValidationError("--analytics-queue must be at least 1.") }
         for url in webhooks {
             guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
@@ -189,6 +216,13 @@ struct Serve: ParsableCommand {
         serverConfiguration.maxBodyBytes = maxBodyBytes
         serverConfiguration.connectionLimit = connectionLimit
         serverConfiguration.connectionTimeout = connectionTimeout
+        serverConfiguration.admission.reservedConnections = reservedConnections
+        serverConfiguration.admission.connectionsPerAddress = maxConnectionsPerAddress
+        serverConfiguration.admission.anonymousStreams = maxAnonymousStreams
+        serverConfiguration.admission.streamsPerAddress = maxStreamsPerAddress
+        serverConfiguration.admission.streamsPerPrincipal = maxStreamsPerAgent
+        serverConfiguration.admission.streamIdleTimeout = streamIdleTimeout
+        Gateway.streamKeepAliveInterval = streamKeepalive
 
         // The router is built after the port is known, so documents carry the right URLs.
         let router = RouterBox()
@@ -241,6 +275,7 @@ struct Serve: ParsableCommand {
         }
         // The admin token is in the store before the first request is routed, so an admin call
         // made as soon as /status answers is never refused for want of it.
+        server.setClassifier { gateway.principal(of: $0) }
         do {
             if let token = try AdminToken.ensure(in: database, fromFile: adminTokenFile) {
                 print("admin token (shown once; keep it): \(token)")

@@ -71,7 +71,7 @@ extension Gateway {
         let database = self.database
         let latest = try? database.read { try $0.queryOne("SELECT coalesce(max(id), 0) FROM analytics_events")?[0].int }
         let start = after ?? latest.flatMap { $0 } ?? 0
-        let tail = SSETail(after: start, feed: liveChanges) { cursor in
+        let tail = SSETail(after: start, feed: liveChanges, topic: "") { cursor in
             try database.read { db in
                 try db.query(
                     "SELECT id, at_ms, family, agent_id, stage, route, status, latency_us, amount, currency, requests FROM analytics_events WHERE id > ? AND stage != 'merchant' ORDER BY id LIMIT 200",
@@ -89,6 +89,7 @@ extension Gateway {
                 }
             }
         }
+        tail.stream.owner = .merchant
         tail.start()
         return Response(
             status: 200, headers: HTTPHeaders([("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")]),
@@ -137,6 +138,9 @@ extension Gateway {
         lines.append("# TYPE storefront_store_write_queue_depth gauge")
         lines.append("storefront_store_write_queue_depth \(database.queuedWrites)")
         lines += rateLimitMetrics()
+        lines.append("# HELP storefront_stream_wakeups_total Live streams woken by a new event (only the streams it concerns).")
+        lines.append("# TYPE storefront_stream_wakeups_total counter")
+        lines.append("storefront_stream_wakeups_total \(ChangeFeed.wakeups.value)")
         return lines.joined(separator: "\n") + "\n"
     }
 }

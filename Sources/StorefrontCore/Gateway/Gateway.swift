@@ -131,9 +131,11 @@ public final class Gateway: @unchecked Sendable {
         let inbox = Inbox(database: database)
         self.inbox = inbox
         analytics = AnalyticsRecorder(database: database, capacity: configuration.analyticsQueueCapacity)
-        liveChanges = ChangeFeed(pollInterval: 0.5) {
-            try database.read { try $0.queryOne("SELECT coalesce(max(id), 0) FROM analytics_events")?[0].int ?? 0 }
-        }
+        // Every live-feed stream shows every event: one topic.
+        liveChanges = ChangeFeed(
+            pollInterval: 0.5,
+            latest: { try database.read { try $0.queryOne("SELECT coalesce(max(id), 0) FROM analytics_events")?[0].int ?? 0 } },
+            topics: { _, _ in [""] })
         analytics.enabled = configuration.recordsAnalytics
         actions = try ActionRegistry(
             actions: CatalogActions(

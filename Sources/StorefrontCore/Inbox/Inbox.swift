@@ -13,9 +13,18 @@ struct Inbox: Sendable {
 
     init(database: Database) {
         self.database = database
-        feed = ChangeFeed(pollInterval: 0.2) {
-            try database.read { try $0.queryOne("SELECT coalesce(max(id), 0) FROM inbox_events")?[0].int ?? 0 }
-        }
+        feed = ChangeFeed(
+            pollInterval: 0.2,
+            latest: { try database.read { try $0.queryOne("SELECT coalesce(max(id), 0) FROM inbox_events")?[0].int ?? 0 } },
+            topics: { after, upTo in
+                // The agents the new events are for (a stream listens to its agent's inbox).
+                try database.read { db in
+                    let rows = try db.query(
+                        "SELECT DISTINCT agent_id FROM inbox_events WHERE id > ? AND id <= ? LIMIT 1001",
+                        [.integer(after), .integer(upTo)])
+                    return rows.count > 1000 ? nil : Set(rows.compactMap { $0[0].string })
+                }
+            })
     }
 
     func page(agentID: String, after: Int64, limit: Int, unreadOnly: Bool) throws -> JSON {
@@ -54,7 +63,7 @@ struct Inbox: Sendable {
     /// The live stream of an agent's events after `after`.
     func stream(agentID: String, after: Int64, stillAllowed: (@Sendable () -> Bool)? = nil) -> Response {
         let database = self.database
-        let tail = SSETail(after: after, feed: feed) { cursor in
+        let tail = SSETail(after: after, feed: feed, topic: agentID) { cursor in
             try database.read { db in
                 try db.query(
                     "SELECT * FROM inbox_events WHERE agent_id = ? AND id > ? ORDER BY id LIMIT 500", [.text(agentID), .integer(cursor)]
@@ -65,6 +74,7 @@ struct Inbox: Sendable {
             }
         }
         tail.stillAllowed = stillAllowed
+        tail.stream.owner = .agent(agentID)
         tail.start()
         return Response(
             status: 200,

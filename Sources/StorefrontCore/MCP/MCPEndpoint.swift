@@ -24,7 +24,9 @@ public final class MCPEndpoint: @unchecked Sendable {
         self.service = service
         self.store = store
         self.allowedOrigins = allowedOrigins
-        feed = ChangeFeed(latest: { try store.latestEventID() })
+        feed = ChangeFeed(
+            latest: { try store.latestEventID() },
+            topics: { after, upTo in try store.streamIDs(ofEventsAfter: after, upTo: upTo, limit: 1000) })
     }
 
     /// Work that outlives its connection (a streamed call whose client left): a stop waits for
@@ -354,6 +356,7 @@ public final class MCPEndpoint: @unchecked Sendable {
         _ message: RPCMessage, session: MCPSession, progressToken: JSON, request: Request, identity: Identity?
     ) -> Response {
         let stream = ResponseStream()
+        stream.owner = identity.map { .agent($0.agent.id) } ?? .anonymous
         let streamID: String
         do {
             streamID = try store.createStream(sessionID: session.id, requestID: message.idText)
@@ -364,7 +367,7 @@ public final class MCPEndpoint: @unchecked Sendable {
             guard let id = try? store.appendEvent(sessionID: session.id, streamID: streamID, data: data, completes: completes)
             else { return }
             stream.write(Self.sseEvent(id: id, data: data))
-            feed.published(id)
+            feed.published(id, topic: streamID)
         }
         detached.enter()
         work.async { [self] in
@@ -411,11 +414,16 @@ public final class MCPEndpoint: @unchecked Sendable {
                 400, id: nil, RPCError(code: RPCError.invalidRequest, message: "Missing MCP-Session-Id header."))
         }
         return .later { [self] complete in
-            work.async { complete(self.openStream(sessionID: sessionID, lastEventID: request.headers["Last-Event-ID"])) }
+            work.async {
+                // Streams are counted by who holds them: an agent whose credentials check out, or anonymous.
+                let owner: Principal
+                if case .success(let identity?) = self.authenticate(request) { owner = .agent(identity.agent.id) } else { owner = .anonymous }
+                complete(self.openStream(sessionID: sessionID, lastEventID: request.headers["Last-Event-ID"], owner: owner))
+            }
         }
     }
 
-    private func openStream(sessionID: String, lastEventID: String?) -> Response {
+    private func openStream(sessionID: String, lastEventID: String?, owner: Principal) -> Response {
         do {
             guard let session = try store.session(sessionID), !session.ended else {
                 return rpcHTTPError(
@@ -438,13 +446,14 @@ public final class MCPEndpoint: @unchecked Sendable {
             }
             let store = self.store
             let tail = SSETail(
-                after: after, feed: feed,
+                after: after, feed: feed, topic: streamID,
                 fetch: { cursor in
                     try store.events(streamID: streamID, after: cursor).map { event in
                         (event.id, event.data.isEmpty ? "id: \(event.id)\ndata: \n\n" : MCPEndpoint.sseEvent(id: event.id, data: event.data))
                     }
                 },
                 isComplete: { try store.isCompleted(streamID: streamID) })
+            tail.stream.owner = owner
             tail.start()
             return Response(status: 200, headers: Self.sseHeaders(sessionID: session.id), body: .stream(tail.stream))
         } catch {

@@ -34,6 +34,8 @@ public protocol MCPSessionStore: Sendable {
     func events(streamID: String, after eventID: Int64) throws -> [MCPEvent]
     func isCompleted(streamID: String) throws -> Bool
     func latestEventID() throws -> Int64
+    /// The streams that events with ids in `after+1 ... upTo` belong to; nil when more than `limit`.
+    func streamIDs(ofEventsAfter after: Int64, upTo: Int64, limit: Int) throws -> Set<String>?
     func recordCancellation(sessionID: String, requestID: String, reason: String?) throws
     func isCancelled(sessionID: String, requestID: String) throws -> Bool
     func setSubscription(sessionID: String, uri: String, agentID: String, on: Bool) throws
@@ -127,6 +129,15 @@ struct SQLiteMCPSessionStore: MCPSessionStore {
     func isCompleted(streamID: String) throws -> Bool {
         try database.read { db in
             try db.queryOne("SELECT completed FROM mcp_streams WHERE id = ?", [.text(streamID)])?[0].int == 1
+        }
+    }
+
+    func streamIDs(ofEventsAfter after: Int64, upTo: Int64, limit: Int) throws -> Set<String>? {
+        try database.read { db in
+            let rows = try db.query(
+                "SELECT DISTINCT stream_id FROM mcp_events WHERE id > ? AND id <= ? LIMIT ?",
+                [.integer(after), .integer(upTo), .integer(Int64(limit + 1))])
+            return rows.count > limit ? nil : Set(rows.compactMap { $0[0].string })
         }
     }
 

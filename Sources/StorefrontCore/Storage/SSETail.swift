@@ -4,7 +4,9 @@ import HTTPServer
 /// A live Server-Sent Events stream over rows in the store: sends what is stored after a given
 /// id, then follows new rows as the change feed reports them, exactly once each and in order,
 /// until the source is complete or the client leaves. Keep-alive comments hold idle streams
-/// open; while idle the connection is suspended and holds no server thread.
+/// open (they are not events: an anonymous stream without events still reaches its idle
+/// timeout); while idle the connection is suspended and holds no server thread. The feed wakes
+/// the tail only for events of its `topic`.
 final class SSETail: @unchecked Sendable {
     /// Rows after an id, each with its id and its SSE text.
     typealias Fetch = @Sendable (_ after: Int64) throws -> [(id: Int64, text: String)]
@@ -12,27 +14,33 @@ final class SSETail: @unchecked Sendable {
     let stream = ResponseStream()
     private var cursor: Int64
     private let feed: ChangeFeed
+    private let topic: String
     private let fetch: Fetch
     private let isComplete: (@Sendable () throws -> Bool)?
     /// Checked before sending: a stream whose reader lost its right to it ends.
     var stillAllowed: (@Sendable () -> Bool)?
     private let lock = NSLock()
-    private var token: UUID?
+    private var token: (topic: String, id: UUID)?
     private var keepAlive: DispatchSourceTimer?
-    static let keepAliveInterval: TimeInterval = 15
+    /// Seconds between keep-alive comments (`serve --stream-keepalive`).
+    nonisolated(unsafe) static var keepAliveInterval: TimeInterval = 15
 
-    init(after: Int64, feed: ChangeFeed, fetch: @escaping Fetch, isComplete: (@Sendable () throws -> Bool)? = nil) {
+    init(
+        after: Int64, feed: ChangeFeed, topic: String, fetch: @escaping Fetch,
+        isComplete: (@Sendable () throws -> Bool)? = nil
+    ) {
         cursor = after
         self.feed = feed
+        self.topic = topic
         self.fetch = fetch
         self.isComplete = isComplete
     }
 
     func start() {
-        token = feed.listen { [weak self] in self?.pump() }
+        token = feed.listen(topic: topic) { [weak self] in self?.pump() }
         let timer = DispatchSource.makeTimerSource(queue: .global())
         timer.schedule(deadline: .now() + Self.keepAliveInterval, repeating: Self.keepAliveInterval)
-        timer.setEventHandler { [weak self] in self?.stream.write(": keep-alive\n\n") }
+        timer.setEventHandler { [weak self] in self?.stream.heartbeat(": keep-alive\n\n") }
         timer.resume()
         keepAlive = timer
         // The stream keeps its tail alive until the connection ends (the response owns the
