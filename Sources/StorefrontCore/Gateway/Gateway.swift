@@ -33,6 +33,11 @@ public struct GatewayConfiguration: Sendable {
     public var resultCacheBytes = 32 << 20
     /// Where Chart.js is (Debian's libjs-chart.js), served at /vendor/chart.js/.
     public var chartJSDirectory: String? = "/usr/share/javascript/chart.js"
+    /// How long the store keeps sessions, abandoned checkouts, idempotency records and raw
+    /// analytics (swept every `sweepInterval`).
+    public var retention = RetentionPolicy()
+    /// Live MCP sessions per creator (an agent, or an anonymous client address).
+    public var mcpSessionsPerCreator = 1000
 
     public init(publicURL: String, publicDirectory: String? = nil) {
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
@@ -172,6 +177,8 @@ public final class Gateway: @unchecked Sendable {
         mcp = MCPEndpoint(service: service, store: SQLiteMCPSessionStore(database: database), allowedOrigins: origins)
         staticFiles = configuration.publicDirectory.map(StaticFiles.init(root:))
         mcp.authenticate = { [unowned self] request in self.authenticate(request) }
+        mcp.sessionTTL = configuration.retention.mcpSessionTTL
+        mcp.sessionsPerCreator = max(1, configuration.mcpSessionsPerCreator)
         startSweeper()
         routes = router()
         for name in actions.names {
@@ -251,13 +258,15 @@ public final class Gateway: @unchecked Sendable {
         return router
     }
 
-    /// Expires overdue approvals in the background.
+    /// Expires overdue approvals and deletes what outlived its retention, in the background.
     private func startSweeper() {
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "approval-sweeper"))
         timer.schedule(deadline: .now() + configuration.sweepInterval, repeating: configuration.sweepInterval)
         let commerce = self.commerce, trail = self.trail, database = self.database
+        let retention = StoreRetention(database: database, policy: configuration.retention)
         timer.setEventHandler {
             _ = try? commerce.expireApprovals()
+            _ = try? retention.sweep()
             try? trail.checkpointNow(database: database)
         }
         timer.resume()

@@ -400,6 +400,7 @@ public enum StoreMigrations {
                 -- Searches filtered by stock sum a product's SKUs.
                 CREATE INDEX inventory_product ON inventory (product_id, available);
                 """),
+        RetentionMigration.migration,
     ]
 }
 
