@@ -86,7 +86,7 @@ def short_lived(tmp_path_factory) -> Shop:
                     "padding": "k" * 300_000}, "field_too_long"),
     ("public_key", {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
                     "note": "small but not a JWK member"}, "invalid_public_key"),
-])
+], ids=["huge-operator", "long-principal", "long-display-name", "huge-public-key", "public-key-extra-member"])
 def test_oversized_registration_fields_are_refused_naming_the_field_and_nothing_is_stored(shop, field, value, code):
     before = rows(shop.store, "SELECT count(*), coalesce(sum(length(operator)), 0) FROM agents")[0]
     keys_before = rows(shop.store, "SELECT count(*) FROM agent_keys")[0][0]
@@ -148,8 +148,9 @@ def test_an_idle_mcp_session_expires_and_is_swept_with_its_events(short_lived):
     # Used within the TTL, it lives on.
     time.sleep(1.2)
     assert session.call("ping") == {}
-    # Unused for longer than the TTL: gone for its holder, then swept with its streams and events.
-    time.sleep(2.6)
+    # Unused for longer than the TTL (whole seconds): gone for its holder, then swept with its
+    # streams and events.
+    time.sleep(3.6)
     assert session.post(rpc_request("ping")).status_code == 404
     wait_until(lambda: rows(short_lived.store, "SELECT count(*) FROM mcp_sessions WHERE id = ?", (sid,))[0][0] == 0,
                what="the session to be swept")
