@@ -7,7 +7,7 @@ enum AgentQuota {
     /// Active carts per agent.
     static let activeCarts: Int64 = 100
     /// Checkouts per agent not yet completed or canceled.
-    static let openCheckouts: Int64 = 100
+    static let openCheckouts: Int64 = 1000
     /// Support tickets per agent per day.
     static let ticketsPerDay: Int64 = 50
 
