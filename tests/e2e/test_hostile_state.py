@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from gateway_process import LegacySession, SSEStream, initialize_message, modern_post, post_json, rpc_request
-from shop import GIFT_PRODUCT, GIFT_SKU, Shop, new_key, start_shop
+from shop import GIFT_PRODUCT, GIFT_SKU, Shop, cli, new_key, start_shop
 
 SWEEP = ("--sweep-interval", "0.5")
 
@@ -347,3 +347,15 @@ def test_a_private_inbox_read_through_stateless_mcp_is_not_cached_as_public(shop
     assert result.get("cacheScope") != "public", result
     _, public = modern_post(shop.url("/mcp"), "resources/read", {"uri": "storefront://pricing"})
     assert public.json()["result"]["cacheScope"] == "public"
+
+
+# --- 3. compaction --------------------------------------------------------------------------------------
+
+
+def test_store_compact_sweeps_and_vacuums_while_the_gateway_serves(shop):
+    out = cli("store", "compact", store=shop.store)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["bytes_after"] > 0 and set(report["swept"]) >= {"mcp_sessions", "checkouts", "idempotency_records",
+                                                                   "analytics_events"}, report
+    assert requests.get(shop.url("/status"), timeout=10).json()["store"]["healthy"] is True
