@@ -17,6 +17,7 @@ public final class ResponseStream: @unchecked Sendable {
     private var principal: Principal = .anonymous
     /// When the last event (not a keep-alive) was written, in `DispatchTime` nanoseconds.
     private var lastEventAt = DispatchTime.now().uptimeNanoseconds
+    private var drainHandler: (@Sendable () -> Void)?
 
     public init() {}
 
@@ -58,6 +59,22 @@ public final class ResponseStream: @unchecked Sendable {
         let hook = takeResumeHookLocked()
         lock.unlock()
         hook?()
+    }
+
+    /// Bytes written and not yet taken by the connection: a writer with more to send waits
+    /// (see `onDrain`) rather than queue its whole backlog in memory.
+    public var queuedBytes: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return pending.count - readOffset
+    }
+
+    /// Called (on the server's thread; hand real work to another queue) each time the
+    /// connection has taken every queued byte.
+    public func onDrain(_ handler: @escaping @Sendable () -> Void) {
+        lock.lock()
+        drainHandler = handler
+        lock.unlock()
     }
 
     public var isFinished: Bool {
@@ -110,8 +127,7 @@ public final class ResponseStream: @unchecked Sendable {
     /// stream has recorded that and will call the resume hook on the next write).
     func read(into buffer: UnsafeMutableRawPointer, max: Int, suspend: () -> Void) -> ReadResult {
         lock.lock()
-        defer { lock.unlock() }
-        if aborted { return .abort }
+        if aborted { lock.unlock(); return .abort }
         let available = pending.count - readOffset
         if available > 0 {
             let n = min(available, max)
@@ -119,12 +135,18 @@ public final class ResponseStream: @unchecked Sendable {
                 buffer.copyMemory(from: raw.baseAddress! + readOffset, byteCount: n)
             }
             readOffset += n
+            var drained: (@Sendable () -> Void)?
             if readOffset == pending.count {
-                pending.removeAll(keepingCapacity: true)
+                // A drained buffer gives its memory back (a large page leaves no large buffer).
+                pending = []
                 readOffset = 0
+                drained = drainHandler
             }
+            lock.unlock()
+            drained?()
             return .bytes(n)
         }
+        defer { lock.unlock() }
         if finished { return .end }
         suspended = true
         suspend()
@@ -142,6 +164,7 @@ public final class ResponseStream: @unchecked Sendable {
         closed = true
         finished = true
         resumeHook = nil
+        drainHandler = nil
         let handlers = closeHandlers
         closeHandlers = []
         lock.unlock()

@@ -55,8 +55,23 @@ struct Serve: ParsableCommand {
     @Option(help: "Seconds a purchase above the approval threshold waits for the principal.")
     var approvalTTL: Int64 = 24 * 3600
 
-    @Option(help: "Seconds between sweeps that expire overdue approvals.")
+    @Option(help: "Seconds between sweeps that expire overdue approvals and delete what outlived its retention.")
     var sweepInterval: Double = 30
+
+    @Option(name: .customLong("mcp-session-ttl"), help: "Seconds an unused MCP session lives; then it is gone with its events.")
+    var mcpSessionTTL: Int64 = 3600
+
+    @Option(name: .customLong("mcp-sessions-per-creator"), help: "Live MCP sessions per agent or anonymous client address; a new one ends the least recently used.")
+    var mcpSessionsPerCreator: Int = 1000
+
+    @Option(name: .customLong("checkout-ttl"), help: "Seconds an abandoned checkout or cart (never completed) is kept after its last change.")
+    var checkoutTTL: Int64 = 24 * 3600
+
+    @Option(name: .customLong("idempotency-ttl"), help: "Seconds an idempotency record is kept (a retry after that is a new request).")
+    var idempotencyTTL: Int64 = 24 * 3600
+
+    @Option(help: "Days raw analytics events and refused-attempt counts are kept (per-minute rollups stay).")
+    var analyticsRetentionDays: Int64 = 30
 
     @Option(help: "Trail entries between signed checkpoints.")
     var checkpointEvery: Int64 = 100
@@ -179,6 +194,10 @@ struct Serve: ParsableCommand {
         guard webhookRetryBase > 0, webhookMaxAttempts >= 1 else {
             throw ValidationError("--webhook-retry-base must be positive and --webhook-max-attempts at least 1.")
         }
+        guard mcpSessionTTL >= 1, mcpSessionsPerCreator >= 1, checkoutTTL >= 1, idempotencyTTL >= 1, analyticsRetentionDays >= 1 else {
+            throw ValidationError(
+                "--mcp-session-ttl, --mcp-sessions-per-creator, --checkout-ttl, --idempotency-ttl and --analytics-retention-days must be positive.")
+        }
         guard approvalTTL >= 1, sweepInterval > 0, checkpointEvery >= 1 else {
             throw ValidationError("--approval-ttl, --sweep-interval and --checkpoint-every must be positive.")
         }
@@ -244,6 +263,11 @@ struct Serve: ParsableCommand {
         gatewayConfiguration.openRegistration = registration == .open
         gatewayConfiguration.approvalTTL = approvalTTL
         gatewayConfiguration.sweepInterval = sweepInterval
+        gatewayConfiguration.retention.mcpSessionTTL = mcpSessionTTL
+        gatewayConfiguration.retention.checkoutTTL = checkoutTTL
+        gatewayConfiguration.retention.idempotencyTTL = idempotencyTTL
+        gatewayConfiguration.retention.analyticsRetentionDays = analyticsRetentionDays
+        gatewayConfiguration.mcpSessionsPerCreator = mcpSessionsPerCreator
         gatewayConfiguration.checkpointEvery = checkpointEvery
         gatewayConfiguration.signingKeyPath = signingKey
         gatewayConfiguration.webhookURLs = webhooks

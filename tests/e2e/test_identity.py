@@ -254,10 +254,10 @@ def test_revocation_reaches_an_open_mcp_session_and_sessions_never_lend_an_ident
 
     ok = get_wallet_in_session(agent.auth)
     assert ok.status_code == 200 and ok.json()["result"].get("isError") is not True, ok.text
-    # The session was opened by the agent, but a call without credentials is anonymous.
+    # The session was opened by the agent: a call without its credentials finds no session (issue 12),
+    # so it can neither borrow the agent's identity nor see the session's results.
     anonymous = get_wallet_in_session({})
-    assert anonymous.json()["result"]["isError"] is True
-    assert anonymous.json()["result"]["structuredContent"]["error"]["code"] == "authentication_required"
+    assert anonymous.status_code == 404, anonymous.text
     shop.admin_ok("POST", f"/agents/{agent.id}/revoke")
     after = get_wallet_in_session(agent.auth)
     if after.status_code == 200:

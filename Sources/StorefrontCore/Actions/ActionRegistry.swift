@@ -306,13 +306,19 @@ public final class ActionRegistry: @unchecked Sendable {
                     _ = try db.run("ROLLBACK TO action")
                     _ = try db.run("RELEASE action")
                     let failure = Self.actionError(error, name)
-                    try trail.append(
-                        TrailEntry(
-                            agentID: agent?.id, principal: agent?.principal, action: name,
-                            target: failure.details?["target"]?.stringValue, requestID: context.requestID,
-                            idempotencyKey: key, input: arguments, outcome: "refused", errorCode: failure.code,
-                            amount: failure.details?["attempted"]?["amount"]?.intValue,
-                            currency: failure.details?["attempted"]?["currency"]?.stringValue), in: db)
+                    let amount = failure.details?["attempted"]?["amount"]?.intValue
+                    let currency = failure.details?["attempted"]?["currency"]?.stringValue
+                    // Counted always; in the permanent trail only the first of its kind per hour.
+                    if try RefusedAttempts.count(
+                        agentID: agent?.id, action: name, errorCode: failure.code, amount: amount, currency: currency, db: db)
+                    {
+                        try trail.append(
+                            TrailEntry(
+                                agentID: agent?.id, principal: agent?.principal, action: name,
+                                target: failure.details?["target"]?.stringValue, requestID: context.requestID,
+                                idempotencyKey: key, input: arguments, outcome: "refused", errorCode: failure.code,
+                                amount: amount, currency: currency), in: db)
+                    }
                     outcome = ActionOutcome(result: .failure(failure))
                 }
                 if let key {

@@ -91,6 +91,9 @@ struct CommerceActions: Sendable {
 
     func createCart(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
         let agent = try context.requireAgent()
+        try AgentQuota.check(
+            "carts", condition: "status = 'active'", agentID: agent.id, limit: AgentQuota.activeCarts, what: "active carts",
+            remedy: "check one out or cancel_cart first (unused carts expire).", db: db)
         let priced = try price(arguments["items"] ?? [])
         let id = randomIdentifier(prefix: "cart_")
         let now = unixNow()
@@ -172,6 +175,10 @@ struct CommerceActions: Sendable {
             // An agent cannot earn a referral on its own purchase.
             referral = owner == agent.id ? nil : code
         }
+        try AgentQuota.check(
+            "checkouts", condition: "status IN ('incomplete', 'ready_for_complete')", agentID: agent.id,
+            limit: AgentQuota.openCheckouts, what: "open checkouts",
+            remedy: "complete or cancel_checkout one first (abandoned checkouts expire).", db: db)
         let id = randomIdentifier(prefix: "chk_")
         let now = unixNow()
         try db.run(

@@ -180,8 +180,8 @@ struct OpenAPIDocument {
                             "principal": ["type": "string", "minLength": 1, "maxLength": 200],
                             "display_name": ["type": "string", "minLength": 1, "maxLength": 200],
                             "operator": ["type": "string", "maxLength": 200],
-                            "public_key": ["type": "object", "description": "An Ed25519 JWK for RFC 9421 signatures."],
-                            "scopes": ["type": "array", "items": ["type": "string"]],
+                            "public_key": Self.registrationPublicKeySchema,
+                            "scopes": Self.registrationScopesSchema,
                             "api_key": ["type": "boolean"],
                         ],
                     ]]],
@@ -213,5 +213,32 @@ struct OpenAPIDocument {
             "paths": .object(paths),
             "components": ["schemas": .object(components)],
         ]
+    }
+}
+
+extension OpenAPIDocument {
+    /// `public_key` at registration: an Ed25519 JWK, at most 512 bytes; only kty, crv and x are kept.
+    static var registrationPublicKeySchema: JSON {
+        var properties: [String: JSON] = [:]
+        properties["kty"] = ["const": "OKP"]
+        properties["crv"] = ["const": "Ed25519"]
+        properties["x"] = ["type": "string", "maxLength": 64]
+        for name in ["alg", "use", "kid"] { properties[name] = ["type": "string", "maxLength": 128] }
+        var schema: [String: JSON] = [:]
+        schema["type"] = "object"
+        schema["description"] = .string(
+            "An Ed25519 JWK for RFC 9421 signatures (at most \(FieldLimits.publicKeyBytes) bytes serialized; only kty, crv and x are kept).")
+        schema["properties"] = .object(properties)
+        schema["additionalProperties"] = false
+        return .object(schema)
+    }
+
+    /// `scopes` at registration.
+    static var registrationScopesSchema: JSON {
+        var schema: [String: JSON] = [:]
+        schema["type"] = "array"
+        schema["maxItems"] = .int(Int64(FieldLimits.scopes))
+        schema["items"] = ["type": "string", "maxLength": 32]
+        return .object(schema)
     }
 }

@@ -77,6 +77,7 @@ extension Gateway {
     }
 
     public func registerAgent(_ body: JSON, issuedBy: String) -> Response {
+        if let refusal = FieldLimits.checkRegistration(body) { return refusal }
         guard let principal = body["principal"]?.stringValue, !principal.isEmpty, principal.count <= 200 else {
             return Response.error(
                 status: 400, type: "invalid_request", code: "missing_principal",
@@ -87,7 +88,7 @@ extension Gateway {
                 status: 400, type: "invalid_request", code: "missing_display_name", message: "display_name is required.",
                 param: "display_name")
         }
-        let publicKey = body["public_key"]
+        let publicKey = body["public_key"].flatMap { $0 == .null ? nil : FieldLimits.canonicalJWK($0) }
         let wantsKey = body["api_key"]?.boolValue ?? true
         var scopes = Agent.defaultScopes
         if let requested = body["scopes"]?.arrayValue?.compactMap(\.stringValue) {

@@ -43,6 +43,11 @@ public struct GatewayConfiguration: Sendable {
     public var rateLimits: RateLimitPolicy = .defaults
     /// The most rate-limit buckets kept in memory.
     public var rateLimitBuckets = 65_536
+    /// How long the store keeps sessions, abandoned checkouts, idempotency records and raw
+    /// analytics (swept every `sweepInterval`).
+    public var retention = RetentionPolicy()
+    /// Live MCP sessions per creator (an agent, or an anonymous client address).
+    public var mcpSessionsPerCreator = 1000
 
     public init(publicURL: String, publicDirectory: String? = nil) {
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
@@ -199,6 +204,8 @@ public final class Gateway: @unchecked Sendable {
         if rateLimiter != nil {
             mcp.rateLimit = { [unowned self] request, action, identity in self.chargeAction(action, identity: identity, request: request) }
         }
+        mcp.sessionTTL = configuration.retention.mcpSessionTTL
+        mcp.sessionsPerCreator = max(1, configuration.mcpSessionsPerCreator)
         startSweeper()
         routes = router()
         for name in actions.names {
@@ -279,13 +286,15 @@ public final class Gateway: @unchecked Sendable {
         return router
     }
 
-    /// Expires overdue approvals in the background.
+    /// Expires overdue approvals and deletes what outlived its retention, in the background.
     private func startSweeper() {
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "approval-sweeper"))
         timer.schedule(deadline: .now() + configuration.sweepInterval, repeating: configuration.sweepInterval)
         let commerce = self.commerce, trail = self.trail, database = self.database
+        let retention = StoreRetention(database: database, policy: configuration.retention)
         timer.setEventHandler {
             _ = try? commerce.expireApprovals()
+            _ = try? retention.sweep()
             try? trail.checkpointNow(database: database)
         }
         timer.resume()

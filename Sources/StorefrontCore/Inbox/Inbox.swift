@@ -66,7 +66,8 @@ struct Inbox: Sendable {
         let tail = SSETail(after: after, feed: feed, topic: agentID) { cursor in
             try database.read { db in
                 try db.query(
-                    "SELECT * FROM inbox_events WHERE agent_id = ? AND id > ? ORDER BY id LIMIT 500", [.text(agentID), .integer(cursor)]
+                    "SELECT * FROM inbox_events WHERE agent_id = ? AND id > ? ORDER BY id LIMIT ?",
+                    [.text(agentID), .integer(cursor), .integer(Int64(SSETail.pageSize))]
                 ).map { row in
                     let id = row["id"].int ?? 0
                     return (id, "id: \(id)\nevent: \(row["type"].string ?? "message")\ndata: \(AgentEvents.json(row).compactString)\n\n")

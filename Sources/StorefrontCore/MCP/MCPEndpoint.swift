@@ -19,6 +19,11 @@ public final class MCPEndpoint: @unchecked Sendable {
     /// other method, a read); set by the gateway when limits are on.
     var rateLimit: (@Sendable (_ request: Request, _ action: String?, _ identity: Identity?) -> RateLimitDecision?)?
     let work = DispatchQueue(label: "mcp-work", attributes: .concurrent)
+    /// Seconds a session may sit unused before it is gone (404) and swept.
+    public var sessionTTL: Int64 = 3600
+    /// Live sessions one creator (an agent, or an anonymous client address) may hold; a new
+    /// one beyond it ends that creator's least recently used session.
+    public var sessionsPerCreator = 1000
 
     init(service: MCPService, store: MCPSessionStore, allowedOrigins: [String]) {
         self.service = service
@@ -188,7 +193,7 @@ public final class MCPEndpoint: @unchecked Sendable {
             return annotated(Stateless(endpoint: self).post(request, message: message, identity: identity), identity, message)
         }
         if message.method == "initialize" {
-            return initialize(message)
+            return initialize(message, owner: MCPSessionOwner(agentID: identity?.agent.id, clientAddress: request.remoteAddress))
         }
         // Every other message of the session transport belongs to a session.
         guard let sessionID = request.headers["MCP-Session-Id"] else {
@@ -243,7 +248,7 @@ public final class MCPEndpoint: @unchecked Sendable {
     private func sessionMessage(_ message: RPCMessage, sessionID: String, request: Request, identity: Identity?) -> Response {
         let session: MCPSession
         do {
-            guard let found = try store.session(sessionID), !found.ended else {
+            guard let found = try usableSession(sessionID, identity: identity) else {
                 return rpcHTTPError(
                     404, id: message.id,
                     RPCError(code: RPCError.invalidRequest, message: "Session not found or ended; initialize a new one."))
@@ -307,7 +312,7 @@ public final class MCPEndpoint: @unchecked Sendable {
         }
     }
 
-    private func initialize(_ message: RPCMessage) -> Response {
+    private func initialize(_ message: RPCMessage, owner: MCPSessionOwner) -> Response {
         guard message.kind == .request else {
             return rpcHTTPError(400, id: nil, RPCError(code: RPCError.invalidRequest, message: "initialize must be a request."))
         }
@@ -319,7 +324,8 @@ public final class MCPEndpoint: @unchecked Sendable {
             work.async {
                 do {
                     let session = try self.store.createSession(
-                        protocolVersion: version, clientInfo: clientInfo, capabilities: capabilities)
+                        protocolVersion: version, clientInfo: clientInfo, capabilities: capabilities, owner: owner,
+                        maxPerCreator: self.sessionsPerCreator)
                     let result: JSON = [
                         "protocolVersion": .string(version),
                         "capabilities": self.service.capabilities,
@@ -413,19 +419,21 @@ public final class MCPEndpoint: @unchecked Sendable {
             return rpcHTTPError(
                 400, id: nil, RPCError(code: RPCError.invalidRequest, message: "Missing MCP-Session-Id header."))
         }
+        let identity: Identity?
+        switch authenticate(request) {
+        case .success(let found): identity = found
+        case .failure: return sessionNotFound()
+        }
         return .later { [self] complete in
             work.async {
-                // Streams are counted by who holds them: an agent whose credentials check out, or anonymous.
-                let owner: Principal
-                if case .success(let identity?) = self.authenticate(request) { owner = .agent(identity.agent.id) } else { owner = .anonymous }
-                complete(self.openStream(sessionID: sessionID, lastEventID: request.headers["Last-Event-ID"], owner: owner))
+                complete(self.openStream(sessionID: sessionID, lastEventID: request.headers["Last-Event-ID"], identity: identity))
             }
         }
     }
 
-    private func openStream(sessionID: String, lastEventID: String?, owner: Principal) -> Response {
+    private func openStream(sessionID: String, lastEventID: String?, identity: Identity?) -> Response {
         do {
-            guard let session = try store.session(sessionID), !session.ended else {
+            guard let session = try usableSession(sessionID, identity: identity) else {
                 return rpcHTTPError(
                     404, id: nil, RPCError(code: RPCError.invalidRequest, message: "Session not found or ended."))
             }
@@ -448,12 +456,13 @@ public final class MCPEndpoint: @unchecked Sendable {
             let tail = SSETail(
                 after: after, feed: feed, topic: streamID,
                 fetch: { cursor in
-                    try store.events(streamID: streamID, after: cursor).map { event in
+                    try store.events(streamID: streamID, after: cursor, limit: SSETail.pageSize).map { event in
                         (event.id, event.data.isEmpty ? "id: \(event.id)\ndata: \n\n" : MCPEndpoint.sseEvent(id: event.id, data: event.data))
                     }
                 },
                 isComplete: { try store.isCompleted(streamID: streamID) })
-            tail.stream.owner = owner
+            // Streams are counted by who holds them: an agent whose credentials check out, or anonymous.
+            tail.stream.owner = identity.map { .agent($0.agent.id) } ?? .anonymous
             tail.start()
             return Response(status: 200, headers: Self.sseHeaders(sessionID: session.id), body: .stream(tail.stream))
         } catch {
@@ -468,9 +477,16 @@ public final class MCPEndpoint: @unchecked Sendable {
         guard let sessionID = request.headers["MCP-Session-Id"] else {
             return rpcHTTPError(400, id: nil, RPCError(code: RPCError.invalidRequest, message: "Missing MCP-Session-Id header."))
         }
+        let identity: Identity?
+        switch authenticate(request) {
+        case .success(let found): identity = found
+        case .failure: return sessionNotFound()
+        }
         return .later { [self] complete in
             work.async {
-                let ended = (try? self.store.endSession(sessionID)) ?? false
+                // Only whoever may use the session may end it.
+                let usable = ((try? self.usableSession(sessionID, identity: identity)) ?? nil) != nil
+                let ended = usable && ((try? self.store.endSession(sessionID)) ?? false)
                 complete(
                     ended
                         ? Response(status: 204)

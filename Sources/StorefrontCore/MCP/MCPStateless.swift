@@ -14,6 +14,11 @@ extension MCPEndpoint {
         static let serverInfoKey = "io.modelcontextprotocol/serverInfo"
         /// Methods whose subject is mirrored in the `Mcp-Name` header, and the param it mirrors.
         static let nameBearing = ["tools/call": "name", "prompts/get": "name", "resources/read": "uri"]
+        /// Whether a cacheable result is the caller's own: the inbox resource is per agent.
+        static func isPrivate(method: String, params: JSON) -> Bool {
+            method == "resources/read" && params["uri"]?.stringValue == AgentEvents.inboxURI
+        }
+
         /// Results a client may cache (they carry `ttlMs` and `cacheScope`).
         static let cacheable: Set<String> = [
             "server/discover", "tools/list", "resources/list", "resources/templates/list", "prompts/list", "resources/read",
@@ -129,9 +134,16 @@ extension MCPEndpoint {
             case .success(var result):
                 result.members["resultType"] = "complete"
                 if Self.cacheable.contains(method) {
-                    // Nothing here is specific to the caller; catalog data may change on restart.
-                    result.members["ttlMs"] = 60_000
-                    result.members["cacheScope"] = "public"
+                    if Self.isPrivate(method: method, params: message.params) {
+                        // The caller's own data (its inbox): never kept by a shared cache, and
+                        // stale at once, since any order event changes it.
+                        result.members["ttlMs"] = 0
+                        result.members["cacheScope"] = "private"
+                    } else {
+                        // Nothing here is specific to the caller; catalog data may change on restart.
+                        result.members["ttlMs"] = 60_000
+                        result.members["cacheScope"] = "public"
+                    }
                 }
                 return endpoint.rpcResponse(result.response(id: message.id))
             }

@@ -24,6 +24,13 @@ final class SSETail: @unchecked Sendable {
     private var keepAlive: DispatchSourceTimer?
     /// Seconds between keep-alive comments (`serve --stream-keepalive`).
     nonisolated(unsafe) static var keepAliveInterval: TimeInterval = 15
+    /// Rows read from the store at a time.
+    static let pageSize = 100
+    /// Bytes queued for the connection beyond which no further page is read until the
+    /// client has taken them: a backlog is read page by page as the client reads, never whole.
+    static let highWater = 32 * 1024
+    /// Set when the tail stopped reading because the client had not taken what was queued.
+    private var waitingForDrain = false
 
     init(
         after: Int64, feed: ChangeFeed, topic: String, fetch: @escaping Fetch,
@@ -46,6 +53,10 @@ final class SSETail: @unchecked Sendable {
         // The stream keeps its tail alive until the connection ends (the response owns the
         // stream, nothing else owns the tail).
         stream.onClose { self.close() }
+        stream.onDrain { [weak self] in
+            guard let self, self.lock.withLock({ self.waitingForDrain }) else { return }
+            DispatchQueue.global().async { [weak self] in self?.pump() }
+        }
         pump()
     }
 
@@ -58,8 +69,15 @@ final class SSETail: @unchecked Sendable {
     func pump() {
         lock.lock()
         defer { lock.unlock() }
-        // A backlog larger than one fetch is sent in full, batch after batch.
-        while !stream.isFinished, let rows = try? fetch(cursor), !rows.isEmpty {
+        // A backlog larger than one page is read page after page, each once the client has
+        // taken (nearly) all of the one before.
+        waitingForDrain = false
+        while !stream.isFinished {
+            if stream.queuedBytes >= Self.highWater {
+                waitingForDrain = true
+                return
+            }
+            guard let rows = try? fetch(cursor), !rows.isEmpty else { break }
             if let stillAllowed, !stillAllowed() {
                 stream.finish()
                 close()

@@ -434,6 +434,7 @@ public enum StoreMigrations {
                 ) WITHOUT ROWID;
                 CREATE INDEX admin_sessions_expiry ON admin_sessions (expires_at);
                 """),
+        RetentionMigration.migration,
     ]
 }
 

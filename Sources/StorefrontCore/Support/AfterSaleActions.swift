@@ -195,6 +195,9 @@ struct AfterSaleActions: Sendable {
             default: break
             }
         }
+        try AgentQuota.check(
+            "support_tickets", condition: "created_at > ?", parameters: [.integer(unixNow() - 86400)], agentID: agent.id,
+            limit: AgentQuota.ticketsPerDay, what: "support tickets in the last 24 hours", remedy: "try again tomorrow.", db: db)
         try db.run(
             """
             INSERT INTO support_tickets (id, agent_id, order_id, category, description, status, resolution, created_at)

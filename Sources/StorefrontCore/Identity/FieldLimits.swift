@@ -1,0 +1,63 @@
+import HTTPServer
+import JSON
+
+/// Size caps on what an outsider can make the store keep about an agent. Every refusal is a
+/// 400 that names the field and its limit; nothing is stored.
+public enum FieldLimits {
+    /// `principal`, `display_name` and `operator`, in characters.
+    public static let agentText = 200
+    /// The serialized `public_key` JWK, in bytes (an Ed25519 JWK is about 80).
+    public static let publicKeyBytes = 512
+    /// Members a `public_key` may carry; only `kty`, `crv` and `x` are kept.
+    public static let publicKeyMembers: Set<String> = ["kty", "crv", "x", "alg", "use", "kid"]
+    /// Scopes named at registration.
+    public static let scopes = 16
+
+    /// The refusal of a value over its cap.
+    static func tooLarge(_ field: String, limit: Int, unit: String, got: Int) -> Response {
+        Response.error(
+            status: 400, type: "invalid_request", code: "field_too_long",
+            message: "\(field) may be at most \(limit) \(unit); this one is \(got).", param: field)
+    }
+
+    /// Checks an optional text field of a registration.
+    static func checkText(_ body: JSON, _ field: String) -> Response? {
+        guard let value = body[field] else { return nil }
+        guard let text = value.stringValue else {
+            return Response.error(
+                status: 400, type: "invalid_request", code: "invalid_field", message: "\(field) must be a string.", param: field)
+        }
+        return text.count > agentText ? tooLarge(field, limit: agentText, unit: "characters", got: text.count) : nil
+    }
+
+    /// Checks a registration body's sizes; nil when every field is within its cap.
+    static func checkRegistration(_ body: JSON) -> Response? {
+        for field in ["principal", "display_name", "operator"] {
+            if let refusal = checkText(body, field) { return refusal }
+        }
+        if let key = body["public_key"], key != .null {
+            let size = key.compactString.utf8.count
+            if size > publicKeyBytes { return tooLarge("public_key", limit: publicKeyBytes, unit: "bytes", got: size) }
+            guard let members = key.objectValue else {
+                return Response.error(
+                    status: 400, type: "invalid_request", code: "invalid_public_key", message: "public_key must be a JWK object.",
+                    param: "public_key")
+            }
+            let extra = Set(members.keys).subtracting(publicKeyMembers)
+            if !extra.isEmpty {
+                return Response.error(
+                    status: 400, type: "invalid_request", code: "invalid_public_key",
+                    message: "public_key may carry only \(publicKeyMembers.sorted()); not \(extra.sorted()).", param: "public_key")
+            }
+        }
+        if let scopes = body["scopes"]?.arrayValue, scopes.count > Self.scopes {
+            return tooLarge("scopes", limit: Self.scopes, unit: "items", got: scopes.count)
+        }
+        return nil
+    }
+
+    /// The members of an Ed25519 JWK the store keeps.
+    static func canonicalJWK(_ jwk: JSON) -> JSON {
+        ["kty": jwk["kty"] ?? .null, "crv": jwk["crv"] ?? .null, "x": jwk["x"] ?? .null]
+    }
+}

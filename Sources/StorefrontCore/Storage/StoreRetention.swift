@@ -1,0 +1,83 @@
+import Foundation
+import Store
+
+/// How long the store keeps what outsiders can make it keep. Everything here is swept by the
+/// gateway's periodic sweep (`--sweep-interval`); the README's "What the store keeps" lists it.
+public struct RetentionPolicy: Sendable {
+    /// Seconds an MCP session may sit unused before it ends and is deleted with its streams,
+    /// events, subscriptions and cancellations.
+    public var mcpSessionTTL: Int64 = 3600
+    /// Seconds a checkout (or cart) nobody completed is kept after its last change.
+    public var checkoutTTL: Int64 = 24 * 3600
+    /// Seconds an idempotency record is kept: a retry after this is a new request.
+    public var idempotencyTTL: Int64 = 24 * 3600
+    /// Days raw analytics events (and refused-attempt counts) are kept; per-minute rollups stay.
+    public var analyticsRetentionDays: Int64 = 30
+
+    public init() {}
+}
+
+/// What one sweep removed, by kind.
+public struct SweepReport: Sendable, Equatable {
+    public var mcpSessions = 0
+    public var checkouts = 0
+    public var carts = 0
+    public var idempotencyRecords = 0
+    public var analyticsEvents = 0
+    public var refusedAttempts = 0
+}
+
+/// Deletes what outlived its retention. Each kind is deleted in bounded batches, so one sweep
+/// never holds the writer for long; what is left waits for the next sweep.
+public struct StoreRetention: Sendable {
+    public let database: Database
+    public var policy: RetentionPolicy
+    /// Rows deleted per kind per sweep at most.
+    public var batch = 5_000
+
+    public init(database: Database, policy: RetentionPolicy) {
+        self.database = database
+        self.policy = policy
+    }
+
+    @discardableResult
+    public func sweep(now: Int64 = Int64(Date().timeIntervalSince1970)) throws -> SweepReport {
+        var report = SweepReport()
+        report.mcpSessions = try MCPSessionSweep.deleteExpired(
+            database: database, idleBefore: now - policy.mcpSessionTTL, limit: batch)
+        let checkoutCutoff = now - policy.checkoutTTL
+        let idempotencyCutoff = now - policy.idempotencyTTL
+        let analyticsCutoffMinute = (now - policy.analyticsRetentionDays * 86400) / 60
+        let hourCutoff = (now - policy.analyticsRetentionDays * 86400) / 3600
+        let limit = batch
+        let counts = try database.write(priority: .background) { db -> [Int] in
+            // Abandoned checkouts: never completed, no approval waiting (a pending approval
+            // holds money and expires by its own TTL).
+            let checkouts = try db.run(
+                """
+                DELETE FROM checkouts WHERE rowid IN (
+                    SELECT rowid FROM checkouts WHERE status IN ('incomplete', 'ready_for_complete', 'canceled')
+                    AND updated_at < ? AND approval_id IS NULL LIMIT ?)
+                """, [.integer(checkoutCutoff), .integer(Int64(limit))])
+            let carts = try db.run(
+                """
+                DELETE FROM carts WHERE rowid IN (
+                    SELECT rowid FROM carts WHERE status IN ('active', 'canceled') AND updated_at < ? LIMIT ?)
+                """, [.integer(checkoutCutoff), .integer(Int64(limit))])
+            let idempotencyRecords = try db.run(
+                """
+                DELETE FROM idempotency_keys WHERE rowid IN (
+                    SELECT rowid FROM idempotency_keys WHERE created_at < ? LIMIT ?)
+                """, [.integer(idempotencyCutoff), .integer(Int64(limit))])
+            let analyticsEvents = try db.run(
+                "DELETE FROM analytics_events WHERE id IN (SELECT id FROM analytics_events WHERE minute < ? LIMIT ?)",
+                [.integer(analyticsCutoffMinute), .integer(Int64(limit))])
+            let refusedAttempts = try db.run(
+                "DELETE FROM refused_attempts WHERE hour < ?", [.integer(hourCutoff)])
+            return [checkouts, carts, idempotencyRecords, analyticsEvents, refusedAttempts]
+        }
+        (report.checkouts, report.carts, report.idempotencyRecords) = (counts[0], counts[1], counts[2])
+        (report.analyticsEvents, report.refusedAttempts) = (counts[3], counts[4])
+        return report
+    }
+}

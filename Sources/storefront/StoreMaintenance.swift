@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import JSON
+import Store
+import StorefrontCore
+
+/// `storefront store compact`: deletes what outlived its retention (as the gateway's sweep
+/// does) and gives the freed pages back to the file system with `VACUUM`. Safe while a gateway
+/// runs on the same file (SQLite locks it for the duration; requests wait, none fail).
+struct StoreMaintenance: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store", abstract: "Maintenance of the store file.", subcommands: [Compact.self])
+
+    struct Compact: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Sweep expired rows, then VACUUM the store so the file shrinks to what it holds.")
+        @Option(help: "The SQLite store file.") var store: String = "storefront.db"
+        @Option(name: .customLong("mcp-session-ttl"), help: "Seconds an unused MCP session lives.") var mcpSessionTTL: Int64 = 3600
+        @Option(name: .customLong("checkout-ttl"), help: "Seconds an abandoned checkout or cart is kept.") var checkoutTTL: Int64 = 24 * 3600
+        @Option(name: .customLong("idempotency-ttl"), help: "Seconds an idempotency record is kept.") var idempotencyTTL: Int64 = 24 * 3600
+        @Option(help: "Days raw analytics events are kept.") var analyticsRetentionDays: Int64 = 30
+        @Flag(inversion: .prefixedNo, help: "Delete expired rows before compacting.") var sweep = true
+
+        func run() throws {
+            guard FileManager.default.fileExists(atPath: store) else { throw ValidationError("No store at \(store).") }
+            let before = Self.size(store)
+            var swept: JSON = .null
+            if sweep {
+                var policy = RetentionPolicy()
+                policy.mcpSessionTTL = mcpSessionTTL
+                policy.checkoutTTL = checkoutTTL
+                policy.idempotencyTTL = idempotencyTTL
+                policy.analyticsRetentionDays = analyticsRetentionDays
+                let database = try Database(path: store, migrations: StoreMigrations.all, readers: 1)
+                var retention = StoreRetention(database: database, policy: policy)
+                retention.batch = Int.max / 2
+                let report = try retention.sweep()
+                database.close()
+                swept = [
+                    "mcp_sessions": .int(Int64(report.mcpSessions)), "checkouts": .int(Int64(report.checkouts)),
+                    "carts": .int(Int64(report.carts)), "idempotency_records": .int(Int64(report.idempotencyRecords)),
+                    "analytics_events": .int(Int64(report.analyticsEvents)), "refused_attempts": .int(Int64(report.refusedAttempts)),
+                ]
+            }
+            let connection = try Connection(path: store)
+            try connection.execute("PRAGMA busy_timeout = 30000")
+            try connection.execute("VACUUM")
+            _ = try connection.query("PRAGMA wal_checkpoint(TRUNCATE)")
+            connection.close()
+            printJSON([
+                "store": .string(store), "bytes_before": .int(before), "bytes_after": .int(Self.size(store)), "swept": swept,
+            ])
+        }
+
+        /// The file and its write-ahead log, in bytes.
+        static func size(_ path: String) -> Int64 {
+            [path, path + "-wal"].reduce(Int64(0)) { total, file in
+                let attributes = try? FileManager.default.attributesOfItem(atPath: file)
+                return total + ((attributes?[.size] as? NSNumber)?.int64Value ?? 0)
+            }
+        }
+    }
+}
