@@ -35,6 +35,8 @@ bench:
 	$(SWIFT) build -c release --product storefront
 	bench/run.sh
 	bench/actions.sh
+	bench/hardening_cost.sh
+	.venv/bin/python bench/attack.py
 
 # The mutation harness: each one-line mutant of tests/mutants.txt is applied to a scratch copy of
 # the repository (never this tree), rebuilt, and must fail the tests it names. MUTANTS_ARGS passes

@@ -71,7 +71,7 @@ parse() {
 }
 
 GW_PORT=$(free_port)
-"$BIN" serve --store "$TMP/bench.db" --port "$GW_PORT" --threads "$SERVER_THREADS" "${RATE_LIMIT_ARGS[@]}" > "$TMP/gateway.log" 2>&1 &
+"$BIN" serve --store "$TMP/bench.db" --port "$GW_PORT" --threads "$SERVER_THREADS" "${RATE_LIMIT_ARGS[@]}" --max-streams-per-agent 0 > "$TMP/gateway.log" 2>&1 &
 PIDS+=($!)
 wait_for "http://127.0.0.1:$GW_PORT/status"
 ADMIN=$(awk '/admin token/ { print $NF }' "$TMP/gateway.log")

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# What rate limiting and admission cost (issue 12; goal: at most 5 %). Not a test.
+#
+# Two gateways on one store, from the same release binary, measured alternately with wrk on
+# loopback (same connections, same duration, rounds interleaved so drift hits both):
+#   guarded    the defaults: every request charged to a token bucket (limits no run reaches,
+#              10^9 a second, so every bucket is checked and RateLimit headers are sent), and
+#              admission counting connections per address and streams per owner
+#   unguarded  --no-rate-limits and every admission limit off (0)
+# on two paths: GET /agents (the cheapest document) and MCP tools/call search_catalog.
+#
+# Settings (environment): BENCH_DURATION=8s, BENCH_WARMUP=2s, BENCH_CONNECTIONS=64,
+# BENCH_WRK_THREADS=2, BENCH_ROUNDS=3, STOREFRONT_BIN=.build/release/storefront.
+# Prints a Markdown table of the median requests/s and p99 per configuration, and the cost.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DURATION=${BENCH_DURATION:-8s}
+WARMUP=${BENCH_WARMUP:-2s}
+CONNECTIONS=${BENCH_CONNECTIONS:-64}
+WRK_THREADS=${BENCH_WRK_THREADS:-2}
+ROUNDS=${BENCH_ROUNDS:-3}
+BIN=${STOREFRONT_BIN:-$ROOT/.build/release/storefront}
+
+fail() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+command -v wrk >/dev/null || fail "wrk is missing (scripts/setup.sh --bench installs it)"
+[ -x "$BIN" ] || fail "$BIN is missing: swift build -c release --product storefront"
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/storefront-hardening.XXXXXX")
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for() {
+    for _ in $(seq 200); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done
+    fail "no answer from $1"
+}
+
+HIGH=()
+for class in reads writes checkout registration; do
+    HIGH+=(--rate-limit "$class=1000000000/1s" --rate-limit "anonymous.$class=1000000000/1s")
+done
+OPEN=(--no-rate-limits --reserved-connections 0 --max-connections-per-address 0 --max-anonymous-streams 0
+      --max-streams-per-address 0 --max-streams-per-agent 0 --stream-idle-timeout 0)
+
+start() {  # name args...
+    local name=$1 port
+    shift
+    port=$(free_port)
+    "$BIN" serve --store "$TMP/store.db" --port "$port" "$@" > "$TMP/$name.log" 2>&1 &
+    PIDS+=($!)
+    wait_for "http://127.0.0.1:$port/status"
+    echo "$port"
+}
+GUARDED=$(start guarded "${HIGH[@]}")
+UNGUARDED=$(start unguarded "${OPEN[@]}")
+curl -sI "http://127.0.0.1:$GUARDED/agents" | grep -qi '^RateLimit-Policy' || fail "the guarded gateway sends no RateLimit-Policy"
+curl -sI "http://127.0.0.1:$UNGUARDED/agents" | grep -qi '^RateLimit-Policy' && fail "the unguarded gateway still limits"
+
+run() {  # port path-kind -> "rps p99ms"
+    local port=$1 kind=$2 args=()
+    [ "$kind" = mcp ] && args=(-s bench/mcp_call.lua)
+    local url="http://127.0.0.1:$port/agents"
+    [ "$kind" = mcp ] && url="http://127.0.0.1:$port/mcp"
+    wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$WARMUP" "${args[@]}" "$url" > /dev/null
+    wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${args[@]}" "$url" > "$TMP/out.txt"
+    awk '/^Requests\/sec/ { rps = $2 } /^ +99%/ { p = $2 }
+        END { v = p + 0; if (p ~ /us$/) v /= 1000; else if (p !~ /ms$/ && p ~ /s$/) v *= 1000; printf "%s %.2f\n", rps, v }' "$TMP/out.txt"
+}
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+declare -A RPS P99
+for kind in agents mcp; do
+    for config in guarded unguarded; do RPS[$config.$kind]=""; P99[$config.$kind]=""; done
+    for round in $(seq "$ROUNDS"); do
+        order=(guarded unguarded)
+        [ $((round % 2)) -eq 0 ] && order=(unguarded guarded)
+        for config in "${order[@]}"; do
+            port=$GUARDED
+            [ "$config" = unguarded ] && port=$UNGUARDED
+            read -r rps p99 < <(run "$port" "$kind")
+            printf 'bench: %s %s round %s: %s req/s, p99 %s ms\n' "$kind" "$config" "$round" "$rps" "$p99" >&2
+            RPS[$config.$kind]+="$rps "
+            P99[$config.$kind]+="$p99 "
+        done
+    done
+done
+
+echo "| path | guarded req/s | unguarded req/s | cost | guarded p99 | unguarded p99 | rounds |"
+echo "|---|---|---|---|---|---|---|"
+for kind in agents mcp; do
+    g=$(tr ' ' '\n' <<< "${RPS[guarded.$kind]}" | grep . | median)
+    u=$(tr ' ' '\n' <<< "${RPS[unguarded.$kind]}" | grep . | median)
+    gp=$(tr ' ' '\n' <<< "${P99[guarded.$kind]}" | grep . | median)
+    up=$(tr ' ' '\n' <<< "${P99[unguarded.$kind]}" | grep . | median)
+    name="GET /agents"
+    [ "$kind" = mcp ] && name="MCP tools/call search_catalog"
+    cost=$(awk -v g="$g" -v u="$u" 'BEGIN { printf "%.1f %%", (u - g) / u * 100 }')
+    echo "| $name | $g | $u | $cost | $gp ms | $up ms | ${RPS[guarded.$kind]}/ ${RPS[unguarded.$kind]}|"
+done
