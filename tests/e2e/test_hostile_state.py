@@ -158,6 +158,32 @@ def test_an_idle_mcp_session_expires_and_is_swept_with_its_events(short_lived):
         assert rows(short_lived.store, f"SELECT count(*) FROM {table} WHERE session_id = ?", (sid,))[0][0] == 0, table
 
 
+def test_a_session_idle_one_second_past_the_ttl_is_gone_before_any_sweep(tmp_path):
+    """The TTL check itself, at its boundary (the sweep, which would hide it, does not run)."""
+    shop = start_shop(tmp_path / "session-ttl", extra=("--mcp-session-ttl", "100", "--sweep-interval", "3600"))
+    try:
+        agent = shop.register()
+        r = post_json(shop.url("/mcp"), initialize_message(), agent.auth)
+        assert r.status_code == 200, r.text[:300]
+        sid = r.headers["MCP-Session-Id"]
+        session = LegacySession(shop.url("/mcp"), sid)
+
+        def ping_after_idle(seconds: int) -> int:
+            # Early in a whole second, so that the gateway's clock still reads the same second.
+            while time.time() % 1 > 0.2:
+                time.sleep(0.02)
+            now = int(time.time())
+            write(shop.store, f"UPDATE mcp_sessions SET last_used_at = {now - seconds} WHERE id = '{sid}';")
+            return session.post(rpc_request("ping"), agent.auth).status_code
+
+        assert ping_after_idle(100) == 200, "idle exactly the TTL: still live"
+        assert ping_after_idle(101) == 404, "idle one second longer than the TTL: gone"
+        assert rows(shop.store, "SELECT count(*) FROM mcp_sessions WHERE id = ?", (sid,))[0][0] == 1, \
+            "not swept yet: the 404 is the TTL check's"
+    finally:
+        shop.server.stop()
+
+
 def test_a_creator_holds_a_bounded_number_of_live_sessions(tmp_path):
     shop = start_shop(tmp_path / "session-cap", extra=("--mcp-sessions-per-creator", "3"))
     try:
