@@ -10,6 +10,20 @@
 #include <errno.h>
 #include <microhttpd.h>
 
+#include <stdarg.h>
+
+// libmicrohttpd's error log, minus what is routine: a client that leaves while its response or
+// stream is being sent ("Failed to send ...") is how every stream ends, not an error worth a
+// line. Everything else goes to standard error, prefixed.
+static void CMicroHTTPD_log(void *cls, const char *format, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof line, format, ap);
+    if (strstr(line, "Failed to send") != NULL) return;
+    fprintf(stderr, "libmicrohttpd: %s%s", line, (strlen(line) > 0 && line[strlen(line) - 1] == '\n') ? "" : "\n");
+}
+
 // MHD_start_daemon and MHD_get_connection_info are variadic, which Swift cannot call. These typed
 // wrappers pass the options the server uses; each option is documented in the Swift caller.
 typedef struct {
@@ -42,6 +56,7 @@ static inline struct MHD_Daemon *CMicroHTTPD_start(
             MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)o->listen_backlog,
             MHD_OPTION_NOTIFY_CONNECTION, o->notify_connection, o->notify_connection_cls,
             MHD_OPTION_SOCK_ADDR, o->bind_address,
+            MHD_OPTION_EXTERNAL_LOGGER, CMicroHTTPD_log, NULL,
             MHD_OPTION_END);
     }
     return MHD_start_daemon(o->flags, o->port, NULL, NULL, handler, handler_cls,
@@ -53,6 +68,7 @@ static inline struct MHD_Daemon *CMicroHTTPD_start(
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->connection_memory_limit,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)o->listen_backlog,
         MHD_OPTION_NOTIFY_CONNECTION, o->notify_connection, o->notify_connection_cls,
+        MHD_OPTION_EXTERNAL_LOGGER, CMicroHTTPD_log, NULL,
         MHD_OPTION_END);
 }
 

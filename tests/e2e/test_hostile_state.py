@@ -80,13 +80,14 @@ def short_lived(tmp_path_factory) -> Shop:
 
 @pytest.mark.parametrize("field, value, code", [
     ("operator", "o" * 300_000, "field_too_long"),
+    ("operator", "o" * 201, "field_too_long"),
     ("principal", "p" * 201, "field_too_long"),
     ("display_name", "d" * 5_000, "field_too_long"),
     ("public_key", {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
                     "padding": "k" * 300_000}, "field_too_long"),
     ("public_key", {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
                     "note": "small but not a JWK member"}, "invalid_public_key"),
-], ids=["huge-operator", "long-principal", "long-display-name", "huge-public-key", "public-key-extra-member"])
+], ids=["huge-operator", "operator-one-over", "long-principal", "long-display-name", "huge-public-key", "public-key-extra-member"])
 def test_oversized_registration_fields_are_refused_naming_the_field_and_nothing_is_stored(shop, field, value, code):
     before = rows(shop.store, "SELECT count(*), coalesce(sum(length(operator)), 0) FROM agents")[0]
     keys_before = rows(shop.store, "SELECT count(*) FROM agent_keys")[0][0]
@@ -99,6 +100,15 @@ def test_oversized_registration_fields_are_refused_naming_the_field_and_nothing_
         assert "at most" in error["message"] and field in error["message"], error
     assert rows(shop.store, "SELECT count(*), coalesce(sum(length(operator)), 0) FROM agents")[0] == before
     assert rows(shop.store, "SELECT count(*) FROM agent_keys")[0][0] == keys_before
+
+
+def test_text_fields_of_exactly_the_cap_are_accepted_and_stored_whole(shop):
+    body = {"principal": "p" * 200, "display_name": "d" * 200, "operator": "o" * 200}
+    r = requests.post(shop.url("/agents/register"), json=body, timeout=30)
+    assert r.status_code == 201, (r.status_code, r.text[:300])
+    stored = rows(shop.store, "SELECT length(principal), length(display_name), length(operator) FROM agents WHERE id = ?",
+                  (r.json()["id"],))
+    assert stored == [(200, 200, 200)], stored
 
 
 def test_a_public_key_is_stored_as_its_three_members_only(shop):

@@ -241,3 +241,29 @@ def test_a_bad_admin_token_file_is_named_in_plain_words(tmp_path, content):
     assert result.returncode == 78, (result.returncode, result.stderr)
     assert str(token_file) in result.stderr
     assert "AuthenticationError" not in result.stderr and "code:" not in result.stderr, result.stderr
+
+
+def test_a_client_leaving_a_stream_is_not_logged_as_an_error(tmp_path):
+    """Every stream ends with its client leaving: that is no error line (libmicrohttpd's
+    "Failed to send ..." is filtered), while the gateway keeps serving."""
+    import socket
+    import time
+
+    from shop import start_shop
+
+    shop = start_shop(tmp_path / "quiet", extra=("--stream-keepalive", "0.2"))
+    try:
+        agent = shop.buyer(funds=1_000)
+        for _ in range(3):
+            s = socket.create_connection(("127.0.0.1", shop.server.port))
+            s.sendall((f"GET /inbox HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+                       f"Authorization: Bearer {agent.api_key}\r\n\r\n").encode())
+            assert s.recv(64).startswith(b"HTTP/1.1 200")
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            s.close()  # a reset, as a client that is killed
+            shop.fund(agent, 100)  # an event for the stream that is gone
+        time.sleep(1.5)  # keep-alives written to the closed sockets
+        assert requests.get(shop.url("/status"), timeout=10).status_code == 200
+        assert "Failed to send" not in shop.server.stderr, shop.server.stderr
+    finally:
+        shop.server.stop()
