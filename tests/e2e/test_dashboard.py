@@ -248,6 +248,17 @@ def sign_in(driver, token: str) -> None:
     driver.find_element(By.ID, "sign-in").click()
 
 
+def sign_in_afresh(driver, shop: Shop) -> None:
+    """No cookie, the sign-in form, the right token, every panel loaded once."""
+    open_dashboard(driver, shop)
+    driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    driver.refresh()
+    wait_js(driver, "return !document.getElementById('login-panel').hidden", "the sign-in form")
+    sign_in(driver, shop.admin_token)
+    wait_js(driver, "return !document.getElementById('main').hidden", "the dashboard after signing in")
+    wait_for_refresh(driver, 0, "every panel to load")
+
+
 @dataclass
 class Dashboard:
     driver: webdriver.Chrome
@@ -258,13 +269,7 @@ class Dashboard:
 def dashboard(browser, shop, traffic) -> Dashboard:
     """Signed in with the right token, every panel loaded once."""
     before = shop.admin_ok("GET", "/analytics/summary")["requests"]
-    open_dashboard(browser, shop)
-    browser.execute_cdp_cmd("Network.clearBrowserCookies", {})
-    browser.refresh()
-    wait_js(browser, "return !document.getElementById('login-panel').hidden", "the sign-in form")
-    sign_in(browser, shop.admin_token)
-    wait_js(browser, "return !document.getElementById('main').hidden", "the dashboard after signing in")
-    wait_for_refresh(browser, 0, "every panel to load")
+    sign_in_afresh(browser, shop)
     wait_js(browser, "return !!(window.Chart && Chart.getChart(document.getElementById('funnel-chart')))", "the charts")
     return Dashboard(driver=browser, requests_before=before)
 

@@ -13,7 +13,7 @@ import requests
 
 from shop import GIFT_PRICE, cli, new_key, start_shop
 from support import launch
-from test_dashboard import browser, open_dashboard, sign_in, text, wait_for_refresh, wait_js  # noqa: F401 (fixture)
+from test_dashboard import browser, sign_in_afresh, text  # noqa: F401 (browser is a fixture)
 
 
 def metric(text_: str, name: str, labels: str = "") -> int:
@@ -92,13 +92,7 @@ def test_a_second_gateway_on_the_same_store_reports_the_same_figures(scripted, t
 
 def test_the_dashboard_shows_the_same_figures(scripted, browser):  # noqa: F811
     shop, _, want = scripted
-    open_dashboard(browser, shop)
-    browser.execute_cdp_cmd("Network.clearBrowserCookies", {})
-    browser.refresh()
-    wait_js(browser, "return !document.getElementById('login-panel').hidden", "the sign-in form")
-    sign_in(browser, shop.admin_token)
-    wait_js(browser, "return !document.getElementById('main').hidden", "the dashboard after signing in")
-    wait_for_refresh(browser, 0, "every panel to load")
+    sign_in_afresh(browser, shop)
     assert text(browser, "#kpi-orders") == str(want["orders"])
     assert text(browser, "#kpi-revenue") == f"${want['net'] / 100:,.2f}"
     assert text(browser, "#kpi-agents") == "1"
