@@ -356,8 +356,6 @@ struct MetricsCounters: Sendable {
     var buckets = [Int64](repeating: 0, count: AnalyticsRecorder.bucketBounds.count)
     var latencySum: Int64 = 0
     var count: Int64 = 0
-    var orders: Int64 = 0
-    var revenue: [String: Int64] = [:]
 
     /// Counts events; consecutive ones of the same route and status class cost no lookup.
     mutating func count(_ events: [AnalyticsEvent], _ labels: AnalyticsLabels.Table) {
@@ -377,9 +375,5 @@ struct MetricsCounters: Sendable {
         buckets[AnalyticsRecorder.bucket(e.latencyUs)] += 1
         latencySum += e.latencyUs
         count += 1
-        if let amount = e.amount, let currency = e.currency {
-            orders += 1
-            revenue[currency] = MoneyMath.saturatingAdd(revenue[currency] ?? 0, amount)
-        }
     }
 }
