@@ -47,6 +47,7 @@ static inline struct MHD_Daemon *CMicroHTTPD_start(
 {
     if (o->bind_address != NULL) {
         return MHD_start_daemon(o->flags, o->port, NULL, NULL, handler, handler_cls,
+            MHD_OPTION_EXTERNAL_LOGGER, CMicroHTTPD_log, NULL,   // first, or libmicrohttpd warns
             MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
             MHD_OPTION_URI_LOG_CALLBACK, uri_logger, uri_logger_cls,
             MHD_OPTION_THREAD_POOL_SIZE, o->thread_pool_size,
@@ -56,10 +57,10 @@ static inline struct MHD_Daemon *CMicroHTTPD_start(
             MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)o->listen_backlog,
             MHD_OPTION_NOTIFY_CONNECTION, o->notify_connection, o->notify_connection_cls,
             MHD_OPTION_SOCK_ADDR, o->bind_address,
-            MHD_OPTION_EXTERNAL_LOGGER, CMicroHTTPD_log, NULL,
             MHD_OPTION_END);
     }
     return MHD_start_daemon(o->flags, o->port, NULL, NULL, handler, handler_cls,
+        MHD_OPTION_EXTERNAL_LOGGER, CMicroHTTPD_log, NULL,   // first, or libmicrohttpd warns
         MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
         MHD_OPTION_URI_LOG_CALLBACK, uri_logger, uri_logger_cls,
         MHD_OPTION_THREAD_POOL_SIZE, o->thread_pool_size,
@@ -68,7 +69,6 @@ static inline struct MHD_Daemon *CMicroHTTPD_start(
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->connection_memory_limit,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)o->listen_backlog,
         MHD_OPTION_NOTIFY_CONNECTION, o->notify_connection, o->notify_connection_cls,
-        MHD_OPTION_EXTERNAL_LOGGER, CMicroHTTPD_log, NULL,
         MHD_OPTION_END);
 }
 
