@@ -27,6 +27,7 @@
     liveDelay: 2000,
     livePaused: false,
     liveBuffer: [],
+    liveLastId: 0,
     trailCount: 0,
     trailLastSeq: 0,
     generation: 0,   // bumps on sign-in/out so stale answers are ignored
@@ -783,7 +784,6 @@
       // Compared with the previous audit of the same target (the list is newest first).
       const previous = data.audits.slice(i + 1).find((b) => b.target === a.target);
       const change = previous ? a.score - previous.score : null;
-      const failing = (a.failing || []).map((f) => f.title).join("; ");
       tbody.append(el("tr", { dataset: { score: String(a.score) } },
         el("td", {}, timeEl(a.audited_at)),
         el("th", { scope: "row", text: a.target }),
@@ -791,9 +791,30 @@
         numCell(change == null ? "—" : `${change >= 0 ? "+" : ""}${change.toFixed(1)}`, change ?? 0),
         el("td", {}, el("span", { class: `tag ${a.score >= 85 ? "ok" : a.score >= 40 ? "warn" : "bad"}`, text: a.level })),
         el("td", { text: weakest ? `${weakest.stage.replace(/_/g, "-")} (${Math.round(weakest.score)})` : "—" }),
-        el("td", { text: failing || "nothing" })));
+        el("td", { class: "fixes" }, fixList(a.failing || []))));
     });
     if (!data.audits.length) emptyRow(tbody, 7, "No audit yet: run one.");
+  }
+
+  // What to change, the costliest gap first (the API sorts them): the first few fixes, the rest
+  // folded away, each with the points it would win back and the check it answers.
+  const FIXES_SHOWN = 3;
+
+  function fixItem(f) {
+    return el("li", { dataset: { finding: f.id } },
+      el("span", { class: "fix", text: f.fix || f.title }), " ",
+      el("span", { class: "muted small", text: `+${Number(f.points_lost || 0).toFixed(1)} pts · ${f.title}` }));
+  }
+
+  function fixList(failing) {
+    if (!failing.length) return "nothing";
+    const shown = el("ol", { class: "fix-list" }, ...failing.slice(0, FIXES_SHOWN).map(fixItem));
+    if (failing.length <= FIXES_SHOWN) return shown;
+    const rest = failing.slice(FIXES_SHOWN);
+    return el("div", {}, shown,
+      el("details", {},
+        el("summary", { text: `${count(rest.length)} more` }),
+        el("ol", { class: "fix-list", start: String(FIXES_SHOWN + 1) }, ...rest.map(fixItem))));
   }
 
   async function runAudit() {
@@ -847,6 +868,11 @@
       } catch {
         return;
       }
+      // A new stream starts with the recent past: skip what is already on screen.
+      const id = Number(event.lastEventId);
+      if (id && id <= state.liveLastId) return;
+      if (id) state.liveLastId = id;
+      item.id = id;
       if (state.livePaused) {
         state.liveBuffer.push(item);
         if (state.liveBuffer.length > LIVE_CAP) state.liveBuffer.shift();
@@ -874,7 +900,7 @@
     const kind = e.status >= 500 ? "bad" : e.status >= 400 ? "warn" : "ok";
     const route = e.route.startsWith("action:") ? e.route.slice(7) : e.route;
     const who = e.agent_id ? (state.agentNames.get(e.agent_id) || e.agent_id) : e.family;
-    const item = el("li", { dataset: { family: e.family, route: e.route, status: String(e.status) } },
+    const item = el("li", { dataset: { event: String(e.id || ""), family: e.family, route: e.route, status: String(e.status) } },
       el("span", { class: "live-when" }, timeEl(e.at)),
       el("span", { class: "live-who", text: who }),
       el("span", { class: "live-what" }, el("code", { text: route }), " ", el("span", { class: "tag", text: stageName(e.stage) })),

@@ -15,9 +15,13 @@ Screenshots are saved as artifacts in `$STOREFRONT_ARTIFACTS` (default: the syst
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -26,7 +30,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from shop import Agent, Shop, new_key, start_shop
+from shop import Agent, Shop, cli, new_key, start_shop
 
 selenium = pytest.importorskip("selenium", reason="selenium is not installed (tests/e2e/requirements.txt)")
 from selenium import webdriver  # noqa: E402
@@ -57,6 +61,8 @@ FAMILIES = {
 LIVE_FIRST = ("Amazonbot", "Mozilla/5.0 (compatible; Amazonbot/0.1; +https://developer.amazon.com/support/amazonbot)")
 LIVE_SECOND = ("DuckAssistBot", "DuckAssistBot/1.2; (+http://duckduckgo.com/duckassistbot.html)")
 LIVE_BURST = ("Bytespider", "Mozilla/5.0 (compatible; Bytespider; spider-feedback@bytedance.com)")
+# A family only the recent-past test uses: its request is made before the page is reloaded.
+LIVE_PAST = ("Applebot", "Mozilla/5.0 (compatible; Applebot/0.1; +http://www.apple.com/go/applebot)")
 
 SESSION_COOKIE = "sf_admin_session"  # Path=/admin: read through CDP, WebDriver shows only the page's path
 BUYER_NAME = "Trailhead Shopper"
@@ -506,6 +512,107 @@ def test_live_feed_shows_requests_made_after_the_page_loaded(dashboard, shop):
     wait_js(driver, "return document.querySelectorAll(`#live-feed li[data-family='${arguments[0]}']`).length === 50",
             "the feed to fill with the burst", WAIT, LIVE_BURST[0])
     assert len(driver.find_elements(By.CSS_SELECTOR, "#live-feed li")) == 50
+
+
+def test_the_live_feed_opens_with_the_recent_past(dashboard, shop):
+    r = requests.get(shop.url("/llms.txt"), headers={"User-Agent": LIVE_PAST[1]}, timeout=10)
+    assert r.status_code == 200
+
+    def backlog() -> list[str]:
+        """The families of the events a new live-feed stream starts with."""
+        families: list[str] = []
+        try:
+            with requests.get(shop.url("/admin/api/analytics/live"), headers=shop.admin_auth, stream=True, timeout=(5, 1.5)) as live:
+                for line in live.iter_lines(decode_unicode=True):
+                    if line.startswith("data: "):
+                        families.append(json.loads(line[6:])["family"])
+        except requests.exceptions.RequestException:  # nothing more for 1.5 s: the backlog is all in
+            pass
+        return families
+
+    # Analytics are written in batches: wait until the request is an event.
+    past = eventually(lambda: (f := backlog()) and LIVE_PAST[0] in f and f, message="the request in the live feed's backlog")
+    # The latest events, not everything: the traffic of the module's start (55 burst requests ago) is not in it.
+    assert "ChatGPT-User" not in past and past.count(LIVE_BURST[0]) < 25, past
+    driver = dashboard.driver
+    driver.refresh()  # a fresh page: nothing is sent after it loads
+    wait_js(driver, "return document.getElementById('live-state').textContent === 'Live'", "the live feed to connect")
+    wait_js(driver, "return !!document.querySelector(`#live-feed li[data-family='${arguments[0]}']`)",
+            "the earlier request shown at once", WAIT, LIVE_PAST[0])
+    assert not driver.find_element(By.ID, "live-empty").is_displayed()
+    ids = [li.get_attribute("data-event") for li in driver.find_elements(By.CSS_SELECTOR, "#live-feed li")]
+    assert len(ids) == len(set(ids)) <= 50, "each event shown once"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_audit_panel_lists_fixes_costliest_first(dashboard, shop, tmp_path):
+    # An ordinary site with little for agents: one HTML page that says "contact sales".
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<!doctype html><title>Acme</title><h1>Acme</h1><a href='/contact'>Contact sales</a>")
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(site)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def up() -> bool:
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200
+            except requests.exceptions.ConnectionError:
+                return False
+
+        eventually(up, message="the site to listen")
+        out = cli("audit", f"http://127.0.0.1:{port}", "--format", "json", "--timeout", "5", store=shop.store, timeout=180)
+        assert out.returncode == 0, out.stderr
+    finally:
+        server.kill()
+        server.wait()
+    summary = next(a for a in shop.admin_ok("GET", "/audits")["audits"] if f":{port}" in a["target"])
+    report = shop.admin_ok("GET", f"/audits/{summary['id']}")
+    report = report.get("report", report)
+    # The points each finding costs, computed here from the report: the overall score is the mean of
+    # the scored stages, each the weighted mean of its findings.
+    scored = [f for f in report["findings"] if f["score"] is not None]
+    stage_weight: dict[str, float] = {}
+    for f in scored:
+        stage_weight[f["stage"]] = stage_weight.get(f["stage"], 0) + f["weight"]
+    expected = {f["id"]: f["weight"] * (1 - f["score"]) / stage_weight[f["stage"]] * 100 / len(stage_weight)
+                for f in scored if f["score"] < 0.9}
+    failing = summary["failing"]
+    assert {f["id"] for f in failing} == set(expected)
+    for f in failing:  # one decimal
+        assert abs(f["points_lost"] - expected[f["id"]]) <= 0.05 + 1e-9, (f, expected[f["id"]])
+    lost = [f["points_lost"] for f in failing]
+    assert len(lost) > 3 and lost == sorted(lost, reverse=True), lost
+    assert abs(sum(f["weight"] * (1 - f["score"]) / stage_weight[f["stage"]] * 100 / len(stage_weight) for f in scored)
+               - (100 - report["score"])) < 0.2, "the points lost add up to what the score misses"
+
+    driver = dashboard.driver
+    click(driver, driver.find_element(By.ID, "refresh"))
+    row_js = "return [...document.querySelectorAll('#journey-table tbody tr')].find(r => r.textContent.includes(':' + arguments[0]))"
+    wait_js(driver, "return !!(" + row_js[7:] + ")", "the audit in the panel", WAIT, str(port))
+    row = js(driver, row_js, str(port))
+    shown = row.find_elements(By.CSS_SELECTOR, "td.fixes > div > ol > li")
+    assert [li.get_attribute("data-finding") for li in shown] == [f["id"] for f in failing[:3]]
+    for li, f in zip(shown, failing):
+        assert li.find_element(By.CSS_SELECTOR, ".fix").text == f["fix"], "the fix, not the check's title"
+        assert f"+{f['points_lost']:.1f} pts" in li.text
+    folded = row.find_element(By.CSS_SELECTOR, "td.fixes details")
+    assert folded.find_element(By.TAG_NAME, "summary").text == f"{len(failing) - 3} more"
+    assert len(folded.find_elements(By.TAG_NAME, "li")) == len(failing) - 3
+
+
+def test_the_overview_fills_its_panel_at_laptop_width(dashboard):
+    box = lambda selector: js(dashboard.driver, "const r = document.querySelector(arguments[0]).getBoundingClientRect();"
+                              "return {top: r.top, bottom: r.bottom, left: r.left, right: r.right}", selector)
+    kpis, table, panel = box("#kpis"), box("#status-table"), box("#overview")
+    assert table["left"] >= kpis["right"] and table["top"] < kpis["bottom"], ("the status table beside the figures", kpis, table)
+    assert panel["right"] - table["right"] < 80, "no blank band on the right"
+    assert panel["bottom"] - kpis["bottom"] < 60, "no blank band below"
 
 
 def test_csv_export_downloads_the_table(dashboard):

@@ -64,13 +64,23 @@ extension Gateway {
         }
     }
 
+    /// How many of the latest agent events a new live-feed stream starts with, so the merchant
+    /// sees the recent past at once rather than an empty panel.
+    static let liveFeedBacklog = 20
+
     /// Agent activity as it is recorded (Server-Sent Events): each request an event (under load,
-    /// identical requests of one second are one event with their count in `requests`), from now
-    /// on (or after `Last-Event-ID`).
+    /// identical requests of one second are one event with their count in `requests`): the latest
+    /// `liveFeedBacklog` events first, then each new one as it comes (or everything after
+    /// `Last-Event-ID` when a client resumes).
     func liveFeed(after: Int64?) -> Response {
         let database = self.database
-        let latest = try? database.read { try $0.queryOne("SELECT coalesce(max(id), 0) FROM analytics_events")?[0].int }
-        let start = after ?? latest.flatMap { $0 } ?? 0
+        // The id just before the backlog's oldest event (0 when there are fewer events than that).
+        let backlogStart = try? database.read {
+            try $0.queryOne(
+                "SELECT coalesce(min(id), 1) - 1 FROM (SELECT id FROM analytics_events WHERE stage != 'merchant' ORDER BY id DESC LIMIT ?)",
+                [.integer(Int64(Self.liveFeedBacklog))])?[0].int
+        }
+        let start = after ?? backlogStart.flatMap { $0 } ?? 0
         let tail = SSETail(after: start, feed: liveChanges, topic: "") { cursor in
             try database.read { db in
                 try db.query(

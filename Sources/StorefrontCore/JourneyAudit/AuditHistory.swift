@@ -25,12 +25,32 @@ public enum AuditHistory {
                     "id": .int(row[0].int ?? 0), "target": .string(row[1].string ?? ""), "audited_at": .string(row[2].string ?? ""),
                     "score": .double(row[3].double ?? 0), "level": .string(row[4].string ?? ""),
                     "stages": .array((report["categories"]?.arrayValue ?? []).map { ["stage": $0["stage"] ?? .null, "score": $0["score"] ?? .null] }),
-                    "failing": .array((report["findings"]?.arrayValue ?? []).filter { ($0["score"]?.doubleValue ?? 1) < 0.9 }.map {
-                        ["id": $0["id"] ?? .null, "title": $0["title"] ?? .null, "fix": $0["fix"] ?? .null]
+                    "failing": .array(failing(report).map {
+                        ["id": $0.finding["id"] ?? .null, "title": $0.finding["title"] ?? .null,
+                         "fix": $0.finding["fix"] ?? .null, "points_lost": .double($0.pointsLost)]
                     }),
                 ]
             }
         }
+    }
+
+    /// The findings that fell short, each with the points of the overall score it cost, the
+    /// costliest first (ties keep the report's order), so the first fix listed gains the most.
+    /// The overall score is the mean of the scored stages, each the weighted mean of its findings:
+    /// a finding costs weight × (1 − score) / (its stage's scored weight) × 100 / (scored stages).
+    static func failing(_ report: JSON) -> [(finding: JSON, pointsLost: Double)] {
+        let findings = (report["findings"]?.arrayValue ?? []).filter { $0["score"]?.doubleValue != nil }
+        var stageWeight: [String: Double] = [:]
+        for f in findings { stageWeight[f["stage"]?.stringValue ?? "", default: 0] += f["weight"]?.doubleValue ?? 0 }
+        let stages = Double(max(stageWeight.count, 1))
+        let costed: [(offset: Int, finding: JSON, pointsLost: Double)] = findings.enumerated().compactMap { offset, f in
+            guard let score = f["score"]?.doubleValue, score < 0.9 else { return nil }
+            let total = stageWeight[f["stage"]?.stringValue ?? ""] ?? 0
+            let lost = total > 0 ? (f["weight"]?.doubleValue ?? 0) * (1 - score) / total * 100 / stages : 0
+            return (offset, f, (lost * 10).rounded() / 10)
+        }
+        return costed.sorted { $0.pointsLost != $1.pointsLost ? $0.pointsLost > $1.pointsLost : $0.offset < $1.offset }
+            .map { ($0.finding, $0.pointsLost) }
     }
 
     public static func report(_ id: Int64, in database: Database) throws -> JSON? {
