@@ -19,8 +19,8 @@ build:
 
 test:
 	scripts/setup.sh --test
-	$(SWIFT) build --product storefront
-	$(SWIFT) test
+	SWIFT=$(SWIFT) scripts/build-checked.sh
+	$(SWIFT) test --skip-build
 	STOREFRONT_BIN=$(CURDIR)/.build/debug/storefront .venv/bin/python -m pytest -q tests/e2e
 
 unit:

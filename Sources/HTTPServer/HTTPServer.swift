@@ -167,8 +167,11 @@ public final class HTTPServer: @unchecked Sendable {
 
     // MARK: - Per-connection state
 
-    /// What the server knows about one request between libmicrohttpd's calls.
-    final class Exchange {
+    /// What the server knows about one request between libmicrohttpd's calls. Only the thread
+    /// serving the connection touches it, except when a deferred answer arrives: the producer
+    /// sets `deferredResponse` and `waiting` while the connection is suspended, then resumes it,
+    /// and libmicrohttpd's resume (under its mutex) orders those writes before the next read.
+    final class Exchange: @unchecked Sendable {
         /// The request target exactly as sent (path and query, still percent-encoded).
         let rawTarget: String
         var started = false

@@ -26,6 +26,7 @@ public final class Database: @unchecked Sendable {
 
     /// Runs `body` on the writer thread inside the current group's transaction and waits for the
     /// group to commit. When `body` throws, only its own changes are rolled back.
+    @discardableResult
     public func write<T>(priority: WritePriority = .normal, _ body: @escaping (Connection) throws -> T) throws -> T {
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var outcome: Result<T, Error>!
@@ -75,7 +76,9 @@ public enum WritePriority: Sendable {
 /// The single writer. Each round takes every queued job (normal first), runs each in a
 /// savepoint inside one transaction, commits once, then reports to every job.
 final class GroupCommitWriter: @unchecked Sendable {
-    private struct Job {
+    /// A job is built by `submit`, handed to the writer thread under `condition`, run there, then
+    /// reported once on `reporters`: one thread at a time touches it, in that order.
+    private struct Job: @unchecked Sendable {
         let run: (Connection) -> Void
         let fail: (Error) -> Void
         let report: () -> Void

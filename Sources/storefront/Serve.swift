@@ -227,6 +227,8 @@ struct Serve: ParsableCommand {
             print("storefront: cannot open the store \(store): \(error)", to: &standardError)
             throw ExitCode(74)
         }
+        // Admin commands given only this store file find the manifests from here.
+        try? ServedManifests.record(URL(fileURLWithPath: manifests), in: database)
 
         var serverConfiguration = ServerConfiguration()
         serverConfiguration.host = host
@@ -303,7 +305,7 @@ struct Serve: ParsableCommand {
         do {
             if let token = try AdminToken.ensure(in: database, fromFile: adminTokenFile) {
                 print("admin token (shown once; keep it): \(token)")
-                fflush(stdout)
+                fflush(nil)
             }
         } catch {
             print("storefront: \(error)", to: &standardError)
@@ -333,17 +335,17 @@ struct Serve: ParsableCommand {
                 + "\(threads) thread\(threads == 1 ? "" : "s")")
         print("agent entry point: \(baseURL)/agents")
         print("merchant dashboard: \(baseURL)/dashboard/")
-        fflush(stdout)
+        fflush(nil)
 
         termination.wait()
         print("storefront: stopping (finishing requests in flight)")
-        fflush(stdout)
+        fflush(nil)
         server.stop()
         gateway.stop()
         dispatcher?.stop()
         database.close()
         print("storefront: stopped cleanly")
-        fflush(stdout)
+        fflush(nil)
     }
 }
 

@@ -9,8 +9,8 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "The SQLite store file.")
     var store: String = "storefront.db"
 
-    @Option(help: "The manifests folder of the store.")
-    var manifests: String = "manifests"
+    @Option(help: "The manifests folder of the store (default: the folder the gateway last served this store from, else ./manifests).")
+    var manifests: String?
 
     @Option(help: "The JSON Schemas folder (default: ./schemas or the one shipped beside the binary).")
     var schemas: String?
@@ -20,12 +20,31 @@ struct StoreOptions: ParsableArguments {
 
     /// Opens the store as the gateway does (a running gateway may share the file).
     func open() throws -> Gateway {
-        let library = try ProjectFolder.schemas(schemas)
-        let loaded = try StoreManifests.load(from: URL(fileURLWithPath: manifests), schemas: library)
         guard FileManager.default.fileExists(atPath: store) else {
             throw ValidationError("No store at \(store); start the gateway once (storefront serve) or pass --store.")
         }
+        let library = try ProjectFolder.schemas(schemas)
         let database = try Database(path: store, migrations: StoreMigrations.all, readers: 1)
+        // The folder the gateway serves this store from comes first: an admin command run beside
+        // some other ./manifests must not load (and index) another store's catalog into this one.
+        let folder: URL
+        if let manifests {
+            folder = URL(fileURLWithPath: manifests)
+        } else if let served = try ServedManifests.folder(in: database), FileManager.default.fileExists(atPath: served.path) {
+            folder = served
+        } else if FileManager.default.fileExists(atPath: "manifests") {
+            folder = URL(fileURLWithPath: "manifests")
+        } else {
+            database.close()
+            throw ValidationError("No manifests folder here and the store \(store) names none (it has not been served yet); pass --manifests DIR.")
+        }
+        let loaded: StoreManifests
+        do {
+            loaded = try StoreManifests.load(from: folder, schemas: library)
+        } catch {
+            database.close()
+            throw error
+        }
         var configuration = GatewayConfiguration(publicURL: "http://localhost")
         configuration.sweepInterval = 3600
         configuration.signingKeyPath = signingKey
@@ -315,7 +334,7 @@ struct Trail: ParsableCommand {
                     print(entry.json.compactString)
                     after = entry.seq
                 }
-                fflush(stdout)
+                fflush(nil)
                 if follow { usleep(500_000) }
             } while follow
         }

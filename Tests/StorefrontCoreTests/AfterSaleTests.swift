@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Store
+import Synchronization
 import Testing
 
 @testable import StorefrontCore
@@ -61,11 +62,10 @@ struct AfterSaleTests {
         #expect(try rating("get_product", ["id": "micro-canister-stove"]) == .null)
         #expect(try rating("search_catalog", search) == .null)
         // Asked again: the same bytes, from the cache.
-        var progress: [String] = []
-        let lock = NSLock()
-        let watched = ActionContext(requestID: "t2", progress: { _, _, text in lock.withLock { progress.append(text ?? "") } })
+        let progress = Mutex<[String]>([])
+        let watched = ActionContext(requestID: "t2", progress: { _, _, text in progress.withLock { $0.append(text ?? "") } })
         _ = shop.gateway.actions.callWaiting("search_catalog", arguments: search, context: watched)
-        #expect(progress.contains("result from the cache"))
+        #expect(progress.withLock { $0 }.contains("result from the cache"))
 
         let id = try shop.checkout()
         let order = try #require(try shop.call("complete_checkout", ["checkout_id": .string(id)]).result.get()["order"]?["id"])

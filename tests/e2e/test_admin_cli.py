@@ -16,7 +16,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shop import GIFT_PRICE, GIFT_SKU, cli, cli_json, ed25519_jwk, ledger_rows, ledger_sum, run_parallel, sql, start_shop
-from support import assert_json_error, rfc7638_thumbprint
+from support import BINARY, assert_json_error, rfc7638_thumbprint
 
 THRESHOLD = GIFT_PRICE + 1  # one gift card completes; two wait for the principal
 
@@ -324,3 +324,30 @@ def test_the_admin_api_lists_approvals_by_status_like_the_cli(shop):
     cli_all = {a["id"]: a["status"] for a in cli_json("approvals", "list", "--status", "all", store=shop.store) if a["id"] in ids}
     assert cli_all == listed("")
     assert listed("?status=all") == cli_all, "GET /admin/api/approvals?status=all must list every approval, as the CLI does"
+
+
+# --- any folder -----------------------------------------------------------------------------------
+
+
+def test_admin_commands_work_from_any_folder_given_only_the_store(shop, tmp_path):
+    """The gateway records where it served the manifests from; an admin command needs only --store."""
+    import subprocess
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    agent = shop.buyer(funds=1_000)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(BINARY), *args], cwd=elsewhere, capture_output=True, text=True, timeout=60)
+
+    listed = run("agents", "list", "--store", str(shop.store))
+    assert listed.returncode == 0, listed.stderr
+    assert any(line.startswith(f"{agent.id}  active") for line in listed.stdout.splitlines()), listed.stdout
+    funded = run("wallets", "fund", agent.id, "250", "--store", str(shop.store))
+    assert funded.returncode == 0, funded.stderr
+    assert shop.wallet(agent)["balance"]["amount"] == 1_250
+    assert run("trail", "verify", "--store", str(shop.store)).returncode == 0
+
+    # A store that was never served names no manifests: a plain message, not a stack of errors.
+    never = run("agents", "list", "--store", str(elsewhere / "none.db"))
+    assert never.returncode != 0 and "No store at" in never.stderr, never.stderr

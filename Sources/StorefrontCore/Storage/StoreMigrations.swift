@@ -441,7 +441,7 @@ public enum StoreMigrations {
 /// The SQL of migration 9: which periods `ledger_totals` keeps and how a ledger row changes them.
 enum LedgerTotals {
     /// Each period and the SQL for the start of the period a row (`NEW`, `OLD`, `ledger`) falls in.
-    static let periods: [(name: String, start: (String) -> String)] = [
+    static let periods: [(name: String, start: @Sendable (String) -> String)] = [
         ("all", { _ in "0" }),
         ("day", { r in "\(r).at - \(r).at % 86400" }),
         ("week", { r in "(\(r).at / 86400 - (\(r).at / 86400 + 3) % 7) * 86400" }),
