@@ -227,8 +227,8 @@ struct Serve: ParsableCommand {
             print("storefront: cannot open the store \(store): \(error)", to: &standardError)
             throw ExitCode(74)
         }
-        // Admin commands given only this store file find the manifests from here.
-        try? ServedManifests.record(URL(fileURLWithPath: manifests), in: database)
+        // Admin commands given only this store file find the manifests and the webhooks here.
+        try? ServedConfiguration.record(manifests: URL(fileURLWithPath: manifests), webhookURLs: webhooks, in: database)
 
         var serverConfiguration = ServerConfiguration()
         serverConfiguration.host = host

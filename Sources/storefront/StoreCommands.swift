@@ -30,7 +30,7 @@ struct StoreOptions: ParsableArguments {
         let folder: URL
         if let manifests {
             folder = URL(fileURLWithPath: manifests)
-        } else if let served = try ServedManifests.folder(in: database), FileManager.default.fileExists(atPath: served.path) {
+        } else if let served = try ServedConfiguration.manifestsFolder(in: database), FileManager.default.fileExists(atPath: served.path) {
             folder = served
         } else if FileManager.default.fileExists(atPath: "manifests") {
             folder = URL(fileURLWithPath: "manifests")
@@ -48,6 +48,9 @@ struct StoreOptions: ParsableArguments {
         var configuration = GatewayConfiguration(publicURL: "http://localhost")
         configuration.sweepInterval = 3600
         configuration.signingKeyPath = signingKey
+        // An order completed here (approvals approve) is queued for the merchant's endpoints as
+        // the gateway would queue it; the running gateway's dispatcher delivers it.
+        configuration.webhookURLs = try ServedConfiguration.webhookURLs(in: database)
         return try Gateway(configuration: configuration, manifests: loaded, database: database, schemas: library)
     }
 }

@@ -352,6 +352,26 @@ def test_an_order_approved_by_the_principal_is_delivered_and_approval_events_are
     assert receiver.snapshot()[0].json["agent_id"] == agent.id
 
 
+def test_an_order_approved_from_the_cli_is_delivered_by_the_running_gateway(shops, receivers):
+    """`storefront approvals approve --store …` completes the order in the store the gateway serves;
+    the gateway's webhooks (recorded in the store by `serve`) get it exactly once."""
+    receiver = receivers()
+    shop = shops(receiver.url, base=0.2)
+    agent = shop.buyer(funds=20 * GIFT_PRICE, approval_threshold=GIFT_PRICE)
+    checkout = shop.create_checkout(agent, 2)
+    body = shop.complete(agent, checkout["id"]).json()
+    assert body["checkout"]["status"] == "pending_approval", body
+    approval = body["checkout"]["approval"]
+    approval_id = approval["id"] if isinstance(approval, dict) else approval
+    out = cli("approvals", "approve", approval_id, store=shop.store)
+    assert out.returncode == 0, out.stderr
+    [row] = wait_delivered(shop, 1)
+    time.sleep(0.8)
+    assert [d.json["type"] for d in receiver.snapshot()] == ["order.created"]
+    assert receiver.snapshot()[0].json["agent_id"] == agent.id
+    assert receiver.snapshot()[0].json["data"]["order_id"] == row["order_id"]
+
+
 def test_each_retry_waits_the_documented_backoff(shops, receivers):
     """--webhook-retry-base 1: the first retry comes 0.5-1 s after the failure (base x jitter 0.5-1.0),
     the second 1-2 s after the second failure; never sooner."""
