@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Who a request or a stream is for, as the application judged it. The server knows nothing of
 /// agents or the store: the application classifies requests (``HTTPServer/classify``) and tags
@@ -50,6 +51,8 @@ struct AdmissionRefusal: Equatable {
 final class AdmissionCounter: @unchecked Sendable {
     private let lock = NSLock()
     private(set) var connections = 0
+    /// `connections`, readable without the lock (the request path's fast check).
+    private let openConnections = Atomic<Int>(0)
     private var connectionsByAddress: [String: Int] = [:]
     private(set) var anonymousStreams = 0
     private var anonymousStreamsByAddress: [String: Int] = [:]
@@ -60,6 +63,7 @@ final class AdmissionCounter: @unchecked Sendable {
             connections += 1
             connectionsByAddress[address, default: 0] += 1
         }
+        openConnections.add(1, ordering: .relaxed)
     }
 
     func connectionClosed(from address: String) {
@@ -67,6 +71,7 @@ final class AdmissionCounter: @unchecked Sendable {
             connections -= 1
             Self.decrement(&connectionsByAddress, address)
         }
+        openConnections.subtract(1, ordering: .relaxed)
     }
 
     /// Open connections in all, and from one address.
@@ -80,6 +85,11 @@ final class AdmissionCounter: @unchecked Sendable {
     func admitRequest(
         from address: String, connectionLimit: Int, limits: AdmissionLimits, principal: () -> Principal
     ) -> AdmissionRefusal? {
+        // No address can hold more connections than are open: while the total is within both
+        // limits, nobody is over either, and the per-address table need not be read.
+        let open = openConnections.load(ordering: .relaxed)
+        let shared = max(1, connectionLimit - limits.reservedConnections)
+        if open <= shared && (limits.connectionsPerAddress <= 0 || open <= limits.connectionsPerAddress) { return nil }
         let (total, fromAddress) = connectionCounts(from: address)
         let overAddress = limits.connectionsPerAddress > 0 && fromAddress > limits.connectionsPerAddress
         let overShared = total > max(1, connectionLimit - limits.reservedConnections)

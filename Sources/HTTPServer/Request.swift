@@ -3,7 +3,17 @@ public struct HTTPHeaders: Sendable, Sequence {
     public private(set) var fields: [(name: String, value: String)] = []
 
     public init(_ fields: [(String, String)] = []) {
-        self.fields = fields.map { (name: $0.0, value: $0.1) }
+        // Room for what a response usually gains on its way out (request id, CORS, rate-limit,
+        // caching headers) without growing the array one append at a time.
+        var all: [(name: String, value: String)] = []
+        all.reserveCapacity(fields.count + 8)
+        for (name, value) in fields { all.append((name, value)) }
+        self.fields = all
+    }
+
+    /// Whether a field with either name is present (one pass).
+    public func contains(_ name: String, or other: String) -> Bool {
+        fields.contains { $0.name.caseInsensitiveEquals(name) || $0.name.caseInsensitiveEquals(other) }
     }
 
     public mutating func add(_ name: String, _ value: String) { fields.append((name, value)) }

@@ -120,6 +120,12 @@ struct Serve: ParsableCommand {
     @Option(help: "Seconds an idle connection is kept open.")
     var connectionTimeout: Int = 30
 
+    @Option(help: "Refusals (429) a client address gets at once in a second; beyond them each is sent after --refusal-delay (0: never delayed).")
+    var refusalsPerSecond: Int = 1000
+
+    @Option(help: "Seconds a paced refusal waits before it is sent (the connection is suspended meanwhile).")
+    var refusalDelay: Double = 1
+
     @Option(
         name: .customLong("rate-limit"),
         help: ArgumentHelp(
@@ -175,6 +181,9 @@ struct Serve: ParsableCommand {
 
     func validate() throws {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be from 1 to 256.") }
+        guard refusalsPerSecond >= 0, refusalDelay >= 0, refusalDelay <= 60 else {
+            throw ValidationError("--refusals-per-second must be at least 0 and --refusal-delay between 0 and 60 seconds.")
+        }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024.") }
         guard connectionLimit >= 1 else { throw ValidationError("--connection-limit must be at least 1.") }
         guard (1...1000).contains(toolsPageSize) else { throw ValidationError("--tools-page-size must be from 1 to 1000.") }
@@ -288,6 +297,8 @@ struct Serve: ParsableCommand {
             gatewayConfiguration.metricsToken = token
         }
         gatewayConfiguration.rateLimits = try rateLimitPolicy()
+        gatewayConfiguration.refusalsPerSecond = refusalsPerSecond
+        gatewayConfiguration.refusalDelay = refusalDelay
         let gateway: Gateway
         do {
             gateway = try Gateway(

@@ -259,3 +259,36 @@ def test_a_signed_agent_is_keyed_by_its_identity_and_its_single_use_nonce_still_
     assert inbox.headers["RateLimit-Policy"] == '"reads";q=8;w=60'  # the agent's bucket, not the address's
     r = send(signed("GET", shop.url("/pricing"), private_key=key, key_id=agent.key_id))
     assert r.status_code == 200 and CURRENT.match(r.headers["RateLimit"])["r"] == "6", r.headers
+
+
+def test_a_client_that_ignores_retry_after_is_paced_and_everyone_else_is_not(tmp_path):
+    """A flood of refused requests from one address cost the gateway a core (29k 429s a second in
+    bench/attack.py). Past --refusals-per-second, each further refusal to that address waits
+    --refusal-delay (its connection suspended); another client's answers stay immediate."""
+    shop = start_shop(tmp_path / "paced", extra=(
+        "--rate-limit", "anonymous.reads=1/60s,burst=1", "--refusals-per-second", "3", "--refusal-delay", "1.5"))
+    try:
+        agent = shop.register()
+        doc = requests.get(shop.url("/agents"), headers={"Accept": "application/json", **agent.auth}, timeout=10).json()
+        assert "3 times in a second" in doc["limits"]["rate_limits"]["paced"]
+        with requests.Session() as flooder:
+            # The address's one read went to the start-up check; once refused, a second passes
+            # so that the address's refusals start from a full allowance.
+            assert [flooder.get(shop.url("/pricing"), timeout=10).status_code for _ in range(2)][-1] == 429
+            time.sleep(1.1)
+            timings = []
+            for _ in range(5):
+                started = time.monotonic()
+                r = flooder.get(shop.url("/pricing"), timeout=10)
+                timings.append(time.monotonic() - started)
+                assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1, r.status_code
+            # The first three refusals in the second are immediate, the fourth paced (while it
+            # waited, the allowance refilled at three a second: the fifth is immediate again).
+            assert all(t < 0.5 for t in timings[:3]), timings
+            assert timings[3] >= 1.4 and timings[4] < 0.5, timings
+            # A registered agent (its own bucket) is answered at once meanwhile.
+            started = time.monotonic()
+            assert search(shop, agent).status_code == 200
+            assert time.monotonic() - started < 0.5
+    finally:
+        shop.server.stop()

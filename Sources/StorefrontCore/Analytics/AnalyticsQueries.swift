@@ -72,7 +72,7 @@ struct AnalyticsQueries: Sendable {
             // Visitors: every distinct client (a registered agent by its id, anyone else by its
             // family at its address). Agents: the registered agents among them.
             let seen = try db.queryOne(
-                "SELECT count(DISTINCT visitor), count(DISTINCT agent_id) FROM analytics_events WHERE minute >= ? AND minute <= ? AND stage != 'merchant'",
+                "SELECT count(DISTINCT visitor), count(DISTINCT agent_id) FROM analytics_visitors WHERE minute >= ? AND minute <= ? AND stage != 'merchant'",
                 [.integer(r.fromMinute), .integer(r.toMinute)])
             let sales = try SalesFigures.read(db, fromSeconds: r.fromMs / 1000, toSeconds: r.toMs / 1000)
             return [
@@ -124,7 +124,7 @@ struct AnalyticsQueries: Sendable {
             for (i, stage) in all.enumerated() {
                 let later = all[i...].map { "'\($0.rawValue)'" }.joined(separator: ", ")
                 let count = try db.queryOne(
-                    "SELECT count(DISTINCT visitor) FROM analytics_events WHERE stage IN (\(later)) AND minute >= ? AND minute <= ?",
+                    "SELECT count(DISTINCT visitor) FROM analytics_visitors WHERE stage IN (\(later)) AND minute >= ? AND minute <= ?",
                     [.integer(r.fromMinute), .integer(r.toMinute)])?[0].int ?? 0
                 var entry: [String: JSON] = ["stage": .string(stage.rawValue), "title": .string(stage.title), "agents": .int(count)]
                 if let previous {

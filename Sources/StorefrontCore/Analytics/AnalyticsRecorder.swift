@@ -305,6 +305,12 @@ public final class AnalyticsRecorder: @unchecked Sendable {
         // Rows in time order across threads (each thread's are already).
         var rows = total > coalesceAbove ? Self.coalesced(batches) : batches.joined().map { ($0, Int64(1)) }
         if batches.count > 1 { rows.sort { $0.event.atMs < $1.event.atMs } }
+        struct Visit: Hashable { let minute: Int64, stage: String, visitor: String, agentID: String? }
+        var visitors = Set<Visit>()
+        for (e, _) in rows {
+            visitors.insert(
+                Visit(minute: e.atMs / 60_000, stage: labels.routes[Int(e.routeID)].stage, visitor: e.visitor(labels), agentID: e.agentID))
+        }
         database.write(priority: .background, { db in
             // Many rows per statement: one step inserts a chunk of events.
             var index = 0
@@ -325,6 +331,17 @@ public final class AnalyticsRecorder: @unchecked Sendable {
                     ]
                 }
                 try db.run(sql, values)
+            }
+            // Each visitor once per minute and stage.
+            let seen = Array(visitors)
+            var start = 0
+            while start < seen.count {
+                let chunk = seen[start..<min(seen.count, start + Self.chunk)]
+                start += chunk.count
+                try db.run(
+                    "INSERT OR IGNORE INTO analytics_visitors (minute, stage, visitor, agent_id) VALUES "
+                        + Array(repeating: "(?, ?, ?, ?)", count: chunk.count).joined(separator: ", "),
+                    chunk.flatMap { [.integer($0.minute), .text($0.stage), .text($0.visitor), SQLValue($0.agentID)] })
             }
             for (k, r) in rollups {
                 let family = labels.families[Int(k.familyID)], route = labels.routes[Int(k.routeID)]

@@ -54,7 +54,9 @@ extension Gateway {
         if let limiter = rateLimiter, let rateClass = Self.routeRateClass(request) {
             decision = chargeRoute(request, rateClass, limiter: limiter)
             if let refused = decision, !refused.allowed {
-                return finish(request, refused.response, start: start, pattern: patternLabels[request.path] != nil ? request.path : nil)
+                return paced(
+                    finish(request, refused.response, start: start, pattern: patternLabels[request.path] != nil ? request.path : nil),
+                    request)
             }
         }
         var (response, pattern) = routes.routeWithPattern(request)
@@ -68,7 +70,21 @@ extension Gateway {
             }
         }
         decision?.addHeaders(to: &response)
-        return finish(request, response, start: start, pattern: pattern)
+        return paced(finish(request, response, start: start, pattern: pattern), request)
+    }
+
+    /// A refusal (429) to an address that has had more than its share of them this second is
+    /// sent after a delay: the connection waits suspended (no thread held), so a client that
+    /// ignores Retry-After gets a few answers a second per connection and the gateway's cores
+    /// stay with everyone else. Connections held this way count against the address's limit.
+    func paced(_ response: Response, _ request: Request) -> Response {
+        guard response.status == 429, let pacer = refusalPacer,
+            let spent = pacer.take(.anonymous, id: request.remoteAddress, .reads), !spent.allowed
+        else { return response }
+        let delay = refusalDelay
+        return .later { complete in
+            DispatchQueue.global().asyncAfter(deadline: .now() + delay) { complete(response) }
+        }
     }
 
     func finish(_ request: Request, _ response: Response, start: UInt64, pattern: String?) -> Response {

@@ -40,7 +40,7 @@ extension Gateway {
     /// credentials that verify, else its client address.
     func chargeRoute(_ request: Request, _ rateClass: RateClass, limiter: RateLimiter) -> RateLimitDecision? {
         if rateClass != .registration, limiter.limits(.agent, rateClass),
-            request.headers["Authorization"] != nil || request.headers["Signature-Input"] != nil
+            request.headers.contains("Authorization", or: "Signature-Input")
         {
             let result = authenticate(request)
             // The route may check the credentials again: it must not see the nonce as replayed.

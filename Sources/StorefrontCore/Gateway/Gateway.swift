@@ -43,6 +43,11 @@ public struct GatewayConfiguration: Sendable {
     public var rateLimits: RateLimitPolicy = .defaults
     /// The most rate-limit buckets kept in memory.
     public var rateLimitBuckets = 65_536
+    /// Refusals (429) a client address gets at once in a second; beyond them each further
+    /// refusal is answered after `refusalDelay` seconds, so a client that ignores Retry-After
+    /// costs the gateway a few requests a second per connection instead of a core. Zero: never.
+    public var refusalsPerSecond = 1000
+    public var refusalDelay: Double = 1
     /// How long the store keeps sessions, abandoned checkouts, idempotency records and raw
     /// analytics (swept every `sweepInterval`).
     public var retention = RetentionPolicy()
@@ -80,6 +85,9 @@ public final class Gateway: @unchecked Sendable {
     let liveChanges: ChangeFeed
     /// The rate limits' buckets; nil when nothing is limited.
     let rateLimiter: RateLimiter?
+    /// Refusals by client address, a bucket each: when one is spent, refusals are paced.
+    let refusalPacer: RateLimiter?
+    let refusalDelay: Double
     /// Each action's rate-limit class, from its metadata.
     let actionClasses: [String: RateClass]
     let classifier = AgentClassifier.bundled()
@@ -157,7 +165,16 @@ public final class Gateway: @unchecked Sendable {
         actionClasses = Dictionary(uniqueKeysWithValues: actions.entries.map { ($0.action.name, RateClass.of($0.action)) })
         rateLimiter = configuration.rateLimits.isEnabled
             ? RateLimiter(policy: configuration.rateLimits, capacity: configuration.rateLimitBuckets) : nil
-        facts.rateLimits = configuration.rateLimits.json(actionsByClass: Self.actionsByClass(actions))
+        refusalPacer = configuration.rateLimits.isEnabled && configuration.refusalsPerSecond > 0
+            ? RateLimiter(
+                policy: RateLimitPolicy(rules: [
+                    .anonymous: [.reads: RateRule(limit: configuration.refusalsPerSecond, period: 1, burst: configuration.refusalsPerSecond)]
+                ]),
+                capacity: configuration.rateLimitBuckets) : nil
+        refusalDelay = configuration.refusalDelay
+        facts.rateLimits = configuration.rateLimits.json(
+            actionsByClass: Self.actionsByClass(actions), refusalsPerSecond: refusalPacer == nil ? 0 : configuration.refusalsPerSecond,
+            refusalDelay: configuration.refusalDelay)
         let documents = try DiscoveryDocuments(facts: facts, actions: actions, signingKey: signingKey)
         self.documents = documents
         let catalogAll = manifests.catalog

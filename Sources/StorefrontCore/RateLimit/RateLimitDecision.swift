@@ -41,6 +41,7 @@ public struct RateLimitDecision: Sendable {
     /// appending: on every limited response, and cheaper than interpolation).
     public var currentHeader: String {
         var text = texts.currentPrefix
+        text.reserveCapacity(text.utf8.count + 24)
         text += String(remaining)
         text += ";t="
         text += String(reset)

@@ -124,7 +124,7 @@ public struct RateLimitPolicy: Sendable, Equatable {
 
     /// The policy as `/agents` and the capability manifest publish it; `classes` names the
     /// actions of each class.
-    public func json(actionsByClass: [RateClass: [String]]) -> JSON {
+    public func json(actionsByClass: [RateClass: [String]], refusalsPerSecond: Int = 0, refusalDelay: Double = 0) -> JSON {
         guard isEnabled else { return .null }
         let descriptions: [RateClass: String] = [
             .reads: "read-only actions (MCP readOnlyHint), documents, catalog and product pages, MCP methods other than tools/call, streams",
@@ -158,6 +158,10 @@ public struct RateLimitPolicy: Sendable, Equatable {
                 "headers": ["Retry-After", "RateLimit", "RateLimit-Policy"],
                 "mcp": "HTTP 429 with Retry-After, carrying a JSON-RPC error (code -32029) with the same details",
             ],
+            "paced": refusalsPerSecond > 0
+                ? .string(
+                    "a client address refused more than \(refusalsPerSecond) times in a second gets each further refusal "
+                        + "after \(refusalDelay) s: honour Retry-After") : .null,
             "headers_spec": "draft-ietf-httpapi-ratelimit-headers (RateLimit-Policy: \"reads\";q=6000;w=60, RateLimit: \"reads\";r=5999;t=1)",
         ]
     }

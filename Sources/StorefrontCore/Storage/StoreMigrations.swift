@@ -435,6 +435,23 @@ public enum StoreMigrations {
                 CREATE INDEX admin_sessions_expiry ON admin_sessions (expires_at);
                 """),
         RetentionMigration.migration,
+        Migration(
+            version: 15, name: "analytics visitors by minute",
+            sql: """
+                -- Who was seen, once per minute and stage however many requests they sent: the
+                -- dashboard's distinct counts (visitors, agents, the funnel) read this, so a
+                -- client that floods the gateway adds a row a minute, not a row a request.
+                -- Kept as long as raw events.
+                CREATE TABLE analytics_visitors (
+                    minute INTEGER NOT NULL,
+                    stage TEXT NOT NULL,
+                    visitor TEXT NOT NULL,
+                    agent_id TEXT,
+                    PRIMARY KEY (minute, stage, visitor)
+                ) WITHOUT ROWID;
+                INSERT OR IGNORE INTO analytics_visitors (minute, stage, visitor, agent_id)
+                    SELECT minute, stage, visitor, agent_id FROM analytics_events;
+                """),
     ]
 }
 

@@ -72,6 +72,9 @@ public struct StoreRetention: Sendable {
             let analyticsEvents = try db.run(
                 "DELETE FROM analytics_events WHERE id IN (SELECT id FROM analytics_events WHERE minute < ? LIMIT ?)",
                 [.integer(analyticsCutoffMinute), .integer(Int64(limit))])
+            try db.run(
+                "DELETE FROM analytics_visitors WHERE (minute, stage, visitor) IN (SELECT minute, stage, visitor FROM analytics_visitors WHERE minute < ? LIMIT ?)",
+                [.integer(analyticsCutoffMinute), .integer(Int64(limit))])
             let refusedAttempts = try db.run(
                 "DELETE FROM refused_attempts WHERE hour < ?", [.integer(hourCutoff)])
             return [checkouts, carts, idempotencyRecords, analyticsEvents, refusedAttempts]
