@@ -24,11 +24,13 @@ let package = Package(
 
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"], swiftSettings: swiftSettings),
         .target(name: "JSON", dependencies: ["CJansson"], swiftSettings: swiftSettings),
+        // JSON Schema 2020-12 validation (a leaf beside JSON; the manifests and every action use it).
+        .target(name: "JSONSchema", dependencies: ["JSON"], swiftSettings: swiftSettings),
         .target(name: "Store", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
         .target(
             name: "StorefrontCore",
             dependencies: [
-                "HTTPServer", "JSON", "Store",
+                "HTTPServer", "JSON", "JSONSchema", "Store",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             exclude: ["Analytics/known-agents.LICENSE"],
@@ -45,6 +47,7 @@ let package = Package(
         ),
 
         .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema", "JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: swiftSettings),
         .testTarget(name: "StorefrontCoreTests", dependencies: ["StorefrontCore", "JSON", "Store"],

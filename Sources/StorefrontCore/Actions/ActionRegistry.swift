@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import JSON
+import JSONSchema
 import Store
 
 /// What an action call produced: a result or an error, and whether it is the stored answer

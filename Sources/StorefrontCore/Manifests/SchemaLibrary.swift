@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import JSONSchema
 
 /// The JSON Schemas under `schemas/`, compiled once and shared.
 public final class SchemaLibrary: @unchecked Sendable {

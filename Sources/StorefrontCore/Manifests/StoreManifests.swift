@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import JSONSchema
 
 /// A merchant's store as declared in a manifests folder: `store.json`, `catalog.json`,
 /// `pricing.json` and `policies.json`, each validated against its schema and checked for

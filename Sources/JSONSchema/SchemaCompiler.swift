@@ -1,3 +1,5 @@
+import JSON
+
 /// Turns schema documents into ``SchemaNode``s, resolving every `$ref` once, ahead of validation.
 ///
 /// Compilation runs in two steps per document. A scan walks the subschemas (only where keywords

@@ -1,3 +1,5 @@
+import JSON
+
 /// The applicators: keywords that apply subschemas to the instance or to its members.
 extension SchemaEvaluation {
     /// Each declared property present in the object, against its schema.

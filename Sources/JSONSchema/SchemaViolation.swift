@@ -1,3 +1,5 @@
+import JSON
+
 /// One way a JSON instance fails a ``JSONSchema``.
 ///
 /// Violations are values so a caller can turn them into an API error as it likes: the pointers

@@ -1,3 +1,5 @@
+import JSON
+
 /// The assertions: keywords that judge the instance itself and never apply a subschema, so
 /// their stack frame stays off the recursion path.
 extension SchemaEvaluation {

@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import JSONSchema
 import Testing
 
 @Suite("JSONSchema validator")

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import JSON
+@testable import JSONSchema
 
 /// The quick matcher for simple patterns must agree with ICU (through the ECMA-262 rewrite) on
 /// every pattern it accepts, and must decline the patterns it does not understand.

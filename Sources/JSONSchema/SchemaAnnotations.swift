@@ -1,3 +1,5 @@
+import JSON
+
 /// What the keywords of a subschema evaluated, for `unevaluatedProperties` and
 /// `unevaluatedItems`.
 ///

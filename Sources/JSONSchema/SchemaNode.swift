@@ -1,3 +1,5 @@
+import JSON
+
 /// A compiled subschema: what the evaluator walks instead of the schema's JSON.
 ///
 /// Nodes are immutable once the compiler has built them and refer to each other by index into

@@ -1,3 +1,5 @@
+import JSON
+
 /// Equality as JSON Schema defines it for `const`, `enum` and `uniqueItems`: numbers by value
 /// (`1` equals `1.0`), objects regardless of key order, and strings code point by code point.
 ///

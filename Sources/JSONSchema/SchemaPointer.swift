@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// RFC 6901 JSON Pointer helpers for schema locations and violation paths.
 enum SchemaPointer {

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// One validation of one instance against a ``CompiledSchema``.
 ///

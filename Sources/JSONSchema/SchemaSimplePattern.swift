@@ -1,3 +1,5 @@
+import JSON
+
 /// A matcher for the regular expressions schemas mostly use: an optionally anchored sequence of
 /// literals, `.`, `\d`/`\w` (and their negations) and character classes, each with an optional
 /// greedy quantifier (`?`, `*`, `+`, `{n}`, `{n,}`, `{n,m}`), such as `^[a-z0-9][a-z0-9-]{1,63}$`

@@ -1,3 +1,5 @@
+import JSON
+
 /// Just enough RFC 3986 to resolve `$id` and `$ref` against a base URI.
 ///
 /// Foundation's `URL` is not used because it refuses or rewrites some identifiers schemas use

@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import JSONSchema
 import Testing
 
 /// Runs the official JSON-Schema-Test-Suite (draft 2020-12) against ``JSONSchema``.

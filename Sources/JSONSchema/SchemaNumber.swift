@@ -1,3 +1,5 @@
+import JSON
+
 /// Number comparisons for `minimum`, `maximum` and friends that stay exact when an `Int64`
 /// meets a `Double` (converting a large integer to `Double` would round it).
 enum SchemaNumber {

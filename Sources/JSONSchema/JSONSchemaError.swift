@@ -1,3 +1,5 @@
+import JSON
+
 /// Why a schema could not be compiled into a ``JSONSchema``.
 public struct JSONSchemaError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable {

@@ -1,3 +1,5 @@
+import JSON
+
 /// A JSON Schema (draft 2020-12), compiled once and then used to validate any number of values.
 ///
 /// Compilation resolves every `$ref`, `$anchor` and embedded `$id` resource and compiles every

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A `pattern` or `patternProperties` regular expression, compiled once.
 ///
