@@ -53,10 +53,10 @@ clean:
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/storefront
 	install -m 0755 .build/release/storefront $(DESTDIR)$(PREFIX)/bin/storefront
-	cp -R .build/release/storefront_StorefrontCore.resources $(DESTDIR)$(PREFIX)/bin/
+	for bundle in .build/release/storefront_*.resources; do rm -rf $(DESTDIR)$(PREFIX)/bin/$$(basename $$bundle); cp -R $$bundle $(DESTDIR)$(PREFIX)/bin/; done
 	rm -rf $(DESTDIR)$(PREFIX)/share/storefront/schemas $(DESTDIR)$(PREFIX)/share/storefront/public
 	cp -R schemas public $(DESTDIR)$(PREFIX)/share/storefront/
 
 uninstall:
-	rm -rf $(DESTDIR)$(PREFIX)/bin/storefront $(DESTDIR)$(PREFIX)/bin/storefront_StorefrontCore.resources \
+	rm -rf $(DESTDIR)$(PREFIX)/bin/storefront $(DESTDIR)$(PREFIX)/bin/storefront_*.resources \
 		$(DESTDIR)$(PREFIX)/share/storefront

@@ -27,20 +27,35 @@ let package = Package(
         // JSON Schema 2020-12 validation (a leaf beside JSON; the manifests and every action use it).
         .target(name: "JSONSchema", dependencies: ["JSON"], swiftSettings: swiftSettings),
         .target(name: "Store", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
+        // What the store is, in types and rules, without SQL or HTTP: it imports only JSON and
+        // Crypto (the package manager refuses any other import).
+        .target(
+            name: "StorefrontDomain",
+            dependencies: ["JSON", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        // The agent buying-journey auditor: fetches a site and grades it; knows nothing of the
+        // gateway, the store or HTTP serving.
+        .target(
+            name: "JourneyAudit",
+            dependencies: ["StorefrontDomain", "JSON", .product(name: "Crypto", package: "swift-crypto")],
+            resources: [.copy("audit-rubric.json")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "StorefrontCore",
             dependencies: [
-                "HTTPServer", "JSON", "JSONSchema", "Store",
+                "StorefrontDomain", "JourneyAudit", "HTTPServer", "JSON", "JSONSchema", "Store",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             exclude: ["Analytics/known-agents.LICENSE"],
-            resources: [.copy("Analytics/known-agents.json"), .copy("JourneyAudit/audit-rubric.json")],
+            resources: [.copy("Analytics/known-agents.json")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "storefront",
             dependencies: [
-                "StorefrontCore", "HTTPServer", "JSON", "Store",
+                "StorefrontCore", "StorefrontDomain", "JourneyAudit", "HTTPServer", "JSON", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -50,7 +65,7 @@ let package = Package(
         .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema", "JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: swiftSettings),
-        .testTarget(name: "StorefrontCoreTests", dependencies: ["StorefrontCore", "JSON", "Store"],
+        .testTarget(name: "StorefrontCoreTests", dependencies: ["StorefrontCore", "StorefrontDomain", "JourneyAudit", "JSON", "Store"],
                     swiftSettings: swiftSettings),
     ]
 )

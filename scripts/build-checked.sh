@@ -2,13 +2,15 @@
 # Builds the package and its tests (debug) and fails on any compiler warning in this repository's
 # own sources: the project keeps zero warnings in Swift 6 language mode. Warnings are printed for
 # the files compiled in this run (every file on a fresh clone, as in CI; the changed ones after).
+# A target that imports a module it does not declare as a dependency is an error, so the layers
+# of Package.swift hold (StorefrontDomain cannot reach Store or HTTPServer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
 log=$(mktemp "${TMPDIR:-/tmp}/storefront-build.XXXXXX")
 trap 'rm -f "$log"' EXIT
 status=0
-"$SWIFT" build --build-tests 2>&1 | tee "$log" || status=$?
+"$SWIFT" build --build-tests --explicit-target-dependency-import-check=error 2>&1 | tee "$log" || status=$?
 [ "$status" -eq 0 ] || exit "$status"
 # Diagnostics of our own files only (dependencies under .build are not ours to fix).
 warnings=$(grep -E "^$PWD/(Sources|Tests)/[^:]+:[0-9]+:[0-9]+: warning:" "$log" | sort -u || true)

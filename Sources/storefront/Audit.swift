@@ -2,8 +2,10 @@ import ArgumentParser
 import Foundation
 import HTTPServer
 import JSON
+import JourneyAudit
 import Store
 import StorefrontCore
+import StorefrontDomain
 
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,6 +4,7 @@ import HTTPServer
 import JSON
 import Store
 import StorefrontCore
+import StorefrontDomain
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(

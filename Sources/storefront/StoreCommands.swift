@@ -3,6 +3,7 @@ import Foundation
 import JSON
 import Store
 import StorefrontCore
+import StorefrontDomain
 
 /// Options every command that works on a store file shares.
 struct StoreOptions: ParsableArguments {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import StorefrontCore
+import StorefrontDomain
 
 @main
 struct StorefrontCommand: ParsableCommand {

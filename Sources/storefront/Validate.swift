@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import StorefrontCore
+import StorefrontDomain
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,10 +2,10 @@ import Foundation
 import HTTPServer
 import JSON
 import Store
+@testable import StorefrontCore
+@testable import StorefrontDomain
 import Synchronization
 import Testing
-
-@testable import StorefrontCore
 
 /// A gateway with one registered, funded agent.
 struct Shop {

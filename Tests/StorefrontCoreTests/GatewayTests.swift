@@ -1,9 +1,9 @@
 import Foundation
 import HTTPServer
 import JSON
-import Testing
-
 @testable import StorefrontCore
+@testable import StorefrontDomain
+import Testing
 
 @Suite("The gateway's routes", .serialized)
 struct GatewayTests {

@@ -1,8 +1,9 @@
 import Foundation
 import JSON
-import Testing
-
+@testable import JourneyAudit
 @testable import StorefrontCore
+@testable import StorefrontDomain
+import Testing
 
 @Suite("The journey auditor")
 struct JourneyAuditTests {

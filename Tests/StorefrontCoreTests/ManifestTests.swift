@@ -1,8 +1,8 @@
 import Foundation
 import JSON
-import Testing
-
 @testable import StorefrontCore
+@testable import StorefrontDomain
+import Testing
 
 @Suite("Loading a store's manifests")
 struct ManifestTests {

@@ -1,6 +1,6 @@
-import Testing
-
 @testable import StorefrontCore
+@testable import StorefrontDomain
+import Testing
 
 @Suite("Checked arithmetic on money and the admin session cookie")
 struct MoneyMathTests {

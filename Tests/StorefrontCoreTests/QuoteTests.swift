@@ -1,7 +1,7 @@
 import JSON
-import Testing
-
 @testable import StorefrontCore
+@testable import StorefrontDomain
+import Testing
 
 @Suite("Quoting a prospective order")
 struct QuoteTests {

@@ -1,9 +1,9 @@
 import Foundation
 import JSON
 import Store
-import Testing
-
 @testable import StorefrontCore
+@testable import StorefrontDomain
+import Testing
 
 /// `trail verify --against`: a head saved earlier pins the store to its history.
 @Suite("Consistency with a saved trail head")

@@ -3,6 +3,7 @@ import Foundation
 import JSON
 import JSONSchema
 import Store
+import StorefrontDomain
 
 /// What an action call produced: a result or an error, and whether it is the stored answer
 /// to an earlier request with the same idempotency key.

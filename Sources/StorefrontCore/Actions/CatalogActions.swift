@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import StorefrontDomain
 
 /// The read-only actions of the Finding and Evaluating stages.
 struct CatalogActions: Sendable {

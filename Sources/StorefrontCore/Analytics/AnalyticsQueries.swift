@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Store
+import StorefrontDomain
 
 /// The dashboard's questions, answered from the per-minute rollups (counts, latency
 /// histograms, revenue) and, for distinct agents and the funnel, from the events.

@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import StorefrontDomain
 
 /// Prices a prospective order: products with variants and volume discounts, subscription
 /// plans with trials, usage with graduated or volume tiers. All integer minor units.

@@ -1,4 +1,5 @@
 import Store
+import StorefrontDomain
 
 /// Caps on the collections an agent can grow by calling actions. Each refusal is a 409 that
 /// names the collection and its limit and says what frees room; abandoned carts and

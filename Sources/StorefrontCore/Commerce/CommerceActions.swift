@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Store
+import StorefrontDomain
 
 /// The actions of the Transacting and Using stages, with UCP's names where UCP has one.
 struct CommerceActions: Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Store
+import StorefrontDomain
 
 /// Times on the wire are ISO 8601; in the store they are Unix seconds.
 func isoTime(_ seconds: Int64) -> String {

@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Store
+import StorefrontDomain
 
 /// The principal's rules for an agent's wallet, modelled on card-issuing controls.
 public struct SpendControls: Sendable, Equatable {

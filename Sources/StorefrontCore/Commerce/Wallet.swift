@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Store
+import StorefrontDomain
 
 /// A wallet: balance from the append-only ledger, the principal's controls, and what each
 /// window has spent. Read inside the writer's transaction when money moves, so checks and

@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import StorefrontDomain
 
 /// Every public document, built once at start from the manifests and the endpoint declarations.
 struct DiscoveryDocuments: Sendable {

@@ -1,4 +1,5 @@
 import JSON
+import StorefrontDomain
 
 /// One public HTTP route, declared once: the router, `openapi.json`, `/agents`, `llms.txt` and
 /// the capability manifest are all generated from these declarations.

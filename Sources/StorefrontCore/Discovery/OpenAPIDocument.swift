@@ -1,4 +1,5 @@
 import JSON
+import StorefrontDomain
 
 /// `openapi.json` (OpenAPI 3.1), generated from the endpoint declarations.
 struct OpenAPIDocument {

@@ -1,4 +1,5 @@
 import JSON
+import StorefrontDomain
 
 /// A product's HTML page with schema.org `Product`/`Offer` JSON-LD, for crawlers and browsers.
 struct ProductPage {

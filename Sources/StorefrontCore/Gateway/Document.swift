@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPServer
 import JSON
+import StorefrontDomain
 
 /// A document built once and served many times: bytes, entity tag, caching and CORS.
 public struct Document: Sendable {
@@ -68,32 +69,7 @@ func jsonResponse(encoded: EncodedJSON, status: Int = 200, cacheControl: String 
         body: .bytes(encoded.bytes))
 }
 
-/// The project's error shape for the REST surface.
-public struct APIError: Error, Sendable {
-    public enum Kind: String, Sendable {
-        case invalidRequest = "invalid_request"
-        case authentication = "authentication_error"
-        case permission = "permission_error"
-        case rateLimited = "rate_limited"
-        case paymentRequired = "payment_required"
-        case processing = "processing_error"
-        case unavailable = "service_unavailable"
-    }
-
-    public var status: Int
-    public var kind: Kind
-    public var code: String
-    public var message: String
-    public var param: String?
-
-    public static func invalidParameter(_ param: String, _ message: String) -> APIError {
-        APIError(status: 400, kind: .invalidRequest, code: "invalid_parameter", message: message, param: param)
-    }
-
-    public static func notFound(_ message: String) -> APIError {
-        APIError(status: 404, kind: .invalidRequest, code: "not_found", message: message, param: nil)
-    }
-
+extension APIError {
     public var response: Response {
         Response.error(status: status, type: kind.rawValue, code: code, message: message, param: param)
     }

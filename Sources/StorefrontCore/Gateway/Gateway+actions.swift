@@ -1,5 +1,6 @@
 import HTTPServer
 import JSON
+import StorefrontDomain
 
 extension Gateway {
     /// The REST mirror: `POST /tools/{name}` with the arguments as the JSON body.

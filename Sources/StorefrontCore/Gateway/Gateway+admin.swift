@@ -1,6 +1,8 @@
 import Foundation
 import HTTPServer
+import JourneyAudit
 import JSON
+import StorefrontDomain
 
 extension Gateway {
     func adminResult(_ work: () throws -> JSON, status: Int = 200) -> Response {

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import JSON
+import StorefrontDomain
 
 /// Who may call the admin API, and how: the admin token as a bearer token (scripts, the CLI's
 /// peers, no CSRF token needed), or the dashboard's session cookie (see ``AdminSession``), whose

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPServer
 import JSON
+import StorefrontDomain
 
 extension Gateway {
     /// Seconds between keep-alive comments on idle streams (every stream of the process).

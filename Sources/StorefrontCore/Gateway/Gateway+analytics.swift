@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import JSON
+import StorefrontDomain
 
 /// What a handler tells analytics about a response: who called, which action ran, what it
 /// earned. Travels as the response's `note`, never on the wire.

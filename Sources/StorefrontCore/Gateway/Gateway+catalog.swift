@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import JSON
+import StorefrontDomain
 
 extension Gateway {
     static let catalogParameters: Set<String> = ["q", "category", "min_price", "max_price", "in_stock", "limit", "cursor"]

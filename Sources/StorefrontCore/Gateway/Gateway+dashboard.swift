@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import JSON
+import StorefrontDomain
 
 extension Gateway {
     func addAnalyticsRoutes(to router: inout Router) {

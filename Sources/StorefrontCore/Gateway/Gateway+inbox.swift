@@ -1,5 +1,6 @@
 import HTTPServer
 import JSON
+import StorefrontDomain
 
 extension Gateway {
     /// `GET /inbox`: Server-Sent Events (resumable with `Last-Event-ID`) for clients that accept

@@ -2,6 +2,7 @@ import Foundation
 import HTTPServer
 import JSON
 import Store
+import StorefrontDomain
 
 /// The trail's public face, for agents and auditors who hold the store to its history: the
 /// signed head (`/.well-known/trail-head`), inclusion proofs for an entry (a receipt's) and

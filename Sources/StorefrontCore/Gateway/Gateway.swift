@@ -2,6 +2,7 @@ import Foundation
 import HTTPServer
 import JSON
 import Store
+import StorefrontDomain
 
 /// Settings of the gateway that are not the HTTP server's.
 public struct GatewayConfiguration: Sendable {
@@ -58,10 +59,6 @@ public struct GatewayConfiguration: Sendable {
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         self.publicDirectory = publicDirectory
     }
-}
-
-public enum StorefrontVersion {
-    public static let current = "0.1.0"
 }
 
 /// The store served to agents: manifests, the store's state, and every route.

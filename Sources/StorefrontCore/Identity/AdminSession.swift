@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Store
+import StorefrontDomain
 
 /// The merchant dashboard's sign-in: the admin token is sent once (`POST /admin/api/session`)
 /// and exchanged for a random session id held in an HttpOnly, SameSite=Strict cookie, so the

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Store
+import StorefrontDomain
 
 /// The merchant's admin token: created on first start and printed once, or read from a file;
 /// only its SHA-256 is stored.

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import JSON
 import Store
+import StorefrontDomain
 
 /// A registered agent: who it is, whom it acts for, what it may do.
 public struct Agent: Sendable, Equatable {

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPServer
 import JSON
+import StorefrontDomain
 
 /// HTTP Message Signatures (RFC 9421) as the Web Bot Auth profile uses them: Ed25519, the
 /// key named by its JWK thumbprint, `created`/`expires`, a single-use `nonce`, and

@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Store
+import StorefrontDomain
 
 /// Records what happened to an agent's orders, approvals and wallet: an inbox entry for the
 /// agent and, for order events, a webhook delivery for each of the merchant's endpoints — in

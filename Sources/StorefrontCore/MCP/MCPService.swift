@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import StorefrontDomain
 
 /// A resource an MCP client can list and read.
 struct MCPResource: Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import JSONSchema
+import StorefrontDomain
 
 /// The JSON Schemas under `schemas/`, compiled once and shared.
 public final class SchemaLibrary: @unchecked Sendable {

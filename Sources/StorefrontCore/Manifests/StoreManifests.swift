@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import JSONSchema
+import StorefrontDomain
 
 /// A merchant's store as declared in a manifests folder: `store.json`, `catalog.json`,
 /// `pricing.json` and `policies.json`, each validated against its schema and checked for

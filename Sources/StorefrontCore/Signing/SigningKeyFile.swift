@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Store
+import StorefrontDomain
 
 /// The store's signing key lives in its own file, never in the store: whoever can write the
 /// store file cannot re-sign checkpoints or trail heads. The file holds the private JWK (RFC
@@ -54,9 +55,7 @@ public enum SigningKeyFile {
 
     /// Writes the key to a new file with mode 0600; false when the file already exists.
     static func create(_ key: StoreSigningKey, at path: String) throws -> Bool {
-        var jwk = key.publicJWK.objectValue ?? [:]
-        jwk["d"] = .string(Base64URL.encode(key.privateKey.rawRepresentation))
-        let bytes = JSON.object(jwk).prettyPrinted()
+        let bytes = key.privateJWK.prettyPrinted()
         let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw SigningKeyFileError.unwritable(path: temporary, errno: errno) }

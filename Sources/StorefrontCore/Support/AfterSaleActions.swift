@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Store
+import StorefrontDomain
 
 /// The Using and Recommending stages: the inbox, the agent's memory, executable support,
 /// feedback and referrals.

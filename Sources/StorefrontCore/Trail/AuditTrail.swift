@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Store
+import StorefrontDomain
 
 /// The append-only, hash-chained audit trail, with checkpoints signed by the store's key, and
 /// an RFC 6962 Merkle tree over the same entries (`TrailTree`) whose signed heads are published.

@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Store
+import StorefrontDomain
 
 /// A signed trail head (RFC 9162's signed tree head, in JSON): the trail's size, the Merkle
 /// root over its first `treeSize` entries, when it was signed and by which key. Whoever keeps a

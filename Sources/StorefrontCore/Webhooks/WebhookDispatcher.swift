@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import JSON
 import Store
+import StorefrontDomain
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking

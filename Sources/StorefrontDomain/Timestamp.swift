@@ -2,9 +2,9 @@ import Foundation
 
 /// RFC 3339 timestamps in UTC and hex digests, written by hand: Foundation's formatters cost
 /// tens of microseconds each, and money-moving requests write several.
-enum Timestamp {
+public enum Timestamp {
     /// `2026-11-22T01:02:03Z`, or with milliseconds `2026-11-22T01:02:03.456Z`.
-    static func iso8601(_ date: Date, milliseconds: Bool = false) -> String {
+    public static func iso8601(_ date: Date, milliseconds: Bool = false) -> String {
         let interval = date.timeIntervalSince1970
         var seconds = time_t(floor(interval))
         var parts = tm()
@@ -17,7 +17,7 @@ enum Timestamp {
         return text + "Z"
     }
 
-    static func iso8601(seconds: Int64) -> String { iso8601(Date(timeIntervalSince1970: TimeInterval(seconds))) }
+    public static func iso8601(seconds: Int64) -> String { iso8601(Date(timeIntervalSince1970: TimeInterval(seconds))) }
 
     private static func pad(_ value: Int, _ width: Int) -> String {
         let digits = String(value)
@@ -28,7 +28,7 @@ enum Timestamp {
 private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
 /// Lowercase hex of bytes.
-func hexString<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
+public func hexString<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
     var out: [UInt8] = []
     for byte in bytes {
         out.append(hexDigits[Int(byte >> 4)])

@@ -1,3 +1,4 @@
+import StorefrontDomain
 import Foundation
 import JSON
 

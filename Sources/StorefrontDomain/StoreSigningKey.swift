@@ -1,7 +1,6 @@
 import Crypto
 import Foundation
 import JSON
-import Store
 
 /// The store's Ed25519 key: signs the capability manifest (a detached JWS), trail checkpoints
 /// and trail heads; its public half is published at `/.well-known/jwks.json`. It is kept in
@@ -18,6 +17,13 @@ public struct StoreSigningKey: @unchecked Sendable {
 
     public static func generate() -> StoreSigningKey {
         StoreSigningKey(privateKey: Curve25519.Signing.PrivateKey())
+    }
+
+    /// The private JWK (`publicJWK` plus `d`), as the key file holds it.
+    public var privateJWK: JSON {
+        var jwk = publicJWK.objectValue ?? [:]
+        jwk["d"] = .string(Base64URL.encode(privateKey.rawRepresentation))
+        return .object(jwk)
     }
 
     private init(privateKey: Curve25519.Signing.PrivateKey) {

@@ -20,6 +20,11 @@ public struct ManifestValidationError: Error, Sendable, CustomStringConvertible 
     public var directory: String
     public var problems: [ManifestError]
 
+    public init(directory: String, problems: [ManifestError]) {
+        self.directory = directory
+        self.problems = problems
+    }
+
     public var description: String {
         "The manifests in \(directory) are not valid (\(problems.count) problem\(problems.count == 1 ? "" : "s")):\n"
             + problems.map { "  - \($0)" }.joined(separator: "\n")

@@ -1,5 +1,5 @@
 /// Escapes text for HTML element content and attribute values.
-func htmlEscape(_ text: String) -> String {
+public func htmlEscape(_ text: String) -> String {
     var out = ""
     out.reserveCapacity(text.utf8.count)
     for c in text {
@@ -16,14 +16,14 @@ func htmlEscape(_ text: String) -> String {
 }
 
 /// JSON made safe inside `<script type="application/ld+json">`: no `</script>` can end it early.
-func scriptSafeJSON(_ bytes: [UInt8]) -> String {
+public func scriptSafeJSON(_ bytes: [UInt8]) -> String {
     String(decoding: bytes, as: UTF8.self)
         .replacingOccurrences(of: "</", with: "<\\/")
         .replacingOccurrences(of: "<!--", with: "<\\!--")
 }
 
 /// The shared page frame for the few HTML pages the gateway serves.
-func htmlPage(title: String, description: String, head: String = "", body: String, storeLinks: Bool = true) -> String {
+public func htmlPage(title: String, description: String, head: String = "", body: String, storeLinks: Bool = true) -> String {
     let alternates = storeLinks
         ? "<link rel=\"alternate\" type=\"application/json\" href=\"/agents\">\n<link rel=\"alternate\" type=\"text/markdown\" href=\"/llms.txt\">"
         : ""
