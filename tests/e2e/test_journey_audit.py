@@ -34,7 +34,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from support import SCHEMAS, launch, run_cli
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "hostile_site"
-RUBRIC = Path(__file__).resolve().parents[2] / "Sources" / "StorefrontCore" / "JourneyAudit" / "audit-rubric.json"
+RUBRIC = Path(__file__).resolve().parents[2] / "Sources" / "JourneyAudit" / "audit-rubric.json"
 
 STAGES = ["finding", "evaluating", "trust_checking", "transacting", "using", "recommending"]
 STAGE_TITLES = ["Finding", "Evaluating", "Trust-checking", "Transacting", "Using", "Recommending"]
