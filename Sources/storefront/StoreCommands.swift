@@ -19,8 +19,9 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "The store's signing key file (default: STORE.key).")
     var signingKey: String?
 
-    /// Opens the store as the gateway does (a running gateway may share the file).
-    func open() throws -> Gateway {
+    /// Opens the store's services as the gateway does (a running gateway may share the file),
+    /// without HTTP: no catalog index, no threads, no socket.
+    func open() throws -> StoreServices {
         guard FileManager.default.fileExists(atPath: store) else {
             throw ValidationError("No store at \(store); start the gateway once (storefront serve) or pass --store.")
         }
@@ -46,13 +47,12 @@ struct StoreOptions: ParsableArguments {
             database.close()
             throw error
         }
-        var configuration = GatewayConfiguration(publicURL: "http://localhost")
-        configuration.sweepInterval = 3600
-        configuration.signingKeyPath = signingKey
+        var settings = StoreServices.Settings()
+        settings.signingKeyPath = signingKey
         // An order completed here (approvals approve) is queued for the merchant's endpoints as
         // the gateway would queue it; the running gateway's dispatcher delivers it.
-        configuration.webhookURLs = try ServedConfiguration.webhookURLs(in: database)
-        return try Gateway(configuration: configuration, manifests: loaded, database: database, schemas: library)
+        settings.webhookURLs = try ServedConfiguration.webhookURLs(in: database)
+        return try StoreServices(manifests: loaded, database: database, settings: settings)
     }
 }
 
@@ -85,17 +85,19 @@ struct Agents: ParsableCommand {
         @Option(help: "A file with the agent's Ed25519 public JWK, for signed requests.") var publicKey: String?
 
         func run() throws {
-            let gateway = try options.open()
+            let services = try options.open()
             var body: [String: JSON] = [
                 "principal": .string(principal), "display_name": .string(displayName), "operator": .string(`operator`),
             ]
             if let publicKey {
                 body["public_key"] = try JSON.parse(String(contentsOfFile: publicKey, encoding: .utf8))
             }
-            let response = gateway.registerAgent(.object(body), issuedBy: "cli")
-            let result = try JSON.parse(bytes: response.bodyBytes)
-            printJSON(result)
-            if response.status >= 400 { throw ExitCode(1) }
+            do {
+                printJSON(try services.registerAgent(.object(body)))
+            } catch {
+                printJSON(error.json)
+                throw ExitCode(1)
+            }
         }
     }
 
@@ -103,8 +105,7 @@ struct Agents: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List agents.")
         @OptionGroup var options: StoreOptions
         func run() throws {
-            let gateway = try options.open()
-            for agent in try gateway.agentList() {
+            for agent in try options.open().agentList() {
                 print("\(agent.id)  \(agent.active ? "active " : "revoked")  \(agent.displayName) — for \(agent.principal)")
             }
         }

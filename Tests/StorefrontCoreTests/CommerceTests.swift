@@ -15,9 +15,9 @@ struct Shop {
 
     init(fund: Int64 = 1_000_000, limits: JSON = [:]) throws {
         gateway = try Fixtures.gateway()
-        let response = gateway.registerAgent(["principal": "Ada", "display_name": "bot"], issuedBy: "test")
+        let response = gateway.registerAgent(["principal": "Ada", "display_name": "bot"])
         let body = try JSON.parse(bytes: response.bodyBytes)
-        agent = try #require(try gateway.agentList().first { $0.id == body["id"]?.stringValue })
+        agent = try #require(try gateway.services.agentList().first { $0.id == body["id"]?.stringValue })
         if fund > 0 { _ = try gateway.commerce.fund(agent.id, amount: fund, note: nil, by: "test") }
         if limits != [:] { _ = try gateway.commerce.setControls(agent.id, limits, by: "test") }
     }
@@ -247,7 +247,7 @@ struct LedgerTotalsTests {
     func totalsFollowTheLedger() throws {
         let shop = try Shop(fund: 0)
         let registered = try JSON.parse(
-            bytes: shop.gateway.registerAgent(["principal": "Bea", "display_name": "other"], issuedBy: "test").bodyBytes)
+            bytes: shop.gateway.registerAgent(["principal": "Bea", "display_name": "other"]).bodyBytes)
         let otherID = try #require(registered["id"]?.stringValue)
         let database = shop.gateway.database
         let kinds = ["credit", "debit", "hold", "release", "refund"]

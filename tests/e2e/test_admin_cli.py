@@ -351,3 +351,36 @@ def test_admin_commands_work_from_any_folder_given_only_the_store(shop, tmp_path
     # A store that was never served names no manifests: a plain message, not a stack of errors.
     never = run("agents", "list", "--store", str(elsewhere / "none.db"))
     assert never.returncode != 0 and "No store at" in never.stderr, never.stderr
+
+
+def test_an_admin_command_leaves_the_running_gateways_catalog_alone(shop, tmp_path):
+    """Issue 14: the CLI used to build the whole HTTP gateway to fund a wallet, which re-indexed
+    the catalog of whatever --manifests it was given into the shared store: a merchant who ran an
+    admin command beside another copy of the manifests changed what agents found. Admin commands
+    now open the store's services alone (no catalog index, no threads, no socket)."""
+    import shutil
+
+    from support import MANIFESTS
+
+    other = tmp_path / "other-manifests"
+    shutil.copytree(MANIFESTS, other)
+    catalog = json.loads((other / "catalog.json").read_text())
+    catalog["products"][0]["name"] = "Zanzibar Quokka Special"
+    (other / "catalog.json").write_text(json.dumps(catalog))
+    agent = shop.buyer(funds=1_000)
+
+    def found(query: str) -> int:
+        r = requests.get(shop.url("/catalog"), params={"q": query}, timeout=10)
+        assert r.status_code == 200, r.text[:300]
+        return len(r.json()["products"])
+
+    before = found("tent")
+    assert before > 0 and found("quokka") == 0
+    out = cli("wallets", "fund", agent.id, "250", "--manifests", str(other), store=shop.store)
+    assert out.returncode == 0, out.stderr
+    assert shop.wallet(agent)["balance"]["amount"] == 1_250
+    listed = cli("agents", "list", "--manifests", str(other), store=shop.store)
+    assert listed.returncode == 0 and agent.id in listed.stdout, listed.stderr
+    assert found("quokka") == 0 and found("tent") == before
+    # The store's own index, which every gateway on this store searches, was not rewritten.
+    assert sql(shop.store, "SELECT count(*) AS n FROM catalog_fts WHERE catalog_fts MATCH 'quokka'")[0]["n"] == 0

@@ -22,7 +22,7 @@ extension Gateway {
             adminResult { ["agents": .array(try agents.list().map(\.json))] }
         })
         router.post(prefix + "/agents", adminOnly { [unowned self] request in
-            registerAgent(Self.body(request), issuedBy: "admin")
+            registerAgent(Self.body(request))
         })
         router.post(prefix + "/agents/{id}/revoke", adminOnly { [unowned self] request in
             let id = request.pathParameters["id"] ?? ""

@@ -73,55 +73,16 @@ extension Gateway {
                 status: 400, type: "invalid_request", code: "invalid_json",
                 message: "Send a JSON object: {\"principal\", \"display_name\", \"operator\", \"public_key\"?}.")
         }
-        return registerAgent(body, issuedBy: "self-registration")
+        return registerAgent(body)
     }
 
-    public func registerAgent(_ body: JSON, issuedBy: String) -> Response {
-        if let refusal = FieldLimits.checkRegistration(body) { return refusal }
-        guard let principal = body["principal"]?.stringValue, !principal.isEmpty, principal.count <= 200 else {
-            return Response.error(
-                status: 400, type: "invalid_request", code: "missing_principal",
-                message: "principal (the person or company the agent acts for) is required, up to 200 characters.", param: "principal")
-        }
-        guard let name = body["display_name"]?.stringValue, !name.isEmpty, name.count <= 200 else {
-            return Response.error(
-                status: 400, type: "invalid_request", code: "missing_display_name", message: "display_name is required.",
-                param: "display_name")
-        }
-        let publicKey = body["public_key"].flatMap { $0 == .null ? nil : FieldLimits.canonicalJWK($0) }
-        let wantsKey = body["api_key"]?.boolValue ?? true
-        var scopes = Agent.defaultScopes
-        if let requested = body["scopes"]?.arrayValue?.compactMap(\.stringValue) {
-            let unknown = Set(requested).subtracting(Agent.defaultScopes)
-            guard unknown.isEmpty else {
-                return Response.error(
-                    status: 400, type: "invalid_request", code: "unknown_scope",
-                    message: "Unknown scopes \(unknown.sorted()); known: \(Agent.defaultScopes.sorted()).", param: "scopes")
-            }
-            scopes = Set(requested)
-        }
+    /// Registers an agent (the open route and the admin API): 201 with the registration, or the
+    /// refusal in the project's error shape.
+    func registerAgent(_ body: JSON) -> Response {
         do {
-            let (agent, key) = try agents.register(
-                principal: principal, displayName: name, operatorName: body["operator"]?.stringValue ?? "", scopes: scopes,
-                publicJWK: publicKey, issueAPIKey: wantsKey || publicKey == nil, currency: manifests.currency)
-            var result = agent.json.objectValue ?? [:]
-            if let key {
-                result["api_key"] = .string(key)
-                result["api_key_note"] = "Shown once; store it now. Send it as Authorization: Bearer <api_key>."
-            }
-            if let publicKey, let thumbprint = jwkThumbprint(publicKey) { result["key_id"] = .string(thumbprint) }
-            result["wallet"] = (try? commerce.wallet(agent.id)) ?? .null
-            return jsonResponse(.object(result), status: 201)
-        } catch let error as AuthenticationError {
-            return Response.error(status: 400, type: "invalid_request", code: error.code, message: error.message, param: "public_key")
+            return jsonResponse(try services.registerAgent(body), status: 201)
         } catch {
-            return Response.error(status: 503, type: "service_unavailable", code: "store_unavailable", message: "Registration failed; retry.")
+            return error.restResponse
         }
     }
-}
-
-extension Gateway {
-    public func agentList() throws -> [Agent] { try agents.list() }
-    public func revokeAgent(_ id: String) throws -> Bool { try agents.revoke(id) }
-    public func rotateAgentKey(_ id: String) throws -> String? { try agents.rotateKey(id) }
 }

@@ -77,6 +77,8 @@ public final class Gateway: @unchecked Sendable {
     public let trail: AuditTrail
     public let commerce: Commerce
     let agents: AgentDirectory
+    /// The store's services the gateway serves (the admin commands use them without it).
+    public let services: StoreServices
     let inbox: Inbox
     public let analytics: AnalyticsRecorder
     let liveChanges: ChangeFeed
@@ -112,9 +114,14 @@ public final class Gateway: @unchecked Sendable {
         self.schemas = schemas
         catalogIndex = SQLiteCatalogIndex(database: database)
         try catalogIndex.replace(with: manifests.catalog)
-        signingKey = try SigningKeyFile.loadOrCreate(
-            path: configuration.signingKeyPath ?? SigningKeyFile.defaultPath(store: database.path), database: database)
-        try TrailTree.ensureComplete(database: database)
+        var settings = StoreServices.Settings()
+        settings.signingKeyPath = configuration.signingKeyPath
+        settings.checkpointEvery = configuration.checkpointEvery
+        settings.approvalTTL = configuration.approvalTTL
+        settings.webhookURLs = configuration.webhookURLs
+        let services = try StoreServices(manifests: manifests, database: database, settings: settings)
+        self.services = services
+        signingKey = services.signingKey
         var catalogViews = CatalogViews(manifests: manifests, baseURL: configuration.publicURL)
         // Ratings and stock are read from the store once and kept until a commit changes their
         // table (or, for other processes' writes, for at most a second).
@@ -130,14 +137,11 @@ public final class Gateway: @unchecked Sendable {
             manifests: manifests, baseURL: configuration.publicURL, version: configuration.version,
             maxBodyBytes: configuration.maxBodyBytes)
         facts.openRegistration = configuration.openRegistration
-        let trail = AuditTrail(signingKey: signingKey, checkpointEvery: configuration.checkpointEvery)
+        let trail = services.trail
         self.trail = trail
-        agents = SQLiteAgentDirectory(database: database, trail: trail)
-        var commerce = Commerce(manifests: manifests, database: database, trail: trail)
-        commerce.approvalTTL = configuration.approvalTTL
-        commerce.events = AgentEvents(webhookURLs: configuration.webhookURLs)
+        agents = services.agents
+        let commerce = services.commerce
         self.commerce = commerce
-        try commerce.seedInventory()
         let inbox = Inbox(database: database)
         self.inbox = inbox
         analytics = AnalyticsRecorder(database: database, capacity: configuration.analyticsQueueCapacity)

@@ -1,4 +1,3 @@
-import HTTPServer
 import JSON
 
 /// Size caps on what an outsider can make the store keep about an agent. Every refusal is a
@@ -14,24 +13,21 @@ public enum FieldLimits {
     public static let scopes = 16
 
     /// The refusal of a value over its cap.
-    static func tooLarge(_ field: String, limit: Int, unit: String, got: Int) -> Response {
-        Response.error(
-            status: 400, type: "invalid_request", code: "field_too_long",
-            message: "\(field) may be at most \(limit) \(unit); this one is \(got).", param: field)
+    static func tooLarge(_ field: String, limit: Int, unit: String, got: Int) -> ActionError {
+        ActionError.invalid("field_too_long", "\(field) may be at most \(limit) \(unit); this one is \(got).", param: field)
     }
 
     /// Checks an optional text field of a registration.
-    static func checkText(_ body: JSON, _ field: String) -> Response? {
+    static func checkText(_ body: JSON, _ field: String) -> ActionError? {
         guard let value = body[field] else { return nil }
         guard let text = value.stringValue else {
-            return Response.error(
-                status: 400, type: "invalid_request", code: "invalid_field", message: "\(field) must be a string.", param: field)
+            return ActionError.invalid("invalid_field", "\(field) must be a string.", param: field)
         }
         return text.count > agentText ? tooLarge(field, limit: agentText, unit: "characters", got: text.count) : nil
     }
 
     /// Checks a registration body's sizes; nil when every field is within its cap.
-    static func checkRegistration(_ body: JSON) -> Response? {
+    public static func checkRegistration(_ body: JSON) -> ActionError? {
         for field in ["principal", "display_name", "operator"] {
             if let refusal = checkText(body, field) { return refusal }
         }
@@ -39,15 +35,13 @@ public enum FieldLimits {
             let size = key.compactString.utf8.count
             if size > publicKeyBytes { return tooLarge("public_key", limit: publicKeyBytes, unit: "bytes", got: size) }
             guard let members = key.objectValue else {
-                return Response.error(
-                    status: 400, type: "invalid_request", code: "invalid_public_key", message: "public_key must be a JWK object.",
-                    param: "public_key")
+                return ActionError.invalid("invalid_public_key", "public_key must be a JWK object.", param: "public_key")
             }
             let extra = Set(members.keys).subtracting(publicKeyMembers)
             if !extra.isEmpty {
-                return Response.error(
-                    status: 400, type: "invalid_request", code: "invalid_public_key",
-                    message: "public_key may carry only \(publicKeyMembers.sorted()); not \(extra.sorted()).", param: "public_key")
+                return ActionError.invalid(
+                    "invalid_public_key", "public_key may carry only \(publicKeyMembers.sorted()); not \(extra.sorted()).",
+                    param: "public_key")
             }
         }
         if let scopes = body["scopes"]?.arrayValue, scopes.count > Self.scopes {
@@ -57,7 +51,7 @@ public enum FieldLimits {
     }
 
     /// The members of an Ed25519 JWK the store keeps.
-    static func canonicalJWK(_ jwk: JSON) -> JSON {
+    public static func canonicalJWK(_ jwk: JSON) -> JSON {
         ["kty": jwk["kty"] ?? .null, "crv": jwk["crv"] ?? .null, "x": jwk["x"] ?? .null]
     }
 }
