@@ -1,8 +1,8 @@
 import Foundation
 import JSON
-import Testing
-
 @testable import StorefrontCore
+@testable import StorefrontDomain
+import Testing
 
 @Suite("Searching the catalog", .serialized)
 struct CatalogSearchTests {

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
-
 @testable import StorefrontCore
+@testable import StorefrontDomain
+import Testing
 
 @Suite("Memos, snapshots and thread ordinals")
 struct ConcurrencyTests {

@@ -1,9 +1,9 @@
 import Foundation
 import JSON
 import Store
-import Testing
-
 @testable import StorefrontCore
+@testable import StorefrontDomain
+import Testing
 
 /// The Merkle math against RFC 6962's test vectors (the eight leaves used by Certificate
 /// Transparency's reference implementations), and the proofs against RFC 9162's verifiers.

@@ -1,4 +1,5 @@
 import JSON
+import StorefrontDomain
 
 /// How products look on the wire: a summary for lists, the full product for lookups.
 struct CatalogViews: Sendable {

@@ -1,5 +1,6 @@
 import JSON
 import Store
+import StorefrontDomain
 
 /// The catalog index in SQLite: a table for filters and an FTS5 table for words, ranked by BM25.
 ///

@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Store
+import StorefrontDomain
 
 /// `trail verify --against HEAD.json`: holds the store to a head saved earlier (from
 /// `/.well-known/trail-head`, or a receipt's `trail_head`). The saved head pins the Merkle root

@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Store
+import StorefrontDomain
 
 /// A purchase's receipt: its trail entry (the `wallet.debit`), the entry's leaf hash, a trail
 /// head signed over a tree that includes it, and the inclusion proof from the leaf to that

@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import StorefrontDomain
 
 /// The audit trail as an RFC 6962 Merkle tree, kept in `trail_nodes`: every perfect subtree's
 /// hash, keyed by level and index, written in the same transaction as the entry that completed

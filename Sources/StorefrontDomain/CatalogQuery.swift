@@ -50,6 +50,12 @@ public struct CatalogPage: Sendable {
     public var productIDs: [String]
     public var total: Int
     public var nextOffset: Int?
+
+    public init(productIDs: [String], total: Int, nextOffset: Int?) {
+        self.productIDs = productIDs
+        self.total = total
+        self.nextOffset = nextOffset
+    }
 }
 
 /// Full-text and filtered search over the catalog. SQLite implements it with FTS5; a

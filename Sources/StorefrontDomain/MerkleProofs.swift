@@ -4,7 +4,7 @@
 public struct MerkleProofs {
     public typealias Lookup = (_ level: Int, _ index: Int64) throws -> MerkleHash.Digest
 
-    let node: Lookup
+    public let node: Lookup
 
     public init(node: @escaping Lookup) {
         self.node = node

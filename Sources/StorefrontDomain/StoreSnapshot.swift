@@ -13,10 +13,10 @@ import Foundation
 /// reloads it while the others keep answering from the previous one (at most one load's time
 /// older). A load that overlaps an invalidation is used by its caller but not kept, so a
 /// value from before a commit never outlives it.
-final class StoreSnapshot<Value: Equatable & Sendable>: @unchecked Sendable {
+public final class StoreSnapshot<Value: Equatable & Sendable>: @unchecked Sendable {
     private struct Loaded {
-        var value: Value
-        var loadedAt: UInt64  // uptime, nanoseconds
+        public var value: Value
+        public var loadedAt: UInt64  // uptime, nanoseconds
     }
 
     private let load: () throws -> Value
@@ -29,19 +29,19 @@ final class StoreSnapshot<Value: Equatable & Sendable>: @unchecked Sendable {
     private var reloading = false
 
     /// `empty` answers when the store cannot be read and nothing was loaded before.
-    init(maxAge: TimeInterval = 1, empty: Value, load: @escaping () throws -> Value) {
+    public init(maxAge: TimeInterval = 1, empty: Value, load: @escaping () throws -> Value) {
         self.load = load
         self.empty = empty
         maxAgeNanoseconds = UInt64(max(0, maxAge) * 1e9)
     }
 
     /// The current value, loaded first when there is none or it is older than `maxAge`.
-    var value: Value { current().value }
+    public var value: Value { current().value }
 
     /// The value's version (reloading it first when it is older than `maxAge`).
-    var version: Int { current().version }
+    public var version: Int { current().version }
 
-    func invalidate() {
+    public func invalidate() {
         lock.write {
             generation += 1
             dataVersion += 1

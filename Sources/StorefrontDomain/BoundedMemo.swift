@@ -7,7 +7,7 @@ import JSON
 /// previous generation is copied forward) with no per-entry bookkeeping. A hit in the current
 /// generation takes the lock shared, so threads looking up at once do not wait for each other. The bound is a count of entries, or any cost (bytes, say) given per entry; an
 /// entry costing more than an eighth of the bound is not kept.
-final class BoundedMemo<Key: Hashable, Value>: @unchecked Sendable {
+public final class BoundedMemo<Key: Hashable, Value>: @unchecked Sendable {
     private let lock = ReadWriteLock()
     private var current: [Key: Value] = [:]
     private var previous: [Key: Value] = [:]
@@ -16,16 +16,16 @@ final class BoundedMemo<Key: Hashable, Value>: @unchecked Sendable {
     private let cost: (Key, Value) -> Int
 
     /// At most `capacity` entries.
-    convenience init(capacity: Int) {
+    public convenience init(capacity: Int) {
         self.init(maxCost: capacity) { _, _ in 1 }
     }
 
-    init(maxCost: Int, cost: @escaping (Key, Value) -> Int) {
+    public init(maxCost: Int, cost: @escaping (Key, Value) -> Int) {
         generationCost = max(1, maxCost / 2)
         self.cost = cost
     }
 
-    subscript(key: Key) -> Value? {
+    public subscript(key: Key) -> Value? {
         let (found, fromPrevious) = lock.read { () -> (Value?, Bool) in
             if let value = current[key] { return (value, false) }
             return (previous[key], true)
@@ -38,13 +38,13 @@ final class BoundedMemo<Key: Hashable, Value>: @unchecked Sendable {
         return found
     }
 
-    func insert(_ key: Key, _ value: Value) {
+    public func insert(_ key: Key, _ value: Value) {
         let size = cost(key, value)
         guard size <= max(1, generationCost / 4) else { return }
         lock.write { store(key, value, size) }
     }
 
-    func removeAll() {
+    public func removeAll() {
         lock.write {
             current = [:]
             previous = [:]
@@ -65,17 +65,23 @@ final class BoundedMemo<Key: Hashable, Value>: @unchecked Sendable {
 /// Read-only action results kept by action, canonical arguments (RFC 8785) and the version of
 /// the data they read, bounded by bytes. An entry is never stale: when the data changes its
 /// version does, and the old entries are simply never asked for again (and age out).
-struct ResultKey: Hashable {
-    var action: String
-    var arguments: [UInt8]
-    var version: Int
+public struct ResultKey: Hashable, Sendable {
+    public var action: String
+    public var arguments: [UInt8]
+    public var version: Int
+
+    public init(action: String, arguments: [UInt8], version: Int) {
+        self.action = action
+        self.arguments = arguments
+        self.version = version
+    }
 }
 
-typealias ResultCache = BoundedMemo<ResultKey, EncodedJSON>
+public typealias ResultCache = BoundedMemo<ResultKey, EncodedJSON>
 
 extension BoundedMemo where Key == ResultKey, Value == EncodedJSON {
     /// About `maxBytes` of results (keys' arguments counted too).
-    convenience init(maxBytes: Int) {
+    public convenience init(maxBytes: Int) {
         self.init(maxCost: maxBytes) { key, value in value.bytes.count + key.arguments.count }
     }
 }

@@ -27,7 +27,7 @@ public struct Product: Sendable {
 
     public var inStock: Bool { inventory > 0 }
 
-    init(json: JSON) throws {
+    public init(json: JSON) throws {
         guard let id = json["id"]?.stringValue, let name = json["name"]?.stringValue,
             let price = Money(json: json["price"])
         else { throw ManifestError(file: "catalog.json", pointer: "", message: "product without id, name or price") }
@@ -63,7 +63,7 @@ public struct Catalog: Sendable {
     public var products: [Product]
     private var byID: [String: Int]
 
-    init(json: JSON) throws {
+    public init(json: JSON) throws {
         categories = (json["categories"]?.arrayValue ?? []).compactMap { c in
             guard let id = c["id"]?.stringValue else { return nil }
             return Category(

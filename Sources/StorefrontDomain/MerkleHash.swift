@@ -28,7 +28,7 @@ public enum MerkleHash {
     }
 
     /// The largest power of two strictly smaller than `n` (n ≥ 2): where RFC 6962 splits a tree.
-    static func split(_ n: Int64) -> Int64 {
+    public static func split(_ n: Int64) -> Int64 {
         precondition(n >= 2)
         var k: Int64 = 1
         while k << 1 < n { k <<= 1 }

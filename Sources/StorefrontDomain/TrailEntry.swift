@@ -65,7 +65,7 @@ public struct TrailEntry: Sendable, Equatable {
         Self.chainHash(prev: prev, canonical: canonicalContent)
     }
 
-    static func chainHash(prev: String, canonical: [UInt8]) -> String {
+    public static func chainHash(prev: String, canonical: [UInt8]) -> String {
         var bytes = Array(prev.utf8)
         bytes.append(0x0A)
         bytes += canonical

@@ -4,10 +4,10 @@ import Foundation
 /// snapshots) take it shared, so two server threads looking something up never wait for each
 /// other: a mutex there makes one sleep whenever the other is preempted while holding it, and
 /// on a busy machine that sleep is a scheduler slice: the tail of the latency distribution.
-final class ReadWriteLock: @unchecked Sendable {
+public final class ReadWriteLock: @unchecked Sendable {
     private let rw = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
 
-    init() {
+    public init() {
         rw.initialize(to: pthread_rwlock_t())
         pthread_rwlock_init(rw, nil)
     }
@@ -17,13 +17,13 @@ final class ReadWriteLock: @unchecked Sendable {
         rw.deallocate()
     }
 
-    func read<T>(_ body: () throws -> T) rethrows -> T {
+    public func read<T>(_ body: () throws -> T) rethrows -> T {
         pthread_rwlock_rdlock(rw)
         defer { pthread_rwlock_unlock(rw) }
         return try body()
     }
 
-    func write<T>(_ body: () throws -> T) rethrows -> T {
+    public func write<T>(_ body: () throws -> T) rethrows -> T {
         pthread_rwlock_wrlock(rw)
         defer { pthread_rwlock_unlock(rw) }
         return try body()
@@ -33,7 +33,7 @@ final class ReadWriteLock: @unchecked Sendable {
 /// A small number for the calling thread, fixed for its life and different from every other
 /// live thread's (until 2⁶³ threads have asked). Sharded structures pick their shard with it, so
 /// each server thread keeps to its own lock.
-enum ThreadOrdinal {
+public enum ThreadOrdinal {
     private static let key: pthread_key_t = {
         var key = pthread_key_t()
         pthread_key_create(&key, nil)
@@ -42,7 +42,7 @@ enum ThreadOrdinal {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var next = 0
 
-    static var current: Int {
+    public static var current: Int {
         if let stored = pthread_getspecific(key) { return Int(bitPattern: stored) - 1 }
         let ordinal = lock.withLock {
             defer { next += 1 }

@@ -3,15 +3,15 @@ import StorefrontDomain
 
 /// A volume discount from `pricing.json`: the more qualifying units in one order, the larger
 /// the percentage off (in basis points).
-struct VolumeDiscount: Sendable {
-    let id: String
-    let categories: Set<String>
-    let products: Set<String>
-    let appliesToAll: Bool
+public struct VolumeDiscount: Sendable {
+    public let id: String
+    public let categories: Set<String>
+    public let products: Set<String>
+    public let appliesToAll: Bool
     /// (minimum quantity, basis points), ascending by quantity.
-    let tiers: [(minQuantity: Int64, bps: Int64)]
+    public let tiers: [(minQuantity: Int64, bps: Int64)]
 
-    init(json: JSON) {
+    public init(json: JSON) {
         id = json["id"]?.stringValue ?? ""
         let appliesTo = json["applies_to"]
         categories = Set(appliesTo?["categories"]?.arrayValue?.compactMap(\.stringValue) ?? [])
@@ -23,18 +23,18 @@ struct VolumeDiscount: Sendable {
         }.sorted { $0.minQuantity < $1.minQuantity }
     }
 
-    func applies(to product: Product) -> Bool {
+    public func applies(to product: Product) -> Bool {
         appliesToAll || products.contains(product.id) || categories.contains(product.category)
     }
 
     /// The discount rate for this many qualifying units, in basis points (0 below the first tier).
-    func rate(forQuantity quantity: Int64) -> Int64 {
+    public func rate(forQuantity quantity: Int64) -> Int64 {
         tiers.last { $0.minQuantity <= quantity }?.bps ?? 0
     }
 }
 
 /// `amount × bps / 10000`, rounded half up, in integer arithmetic (checked: a product that does
 /// not fit in 64 bits is `amount_out_of_range`).
-func applyBasisPoints(_ amount: Int64, _ bps: Int64) throws -> Int64 {
+public func applyBasisPoints(_ amount: Int64, _ bps: Int64) throws -> Int64 {
     try MoneyMath.add(try MoneyMath.multiply(amount, bps, "A discount"), 5000, "A discount") / 10000
 }
