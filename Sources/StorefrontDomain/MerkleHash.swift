@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import StorefrontDomain
 
 /// The hashes of an RFC 6962 / RFC 9162 Merkle tree over SHA-256: a leaf is
 /// `SHA-256(0x00 || data)`, an interior node `SHA-256(0x01 || left || right)`. The prefixes keep

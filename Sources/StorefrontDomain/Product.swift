@@ -1,5 +1,4 @@
 import JSON
-import StorefrontDomain
 
 /// A product of the catalog, as the merchant declared it in `catalog.json`.
 public struct Product: Sendable {

@@ -1,7 +1,6 @@
 import Crypto
 import Foundation
 import JSON
-import StorefrontDomain
 
 /// One entry of the audit trail: who did what to what, with which outcome and amount. Inputs
 /// enter only as a digest; secrets never enter.

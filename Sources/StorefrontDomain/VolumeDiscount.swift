@@ -1,5 +1,4 @@
 import JSON
-import StorefrontDomain
 
 /// A volume discount from `pricing.json`: the more qualifying units in one order, the larger
 /// the percentage off (in basis points).
