@@ -1,8 +1,8 @@
 import Foundation
 import JSON
 import Store
-
 @testable import StorefrontCore
+@testable import StorefrontDomain
 
 enum Fixtures {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

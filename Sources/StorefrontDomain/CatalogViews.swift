@@ -1,21 +1,20 @@
 import JSON
-import StorefrontDomain
 
 /// How products look on the wire: a summary for lists, the full product for lookups.
-struct CatalogViews: Sendable {
-    let manifests: StoreManifests
-    let baseURL: String
+public struct CatalogViews: Sendable {
+    public let manifests: StoreManifests
+    public let baseURL: String
     /// Aggregate ratings by product id, for the products asked about (one read for a page).
-    var ratings: @Sendable ([String]) -> [String: JSON] = { _ in [:] }
+    public var ratings: @Sendable ([String]) -> [String: JSON] = { _ in [:] }
     /// What is left to sell (the catalog's numbers until the store says otherwise).
-    var stock: @Sendable () -> StockLevels = { StockLevels() }
+    public var stock: @Sendable () -> StockLevels = { StockLevels() }
     /// Each product's summary but its rating and stock, serialized once: manifests do not change
     /// while serving.
     private let summaryTemplates: [String: EncodedObjectTemplate]
     /// A search_catalog result but its page: the categories.
-    let searchTemplate: EncodedObjectTemplate
+    public let searchTemplate: EncodedObjectTemplate
 
-    init(manifests: StoreManifests, baseURL: String) {
+    public init(manifests: StoreManifests, baseURL: String) {
         self.manifests = manifests
         self.baseURL = baseURL
         var templates: [String: EncodedObjectTemplate] = [:]
@@ -27,7 +26,7 @@ struct CatalogViews: Sendable {
     }
 
     /// The same summaries as ``summaries(_:)``, serialized.
-    func encodedSummaries(_ products: [Product]) -> [EncodedJSON] {
+    public func encodedSummaries(_ products: [Product]) -> [EncodedJSON] {
         let found = ratings(products.map(\.id))
         let levels = stock()
         return products.map { product in
@@ -40,21 +39,21 @@ struct CatalogViews: Sendable {
         }
     }
 
-    func summaries(_ products: [Product]) -> [JSON] {
+    public func summaries(_ products: [Product]) -> [JSON] {
         let found = ratings(products.map(\.id))
         let levels = stock()
         return products.map { summary($0, rating: found[$0.id], stock: levels) }
     }
 
-    func summary(_ product: Product) -> JSON { summaries([product])[0] }
+    public func summary(_ product: Product) -> JSON { summaries([product])[0] }
 
-    func summary(_ product: Product, rating: JSON?, stock levels: StockLevels) -> JSON {
+    public func summary(_ product: Product, rating: JSON?, stock levels: StockLevels) -> JSON {
         var members = Self.summaryMembers(levels.applied(to: product), baseURL: baseURL)
         members["rating"] = rating ?? .null
         return .object(members)
     }
 
-    static func summaryMembers(_ product: Product, baseURL: String) -> [String: JSON] {
+    public static func summaryMembers(_ product: Product, baseURL: String) -> [String: JSON] {
         [
             "id": .string(product.id),
             "name": .string(product.name),
@@ -72,9 +71,9 @@ struct CatalogViews: Sendable {
     }
 
     /// The product with what is left of it now.
-    func live(_ product: Product) -> Product { stock().applied(to: product) }
+    public func live(_ product: Product) -> Product { stock().applied(to: product) }
 
-    func detail(_ product: Product) -> JSON {
+    public func detail(_ product: Product) -> JSON {
         let product = live(product)
         guard case .object(var detail) = product.source else { return product.source }
         detail["in_stock"] = .bool(product.inStock)
@@ -85,9 +84,9 @@ struct CatalogViews: Sendable {
         return .object(detail)
     }
 
-    var categories: JSON { Self.categories(manifests) }
+    public var categories: JSON { Self.categories(manifests) }
 
-    static func categories(_ manifests: StoreManifests) -> JSON {
+    public static func categories(_ manifests: StoreManifests) -> JSON {
         .array(manifests.catalog.categories.map { ["id": .string($0.id), "name": .string($0.name)] })
     }
 }

@@ -1,22 +1,26 @@
 import Foundation
 import JSON
-import StorefrontDomain
 
 /// Prices a prospective order: products with variants and volume discounts, subscription
 /// plans with trials, usage with graduated or volume tiers. All integer minor units.
-struct Quote {
-    let manifests: StoreManifests
+public struct Quote {
+    public let manifests: StoreManifests
     /// Live stock for availability (the catalog's numbers when nil).
-    var stock: StockLevels? = nil
+    public var stock: StockLevels? = nil
 
-    struct Result {
-        var json: JSON
+    public init(manifests: StoreManifests, stock: StockLevels? = nil) {
+        self.manifests = manifests
+        self.stock = stock
     }
 
-    var currency: String { manifests.currency }
-    func money(_ amount: Int64) -> JSON { Money(amount: amount, currency: currency).json }
+    public struct Result {
+        public var json: JSON
+    }
 
-    func price(_ arguments: JSON) throws -> Result {
+    public var currency: String { manifests.currency }
+    public func money(_ amount: Int64) -> JSON { Money(amount: amount, currency: currency).json }
+
+    public func price(_ arguments: JSON) throws -> Result {
         let catalog = manifests.catalog
         let discounts = (manifests.pricing["volume_discounts"]?.arrayValue ?? []).map(VolumeDiscount.init(json:))
 
@@ -152,7 +156,7 @@ struct Quote {
 
     /// Graduated: each tier prices the units that fall in it. Volume: every unit at the rate
     /// of the tier the total falls in. A tier's flat amount is charged when it is reached.
-    func usageCharge(_ price: JSON, quantity: Int64) throws -> ([JSON], Int64) {
+    public func usageCharge(_ price: JSON, quantity: Int64) throws -> ([JSON], Int64) {
         let tiers = price["tiers"]?.arrayValue ?? []
         let volume = price["billing"]?.stringValue == "volume"
         var rows: [JSON] = [], total: Int64 = 0, lower: Int64 = 0
