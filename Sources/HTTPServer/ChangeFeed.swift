@@ -7,10 +7,10 @@ import Foundation
 /// Listeners subscribe to a topic (an MCP stream, an agent's inbox) and only the listeners of
 /// the topics an event concerns are woken, so an event costs the same with 2 or 2,000 idle
 /// streams open.
-final class ChangeFeed: @unchecked Sendable {
+public final class ChangeFeed: @unchecked Sendable {
     /// The topics of rows with ids in `after+1 ... upTo`, or nil when there are too many to list
     /// (every listener is woken then).
-    typealias Topics = @Sendable (_ after: Int64, _ upTo: Int64) throws -> Set<String>?
+    public typealias Topics = @Sendable (_ after: Int64, _ upTo: Int64) throws -> Set<String>?
 
     private let latest: @Sendable () throws -> Int64
     private let topics: Topics
@@ -20,9 +20,9 @@ final class ChangeFeed: @unchecked Sendable {
     private var timer: DispatchSourceTimer?
 
     /// Wake-ups delivered by every feed of the process (`storefront_stream_wakeups_total`).
-    static let wakeups = AtomicCounter()
+    public static let wakeups = AtomicCounter()
 
-    init(pollInterval: TimeInterval = 0.25, latest: @escaping @Sendable () throws -> Int64, topics: @escaping Topics) {
+    public init(pollInterval: TimeInterval = 0.25, latest: @escaping @Sendable () throws -> Int64, topics: @escaping Topics) {
         self.latest = latest
         self.topics = topics
         lastSeen = (try? latest()) ?? 0
@@ -35,19 +35,19 @@ final class ChangeFeed: @unchecked Sendable {
 
     deinit { timer?.cancel() }
 
-    func stop() {
+    public func stop() {
         timer?.cancel()
         timer = nil
     }
 
     /// Registers a wake-up for events of one topic; returns a token for `remove`.
-    func listen(topic: String, _ wake: @escaping @Sendable () -> Void) -> (topic: String, id: UUID) {
+    public func listen(topic: String, _ wake: @escaping @Sendable () -> Void) -> (topic: String, id: UUID) {
         let token = UUID()
         lock.withLock { listeners[topic, default: [:]][token] = wake }
         return (topic, token)
     }
 
-    func remove(_ token: (topic: String, id: UUID)) {
+    public func remove(_ token: (topic: String, id: UUID)) {
         lock.withLock {
             listeners[token.topic]?[token.id] = nil
             if listeners[token.topic]?.isEmpty == true { listeners[token.topic] = nil }
@@ -55,7 +55,7 @@ final class ChangeFeed: @unchecked Sendable {
     }
 
     /// Called after this process appended an event of `topic`.
-    func published(_ eventID: Int64, topic: String) {
+    public func published(_ eventID: Int64, topic: String) {
         let wakes = lock.withLock { () -> [@Sendable () -> Void] in
             lastSeen = max(lastSeen, eventID)
             return listeners[topic].map { Array($0.values) } ?? []
@@ -88,10 +88,10 @@ final class ChangeFeed: @unchecked Sendable {
 }
 
 /// A counter shared by threads.
-final class AtomicCounter: @unchecked Sendable {
+public final class AtomicCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var count: Int64 = 0
 
-    func add(_ n: Int64) { lock.withLock { count += n } }
-    var value: Int64 { lock.withLock { count } }
+    public func add(_ n: Int64) { lock.withLock { count += n } }
+    public var value: Int64 { lock.withLock { count } }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import HTTPServer
 
 /// A live Server-Sent Events stream over rows in the store: sends what is stored after a given
 /// id, then follows new rows as the change feed reports them, exactly once each and in order,
@@ -7,32 +6,32 @@ import HTTPServer
 /// open (they are not events: an anonymous stream without events still reaches its idle
 /// timeout); while idle the connection is suspended and holds no server thread. The feed wakes
 /// the tail only for events of its `topic`.
-final class SSETail: @unchecked Sendable {
+public final class SSETail: @unchecked Sendable {
     /// Rows after an id, each with its id and its SSE text.
-    typealias Fetch = @Sendable (_ after: Int64) throws -> [(id: Int64, text: String)]
+    public typealias Fetch = @Sendable (_ after: Int64) throws -> [(id: Int64, text: String)]
 
-    let stream = ResponseStream()
+    public let stream = ResponseStream()
     private var cursor: Int64
     private let feed: ChangeFeed
     private let topic: String
     private let fetch: Fetch
     private let isComplete: (@Sendable () throws -> Bool)?
     /// Checked before sending: a stream whose reader lost its right to it ends.
-    var stillAllowed: (@Sendable () -> Bool)?
+    public var stillAllowed: (@Sendable () -> Bool)?
     private let lock = NSLock()
     private var token: (topic: String, id: UUID)?
     private var keepAlive: DispatchSourceTimer?
     /// Seconds between keep-alive comments (`serve --stream-keepalive`).
-    nonisolated(unsafe) static var keepAliveInterval: TimeInterval = 15
+    nonisolated(unsafe) public static var keepAliveInterval: TimeInterval = 15
     /// Rows read from the store at a time.
-    static let pageSize = 100
+    public static let pageSize = 100
     /// Bytes queued for the connection beyond which no further page is read until the
     /// client has taken them: a backlog is read page by page as the client reads, never whole.
-    static let highWater = 32 * 1024
+    public static let highWater = 32 * 1024
     /// Set when the tail stopped reading because the client had not taken what was queued.
     private var waitingForDrain = false
 
-    init(
+    public init(
         after: Int64, feed: ChangeFeed, topic: String, fetch: @escaping Fetch,
         isComplete: (@Sendable () throws -> Bool)? = nil
     ) {
@@ -43,7 +42,7 @@ final class SSETail: @unchecked Sendable {
         self.isComplete = isComplete
     }
 
-    func start() {
+    public func start() {
         token = feed.listen(topic: topic) { [weak self] in self?.pump() }
         let timer = DispatchSource.makeTimerSource(queue: .global())
         timer.schedule(deadline: .now() + Self.keepAliveInterval, repeating: Self.keepAliveInterval)
@@ -66,7 +65,7 @@ final class SSETail: @unchecked Sendable {
     }
 
     /// Sends whatever is new, in order, exactly once.
-    func pump() {
+    public func pump() {
         lock.lock()
         defer { lock.unlock() }
         // A backlog larger than one page is read page after page, each once the client has
