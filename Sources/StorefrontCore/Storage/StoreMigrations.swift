@@ -460,6 +460,17 @@ public enum StoreMigrations {
                 -- with their items.
                 CREATE INDEX orders_sales ON orders (created_at, total, refunded);
                 """),
+        Migration(
+            version: 17, name: "agent quotas from indexes",
+            sql: """
+                -- Each create_cart, create_checkout and open_ticket counts the agent's open rows
+                -- (AgentQuota); with an index on the agent alone that read every row the agent
+                -- ever made, so an agent's checkouts slowed with each order it had placed.
+                CREATE INDEX checkouts_agent_status ON checkouts (agent_id, status);
+                DROP INDEX checkouts_agent;
+                CREATE INDEX carts_agent_status ON carts (agent_id, status);
+                CREATE INDEX support_tickets_agent ON support_tickets (agent_id, created_at);
+                """),
     ]
 }
 
