@@ -306,25 +306,27 @@ public final class AnalyticsRecorder: @unchecked Sendable {
         // Rows in time order across threads (each thread's are already).
         var rows = total > coalesceAbove ? Self.coalesced(batches) : batches.joined().map { ($0, Int64(1)) }
         if batches.count > 1 { rows.sort { $0.event.atMs < $1.event.atMs } }
+        // Each row's visitor, named once: written with the row and, once per minute and stage,
+        // to analytics_visitors.
+        let names = rows.map { $0.event.visitor(labels) }
         struct Visit: Hashable { let minute: Int64, stage: String, visitor: String, agentID: String? }
-        var visitors = Set<Visit>()
-        for (e, _) in rows {
-            visitors.insert(
-                Visit(minute: e.atMs / 60_000, stage: labels.routes[Int(e.routeID)].stage, visitor: e.visitor(labels), agentID: e.agentID))
+        var visits = Set<Visit>()
+        for ((e, _), name) in zip(rows, names) {
+            visits.insert(Visit(minute: e.atMs / 60_000, stage: labels.routes[Int(e.routeID)].stage, visitor: name, agentID: e.agentID))
         }
+        let visitors = Array(visits)
         database.write(priority: .background, { db in
             // Many rows per statement: one step inserts a chunk of events.
-            var index = 0
-            while index < rows.count {
-                let chunk = rows[index..<min(rows.count, index + Self.chunk)]
-                index += chunk.count
-                let sql = chunk.count == Self.chunk ? Self.chunkInsert : Self.insert(rows: chunk.count)
+            for start in stride(from: 0, to: rows.count, by: Self.chunk) {
+                let end = min(rows.count, start + Self.chunk)
+                let sql = end - start == Self.chunk ? Self.chunkInsert : Self.insert(rows: end - start)
                 var values: [SQLValue] = []
-                values.reserveCapacity(chunk.count * 18)
-                for (e, requests) in chunk {
+                values.reserveCapacity((end - start) * 18)
+                for i in start..<end {
+                    let (e, requests) = rows[i]
                     let family = labels.families[Int(e.familyID)], route = labels.routes[Int(e.routeID)]
                     values += [
-                        .integer(e.atMs), .integer(e.atMs / 60_000), .text(e.visitor(labels)), SQLValue(e.agentID),
+                        .integer(e.atMs), .integer(e.atMs / 60_000), .text(names[i]), SQLValue(e.agentID),
                         SQLValue(e.principal), .text(family.name), SQLValue(family.operatorName), .text(family.category),
                         .text(route.stage), .text(route.route), .text(e.method),
                         SQLValue(e.status), .integer(e.latencyUs), .integer(e.bytesOut), e.amount.map(SQLValue.integer) ?? .null,
@@ -333,12 +335,8 @@ public final class AnalyticsRecorder: @unchecked Sendable {
                 }
                 try db.run(sql, values)
             }
-            // Each visitor once per minute and stage.
-            let seen = Array(visitors)
-            var start = 0
-            while start < seen.count {
-                let chunk = seen[start..<min(seen.count, start + Self.chunk)]
-                start += chunk.count
+            for start in stride(from: 0, to: visitors.count, by: Self.chunk) {
+                let chunk = visitors[start..<min(visitors.count, start + Self.chunk)]
                 try db.run(
                     "INSERT OR IGNORE INTO analytics_visitors (minute, stage, visitor, agent_id) VALUES "
                         + Array(repeating: "(?, ?, ?, ?)", count: chunk.count).joined(separator: ", "),

@@ -82,7 +82,7 @@ extension Gateway {
         guard response.status == 429, let pacer = refusalPacer,
             let spent = pacer.take(.anonymous, id: request.remoteAddress, .reads), !spent.allowed
         else { return response }
-        let delay = refusalDelay
+        let delay = configuration.refusalDelay
         return .later { complete in
             DispatchQueue.global().asyncAfter(deadline: .now() + delay) { complete(response) }
         }

@@ -67,18 +67,18 @@ public final class Gateway: @unchecked Sendable {
     public let manifests: StoreManifests
     public let database: Database
     public let catalogIndex: CatalogIndex
-    public let signingKey: StoreSigningKey
     public let schemas: SchemaLibrary
     let startedAt = Date()
     let documents: DiscoveryDocuments
     let views: CatalogViews
     public let actions: ActionRegistry
     public let mcp: MCPEndpoint
-    public let trail: AuditTrail
-    public let commerce: Commerce
-    let agents: AgentDirectory
     /// The store's services the gateway serves (the admin commands use them without it).
     public let services: StoreServices
+    public var signingKey: StoreSigningKey { services.signingKey }
+    public var trail: AuditTrail { services.trail }
+    public var commerce: Commerce { services.commerce }
+    var agents: AgentDirectory { services.agents }
     let inbox: Inbox
     public let analytics: AnalyticsRecorder
     let liveChanges: ChangeFeed
@@ -86,7 +86,6 @@ public final class Gateway: @unchecked Sendable {
     let rateLimiter: RateLimiter?
     /// Refusals by client address, a bucket each: when one is spent, refusals are paced.
     let refusalPacer: RateLimiter?
-    let refusalDelay: Double
     /// Each action's rate-limit class, from its metadata.
     let actionClasses: [String: RateClass]
     let classifier = AgentClassifier.bundled()
@@ -121,7 +120,6 @@ public final class Gateway: @unchecked Sendable {
         settings.webhookURLs = configuration.webhookURLs
         let services = try StoreServices(manifests: manifests, database: database, settings: settings)
         self.services = services
-        signingKey = services.signingKey
         var catalogViews = CatalogViews(manifests: manifests, baseURL: configuration.publicURL)
         // Ratings and stock are read from the store once and kept until a commit changes their
         // table (or, for other processes' writes, for at most a second).
@@ -137,11 +135,7 @@ public final class Gateway: @unchecked Sendable {
             manifests: manifests, baseURL: configuration.publicURL, version: configuration.version,
             maxBodyBytes: configuration.maxBodyBytes)
         facts.openRegistration = configuration.openRegistration
-        let trail = services.trail
-        self.trail = trail
-        agents = services.agents
-        let commerce = services.commerce
-        self.commerce = commerce
+        let trail = services.trail, commerce = services.commerce
         let inbox = Inbox(database: database)
         self.inbox = inbox
         analytics = AnalyticsRecorder(database: database, capacity: configuration.analyticsQueueCapacity)
@@ -172,11 +166,10 @@ public final class Gateway: @unchecked Sendable {
                     .anonymous: [.reads: RateRule(limit: configuration.refusalsPerSecond, period: 1, burst: configuration.refusalsPerSecond)]
                 ]),
                 capacity: configuration.rateLimitBuckets) : nil
-        refusalDelay = configuration.refusalDelay
         facts.rateLimits = configuration.rateLimits.json(
             actionsByClass: Self.actionsByClass(actions), refusalsPerSecond: refusalPacer == nil ? 0 : configuration.refusalsPerSecond,
             refusalDelay: configuration.refusalDelay)
-        let documents = try DiscoveryDocuments(facts: facts, actions: actions, signingKey: signingKey)
+        let documents = try DiscoveryDocuments(facts: facts, actions: actions, signingKey: services.signingKey)
         self.documents = documents
         let catalogAll = manifests.catalog
         let resources: [MCPResource] = [
