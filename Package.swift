@@ -21,12 +21,16 @@ let package = Package(
                        providers: [.apt(["libmicrohttpd-dev"])]),
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"], swiftSettings: swiftSettings),
         .target(name: "JSON", dependencies: ["CJansson"], swiftSettings: swiftSettings),
         // JSON Schema 2020-12 validation (a leaf beside JSON; the manifests and every action use it).
         .target(name: "JSONSchema", dependencies: ["JSON"], swiftSettings: swiftSettings),
+        // The store: connections, the group-commit writer, migrations; SQLite as the embedded
+        // default. StorePostgres is the same store on PostgreSQL, for several gateway nodes.
         .target(name: "Store", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
+        .target(name: "StorePostgres", dependencies: ["Store", "CPostgres"], swiftSettings: swiftSettings),
         // What the store is, in types and rules, without SQL or HTTP: it imports only JSON and
         // Crypto (the package manager refuses any other import).
         .target(
@@ -45,7 +49,7 @@ let package = Package(
         .target(
             name: "StorefrontCore",
             dependencies: [
-                "StorefrontDomain", "JourneyAudit", "HTTPServer", "JSON", "JSONSchema", "Store",
+                "StorefrontDomain", "JourneyAudit", "HTTPServer", "JSON", "JSONSchema", "Store", "StorePostgres",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             exclude: ["Analytics/known-agents.LICENSE"],
@@ -64,7 +68,7 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema", "JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
-        .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "StorePostgres"], swiftSettings: swiftSettings),
         .testTarget(name: "StorefrontCoreTests", dependencies: ["StorefrontCore", "StorefrontDomain", "JourneyAudit", "JSON", "Store"],
                     swiftSettings: swiftSettings),
     ]

@@ -1,227 +1,107 @@
-import CSQLite
-import Foundation
-
-/// A value bound to or read from an SQL statement.
-public enum SQLValue: Sendable, Equatable {
-    case null
-    case integer(Int64)
-    case real(Double)
-    case text(String)
-    case blob([UInt8])
-
-    public var int: Int64? { if case .integer(let v) = self { return v }; return nil }
-    public var string: String? { if case .text(let v) = self { return v }; return nil }
-    public var double: Double? {
-        switch self {
-        case .real(let v): return v
-        case .integer(let v): return Double(v)
-        default: return nil
-        }
-    }
-    public var bytes: [UInt8]? {
-        switch self {
-        case .blob(let b): return b
-        case .text(let s): return Array(s.utf8)
-        default: return nil
-        }
-    }
+/// Which database engine a connection speaks to. The SQL the store's users write is the
+/// subset both engines accept (standard upserts, `RETURNING`, `?` and `?N` placeholders); the
+/// few statements that cannot be shared ask the backend.
+public enum StoreBackend: String, Sendable {
+    case sqlite
+    case postgres
 }
 
-extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByNilLiteral {
-    public init(stringLiteral value: String) { self = .text(value) }
-    public init(integerLiteral value: Int64) { self = .integer(value) }
-    public init(nilLiteral: ()) { self = .null }
-    public init(_ value: Int) { self = .integer(Int64(value)) }
-    public init(_ value: String?) { self = value.map(SQLValue.text) ?? .null }
-    public init(_ value: Bool) { self = .integer(value ? 1 : 0) }
+/// How a transaction begins.
+public enum TransactionKind: Sendable {
+    /// A consistent snapshot for reading (SQLite: a deferred transaction; PostgreSQL:
+    /// REPEATABLE READ).
+    case read
+    /// A write that excludes every other writer of the store until it commits (SQLite:
+    /// BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped advisory lock every writer of every
+    /// node takes first), so writers see each other's commits in one total order.
+    case write
 }
 
-/// One row of a result, by column name or index.
-public struct Row: Sendable {
-    public let columns: [String]
-    public let values: [SQLValue]
+/// One connection to the store. Not thread-safe: the writer owns one, each reader checks one
+/// out of the pool. Statements are prepared once per connection and cached.
+public protocol Connection: AnyObject {
+    var backend: StoreBackend { get }
 
-    public subscript(_ name: String) -> SQLValue {
-        guard let i = columns.firstIndex(of: name) else { return .null }
-        return values[i]
-    }
+    /// Runs SQL without parameters (schema changes). Several statements are allowed.
+    func execute(_ sql: String) throws
 
-    public subscript(_ index: Int) -> SQLValue { values[index] }
-}
-
-/// A connection to an SQLite database. Not thread-safe: the writer owns one, each reader
-/// checks one out of the pool. Statements are prepared once per connection and cached.
-public final class Connection {
-    let handle: OpaquePointer
-    private var statements: [String: Statement] = [:]
-    private var closed = false
-
-    /// Opens (creating when asked) the database file in WAL mode.
-    public init(path: String, readOnly: Bool = false, create: Bool = true) throws {
-        var db: OpaquePointer?
-        var flags = SQLITE_OPEN_NOMUTEX
-        if readOnly { flags |= SQLITE_OPEN_READONLY } else { flags |= SQLITE_OPEN_READWRITE }
-        if create && !readOnly { flags |= SQLITE_OPEN_CREATE }
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
-        guard rc == SQLITE_OK, let db else {
-            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
-            if let db { sqlite3_close_v2(db) }
-            throw SQLiteError(code: rc, message: "\(message) (\(path))")
-        }
-        handle = db
-        sqlite3_busy_timeout(db, 5000)
-        sqlite3_extended_result_codes(db, 1)
-        if !readOnly {
-            try execute("PRAGMA journal_mode=WAL")
-            // FULL: a commit is on disk before it returns, so an acknowledged purchase survives
-            // a power cut (NORMAL in WAL mode may lose the last commits).
-            try execute("PRAGMA synchronous=FULL")
-        }
-        try execute("PRAGMA foreign_keys=ON")
-    }
-
-    deinit { close() }
-
-    /// Finalizes every statement and closes the file. The last connection to close folds the
-    /// write-ahead log back into the database.
-    public func close() {
-        guard !closed else { return }
-        closed = true
-        statements.removeAll()
-        sqlite3_close_v2(handle)
-    }
-
-    /// Runs SQL without parameters (schema changes, pragmas). Several statements are allowed.
-    public func execute(_ sql: String) throws {
-        var error: UnsafeMutablePointer<CChar>?
-        let rc = sqlite3_exec(handle, sql, nil, nil, &error)
-        if rc != SQLITE_OK {
-            let message = error.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
-            sqlite3_free(error)
-            throw SQLiteError(code: rc, message: message, sql: sql)
-        }
-    }
-
-    /// A prepared statement for this SQL, cached for the connection's life.
-    public func statement(_ sql: String) throws -> Statement {
-        if let cached = statements[sql] { return cached }
-        let statement = try Statement(connection: self, sql: sql)
-        statements[sql] = statement
-        return statement
-    }
-
-    /// Runs a statement with parameters and returns its rows.
+    /// Runs a statement with parameters (`?` or `?N`) and returns its rows.
     @discardableResult
-    public func query(_ sql: String, _ parameters: [SQLValue] = []) throws -> [Row] {
-        let statement = try statement(sql)
-        return try statement.rows(parameters)
-    }
+    func query(_ sql: String, _ parameters: [SQLValue]) throws -> [Row]
+
+    /// Runs a write and returns the number of rows it changed.
+    @discardableResult
+    func run(_ sql: String, _ parameters: [SQLValue]) throws -> Int
+
+    func begin(_ kind: TransactionKind) throws
+    func commit() throws
+    func rollback()
+
+    /// The tables written since the last call (inserts, updates, deletes; triggers' too on SQLite).
+    func takeChangedTables() -> Set<String>
+
+    /// Called inside a write transaction just before it commits, with the tables it changed:
+    /// PostgreSQL tells the other nodes (NOTIFY, delivered at commit); SQLite has no one to tell.
+    func announce(_ tables: Set<String>) throws
+
+    func close()
+}
+
+extension Connection {
+    @discardableResult
+    public func query(_ sql: String) throws -> [Row] { try query(sql, []) }
 
     public func queryOne(_ sql: String, _ parameters: [SQLValue] = []) throws -> Row? {
         try query(sql, parameters).first
     }
 
-    /// Runs a write and returns the number of rows changed.
     @discardableResult
-    public func run(_ sql: String, _ parameters: [SQLValue] = []) throws -> Int {
-        let statement = try statement(sql)
-        _ = try statement.rows(parameters)
-        return Int(sqlite3_changes(handle))
-    }
-
-    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
-
-    func error(_ rc: Int32, sql: String? = nil) -> SQLiteError {
-        SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)), sql: sql)
-    }
+    public func run(_ sql: String) throws -> Int { try run(sql, []) }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    /// `immediate` (the default) makes it a write transaction.
     public func transaction<T>(immediate: Bool = true, _ body: () throws -> T) throws -> T {
-        // Prepared once and cached, like every statement: no SQL is parsed per transaction.
-        _ = try run(immediate ? "BEGIN IMMEDIATE" : "BEGIN")
+        try begin(immediate ? .write : .read)
         do {
             let result = try body()
-            _ = try run("COMMIT")
+            try commit()
             return result
         } catch {
-            try? execute("ROLLBACK")
+            rollback()
             throw error
         }
     }
 }
 
-/// A prepared statement. Parameters are always bound, never spliced into SQL.
-public final class Statement {
-    let handle: OpaquePointer
-    unowned let connection: Connection
-    let sql: String
-    let columnNames: [String]
+/// How a store is reached: opens connections and, where other processes write the same store
+/// (PostgreSQL nodes), reports the tables they changed.
+public protocol StoreDriver: Sendable {
+    var backend: StoreBackend { get }
+    /// Where the store is, for messages (a PostgreSQL URL without its password).
+    var location: String { get }
+    func connect(writer: Bool) throws -> Connection
+    /// Starts reporting the tables other processes' commits changed; returns how to stop, or nil
+    /// when the backend cannot tell (SQLite).
+    func watchOtherWriters(_ changed: @escaping @Sendable (Set<String>) -> Void) throws -> (@Sendable () -> Void)?
+}
 
-    init(connection: Connection, sql: String) throws {
-        var statement: OpaquePointer?
-        let rc = sqlite3_prepare_v3(connection.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
-        guard rc == SQLITE_OK, let statement else { throw connection.error(rc, sql: sql) }
-        handle = statement
-        self.connection = connection
+/// A store failure that is not the engine's own (a closed store, a job that never ran), or
+/// a PostgreSQL error with its SQLSTATE.
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var sqlState: String?
+    public var sql: String?
+
+    public init(message: String, sqlState: String? = nil, sql: String? = nil) {
+        self.message = message
+        self.sqlState = sqlState
         self.sql = sql
-        columnNames = (0..<sqlite3_column_count(statement)).map { String(cString: sqlite3_column_name(statement, $0)) }
     }
 
-    deinit { sqlite3_finalize(handle) }
-
-    func bind(_ parameters: [SQLValue]) throws {
-        sqlite3_reset(handle)
-        sqlite3_clear_bindings(handle)
-        guard Int(sqlite3_bind_parameter_count(handle)) == parameters.count else {
-            throw SQLiteError(
-                code: SQLITE_RANGE,
-                message: "expected \(sqlite3_bind_parameter_count(handle)) parameters, got \(parameters.count)",
-                sql: sql)
-        }
-        for (offset, value) in parameters.enumerated() {
-            let i = Int32(offset + 1)
-            let rc: Int32
-            switch value {
-            case .null: rc = sqlite3_bind_null(handle, i)
-            case .integer(let v): rc = sqlite3_bind_int64(handle, i, v)
-            case .real(let v): rc = sqlite3_bind_double(handle, i, v)
-            case .text(let v): rc = sqlite3_bind_text(handle, i, v, -1, CSQLite_transient())
-            case .blob(let v):
-                rc = v.withUnsafeBytes { sqlite3_bind_blob(handle, i, $0.baseAddress, Int32($0.count), CSQLite_transient()) }
-            }
-            if rc != SQLITE_OK { throw connection.error(rc, sql: sql) }
-        }
+    public var description: String {
+        (sqlState.map { "PostgreSQL error \($0): " } ?? "") + message + (sql.map { " in «\($0)»" } ?? "")
     }
 
-    func rows(_ parameters: [SQLValue]) throws -> [Row] {
-        try bind(parameters)
-        defer { sqlite3_reset(handle) }
-        var rows: [Row] = []
-        while true {
-            let rc = sqlite3_step(handle)
-            if rc == SQLITE_DONE { break }
-            guard rc == SQLITE_ROW else { throw connection.error(rc, sql: sql) }
-            var values: [SQLValue] = []
-            values.reserveCapacity(columnNames.count)
-            for c in 0..<Int32(columnNames.count) { values.append(column(c)) }
-            rows.append(Row(columns: columnNames, values: values))
-        }
-        return rows
-    }
-
-    private func column(_ i: Int32) -> SQLValue {
-        switch sqlite3_column_type(handle, i) {
-        case SQLITE_INTEGER: return .integer(sqlite3_column_int64(handle, i))
-        case SQLITE_FLOAT: return .real(sqlite3_column_double(handle, i))
-        case SQLITE_TEXT:
-            let count = Int(sqlite3_column_bytes(handle, i))
-            guard let text = sqlite3_column_text(handle, i) else { return .text("") }
-            return .text(String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self))
-        case SQLITE_BLOB:
-            let count = Int(sqlite3_column_bytes(handle, i))
-            guard let blob = sqlite3_column_blob(handle, i) else { return .blob([]) }
-            return .blob(Array(UnsafeRawBufferPointer(start: blob, count: count)))
-        default: return .null
-        }
-    }
+    /// A UNIQUE or PRIMARY KEY constraint refused the write.
+    public var isConstraintViolation: Bool { sqlState == "23505" }
 }

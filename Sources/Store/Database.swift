@@ -1,20 +1,32 @@
-import CSQLite
 import Foundation
 
-/// An SQLite store: one file in WAL mode, a single writer thread that commits queued work in
-/// groups (many jobs, one transaction, one fsync), and a pool of read connections.
+/// The store: a single writer thread that commits queued work in groups (many jobs, one
+/// transaction, one fsync), and a pool of read connections. SQLite (one file in WAL mode) is
+/// the embedded default; PostgreSQL (StorePostgres) serves several gateway nodes, whose
+/// writers then take turns through a lock in the database.
 public final class Database: @unchecked Sendable {
+    /// Where the store is: the SQLite file's path, or the PostgreSQL URL without its password.
     public let path: String
+    public let backend: StoreBackend
     private let writer: GroupCommitWriter
     private let pool: ReadPool
+    private var stopWatching: (@Sendable () -> Void)?
 
-    /// Opens or creates the store and applies pending migrations.
-    public init(path: String, migrations: [Migration], readers: Int = 4) throws {
-        self.path = path
-        let writeConnection = try Connection(path: path)
+    /// Opens or creates the SQLite store file and applies pending migrations.
+    public convenience init(path: String, migrations: [Migration], readers: Int = 4) throws {
+        try self.init(driver: SQLiteDriver(path: path), migrations: migrations, readers: readers)
+    }
+
+    /// Opens the store `driver` reaches and applies pending migrations.
+    public init(driver: StoreDriver, migrations: [Migration], readers: Int = 4) throws {
+        path = driver.location
+        backend = driver.backend
+        let writeConnection = try driver.connect(writer: true)
         _ = try writeConnection.migrate(migrations)
         writer = GroupCommitWriter(connection: writeConnection)
-        pool = ReadPool(path: path, size: max(1, readers))
+        pool = ReadPool(driver: driver, size: max(1, readers))
+        let writer = self.writer
+        stopWatching = try driver.watchOtherWriters { tables in writer.othersChanged(tables) }
     }
 
     /// Runs `body` on a read connection (a consistent snapshot for its duration).
@@ -50,10 +62,11 @@ public final class Database: @unchecked Sendable {
     public var queuedWrites: Int { writer.depth }
 
     /// Calls `observer` on the writer thread after each commit that changed rows of any of
-    /// `tables` (inserts, updates and deletes, triggers' included), before any job of that
-    /// commit reports: caches of those tables drop what they hold before a caller can read
+    /// `tables` (inserts, updates and deletes, triggers' included on SQLite), before any job of
+    /// that commit reports: caches of those tables drop what they hold before a caller can read
     /// again. A change rolled back inside a committed group may also be reported (harmless for
-    /// a cache). Writes by other processes are not seen.
+    /// a cache). On PostgreSQL, other nodes' commits are reported too (on the listener's
+    /// thread, within milliseconds); on SQLite, writes by other processes are not seen.
     public func observeCommits(to tables: Set<String>, _ observer: @escaping @Sendable () -> Void) {
         writer.observe(tables, observer)
     }
@@ -61,6 +74,8 @@ public final class Database: @unchecked Sendable {
     /// Commits what is queued and closes every connection; readers close first so the
     /// writer's close, the last one, folds the write-ahead log into the file.
     public func close() {
+        stopWatching?()
+        stopWatching = nil
         pool.close()
         writer.stop()
     }
@@ -94,10 +109,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let reporters = DispatchQueue(label: "store-writer-reports")
     static let maxGroup = 512
 
-    /// Tables changed by the group being committed (filled by SQLite's update hook, on the
-    /// writer thread only), and who wants to hear about which.
+    /// Who wants to hear about changes to which tables.
     final class Changes {
-        var tables: Set<String> = []
         var observers: [(tables: Set<String>, call: @Sendable () -> Void)] = []
         let lock = NSLock()
     }
@@ -105,13 +118,6 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     init(connection: Connection) {
         self.connection = connection
-        sqlite3_update_hook(
-            connection.handle,
-            { context, _, _, table, _ in
-                guard let context, let table else { return }
-                let changes = Unmanaged<Changes>.fromOpaque(context).takeUnretainedValue()
-                changes.tables.insert(String(cString: table))
-            }, Unmanaged.passUnretained(changes).toOpaque())
         // The thread holds the writer until its loop ends (on stop): a writer released before
         // its thread first ran must still be there when it does.
         thread = Thread { self.loop() }
@@ -149,11 +155,11 @@ final class GroupCommitWriter: @unchecked Sendable {
                 }
             },
             fail: { error in slot.result = .failure(error) },
-            report: { completion(slot.result ?? .failure(SQLiteError(code: 1, message: "job did not run"))) })
+            report: { completion(slot.result ?? .failure(StoreError(message: "job did not run"))) })
         condition.lock()
         if stopping {
             condition.unlock()
-            completion(.failure(SQLiteError(code: 1, message: "the store is closed")))
+            completion(.failure(StoreError(message: "the store is closed")))
             return
         }
         switch priority {
@@ -191,18 +197,26 @@ final class GroupCommitWriter: @unchecked Sendable {
         changes.lock.withLock { changes.observers.append((tables, call)) }
     }
 
+    /// Another node's commit changed `tables` (PostgreSQL's listener thread).
+    func othersChanged(_ tables: Set<String>) {
+        let observers = changes.lock.withLock { changes.observers }
+        for observer in observers where !observer.tables.isDisjoint(with: tables) { observer.call() }
+    }
+
     private func commit(_ group: [Job]) {
-        changes.tables.removeAll(keepingCapacity: true)
+        _ = connection.takeChangedTables()
         do {
-            _ = try connection.run("BEGIN IMMEDIATE")
+            try connection.begin(.write)
             for job in group { job.run(connection) }
-            _ = try connection.run("COMMIT")
-            if !changes.tables.isEmpty {
+            let tables = connection.takeChangedTables()
+            if !tables.isEmpty { try connection.announce(tables) }
+            try connection.commit()
+            if !tables.isEmpty {
                 let observers = changes.lock.withLock { changes.observers }
-                for observer in observers where !observer.tables.isDisjoint(with: changes.tables) { observer.call() }
+                for observer in observers where !observer.tables.isDisjoint(with: tables) { observer.call() }
             }
         } catch {
-            try? connection.execute("ROLLBACK")
+            connection.rollback()
             for job in group { job.fail(error) }
         }
         // Reporting (serialising responses, resuming connections) happens off the writer, so
@@ -227,15 +241,15 @@ final class ResultSlot<T>: @unchecked Sendable {
 
 /// Read connections, opened on demand up to `size`; callers wait when all are busy.
 final class ReadPool: @unchecked Sendable {
-    private let path: String
+    private let driver: StoreDriver
     private let size: Int
     private let condition = NSCondition()
     private var idle: [Connection] = []
     private var opened = 0
     private var closed = false
 
-    init(path: String, size: Int) {
-        self.path = path
+    init(driver: StoreDriver, size: Int) {
+        self.driver = driver
         self.size = size
     }
 
@@ -249,13 +263,13 @@ final class ReadPool: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while true {
-            if closed { throw SQLiteError(code: 1, message: "the store is closed") }
+            if closed { throw StoreError(message: "the store is closed") }
             if let connection = idle.popLast() { return connection }
             if opened < size {
                 opened += 1
                 condition.unlock()
                 do {
-                    let connection = try Connection(path: path, readOnly: false, create: false)
+                    let connection = try driver.connect(writer: false)
                     condition.lock()
                     return connection
                 } catch {

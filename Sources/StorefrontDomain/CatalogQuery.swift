@@ -26,10 +26,15 @@ public struct CatalogQuery: Sendable, Hashable {
     /// The words of `text` as an FTS5 query: each word quoted (so no FTS syntax reaches the
     /// engine from input) and prefix-matched; all words must match.
     public var ftsExpression: String? {
+        words.map { $0.map { "\"\($0)\"*" }.joined(separator: " ") }
+    }
+
+    /// The words searched for: lowercased runs of letters and digits (so no query syntax of
+    /// any engine survives), at most 16; nil when there are none.
+    public var words: [String]? {
         guard let text else { return nil }
-        let words = text.lowercased().split { !($0.isLetter || $0.isNumber) }.prefix(16)
-        guard !words.isEmpty else { return nil }
-        return words.map { "\"\($0)\"*" }.joined(separator: " ")
+        let words = text.lowercased().split { !($0.isLetter || $0.isNumber) }.prefix(16).map(String.init)
+        return words.isEmpty ? nil : words
     }
 
     /// Identifies the query without its page, so a cursor cannot be replayed on another query.

@@ -65,7 +65,7 @@ struct Audit: ParsableCommand {
         let artifacts = gatherer.gather()
         let report = JourneyAudit(target: manifests.map { "manifests:\($0)" } ?? target, artifacts: artifacts, rubric: try .bundled()).run()
         if let store {
-            let database = try Database(path: store, migrations: StoreMigrations.all, readers: 1)
+            let database = try StoreOpener.open(store, readers: 1)
             try AuditHistory.save(report, in: database)
             database.close()
         }

@@ -232,7 +232,7 @@ struct Serve: ParsableCommand {
         }
         let database: Database
         do {
-            database = try Database(path: store, migrations: StoreMigrations.all)
+            database = try StoreOpener.open(store)
         } catch {
             print("storefront: cannot open the store \(store): \(error)", to: &standardError)
             throw ExitCode(74)

@@ -22,11 +22,11 @@ struct StoreOptions: ParsableArguments {
     /// Opens the store's services as the gateway does (a running gateway may share the file),
     /// without HTTP: no catalog index, no threads, no socket.
     func open() throws -> StoreServices {
-        guard FileManager.default.fileExists(atPath: store) else {
+        guard StoreOpener.isPostgres(store) || FileManager.default.fileExists(atPath: store) else {
             throw ValidationError("No store at \(store); start the gateway once (storefront serve) or pass --store.")
         }
         let library = try ProjectFolder.schemas(schemas)
-        let database = try Database(path: store, migrations: StoreMigrations.all, readers: 1)
+        let database = try StoreOpener.open(store, readers: 1)
         // The folder the gateway serves this store from comes first: an admin command run beside
         // some other ./manifests must not load (and index) another store's catalog into this one.
         let folder: URL
@@ -241,7 +241,7 @@ struct Trail: ParsableCommand {
         var against: String?
 
         func run() throws {
-            guard FileManager.default.fileExists(atPath: store) else { throw ValidationError("No store at \(store).") }
+            guard StoreOpener.isPostgres(store) || FileManager.default.fileExists(atPath: store) else { throw ValidationError("No store at \(store).") }
             var saved: TrailHead?
             if let against {
                 guard let data = FileManager.default.contents(atPath: against), let json = try? JSON.parse(bytes: [UInt8](data)),
@@ -249,7 +249,7 @@ struct Trail: ParsableCommand {
                 else { throw ValidationError("\(against) is not a signed trail head (tree_size, root_hash, timestamp, kid, signature).") }
                 saved = head
             }
-            let database = try Database(path: store, migrations: StoreMigrations.all, readers: 1)
+            let database = try StoreOpener.open(store, readers: 1)
             defer { database.close() }
             let jwk = try publicJWK(database: database, kid: saved?.keyID)
             var failed = false
@@ -312,7 +312,7 @@ struct Trail: ParsableCommand {
         @Option(help: "The SQLite store file.") var store: String = "storefront.db"
         @Option(help: "Only entries after this sequence number.") var since: Int64 = 0
         func run() throws {
-            let database = try Database(path: store, migrations: StoreMigrations.all, readers: 1)
+            let database = try StoreOpener.open(store, readers: 1)
             defer { database.close() }
             var after = since
             while true {
@@ -330,7 +330,7 @@ struct Trail: ParsableCommand {
         @Option(help: "How many past entries to show first.") var lines: Int64 = 10
         @Flag(help: "Keep printing new entries as they are written.") var follow = false
         func run() throws {
-            let database = try Database(path: store, migrations: StoreMigrations.all, readers: 1)
+            let database = try StoreOpener.open(store, readers: 1)
             defer { database.close() }
             let last = try database.read { try $0.queryOne("SELECT coalesce(max(seq), 0) FROM trail")?[0].int ?? 0 }
             var after = max(0, last - lines)
@@ -355,7 +355,7 @@ struct Webhooks: ParsableCommand {
         @Option(help: "The SQLite store file.") var store: String = "storefront.db"
         @Option(help: "pending, delivered, dead or all.") var status: String = "all"
         func run() throws {
-            let database = try Database(path: store, migrations: StoreMigrations.all, readers: 1)
+            let database = try StoreOpener.open(store, readers: 1)
             defer { database.close() }
             printJSON(.array(try WebhookDispatcher.list(in: database, status: status == "all" ? nil : status)))
         }
@@ -366,7 +366,7 @@ struct Webhooks: ParsableCommand {
         @Option(help: "The SQLite store file.") var store: String = "storefront.db"
         @Argument(help: "The delivery id.") var id: Int64
         func run() throws {
-            let database = try Database(path: store, migrations: StoreMigrations.all, readers: 1)
+            let database = try StoreOpener.open(store, readers: 1)
             defer { database.close() }
             guard try WebhookDispatcher.replay(id, in: database) else { throw ValidationError("No delivery \(id).") }
             print("delivery \(id) queued again")

@@ -14,7 +14,7 @@ struct StoreMaintenance: ParsableCommand {
     struct Compact: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Sweep expired rows, then VACUUM the store so the file shrinks to what it holds.")
-        @Option(help: "The SQLite store file.") var store: String = "storefront.db"
+        @Option(help: "The store: an SQLite file or a postgres:// URL.") var store: String = "storefront.db"
         @Option(name: .customLong("mcp-session-ttl"), help: "Seconds an unused MCP session lives.") var mcpSessionTTL: Int64 = 3600
         @Option(name: .customLong("checkout-ttl"), help: "Seconds an abandoned checkout or cart is kept.") var checkoutTTL: Int64 = 24 * 3600
         @Option(name: .customLong("idempotency-ttl"), help: "Seconds an idempotency record is kept.") var idempotencyTTL: Int64 = 24 * 3600
@@ -22,8 +22,10 @@ struct StoreMaintenance: ParsableCommand {
         @Flag(inversion: .prefixedNo, help: "Delete expired rows before compacting.") var sweep = true
 
         func run() throws {
-            guard FileManager.default.fileExists(atPath: store) else { throw ValidationError("No store at \(store).") }
-            let before = Self.size(store)
+            guard StoreOpener.isPostgres(store) || FileManager.default.fileExists(atPath: store) else {
+                throw ValidationError("No store at \(store).")
+            }
+            let before = try Self.size(store)
             var swept: JSON = .null
             if sweep {
                 var policy = RetentionPolicy()
@@ -31,7 +33,7 @@ struct StoreMaintenance: ParsableCommand {
                 policy.checkoutTTL = checkoutTTL
                 policy.idempotencyTTL = idempotencyTTL
                 policy.analyticsRetentionDays = analyticsRetentionDays
-                let database = try Database(path: store, migrations: StoreMigrations.all, readers: 1)
+                let database = try StoreOpener.open(store, readers: 1)
                 var retention = StoreRetention(database: database, policy: policy)
                 retention.batch = Int.max / 2
                 let report = try retention.sweep()
@@ -42,19 +44,30 @@ struct StoreMaintenance: ParsableCommand {
                     "analytics_events": .int(Int64(report.analyticsEvents)), "refused_attempts": .int(Int64(report.refusedAttempts)),
                 ]
             }
-            let connection = try Connection(path: store)
-            try connection.execute("PRAGMA busy_timeout = 30000")
-            try connection.execute("VACUUM")
-            _ = try connection.query("PRAGMA wal_checkpoint(TRUNCATE)")
+            let connection = try StoreOpener.connect(store)
+            if connection.backend == .sqlite {
+                try connection.execute("PRAGMA busy_timeout = 30000")
+                try connection.execute("VACUUM")
+                _ = try connection.query("PRAGMA wal_checkpoint(TRUNCATE)")
+            } else {
+                // Outside a transaction, as VACUUM must be; nodes keep serving meanwhile.
+                try connection.execute("VACUUM (ANALYZE)")
+            }
             connection.close()
             printJSON([
-                "store": .string(store), "bytes_before": .int(before), "bytes_after": .int(Self.size(store)), "swept": swept,
+                "store": .string(StoreOpener.describe(store)), "bytes_before": .int(before), "bytes_after": .int(try Self.size(store)),
+                "swept": swept,
             ])
         }
 
-        /// The file and its write-ahead log, in bytes.
-        static func size(_ path: String) -> Int64 {
-            [path, path + "-wal"].reduce(Int64(0)) { total, file in
+        /// The file and its write-ahead log, in bytes (PostgreSQL: the database's size).
+        static func size(_ path: String) throws -> Int64 {
+            if StoreOpener.isPostgres(path) {
+                let connection = try StoreOpener.connect(path)
+                defer { connection.close() }
+                return try connection.queryOne("SELECT pg_database_size(current_database())")?[0].int ?? 0
+            }
+            return [path, path + "-wal"].reduce(Int64(0)) { total, file in
                 let attributes = try? FileManager.default.attributesOfItem(atPath: file)
                 return total + ((attributes?[.size] as? NSNumber)?.int64Value ?? 0)
             }

@@ -29,7 +29,7 @@ struct DatabaseTests {
     func newerStore() throws {
         let path = temporaryStorePath()
         try Database(path: path, migrations: counterMigrations).close()
-        #expect(throws: SQLiteError.self) { try Database(path: path, migrations: [counterMigrations[0]]) }
+        #expect(throws: StoreError.self) { try Database(path: path, migrations: [counterMigrations[0]]) }
     }
 
     @Test("a failing migration leaves nothing half-applied")
@@ -101,7 +101,7 @@ struct DatabaseTests {
         let db = try Database(path: path, migrations: counterMigrations)
         try db.write { try $0.run("INSERT INTO events (body) VALUES ('kept')") }
         // A second, independent connection (as another process would open).
-        let other = try Connection(path: path)
+        let other = try SQLiteConnection(path: path)
         #expect(try other.queryOne("SELECT body FROM events")?[0].string == "kept")
         db.close()
     }
@@ -125,7 +125,7 @@ struct DatabaseTests {
     func closed() throws {
         let db = try Database(path: temporaryStorePath(), migrations: counterMigrations)
         db.close()
-        #expect(throws: SQLiteError.self) { try db.write { try $0.run("INSERT INTO events (body) VALUES ('x')") } }
+        #expect(throws: StoreError.self) { try db.write { try $0.run("INSERT INTO events (body) VALUES ('x')") } }
     }
 
     @Test("commit observers hear about their tables after the commit and before the writer reports")

@@ -14,7 +14,31 @@ from pathlib import Path
 import pytest
 import requests
 
+import stores
 from support import BINARY, MANIFESTS, SESSION_MAX_BODY, ServerProcess, launch, make_public_tree
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only(reason): the test is about the SQLite file itself; skipped on PostgreSQL")
+    if stores.POSTGRES:
+        stores.start_cluster()
+
+
+def pytest_unconfigure(config):
+    stores.stop_cluster()
+
+
+def pytest_report_header(config):
+    return f"store: {stores.BACKEND}"
+
+
+def pytest_collection_modifyitems(config, items):
+    if not stores.POSTGRES:
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker:
+            item.add_marker(pytest.mark.skip(reason="SQLite only: " + (marker.args[0] if marker.args else "")))
 
 
 @pytest.fixture(scope="session")

@@ -27,6 +27,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+import stores
 from support import MANIFESTS, ServerProcess, b64url_encode, launch, run_cli
 
 GIFT_PRODUCT = "gift-card"
@@ -45,20 +46,14 @@ def new_key() -> str:
 
 
 def sql(store: Path, query: str) -> list[dict]:
-    """Rows of one read-only query, through `sqlite3 -json` (WAL readers do not block the gateway)."""
-    out = subprocess.run(
-        ["sqlite3", "-json", "-cmd", ".timeout 10000", str(store), query],
-        capture_output=True, text=True, timeout=60,
-    )
-    assert out.returncode == 0, f"sqlite3 failed on {query!r}: {out.stderr}"
-    return json.loads(out.stdout) if out.stdout.strip() else []
+    """Rows of one read-only query: `sqlite3 -json` on a file (WAL readers do not block the
+    gateway), `psql` on PostgreSQL."""
+    return stores.query_rows(store, query)
 
 
 def sql_exec(store: Path, script: str) -> subprocess.CompletedProcess:
     """Runs statements that change the store (the tampering tests)."""
-    out = subprocess.run(["sqlite3", "-cmd", ".timeout 10000", str(store)], input=script, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, f"sqlite3 failed on {script!r}: {out.stderr}"
-    return out
+    return stores.execute(store, script)
 
 
 def ledger_sum(store: Path, agent_id: str) -> int:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from stores import store_arg, store_args
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +49,7 @@ def free_port() -> int:
 def run_cli(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess:
     """Runs `storefront ARGS...` to completion (for validate, --help, failing starts)."""
     return subprocess.run(
-        [str(BINARY), *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout
+        [str(BINARY), *store_args(args)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -150,7 +152,7 @@ def launch(
     args = [
         str(BINARY), "serve",
         "--manifests", str(manifests),
-        "--store", str(store),
+        "--store", store_arg(store),
         "--host", "127.0.0.1",
         "--port", str(port),
         *extra,

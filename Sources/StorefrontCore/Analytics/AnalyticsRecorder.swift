@@ -298,9 +298,9 @@ public final class AnalyticsRecorder: @unchecked Sendable {
             INSERT INTO analytics_minutes (minute, family, category, stage, route, status, requests, latency_sum, bytes_out, revenue, \(bucketColumns.joined(separator: ", ")))
             VALUES (\(Array(repeating: "?", count: 10 + bucketColumns.count).joined(separator: ", ")))
             ON CONFLICT (minute, family, category, stage, route, status) DO UPDATE SET
-            requests = requests + excluded.requests, latency_sum = latency_sum + excluded.latency_sum,
-            bytes_out = bytes_out + excluded.bytes_out, revenue = revenue + excluded.revenue,
-            \(bucketColumns.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
+            requests = analytics_minutes.requests + excluded.requests, latency_sum = analytics_minutes.latency_sum + excluded.latency_sum,
+            bytes_out = analytics_minutes.bytes_out + excluded.bytes_out, revenue = analytics_minutes.revenue + excluded.revenue,
+            \(bucketColumns.map { "\($0) = analytics_minutes.\($0) + excluded.\($0)" }.joined(separator: ", "))
             """
         let total = batches.reduce(0) { $0 + $1.count }
         // Rows in time order across threads (each thread's are already).
@@ -338,8 +338,8 @@ public final class AnalyticsRecorder: @unchecked Sendable {
             for start in stride(from: 0, to: visitors.count, by: Self.chunk) {
                 let chunk = visitors[start..<min(visitors.count, start + Self.chunk)]
                 try db.run(
-                    "INSERT OR IGNORE INTO analytics_visitors (minute, stage, visitor, agent_id) VALUES "
-                        + Array(repeating: "(?, ?, ?, ?)", count: chunk.count).joined(separator: ", "),
+                    "INSERT INTO analytics_visitors (minute, stage, visitor, agent_id) VALUES "
+                        + Array(repeating: "(?, ?, ?, ?)", count: chunk.count).joined(separator: ", ") + " ON CONFLICT DO NOTHING",
                     chunk.flatMap { [.integer($0.minute), .text($0.stage), .text($0.visitor), SQLValue($0.agentID)] })
             }
             for (k, r) in rollups {

@@ -25,12 +25,12 @@ public struct Commerce: Sendable {
             for product in manifests.catalog.products {
                 if product.variants.isEmpty {
                     try db.run(
-                        "INSERT OR IGNORE INTO inventory (sku, product_id, available) VALUES (?, ?, ?)",
+                        "INSERT INTO inventory (sku, product_id, available) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                         [.text(product.id), .text(product.id), .integer(product.inventory)])
                 }
                 for variant in product.variants {
                     try db.run(
-                        "INSERT OR IGNORE INTO inventory (sku, product_id, available) VALUES (?, ?, ?)",
+                        "INSERT INTO inventory (sku, product_id, available) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                         [.text(variant.id), .text(product.id), .integer(variant.inventory)])
                 }
             }

@@ -111,7 +111,10 @@ public final class Gateway: @unchecked Sendable {
         self.manifests = manifests
         self.database = database
         self.schemas = schemas
-        catalogIndex = SQLiteCatalogIndex(database: database)
+        catalogIndex = switch database.backend {
+        case .sqlite: SQLiteCatalogIndex(database: database)
+        case .postgres: PostgresCatalogIndex(database: database)
+        }
         try catalogIndex.replace(with: manifests.catalog)
         var settings = StoreServices.Settings()
         settings.signingKeyPath = configuration.signingKeyPath

@@ -24,13 +24,13 @@ public enum AdminToken {
                 throw AuthenticationError(code: "admin_token_file", message: "The admin token in \(fromFile) must be at least 24 characters.")
             }
             try database.write { db in
-                try db.run("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [.text(settingKey), .text(hash(token))])
+                try db.run("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [.text(settingKey), .text(hash(token))])
             }
             return nil
         }
         let token = "sf_admin_" + APIKey.random(40)
         let created = try database.write { db -> Bool in
-            try db.run("INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)", [.text(settingKey), .text(hash(token))]) == 1
+            try db.run("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING", [.text(settingKey), .text(hash(token))]) == 1
         }
         return created ? token : nil
     }

@@ -184,10 +184,12 @@ struct SQLiteAgentDirectory: AgentDirectory {
     func revoke(_ id: String) throws -> Bool {
         try database.write { db in
             let changed = try db.run(
-                "UPDATE agents SET status = 'revoked', revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ? AND status = 'active'",
-                [.text(id)])
+                "UPDATE agents SET status = 'revoked', revoked_at = ? WHERE id = ? AND status = 'active'",
+                [.text(Timestamp.iso8601(Date(), milliseconds: true)), .text(id)])
             guard changed == 1 else { return false }
-            try db.run("UPDATE agent_keys SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE agent_id = ? AND revoked_at IS NULL", [.text(id)])
+            try db.run(
+                "UPDATE agent_keys SET revoked_at = ? WHERE agent_id = ? AND revoked_at IS NULL",
+                [.text(Timestamp.iso8601(Date(), milliseconds: true)), .text(id)])
             try trail.append(TrailEntry(agentID: id, action: "agent.revoke", target: id, outcome: "ok"), in: db)
             return true
         }
@@ -198,8 +200,8 @@ struct SQLiteAgentDirectory: AgentDirectory {
         return try database.write { db in
             guard try db.queryOne("SELECT 1 FROM agents WHERE id = ? AND status = 'active'", [.text(id)]) != nil else { return nil }
             try db.run(
-                "UPDATE agent_keys SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE agent_id = ? AND kind = 'api_key' AND revoked_at IS NULL",
-                [.text(id)])
+                "UPDATE agent_keys SET revoked_at = ? WHERE agent_id = ? AND kind = 'api_key' AND revoked_at IS NULL",
+                [.text(Timestamp.iso8601(Date(), milliseconds: true)), .text(id)])
             try db.run(
                 "INSERT INTO agent_keys (agent_id, kind, prefix, secret_hash) VALUES (?, 'api_key', ?, ?)",
                 [.text(id), .text(key.prefix), .blob(APIKey.hash(key.key))])
@@ -225,7 +227,7 @@ struct SQLiteAgentDirectory: AgentDirectory {
         try database.write { db in
             try db.run("DELETE FROM signature_nonces WHERE expires_at < ?", [.integer(Int64(Date().timeIntervalSince1970))])
             return try db.run(
-                "INSERT OR IGNORE INTO signature_nonces (nonce, agent_id, expires_at) VALUES (?, ?, ?)",
+                "INSERT INTO signature_nonces (nonce, agent_id, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [.text(nonce), .text(agentID), .integer(expiresAt)]) == 1
         }
     }

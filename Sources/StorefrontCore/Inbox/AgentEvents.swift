@@ -17,10 +17,9 @@ public struct AgentEvents: Sendable {
 
     public func record(_ type: String, agentID: String, orderID: String? = nil, data: JSON, db: Connection) throws {
         let now = unixNow()
-        try db.run(
-            "INSERT INTO inbox_events (agent_id, type, data, created_at) VALUES (?, ?, ?, ?)",
-            [.text(agentID), .text(type), .text(data.compactString), .integer(now)])
-        let inboxID = db.lastInsertRowID
+        let inboxID = try db.queryOne(
+            "INSERT INTO inbox_events (agent_id, type, data, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+            [.text(agentID), .text(type), .text(data.compactString), .integer(now)])?[0].int ?? 0
         // MCP sessions subscribed to this agent's inbox hear of it on their server-to-client
         // stream (the latest one each session opened).
         let notification: JSON = [
@@ -31,7 +30,7 @@ public struct AgentEvents: Sendable {
             INSERT INTO mcp_events (session_id, stream_id, data)
             SELECT s.session_id, st.id, ? FROM mcp_subscriptions s
             JOIN mcp_streams st ON st.id = (SELECT id FROM mcp_streams WHERE session_id = s.session_id AND request_id IS NULL
-                                            ORDER BY created_at DESC, rowid DESC LIMIT 1)
+                                            ORDER BY created_at DESC, id DESC LIMIT 1)
             JOIN mcp_sessions ses ON ses.id = s.session_id AND ses.ended_at IS NULL
             WHERE s.agent_id = ? AND s.uri = ?
             """, [.text(notification.compactString), .text(agentID), .text(Self.inboxURI)])

@@ -7,11 +7,10 @@ public enum AuditHistory {
     @discardableResult
     public static func save(_ report: JSON, in database: Database) throws -> Int64 {
         try database.write { db in
-            try db.run(
-                "INSERT INTO audit_reports (target, audited_at, score, level, report) VALUES (?, ?, ?, ?, ?)",
+            try db.queryOne(
+                "INSERT INTO audit_reports (target, audited_at, score, level, report) VALUES (?, ?, ?, ?, ?) RETURNING id",
                 [.text(report["target"]?.stringValue ?? ""), .text(report["audited_at"]?.stringValue ?? ""),
-                 .real(report["score"]?.doubleValue ?? 0), .text(report["level"]?.stringValue ?? ""), .text(report.compactString)])
-            return db.lastInsertRowID
+                 .real(report["score"]?.doubleValue ?? 0), .text(report["level"]?.stringValue ?? ""), .text(report.compactString)])?[0].int ?? 0
         }
     }
 

@@ -36,7 +36,7 @@ enum MCPSessionSweep {
         let excess = live - Int64(max(0, keeping))
         guard excess > 0 else { return }
         let ids = try db.query(
-            "SELECT id FROM mcp_sessions WHERE creator = ? AND ended_at IS NULL ORDER BY last_used_at, rowid LIMIT ?",
+            "SELECT id FROM mcp_sessions WHERE creator = ? AND ended_at IS NULL ORDER BY last_used_at, created_at, id LIMIT ?",
             [.text(creator), .integer(excess)]
         ).compactMap { $0[0].string }
         for id in ids { try delete(id, db: db) }

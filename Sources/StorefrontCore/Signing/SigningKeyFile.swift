@@ -1,13 +1,26 @@
 import Foundation
 import JSON
 import Store
+import StorePostgres
 import StorefrontDomain
 
 /// The store's signing key lives in its own file, never in the store: whoever can write the
 /// store file cannot re-sign checkpoints or trail heads. The file holds the private JWK (RFC
-/// 8037, with `d`), mode 0600. By default it sits beside the store (`STORE.key`).
+/// 8037, with `d`), mode 0600. By default it sits beside an SQLite store (`STORE.key`); a
+/// PostgreSQL store's default is named after its host, port and database in
+/// `~/.storefront/keys/`, where every node and admin command on this machine finds it (nodes on
+/// other machines need a copy: pass `--signing-key`).
 public enum SigningKeyFile {
-    public static func defaultPath(store: String) -> String { store + ".key" }
+    public static func defaultPath(store: String) -> String {
+        guard PostgresDriver.accepts(store), let url = URLComponents(string: store) else { return store + ".key" }
+        let parts: [String] = [url.host ?? "localhost", url.port.map { String($0) } ?? "5432", String(url.path.dropFirst())]
+        let name = String(parts.joined(separator: "-").map { (c: Character) -> Character in
+            c.isLetter || c.isNumber || c == "." || c == "-" ? c : "_"
+        })
+        let folder = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".storefront/keys")
+        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        return folder.appendingPathComponent(name + ".key").path
+    }
 
     /// The key at `path`. On first start it is created; a store that kept its key inside (older
     /// versions) has it moved out: written to the file, then erased from the store.
@@ -89,9 +102,11 @@ public enum SigningKeyFile {
     /// Deletes every private key from the store, overwriting the freed pages.
     static func eraseLegacy(in database: Database) throws {
         try database.write { db in
+            // Only SQLite stores of older versions ever held a key; PostgreSQL stores never did.
+            guard db.backend == .sqlite else { return try db.run("DELETE FROM signing_keys") }
             try db.execute("PRAGMA secure_delete = ON")
-            try db.run("DELETE FROM signing_keys")
-            try db.execute("PRAGMA secure_delete = OFF")
+            defer { try? db.execute("PRAGMA secure_delete = OFF") }
+            return try db.run("DELETE FROM signing_keys")
         }
     }
 }

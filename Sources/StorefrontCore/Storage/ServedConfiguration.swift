@@ -15,8 +15,8 @@ public enum ServedConfiguration {
         let path = folder.standardizedFileURL.path
         let urls = JSON.array(webhookURLs.map(JSON.string)).compactString
         try database.write { db in
-            try db.run("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [.text(manifestsKey), .text(path)])
-            try db.run("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [.text(webhooksKey), .text(urls)])
+            try db.run("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [.text(manifestsKey), .text(path)])
+            try db.run("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [.text(webhooksKey), .text(urls)])
         }
     }
 

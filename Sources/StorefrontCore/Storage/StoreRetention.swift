@@ -55,19 +55,19 @@ public struct StoreRetention: Sendable {
             // holds money and expires by its own TTL).
             let checkouts = try db.run(
                 """
-                DELETE FROM checkouts WHERE rowid IN (
-                    SELECT rowid FROM checkouts WHERE status IN ('incomplete', 'ready_for_complete', 'canceled')
+                DELETE FROM checkouts WHERE id IN (
+                    SELECT id FROM checkouts WHERE status IN ('incomplete', 'ready_for_complete', 'canceled')
                     AND updated_at < ? AND approval_id IS NULL LIMIT ?)
                 """, [.integer(checkoutCutoff), .integer(Int64(limit))])
             let carts = try db.run(
                 """
-                DELETE FROM carts WHERE rowid IN (
-                    SELECT rowid FROM carts WHERE status IN ('active', 'canceled') AND updated_at < ? LIMIT ?)
+                DELETE FROM carts WHERE id IN (
+                    SELECT id FROM carts WHERE status IN ('active', 'canceled') AND updated_at < ? LIMIT ?)
                 """, [.integer(checkoutCutoff), .integer(Int64(limit))])
             let idempotencyRecords = try db.run(
                 """
-                DELETE FROM idempotency_keys WHERE rowid IN (
-                    SELECT rowid FROM idempotency_keys WHERE created_at < ? LIMIT ?)
+                DELETE FROM idempotency_keys WHERE (agent_id, action, key) IN (
+                    SELECT agent_id, action, key FROM idempotency_keys WHERE created_at < ? LIMIT ?)
                 """, [.integer(idempotencyCutoff), .integer(Int64(limit))])
             let analyticsEvents = try db.run(
                 "DELETE FROM analytics_events WHERE id IN (SELECT id FROM analytics_events WHERE minute < ? LIMIT ?)",

@@ -112,7 +112,10 @@ struct AfterSaleActions: Sendable {
                 message: "This agent keeps \(count) notes, the most allowed; forget some first.")
         }
         try db.run(
-            "INSERT OR REPLACE INTO memories (agent_id, key, value, bytes, updated_at) VALUES (?, ?, ?, ?, ?)",
+            """
+            INSERT INTO memories (agent_id, key, value, bytes, updated_at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (agent_id, key) DO UPDATE SET value = excluded.value, bytes = excluded.bytes, updated_at = excluded.updated_at
+            """,
             [.text(agent.id), .text(key), .text(value), SQLValue(size), .integer(unixNow())])
         let row = try db.queryOne("SELECT * FROM memories WHERE agent_id = ? AND key = ?", [.text(agent.id), .text(key)])!
         return ["memory": Self.memoryJSON(row), "used_bytes": .int(used + Int64(size)), "limit_bytes": .int(Int64(Self.maxAgentBytes))]
@@ -273,8 +276,10 @@ struct AfterSaleActions: Sendable {
         let tags = arguments["tags"] ?? []
         try db.run(
             """
-            INSERT OR REPLACE INTO feedback (order_id, product_id, agent_id, rating, tags, text, created_at, updated_at)
+            INSERT INTO feedback (order_id, product_id, agent_id, rating, tags, text, created_at, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (order_id, product_id) DO UPDATE SET agent_id = excluded.agent_id, rating = excluded.rating,
+                tags = excluded.tags, text = excluded.text, created_at = excluded.created_at, updated_at = excluded.updated_at
             """,
             [.text(orderID), .text(productID), .text(agent.id), .integer(arguments["rating"]?.intValue ?? 0),
              .text(tags.compactString), SQLValue(arguments["text"]?.stringValue), .integer(created), .integer(now)])

@@ -51,7 +51,7 @@ public struct AuditTrail: Sendable {
     func checkpoint(seq: Int64, hash: String, in db: Connection) throws {
         let signature = Base64URL.encode(try signingKey.sign(Self.checkpointPayload(seq: seq, hash: hash)))
         try db.run(
-            "INSERT OR REPLACE INTO trail_checkpoints (seq, hash, kid, signature, at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO trail_checkpoints (seq, hash, kid, signature, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (seq) DO UPDATE SET hash = excluded.hash, kid = excluded.kid, signature = excluded.signature, at = excluded.at",
             [.integer(seq), .text(hash), .text(signingKey.keyID), .text(signature), .text(Self.timestamp())])
         // A signed head at every checkpoint: the Merkle root an outsider can hold the store to.
         try storeHead(try signHead(in: db), in: db)

@@ -19,7 +19,7 @@ enum RefusedAttempts {
             INSERT INTO refused_attempts (agent_key, action, error_code, hour, attempts, first_at, last_at, last_amount, currency)
             VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)
             ON CONFLICT (agent_key, action, error_code, hour) DO UPDATE SET
-                attempts = attempts + 1, last_at = excluded.last_at, last_amount = excluded.last_amount, currency = excluded.currency
+                attempts = refused_attempts.attempts + 1, last_at = excluded.last_at, last_amount = excluded.last_amount, currency = excluded.currency
             """,
             [.text(key), .text(action), .text(errorCode), .integer(hour), .integer(now), .integer(now),
              amount.map(SQLValue.integer) ?? .null, SQLValue(currency)])

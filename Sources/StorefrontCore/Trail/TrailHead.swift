@@ -75,7 +75,7 @@ extension AuditTrail {
     /// Keeps a signed head in the store (checkpoints and clean stops), for `trail verify`.
     func storeHead(_ head: TrailHead, in db: Connection) throws {
         try db.run(
-            "INSERT OR IGNORE INTO trail_heads (tree_size, root_hash, timestamp, kid, signature) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO trail_heads (tree_size, root_hash, timestamp, kid, signature) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [.integer(head.treeSize), .text(MerkleHash.hex(head.rootHash)), .text(head.timestamp), .text(head.keyID),
              .text(head.signature)])
     }

@@ -1,0 +1,133 @@
+"""Which store the end-to-end suite runs against: SQLite files (the default) or PostgreSQL.
+
+`STOREFRONT_TEST_STORE=postgres` runs every test against PostgreSQL. Unless
+`STOREFRONT_TEST_PG` names a server (`postgres://user@host:port`), a throwaway cluster is made
+for the run: `initdb` in a temporary folder (as the `postgres` user when run as root, since
+initdb refuses root), started on a free loopback port, and stopped and deleted at the end.
+
+Tests keep naming stores by file path. On PostgreSQL each distinct path is a database of its own
+(named from the path's hash, created on first use), so a test that restarts a gateway "on the same
+store" or runs two gateways on it gets the same database, and tests never share one.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+BACKEND = os.environ.get("STOREFRONT_TEST_STORE", "sqlite")
+assert BACKEND in ("sqlite", "postgres"), f"STOREFRONT_TEST_STORE must be sqlite or postgres, not {BACKEND!r}"
+POSTGRES = BACKEND == "postgres"
+
+_server_url: str | None = os.environ.get("STOREFRONT_TEST_PG")
+_cluster: dict | None = None
+_created: set[str] = set()
+
+
+def _bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(p.split("/")[4]))
+    if found:
+        return found[-1]
+    path = shutil.which(name)
+    assert path, f"PostgreSQL's {name} is not installed (Debian: apt-get install postgresql)"
+    return path
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_cluster() -> str:
+    """initdb + pg_ctl start on a free port; returns the server's URL (no database)."""
+    global _cluster, _server_url
+    if _server_url:
+        return _server_url
+    folder = Path(tempfile.mkdtemp(prefix="storefront-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres")
+    data = folder / "data"
+    port = _free_port()
+    subprocess.run(_as_postgres([_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync",
+                                 "-E", "UTF8", "--locale", "C"]),
+                   check=True, capture_output=True, timeout=120)
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=400"
+    subprocess.run(_as_postgres([_bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"),
+                                 "-w", "-t", "60", "start"]),
+                   check=True, capture_output=True, timeout=90)
+    _cluster = {"folder": folder, "data": data}
+    _server_url = f"postgres://postgres@127.0.0.1:{port}"
+    return _server_url
+
+
+def stop_cluster() -> None:
+    global _cluster
+    if _cluster is None:
+        return
+    subprocess.run(_as_postgres([_bin("pg_ctl"), "-D", str(_cluster["data"]), "-m", "immediate", "-w", "stop"]),
+                   capture_output=True, timeout=60)
+    shutil.rmtree(_cluster["folder"], ignore_errors=True)
+    _cluster = None
+
+
+def psql(database: str, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    url = start_cluster() + "/" + database
+    out = subprocess.run([_bin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", url, *args],
+                         input=input, capture_output=True, text=True, timeout=120)
+    if check:
+        assert out.returncode == 0, f"psql failed: {out.stderr}"
+    return out
+
+
+def database_name(store: Path | str) -> str:
+    return "sf_" + hashlib.sha256(str(Path(store).resolve()).encode()).hexdigest()[:20]
+
+
+def store_arg(store: Path | str) -> str:
+    """What to pass as `--store` for a store the test names by path."""
+    if not POSTGRES or str(store).startswith(("postgres://", "postgresql://")):
+        return str(store)
+    name = database_name(store)
+    if name not in _created:
+        psql("postgres", "-c", f"CREATE DATABASE {name}", check=False)
+        _created.add(name)
+    return f"{start_cluster()}/{name}"
+
+
+def store_args(args) -> list[str]:
+    """`args` with the value after each `--store` mapped through `store_arg`."""
+    args = [str(a) for a in args]
+    return [store_arg(a) if i > 0 and args[i - 1] == "--store" else a for i, a in enumerate(args)]
+
+
+def query_rows(store: Path | str, query: str) -> list[dict]:
+    """Rows of one read-only query as dictionaries, on whichever store."""
+    if POSTGRES:
+        out = psql(database_name(store), "-At", "-c", f"SELECT coalesce(json_agg(q), '[]') FROM ({query}) q")
+        return json.loads(out.stdout)
+    out = subprocess.run(["sqlite3", "-json", "-cmd", ".timeout 10000", str(store), query],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, f"sqlite3 failed on {query!r}: {out.stderr}"
+    return json.loads(out.stdout) if out.stdout.strip() else []
+
+
+def execute(store: Path | str, script: str) -> subprocess.CompletedProcess:
+    """Runs statements that change the store (the tampering tests), on whichever store."""
+    if POSTGRES:
+        return psql(database_name(store), input=script)
+    out = subprocess.run(["sqlite3", "-cmd", ".timeout 10000", str(store)], input=script, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, f"sqlite3 failed on {script!r}: {out.stderr}"
+    return out
