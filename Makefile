@@ -17,11 +17,14 @@ build:
 	scripts/setup.sh
 	$(SWIFT) build --product storefront
 
+# The end-to-end suite runs twice: on SQLite files, then on PostgreSQL (a throwaway cluster the
+# suite makes with Debian's initdb on a free loopback port, and deletes at the end).
 test:
 	scripts/setup.sh --test
 	SWIFT=$(SWIFT) scripts/build-checked.sh
 	$(SWIFT) test --skip-build
 	STOREFRONT_BIN=$(CURDIR)/.build/debug/storefront .venv/bin/python -m pytest -q tests/e2e
+	STOREFRONT_TEST_STORE=postgres STOREFRONT_BIN=$(CURDIR)/.build/debug/storefront .venv/bin/python -m pytest -q tests/e2e
 
 unit:
 	$(SWIFT) test
@@ -29,6 +32,7 @@ unit:
 e2e: build
 	scripts/setup.sh --test
 	STOREFRONT_BIN=$(CURDIR)/.build/debug/storefront .venv/bin/python -m pytest -q tests/e2e
+	STOREFRONT_TEST_STORE=postgres STOREFRONT_BIN=$(CURDIR)/.build/debug/storefront .venv/bin/python -m pytest -q tests/e2e
 
 bench:
 	scripts/setup.sh --test --bench

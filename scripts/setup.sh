@@ -6,11 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4 libjs-chart.js curl jq)
+packages=(pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libcurl4 libjs-chart.js curl jq)
 want_venv=0
 for arg in "$@"; do
     case "$arg" in
-        --test) want_venv=1; packages+=(python3-venv chromium chromium-driver sqlite3) ;;
+        --test) want_venv=1; packages+=(python3-venv chromium chromium-driver sqlite3 postgresql) ;;
         --bench) packages+=(wrk gcc curl) ;;
         *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
     esac

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Wakes live SSE streams when events are appended: at once for events written by this
-/// process, and within `pollInterval` for events another gateway process wrote to the store.
+/// process, and within `pollInterval` for events another gateway process wrote to the store
+/// (at once too when the store says another process committed some: `othersChanged`).
 /// One feed watches one table (MCP stream events, inbox events) through `latest`.
 ///
 /// Listeners subscribe to a topic (an MCP stream, an agent's inbox) and only the listeners of
@@ -18,6 +19,7 @@ public final class ChangeFeed: @unchecked Sendable {
     private var listeners: [String: [UUID: @Sendable () -> Void]] = [:]
     private var lastSeen: Int64 = 0
     private var timer: DispatchSourceTimer?
+    private let queue = DispatchQueue(label: "change-feed")
 
     /// Wake-ups delivered by every feed of the process (`storefront_stream_wakeups_total`).
     public static let wakeups = AtomicCounter()
@@ -26,7 +28,7 @@ public final class ChangeFeed: @unchecked Sendable {
         self.latest = latest
         self.topics = topics
         lastSeen = (try? latest()) ?? 0
-        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "mcp-event-feed"))
+        let timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now() + pollInterval, repeating: pollInterval)
         timer.setEventHandler { [weak self] in self?.poll() }
         timer.resume()
@@ -61,6 +63,12 @@ public final class ChangeFeed: @unchecked Sendable {
             return listeners[topic].map { Array($0.values) } ?? []
         }
         deliver(wakes)
+    }
+
+    /// Another process committed rows of the watched table (PostgreSQL's NOTIFY): look now
+    /// instead of at the next poll.
+    public func othersChanged() {
+        queue.async { [weak self] in self?.poll() }
     }
 
     private func poll() {

@@ -138,12 +138,18 @@ public final class PostgresConnection: Connection {
     /// inferred (42P08): it is then typed from the value of the first call (a NULL as text).
     private func prepare(_ name: String, _ translated: String, sql: String, parameters: [SQLValue]) throws {
         var types = [Oid](repeating: 0, count: parameters.count)
+        // A failed prepare would abort the transaction it runs in: inside one, it runs in a savepoint.
+        let inTransaction = PQtransactionStatus(try live) == PQTRANS_INTRANS
         for _ in 0...parameters.count {
+            if inTransaction { try execute("SAVEPOINT storefront_prepare") }
             let result = types.withUnsafeBufferPointer { PQprepare(try? live, name, translated, Int32($0.count), $0.baseAddress) }
             defer { PQclear(result) }
             do {
-                return try check(result, sql: sql)
+                try check(result, sql: sql)
+                if inTransaction { try execute("RELEASE storefront_prepare") }
+                return
             } catch let error as StoreError where error.sqlState == "42P08" {
+                if inTransaction { try execute("ROLLBACK TO storefront_prepare; RELEASE storefront_prepare") }
                 guard let n = Self.undeterminedParameter(error.message), n >= 1, n <= types.count, types[n - 1] == 0 else { throw error }
                 types[n - 1] = switch parameters[n - 1] {
                 case .integer: 20
@@ -151,6 +157,9 @@ public final class PostgresConnection: Connection {
                 case .blob: 17
                 case .text, .null: 25
                 }
+            } catch {
+                if inTransaction { try? execute("ROLLBACK TO storefront_prepare; RELEASE storefront_prepare") }
+                throw error
             }
         }
     }

@@ -22,7 +22,7 @@ struct StoreOptions: ParsableArguments {
     /// Opens the store's services as the gateway does (a running gateway may share the file),
     /// without HTTP: no catalog index, no threads, no socket.
     func open() throws -> StoreServices {
-        guard StoreOpener.isPostgres(store) || FileManager.default.fileExists(atPath: store) else {
+        guard StoreOpener.exists(store) else {
             throw ValidationError("No store at \(store); start the gateway once (storefront serve) or pass --store.")
         }
         let library = try ProjectFolder.schemas(schemas)
@@ -241,7 +241,7 @@ struct Trail: ParsableCommand {
         var against: String?
 
         func run() throws {
-            guard StoreOpener.isPostgres(store) || FileManager.default.fileExists(atPath: store) else { throw ValidationError("No store at \(store).") }
+            guard StoreOpener.exists(store) else { throw ValidationError("No store at \(store).") }
             var saved: TrailHead?
             if let against {
                 guard let data = FileManager.default.contents(atPath: against), let json = try? JSON.parse(bytes: [UInt8](data)),

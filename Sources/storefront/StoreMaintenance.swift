@@ -22,7 +22,7 @@ struct StoreMaintenance: ParsableCommand {
         @Flag(inversion: .prefixedNo, help: "Delete expired rows before compacting.") var sweep = true
 
         func run() throws {
-            guard StoreOpener.isPostgres(store) || FileManager.default.fileExists(atPath: store) else {
+            guard StoreOpener.exists(store) else {
                 throw ValidationError("No store at \(store).")
             }
             let before = try Self.size(store)

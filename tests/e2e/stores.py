@@ -20,6 +20,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from urllib.parse import urlsplit
 from pathlib import Path
 
 BACKEND = os.environ.get("STOREFRONT_TEST_STORE", "sqlite")
@@ -131,3 +132,140 @@ def execute(store: Path | str, script: str) -> subprocess.CompletedProcess:
                          text=True, timeout=60)
     assert out.returncode == 0, f"sqlite3 failed on {script!r}: {out.stderr}"
     return out
+
+
+# --- a DB-API connection to either store, for tests that read or edit rows directly -------------
+
+
+class DualRow(tuple):
+    """A row read by position or by column name (what sqlite3.Row gives)."""
+
+    def __new__(cls, names: tuple[str, ...], values):
+        row = super().__new__(cls, values)
+        row._names = names
+        return row
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._names.index(key))
+        return tuple.__getitem__(self, key)
+
+    def keys(self):
+        return list(self._names)
+
+
+class _PostgresCursor:
+    def __init__(self, cursor):
+        self._cursor = cursor
+
+    def _row(self, values):
+        return None if values is None else DualRow(tuple(d.name for d in self._cursor.description), values)
+
+    def fetchone(self):
+        return self._row(self._cursor.fetchone())
+
+    def fetchall(self):
+        return [self._row(v) for v in self._cursor.fetchall()]
+
+    def __iter__(self):
+        return iter(self.fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+
+class _PostgresConnection:
+    """psycopg with sqlite3's face: `?` placeholders, `execute` on the connection, rows by name or
+    position, and `with` committing (and here also closing)."""
+
+    def __init__(self, url: str, readonly: bool):
+        import psycopg
+
+        self._connection = psycopg.connect(url)
+        if readonly:
+            self._connection.read_only = True
+
+    def execute(self, sql: str, parameters=()):
+        cursor = self._connection.cursor()
+        cursor.execute(sql.replace("?", "%s"), tuple(parameters))
+        return _PostgresCursor(cursor)
+
+    def executemany(self, sql: str, rows):
+        with self._connection.cursor() as cursor:
+            cursor.executemany(sql.replace("?", "%s"), [tuple(r) for r in rows])
+
+    def commit(self):
+        self._connection.commit()
+
+    def close(self):
+        self._connection.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        if kind is None:
+            self._connection.commit()
+        else:
+            self._connection.rollback()
+        self._connection.close()
+
+
+def connect(store: Path | str, *, readonly: bool = False, timeout: float = 10):
+    """A connection to the store a test names by path: sqlite3 on the file, psycopg on PostgreSQL.
+    Rows read by name or position either way."""
+    if POSTGRES:
+        return _PostgresConnection(store_arg(store), readonly)
+    import sqlite3
+
+    if readonly:
+        connection = sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=timeout)
+    else:
+        connection = sqlite3.connect(str(store), timeout=timeout)
+    connection.row_factory = sqlite3.Row
+    return connection
+
+
+def key_path(store: Path | str) -> Path:
+    """Where the gateway keeps a store's signing key by default (SigningKeyFile.defaultPath)."""
+    if not POSTGRES:
+        return Path(str(store) + ".key")
+    url = urlsplit(store_arg(store))
+    name = f"{url.hostname or 'localhost'}-{url.port or 5432}-{url.path.lstrip('/')}"
+    name = "".join(c if c.isalnum() or c in ".-" else "_" for c in name)
+    return Path.home() / ".storefront" / "keys" / (name + ".key")
+
+
+def exists(store: Path | str) -> bool:
+    """Whether the store has been created (the file; on PostgreSQL, the database's schema)."""
+    if not POSTGRES:
+        return Path(store).exists()
+    out = psql(database_name(store), "-At", "-c", "SELECT count(*) FROM pg_tables WHERE tablename = 'schema_migrations'",
+               check=False)
+    return out.returncode == 0 and out.stdout.strip() == "1"
+
+
+def copy(source: Path | str, target: Path | str) -> None:
+    """A private copy of a stopped store and its signing key (tests that tamper with a store):
+    the file (and its WAL), or a new database made from the source as a template."""
+    if POSTGRES:
+        store_arg(source)
+        psql("postgres", "-c", f"CREATE DATABASE {database_name(target)} TEMPLATE {database_name(source)}")
+        _created.add(database_name(target))
+    else:
+        for suffix in ("", "-wal", "-shm"):
+            if Path(str(source) + suffix).exists():
+                shutil.copy(str(source) + suffix, str(target) + suffix)
+    if key_path(source).exists():
+        shutil.copy(key_path(source), key_path(target))
+
+
+def dump(store: Path | str) -> str:
+    """Everything the store holds as text (`sqlite3 .dump`, `pg_dump`): to prove a secret is not in it."""
+    if POSTGRES:
+        out = subprocess.run([_bin("pg_dump"), "--no-owner", store_arg(store)], capture_output=True, text=True, timeout=120)
+    else:
+        out = subprocess.run(["sqlite3", str(store), ".dump"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout

@@ -15,6 +15,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+import stores
 from shop import GIFT_PRICE, GIFT_SKU, cli, cli_json, ed25519_jwk, ledger_rows, ledger_sum, run_parallel, sql, start_shop
 from support import BINARY, assert_json_error, rfc7638_thumbprint
 
@@ -338,7 +339,7 @@ def test_admin_commands_work_from_any_folder_given_only_the_store(shop, tmp_path
     agent = shop.buyer(funds=1_000)
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(BINARY), *args], cwd=elsewhere, capture_output=True, text=True, timeout=60)
+        return subprocess.run([str(BINARY), *stores.store_args(args)], cwd=elsewhere, capture_output=True, text=True, timeout=60)
 
     listed = run("agents", "list", "--store", str(shop.store))
     assert listed.returncode == 0, listed.stderr
@@ -383,4 +384,5 @@ def test_an_admin_command_leaves_the_running_gateways_catalog_alone(shop, tmp_pa
     assert listed.returncode == 0 and agent.id in listed.stdout, listed.stderr
     assert found("quokka") == 0 and found("tent") == before
     # The store's own index, which every gateway on this store searches, was not rewritten.
-    assert sql(shop.store, "SELECT count(*) AS n FROM catalog_fts WHERE catalog_fts MATCH 'quokka'")[0]["n"] == 0
+    matches = ("document @@ to_tsquery('simple', 'quokka')" if stores.POSTGRES else "catalog_fts MATCH 'quokka'")
+    assert sql(shop.store, f"SELECT count(*) AS n FROM catalog_fts WHERE {matches}")[0]["n"] == 0

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import socket
-import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
+import stores
 from gateway_process import LegacySession, SSEStream, initialize_message, modern_post, post_json, rpc_request
 from shop import GIFT_PRODUCT, GIFT_SKU, Shop, cli, new_key, run_parallel, start_shop
 
@@ -27,21 +27,16 @@ SWEEP = ("--sweep-interval", "0.5")
 
 
 def rows(store: Path, query: str, params: tuple = ()) -> list[tuple]:
-    """One read of the store file with Python's sqlite3 (a WAL reader; the gateway keeps serving)."""
-    connection = sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=10)
+    """One read of the store (on SQLite a WAL reader; the gateway keeps serving)."""
+    connection = stores.connect(store, readonly=True)
     try:
-        return connection.execute(query, params).fetchall()
+        return [tuple(r) for r in connection.execute(query, params).fetchall()]
     finally:
         connection.close()
 
 
 def write(store: Path, script: str) -> None:
-    connection = sqlite3.connect(store, timeout=10)
-    try:
-        connection.executescript(script)
-        connection.commit()
-    finally:
-        connection.close()
+    stores.execute(store, script)
 
 
 def wait_until(condition, timeout: float = 8.0, what: str = "the condition") -> None:
@@ -323,10 +318,12 @@ def open_unread_stream(port: int, api_key: str) -> socket.socket:
 def test_unread_inbox_streams_over_a_large_backlog_do_not_buffer_it(shop):
     agent = shop.register()
     events, padding = 5_000, "x" * 1_000
+    data, now = ("json_build_object('n', i, 'pad', '{p}')::text", "extract(epoch FROM now())::bigint") if stores.POSTGRES \
+        else ("json_object('n', i, 'pad', '{p}')", "strftime('%s', 'now')")
     write(shop.store, f"""
         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {events})
         INSERT INTO inbox_events (agent_id, type, data, created_at)
-        SELECT '{agent.id}', 'wallet.funded', json_object('n', i, 'pad', '{padding}'), strftime('%s', 'now') FROM n;
+        SELECT '{agent.id}', 'wallet.funded', {data.format(p=padding)}, {now} FROM n;
     """)
     backlog_kib = events * len(padding) // 1024
     pid = shop.server.process.pid

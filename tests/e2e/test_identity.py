@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from gateway_process import LegacySession, initialize_message, modern_post, post_json, rpc_notification, rpc_request
+import stores
 from shop import GIFT_PRODUCT, GIFT_SKU, cli, error_of, new_key, sql, start_shop
 from support import assert_json_error, launch
 
@@ -66,12 +67,13 @@ def test_the_api_key_is_shown_once_and_stored_only_as_a_hash(shop):
     assert agent.id in out.stdout and secret not in out.stdout
 
     # In the store: the lookup prefix may be there, the secret (and the whole key) may not.
-    dump = subprocess.run(["sqlite3", str(shop.store), ".dump"], capture_output=True, text=True, timeout=60).stdout
+    dump = stores.dump(shop.store)
     assert agent.id in dump
     assert secret not in dump and agent.api_key not in dump
-    rows = sql(shop.store, f"SELECT prefix, hex(secret_hash) AS h FROM agent_keys WHERE agent_id = '{agent.id}' AND kind = 'api_key'")
+    hexed = "encode(secret_hash, 'hex')" if stores.POSTGRES else "hex(secret_hash)"
+    rows = sql(shop.store, f"SELECT prefix, {hexed} AS h FROM agent_keys WHERE agent_id = '{agent.id}' AND kind = 'api_key'")
     assert len(rows) == 1 and rows[0]["prefix"] and prefix in rows[0]["prefix"], rows
-    assert rows[0]["h"] and secret.encode().hex().upper() not in rows[0]["h"]
+    assert rows[0]["h"] and secret.encode().hex().upper() not in rows[0]["h"].upper()
 
 
 @pytest.mark.parametrize("authorization, code", [
@@ -192,7 +194,7 @@ def test_the_admin_token_is_printed_once_on_first_start_and_works_after_a_restar
         token = re.search(r"(sf_admin_\S+)", lines[0]).group(1)
         assert requests.get(srv.url("/admin/api/agents"), headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200
         # stored hashed only
-        dump = subprocess.run(["sqlite3", str(store), ".dump"], capture_output=True, text=True).stdout
+        dump = stores.dump(store)
         assert token not in dump and token[len("sf_admin_"):] not in dump
     finally:
         code = srv.stop(signal.SIGTERM)

@@ -481,9 +481,9 @@ def test_the_gateway_audits_itself_and_keeps_the_history(tmp_path):
 def test_the_command_line_audit_can_keep_its_report_in_a_store(tmp_path):
     store = tmp_path / "history.db"
     audit("--manifests", "manifests", "--format", "json", "--store", str(store))
-    import sqlite3
+    import stores
 
-    with sqlite3.connect(store) as db:
+    with stores.connect(store) as db:
         rows = db.execute("SELECT target, score, level FROM audit_reports").fetchall()
     assert len(rows) == 1 and rows[0][0] == "manifests:manifests" and rows[0][2] == "agent-ready", rows
 

@@ -17,6 +17,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+import stores
 from support import STOP_TIMEOUT, b64url_decode, b64url_encode, split_detached, split_response, verify_ed25519
 
 
@@ -27,13 +28,27 @@ def jwks_of(srv) -> dict:
 
 
 def integrity(path) -> str:
+    """SQLite's own check of the file ("ok"); PostgreSQL keeps its pages consistent itself."""
+    if stores.POSTGRES:
+        return "ok"
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         return db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def table_names(store) -> set[str]:
+    query = ("SELECT tablename FROM pg_tables WHERE schemaname = 'public'" if stores.POSTGRES
+             else "SELECT name FROM sqlite_master WHERE type='table'")
+    db = stores.connect(store, readonly=True)
+    try:
+        return {r[0] for r in db.execute(query).fetchall()}
+    finally:
+        db.close()
 
 
 # --- the store file ----------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only("the store file and its WAL")
 def test_store_file_is_created_on_first_start(start_server, tmp_path):
     store = tmp_path / "fresh" / "first.db"
     store.parent.mkdir()
@@ -44,6 +59,7 @@ def test_store_file_is_created_on_first_start(start_server, tmp_path):
     assert integrity(store) == "ok"
 
 
+@pytest.mark.sqlite_only("the store file and its WAL")
 def test_store_is_sqlite_in_wal_mode(start_server, tmp_path):
     store = tmp_path / "wal.db"
     srv = start_server(store)
@@ -81,16 +97,20 @@ def test_a_new_store_gets_a_new_key(start_server, tmp_path):
 def private_keys_matching(store, public_x: str) -> list[bytes]:
     """32-byte blobs anywhere in the store whose Ed25519 public key is `public_x`."""
     found = []
-    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        for table in tables:
-            for row in db.execute(f'SELECT * FROM "{table}"'):
+    db = stores.connect(store, readonly=True)
+    try:
+        for table in sorted(table_names(store)):
+            for row in db.execute(f'SELECT * FROM "{table}"').fetchall():
                 for value in row:
+                    if isinstance(value, memoryview):
+                        value = bytes(value)
                     if isinstance(value, bytes) and len(value) == 32:
                         public = Ed25519PrivateKey.from_private_bytes(value).public_key()
                         raw = public.public_bytes(Encoding.Raw, PublicFormat.Raw)
                         if raw == b64url_decode(public_x):
                             found.append(value)
+    finally:
+        db.close()
     return found
 
 
@@ -104,7 +124,7 @@ def test_the_published_key_is_the_one_in_the_key_file_never_in_the_store_and_its
     bodies = [requests.get(srv.url(p), timeout=15).text for p in docs]
     srv.assert_stopped_cleanly(srv.stop())
     assert private_keys_matching(store, public_x) == [], "the store must not hold the signing key (issue 12)"
-    key_file = json.loads(Path(str(store) + ".key").read_text())
+    key_file = json.loads(stores.key_path(store).read_text())
     secret = b64url_decode(key_file["d"])
     raw = Ed25519PrivateKey.from_private_bytes(secret).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     assert raw == b64url_decode(public_x), "the key file holds the private key behind the published key"
@@ -125,11 +145,10 @@ def test_signal_stops_the_server_cleanly_and_leaves_an_intact_store(start_server
         assert requests.get(srv.url(path), timeout=15).status_code == 200
     srv.assert_stopped_cleanly(srv.stop(sig))
     assert integrity(store) == "ok"
-    with sqlite3.connect(store) as db:
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert "signing_keys" in tables
+    assert "signing_keys" in table_names(store)
 
 
+@pytest.mark.sqlite_only("the store file and its WAL")
 def test_clean_stop_checkpoints_the_write_ahead_log(start_server, tmp_path):
     """Closing every connection cleanly folds the WAL back into the database and removes it."""
     store = tmp_path / "checkpoint.db"

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+import stores
 from shop import GIFT_PRICE, cli, sql, sql_exec, start_shop
 from support import b64url_encode
 
@@ -53,11 +54,13 @@ def pristine(binary, tmp_path_factory) -> Path:
 def store(pristine, tmp_path) -> Path:
     """A private copy of the pristine store to tamper with."""
     target = tmp_path / "tampered.db"
-    for suffix in ("", "-wal", "-shm", ".key"):
-        source = Path(str(pristine) + suffix)
-        if source.exists():
-            shutil.copy(source, Path(str(target) + suffix))
+    stores.copy(pristine, target)
     return target
+
+
+def blob(hex_digits: str) -> str:
+    """A blob literal in the store's SQL."""
+    return f"'\\x{hex_digits}'::bytea" if stores.POSTGRES else f"X'{hex_digits}'"
 
 
 def verify(store: Path) -> tuple[int, str, str]:
@@ -161,7 +164,7 @@ def test_an_edited_row_whose_merkle_leaf_was_recomputed_is_still_named_by_its_ch
                                       "idempotency_key", "input_digest", "outcome", "error_code", "amount", "currency")}
     leaf = hashlib.sha256(b"\x00" + json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
     sql_exec(store, f"UPDATE trail SET amount = {target['amount']} WHERE seq = {target['seq']}; "
-                    f"UPDATE trail_nodes SET hash = X'{leaf.hexdigest()}' WHERE node = {target['seq'] - 1};")
+                    f"UPDATE trail_nodes SET hash = {blob(leaf.hexdigest())} WHERE node = {target['seq'] - 1};")
     assert_broken(store, target["seq"], "edited")
 
 

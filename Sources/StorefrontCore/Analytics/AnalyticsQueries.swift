@@ -152,11 +152,14 @@ struct AnalyticsQueries: Sendable {
         try database.read { db in
             let rows = try db.query(
                 """
-                SELECT e.visitor, e.family, e.agent_id, e.principal, sum(e.requests) AS requests,
-                       (SELECT coalesce(sum(total), 0) FROM orders o WHERE o.agent_id = e.agent_id AND o.created_at >= ?1 / 1000 AND o.created_at <= ?2 / 1000) AS spend
-                FROM analytics_events e WHERE e.at_ms >= ?1 AND e.at_ms <= ?2 AND e.stage != 'merchant'
-                GROUP BY e.visitor ORDER BY spend DESC, requests DESC LIMIT ?3
-                """, [.integer(r.fromMs), .integer(r.toMs), SQLValue(limit)])
+                SELECT v.visitor, v.family, v.agent_id, v.principal, v.requests,
+                       (SELECT coalesce(sum(total), 0) FROM orders o WHERE o.agent_id = v.agent_id AND o.created_at >= ?4 AND o.created_at <= ?5) AS spend
+                FROM (SELECT e.visitor, max(e.family) AS family, max(e.agent_id) AS agent_id, max(e.principal) AS principal,
+                             sum(e.requests) AS requests
+                      FROM analytics_events e WHERE e.at_ms >= ?1 AND e.at_ms <= ?2 AND e.stage != 'merchant'
+                      GROUP BY e.visitor) v
+                ORDER BY spend DESC, requests DESC LIMIT ?3
+                """, [.integer(r.fromMs), .integer(r.toMs), SQLValue(limit), .integer(r.fromMs / 1000), .integer(r.toMs / 1000)])
             return [
                 "range": r.json,
                 "agents": .array(rows.map { row in

@@ -20,8 +20,10 @@ struct SalesFigures: Equatable {
     /// when both are nil.
     static func read(_ db: Connection, fromSeconds: Int64? = nil, toSeconds: Int64? = nil) throws -> SalesFigures {
         // Bounds written as plain comparisons (not `?1 IS NULL OR …`), so that SQLite reads the
-        // range from the covering index `orders_sales`.
-        let figures = "SELECT count(*), coalesce(sum(total), 0), coalesce(sum(refunded), 0) FROM orders INDEXED BY orders_sales"
+        // range from the covering index `orders_sales` (named for SQLite; PostgreSQL's planner
+        // takes no hints and finds it itself).
+        let table = db.backend == .sqlite ? "orders INDEXED BY orders_sales" : "orders"
+        let figures = "SELECT count(*), coalesce(sum(total), 0), coalesce(sum(refunded), 0) FROM " + table
         let row = try db.queryOne(
             figures + " WHERE created_at >= ? AND created_at <= ?",
             [.integer(fromSeconds ?? Int64.min), .integer(toSeconds ?? Int64.max)])

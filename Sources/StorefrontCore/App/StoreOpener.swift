@@ -1,3 +1,4 @@
+import Foundation
 import Store
 import StorePostgres
 
@@ -13,6 +14,16 @@ public enum StoreOpener {
     }
 
     public static func isPostgres(_ store: String) -> Bool { PostgresDriver.accepts(store) }
+
+    /// Whether the store has been created (by a first `serve`): the SQLite file exists, or the
+    /// PostgreSQL database is reachable and holds the schema. Admin commands never create one.
+    public static func exists(_ store: String) -> Bool {
+        guard PostgresDriver.accepts(store) else { return FileManager.default.fileExists(atPath: store) }
+        guard let connection = try? PostgresDriver(url: store).connect(writer: false) else { return false }
+        defer { connection.close() }
+        let row = try? connection.queryOne("SELECT to_regclass('public.schema_migrations') IS NOT NULL")
+        return row?[0].int == 1
+    }
 
     /// One connection outside the store's writer and pool (maintenance such as VACUUM).
     public static func connect(_ store: String) throws -> Connection {

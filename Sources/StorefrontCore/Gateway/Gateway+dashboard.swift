@@ -78,7 +78,7 @@ extension Gateway {
         // The id just before the backlog's oldest event (0 when there are fewer events than that).
         let backlogStart = try? database.read {
             try $0.queryOne(
-                "SELECT coalesce(min(id), 1) - 1 FROM (SELECT id FROM analytics_events WHERE stage != 'merchant' ORDER BY id DESC LIMIT ?)",
+                "SELECT coalesce(min(id), 1) - 1 FROM (SELECT id FROM analytics_events WHERE stage != 'merchant' ORDER BY id DESC LIMIT ?) recent",
                 [.integer(Int64(Self.liveFeedBacklog))])?[0].int
         }
         let start = after ?? backlogStart.flatMap { $0 } ?? 0

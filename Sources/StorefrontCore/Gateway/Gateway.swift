@@ -220,6 +220,13 @@ public final class Gateway: @unchecked Sendable {
         }
         mcp.sessionTTL = configuration.retention.mcpSessionTTL
         mcp.sessionsPerCreator = max(1, configuration.mcpSessionsPerCreator)
+        if database.backend == .postgres {
+            // Other nodes' events wake this node's streams at once (their NOTIFY), not at the
+            // next poll. (SQLite has no one to hear from: other processes are polled.)
+            let mcpFeed = mcp.feed, inboxFeed = inbox.feed
+            database.observeCommits(to: ["mcp_events"]) { mcpFeed.othersChanged() }
+            database.observeCommits(to: ["inbox_events"]) { inboxFeed.othersChanged() }
+        }
         startSweeper()
         routes = router()
         for name in actions.names {

@@ -112,18 +112,47 @@ struct MCPService: Sendable {
         return .success(.object(result))
     }
 
-    func callTool(_ params: JSON, context: ActionContext) -> Result<RPCResultBody, RPCError> {
+    /// The tool a tools/call names, or the JSON-RPC error for a call without one.
+    private func tool(_ params: JSON) -> Result<(name: String, entry: ActionRegistry.Entry), RPCError> {
         guard let name = params["name"]?.stringValue else {
             return .failure(RPCError(code: RPCError.invalidParams, message: "tools/call needs params.name."))
         }
-        guard actions.entry(name) != nil else {
+        guard let entry = actions.entry(name) else {
             return .failure(
                 RPCError(
                     code: RPCError.invalidParams, message: "Unknown tool: \(name)",
                     data: ["tools": .array(actions.names.map(JSON.string))]))
         }
-        let arguments = params["arguments"] ?? [:]
-        let outcome = actions.callWaiting(name, arguments: arguments, context: context)
+        return .success((name, entry))
+    }
+
+    /// Whether `tools/call` with these params runs a mutating action (one that waits for a commit).
+    func isMutatingCall(_ method: String, params: JSON) -> Bool {
+        guard method == "tools/call", case .success(let found) = tool(params) else { return false }
+        return found.entry.action.isMutating
+    }
+
+    func callTool(_ params: JSON, context: ActionContext) -> Result<RPCResultBody, RPCError> {
+        switch tool(params) {
+        case .failure(let error): return .failure(error)
+        case .success(let found):
+            return Self.toolResult(actions.callWaiting(found.name, arguments: params["arguments"] ?? [:], context: context))
+        }
+    }
+
+    /// `tools/call` reporting through `completion`: a mutating tool answers after its commit,
+    /// and no thread waits for it meanwhile (the caller suspends its connection).
+    func callTool(
+        _ params: JSON, context: ActionContext, completion: @escaping @Sendable (Result<RPCResultBody, RPCError>) -> Void
+    ) {
+        switch tool(params) {
+        case .failure(let error): completion(.failure(error))
+        case .success(let found):
+            actions.call(found.name, arguments: params["arguments"] ?? [:], context: context) { completion(Self.toolResult($0)) }
+        }
+    }
+
+    static func toolResult(_ outcome: ActionOutcome) -> Result<RPCResultBody, RPCError> {
         var result: RPCResultBody
         // A success's structured content is serialized once (read-only actions arrive that way)
         // and also quoted as the text content.

@@ -50,7 +50,11 @@ extension MCPEndpoint {
         }
 
         func error(_ id: JSON?, _ error: RPCError) -> Response {
-            endpoint.rpcHTTPError(Self.httpStatus(for: error.code), id: id, error)
+            Self.errorResponse(endpoint, id, error)
+        }
+
+        static func errorResponse(_ endpoint: MCPEndpoint, _ id: JSON?, _ error: RPCError) -> Response {
+            endpoint.rpcHTTPError(httpStatus(for: error.code), id: id, error)
         }
 
         /// `Mcp-Name` values that are not plain visible ASCII travel as `=?base64?...?=`.
@@ -117,6 +121,35 @@ extension MCPEndpoint {
                         ]))
             }
             let service = endpoint.service
+            let finish: @Sendable (Result<RPCResultBody, RPCError>) -> Response = { [endpoint] outcome in
+                switch outcome {
+                case .failure(let rpc):
+                    return Self.errorResponse(endpoint, message.id, rpc)
+                case .success(var result):
+                    result.members["resultType"] = "complete"
+                    if Self.cacheable.contains(method) {
+                        if Self.isPrivate(method: method, params: message.params) {
+                            // The caller's own data (its inbox): never kept by a shared cache, and
+                            // stale at once, since any order event changes it.
+                            result.members["ttlMs"] = 0
+                            result.members["cacheScope"] = "private"
+                        } else {
+                            // Nothing here is specific to the caller; catalog data may change on restart.
+                            result.members["ttlMs"] = 60_000
+                            result.members["cacheScope"] = "public"
+                        }
+                    }
+                    return endpoint.rpcResponse(result.response(id: message.id))
+                }
+            }
+            if service.isMutatingCall(method, params: message.params) {
+                // A write answers after its commit; the connection is suspended meanwhile, so no
+                // server thread waits on the store (as REST's writes).
+                let context = MCPEndpoint.context(request, message, identity)
+                return .later { complete in
+                    service.callTool(message.params, context: context) { complete(finish($0)) }
+                }
+            }
             let outcome: Result<RPCResultBody, RPCError>
             if method == "server/discover" {
                 outcome = .success(RPCResultBody([
@@ -128,25 +161,7 @@ extension MCPEndpoint {
             } else {
                 outcome = service.call(method, params: message.params, context: MCPEndpoint.context(request, message, identity))
             }
-            switch outcome {
-            case .failure(let rpc):
-                return error(message.id, rpc)
-            case .success(var result):
-                result.members["resultType"] = "complete"
-                if Self.cacheable.contains(method) {
-                    if Self.isPrivate(method: method, params: message.params) {
-                        // The caller's own data (its inbox): never kept by a shared cache, and
-                        // stale at once, since any order event changes it.
-                        result.members["ttlMs"] = 0
-                        result.members["cacheScope"] = "private"
-                    } else {
-                        // Nothing here is specific to the caller; catalog data may change on restart.
-                        result.members["ttlMs"] = 60_000
-                        result.members["cacheScope"] = "public"
-                    }
-                }
-                return endpoint.rpcResponse(result.response(id: message.id))
-            }
+            return finish(outcome)
         }
     }
 }
