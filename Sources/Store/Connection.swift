@@ -22,6 +22,10 @@ public enum TransactionKind: Sendable {
 public protocol Connection: AnyObject {
     var backend: StoreBackend { get }
 
+    /// The most jobs the group-commit writer puts in one transaction on this connection (each
+    /// runs in its own savepoints).
+    var maxGroup: Int { get }
+
     /// Runs SQL without parameters (schema changes). Several statements are allowed.
     func execute(_ sql: String) throws
 

@@ -107,7 +107,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var thread: Thread!
     private let stopped = DispatchSemaphore(value: 0)
     private let reporters = DispatchQueue(label: "store-writer-reports")
-    static let maxGroup = 512
+    /// Jobs in one transaction at most (the connection says: see `Connection.maxGroup`).
+    private let maxGroup: Int
 
     /// Who wants to hear about changes to which tables.
     final class Changes {
@@ -118,6 +119,7 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     init(connection: Connection) {
         self.connection = connection
+        maxGroup = connection.maxGroup
         // The thread holds the writer until its loop ends (on stop): a writer released before
         // its thread first ran must still be there when it does.
         thread = Thread { self.loop() }
@@ -178,10 +180,10 @@ final class GroupCommitWriter: @unchecked Sendable {
                 condition.unlock()
                 break
             }
-            var group = Array(normal.prefix(Self.maxGroup))
+            var group = Array(normal.prefix(maxGroup))
             normal.removeFirst(group.count)
-            if group.count < Self.maxGroup {
-                let extra = background.prefix(Self.maxGroup - group.count)
+            if group.count < maxGroup {
+                let extra = background.prefix(maxGroup - group.count)
                 group.append(contentsOf: extra)
                 background.removeFirst(extra.count)
             }

@@ -27,6 +27,7 @@ public final class SQLiteConnection: Connection {
     private final class Changes { var tables: Set<String> = [] }
     private let changes = Changes()
     public var backend: StoreBackend { .sqlite }
+    public var maxGroup: Int { 512 }
 
     /// Opens (creating when asked) the database file in WAL mode.
     public init(path: String, readOnly: Bool = false, create: Bool = true) throws {

@@ -12,6 +12,11 @@ public final class PostgresConnection: Connection {
     private var prepared: [String: (name: String, changes: String?)] = [:]
     private var changed: Set<String> = []
     public var backend: StoreBackend { .postgres }
+    /// Each job runs in a savepoint (a subtransaction; an action adds a second); past 64
+    /// subtransactions in one transaction PostgreSQL's snapshots overflow to `pg_subtrans`, which
+    /// slows every session's reads. Groups stay under that (measured: 24 or 512 jobs a group made
+    /// no difference to checkout throughput, which round trips bound; bench/nodes.sh).
+    public var maxGroup: Int { 24 }
 
     /// The advisory lock every write transaction of every node takes first: writers take
     /// turns, as SQLite's single writer does, so a limit checked inside a write holds when the
@@ -75,9 +80,21 @@ public final class PostgresConnection: Connection {
     }
 
     public func begin(_ kind: TransactionKind) throws {
-        // A connection the server dropped (restart, idle timeout) is opened again here, between
-        // transactions, where nothing is lost by doing so.
-        if let handle, PQstatus(handle) != CONNECTION_OK { try connect() }
+        // A connection the server dropped (a restart, a failover, an idle timeout) is opened
+        // again here, between transactions, where nothing is lost by doing so. libpq notices a
+        // dropped connection only when a command fails: a BEGIN that fails on a connection now
+        // broken is retried once on a new one.
+        if handle == nil || PQstatus(handle) != CONNECTION_OK { try connect() }
+        do {
+            try start(kind)
+        } catch {
+            guard let handle, PQstatus(handle) != CONNECTION_OK else { throw error }
+            try connect()
+            try start(kind)
+        }
+    }
+
+    private func start(_ kind: TransactionKind) throws {
         switch kind {
         case .read: try execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         case .write:

@@ -269,3 +269,14 @@ def dump(store: Path | str) -> str:
         out = subprocess.run(["sqlite3", str(store), ".dump"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     return out.stdout
+
+
+def restart_server() -> None:
+    """Restarts the throwaway PostgreSQL server (fast shutdown: every connection is dropped)."""
+    assert _cluster is not None, "only the suite's own cluster can be restarted"
+    folder, data = _cluster["folder"], _cluster["data"]
+    port = urlsplit(_server_url).port
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=400"
+    subprocess.run(_as_postgres([_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-o", options, "-l", str(folder / "log"),
+                                 "-w", "-t", "60", "restart"]),
+                   check=True, capture_output=True, timeout=120)

@@ -15,6 +15,7 @@ clients spread their requests over the nodes:
 from __future__ import annotations
 
 import itertools
+import os
 import signal
 import threading
 import time
@@ -279,3 +280,21 @@ def test_mcp_purchases_waiting_for_the_store_hold_no_server_thread(binary, tmp_p
             assert r.json()["result"]["structuredContent"]["order"]["status"], r.text[:300]
     finally:
         shop.server.kill()
+
+
+@pytest.mark.skipif(not stores.POSTGRES or os.environ.get("STOREFRONT_TEST_PG") is not None,
+                    reason="restarts the suite's own PostgreSQL server")
+def test_the_nodes_ride_out_a_postgresql_restart(cluster):
+    """A restart (or failover) of PostgreSQL drops every connection: each node opens new ones
+    before its next transaction, so the first request after it is answered, not refused."""
+    a, b, _ = cluster
+    agent = a.buyer(funds=10 * GIFT_PRICE)
+    assert a.buy(agent, 1).status_code == 200
+    stores.restart_server()
+    for node in (a, b):
+        # Reads (the catalog, an agent's credentials) and a write, each first after the restart.
+        assert requests.get(node.url("/catalog?q=tent"), timeout=30).status_code == 200
+        r = node.buy(agent, 1)
+        assert r.status_code == 200, r.text[:300]
+    assert ledger_sum(a.store, agent.id) == 10 * GIFT_PRICE - 3 * GIFT_PRICE
+    assert {n.wallet(agent)["balance"]["amount"] for n in cluster} == {7 * GIFT_PRICE}

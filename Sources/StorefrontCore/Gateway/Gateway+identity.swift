@@ -50,6 +50,12 @@ extension Gateway {
     }
 
     func unauthorized(_ error: AuthenticationError) -> Response {
+        if error.code == "authentication_unavailable" {
+            // The store could not be read: nothing is wrong with the credentials, so no 401.
+            var response = Response.error(status: 503, type: "service_unavailable", code: error.code, message: error.message)
+            response.headers.add("Retry-After", "1")
+            return response
+        }
         var response = Response.error(
             status: 401, type: "authentication_error", code: error.code, message: error.message)
         response.headers.add("WWW-Authenticate", "Bearer realm=\"storefront\", Signature realm=\"storefront\"")
