@@ -40,6 +40,7 @@ bench:
 	bench/run.sh
 	bench/actions.sh
 	bench/hardening_cost.sh
+	bench/nodes.sh
 	.venv/bin/python bench/attack.py
 
 # The mutation harness: each one-line mutant of tests/mutants.txt is applied to a scratch copy of
