@@ -43,7 +43,15 @@ public final class PostgresConnection: Connection {
             throw StoreError(message: "cannot connect to PostgreSQL: \(message)")
         }
         handle = connection
-        try execute("SET client_min_messages = warning; SET TIME ZONE 'UTC'")
+        // Nothing waits forever: a writer queued behind another node's transaction gives up after
+        // lock_timeout (its requests get a 503 and may retry), a runaway statement after
+        // statement_timeout, and a node that stops mid-transaction (a partition, a hung process)
+        // loses its transaction, and the lock every writer needs, after the idle timeout.
+        try execute(
+            """
+            SET client_min_messages = warning; SET TIME ZONE 'UTC'; SET lock_timeout = '10s';
+            SET statement_timeout = '30s'; SET idle_in_transaction_session_timeout = '30s'
+            """)
     }
 
     public func close() {

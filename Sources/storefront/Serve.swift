@@ -234,7 +234,7 @@ struct Serve: ParsableCommand {
         do {
             database = try StoreOpener.open(store)
         } catch {
-            print("storefront: cannot open the store \(store): \(error)", to: &standardError)
+            print("storefront: cannot open the store \(StoreOpener.describe(store)): \(error)", to: &standardError)
             throw ExitCode(74)
         }
         // Admin commands given only this store file find the manifests and the webhooks here.
@@ -343,7 +343,7 @@ struct Serve: ParsableCommand {
 
         print(
             "storefront \(StorefrontVersion.current): serving \(storeManifests.storeName) "
-                + "(\(storeManifests.catalog.products.count) products) at \(baseURL) — store \(store), "
+                + "(\(storeManifests.catalog.products.count) products) at \(baseURL) — store \(StoreOpener.describe(store)), "
                 + "\(threads) thread\(threads == 1 ? "" : "s")")
         print("agent entry point: \(baseURL)/agents")
         print("merchant dashboard: \(baseURL)/dashboard/")

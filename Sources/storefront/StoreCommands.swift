@@ -23,7 +23,7 @@ struct StoreOptions: ParsableArguments {
     /// without HTTP: no catalog index, no threads, no socket.
     func open() throws -> StoreServices {
         guard StoreOpener.exists(store) else {
-            throw ValidationError("No store at \(store); start the gateway once (storefront serve) or pass --store.")
+            throw ValidationError("No store at \(StoreOpener.describe(store)); start the gateway once (storefront serve) or pass --store.")
         }
         let library = try ProjectFolder.schemas(schemas)
         let database = try StoreOpener.open(store, readers: 1)
@@ -241,7 +241,7 @@ struct Trail: ParsableCommand {
         var against: String?
 
         func run() throws {
-            guard StoreOpener.exists(store) else { throw ValidationError("No store at \(store).") }
+            guard StoreOpener.exists(store) else { throw ValidationError("No store at \(StoreOpener.describe(store)).") }
             var saved: TrailHead?
             if let against {
                 guard let data = FileManager.default.contents(atPath: against), let json = try? JSON.parse(bytes: [UInt8](data)),

@@ -23,7 +23,7 @@ struct StoreMaintenance: ParsableCommand {
 
         func run() throws {
             guard StoreOpener.exists(store) else {
-                throw ValidationError("No store at \(store).")
+                throw ValidationError("No store at \(StoreOpener.describe(store)).")
             }
             let before = try Self.size(store)
             var swept: JSON = .null

@@ -280,3 +280,10 @@ def restart_server() -> None:
     subprocess.run(_as_postgres([_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-o", options, "-l", str(folder / "log"),
                                  "-w", "-t", "60", "restart"]),
                    check=True, capture_output=True, timeout=120)
+
+
+def run_cli_raw(*args: str) -> subprocess.CompletedProcess:
+    """`storefront ARGS` with `--store` passed as given (a URL a test built itself)."""
+    from support import BINARY, REPO_ROOT
+
+    return subprocess.run([str(BINARY), *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)

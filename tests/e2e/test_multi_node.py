@@ -298,3 +298,48 @@ def test_the_nodes_ride_out_a_postgresql_restart(cluster):
         assert r.status_code == 200, r.text[:300]
     assert ledger_sum(a.store, agent.id) == 10 * GIFT_PRICE - 3 * GIFT_PRICE
     assert {n.wallet(agent)["balance"]["amount"] for n in cluster} == {7 * GIFT_PRICE}
+
+
+@pytest.mark.skipif(not stores.POSTGRES, reason="PostgreSQL's lock_timeout")
+def test_a_writer_stuck_behind_another_node_gives_up_and_the_purchase_can_be_retried(binary, tmp_path):
+    """Another node holds the writers' lock and never lets go (a hung process): a purchase waits
+    at most the lock timeout (10 s), is answered 503 with nothing changed, and the same request
+    with the same key completes once the lock is free."""
+    shop = start_shop(tmp_path / "stuck", extra=("--threads", "2"))
+    try:
+        agent = shop.buyer(funds=10 * GIFT_PRICE)
+        checkout_id = shop.create_checkout(agent)["id"]
+        key = new_key()
+        with WriterLock(shop.store):
+            started = time.monotonic()
+            r = shop.complete(agent, checkout_id, key=key)
+            waited = time.monotonic() - started
+            assert r.status_code == 503 and r.json()["error"]["code"] == "store_unavailable", r.text[:300]
+            assert 9 < waited < 20, waited
+        assert ledger_sum(shop.store, agent.id) == 10 * GIFT_PRICE, "nothing was changed"
+        again = shop.complete(agent, checkout_id, key=key)
+        assert again.status_code == 200, again.text[:300]
+        assert ledger_sum(shop.store, agent.id) == 9 * GIFT_PRICE
+    finally:
+        shop.server.kill()
+
+
+def test_status_names_the_backend_and_no_message_shows_the_password(binary, tmp_path):
+    srv = launch(tmp_path / "status.db")
+    try:
+        assert requests.get(srv.url("/status"), timeout=10).json()["store"]["backend"] == stores.BACKEND
+    finally:
+        srv.kill()
+    if not stores.POSTGRES:
+        return
+    # The suite's cluster trusts loopback, so the password is never checked, only carried.
+    url = stores.store_arg(tmp_path / "secret.db").replace("://postgres@", "://postgres:hunter2-secret@")
+    srv = launch(url, extra=("--signing-key", str(tmp_path / "secret.key")))
+    try:
+        assert requests.get(srv.url("/status"), timeout=10).status_code == 200
+        bad = stores.run_cli_raw("agents", "list", "--store", url.rsplit("/", 1)[0] + "/no_such_database")
+    finally:
+        srv.stop()
+    assert "hunter2-secret" not in srv.stdout + srv.stderr
+    assert "***" in srv.stdout, srv.stdout
+    assert bad.returncode != 0 and "hunter2-secret" not in bad.stdout + bad.stderr, bad.stderr

@@ -341,7 +341,7 @@ public final class Gateway: @unchecked Sendable {
             "version": .string(configuration.version),
             "started_at": .string(Timestamp.iso8601(startedAt)),
             "uptime_seconds": .int(Int64(Date().timeIntervalSince(startedAt))),
-            "store": ["backend": "sqlite", "healthy": .bool(storeHealthy)],
+            "store": ["backend": .string(database.backend.rawValue), "healthy": .bool(storeHealthy)],
             "counts": [
                 "products": .int(Int64(catalog.products.count)),
                 "products_in_stock": .int(Int64(catalog.products.filter(\.inStock).count)),
