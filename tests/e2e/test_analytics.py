@@ -18,7 +18,7 @@ from collections import Counter
 import pytest
 import requests
 
-from shop import GIFT_PRODUCT, GIFT_SKU, new_key, run_parallel, start_shop
+from shop import GIFT_PRICE, GIFT_PRODUCT, GIFT_SKU, new_key, run_parallel, start_shop
 
 CHATGPT = "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; ChatGPT-User/1.0; +https://openai.com/bot"
 PERPLEXITY = "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; PerplexityBot/1.0; +https://perplexity.ai/perplexitybot)"
@@ -230,6 +230,23 @@ def test_known_traffic_gives_exact_analytics_numbers(shop):
     header = lines[0].split(",")
     csv_codes = {int(c[header.index("status")]): int(c[header.index("requests")]) for c in (ln.split(",") for ln in lines[1:])}
     assert csv_codes == codes, r.text
+
+
+def test_a_replayed_purchase_is_revenue_once(shop):
+    """The same complete_checkout sent again with its Idempotency-Key is answered from the record
+    (Idempotent-Replayed): one order, counted once in the analytics revenue."""
+    agent = shop.buyer()
+    checkout = shop.create_checkout(agent, 2)
+    key = new_key()
+    first = shop.complete(agent, checkout["id"], key=key)
+    assert first.status_code == 200, first.text[:300]
+    for _ in range(2):
+        again = shop.complete(agent, checkout["id"], key=key)
+        assert again.status_code == 200 and again.headers.get("Idempotent-Replayed") == "true", again.text[:300]
+        assert again.content == first.content, "a replay sends the recorded answer, byte for byte"
+    settle(shop)
+    rows = shop.admin_ok("GET", "/analytics/revenue?by=agent")["rows"]
+    assert [(r["key"], r["orders"], r["revenue"]["amount"]) for r in rows] == [(agent.id, 1, 2 * GIFT_PRICE)], rows
 
 
 def test_a_burst_beyond_the_queue_drops_and_counts_events_without_failing_a_request(tmp_path):

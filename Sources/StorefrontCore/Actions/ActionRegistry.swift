@@ -324,10 +324,14 @@ public final class ActionRegistry: @unchecked Sendable {
                     outcome = ActionOutcome(result: .failure(failure))
                 }
                 if let key {
-                    let (status, body): (Int, JSON)
+                    let (status, body): (Int, EncodedJSON)
                     switch outcome.result {
-                    case .success(let result): (status, body) = (200, result)
-                    case .failure(let error): (status, body) = (error.status, error.json)
+                    case .success(let result):
+                        // Serialized once: stored here and sent as these bytes.
+                        let encoded = result.encoded
+                        outcome = ActionOutcome(result: .success(result), encoded: encoded)
+                        (status, body) = (200, encoded)
+                    case .failure(let error): (status, body) = (error.status, error.json.encoded)
                     }
                     // Server faults are not remembered: a retry may succeed.
                     if status < 500 {
@@ -337,7 +341,7 @@ public final class ActionRegistry: @unchecked Sendable {
                             VALUES (?, ?, ?, ?, ?, ?, ?)
                             """,
                             [.text(agent?.id ?? "-"), .text(name), .text(key), .text(digest), SQLValue(status),
-                             .text(body.compactString), .integer(Int64(Date().timeIntervalSince1970))])
+                             .text(body.string), .integer(Int64(Date().timeIntervalSince1970))])
                     }
                 }
                 return outcome

@@ -66,21 +66,25 @@ extension Gateway {
         let mutating = actions.entry(name)?.action.isMutating ?? false
         let respond: @Sendable (ActionOutcome) -> Response = { outcome in
             var response: Response
-            if !mutating, let encoded = outcome.encodedSuccess {
-                // Read-only results arrive serialized: sent as they are.
-                response = jsonResponse(encoded: encoded, status: successStatus, cacheControl: cacheControl)
+            if let encoded = outcome.encodedSuccess {
+                // Read-only results arrive serialized, and a write with an idempotency key was
+                // serialized once for its record: the same bytes are sent.
+                response = jsonResponse(encoded: encoded, status: successStatus, cacheControl: mutating ? "no-store" : cacheControl)
             } else {
                 switch outcome.result {
                 case .success(let result):
                     response = jsonResponse(result, status: successStatus, cacheControl: mutating ? "no-store" : cacheControl)
-                    // Money moved: the order's total (and its referral) go to analytics.
-                    if name == "complete_checkout", let order = result["order"], let total = order["totals"]?["total"] {
-                        response.notePurchase(
-                            amount: Int64(total["amount"]?.intValue ?? 0), currency: total["currency"]?.stringValue ?? "",
-                            referral: order["referral_code"]?.stringValue)
-                    }
                 case .failure(let error): response = error.restResponse
                 }
+            }
+            // Money moved: the order's total (and its referral) go to analytics, once (not again
+            // when the same request is replayed).
+            if name == "complete_checkout", !outcome.replayed, case .success(let result) = outcome.result,
+                let order = result["order"], let total = order["totals"]?["total"]
+            {
+                response.notePurchase(
+                    amount: Int64(total["amount"]?.intValue ?? 0), currency: total["currency"]?.stringValue ?? "",
+                    referral: order["referral_code"]?.stringValue)
             }
             response.noteCaller(identity, action: name)
             if outcome.replayed { response.headers.add("Idempotent-Replayed", "true") }
