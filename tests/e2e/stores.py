@@ -70,6 +70,11 @@ def start_cluster() -> str:
                    check=True, capture_output=True, timeout=90)
     _cluster = {"folder": folder, "data": data}
     _server_url = f"postgres://postgres@127.0.0.1:{port}"
+    # A PostgreSQL store's default signing key lives in ~/.storefront/keys: the run's gateways get
+    # a home of their own, deleted with the cluster, instead of filling the user's.
+    home = folder / "home"
+    home.mkdir()
+    os.environ["HOME"] = str(home)
     return _server_url
 
 

@@ -17,7 +17,10 @@ public enum SigningKeyFile {
         let name = String(parts.joined(separator: "-").map { (c: Character) -> Character in
             c.isLetter || c.isNumber || c == "." || c == "-" ? c : "_"
         })
-        let folder = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".storefront/keys")
+        // $HOME first (as Unix tools do), then the account's home directory.
+        let home = ProcessInfo.processInfo.environment["HOME"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
+            ?? FileManager.default.homeDirectoryForCurrentUser
+        let folder = home.appendingPathComponent(".storefront/keys")
         try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         return folder.appendingPathComponent(name + ".key").path
     }
