@@ -340,8 +340,10 @@ def test_unread_inbox_streams_over_a_large_backlog_do_not_buffer_it(shop):
     try:
         time.sleep(2.0)
         growth = rss_kib(pid) - before
-        # Buffered whole, each stream held more than its backlog (5 MB); paged, a few pages each.
-        assert growth < streams * backlog_kib // 5, f"RSS grew {growth} KiB for {streams} unread streams " \
+        # Buffered whole, each stream would hold more than its backlog (10 × 4.9 MB); paged, a few
+        # pages each plus the read connections' caches: 6.1–9.6 MB measured over twelve runs
+        # (before and after 2026-12-06), so the bound is half the buffered figure, not a fifth.
+        assert growth < streams * backlog_kib // 2, f"RSS grew {growth} KiB for {streams} unread streams " \
                                                     f"over a {backlog_kib} KiB backlog"
     finally:
         for s in sockets:
