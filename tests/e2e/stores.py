@@ -101,9 +101,13 @@ def database_name(store: Path | str) -> str:
     return "sf_" + hashlib.sha256(str(Path(store).resolve()).encode()).hexdigest()[:20]
 
 
+class AsGiven(str):
+    """A `--store` value passed as it is on either pass (an SQLite file a test wants as a file)."""
+
+
 def store_arg(store: Path | str) -> str:
     """What to pass as `--store` for a store the test names by path."""
-    if not POSTGRES or str(store).startswith(("postgres://", "postgresql://")):
+    if not POSTGRES or isinstance(store, AsGiven) or str(store).startswith(("postgres://", "postgresql://")):
         return str(store)
     name = database_name(store)
     if name not in _created:

@@ -43,9 +43,10 @@ def test_sqlite_and_postgresql_stores_have_the_same_tables_columns_and_version(b
     server = stores.start_cluster()
     pg_store = f"{server}/schema_check_{stores.database_name(tmp_path)}"
     stores.psql("postgres", "-c", f"CREATE DATABASE {pg_store.rsplit('/', 1)[1]}")
-    for store in (str(file_store), pg_store):
+    for store in (stores.AsGiven(file_store), pg_store):
         srv = launch(store, extra=("--signing-key", str(tmp_path / "schema.key")))
         srv.assert_stopped_cleanly(srv.stop(signal.SIGTERM))
+    assert file_store.exists(), "the SQLite store was not made as a file"
     lite, pg = sqlite_schema(file_store), postgres_schema(pg_store)
     assert set(lite) == set(pg), f"only on SQLite: {set(lite) - set(pg)}; only on PostgreSQL: {set(pg) - set(lite)}"
     for table in lite:
