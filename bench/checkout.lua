@@ -24,9 +24,28 @@ function init(args)
     completed = 0
 end
 
+-- VIA=mcp sends the same purchase as an MCP tools/call (revision 2026-07-28) to /mcp, the
+-- idempotency key in _meta.
+local via_mcp = os.getenv("VIA") == "mcp"
+
 function request()
     local item = items[(counter % #items) + 1]
     counter = counter + stride
+    if via_mcp then
+        local body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"complete_checkout",'
+            .. '"arguments":{"checkout_id":"' .. item[2] .. '"},'
+            .. '"_meta":{"idempotencyKey":"bench-mcp-' .. item[2] .. '",'
+            .. '"io.modelcontextprotocol/protocolVersion":"2026-07-28",'
+            .. '"io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"wrk","version":"1"}}}}'
+        return wrk.format("POST", "/mcp", {
+            ["Authorization"] = "Bearer " .. item[1],
+            ["Content-Type"] = "application/json",
+            ["Accept"] = "application/json, text/event-stream",
+            ["MCP-Protocol-Version"] = "2026-07-28",
+            ["Mcp-Method"] = "tools/call",
+            ["Mcp-Name"] = "complete_checkout",
+        }, body)
+    end
     return wrk.format("POST", "/tools/complete_checkout", {
         ["Authorization"] = "Bearer " .. item[1],
         ["Content-Type"] = "application/json",

@@ -104,9 +104,9 @@ start_nodes() {
 }
 
 ROWS=()
-# measure LABEL SCRIPT PATH [CHECKOUTS_FILE]: wrk on every node at once (connections split), summed.
+# measure LABEL SCRIPT PATH [CHECKOUTS_FILE [VIA]]: wrk on every node at once (connections split), summed.
 measure() {
-    local label=$1 script=$2 path=$3 file=${4:-}
+    local label=$1 script=$2 path=$3 file=${4:-} via=${5:-rest}
     local count=${#NODE_PORTS[@]} i
     if [ -n "$file" ]; then
         split -n "l/$count" -d "$file" "$TMP/part-"
@@ -116,7 +116,7 @@ measure() {
     pg_before=$(pg_ticks)
     local wrks=()
     for i in $(seq 0 $((count - 1))); do
-        CHECKOUTS="$TMP/part-0$i" WRK_THREADS=$WRK_THREADS wrk -t"$WRK_THREADS" -c$((CONNECTIONS / count)) -d"$DURATION" --latency \
+        VIA=$via CHECKOUTS="$TMP/part-0$i" WRK_THREADS=$WRK_THREADS wrk -t"$WRK_THREADS" -c$((CONNECTIONS / count)) -d"$DURATION" --latency \
             -s "$script" "http://127.0.0.1:${NODE_PORTS[$i]}$path" > "$TMP/wrk-$i.txt" &
         wrks+=($!)
     done
@@ -159,7 +159,7 @@ run() {
     measure "$label — complete_checkout, REST" bench/checkout.lua "" "$TMP/rest.txt"
     say "$label: preparing $((AGENTS * PER_AGENT)) checkouts (MCP)"
     "$PY" bench/prepare_checkouts.py "http://127.0.0.1:$first" "$token" "$AGENTS" "$PER_AGENT" "$TMP/mcp.txt"
-    measure "$label — complete_checkout, MCP tools/call" bench/mcp_checkout.lua "" "$TMP/mcp.txt"
+    measure "$label — complete_checkout, MCP tools/call" bench/checkout.lua "" "$TMP/mcp.txt" mcp
     : > "$TMP/none.txt"
     measure "$label — search_catalog, MCP tools/call" bench/mcp_call.lua /mcp "$TMP/none.txt"
     stop_nodes

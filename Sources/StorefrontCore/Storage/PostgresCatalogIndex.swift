@@ -30,22 +30,12 @@ public struct PostgresCatalogIndex: CatalogIndex {
             try db.run("DELETE FROM catalog_products")
             try db.run("DELETE FROM catalog_fts")
             for (position, product) in catalog.products.enumerated() {
-                try db.run(
-                    """
-                    INSERT INTO catalog_products (id, position, category, price_amount, currency, inventory)
-                    VALUES (?, ?, ?, ?, ?, ?)
-                    """,
-                    [.text(product.id), SQLValue(position), .text(product.category), .integer(product.price.amount),
-                     .text(product.price.currency), .integer(product.inventory)])
-                let attributes = (product.source["attributes"]?.objectValue ?? [:])
-                    .map { key, value in "\(key.replacingOccurrences(of: "_", with: " ")) \(value.stringValue ?? value.compactString)" }
-                    .sorted().joined(separator: " ")
-                let variantNames = product.variants.map(\.name).joined(separator: " ")
+                try CatalogIndexRows.insertProduct(product, position: position, db: db)
                 try db.run(
                     "INSERT INTO catalog_fts (id, document) VALUES (?1::TEXT, \(Self.document))",
                     [.text(product.id), .text(product.name),
                      .text((product.tags + [product.brand ?? "", product.category]).joined(separator: " ")), .text(product.description),
-                     .text(attributes + " " + variantNames)])
+                     .text(CatalogIndexRows.attributesText(product))])
             }
         }
     }
