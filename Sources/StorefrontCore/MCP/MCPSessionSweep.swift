@@ -35,8 +35,11 @@ enum MCPSessionSweep {
             "SELECT count(*) FROM mcp_sessions WHERE creator = ? AND ended_at IS NULL", [.text(creator)])?[0].int ?? 0
         let excess = live - Int64(max(0, keeping))
         guard excess > 0 else { return }
+        // Ties in last use (whole seconds) go to the session opened first: SQLite's rowid is the
+        // order of creation; PostgreSQL has none, so creation time (milliseconds) decides there.
+        let creationOrder = db.backend == .sqlite ? "rowid" : "created_at, id"
         let ids = try db.query(
-            "SELECT id FROM mcp_sessions WHERE creator = ? AND ended_at IS NULL ORDER BY last_used_at, created_at, id LIMIT ?",
+            "SELECT id FROM mcp_sessions WHERE creator = ? AND ended_at IS NULL ORDER BY last_used_at, \(creationOrder) LIMIT ?",
             [.text(creator), .integer(excess)]
         ).compactMap { $0[0].string }
         for id in ids { try delete(id, db: db) }
