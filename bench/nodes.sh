@@ -13,6 +13,7 @@
 # Writes bench/results/nodes.md. Settings (environment):
 #   BENCH_DURATION=8s  BENCH_CONNECTIONS=64  BENCH_WRK_THREADS=2
 #   BENCH_AGENTS=100   BENCH_CHECKOUTS_PER_AGENT=200   (20,000 prepared checkouts per run)
+#   BENCH_STORES=all   all | sqlite (only the SQLite run: no cluster is made)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -23,6 +24,8 @@ CONNECTIONS=${BENCH_CONNECTIONS:-64}
 WRK_THREADS=${BENCH_WRK_THREADS:-2}
 AGENTS=${BENCH_AGENTS:-100}
 PER_AGENT=${BENCH_CHECKOUTS_PER_AGENT:-200}
+STORES=${BENCH_STORES:-all}
+case $STORES in all|sqlite) ;; *) printf 'bench: error: BENCH_STORES is all or sqlite\n' >&2; exit 2 ;; esac
 BIN=${STOREFRONT_BIN:-$ROOT/.build/release/storefront}
 PY=${BENCH_PYTHON:-$ROOT/.venv/bin/python}
 RESULTS=$ROOT/bench/results
@@ -33,7 +36,7 @@ fail() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 [ -x "$BIN" ] || fail "$BIN is missing: run 'swift build -c release --product storefront'"
 command -v wrk >/dev/null || fail "wrk is missing (scripts/setup.sh --bench)"
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-[ -x "$PGBIN/initdb" ] || fail "PostgreSQL is missing (scripts/setup.sh --test installs it)"
+[ "$STORES" = sqlite ] || [ -x "$PGBIN/initdb" ] || fail "PostgreSQL is missing (scripts/setup.sh --test installs it)"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/storefront-nodes.XXXXXX")
 chmod 755 "$TMP"
@@ -59,6 +62,7 @@ wait_for() {
 }
 
 # PostgreSQL: a throwaway cluster on a free loopback port.
+if [ "$STORES" = all ]; then
 mkdir -p "$TMP/pg"
 [ "$(id -u)" -eq 0 ] && chown postgres "$TMP/pg"
 as_pg "$PGBIN/initdb" -D "$PGDATA_DIR" -A trust -U postgres -E UTF8 --locale C >/dev/null
@@ -66,6 +70,7 @@ PGPORT=$(free_port)
 as_pg "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$TMP/pg/log" -w \
     -o "-p $PGPORT -k $TMP/pg -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
 PGURL=postgres://postgres@127.0.0.1:$PGPORT
+fi
 
 # wrk's summary → "requests/s p50 p99" (latencies in ms)
 parse() {
@@ -84,7 +89,7 @@ parse() {
 
 # CPU ticks (utime + stime) of the given processes, and of every PostgreSQL process.
 ticks_of() { for pid in "$@"; do awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0; done | awk '{ s += $1 } END { print s + 0 }'; }
-pg_ticks() { ticks_of $(pgrep -u postgres postgres || true); }
+pg_ticks() { if [ "$STORES" = all ]; then ticks_of $(pgrep -u postgres postgres || true); else echo 0; fi; }
 HZ=$(getconf CLK_TCK)
 
 NODE_PORTS=()
@@ -166,10 +171,12 @@ run() {
 }
 
 run "$TMP/bench.db" 1 "SQLite, 1 node"
+if [ "$STORES" = all ]; then
 as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U postgres one_node
 run "$PGURL/one_node" 1 "PostgreSQL, 1 node"
 as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U postgres two_nodes
 run "$PGURL/two_nodes" 2 "PostgreSQL, 2 nodes"
+fi
 
 {
     echo "# Nodes: SQLite and PostgreSQL (bench/nodes.sh)"
