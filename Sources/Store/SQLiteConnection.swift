@@ -10,7 +10,7 @@ public struct SQLiteDriver: StoreDriver {
     public init(path: String) { self.path = path }
 
     public func connect(writer: Bool) throws -> Connection {
-        try SQLiteConnection(path: path, readOnly: false, create: writer)
+        try SQLiteConnection(path: path, readOnly: false, create: writer, checkpointsInBackground: writer)
     }
 
     /// Other processes on the same file are not reported (their commits are seen by polling).
@@ -28,9 +28,13 @@ public final class SQLiteConnection: Connection {
     private let changes = Changes()
     public var backend: StoreBackend { .sqlite }
     public var maxGroup: Int { 512 }
+    /// Folds the write-ahead log into the file on its own thread (the writer's connection).
+    private var checkpointer: WALCheckpointer?
 
-    /// Opens (creating when asked) the database file in WAL mode.
-    public init(path: String, readOnly: Bool = false, create: Bool = true) throws {
+    /// Opens (creating when asked) the database file in WAL mode. With
+    /// `checkpointsInBackground`, this connection's commits leave checkpoints to a thread of
+    /// their own instead of running them at the end of a commit (SQLite's default).
+    public init(path: String, readOnly: Bool = false, create: Bool = true, checkpointsInBackground: Bool = false) throws {
         var db: OpaquePointer?
         var flags = SQLITE_OPEN_NOMUTEX
         if readOnly { flags |= SQLITE_OPEN_READONLY } else { flags |= SQLITE_OPEN_READWRITE }
@@ -49,6 +53,10 @@ public final class SQLiteConnection: Connection {
             // FULL: a commit is on disk before it returns, so an acknowledged purchase survives
             // a power cut (NORMAL in WAL mode may lose the last commits).
             try execute("PRAGMA synchronous=FULL")
+            // Every job and action runs in a savepoint, whose sub-journal keeps the first
+            // version of each page it changes: in memory, not in a temporary file (a pwrite per
+            // page once the sub-journal passed 64 KB).
+            try execute("PRAGMA temp_store=MEMORY")
         }
         try execute("PRAGMA foreign_keys=ON")
         sqlite3_update_hook(
@@ -58,6 +66,20 @@ public final class SQLiteConnection: Connection {
                 let changes = Unmanaged<Changes>.fromOpaque(context).takeUnretainedValue()
                 changes.tables.insert(String(cString: table))
             }, Unmanaged.passUnretained(changes).toOpaque())
+        if checkpointsInBackground && !readOnly {
+            let checkpointer = WALCheckpointer(path: path)
+            self.checkpointer = checkpointer
+            // Replaces SQLite's automatic checkpoint, which ran on the committing thread (a
+            // twentieth of the writer's time, with an fsync of the database file).
+            sqlite3_wal_hook(
+                db,
+                { context, _, _, pages in
+                    if let context, pages >= WALCheckpointer.pages {
+                        Unmanaged<WALCheckpointer>.fromOpaque(context).takeUnretainedValue().request()
+                    }
+                    return SQLITE_OK
+                }, Unmanaged.passUnretained(checkpointer).toOpaque())
+        }
     }
 
     deinit { close() }
@@ -67,6 +89,7 @@ public final class SQLiteConnection: Connection {
     public func close() {
         guard !closed else { return }
         closed = true
+        checkpointer?.stop()
         statements.removeAll()
         sqlite3_close_v2(handle)
     }
@@ -199,5 +222,64 @@ public final class Statement {
             return .blob(Array(UnsafeRawBufferPointer(start: blob, count: count)))
         default: return .null
         }
+    }
+}
+
+/// Copies committed pages from the write-ahead log into the database file (a passive
+/// checkpoint, which never blocks the writer or readers) on a thread and connection of its
+/// own, when the writer's commits have grown the log past `pages`. SQLite restarts the log
+/// from its beginning at the next write once every frame is copied and no reader needs it.
+final class WALCheckpointer: @unchecked Sendable {
+    /// SQLite's own threshold for its automatic checkpoint.
+    static let pages: Int32 = 1000
+    private let path: String
+    private let condition = NSCondition()
+    private var wanted = false
+    private var stopping = false
+    private let stopped = DispatchSemaphore(value: 0)
+
+    init(path: String) {
+        self.path = path
+        let thread = Thread { self.loop() }
+        thread.name = "store-checkpoint"
+        thread.start()
+    }
+
+    func request() {
+        condition.lock()
+        wanted = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Ends the thread after any checkpoint in progress; the caller then closes the writer,
+    /// whose close (the last connection's) folds what is left.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+        stopped.wait()
+    }
+
+    private func loop() {
+        var connection: SQLiteConnection?
+        while true {
+            condition.lock()
+            while !wanted && !stopping { condition.wait() }
+            let stop = stopping
+            wanted = false
+            condition.unlock()
+            if stop { break }
+            do {
+                if connection == nil { connection = try SQLiteConnection(path: path, create: false) }
+                // Busy (another checkpoint) or an error: the next commit past the threshold asks again.
+                _ = sqlite3_wal_checkpoint_v2(connection!.handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+            } catch {
+                connection = nil
+            }
+        }
+        connection?.close()
+        stopped.signal()
     }
 }

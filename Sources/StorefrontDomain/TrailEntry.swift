@@ -56,8 +56,16 @@ public struct TrailEntry: Sendable, Equatable {
         ]
     }
 
-    /// The RFC 8785 form of `content`: what the chain hash and the Merkle leaf cover.
-    public var canonicalContent: [UInt8] { content.canonicalized() }
+    /// The RFC 8785 form of `content`: what the chain hash and the Merkle leaf cover. Written
+    /// member by member in canonical key order (the same bytes as `content.canonicalized()`).
+    public var canonicalContent: [UInt8] {
+        JSON.canonicalObject(sortedMembers: [
+            ("action", .string(action)), ("agent_id", JSON(agentID)), ("amount", amount.map(JSON.int) ?? .null),
+            ("at", .string(at)), ("currency", JSON(currency)), ("error_code", JSON(errorCode)),
+            ("idempotency_key", JSON(idempotencyKey)), ("input_digest", JSON(inputDigest)), ("outcome", .string(outcome)),
+            ("principal", JSON(principal)), ("request_id", JSON(requestID)), ("seq", .int(seq)), ("target", JSON(target)),
+        ])
+    }
 
     /// The hash over the previous entry's hash and this entry's content.
     public func computedHash(prev: String) -> String {

@@ -213,13 +213,20 @@ public final class ActionRegistry: @unchecked Sendable {
     }
 
     private func checkResult(_ entry: Entry, _ result: JSON) -> ActionError? {
+        resultViolation(entry, result).map {
+            ActionError(
+                status: 500, kind: .processing, code: "invalid_result",
+                message: "The store produced a result that breaks its own schema \($0). This is a bug in the store; it has been refused rather than sent.")
+        }
+    }
+
+    /// Where and how a result breaks its action's output schema, or nil.
+    private func resultViolation(_ entry: Entry, _ result: JSON) -> String? {
         // The quick check (first failure, no messages) on the hot path; the full report only for a bad result.
         guard validatesResults, !entry.outputValidator.isValid(result),
             let bad = entry.outputValidator.validate(result).first
         else { return nil }
-        return ActionError(
-            status: 500, kind: .processing, code: "invalid_result",
-            message: "The store produced a result that breaks its own schema at \(bad.instancePointer): \(bad.message). This is a bug in the store; it has been refused rather than sent.")
+        return "at \(bad.instancePointer.isEmpty ? "(root)" : bad.instancePointer): \(bad.message)"
     }
 
     static func actionError(_ error: Error, _ name: String) -> ActionError {
@@ -297,7 +304,6 @@ public final class ActionRegistry: @unchecked Sendable {
                 _ = try db.run("SAVEPOINT action")
                 do {
                     let result = try write(arguments, context, db)
-                    if let error = self.checkResult(entry, result) { throw error }
                     _ = try db.run("RELEASE action")
                     try trail.append(
                         TrailEntry(
@@ -350,6 +356,16 @@ public final class ActionRegistry: @unchecked Sendable {
                 if let scopeKey { inFlight.release(scopeKey) }
                 switch result {
                 case .success(let outcome):
+                    // The output-schema check runs here, after the commit and off the writer
+                    // thread (it was a sixth of a purchase's time on the writer). A result that
+                    // breaks its schema is a bug in the store: the answer is withheld, the
+                    // change stands (it is in the trail and readable with the get_ actions).
+                    if case .success(let value) = outcome.result, let violation = self.resultViolation(entry, value) {
+                        let error = ActionError(
+                            status: 500, kind: .processing, code: "invalid_result",
+                            message: "The store committed \(name), but its result breaks the store's own schema \(violation). This is a bug in the store: the answer was withheld; the change stands and can be read back.")
+                        return completion(ActionOutcome(result: .failure(error), replayed: outcome.replayed))
+                    }
                     if case .success = outcome.result { context.progress?(3, 3, "committed") }
                     completion(outcome)
                 case .failure:

@@ -110,9 +110,21 @@ public struct Commerce: Sendable {
 
     // MARK: Money moves
 
+    /// An order placed in the current transaction: its id, the debit's trail entry (what a
+    /// receipt names), when, and the order as the wire shows it.
+    struct PlacedOrder {
+        let id: String
+        let debit: TrailEntry
+        let at: Int64
+        let json: JSON
+    }
+
     /// Turns a checkout into an order and debits the wallet (or captures an approved hold).
-    /// Returns the order's id and the debit's trail entry (what a receipt names).
-    func placeOrder(checkout: Row, quote: JSON, db: Connection, capturingHold: Bool) throws -> (id: String, debit: TrailEntry) {
+    /// `principal` is the agent's; `wallet` the wallet as read in this transaction just before,
+    /// when the caller has it (nil: the ledger's totals and the balance are read here).
+    func placeOrder(
+        checkout: Row, quote: JSON, principal: String?, wallet: WalletState?, db: Connection, capturingHold: Bool
+    ) throws -> PlacedOrder {
         let agentID = checkout["agent_id"].string ?? ""
         let checkoutID = checkout["id"].string ?? ""
         let total = checkout["total"].int ?? 0
@@ -122,17 +134,19 @@ public struct Commerce: Sendable {
         if capturingHold {
             try db.appendLedger(agentID: agentID, kind: "release", amount: total, currency: currency, reference: checkoutID, note: "approved hold captured")
         }
-        try db.appendLedger(agentID: agentID, kind: "debit", amount: -total, currency: currency, reference: orderID)
+        try db.appendLedger(
+            agentID: agentID, kind: "debit", amount: -total, currency: currency, reference: orderID,
+            totals: wallet.map { ($0.balance, $0.spent[.allTime] ?? 0) })
         // The debit's trail entry first: the order keeps its seq, which its receipt names.
-        let principal = try db.queryOne("SELECT principal FROM agents WHERE id = ?", [.text(agentID)])?[0].string
         let debit = try trail.append(
             TrailEntry(
                 agentID: agentID, principal: principal, action: "wallet.debit", target: orderID, outcome: "ok", amount: total,
                 currency: currency), in: db)
+        let referralCode = checkout["referral_code"].string
         try db.run(
             "INSERT INTO orders (id, agent_id, checkout_id, status, items, total, currency, created_at, updated_at, referral_code, trail_seq) VALUES (?, ?, ?, 'confirmed', ?, ?, ?, ?, ?, ?, ?)",
-            [.text(orderID), .text(agentID), .text(checkoutID), .text(quote.compactString), .integer(total), .text(currency),
-             .integer(now), .integer(now), SQLValue(checkout["referral_code"].string), .integer(debit.seq)])
+            [.text(orderID), .text(agentID), .text(checkoutID), .text(checkout["quote"].string ?? quote.compactString), .integer(total),
+             .text(currency), .integer(now), .integer(now), SQLValue(referralCode), .integer(debit.seq)])
         try db.run(
             "UPDATE checkouts SET status = 'completed', order_id = ?, updated_at = ? WHERE id = ?",
             [.text(orderID), .integer(now), .text(checkoutID)])
@@ -140,13 +154,18 @@ public struct Commerce: Sendable {
             "order.created", agentID: agentID, orderID: orderID,
             data: ["order_id": .string(orderID), "checkout_id": .string(checkoutID), "status": "confirmed",
                    "total": Money(amount: total, currency: currency).json], db: db)
-        if let wallet = try WalletState.load(agentID, db: db), wallet.balance < total {
+        var balanceAfter = wallet.map { $0.balance - total }
+        if balanceAfter == nil { balanceAfter = try WalletState.load(agentID, db: db)?.balance }
+        if let balanceAfter, balanceAfter < total {
             try events.record(
                 "wallet.low", agentID: agentID,
-                data: ["balance": Money(amount: wallet.balance, currency: currency).json,
+                data: ["balance": Money(amount: balanceAfter, currency: currency).json,
                        "note": "The balance would not cover this purchase again; ask the principal to fund the wallet."], db: db)
         }
-        return (orderID, debit)
+        let json = CommerceRecords.order(
+            id: orderID, status: "confirmed", checkoutID: checkoutID, items: quote, refunded: 0, currency: currency, createdAt: now,
+            referralCode: referralCode, refundWindowDays: refundWindowDays)
+        return PlacedOrder(id: orderID, debit: debit, at: now, json: json)
     }
 
     /// Releases a pending purchase's hold and stock: denied, expired or canceled.
@@ -201,7 +220,10 @@ public struct Commerce: Sendable {
                     throw ActionError.notFound("The approval's checkout is gone.")
                 }
                 let quote = (try? JSON.parse(checkout["quote"].string ?? "{}")) ?? [:]
-                let order = try placeOrder(checkout: checkout, quote: quote, db: db, capturingHold: true)
+                let principal = try db.queryOne(
+                    "SELECT principal FROM agents WHERE id = ?", [.text(checkout["agent_id"].string ?? "")])?[0].string
+                let order = try placeOrder(
+                    checkout: checkout, quote: quote, principal: principal, wallet: nil, db: db, capturingHold: true)
                 let orderID = order.id
                 try db.run(
                     "UPDATE approvals SET status = 'approved', decided_at = ? WHERE id = ?", [.integer(unixNow()), .text(approvalID)])
@@ -218,7 +240,7 @@ public struct Commerce: Sendable {
                     db: db)
                 return [
                     "approval_id": .string(approvalID), "status": "approved",
-                    "checkout": try checkoutJSON(checkoutID, db: db), "order": try orderJSON(orderID, db: db), "receipt": receipt,
+                    "checkout": try checkoutJSON(checkoutID, db: db), "order": order.json, "receipt": receipt,
                 ]
             }
         }

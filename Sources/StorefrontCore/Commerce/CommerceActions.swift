@@ -286,10 +286,15 @@ struct CommerceActions: Sendable {
                        "expires_at": .string(isoTime(now + commerce.approvalTTL))], db: db)
             return ["checkout": try commerce.checkoutJSON(id, db: db), "order": .null]
         }
-        let order = try commerce.placeOrder(checkout: row, quote: quote, db: db, capturingHold: false)
+        let order = try commerce.placeOrder(
+            checkout: row, quote: quote, principal: agent.principal, wallet: wallet, db: db, capturingHold: false)
+        // Built from what is in hand: the row read above, completed by this order.
+        let approval = try row["approval_id"].string.flatMap { try db.queryOne("SELECT * FROM approvals WHERE id = ?", [.text($0)]) }
         return [
-            "checkout": try commerce.checkoutJSON(id, db: db), "order": try commerce.orderJSON(order.id, db: db),
-            "receipt": try commerce.trail.receipt(for: order.debit, orderID: order.id, in: db),
+            "checkout": CommerceRecords.checkout(row, quote: quote, approval: approval, completed: (order.id, order.at)),
+            "order": order.json,
+            // Over the trail as it ends with the debit (nothing was appended after it).
+            "receipt": try commerce.trail.receipt(for: order.debit, orderID: order.id, treeSize: order.debit.seq, in: db),
         ]
     }
 

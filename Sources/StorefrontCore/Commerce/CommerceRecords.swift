@@ -93,7 +93,12 @@ enum CommerceRecords {
     }
 
     static func checkout(_ row: Row, approval: Row?) -> JSON {
-        let quote = (try? JSON.parse(row["quote"].string ?? "{}")) ?? [:]
+        checkout(row, quote: (try? JSON.parse(row["quote"].string ?? "{}")) ?? [:], approval: approval)
+    }
+
+    /// A checkout from its row and its already parsed quote; `completed` gives the order that
+    /// completed it in this transaction (the row was read before).
+    static func checkout(_ row: Row, quote: JSON, approval: Row?, completed: (orderID: String, at: Int64)? = nil) -> JSON {
         var approvalJSON: JSON = .null
         if let approval {
             approvalJSON = [
@@ -103,26 +108,36 @@ enum CommerceRecords {
             ]
         }
         return [
-            "id": .string(row["id"].string ?? ""), "status": .string(row["status"].string ?? ""),
+            "id": .string(row["id"].string ?? ""), "status": .string(completed == nil ? row["status"].string ?? "" : "completed"),
             "cart_id": JSON(row["cart_id"].string), "line_items": quote["line_items"] ?? [],
             "totals": quote["totals"] ?? [:], "currency": .string(row["currency"].string ?? "USD"),
-            "shipping_option": quote["shipping_option"] ?? .null, "order_id": JSON(row["order_id"].string),
+            "shipping_option": quote["shipping_option"] ?? .null, "order_id": JSON(completed?.orderID ?? row["order_id"].string),
             "approval": approvalJSON, "messages": quote["messages"] ?? [],
-            "created_at": .string(isoTime(row["created_at"].int ?? 0)), "updated_at": .string(isoTime(row["updated_at"].int ?? 0)),
+            "created_at": .string(isoTime(row["created_at"].int ?? 0)),
+            "updated_at": .string(isoTime(completed?.at ?? row["updated_at"].int ?? 0)),
         ]
     }
 
     static func order(_ row: Row, refundWindowDays: Int64) -> JSON {
-        let stored = (try? JSON.parse(row["items"].string ?? "{}")) ?? [:]
-        let currency = row["currency"].string ?? "USD"
-        let created = row["created_at"].int ?? 0
-        return [
-            "id": .string(row["id"].string ?? ""), "status": .string(row["status"].string ?? ""),
-            "checkout_id": .string(row["checkout_id"].string ?? ""), "line_items": stored["line_items"] ?? [],
-            "totals": stored["totals"] ?? [:], "refunded": Money(amount: row["refunded"].int ?? 0, currency: currency).json,
-            "currency": .string(currency), "created_at": .string(isoTime(created)),
-            "refund_window_ends_at": .string(isoTime(created + refundWindowDays * 86400)),
-            "referral_code": JSON(row["referral_code"].string),
+        order(
+            id: row["id"].string ?? "", status: row["status"].string ?? "", checkoutID: row["checkout_id"].string ?? "",
+            items: (try? JSON.parse(row["items"].string ?? "{}")) ?? [:], refunded: row["refunded"].int ?? 0,
+            currency: row["currency"].string ?? "USD", createdAt: row["created_at"].int ?? 0,
+            referralCode: row["referral_code"].string, refundWindowDays: refundWindowDays)
+    }
+
+    /// An order from its values (`items` is the checkout's quote it was placed from).
+    static func order(
+        id: String, status: String, checkoutID: String, items: JSON, refunded: Int64, currency: String, createdAt: Int64,
+        referralCode: String?, refundWindowDays: Int64
+    ) -> JSON {
+        [
+            "id": .string(id), "status": .string(status),
+            "checkout_id": .string(checkoutID), "line_items": items["line_items"] ?? [],
+            "totals": items["totals"] ?? [:], "refunded": Money(amount: refunded, currency: currency).json,
+            "currency": .string(currency), "created_at": .string(isoTime(createdAt)),
+            "refund_window_ends_at": .string(isoTime(createdAt + refundWindowDays * 86400)),
+            "referral_code": JSON(referralCode),
         ]
     }
 }

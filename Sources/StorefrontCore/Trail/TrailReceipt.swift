@@ -12,10 +12,13 @@ import StorefrontDomain
 /// from it to `trail_head.root_hash` (RFC 9162 §2.1.3.2, leaf index `seq - 1`); the head's
 /// signature verifies with the key named by its `kid` in `/.well-known/jwks.json`.
 extension AuditTrail {
-    /// A receipt for `entry`, signed now over the trail as `db` sees it (the entry included).
-    public func receipt(for entry: TrailEntry, orderID: String, in db: Connection) throws -> JSON {
+    /// A receipt for `entry`, signed now over the trail as `db` sees it (the entry included),
+    /// or over its first `treeSize` entries when the caller knows that many are there.
+    public func receipt(for entry: TrailEntry, orderID: String, treeSize: Int64? = nil, in db: Connection) throws -> JSON {
         let proofs = TrailTree.proofs(in: db)
-        let size = try TrailTree.size(in: db)
+        // A tree that would not include the entry is never signed: the size is read instead.
+        var size = treeSize ?? 0
+        if size < entry.seq { size = try TrailTree.size(in: db) }
         let head = try TrailHead.sign(treeSize: size, rootHash: try proofs.root(size: size), key: signingKey)
         let proof = try proofs.inclusion(index: entry.seq - 1, size: size)
         let leaf = try proofs.hash(entry.seq - 1, entry.seq)

@@ -1,7 +1,5 @@
 import Foundation
 import JSON
-import Store
-import StorefrontDomain
 
 /// The principal's rules for an agent's wallet, modelled on card-issuing controls.
 public struct SpendControls: Sendable, Equatable {
@@ -40,7 +38,7 @@ public struct SpendControls: Sendable, Equatable {
 
     /// UTC calendar periods by arithmetic (the ledger_totals triggers compute the same starts in
     /// SQL): days from midnight, ISO weeks from Monday, months from the 1st.
-    static func bounds(_ window: Window, at t: Int64) -> (start: Int64, end: Int64?) {
+    public static func bounds(_ window: Window, at t: Int64) -> (start: Int64, end: Int64?) {
         let day: Int64 = 86_400
         let days = t >= 0 ? t / day : (t - day + 1) / day
         switch window {
@@ -79,17 +77,6 @@ public struct SpendControls: Sendable, Equatable {
         return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
-    init(row: Row) {
-        perTransaction = row["per_transaction"].int
-        daily = row["daily"].int
-        weekly = row["weekly"].int
-        monthly = row["monthly"].int
-        allTime = row["all_time"].int
-        approvalThreshold = row["approval_threshold"].int
-        allowedCategories = row["allowed_categories"].string.map { Set($0.split(separator: " ").map(String.init)) }
-        blockedCategories = Set((row["blocked_categories"].string ?? "").split(separator: " ").map(String.init))
-    }
-
     public var json: JSON {
         [
             "per_transaction": perTransaction.map(JSON.int) ?? .null, "daily": daily.map(JSON.int) ?? .null,
@@ -101,7 +88,7 @@ public struct SpendControls: Sendable, Equatable {
     }
 
     /// The keys `updated(with:)` reads.
-    static let keys: Set<String> = [
+    public static let keys: Set<String> = [
         "per_transaction", "daily", "weekly", "monthly", "all_time", "approval_threshold", "allowed_categories",
         "blocked_categories",
     ]
