@@ -12,7 +12,7 @@
 # on two machines cannot be shown here; the CPU per request says what each costs.
 # Writes bench/results/nodes.md. Settings (environment):
 #   BENCH_DURATION=8s  BENCH_CONNECTIONS=64  BENCH_WRK_THREADS=2
-#   BENCH_AGENTS=100   BENCH_CHECKOUTS_PER_AGENT=200   (20,000 prepared checkouts per run)
+#   BENCH_AGENTS=100   BENCH_CHECKOUTS_PER_AGENT=300   (30,000 prepared checkouts per run)
 #   BENCH_STORES=all   all | sqlite (only the SQLite run: no cluster is made)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +23,7 @@ DURATION=${BENCH_DURATION:-8s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 WRK_THREADS=${BENCH_WRK_THREADS:-2}
 AGENTS=${BENCH_AGENTS:-100}
-PER_AGENT=${BENCH_CHECKOUTS_PER_AGENT:-200}
+PER_AGENT=${BENCH_CHECKOUTS_PER_AGENT:-300}
 STORES=${BENCH_STORES:-all}
 case $STORES in all|sqlite) ;; *) printf 'bench: error: BENCH_STORES is all or sqlite\n' >&2; exit 2 ;; esac
 BIN=${STOREFRONT_BIN:-$ROOT/.build/release/storefront}

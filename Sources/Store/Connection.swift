@@ -15,6 +15,11 @@ public enum TransactionKind: Sendable {
     /// BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped advisory lock every writer of every
     /// node takes first), so writers see each other's commits in one total order.
     case write
+    /// A short write that takes no store-wide writer lock: it changes only rows it locks itself
+    /// (`SELECT … FOR UPDATE SKIP LOCKED`, or an `UPDATE` of rows by key), so nodes claiming
+    /// work from a queue neither wait for each other's writers nor take the same row
+    /// (PostgreSQL: READ COMMITTED). SQLite has one writer per file: there it is `write`.
+    case rowLocks
 }
 
 /// One connection to the store. Not thread-safe: the writer owns one, each reader checks one
@@ -65,7 +70,12 @@ extension Connection {
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     /// `immediate` (the default) makes it a write transaction.
     public func transaction<T>(immediate: Bool = true, _ body: () throws -> T) throws -> T {
-        try begin(immediate ? .write : .read)
+        try transaction(immediate ? .write : .read, body)
+    }
+
+    /// Runs `body` in a transaction of `kind`: committed when it returns, rolled back when it throws.
+    public func transaction<T>(_ kind: TransactionKind, _ body: () throws -> T) throws -> T {
+        try begin(kind)
         do {
             let result = try body()
             try commit()

@@ -58,6 +58,16 @@ public final class Database: @unchecked Sendable {
         writer.submit(priority: priority, body, completion: completion)
     }
 
+    /// Runs `body` in a short write transaction that takes no store-wide writer lock, where
+    /// the store has row locks (PostgreSQL: on a pool connection, so claims from a queue by
+    /// several nodes wait neither for the writers nor for each other); `body` must change only
+    /// rows it locks (`FOR UPDATE SKIP LOCKED`, or updates by key). On SQLite, one writer per
+    /// file, it runs on the writer like any write.
+    public func writeLockingRows<T>(_ body: @escaping (Connection) throws -> T) throws -> T {
+        guard backend == .postgres else { return try write(body) }
+        return try pool.with { connection in try connection.transaction(.rowLocks) { try body(connection) } }
+    }
+
     /// Jobs waiting for the writer.
     public var queuedWrites: Int { writer.depth }
 

@@ -134,7 +134,7 @@ public final class SQLiteConnection: Connection {
 
     // Prepared once and cached, like every statement: no SQL is parsed per transaction.
     public func begin(_ kind: TransactionKind) throws {
-        _ = try run(kind == .write ? "BEGIN IMMEDIATE" : "BEGIN")
+        _ = try run(kind == .read ? "BEGIN" : "BEGIN IMMEDIATE")
     }
 
     public func commit() throws { _ = try run("COMMIT") }

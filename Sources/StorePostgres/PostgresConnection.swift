@@ -105,6 +105,7 @@ public final class PostgresConnection: Connection {
     private func start(_ kind: TransactionKind) throws {
         switch kind {
         case .read: try execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        case .rowLocks: try execute("BEGIN ISOLATION LEVEL READ COMMITTED")
         case .write:
             try execute("BEGIN")
             do {

@@ -29,7 +29,7 @@ from gateway_process import modern_meta, modern_post
 from shop import GIFT_PRICE, Shop, ledger_sum, new_key, run_parallel, sql, start_shop
 from support import launch
 from test_inbox import LIVE_WITHIN, funded_amounts, subscribe
-from test_webhooks import Receiver, wait_delivered
+from test_webhooks import Receiver, deliveries, wait_delivered, wait_for
 
 NODES = 3
 
@@ -169,6 +169,32 @@ def test_each_webhook_event_is_delivered_once_though_every_node_dispatches(binar
     finally:
         for node in nodes:
             node.server.kill()
+        receiver.stop()
+
+
+@pytest.mark.skipif(not stores.POSTGRES, reason="row locks are PostgreSQL's; SQLite has one writer per file")
+def test_webhooks_are_claimed_and_settled_with_row_locks_while_another_writer_holds_the_store(binary, tmp_path):
+    """On PostgreSQL a dispatcher claims deliveries with FOR UPDATE SKIP LOCKED and records their
+    outcome by row, without the writer lock every node's checkouts take: with that lock held from
+    outside (a long write on another node), a due delivery is still sent and marked delivered."""
+    receiver = Receiver().start()
+    receiver.set_policy(lambda event_id, previous, body: 503)
+    shop = start_shop(tmp_path / "hooks-rows", extra=("--webhook-retry-base", "0.2", "--webhook", receiver.url))
+    try:
+        agent = shop.buyer(funds=5 * GIFT_PRICE)
+        assert shop.buy(agent, 1).status_code == 200
+        # Refused once, so it waits in the outbox for its retry (about a second).
+        wait_for(lambda: receiver.snapshot() or None, "a first, refused delivery", timeout=10)
+        with WriterLock(shop.store):
+            receiver.set_policy(lambda event_id, previous, body: 200)
+            wait_for(lambda: receiver.accepted() or None, "a delivery while the writer lock is held", timeout=10)
+            [row] = wait_for(
+                lambda: sql(shop.store, "SELECT status, attempts FROM webhook_outbox WHERE status = 'delivered'") or None,
+                "the delivery recorded while the writer lock is held", timeout=10)
+            assert row["attempts"] >= 2, row
+        assert [d["status"] for d in deliveries(shop)] == ["delivered"]
+    finally:
+        shop.server.kill()
         receiver.stop()
 
 

@@ -92,22 +92,24 @@ public final class WebhookDispatcher: @unchecked Sendable {
     }
 
     /// Claims the due deliveries (the oldest undelivered one of each order and endpoint) and
-    /// sends them; returns how many were attempted.
+    /// sends them; returns how many were attempted. A claim moves the delivery's next attempt a
+    /// lease ahead, so no other dispatcher takes it while it is being sent (nor after a crash,
+    /// until the lease ends). On PostgreSQL the claim takes row locks, skipping rows another
+    /// node is claiming, and not the writer lock: deliveries go on while checkouts write.
     func deliverDue() throws -> Int {
         let now = unixNow()
-        let claimed = try database.write { db -> [Row] in
-            let due = try db.query(
+        let skipLocked = database.backend == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+        let claimed = try database.writeLockingRows { db -> [Row] in
+            try db.query(
                 """
-                SELECT * FROM webhook_outbox o WHERE status = 'pending' AND next_attempt_at <= ?1
-                AND NOT EXISTS (SELECT 1 FROM webhook_outbox p WHERE p.url = o.url AND p.order_id = o.order_id
-                                AND p.id < o.id AND p.status = 'pending')
-                ORDER BY id LIMIT 20
-                """, [.integer(now)])
-            for row in due {
-                try db.run("UPDATE webhook_outbox SET next_attempt_at = ? WHERE id = ?", [.integer(now + Self.lease), row["id"]])
-            }
-            return due
-        }
+                UPDATE webhook_outbox SET next_attempt_at = ?2 WHERE id IN (
+                    SELECT id FROM webhook_outbox o WHERE status = 'pending' AND next_attempt_at <= ?1
+                    AND NOT EXISTS (SELECT 1 FROM webhook_outbox p WHERE p.url = o.url AND p.order_id = o.order_id
+                                    AND p.id < o.id AND p.status = 'pending')
+                    ORDER BY id LIMIT 20\(skipLocked))
+                RETURNING *
+                """, [.integer(now), .integer(now + Self.lease)])
+        }.sorted { ($0["id"].int ?? 0) < ($1["id"].int ?? 0) }
         for row in claimed where isRunning { try attempt(row) }
         return claimed.count
     }
@@ -134,7 +136,8 @@ public final class WebhookDispatcher: @unchecked Sendable {
         }.resume()
         done.wait()
         let attempts = (row["attempts"].int ?? 0) + 1
-        try database.write { db in
+        // The outcome changes this delivery's row alone (the claim holds it for its lease).
+        try database.writeLockingRows { db in
             if (200..<300).contains(status) {
                 try db.run(
                     "UPDATE webhook_outbox SET status = 'delivered', attempts = ?, delivered_at = ?, last_error = NULL WHERE id = ?",
