@@ -104,8 +104,7 @@ public struct Commerce: Sendable {
     }
 
     func orderJSON(_ id: String, db: Connection) throws -> JSON {
-        guard let row = try db.queryOne("SELECT * FROM orders WHERE id = ?", [.text(id)]) else { return .null }
-        return CommerceRecords.order(row, refundWindowDays: refundWindowDays)
+        try OrderStore.find(id, db: db)?.json(refundWindowDays: refundWindowDays) ?? .null
     }
 
     // MARK: Money moves
@@ -142,11 +141,10 @@ public struct Commerce: Sendable {
             TrailEntry(
                 agentID: agentID, principal: principal, action: "wallet.debit", target: orderID, outcome: "ok", amount: total,
                 currency: currency), in: db)
-        let referralCode = checkout["referral_code"].string
-        try db.run(
-            "INSERT INTO orders (id, agent_id, checkout_id, status, items, total, currency, created_at, updated_at, referral_code, trail_seq) VALUES (?, ?, ?, 'confirmed', ?, ?, ?, ?, ?, ?, ?)",
-            [.text(orderID), .text(agentID), .text(checkoutID), .text(checkout["quote"].string ?? quote.compactString), .integer(total),
-             .text(currency), .integer(now), .integer(now), SQLValue(referralCode), .integer(debit.seq)])
+        let order = Order(
+            id: orderID, agentID: agentID, checkoutID: checkoutID, status: "confirmed", items: quote, total: total, currency: currency,
+            createdAt: now, updatedAt: now, referralCode: checkout["referral_code"].string, trailSeq: debit.seq)
+        try OrderStore.insert(order, itemsText: checkout["quote"].string, db: db)
         try db.run(
             "UPDATE checkouts SET status = 'completed', order_id = ?, updated_at = ? WHERE id = ?",
             [.text(orderID), .integer(now), .text(checkoutID)])
@@ -162,10 +160,7 @@ public struct Commerce: Sendable {
                 data: ["balance": Money(amount: balanceAfter, currency: currency).json,
                        "note": "The balance would not cover this purchase again; ask the principal to fund the wallet."], db: db)
         }
-        let json = CommerceRecords.order(
-            id: orderID, status: "confirmed", checkoutID: checkoutID, items: quote, refunded: 0, currency: currency, createdAt: now,
-            referralCode: referralCode, refundWindowDays: refundWindowDays)
-        return PlacedOrder(id: orderID, debit: debit, at: now, json: json)
+        return PlacedOrder(id: orderID, debit: debit, at: now, json: order.json(refundWindowDays: refundWindowDays))
     }
 
     /// Releases a pending purchase's hold and stock: denied, expired or canceled.

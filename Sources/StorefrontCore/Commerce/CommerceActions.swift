@@ -320,18 +320,17 @@ struct CommerceActions: Sendable {
 
     // MARK: Orders
 
-    func orderRow(_ id: String, agent: Agent, db: Connection) throws -> Row {
-        guard let row = try db.queryOne("SELECT * FROM orders WHERE id = ? AND agent_id = ?", [.text(id), .text(agent.id)]) else {
+    func order(_ id: String, agent: Agent, db: Connection) throws -> Order {
+        guard let order = try OrderStore.find(id, agentID: agent.id, db: db) else {
             throw ActionError.notFound("No order \(id) for this agent.", param: "/order_id")
         }
-        return row
+        return order
     }
 
     func getOrder(_ arguments: JSON, _ context: ActionContext) throws -> JSON {
         let agent = try context.requireAgent()
         return try commerce.database.read { db in
-            ["order": CommerceRecords.order(
-                try orderRow(arguments["order_id"]?.stringValue ?? "", agent: agent, db: db), refundWindowDays: commerce.refundWindowDays)]
+            ["order": try order(arguments["order_id"]?.stringValue ?? "", agent: agent, db: db).json(refundWindowDays: commerce.refundWindowDays)]
         }
     }
 
@@ -345,19 +344,15 @@ struct CommerceActions: Sendable {
             }
             offset = offsetValue
         }
-        let rows = try commerce.database.read { db in
-            try db.query(
-                "SELECT * FROM orders WHERE agent_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
-                [.text(agent.id), SQLValue(limit + 1), SQLValue(offset)])
-        }
-        let page = rows.prefix(limit).map { CommerceRecords.order($0, refundWindowDays: commerce.refundWindowDays) }
+        let rows = try commerce.database.read { db in try OrderStore.page(agentID: agent.id, limit: limit + 1, offset: offset, db: db) }
+        let page = rows.prefix(limit).map { $0.json(refundWindowDays: commerce.refundWindowDays) }
         let next = rows.count > limit ? CatalogCursor.encode(offset: offset + limit, fingerprint: "orders:" + agent.id) : nil
         return ["orders": .array(Array(page)), "next_cursor": next.map(JSON.string) ?? .null]
     }
 
-    func refund(_ row: Row, amount: Int64, kind: String, db: Connection, agent: Agent, reason: String?) throws {
-        let id = row["id"].string ?? ""
-        let currency = row["currency"].string ?? commerce.currency
+    func refund(_ order: Order, amount: Int64, kind: String, db: Connection, agent: Agent, reason: String?) throws {
+        let id = order.id
+        let currency = order.currency
         try db.appendLedger(agentID: agent.id, kind: "refund", amount: amount, currency: currency, reference: id, note: reason)
         try commerce.trail.append(
             TrailEntry(agentID: agent.id, principal: agent.principal, action: kind, target: id, outcome: "ok", amount: amount, currency: currency),
@@ -367,44 +362,42 @@ struct CommerceActions: Sendable {
     func cancelOrder(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
         let agent = try context.requireAgent()
         let id = arguments["order_id"]?.stringValue ?? ""
-        let row = try orderRow(id, agent: agent, db: db)
-        guard row["status"].string == "confirmed" else {
+        let placed = try order(id, agent: agent, db: db)
+        guard placed.status == "confirmed" else {
             throw ActionError.conflict(
-                "invalid_state", "Order \(id) is \(row["status"].string ?? ""); only a confirmed order can be canceled. Use request_refund.")
+                "invalid_state", "Order \(id) is \(placed.status); only a confirmed order can be canceled. Use request_refund.")
         }
-        let amount = (row["total"].int ?? 0) - (row["refunded"].int ?? 0)
-        let stored = (try? JSON.parse(row["items"].string ?? "{}")) ?? [:]
-        try commerce.restock(stored["line_items"]?.arrayValue ?? [], db: db)
-        try refund(row, amount: amount, kind: "order.cancel", db: db, agent: agent, reason: arguments["reason"]?.stringValue)
-        try db.run(
-            "UPDATE orders SET status = 'canceled', refunded = total, updated_at = ? WHERE id = ?", [.integer(unixNow()), .text(id)])
+        let amount = placed.refundable
+        try commerce.restock(placed.lineItems, db: db)
+        try refund(placed, amount: amount, kind: "order.cancel", db: db, agent: agent, reason: arguments["reason"]?.stringValue)
+        try OrderStore.markCanceled(id, at: unixNow(), db: db)
         try Ratings.orderVoided(id, db: db)
         try commerce.events.record(
             "order.canceled", agentID: agent.id, orderID: id,
             data: ["order_id": .string(id), "status": "canceled",
-                   "refund": Money(amount: amount, currency: row["currency"].string ?? commerce.currency).json], db: db)
+                   "refund": Money(amount: amount, currency: placed.currency).json], db: db)
         return [
-            "order": CommerceRecords.order(try orderRow(id, agent: agent, db: db), refundWindowDays: commerce.refundWindowDays),
-            "refund": Money(amount: amount, currency: row["currency"].string ?? commerce.currency).json,
+            "order": try order(id, agent: agent, db: db).json(refundWindowDays: commerce.refundWindowDays),
+            "refund": Money(amount: amount, currency: placed.currency).json,
         ]
     }
 
     func requestRefund(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
         let agent = try context.requireAgent()
         let id = arguments["order_id"]?.stringValue ?? ""
-        let row = try orderRow(id, agent: agent, db: db)
-        let currency = row["currency"].string ?? commerce.currency
-        let windowEnds = (row["created_at"].int ?? 0) + commerce.refundWindowDays * 86400
+        let placed = try order(id, agent: agent, db: db)
+        let currency = placed.currency
+        let windowEnds = placed.refundWindowEnds(days: commerce.refundWindowDays)
         guard unixNow() <= windowEnds else {
             throw ActionError.conflict(
                 "refund_window_closed",
                 "The refund window of \(commerce.refundWindowDays) days closed at \(isoTime(windowEnds)); see get_policies or report_issue.",
                 details: ["window_days": .int(commerce.refundWindowDays), "closed_at": .string(isoTime(windowEnds)), "target": .string(id)])
         }
-        guard row["status"].string != "canceled" else {
+        guard placed.status != "canceled" else {
             throw ActionError.conflict("invalid_state", "Order \(id) was canceled and refunded already.")
         }
-        let remaining = (row["total"].int ?? 0) - (row["refunded"].int ?? 0)
+        let remaining = placed.refundable
         let amount = arguments["amount"]?.intValue ?? remaining
         guard remaining > 0 else { throw ActionError.conflict("already_refunded", "Order \(id) is refunded in full.") }
         guard amount <= remaining else {
@@ -412,18 +405,16 @@ struct CommerceActions: Sendable {
                 "refund_too_large", "At most \(Money(amount: remaining, currency: currency).displayString) can still be refunded.",
                 param: "/amount", details: ["refundable": Money(amount: remaining, currency: currency).json])
         }
-        try refund(row, amount: amount, kind: "order.refund", db: db, agent: agent, reason: arguments["reason"]?.stringValue)
+        try refund(placed, amount: amount, kind: "order.refund", db: db, agent: agent, reason: arguments["reason"]?.stringValue)
         let status = amount == remaining ? "refunded" : "partially_refunded"
-        try db.run(
-            "UPDATE orders SET status = ?, refunded = refunded + ?, updated_at = ? WHERE id = ?",
-            [.text(status), .integer(amount), .integer(unixNow()), .text(id)])
+        try OrderStore.addRefund(id, amount: amount, status: status, at: unixNow(), db: db)
         if status == "refunded" { try Ratings.orderVoided(id, db: db) }
         try commerce.events.record(
             "order.\(status)", agentID: agent.id, orderID: id,
             data: ["order_id": .string(id), "status": .string(status), "refund": Money(amount: amount, currency: currency).json],
             db: db)
         return [
-            "order": CommerceRecords.order(try orderRow(id, agent: agent, db: db), refundWindowDays: commerce.refundWindowDays),
+            "order": try order(id, agent: agent, db: db).json(refundWindowDays: commerce.refundWindowDays),
             "refund": Money(amount: amount, currency: currency).json,
         ]
     }

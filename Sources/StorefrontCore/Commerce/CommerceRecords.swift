@@ -117,27 +117,4 @@ enum CommerceRecords {
             "updated_at": .string(isoTime(completed?.at ?? row["updated_at"].int ?? 0)),
         ]
     }
-
-    static func order(_ row: Row, refundWindowDays: Int64) -> JSON {
-        order(
-            id: row["id"].string ?? "", status: row["status"].string ?? "", checkoutID: row["checkout_id"].string ?? "",
-            items: (try? JSON.parse(row["items"].string ?? "{}")) ?? [:], refunded: row["refunded"].int ?? 0,
-            currency: row["currency"].string ?? "USD", createdAt: row["created_at"].int ?? 0,
-            referralCode: row["referral_code"].string, refundWindowDays: refundWindowDays)
-    }
-
-    /// An order from its values (`items` is the checkout's quote it was placed from).
-    static func order(
-        id: String, status: String, checkoutID: String, items: JSON, refunded: Int64, currency: String, createdAt: Int64,
-        referralCode: String?, refundWindowDays: Int64
-    ) -> JSON {
-        [
-            "id": .string(id), "status": .string(status),
-            "checkout_id": .string(checkoutID), "line_items": items["line_items"] ?? [],
-            "totals": items["totals"] ?? [:], "refunded": Money(amount: refunded, currency: currency).json,
-            "currency": .string(currency), "created_at": .string(isoTime(createdAt)),
-            "refund_window_ends_at": .string(isoTime(createdAt + refundWindowDays * 86400)),
-            "referral_code": JSON(referralCode),
-        ]
-    }
 }

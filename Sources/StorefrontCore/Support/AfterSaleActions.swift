@@ -150,11 +150,11 @@ struct AfterSaleActions: Sendable {
 
     // MARK: Support
 
-    func order(_ id: String, agent: Agent, db: Connection) throws -> Row {
-        guard let row = try db.queryOne("SELECT * FROM orders WHERE id = ? AND agent_id = ?", [.text(id), .text(agent.id)]) else {
+    func order(_ id: String, agent: Agent, db: Connection) throws -> Order {
+        guard let order = try OrderStore.find(id, agentID: agent.id, db: db) else {
             throw ActionError.notFound("No order \(id) for this agent. list_orders shows them.", param: "/order_id")
         }
-        return row
+        return order
     }
 
     /// Resolves what can be resolved at once, and otherwise opens a ticket; either way the
@@ -162,8 +162,8 @@ struct AfterSaleActions: Sendable {
     func reportIssue(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
         let agent = try context.requireAgent()
         let category = arguments["category"]?.stringValue ?? "other"
-        var orderRow: Row?
-        if let id = arguments["order_id"]?.stringValue { orderRow = try order(id, agent: agent, db: db) }
+        var placed: Order?
+        if let id = arguments["order_id"]?.stringValue { placed = try order(id, agent: agent, db: db) }
         let ticketID = randomIdentifier(prefix: "tkt_")
         let firstResponseHours = manifests.policies["sla"]?["support_first_response_hours"]?.intValue ?? 24
         var status = "open"
@@ -171,11 +171,11 @@ struct AfterSaleActions: Sendable {
         var steps: [JSON] = [
             ["action": "get_inbox", "description": "The answer arrives in the inbox as a support.ticket event."]
         ]
-        if let orderRow {
-            let orderID = orderRow["id"].string ?? ""
-            let refundable = (orderRow["total"].int ?? 0) - (orderRow["refunded"].int ?? 0)
-            let windowOpen = unixNow() <= (orderRow["created_at"].int ?? 0) + commerce.refundWindowDays * 86400
-            switch (category, orderRow["status"].string ?? "") {
+        if let placed {
+            let orderID = placed.id
+            let refundable = placed.refundable
+            let windowOpen = unixNow() <= placed.refundWindowEnds(days: commerce.refundWindowDays)
+            switch (category, placed.status) {
             case (_, "canceled"):
                 status = "resolved"
                 resolution = "Order \(orderID) was canceled and refunded in full; nothing more is owed."
@@ -207,7 +207,7 @@ struct AfterSaleActions: Sendable {
             INSERT INTO support_tickets (id, agent_id, order_id, category, description, status, resolution, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """,
-            [.text(ticketID), .text(agent.id), SQLValue(orderRow?["id"].string), .text(category),
+            [.text(ticketID), .text(agent.id), SQLValue(placed?.id), .text(category),
              .text(arguments["description"]?.stringValue ?? ""), .text(status), .text(resolution), .integer(unixNow())])
         try commerce.events.record(
             "support.ticket", agentID: agent.id,
@@ -227,14 +227,14 @@ struct AfterSaleActions: Sendable {
         ]
         if let id = arguments["order_id"]?.stringValue {
             let agent = try context.requireAgent()
-            let row = try database.read { try order(id, agent: agent, db: $0) }
-            let confirmed = row["status"].string == "confirmed"
-            let refundable = (row["total"].int ?? 0) > (row["refunded"].int ?? 0)
-            let windowOpen = unixNow() <= (row["created_at"].int ?? 0) + commerce.refundWindowDays * 86400
+            let placed = try database.read { try order(id, agent: agent, db: $0) }
+            let confirmed = placed.status == "confirmed"
+            let refundable = placed.refundable > 0
+            let windowOpen = unixNow() <= placed.refundWindowEnds(days: commerce.refundWindowDays)
             actions.append(["action": "cancel_order", "when": "Before the order ships: a full refund.", "available": .bool(confirmed)])
             actions.append([
                 "action": "request_refund", "when": .string("Within \(commerce.refundWindowDays) days of the order."),
-                "available": .bool(refundable && windowOpen && row["status"].string != "canceled"),
+                "available": .bool(refundable && windowOpen && placed.status != "canceled"),
             ])
         } else {
             actions.append(["action": "cancel_order", "when": "Before an order ships: a full refund."])
@@ -254,16 +254,16 @@ struct AfterSaleActions: Sendable {
         let agent = try context.requireAgent()
         let orderID = arguments["order_id"]?.stringValue ?? ""
         let productID = arguments["product_id"]?.stringValue ?? ""
-        let row = try order(orderID, agent: agent, db: db)
+        let placed = try order(orderID, agent: agent, db: db)
         // Only a purchase the agent kept rates a product: buying, getting every cent back and
         // rating would otherwise move a product's rating at no cost.
-        guard Ratings.keeps(status: row["status"].string) else {
+        guard Ratings.keeps(status: placed.status) else {
             throw ActionError(
                 status: 409, kind: .invalidRequest, code: "order_not_kept",
-                message: "Order \(orderID) is \(row["status"].string ?? "closed") (refunded in full); only purchases that were kept can be rated.",
+                message: "Order \(orderID) is \(placed.status) (refunded in full); only purchases that were kept can be rated.",
                 param: "/order_id", details: ["target": .string(orderID)])
         }
-        let items = ((try? JSON.parse(row["items"].string ?? "{}")) ?? [:])["line_items"]?.arrayValue ?? []
+        let items = placed.lineItems
         guard items.contains(where: { $0["product_id"]?.stringValue == productID }) else {
             throw ActionError(
                 status: 403, kind: .permission, code: "not_purchased",

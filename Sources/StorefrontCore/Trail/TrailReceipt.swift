@@ -35,7 +35,7 @@ extension AuditTrail {
     /// The receipt of an order placed earlier (a repeated complete_checkout), against the trail
     /// now: the order names its debit's seq (orders placed before receipts existed have none).
     public func receipt(forOrder orderID: String, in db: Connection) throws -> JSON {
-        guard let seq = try db.queryOne("SELECT trail_seq FROM orders WHERE id = ?", [.text(orderID)])?[0].int,
+        guard let seq = try OrderStore.find(orderID, db: db)?.trailSeq,
             let row = try db.queryOne("SELECT * FROM trail WHERE seq = ?", [.integer(seq)]),
             row["action"].string == "wallet.debit", row["target"].string == orderID
         else { return .null }
