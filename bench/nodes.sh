@@ -13,7 +13,7 @@
 # Writes bench/results/nodes.md. Settings (environment):
 #   BENCH_DURATION=8s  BENCH_CONNECTIONS=64  BENCH_WRK_THREADS=2
 #   BENCH_AGENTS=100   BENCH_CHECKOUTS_PER_AGENT=300   (30,000 prepared checkouts per run)
-#   BENCH_STORES=all   all | sqlite (only the SQLite run: no cluster is made)
+#   BENCH_STORES=all   all | sqlite (only the SQLite run: no cluster is made) | postgres (only the PostgreSQL runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -25,7 +25,7 @@ WRK_THREADS=${BENCH_WRK_THREADS:-2}
 AGENTS=${BENCH_AGENTS:-100}
 PER_AGENT=${BENCH_CHECKOUTS_PER_AGENT:-300}
 STORES=${BENCH_STORES:-all}
-case $STORES in all|sqlite) ;; *) printf 'bench: error: BENCH_STORES is all or sqlite\n' >&2; exit 2 ;; esac
+case $STORES in all|sqlite|postgres) ;; *) printf 'bench: error: BENCH_STORES is all, sqlite or postgres\n' >&2; exit 2 ;; esac
 BIN=${STOREFRONT_BIN:-$ROOT/.build/release/storefront}
 PY=${BENCH_PYTHON:-$ROOT/.venv/bin/python}
 RESULTS=$ROOT/bench/results
@@ -62,7 +62,7 @@ wait_for() {
 }
 
 # PostgreSQL: a throwaway cluster on a free loopback port.
-if [ "$STORES" = all ]; then
+if [ "$STORES" != sqlite ]; then
 mkdir -p "$TMP/pg"
 [ "$(id -u)" -eq 0 ] && chown postgres "$TMP/pg"
 as_pg "$PGBIN/initdb" -D "$PGDATA_DIR" -A trust -U postgres -E UTF8 --locale C >/dev/null
@@ -89,7 +89,7 @@ parse() {
 
 # CPU ticks (utime + stime) of the given processes, and of every PostgreSQL process.
 ticks_of() { for pid in "$@"; do awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0; done | awk '{ s += $1 } END { print s + 0 }'; }
-pg_ticks() { if [ "$STORES" = all ]; then ticks_of $(pgrep -u postgres postgres || true); else echo 0; fi; }
+pg_ticks() { if [ "$STORES" != sqlite ]; then ticks_of $(pgrep -u postgres postgres || true); else echo 0; fi; }
 HZ=$(getconf CLK_TCK)
 
 NODE_PORTS=()
@@ -170,8 +170,8 @@ run() {
     stop_nodes
 }
 
-run "$TMP/bench.db" 1 "SQLite, 1 node"
-if [ "$STORES" = all ]; then
+[ "$STORES" = postgres ] || run "$TMP/bench.db" 1 "SQLite, 1 node"
+if [ "$STORES" != sqlite ]; then
 as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U postgres one_node
 run "$PGURL/one_node" 1 "PostgreSQL, 1 node"
 as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U postgres two_nodes

@@ -42,6 +42,13 @@ public protocol Connection: AnyObject {
     @discardableResult
     func run(_ sql: String, _ parameters: [SQLValue]) throws -> Int
 
+    /// Runs a write whose result the caller does not read. The store may send it with the next
+    /// statement that is read instead of waiting for it (PostgreSQL: pipeline mode, one round
+    /// trip for all of them); its error, if any, is thrown by that next statement at the latest
+    /// (the job's `RELEASE`), so the job that wrote it fails and is rolled back. SQLite runs it
+    /// at once.
+    func runDeferred(_ sql: String, _ parameters: [SQLValue]) throws
+
     func begin(_ kind: TransactionKind) throws
     func commit() throws
     func rollback()
@@ -57,6 +64,8 @@ public protocol Connection: AnyObject {
 }
 
 extension Connection {
+    public func runDeferred(_ sql: String, _ parameters: [SQLValue]) throws { _ = try run(sql, parameters) }
+
     @discardableResult
     public func query(_ sql: String) throws -> [Row] { try query(sql, []) }
 

@@ -152,7 +152,10 @@ final class GroupCommitWriter: @unchecked Sendable {
         let job = Job(
             run: { connection in
                 do {
-                    _ = try connection.run("SAVEPOINT job")
+                    // Sent with the job's first statement (PostgreSQL's pipeline). The RELEASE is
+                    // read: any error of a write the job deferred is thrown here at the latest,
+                    // so it fails this job and never the next one.
+                    try connection.runDeferred("SAVEPOINT job", [])
                     do {
                         let value = try body(connection)
                         _ = try connection.run("RELEASE job")

@@ -11,6 +11,8 @@ public final class PostgresConnection: Connection {
     private let node: String
     private var prepared: [String: (name: String, changes: String?)] = [:]
     private var changed: Set<String> = []
+    /// Writes sent in pipeline mode whose results are not read yet (`runDeferred`), by SQL.
+    private var deferred: [String] = []
     public var backend: StoreBackend { .postgres }
     /// Each job runs in a savepoint (a subtransaction; an action adds a second); past 64
     /// subtransactions in one transaction PostgreSQL's snapshots overflow to `pg_subtrans`, which
@@ -35,6 +37,7 @@ public final class PostgresConnection: Connection {
     private func connect() throws {
         if let handle { PQfinish(handle) }
         prepared.removeAll()
+        deferred.removeAll()
         guard let connection = PQconnectdb(conninfo) else { throw StoreError(message: "libpq could not allocate a connection") }
         guard PQstatus(connection) == CONNECTION_OK else {
             let message = String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -58,6 +61,7 @@ public final class PostgresConnection: Connection {
         if let handle { PQfinish(handle) }
         handle = nil
         prepared.removeAll()
+        deferred.removeAll()
     }
 
     private var live: OpaquePointer {
@@ -68,6 +72,7 @@ public final class PostgresConnection: Connection {
     }
 
     public func execute(_ sql: String) throws {
+        try finishPipeline()
         let result = PQexec(try live, sql)
         defer { PQclear(result) }
         try check(result, sql: sql)
@@ -85,6 +90,88 @@ public final class PostgresConnection: Connection {
         let result = try send(sql, parameters)
         defer { PQclear(result) }
         return Int(String(cString: PQcmdTuples(result))) ?? 0
+    }
+
+    /// Sends a write in pipeline mode without waiting for it (a statement prepared before;
+    /// the first use of one runs at once, as its preparation must).
+    public func runDeferred(_ sql: String, _ parameters: [SQLValue]) throws {
+        guard let statement = prepared[sql] else {
+            _ = try run(sql, parameters)
+            return
+        }
+        let connection = try live
+        if deferred.isEmpty && PQenterPipelineMode(connection) != 1 {
+            _ = try run(sql, parameters)
+            return
+        }
+        let texts: [String?] = parameters.map(Self.text)
+        let sent = withCStrings(texts) { pointers in
+            PQsendQueryPrepared(connection, statement.name, Int32(pointers.count), pointers, nil, nil, 0)
+        }
+        guard sent == 1 else {
+            let message = String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
+            try finishPipeline()
+            throw StoreError(message: message, sql: sql)
+        }
+        deferred.append(sql)
+        if let table = statement.changes { changed.insert(table) }
+    }
+
+    /// Ends pipeline mode: a sync, then every deferred write's result (and, when `then` is
+    /// given, that prepared statement's, sent after them in the same round trip, returned
+    /// unread). Throws the first deferred write's error; statements after it were skipped.
+    @discardableResult
+    private func finishPipeline(then next: (name: String, parameters: [String?], sql: String)? = nil) throws -> OpaquePointer? {
+        guard !deferred.isEmpty else { return nil }
+        let connection = try live
+        let statements = deferred
+        deferred.removeAll()
+        if let next {
+            _ = withCStrings(next.parameters) { pointers in
+                PQsendQueryPrepared(connection, next.name, Int32(pointers.count), pointers, nil, nil, 0)
+            }
+        }
+        var failure: StoreError?
+        if PQpipelineSync(connection) != 1 {
+            failure = StoreError(message: String(cString: PQerrorMessage(connection)), sql: statements.first)
+        }
+        var results: [OpaquePointer] = []
+        var nulls = 0
+        let expected = statements.count + (next == nil ? 0 : 1)
+        while failure == nil {
+            guard let result = PQgetResult(connection) else {
+                // One NULL ends each statement's results; more than that, and the sync is lost.
+                nulls += 1
+                if nulls > expected + 1 || PQstatus(connection) != CONNECTION_OK {
+                    failure = StoreError(message: "the PostgreSQL pipeline ended without its sync: \(String(cString: PQerrorMessage(connection)))")
+                }
+                continue
+            }
+            if PQresultStatus(result) == PGRES_PIPELINE_SYNC {
+                PQclear(result)
+                break
+            }
+            results.append(result)
+        }
+        _ = PQexitPipelineMode(connection)
+        var nextResult: OpaquePointer?
+        for (i, result) in results.enumerated() {
+            if i < statements.count {
+                if failure == nil, PQresultStatus(result) != PGRES_PIPELINE_ABORTED {
+                    do { try check(result, sql: statements[i]) } catch let error as StoreError { failure = error }
+                }
+                PQclear(result)
+            } else if i == statements.count, failure == nil {
+                nextResult = result
+            } else {
+                PQclear(result)
+            }
+        }
+        if let failure {
+            if let nextResult { PQclear(nextResult) }
+            throw failure
+        }
+        return nextResult
     }
 
     public func begin(_ kind: TransactionKind) throws {
@@ -119,7 +206,10 @@ public final class PostgresConnection: Connection {
 
     public func commit() throws { try execute("COMMIT") }
 
-    public func rollback() { try? execute("ROLLBACK") }
+    public func rollback() {
+        _ = try? finishPipeline()
+        try? execute("ROLLBACK")
+    }
 
     public func takeChangedTables() -> Set<String> {
         defer { changed.removeAll(keepingCapacity: true) }
@@ -136,18 +226,27 @@ public final class PostgresConnection: Connection {
     private func send(_ sql: String, _ parameters: [SQLValue]) throws -> OpaquePointer? {
         let connection = try live
         let statement: (name: String, changes: String?)
-        if let cached = prepared[sql] {
-            statement = cached
-        } else {
-            let translated = Self.placeholders(sql)
-            let name = "s\(prepared.count)"
-            try prepare(name, translated, sql: sql, parameters: parameters)
-            statement = (name, Self.writtenTable(translated))
-            prepared[sql] = statement
-        }
         let texts: [String?] = parameters.map(Self.text)
-        let result = withCStrings(texts) { pointers in
-            PQexecPrepared(connection, statement.name, Int32(pointers.count), pointers, nil, nil, 0)
+        let result: OpaquePointer?
+        if let cached = prepared[sql], !deferred.isEmpty {
+            // Writes waiting in the pipeline go first, with this statement after them in the
+            // same round trip.
+            statement = cached
+            result = try finishPipeline(then: (cached.name, texts, sql))
+        } else {
+            if let cached = prepared[sql] {
+                statement = cached
+            } else {
+                try finishPipeline()
+                let translated = Self.placeholders(sql)
+                let name = "s\(prepared.count)"
+                try prepare(name, translated, sql: sql, parameters: parameters)
+                statement = (name, Self.writtenTable(translated))
+                prepared[sql] = statement
+            }
+            result = withCStrings(texts) { pointers in
+                PQexecPrepared(connection, statement.name, Int32(pointers.count), pointers, nil, nil, 0)
+            }
         }
         do {
             try check(result, sql: sql)

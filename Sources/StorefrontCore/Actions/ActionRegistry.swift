@@ -301,10 +301,12 @@ public final class ActionRegistry: @unchecked Sendable {
                         replayed: true)
                 }
                 var outcome: ActionOutcome
-                _ = try db.run("SAVEPOINT action")
+                try db.runDeferred("SAVEPOINT action", [])
                 do {
                     let result = try write(arguments, context, db)
-                    _ = try db.run("RELEASE action")
+                    // Deferred too: an error of the action's deferred writes is thrown by the
+                    // trail append below, still inside this do, so the action is rolled back.
+                    try db.runDeferred("RELEASE action", [])
                     try trail.append(
                         TrailEntry(
                             agentID: agent?.id, principal: agent?.principal, action: name, target: result.trailTarget,
@@ -341,7 +343,7 @@ public final class ActionRegistry: @unchecked Sendable {
                     }
                     // Server faults are not remembered: a retry may succeed.
                     if status < 500 {
-                        try db.run(
+                        try db.runDeferred(
                             """
                             INSERT INTO idempotency_keys (agent_id, action, key, request_digest, status, response, created_at)
                             VALUES (?, ?, ?, ?, ?, ?, ?)

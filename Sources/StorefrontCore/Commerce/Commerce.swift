@@ -145,7 +145,7 @@ public struct Commerce: Sendable {
             id: orderID, agentID: agentID, checkoutID: checkoutID, status: "confirmed", items: quote, total: total, currency: currency,
             createdAt: now, updatedAt: now, referralCode: checkout["referral_code"].string, trailSeq: debit.seq)
         try OrderStore.insert(order, itemsText: checkout["quote"].string, db: db)
-        try db.run(
+        try db.runDeferred(
             "UPDATE checkouts SET status = 'completed', order_id = ?, updated_at = ? WHERE id = ?",
             [.text(orderID), .integer(now), .text(checkoutID)])
         try events.record(

@@ -9,7 +9,7 @@ import StorefrontDomain
 /// row that lacks a required column or holds unreadable items is an error, not a default.
 enum OrderStore {
     static func insert(_ order: Order, itemsText: String? = nil, db: Connection) throws {
-        try db.run(
+        try db.runDeferred(
             """
             INSERT INTO orders (id, agent_id, checkout_id, status, items, total, refunded, currency, created_at, updated_at,
                                 referral_code, trail_seq)

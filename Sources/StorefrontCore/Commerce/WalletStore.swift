@@ -77,7 +77,7 @@ extension Connection {
         if ["debit", "hold", "release"].contains(kind) {
             _ = try MoneyMath.subtract(spend, amount, "The wallet's spending after this \(kind)")
         }
-        try run(
+        try runDeferred(
             "INSERT INTO ledger (agent_id, kind, amount, currency, reference, note, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [.text(agentID), .text(kind), .integer(amount), .text(currency), SQLValue(reference), SQLValue(note),
              .integer(Int64(Date().timeIntervalSince1970))])

@@ -25,7 +25,7 @@ public struct AgentEvents: Sendable {
         let notification: JSON = [
             "jsonrpc": "2.0", "method": "notifications/resources/updated", "params": ["uri": .string(Self.inboxURI)],
         ]
-        try db.run(
+        try db.runDeferred(
             """
             INSERT INTO mcp_events (session_id, stream_id, data)
             SELECT s.session_id, st.id, ? FROM mcp_subscriptions s
@@ -41,7 +41,7 @@ public struct AgentEvents: Sendable {
             "agent_id": .string(agentID), "data": data,
         ]
         for url in webhookURLs {
-            try db.run(
+            try db.runDeferred(
                 """
                 INSERT INTO webhook_outbox (event_id, url, order_id, type, body, next_attempt_at, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?)

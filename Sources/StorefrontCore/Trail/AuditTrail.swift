@@ -29,7 +29,7 @@ public struct AuditTrail: Sendable {
         entry.at = Self.timestamp()
         let canonical = entry.canonicalContent
         entry.hash = TrailEntry.chainHash(prev: entry.prevHash, canonical: canonical)
-        try db.run(
+        try db.runDeferred(
             """
             INSERT INTO trail (seq, at, agent_id, principal, action, target, request_id, idempotency_key, input_digest,
                                outcome, error_code, amount, currency, prev_hash, hash)

@@ -20,7 +20,9 @@ public enum TrailTree {
     }
 
     static func store(_ level: Int, _ index: Int64, _ hash: MerkleHash.Digest, in db: Connection) throws {
-        try db.run("INSERT INTO trail_nodes (node, hash) VALUES (?, ?) ON CONFLICT (node) DO UPDATE SET hash = excluded.hash", [.integer(key(level, index)), .blob(hash)])
+        try db.runDeferred(
+            "INSERT INTO trail_nodes (node, hash) VALUES (?, ?) ON CONFLICT (node) DO UPDATE SET hash = excluded.hash",
+            [.integer(key(level, index)), .blob(hash)])
     }
 
     /// Adds leaf `index` (the trail had `index` entries before it) inside the caller's transaction.
