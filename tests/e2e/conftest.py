@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 import stores
 from support import BINARY, MANIFESTS, SESSION_MAX_BODY, ServerProcess, launch, make_public_tree
@@ -79,7 +81,14 @@ def base_url(server) -> str:
 
 @pytest.fixture(scope="session")
 def http() -> requests.Session:
+    """One keep-alive session for the whole run. The gateway closes a connection idle for 30 s
+    (`--connection-timeout`); a request sent on it just as it closes gets no answer, and RFC 9112
+    (section 9.3.1) has clients retry such an idempotent request on a new connection, as browsers
+    do. This session does so for GET, HEAD and OPTIONS, once; never for a write."""
+    retry = Retry(total=None, connect=1, read=1, redirect=False, status=0, other=0,
+                  allowed_methods=frozenset({"GET", "HEAD", "OPTIONS"}), raise_on_status=False)
     with requests.Session() as s:
+        s.mount("http://", HTTPAdapter(max_retries=retry))
         yield s
 
 
