@@ -337,17 +337,20 @@ struct CommerceActions: Sendable {
     func listOrders(_ arguments: JSON, _ context: ActionContext) throws -> JSON {
         let agent = try context.requireAgent()
         let limit = Int(arguments["limit"]?.intValue ?? 20)
-        var offset = 0
+        var after: (createdAt: Int64, id: String)?
         if let cursor = arguments["cursor"]?.stringValue {
-            guard let offsetValue = CatalogCursor.decode(cursor, fingerprint: "orders:" + agent.id) else {
+            guard let position = OrderCursor.decode(cursor, agentID: agent.id) else {
                 throw ActionError.invalid("invalid_cursor", "cursor is not one this store issued for your orders.", param: "/cursor")
             }
-            offset = offsetValue
+            after = position
         }
-        let rows = try commerce.database.read { db in try OrderStore.page(agentID: agent.id, limit: limit + 1, offset: offset, db: db) }
-        let page = rows.prefix(limit).map { $0.json(refundWindowDays: commerce.refundWindowDays) }
-        let next = rows.count > limit ? CatalogCursor.encode(offset: offset + limit, fingerprint: "orders:" + agent.id) : nil
-        return ["orders": .array(Array(page)), "next_cursor": next.map(JSON.string) ?? .null]
+        let rows = try commerce.database.read { db in try OrderStore.page(agentID: agent.id, limit: limit + 1, after: after, db: db) }
+        let page = rows.prefix(limit)
+        let next = rows.count > limit ? page.last.map { OrderCursor.encode(after: $0) } : nil
+        return [
+            "orders": .array(page.map { $0.json(refundWindowDays: commerce.refundWindowDays) }),
+            "next_cursor": next.map(JSON.string) ?? .null,
+        ]
     }
 
     func refund(_ order: Order, amount: Int64, kind: String, db: Connection, agent: Agent, reason: String?) throws {

@@ -28,11 +28,19 @@ enum OrderStore {
         ).map(order)
     }
 
-    /// An agent's orders, newest first.
-    static func page(agentID: String, limit: Int, offset: Int, db: Connection) throws -> [Order] {
-        try db.query(
-            "SELECT * FROM orders WHERE agent_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
-            [.text(agentID), SQLValue(limit), SQLValue(offset)]
+    /// An agent's orders, newest first, from just after `after` (the last order of the page
+    /// before: a keyset, so orders placed meanwhile neither repeat nor push any out of a page).
+    static func page(agentID: String, limit: Int, after: (createdAt: Int64, id: String)?, db: Connection) throws -> [Order] {
+        guard let after else {
+            return try db.query(
+                "SELECT * FROM orders WHERE agent_id = ? ORDER BY created_at DESC, id DESC LIMIT ?", [.text(agentID), SQLValue(limit)]
+            ).map(order)
+        }
+        return try db.query(
+            """
+            SELECT * FROM orders WHERE agent_id = ?1 AND (created_at < ?2 OR (created_at = ?2 AND id < ?3))
+            ORDER BY created_at DESC, id DESC LIMIT ?4
+            """, [.text(agentID), .integer(after.createdAt), .text(after.id), SQLValue(limit)]
         ).map(order)
     }
 
@@ -69,5 +77,21 @@ enum OrderStore {
             currency: try required(row["currency"].string, "currency"), createdAt: try required(row["created_at"].int, "created_at"),
             updatedAt: try required(row["updated_at"].int, "updated_at"), referralCode: row["referral_code"].string,
             trailSeq: row["trail_seq"].int)
+    }
+}
+
+/// `list_orders`' cursor: the last order of a page (its time and id) and the agent it was
+/// issued to, so a cursor is useless to another agent and a page starts exactly after the last.
+enum OrderCursor {
+    static func encode(after order: Order) -> String {
+        Base64URL.encode(Data("o1:\(order.createdAt):\(order.id):\(order.agentID)".utf8))
+    }
+
+    static func decode(_ cursor: String, agentID: String) -> (createdAt: Int64, id: String)? {
+        guard cursor.count <= 128, let data = Base64URL.decode(cursor) else { return nil }
+        let parts = String(decoding: data, as: UTF8.self).split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "o1", let time = Int64(parts[1]), !parts[2].isEmpty, parts[3] == agentID
+        else { return nil }
+        return (time, String(parts[2]))
     }
 }
