@@ -46,26 +46,22 @@ public struct TrailEntry: Sendable, Equatable {
 
     public static let genesis = String(repeating: "0", count: 64)
 
-    /// The fields the hash covers, as JSON.
-    public var content: JSON {
+    /// The fields the hash covers, in canonical (RFC 8785) key order.
+    private var members: [(key: String, value: JSON)] {
         [
-            "seq": .int(seq), "at": .string(at), "agent_id": JSON(agentID), "principal": JSON(principal),
-            "action": .string(action), "target": JSON(target), "request_id": JSON(requestID),
-            "idempotency_key": JSON(idempotencyKey), "input_digest": JSON(inputDigest), "outcome": .string(outcome),
-            "error_code": JSON(errorCode), "amount": amount.map(JSON.int) ?? .null, "currency": JSON(currency),
-        ]
-    }
-
-    /// The RFC 8785 form of `content`: what the chain hash and the Merkle leaf cover. Written
-    /// member by member in canonical key order (the same bytes as `content.canonicalized()`).
-    public var canonicalContent: [UInt8] {
-        JSON.canonicalObject(sortedMembers: [
             ("action", .string(action)), ("agent_id", JSON(agentID)), ("amount", amount.map(JSON.int) ?? .null),
             ("at", .string(at)), ("currency", JSON(currency)), ("error_code", JSON(errorCode)),
             ("idempotency_key", JSON(idempotencyKey)), ("input_digest", JSON(inputDigest)), ("outcome", .string(outcome)),
             ("principal", JSON(principal)), ("request_id", JSON(requestID)), ("seq", .int(seq)), ("target", JSON(target)),
-        ])
+        ]
     }
+
+    /// The fields the hash covers, as JSON.
+    public var content: JSON { .object(Dictionary(uniqueKeysWithValues: members.map { ($0.key, $0.value) })) }
+
+    /// The RFC 8785 form of `content`: what the chain hash and the Merkle leaf cover, written
+    /// member by member (the same bytes as `content.canonicalized()`, without sorting).
+    public var canonicalContent: [UInt8] { JSON.canonicalObject(sortedMembers: members) }
 
     /// The hash over the previous entry's hash and this entry's content.
     public func computedHash(prev: String) -> String {

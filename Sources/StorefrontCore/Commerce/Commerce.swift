@@ -103,27 +103,15 @@ public struct Commerce: Sendable {
         return try checkoutJSON(row, db: db)
     }
 
-    func orderJSON(_ id: String, db: Connection) throws -> JSON {
-        try OrderStore.find(id, db: db)?.json(refundWindowDays: refundWindowDays) ?? .null
-    }
-
     // MARK: Money moves
 
-    /// An order placed in the current transaction: its id, the debit's trail entry (what a
-    /// receipt names), when, and the order as the wire shows it.
-    struct PlacedOrder {
-        let id: String
-        let debit: TrailEntry
-        let at: Int64
-        let json: JSON
-    }
-
     /// Turns a checkout into an order and debits the wallet (or captures an approved hold).
-    /// `principal` is the agent's; `wallet` the wallet as read in this transaction just before,
-    /// when the caller has it (nil: the ledger's totals and the balance are read here).
+    /// Returns the order and the debit's trail entry (what a receipt names). `principal` is the
+    /// agent's; `wallet` the wallet as read in this transaction just before, when the caller has
+    /// it (nil: the ledger's totals and the balance are read here).
     func placeOrder(
         checkout: Row, quote: JSON, principal: String?, wallet: WalletState?, db: Connection, capturingHold: Bool
-    ) throws -> PlacedOrder {
+    ) throws -> (order: Order, debit: TrailEntry) {
         let agentID = checkout["agent_id"].string ?? ""
         let checkoutID = checkout["id"].string ?? ""
         let total = checkout["total"].int ?? 0
@@ -160,7 +148,7 @@ public struct Commerce: Sendable {
                 data: ["balance": Money(amount: balanceAfter, currency: currency).json,
                        "note": "The balance would not cover this purchase again; ask the principal to fund the wallet."], db: db)
         }
-        return PlacedOrder(id: orderID, debit: debit, at: now, json: order.json(refundWindowDays: refundWindowDays))
+        return (order, debit)
     }
 
     /// Releases a pending purchase's hold and stock: denied, expired or canceled.
@@ -217,9 +205,9 @@ public struct Commerce: Sendable {
                 let quote = (try? JSON.parse(checkout["quote"].string ?? "{}")) ?? [:]
                 let principal = try db.queryOne(
                     "SELECT principal FROM agents WHERE id = ?", [.text(checkout["agent_id"].string ?? "")])?[0].string
-                let order = try placeOrder(
+                let placed = try placeOrder(
                     checkout: checkout, quote: quote, principal: principal, wallet: nil, db: db, capturingHold: true)
-                let orderID = order.id
+                let orderID = placed.order.id
                 try db.run(
                     "UPDATE approvals SET status = 'approved', decided_at = ? WHERE id = ?", [.integer(unixNow()), .text(approvalID)])
                 try trail.append(
@@ -227,7 +215,7 @@ public struct Commerce: Sendable {
                         agentID: approval["agent_id"].string, principal: actor, action: "approval.approve", target: approvalID,
                         outcome: "ok", amount: approval["amount"].int, currency: approval["currency"].string), in: db)
                 // The agent was not there when its purchase completed: its receipt comes in the event.
-                let receipt = try trail.receipt(for: order.debit, orderID: orderID, in: db)
+                let receipt = try trail.receipt(for: placed.debit, orderID: orderID, in: db)
                 try events.record(
                     "approval.approved", agentID: approval["agent_id"].string ?? "",
                     data: ["approval_id": .string(approvalID), "checkout_id": .string(checkoutID), "order_id": .string(orderID),
@@ -235,7 +223,8 @@ public struct Commerce: Sendable {
                     db: db)
                 return [
                     "approval_id": .string(approvalID), "status": "approved",
-                    "checkout": try checkoutJSON(checkoutID, db: db), "order": order.json, "receipt": receipt,
+                    "checkout": try checkoutJSON(checkoutID, db: db), "order": placed.order.json(refundWindowDays: refundWindowDays),
+                    "receipt": receipt,
                 ]
             }
         }

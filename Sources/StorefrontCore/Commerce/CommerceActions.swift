@@ -229,12 +229,12 @@ struct CommerceActions: Sendable {
         let row = try commerce.checkoutRow(id, agentID: agent.id, db: db)
         switch row["status"].string ?? "" {
         case "completed", "pending_approval":
-            let orderID = row["order_id"].string
+            let order = try row["order_id"].string.flatMap { try OrderStore.find($0, db: db) }
             var result: [String: JSON] = [
                 "checkout": try commerce.checkoutJSON(row, db: db),
-                "order": try orderID.map { try commerce.orderJSON($0, db: db) } ?? .null,
+                "order": order?.json(refundWindowDays: commerce.refundWindowDays) ?? .null,
             ]
-            if let orderID, case let receipt = try commerce.trail.receipt(forOrder: orderID, in: db), receipt != .null {
+            if let order, case let receipt = try commerce.trail.receipt(forOrder: order, in: db), receipt != .null {
                 result["receipt"] = receipt
             }
             return .object(result)
@@ -286,15 +286,15 @@ struct CommerceActions: Sendable {
                        "expires_at": .string(isoTime(now + commerce.approvalTTL))], db: db)
             return ["checkout": try commerce.checkoutJSON(id, db: db), "order": .null]
         }
-        let order = try commerce.placeOrder(
+        let (order, debit) = try commerce.placeOrder(
             checkout: row, quote: quote, principal: agent.principal, wallet: wallet, db: db, capturingHold: false)
         // Built from what is in hand: the row read above, completed by this order.
         let approval = try row["approval_id"].string.flatMap { try db.queryOne("SELECT * FROM approvals WHERE id = ?", [.text($0)]) }
         return [
-            "checkout": CommerceRecords.checkout(row, quote: quote, approval: approval, completed: (order.id, order.at)),
-            "order": order.json,
+            "checkout": CommerceRecords.checkout(row, quote: quote, approval: approval, completed: (order.id, order.createdAt)),
+            "order": order.json(refundWindowDays: commerce.refundWindowDays),
             // Over the trail as it ends with the debit (nothing was appended after it).
-            "receipt": try commerce.trail.receipt(for: order.debit, orderID: order.id, treeSize: order.debit.seq, in: db),
+            "receipt": try commerce.trail.receipt(for: debit, orderID: order.id, treeSize: debit.seq, in: db),
         ]
     }
 

@@ -34,11 +34,11 @@ extension AuditTrail {
 
     /// The receipt of an order placed earlier (a repeated complete_checkout), against the trail
     /// now: the order names its debit's seq (orders placed before receipts existed have none).
-    public func receipt(forOrder orderID: String, in db: Connection) throws -> JSON {
-        guard let seq = try OrderStore.find(orderID, db: db)?.trailSeq,
+    public func receipt(forOrder order: Order, in db: Connection) throws -> JSON {
+        guard let seq = order.trailSeq,
             let row = try db.queryOne("SELECT * FROM trail WHERE seq = ?", [.integer(seq)]),
-            row["action"].string == "wallet.debit", row["target"].string == orderID
+            row["action"].string == "wallet.debit", row["target"].string == order.id
         else { return .null }
-        return try receipt(for: Self.entry(from: row), orderID: orderID, in: db)
+        return try receipt(for: Self.entry(from: row), orderID: order.id, in: db)
     }
 }
