@@ -56,10 +56,20 @@ let package = Package(
             resources: [.copy("Analytics/known-agents.json")],
             swiftSettings: swiftSettings
         ),
+        // The HTTP face: routes, middleware (auth, CORS, analytics, rate limits), discovery
+        // documents and MCP's transport, on the actions and the store services.
+        .target(
+            name: "StorefrontHTTP",
+            dependencies: [
+                "StorefrontCore", "StorefrontDomain", "HTTPServer", "JSON", "JSONSchema", "Store",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "storefront",
             dependencies: [
-                "StorefrontCore", "StorefrontDomain", "JourneyAudit", "HTTPServer", "JSON", "Store",
+                "StorefrontHTTP", "StorefrontCore", "StorefrontDomain", "JourneyAudit", "HTTPServer", "JSON", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -69,7 +79,7 @@ let package = Package(
         .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema", "JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "StorePostgres"], swiftSettings: swiftSettings),
-        .testTarget(name: "StorefrontCoreTests", dependencies: ["StorefrontCore", "StorefrontDomain", "JourneyAudit", "JSON", "Store"],
+        .testTarget(name: "StorefrontCoreTests", dependencies: ["StorefrontHTTP", "StorefrontCore", "StorefrontDomain", "JourneyAudit", "JSON", "Store"],
                     swiftSettings: swiftSettings),
     ]
 )

@@ -6,6 +6,7 @@ import JourneyAudit
 import Store
 import StorefrontCore
 import StorefrontDomain
+import StorefrontHTTP
 
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(

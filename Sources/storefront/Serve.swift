@@ -5,6 +5,7 @@ import JSON
 import Store
 import StorefrontCore
 import StorefrontDomain
+import StorefrontHTTP
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(

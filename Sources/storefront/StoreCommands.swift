@@ -4,6 +4,7 @@ import JSON
 import Store
 import StorefrontCore
 import StorefrontDomain
+import StorefrontHTTP
 
 /// Options every command that works on a store file shares.
 struct StoreOptions: ParsableArguments {

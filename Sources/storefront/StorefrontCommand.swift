@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import StorefrontCore
 import StorefrontDomain
+import StorefrontHTTP
 
 @main
 struct StorefrontCommand: ParsableCommand {

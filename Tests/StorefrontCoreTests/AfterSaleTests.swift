@@ -1,10 +1,11 @@
 import Foundation
 import JSON
 import Store
+@testable import StorefrontCore
+@testable import StorefrontDomain
+@testable import StorefrontHTTP
 import Synchronization
 import Testing
-
-@testable import StorefrontCore
 
 @Suite("Inbox, memory, feedback and webhooks", .serialized)
 struct AfterSaleTests {

@@ -1,9 +1,10 @@
 import Foundation
 import HTTPServer
 import JSON
-import Testing
-
 @testable import StorefrontCore
+@testable import StorefrontDomain
+@testable import StorefrontHTTP
+import Testing
 
 @Suite("Agent analytics", .serialized)
 struct AnalyticsTests {

@@ -4,6 +4,7 @@ import JSON
 import Store
 @testable import StorefrontCore
 @testable import StorefrontDomain
+@testable import StorefrontHTTP
 import Synchronization
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 @testable import StorefrontCore
 @testable import StorefrontDomain
+@testable import StorefrontHTTP
 import Testing
 
 @Suite("Memos, snapshots and thread ordinals")

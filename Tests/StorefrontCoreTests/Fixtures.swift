@@ -3,6 +3,7 @@ import JSON
 import Store
 @testable import StorefrontCore
 @testable import StorefrontDomain
+@testable import StorefrontHTTP
 
 enum Fixtures {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

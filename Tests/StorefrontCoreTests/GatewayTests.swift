@@ -3,6 +3,7 @@ import HTTPServer
 import JSON
 @testable import StorefrontCore
 @testable import StorefrontDomain
+@testable import StorefrontHTTP
 import Testing
 
 @Suite("The gateway's routes", .serialized)

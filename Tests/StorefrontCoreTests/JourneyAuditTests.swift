@@ -3,6 +3,7 @@ import JSON
 @testable import JourneyAudit
 @testable import StorefrontCore
 @testable import StorefrontDomain
+@testable import StorefrontHTTP
 import Testing
 
 @Suite("The journey auditor")

@@ -1,9 +1,10 @@
 import Foundation
 import HTTPServer
 import JSON
-import Testing
-
 @testable import StorefrontCore
+@testable import StorefrontDomain
+@testable import StorefrontHTTP
+import Testing
 
 /// Runs a response produced later to completion, as the server would.
 func settle(_ response: Response) -> Response {

@@ -2,6 +2,7 @@ import Foundation
 import JSON
 @testable import StorefrontCore
 @testable import StorefrontDomain
+@testable import StorefrontHTTP
 import Testing
 
 @Suite("Loading a store's manifests")

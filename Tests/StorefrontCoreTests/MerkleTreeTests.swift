@@ -3,6 +3,7 @@ import JSON
 import Store
 @testable import StorefrontCore
 @testable import StorefrontDomain
+@testable import StorefrontHTTP
 import Testing
 
 /// The Merkle math against RFC 6962's test vectors (the eight leaves used by Certificate

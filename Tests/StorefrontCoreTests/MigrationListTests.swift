@@ -1,6 +1,7 @@
-import Testing
-
 @testable import StorefrontCore
+@testable import StorefrontDomain
+@testable import StorefrontHTTP
+import Testing
 
 /// The SQLite and PostgreSQL migration lists move together (the schemas themselves are compared
 /// end to end on real stores: tests/e2e/test_store_schemas.py).

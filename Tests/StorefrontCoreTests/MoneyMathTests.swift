@@ -1,5 +1,6 @@
 @testable import StorefrontCore
 @testable import StorefrontDomain
+@testable import StorefrontHTTP
 import Testing
 
 @Suite("Checked arithmetic on money and the admin session cookie")

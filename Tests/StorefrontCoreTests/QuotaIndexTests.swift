@@ -1,5 +1,7 @@
-@testable import StorefrontCore
 import Store
+@testable import StorefrontCore
+@testable import StorefrontDomain
+@testable import StorefrontHTTP
 import Testing
 
 /// The quota checks run on every create_cart, create_checkout and open_ticket: each must be

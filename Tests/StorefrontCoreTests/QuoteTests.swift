@@ -1,6 +1,7 @@
 import JSON
 @testable import StorefrontCore
 @testable import StorefrontDomain
+@testable import StorefrontHTTP
 import Testing
 
 @Suite("Quoting a prospective order")

@@ -1,9 +1,10 @@
 import Foundation
 import HTTPServer
 import JSON
-import Testing
-
 @testable import StorefrontCore
+@testable import StorefrontDomain
+@testable import StorefrontHTTP
+import Testing
 
 /// A clock the test moves by hand (nanoseconds).
 final class ManualClock: @unchecked Sendable {

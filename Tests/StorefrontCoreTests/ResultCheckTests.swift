@@ -1,10 +1,10 @@
 import Foundation
 import JSON
 import Store
-import XCTest
-
 @testable import StorefrontCore
 @testable import StorefrontDomain
+@testable import StorefrontHTTP
+import XCTest
 
 /// Every result is checked against its action's output schema: a result that breaks it is a
 /// bug in the store, and the caller gets 500 `invalid_result` instead of it. A mutating

@@ -1,9 +1,10 @@
 import Foundation
 import JSON
 import Store
-import Testing
-
 @testable import StorefrontCore
+@testable import StorefrontDomain
+@testable import StorefrontHTTP
+import Testing
 
 /// The retention sweep deletes what outlived its policy and nothing else.
 @Suite struct StoreRetentionTests {

@@ -3,6 +3,7 @@ import JSON
 import Store
 @testable import StorefrontCore
 @testable import StorefrontDomain
+@testable import StorefrontHTTP
 import Testing
 
 /// `trail verify --against`: a head saved earlier pins the store to its history.

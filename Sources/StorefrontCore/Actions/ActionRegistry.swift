@@ -66,12 +66,12 @@ public final class ActionRegistry: @unchecked Sendable {
     /// Check every result against its output schema (a contract test in production).
     public var validatesResults = true
     /// Where mutating actions run: the store and its trail. Set before serving.
-    var writer: (database: Database, trail: AuditTrail)?
+    package var writer: (database: Database, trail: AuditTrail)?
     private let inFlight = InFlightKeys()
     /// Results of cacheable actions, when caching is on; keyed with ``dataVersion``.
-    var resultCache: ResultCache?
+    package var resultCache: ResultCache?
     /// The version of the data cacheable actions read; changes whenever that data does.
-    var dataVersion: @Sendable () -> Int = { 0 }
+    package var dataVersion: @Sendable () -> Int = { 0 }
     /// Digests of read-only results already checked against their output schema.
     private let checked = CheckedResults(capacity: 4096)
 

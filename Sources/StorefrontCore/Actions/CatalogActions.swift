@@ -3,17 +3,25 @@ import JSON
 import StorefrontDomain
 
 /// The read-only actions of the Finding and Evaluating stages.
-struct CatalogActions: Sendable {
+package struct CatalogActions: Sendable {
     let manifests: StoreManifests
     let index: CatalogIndex
     let views: CatalogViews
     let pricing: JSON
     let baseURL: String
 
+    package init(manifests: StoreManifests, index: CatalogIndex, views: CatalogViews, pricing: JSON, baseURL: String) {
+        self.manifests = manifests
+        self.index = index
+        self.views = views
+        self.pricing = pricing
+        self.baseURL = baseURL
+    }
+
     var catalog: Catalog { manifests.catalog }
 
     /// Every one reads only the manifests, the catalog index and ratings: cacheable.
-    var all: [Action] {
+    package var all: [Action] {
         actions.map { action in
             var action = action
             action.cacheable = true

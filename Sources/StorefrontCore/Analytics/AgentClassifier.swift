@@ -10,6 +10,12 @@ public struct AgentClassifier: Sendable {
         public var operatorName: String?
         /// ai_assistant, ai_search, ai_crawler, search_engine, browser, unknown_client or agent.
         public var category: String
+
+        package init(name: String, operatorName: String?, category: String) {
+            self.name = name
+            self.operatorName = operatorName
+            self.category = category
+        }
     }
 
     struct Known: Sendable {

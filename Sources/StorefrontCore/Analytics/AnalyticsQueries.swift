@@ -5,12 +5,18 @@ import StorefrontDomain
 
 /// The dashboard's questions, answered from the per-minute rollups (counts, latency
 /// histograms, revenue) and, for distinct agents and the funnel, from the events.
-struct AnalyticsQueries: Sendable {
+package struct AnalyticsQueries: Sendable {
     let database: Database
+
     /// The store's currency (orders are in it).
     var currency = "USD"
 
-    struct Range {
+    package init(database: Database, currency: String = "USD") {
+        self.database = database
+        self.currency = currency
+    }
+
+    package struct Range {
         let fromMs: Int64
         let toMs: Int64
         var fromMinute: Int64 { fromMs / 60_000 }
@@ -20,7 +26,7 @@ struct AnalyticsQueries: Sendable {
     }
 
     /// `from`/`to` as Unix seconds or RFC 3339; the default is the last 24 hours.
-    static func range(from: String?, to: String?) throws -> Range {
+    package static func range(from: String?, to: String?) throws -> Range {
         func parse(_ text: String?, _ name: String) throws -> Int64? {
             guard let text else { return nil }
             if let seconds = Int64(text) { return seconds * 1000 }
@@ -64,7 +70,7 @@ struct AnalyticsQueries: Sendable {
 
     func money(_ amount: Int64) -> JSON { ["amount": .int(amount), "currency": .string(currency)] }
 
-    func summary(_ r: Range, recorder: AnalyticsRecorder) throws -> JSON {
+    package func summary(_ r: Range, recorder: AnalyticsRecorder) throws -> JSON {
         try database.read { db in
             let row = try db.queryOne(
                 "SELECT coalesce(sum(requests), 0), coalesce(sum(CASE WHEN status >= 500 THEN requests ELSE 0 END), 0), coalesce(sum(CASE WHEN status >= 400 AND status < 500 THEN requests ELSE 0 END), 0), coalesce(sum(CASE WHEN status = 429 THEN requests ELSE 0 END), 0), \(Self.buckets) FROM analytics_minutes WHERE minute >= ? AND minute <= ? AND stage != 'merchant'",
@@ -92,7 +98,7 @@ struct AnalyticsQueries: Sendable {
     }
 
     /// Requests per bucket of `bucketMinutes`, split by family, stage or category.
-    func timeseries(_ r: Range, by dimension: String, bucketMinutes: Int64) throws -> JSON {
+    package func timeseries(_ r: Range, by dimension: String, bucketMinutes: Int64) throws -> JSON {
         let column = ["family": "family", "stage": "stage", "category": "category"][dimension] ?? "family"
         return try database.read { db in
             let rows = try db.query(
@@ -114,7 +120,7 @@ struct AnalyticsQueries: Sendable {
     /// largest drop: the stage before which the largest share of agents stops (the lowest
     /// conversion; on a tie, the one that lost more agents, then the earlier). The dashboard's
     /// banner and its table show this same figure.
-    func funnel(_ r: Range) throws -> JSON {
+    package func funnel(_ r: Range) throws -> JSON {
         try database.read { db in
             var stages: [JSON] = []
             var previous: Int64?
@@ -148,7 +154,7 @@ struct AnalyticsQueries: Sendable {
         }
     }
 
-    func topAgents(_ r: Range, limit: Int) throws -> JSON {
+    package func topAgents(_ r: Range, limit: Int) throws -> JSON {
         try database.read { db in
             let rows = try db.query(
                 """
@@ -173,7 +179,7 @@ struct AnalyticsQueries: Sendable {
         }
     }
 
-    func actions(_ r: Range) throws -> JSON {
+    package func actions(_ r: Range) throws -> JSON {
         try database.read { db in
             let rows = try db.query(
                 "SELECT route, stage, sum(requests), sum(CASE WHEN status >= 400 THEN requests ELSE 0 END), \(Self.buckets) FROM analytics_minutes WHERE minute >= ? AND minute <= ? AND stage != 'merchant' GROUP BY route, stage ORDER BY sum(requests) DESC",
@@ -193,7 +199,7 @@ struct AnalyticsQueries: Sendable {
         }
     }
 
-    func revenue(_ r: Range, by dimension: String) throws -> JSON {
+    package func revenue(_ r: Range, by dimension: String) throws -> JSON {
         let column = dimension == "referral" ? "coalesce(o.referral_code, '(none)')" : "o.agent_id"
         return try database.read { db in
             let rows = try db.query(
@@ -213,7 +219,7 @@ struct AnalyticsQueries: Sendable {
         }
     }
 
-    func statusCodes(_ r: Range) throws -> JSON {
+    package func statusCodes(_ r: Range) throws -> JSON {
         try database.read { db in
             let rows = try db.query(
                 "SELECT status, sum(requests) FROM analytics_minutes WHERE minute >= ? AND minute <= ? AND stage != 'merchant' GROUP BY status ORDER BY status",
@@ -223,7 +229,7 @@ struct AnalyticsQueries: Sendable {
     }
 
     /// A table (an array of flat-ish objects) as CSV; nested values are written as JSON.
-    static func csv(_ rows: [JSON]) -> String {
+    package static func csv(_ rows: [JSON]) -> String {
         let keys = Array(Set(rows.flatMap { $0.objectValue?.keys.map { $0 } ?? [] })).sorted()
         func cell(_ value: JSON?) -> String {
             let text: String

@@ -7,12 +7,17 @@ import Store
 /// The labels analytics files requests under (client families; routes with their journey stage),
 /// numbered once per process. Events carry the numbers: recording one copies no shared string,
 /// whose reference count every server thread would otherwise touch (and fight over) per request.
-final class AnalyticsLabels: @unchecked Sendable {
-    static let shared = AnalyticsLabels()
+package final class AnalyticsLabels: @unchecked Sendable {
+    package static let shared = AnalyticsLabels()
 
-    struct Route: Hashable, Sendable {
+    package struct Route: Hashable, Sendable {
         var route: String
         var stage: String
+
+        package init(route: String, stage: String) {
+            self.route = route
+            self.stage = stage
+        }
     }
 
     /// Every label so far, by number.
@@ -24,8 +29,8 @@ final class AnalyticsLabels: @unchecked Sendable {
     private let families = Numbering<AgentClassifier.Family>()
     private let routes = Numbering<Route>()
 
-    func id(_ family: AgentClassifier.Family) -> Int32 { families.id(family) }
-    func id(_ route: Route) -> Int32 { routes.id(route) }
+    package func id(_ family: AgentClassifier.Family) -> Int32 { families.id(family) }
+    package func id(_ route: Route) -> Int32 { routes.id(route) }
 
     var snapshot: Table { Table(families: families.all, routes: routes.all) }
 
@@ -51,7 +56,7 @@ final class AnalyticsLabels: @unchecked Sendable {
 }
 
 /// One request as analytics sees it.
-struct AnalyticsEvent: Sendable {
+package struct AnalyticsEvent: Sendable {
     var atMs: Int64
     /// The client's address: an unregistered visitor is its family at this address.
     var remoteAddress: String
@@ -68,7 +73,7 @@ struct AnalyticsEvent: Sendable {
     var currency: String?
     var referral: String?
 
-    init(
+    package init(
         atMs: Int64, remoteAddress: String, agentID: String? = nil, principal: String? = nil, familyID: Int32, routeID: Int32,
         method: String, status: Int, latencyUs: Int64, bytesOut: Int64, amount: Int64? = nil, currency: String? = nil,
         referral: String? = nil
@@ -147,7 +152,7 @@ public final class AnalyticsRecorder: @unchecked Sendable {
     /// In-process counters for /metrics.
     private(set) var counters = MetricsCounters()
 
-    init(database: Database, capacity: Int = 50_000, flushInterval: Double = 0.2) {
+    package init(database: Database, capacity: Int = 50_000, flushInterval: Double = 0.2) {
         self.database = database
         self.capacity = capacity
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "analytics-flush"))
@@ -159,7 +164,7 @@ public final class AnalyticsRecorder: @unchecked Sendable {
 
     /// Queues one request; the counters for /metrics take queued events when they are flushed
     /// (or read), so the request path only appends.
-    func record(_ event: AnalyticsEvent) {
+    package func record(_ event: AnalyticsEvent) {
         guard enabled else { return }
         if queued.add(1, ordering: .relaxed).newValue > capacity {
             queued.subtract(1, ordering: .relaxed)
@@ -199,7 +204,7 @@ public final class AnalyticsRecorder: @unchecked Sendable {
     }
 
     /// Every request recorded so far, queued ones included.
-    var snapshot: MetricsCounters {
+    package var snapshot: MetricsCounters {
         lock.withLock {
             let queued = shards.map { shard in shard.lock.withLock { shard.events } }
             let labels = AnalyticsLabels.shared.snapshot
@@ -360,18 +365,18 @@ public final class AnalyticsRecorder: @unchecked Sendable {
 }
 
 /// Counters since the process started, for Prometheus.
-struct MetricsCounters: Sendable {
-    struct RequestKey: Hashable, Comparable {
-        var stage: String
-        var statusClass: Int  // 2 for 2xx, …
+package struct MetricsCounters: Sendable {
+    package struct RequestKey: Hashable, Comparable {
+        package var stage: String
+        package var statusClass: Int  // 2 for 2xx, …
 
-        static func < (a: RequestKey, b: RequestKey) -> Bool { (a.stage, a.statusClass) < (b.stage, b.statusClass) }
+        package static func < (a: RequestKey, b: RequestKey) -> Bool { (a.stage, a.statusClass) < (b.stage, b.statusClass) }
     }
 
-    var requests: [RequestKey: Int64] = [:]
-    var buckets = [Int64](repeating: 0, count: AnalyticsRecorder.bucketBounds.count)
-    var latencySum: Int64 = 0
-    var count: Int64 = 0
+    package var requests: [RequestKey: Int64] = [:]
+    package var buckets = [Int64](repeating: 0, count: AnalyticsRecorder.bucketBounds.count)
+    package var latencySum: Int64 = 0
+    package var count: Int64 = 0
 
     /// Counts events; consecutive ones of the same route and status class cost no lookup.
     mutating func count(_ events: [AnalyticsEvent], _ labels: AnalyticsLabels.Table) {

@@ -10,15 +10,21 @@ import Store
 /// - **Revenue** is the sum of those orders' totals (gross); **refunded** is what was paid back on
 ///   them (cancellations and refunds); **net revenue** is revenue minus refunded. An order and its
 ///   refunds belong to the order's own time, so a range's figures never go negative.
-struct SalesFigures: Equatable {
-    var orders: Int64 = 0
-    var revenue: Int64 = 0
-    var refunded: Int64 = 0
+package struct SalesFigures: Equatable {
+    package var orders: Int64 = 0
+    package var revenue: Int64 = 0
+    package var refunded: Int64 = 0
+
+    package init(orders: Int64 = 0, revenue: Int64 = 0, refunded: Int64 = 0) {
+        self.orders = orders
+        self.revenue = revenue
+        self.refunded = refunded
+    }
     var netRevenue: Int64 { revenue - refunded }
 
     /// Orders created from `fromSeconds` to `toSeconds` (Unix seconds, inclusive); all orders
     /// when both are nil.
-    static func read(_ db: Connection, fromSeconds: Int64? = nil, toSeconds: Int64? = nil) throws -> SalesFigures {
+    package static func read(_ db: Connection, fromSeconds: Int64? = nil, toSeconds: Int64? = nil) throws -> SalesFigures {
         // Bounds written as plain comparisons (not `?1 IS NULL OR …`), so that SQLite reads the
         // range from the covering index `orders_sales` (named for SQLite; PostgreSQL's planner
         // takes no hints and finds it itself).

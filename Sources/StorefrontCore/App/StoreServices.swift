@@ -12,7 +12,7 @@ public final class StoreServices: @unchecked Sendable {
     public let database: Database
     public let signingKey: StoreSigningKey
     public let trail: AuditTrail
-    let agents: SQLiteAgentDirectory
+    package let agents: SQLiteAgentDirectory
     public let commerce: Commerce
 
     /// What the services need to know beyond the manifests and the store.

@@ -20,10 +20,10 @@ extension StockLevels {
 
 /// Stock levels kept between the writes that change them (see ``StoreSnapshot``): this process
 /// forgets them when a commit changes `inventory`; another process's sales show within a second.
-typealias StockCache = StoreSnapshot<StockLevels>
+package typealias StockCache = StoreSnapshot<StockLevels>
 
 extension StoreSnapshot where Value == StockLevels {
-    convenience init(database: Database, maxAge: Double = 1) {
+    package convenience init(database: Database, maxAge: Double = 1) {
         self.init(maxAge: maxAge, empty: StockLevels()) { try StockLevels.load(database: database) }
     }
 }

@@ -4,14 +4,18 @@ import Store
 import StorefrontDomain
 
 /// The actions of the Transacting and Using stages, with UCP's names where UCP has one.
-struct CommerceActions: Sendable {
+package struct CommerceActions: Sendable {
     let commerce: Commerce
+
+    package init(commerce: Commerce) {
+        self.commerce = commerce
+    }
     var manifests: StoreManifests { commerce.manifests }
 
     static let mutating = ActionAnnotations(readOnly: false, destructive: false, idempotent: true, openWorld: false)
     static let destructive = ActionAnnotations(readOnly: false, destructive: true, idempotent: true, openWorld: false)
 
-    var all: [Action] {
+    package var all: [Action] {
         [
             Action(
                 name: "get_wallet", title: "Get the wallet",

@@ -36,12 +36,22 @@ public enum Credential: Sendable, Equatable {
 public struct Identity: Sendable, Equatable {
     public var agent: Agent
     public var credential: Credential
+
+    package init(agent: Agent, credential: Credential) {
+        self.agent = agent
+        self.credential = credential
+    }
 }
 
 /// Why authentication failed: always says what to do instead.
 public struct AuthenticationError: Error, Sendable, CustomStringConvertible {
     public var code: String
     public var message: String
+
+    package init(code: String, message: String) {
+        self.code = code
+        self.message = message
+    }
 
     /// The message alone: this is what a merchant reads on the terminal.
     public var description: String { message }
@@ -65,7 +75,7 @@ public protocol AgentDirectory: Sendable {
 
 /// API keys: `sk_agent_<prefix>_<secret>`. The prefix finds the key; only a SHA-256 of the
 /// whole key is stored, so the key is shown once and never again.
-enum APIKey {
+package enum APIKey {
     static let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
     static func random(_ count: Int) -> String {
@@ -78,7 +88,7 @@ enum APIKey {
         return ("sk_agent_\(prefix)_\(random(40))", prefix)
     }
 
-    static func prefix(of key: String) -> String? {
+    package static func prefix(of key: String) -> String? {
         let parts = key.split(separator: "_")
         guard parts.count == 4, parts[0] == "sk", parts[1] == "agent", parts[2].count == 10 else { return nil }
         return String(parts[2])
@@ -87,7 +97,7 @@ enum APIKey {
     static func hash(_ key: String) -> [UInt8] { Array(SHA256.hash(data: Data(key.utf8))) }
 
     /// Compares without an early exit, so timing does not reveal how much matched.
-    static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    package static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
         return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
@@ -102,7 +112,7 @@ func jwkThumbprint(_ jwk: JSON) -> String? {
     return Base64URL.encode(Data(SHA256.hash(data: Data(canonical.utf8))))
 }
 
-struct SQLiteAgentDirectory: AgentDirectory {
+package struct SQLiteAgentDirectory: AgentDirectory {
     let database: Database
     let trail: AuditTrail
 
@@ -114,7 +124,7 @@ struct SQLiteAgentDirectory: AgentDirectory {
             active: row["status"].string == "active")
     }
 
-    func register(principal: String, displayName: String, operatorName: String, scopes: Set<String>, publicJWK: JSON?,
+    package func register(principal: String, displayName: String, operatorName: String, scopes: Set<String>, publicJWK: JSON?,
                   issueAPIKey: Bool, currency: String) throws -> (Agent, apiKey: String?) {
         let id = randomIdentifier(prefix: "agt_")
         let key = issueAPIKey ? APIKey.generate() : nil
@@ -146,15 +156,15 @@ struct SQLiteAgentDirectory: AgentDirectory {
         return (agent, key?.key)
     }
 
-    func agent(_ id: String) throws -> Agent? {
+    package func agent(_ id: String) throws -> Agent? {
         try database.read { try $0.queryOne("SELECT * FROM agents WHERE id = ?", [.text(id)]).map(Self.agent(from:)) }
     }
 
-    func list() throws -> [Agent] {
+    package func list() throws -> [Agent] {
         try database.read { try $0.query("SELECT * FROM agents ORDER BY created_at, id").map(Self.agent(from:)) }
     }
 
-    func authenticate(apiKey: String) throws -> Agent? {
+    package func authenticate(apiKey: String) throws -> Agent? {
         guard let prefix = APIKey.prefix(of: apiKey) else { return nil }
         return try database.read { db in
             guard let row = try db.queryOne(
@@ -168,7 +178,7 @@ struct SQLiteAgentDirectory: AgentDirectory {
         }
     }
 
-    func agent(forKeyThumbprint thumbprint: String) throws -> (Agent, jwk: JSON)? {
+    package func agent(forKeyThumbprint thumbprint: String) throws -> (Agent, jwk: JSON)? {
         try database.read { db in
             guard let row = try db.queryOne(
                 """
@@ -181,7 +191,7 @@ struct SQLiteAgentDirectory: AgentDirectory {
         }
     }
 
-    func revoke(_ id: String) throws -> Bool {
+    package func revoke(_ id: String) throws -> Bool {
         try database.write { db in
             let changed = try db.run(
                 "UPDATE agents SET status = 'revoked', revoked_at = ? WHERE id = ? AND status = 'active'",
@@ -195,7 +205,7 @@ struct SQLiteAgentDirectory: AgentDirectory {
         }
     }
 
-    func rotateKey(_ id: String) throws -> String? {
+    package func rotateKey(_ id: String) throws -> String? {
         let key = APIKey.generate()
         return try database.write { db in
             guard try db.queryOne("SELECT 1 FROM agents WHERE id = ? AND status = 'active'", [.text(id)]) != nil else { return nil }
@@ -210,7 +220,7 @@ struct SQLiteAgentDirectory: AgentDirectory {
         }
     }
 
-    func isActive(_ credential: Credential) throws -> Bool {
+    package func isActive(_ credential: Credential) throws -> Bool {
         let (column, value): (String, String)
         switch credential {
         case .apiKey(let prefix): (column, value) = ("prefix", prefix)
@@ -223,7 +233,7 @@ struct SQLiteAgentDirectory: AgentDirectory {
         }
     }
 
-    func useNonce(_ nonce: String, agentID: String, expiresAt: Int64) throws -> Bool {
+    package func useNonce(_ nonce: String, agentID: String, expiresAt: Int64) throws -> Bool {
         try database.write { db in
             try db.run("DELETE FROM signature_nonces WHERE expires_at < ?", [.integer(Int64(Date().timeIntervalSince1970))])
             return try db.run(

@@ -7,17 +7,17 @@ import StorefrontDomain
 /// HTTP Message Signatures (RFC 9421) as the Web Bot Auth profile uses them: Ed25519, the
 /// key named by its JWK thumbprint, `created`/`expires`, a single-use `nonce`, and
 /// `tag="web-bot-auth"`.
-struct MessageSignature {
+package struct MessageSignature {
     /// One member of `Signature-Input`: the covered components and the parameters, plus the
     /// member's text exactly as sent (it is the value of `@signature-params`).
-    struct Input {
-        var label: String
+    package struct Input {
+        package var label: String
         var components: [String]
-        var parameters: [String: String]
+        package var parameters: [String: String]
         var serialized: String
     }
 
-    static let tag = "web-bot-auth"
+    package static let tag = "web-bot-auth"
     static let clockSkew: Int64 = 60
     static let maxLifetime: Int64 = 24 * 3600
 
@@ -54,7 +54,7 @@ struct MessageSignature {
         return (String(trimmed[..<eq]), String(trimmed[trimmed.index(after: eq)...]))
     }
 
-    static func parseInputs(_ field: String) throws -> [Input] {
+    package static func parseInputs(_ field: String) throws -> [Input] {
         try members(field).map { label, value in
             guard value.hasPrefix("("), let close = value.firstIndex(of: ")") else {
                 throw AuthenticationError(code: "invalid_signature_input", message: "Signature-Input \(label) is not an inner list.")
@@ -80,7 +80,7 @@ struct MessageSignature {
         }
     }
 
-    static func parseSignatures(_ field: String) -> [String: Data] {
+    package static func parseSignatures(_ field: String) -> [String: Data] {
         var result: [String: Data] = [:]
         for (label, value) in members(field) where value.hasPrefix(":") && value.hasSuffix(":") && value.count >= 2 {
             result[label] = Data(base64Encoded: String(value.dropFirst().dropLast()))
@@ -112,7 +112,7 @@ struct MessageSignature {
         }
     }
 
-    static func signatureBase(_ input: Input, request: Request, scheme: String) throws -> String {
+    package static func signatureBase(_ input: Input, request: Request, scheme: String) throws -> String {
         var lines: [String] = []
         for component in input.components {
             lines.append("\"\(component)\": \(try componentValue(component, request: request, scheme: scheme))")
@@ -141,7 +141,7 @@ struct MessageSignature {
     }
 
     /// Verifies the request's Web Bot Auth signature; returns the signing agent.
-    static func verify(
+    package static func verify(
         _ request: Request, directory: AgentDirectory, scheme: String, authorities: Set<String>,
         now: Int64 = Int64(Date().timeIntervalSince1970)
     ) throws -> Identity {

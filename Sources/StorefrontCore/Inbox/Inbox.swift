@@ -6,12 +6,12 @@ import Store
 /// An agent's inbox: every event about its orders, approvals and wallet, kept in the store.
 /// Read as a page (`after`), acknowledged, or followed live as Server-Sent Events that resume
 /// with `Last-Event-ID` — on any gateway process, after any restart.
-struct Inbox: Sendable {
+package struct Inbox: Sendable {
     let database: Database
-    let feed: ChangeFeed
-    static let maxPage = 200
+    package let feed: ChangeFeed
+    package static let maxPage = 200
 
-    init(database: Database) {
+    package init(database: Database) {
         self.database = database
         feed = ChangeFeed(
             pollInterval: 0.2,
@@ -27,7 +27,7 @@ struct Inbox: Sendable {
             })
     }
 
-    func page(agentID: String, after: Int64, limit: Int, unreadOnly: Bool) throws -> JSON {
+    package func page(agentID: String, after: Int64, limit: Int, unreadOnly: Bool) throws -> JSON {
         try database.read { db in
             let rows = try db.query(
                 """
@@ -61,7 +61,7 @@ struct Inbox: Sendable {
     }
 
     /// The live stream of an agent's events after `after`.
-    func stream(agentID: String, after: Int64, stillAllowed: (@Sendable () -> Bool)? = nil) -> Response {
+    package func stream(agentID: String, after: Int64, stillAllowed: (@Sendable () -> Bool)? = nil) -> Response {
         let database = self.database
         let tail = SSETail(after: after, feed: feed, topic: agentID) { cursor in
             try database.read { db in

@@ -5,10 +5,16 @@ import StorefrontDomain
 
 /// The Using and Recommending stages: the inbox, the agent's memory, executable support,
 /// feedback and referrals.
-struct AfterSaleActions: Sendable {
+package struct AfterSaleActions: Sendable {
     let commerce: Commerce
     let inbox: Inbox
     let baseURL: String
+
+    package init(commerce: Commerce, inbox: Inbox, baseURL: String) {
+        self.commerce = commerce
+        self.inbox = inbox
+        self.baseURL = baseURL
+    }
     var manifests: StoreManifests { commerce.manifests }
     var database: Database { commerce.database }
 
@@ -17,7 +23,7 @@ struct AfterSaleActions: Sendable {
     static let maxAgentBytes = 64 * 1024
     static let maxEntries = 200
 
-    var all: [Action] {
+    package var all: [Action] {
         let mutating = CommerceActions.mutating
         return [
             Action(
@@ -363,14 +369,14 @@ enum Ratings {
 /// Aggregate ratings of every product, read once and kept until feedback changes them (see
 /// ``StoreSnapshot``: this process forgets them when feedback commits; other processes' feedback
 /// shows within a second).
-typealias RatingsCache = StoreSnapshot<[String: JSON]>
+package typealias RatingsCache = StoreSnapshot<[String: JSON]>
 
 extension StoreSnapshot where Value == [String: JSON] {
-    convenience init(database: Database, maxAge: TimeInterval = 1) {
+    package convenience init(database: Database, maxAge: TimeInterval = 1) {
         self.init(maxAge: maxAge, empty: [:]) { try Ratings.loadAll(database: database) }
     }
 
-    func ratings(_ ids: [String]) -> [String: JSON] {
+    package func ratings(_ ids: [String]) -> [String: JSON] {
         let all = value
         var found: [String: JSON] = [:]
         for id in ids { if let rating = all[id] { found[id] = rating } }

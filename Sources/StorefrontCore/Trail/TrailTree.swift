@@ -47,7 +47,7 @@ public enum TrailTree {
 
     /// Proofs and roots over the stored nodes of this connection's snapshot. Each node is read
     /// once per value (a receipt's root and inclusion proof share most of theirs).
-    static func proofs(in db: Connection) -> MerkleProofs {
+    package static func proofs(in db: Connection) -> MerkleProofs {
         let seen = NodeMemo()
         return MerkleProofs { level, index in
             let key = key(level, index)
@@ -64,7 +64,7 @@ public enum TrailTree {
     }
 
     /// The number of entries in the trail.
-    static func size(in db: Connection) throws -> Int64 {
+    package static func size(in db: Connection) throws -> Int64 {
         try db.queryOne("SELECT coalesce(max(seq), 0) FROM trail")?[0].int ?? 0
     }
 

@@ -1,0 +1,505 @@
+import Foundation
+import JSON
+import StorefrontCore
+import StorefrontDomain
+
+/// Every public document, built once at start from the manifests and the endpoint declarations.
+struct DiscoveryDocuments: Sendable {
+    let agents: Document
+    let agentsHTML: Document
+    let agentCard: Document
+    let ucpProfile: Document
+    let acpDiscovery: Document
+    let capabilities: Document
+    let capabilitiesSignature: Document
+    let jwks: Document
+    let llmsTxt: Document
+    let robotsTxt: Document
+    let sitemap: Document
+    let openAPI: Document
+    let pricing: Document
+    let policies: Document
+
+    let toolIndex: Document
+    let mcpServerCard: Document
+    let mcpCatalog: Document
+
+    init(facts: StoreFacts, actions: ActionRegistry, signingKey: StoreSigningKey) throws {
+        let baseURL = facts.baseURL
+        let agentsJSON = facts.agentsDocument(signingKeyID: signingKey.keyID, actions: actions)
+        agents = .json(agentsJSON)
+        agentsHTML = Document(
+            bytes: Array(facts.agentsHTML(agentsJSON).utf8), contentType: "text/html; charset=utf-8")
+        agentCard = .json(facts.agentCard(actions: actions))
+        ucpProfile = .json(facts.ucpProfile(jwk: signingKey.publicJWK))
+        acpDiscovery = .json(facts.acpDiscovery(), cacheControl: "public, max-age=3600")
+        let manifestBytes = facts.capabilityManifest(signingKey: signingKey, actions: actions).canonicalized()
+        let jws = try signingKey.detachedJWS(payload: manifestBytes, type: "storefront-capabilities+jws")
+        capabilities = Document(
+            bytes: manifestBytes, contentType: "application/json",
+            extraHeaders: [
+                ("X-Capabilities-Signature", jws),
+                ("Link", "<\(baseURL)/.well-known/jwks.json>; rel=\"jwks\", <\(baseURL)/.well-known/capabilities.json.jws>; rel=\"signature\""),
+            ])
+        capabilitiesSignature = Document(bytes: Array(jws.utf8), contentType: "application/jose")
+        jwks = .json(["keys": [signingKey.publicJWK]], contentType: "application/jwk-set+json")
+        llmsTxt = .text(facts.llmsTxt(actions: actions), contentType: "text/markdown; charset=utf-8")
+        robotsTxt = .text(facts.robotsTxt(), contentType: "text/plain; charset=utf-8")
+        sitemap = .text(facts.sitemap(), contentType: "application/xml; charset=utf-8")
+        openAPI = .json(try OpenAPIDocument(facts: facts, actions: actions).document())
+        mcpServerCard = .json(facts.mcpServerCard(), contentType: "application/mcp-server-card+json", cacheControl: "public, max-age=3600")
+        mcpCatalog = .json(facts.mcpCatalog(), cacheControl: "public, max-age=3600")
+        toolIndex = .json(["tools": .array(actions.entries.map { facts.actionJSON($0) })])
+        pricing = .json(facts.pricingDocument())
+        policies = .json(facts.policiesDocument())
+    }
+}
+
+/// The facts every document is written from, so that no two documents disagree.
+struct StoreFacts {
+    let manifests: StoreManifests
+    let baseURL: String
+    let version: String
+    let maxBodyBytes: Int
+    var openRegistration = true
+    /// The rate-limit policy as published (null when nothing is limited).
+    var rateLimits: JSON = .null
+
+    var store: JSON { manifests.store }
+    var name: String { manifests.storeName }
+    var description: String { store["description"]?.stringValue ?? "" }
+
+    func url(_ path: String) -> String { baseURL + path }
+
+    var documentLinks: JSON {
+        [
+            "agents": .string(url("/agents")),
+            "mcp_server_card": .string(url("/mcp/server-card")),
+            "mcp_catalog": .string(url("/.well-known/mcp/catalog.json")),
+            "agent_card": .string(url("/.well-known/agent-card.json")),
+            "ucp_profile": .string(url("/.well-known/ucp")),
+            "acp_discovery": .string(url("/.well-known/acp.json")),
+            "capabilities": .string(url("/.well-known/capabilities.json")),
+            "capabilities_signature": .string(url("/.well-known/capabilities.json.jws")),
+            "jwks": .string(url("/.well-known/jwks.json")),
+            "llms_txt": .string(url("/llms.txt")),
+            "robots_txt": .string(url("/robots.txt")),
+            "sitemap": .string(url("/sitemap.xml")),
+            "openapi": .string(url("/openapi.json")),
+            "pricing": .string(url("/pricing")),
+            "policies": .string(url("/policies")),
+            "status": .string(url("/status")),
+            "catalog": .string(url("/catalog")),
+        ]
+    }
+
+    /// An endpoint for documents: a `url`, or for parametrised paths a `url_template` (RFC 6570).
+    func endpointJSON(_ e: Endpoint) -> JSON {
+        var entry: [String: JSON] = [
+            "method": .string(e.method), "path": .string(e.path),
+            "summary": .string(e.summary), "stage": .string(e.stage.rawValue),
+            "content_types": .array(e.contentTypes.map(JSON.string)),
+            "operation_id": .string(e.id),
+        ]
+        entry[e.path.contains("{") ? "url_template" : "url"] = .string(url(e.path))
+        if e.requiresIdentity { entry["requires_identity"] = true }
+        return .object(entry)
+    }
+
+    var storeSummary: JSON {
+        [
+            "id": .string(manifests.storeID), "name": .string(name), "description": .string(description),
+            "url": store["url"] ?? .null, "logo": store["logo"] ?? .null, "contact": store["contact"] ?? .null,
+            "currencies": store["currencies"] ?? .null, "default_currency": .string(manifests.currency),
+            "locales": store["locales"] ?? .null,
+        ]
+    }
+
+    var authentication: JSON {
+        [
+            "anonymous_stages": ["finding", "evaluating", "trust_checking"],
+            "identified_stages": ["transacting", "using", "recommending"],
+            "methods": [
+                [
+                    "type": "api_key", "header": "Authorization", "scheme": "Bearer",
+                    "format": "sk_agent_<prefix>_<secret>, shown once at registration",
+                ],
+                [
+                    "type": "http_message_signatures", "spec": "RFC 9421", "profile": "web-bot-auth", "alg": "ed25519",
+                    "keyid": "the RFC 7638 thumbprint of the Ed25519 JWK registered as public_key",
+                    "required_parameters": ["created", "expires", "keyid", "nonce", "tag=\"web-bot-auth\""],
+                    "required_components": ["@authority", "signature-agent (when sent)"],
+                ],
+            ],
+            "registration": [
+                "url": .string(url("/agents/register")), "method": "POST",
+                "mode": .string(openRegistration ? "open" : "invite"),
+                "body": "{\"principal\": who the agent acts for, \"display_name\", \"operator\"?, \"public_key\"?: Ed25519 JWK, \"scopes\"?}",
+                "returns": "the agent id, an API key shown once, and its wallet (funded by the principal or merchant)",
+            ],
+            "note": .string(
+                openRegistration
+                    ? "Finding and evaluating need no credentials. To buy, register at /agents/register, have your principal fund your wallet, then send your API key or sign your requests."
+                    : "Finding and evaluating need no credentials. Agents are registered by the merchant; ask for an invitation, then send your API key or sign your requests."),
+        ]
+    }
+
+    var limits: JSON {
+        [
+            "max_request_body_bytes": .int(Int64(maxBodyBytes)),
+            "catalog_page_size_max": .int(Int64(CatalogQuery.maxLimit)),
+            "catalog_page_size_default": 20,
+            "rate_limits": rateLimits,
+        ]
+    }
+
+    /// An action as discovery documents describe it.
+    func actionJSON(_ entry: ActionRegistry.Entry, schemas: Bool = true) -> JSON {
+        let action = entry.action
+        var json: [String: JSON] = [
+            "name": .string(action.name), "title": .string(action.title), "description": .string(action.description),
+            "stage": .string(action.stage.rawValue), "scope": JSON(action.scope),
+            "annotations": action.annotations.json,
+            "rest": ["method": "POST", "url": .string(url("/tools/\(action.name)"))],
+        ]
+        if schemas {
+            json["input_schema"] = entry.inputSchema
+            json["output_schema"] = entry.outputSchema
+        }
+        return .object(json)
+    }
+
+    func agentsDocument(signingKeyID: String, actions: ActionRegistry) -> JSON {
+        var journey: [JSON] = []
+        for stage in JourneyStage.allCases {
+            let endpoints = Endpoints.all.filter { $0.stage == stage }
+            let stageActions = actions.entries.filter { $0.action.stage == stage }
+            journey.append([
+                "stage": .string(stage.rawValue), "title": .string(stage.title),
+                "endpoints": .array(endpoints.map { .string("\($0.method) \($0.path)") }),
+                "actions": .array(stageActions.map { .string($0.action.name) }),
+                "available": .bool(!endpoints.isEmpty || !stageActions.isEmpty),
+            ])
+        }
+        return [
+            "storefront_version": .string(version),
+            "store": storeSummary,
+            "welcome": .string("Agents are welcome here. Read /pricing and /policies, search /catalog, call the actions below over REST (POST /tools/{name}) or MCP (/mcp), verify /.well-known/capabilities.json against /.well-known/jwks.json, and register at /agents/register to buy."),
+            "documents": documentLinks,
+            "endpoints": .array(Endpoints.all.map(endpointJSON)),
+            "actions": .array(actions.entries.map { actionJSON($0, schemas: false) }),
+            "journey": .array(journey),
+            "protocols": [
+                "rest": [
+                    "openapi": .string(url("/openapi.json")), "tools": .string(url("/tools")),
+                    "call": .string(url("/tools/{name}")), "checkout_sessions": .string(url("/checkout-sessions")),
+                    "idempotency": "send Idempotency-Key on every mutating call; a retry returns the first answer with Idempotent-Replayed: true",
+                ],
+                "a2a": ["agent_card": .string(url("/.well-known/agent-card.json")), "protocol_version": "0.3.0"],
+                "ucp": ["profile": .string(url("/.well-known/ucp"))],
+                "acp": ["discovery": .string(url("/.well-known/acp.json"))],
+                "mcp": [
+                    "endpoint": .string(url("/mcp")), "transport": "streamable-http",
+                    "protocol_versions": .array((MCPEndpoint.Stateless.versions + MCPEndpoint.sessionVersions).map(JSON.string)),
+                    "server_card": .string(url("/mcp/server-card")),
+                    "sessions": "durable: kept in the store; resume a dropped SSE stream with GET /mcp and Last-Event-ID",
+                ],
+            ],
+            "authentication": authentication,
+            "signing": ["jwks": .string(url("/.well-known/jwks.json")), "kid": .string(signingKeyID), "alg": "EdDSA"],
+            "trail": [
+                "head": .string(url("/.well-known/trail-head")),
+                "inclusion_proof": .string(url("/trail/proof/inclusion?seq={seq}&tree_size={tree_size}")),
+                "consistency_proof": .string(url("/trail/proof/consistency?first={tree_size}&second={tree_size}")),
+                "receipts": "complete_checkout returns a receipt: the purchase's trail entry, a signed head that includes it and the inclusion proof (RFC 9162).",
+            ],
+            "limits": limits,
+            "money": "Amounts are integers in minor units with an ISO 4217 currency: {\"amount\": 1999, \"currency\": \"USD\"} is 19.99 USD.",
+            "errors": "Errors are {\"error\": {\"type\", \"code\", \"message\", \"param\"}} with a fitting HTTP status.",
+        ]
+    }
+
+    func agentsHTML(_ doc: JSON) -> String {
+        let rows = Endpoints.all.map { e in
+            "<tr><td><code>\(e.method) \(htmlEscape(e.path))</code></td><td>\(e.stage.title)</td><td>\(htmlEscape(e.summary))</td></tr>"
+        }.joined(separator: "\n")
+        let links = (documentLinks.objectValue ?? [:]).sorted { $0.key < $1.key }.map { key, value in
+            "<li><a href=\"\(htmlEscape(value.stringValue ?? ""))\">\(htmlEscape(key.replacingOccurrences(of: "_", with: " ")))</a></li>"
+        }.joined(separator: "\n")
+        let body = """
+            <h1>\(htmlEscape(name)) — for AI agents</h1>
+            <p>\(htmlEscape(description))</p>
+            <p>\(htmlEscape(doc["welcome"]?.stringValue ?? ""))</p>
+            <h2>Documents</h2>
+            <ul>\(links)</ul>
+            <h2>Endpoints</h2>
+            <table><thead><tr><th>Route</th><th>Stage</th><th>What it does</th></tr></thead><tbody>
+            \(rows)
+            </tbody></table>
+            <h2>Authentication</h2>
+            <p>\(htmlEscape(authentication["note"]?.stringValue ?? ""))</p>
+            <h2>Limits</h2>
+            <p>Request bodies up to \(maxBodyBytes) bytes; catalog pages up to \(CatalogQuery.maxLimit) products.</p>
+            <p>\(htmlEscape(doc["money"]?.stringValue ?? ""))</p>
+            <p class="muted">The same facts as JSON: send <code>Accept: application/json</code> to <a href="/agents">/agents</a>. Storefront \(htmlEscape(version)).</p>
+            """
+        let ld: JSON = [
+            "@context": "https://schema.org", "@type": "OnlineStore", "name": .string(name),
+            "description": .string(description), "url": .string(baseURL),
+        ]
+        return htmlPage(
+            title: "\(name) — agent entry point", description: description,
+            head: "<script type=\"application/ld+json\">\(scriptSafeJSON(ld.serialized()))</script>", body: body)
+    }
+
+    /// Skills advertised to A2A clients: one per action of the registry.
+    func agentCard(actions: ActionRegistry) -> JSON {
+        let skills: [JSON] = actions.entries.map { entry in
+            let action = entry.action
+            return [
+                "id": .string(action.name),
+                "name": .string(action.title),
+                "description": .string(action.description),
+                "tags": .array([.string(action.stage.rawValue), "commerce"]),
+                "examples": .array(stageExamples(action.stage).map(JSON.string)),
+                "inputModes": ["application/json"],
+                "outputModes": ["application/json"],
+            ]
+        }
+        var provider: [String: JSON] = ["organization": .string(name)]
+        if let storeURL = store["url"] { provider["url"] = storeURL }
+        return [
+            "protocolVersion": "0.3.0",
+            "name": .string(name),
+            "description": .string(description),
+            "url": .string(baseURL),
+            "preferredTransport": "HTTP+JSON",
+            "provider": .object(provider),
+            "version": .string(version),
+            "documentationUrl": .string(url("/agents")),
+            "capabilities": ["streaming": false, "pushNotifications": false, "stateTransitionHistory": false],
+            "defaultInputModes": ["application/json"],
+            "defaultOutputModes": ["application/json"],
+            "skills": .array(skills),
+            "supportsAuthenticatedExtendedCard": false,
+        ]
+    }
+
+    func stageExamples(_ stage: JourneyStage) -> [String] {
+        switch stage {
+        case .finding: return ["What does this store sell and how do I talk to it?"]
+        case .evaluating: return ["Find a two-person tent under $400 that is in stock", "What does Trail Maps Pro cost per year?"]
+        case .trustChecking: return ["What is the refund window?", "Verify the store's signed capability manifest"]
+        case .transacting: return ["Buy the Ridgeline 2P tent"]
+        case .using: return ["Where is my order?"]
+        case .recommending: return ["Rate the tent I bought"]
+        }
+    }
+
+    func ucpProfile(jwk: JSON) -> JSON {
+        let ucpVersion = "2026-08-25"
+        return [
+            "ucp": [
+                "version": .string(ucpVersion),
+                "services": [
+                    "dev.ucp.shopping": [
+                        [
+                            "version": .string(ucpVersion),
+                            "spec": .string("https://ucp.dev/\(ucpVersion)/specification/overview"),
+                            "transport": "rest",
+                            "endpoint": .string(baseURL),
+                        ]
+                    ]
+                ],
+                "capabilities": [:],
+                "payment_handlers": [:],
+            ],
+            "keys": [jwk],
+        ]
+    }
+
+    /// The MCP server card (SEP-2127 draft): who the server is and where it listens.
+    func mcpServerCard() -> JSON {
+        let host = URL(string: baseURL)?.host ?? "localhost"
+        let reversed = host.split(separator: ".").reversed().joined(separator: ".")
+        return [
+            "$schema": "https://static.modelcontextprotocol.io/schemas/v2/server-card.schema.json",
+            "name": .string("\(reversed)/\(manifests.storeID)"),
+            "version": .string(version),
+            "title": .string(name),
+            "description": .string(String("Search, compare and price \(name)'s catalog; read its policies.".prefix(100))),
+            "websiteUrl": store["url"] ?? .string(baseURL),
+            "remotes": [[
+                "type": "streamable-http", "url": .string(url("/mcp")),
+                "supportedProtocolVersions": .array(
+                    (MCPEndpoint.Stateless.versions + MCPEndpoint.sessionVersions).map(JSON.string)),
+            ]],
+        ]
+    }
+
+    func mcpCatalog() -> JSON {
+        let host = URL(string: baseURL)?.host ?? "localhost"
+        return [
+            "specVersion": "draft",
+            "entries": [[
+                "identifier": .string("urn:air:\(host):\(manifests.storeID)"), "displayName": .string(name),
+                "type": "application/mcp-server-card+json", "url": .string(url("/mcp/server-card")),
+            ]],
+        ]
+    }
+
+    func acpDiscovery() -> JSON {
+        [
+            "protocol": [
+                "name": "acp", "version": "2026-04-17", "supported_versions": ["2026-04-17"],
+                "documentation_url": .string(url("/agents")),
+            ],
+            "api_base_url": .string(baseURL),
+            "transports": ["rest"],
+            "capabilities": [
+                // Checkout sessions are not served yet; the list grows with the transacting routes.
+                "services": [],
+                "supported_currencies": .array(
+                    (store["currencies"]?.arrayValue ?? []).compactMap { $0.stringValue?.lowercased() }.map(JSON.string)),
+                "supported_locales": store["locales"] ?? [],
+            ],
+        ]
+    }
+
+    func capabilityManifest(signingKey: StoreSigningKey, actions: ActionRegistry) -> JSON {
+        [
+            "$schema": "https://storefront.dev/schemas/capabilities.schema.json",
+            "manifest_version": "1.0",
+            "store": storeSummary,
+            "gateway": ["name": "storefront", "version": .string(version)],
+            "endpoints": .array(Endpoints.all.map(endpointJSON)),
+            "actions": .array(actions.entries.map { actionJSON($0, schemas: false) }),
+            "documents": documentLinks,
+            "stages": .array(JourneyStage.allCases.map { stage in
+                [
+                    "stage": .string(stage.rawValue),
+                    "operations": .array(Endpoints.all.filter { $0.stage == stage }.map { .string($0.id) }),
+                    "actions": .array(actions.entries.filter { $0.action.stage == stage }.map { .string($0.action.name) }),
+                ]
+            }),
+            "authentication": authentication,
+            "limits": limits,
+            "signature": [
+                "alg": "EdDSA", "kid": .string(signingKey.keyID), "jwks": .string(url("/.well-known/jwks.json")),
+                "format": "detached JWS (RFC 7515 Appendix F) over the exact bytes of this document",
+                "header": "X-Capabilities-Signature",
+                "url": .string(url("/.well-known/capabilities.json.jws")),
+            ],
+        ]
+    }
+
+    func llmsTxt(actions: ActionRegistry) -> String {
+        var lines = ["# \(name)", "", "> \(description)", ""]
+        lines.append(
+            "This store is served by Storefront, an agent-native gateway. Everything below is machine-readable; "
+                + "money is always integer minor units with an ISO 4217 currency (1999 USD = $19.99). "
+                + "Errors are JSON: {\"error\": {\"type\", \"code\", \"message\", \"param\"}}. "
+                + "Call any action below with `POST \(url("/tools/{name}"))` and its arguments as a JSON body, or as an MCP tool at "
+                + "\(url("/mcp")); every action's JSON Schemas are at \(url("/tools"))."
+                + (rateLimits == .null
+                    ? ""
+                    : " Requests are rate-limited per agent and per client address, by class (reads, writes, registration, checkout): "
+                        + "a refusal is 429 with Retry-After and the RateLimit and RateLimit-Policy headers; /agents lists the limits."))
+        lines.append("")
+        lines.append("## Start here")
+        lines.append("")
+        lines.append("- [Agent entry point](\(url("/agents"))): every endpoint, document and limit, as JSON")
+        lines.append("- [OpenAPI](\(url("/openapi.json"))): the HTTP API in OpenAPI 3.1")
+        lines.append("")
+        lines.append("## Actions")
+        lines.append("")
+        for entry in actions.entries {
+            lines.append("- [\(entry.action.name)](\(url("/tools#\(entry.action.name)"))): \(entry.action.description)")
+        }
+        for stage in [JourneyStage.evaluating, .trustChecking, .finding] {
+            lines.append("")
+            lines.append("## \(stage.title)")
+            lines.append("")
+            for e in Endpoints.all where e.stage == stage && e.path != "/agents" && e.path != "/openapi.json" {
+                let link = e.path.contains("{") ? url(e.path.replacingOccurrences(of: "{id}", with: manifests.catalog.products.first?.id ?? "id")) : url(e.path)
+                lines.append("- [\(e.method) \(e.path)](\(link)): \(e.summary)")
+            }
+        }
+        lines.append("")
+        lines.append("## Categories")
+        lines.append("")
+        for category in manifests.catalog.categories {
+            lines.append("- [\(category.name)](\(url("/catalog?category=\(category.id)"))): \(category.description)")
+        }
+        lines.append("")
+        lines.append("## Optional")
+        lines.append("")
+        for product in manifests.catalog.products {
+            lines.append("- [\(product.name)](\(url("/products/\(product.id)"))): \(product.price.displayString)\(product.inStock ? "" : ", sold out")")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    func robotsTxt() -> String {
+        """
+        # \(name) welcomes AI agents, assistants and search crawlers.
+        # Agent entry point: \(url("/agents"))
+        # Machine-readable guide: \(url("/llms.txt"))
+        User-agent: *
+        Allow: /
+        Disallow: /admin/
+
+        Sitemap: \(url("/sitemap.xml"))
+
+        """
+    }
+
+    func sitemap() -> String {
+        let paths = ["/agents", "/llms.txt", "/pricing", "/policies", "/catalog", "/openapi.json",
+                     "/.well-known/agent-card.json", "/.well-known/capabilities.json"]
+            + manifests.catalog.products.map { "/products/\($0.id)" }
+        let entries = paths.map { "  <url><loc>\(htmlEscape(url($0)))</loc></url>" }.joined(separator: "\n")
+        return """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+            \(entries)
+            </urlset>
+
+            """
+    }
+
+    func pricingDocument() -> JSON {
+        let products: [JSON] = manifests.catalog.products.map { product in
+            var entry: [String: JSON] = [
+                "product_id": .string(product.id), "name": .string(product.name), "price": product.price.json,
+                "pricing_model": product.source["pricing_model"] ?? "one_time",
+                "in_stock": .bool(product.inStock),
+            ]
+            let overrides = product.variants.filter { $0.price != nil && $0.price != product.price }
+            if !overrides.isEmpty {
+                entry["variant_prices"] = .array(overrides.map { ["variant_id": .string($0.id), "price": $0.price!.json] })
+            }
+            return .object(entry)
+        }
+        return [
+            "store": .string(manifests.storeID),
+            "currency": .string(manifests.currency),
+            "amounts": "integer minor units",
+            "one_time": .array(products),
+            "plans": manifests.pricing["plans"] ?? [],
+            "usage": manifests.pricing["usage"] ?? [],
+            "volume_discounts": manifests.pricing["volume_discounts"] ?? [],
+            "free_trial": manifests.pricing["free_trial"] ?? .null,
+            "negotiable": false,
+            "contact_sales_required": false,
+            "policies": .string(url("/policies")),
+        ]
+    }
+
+    func policiesDocument() -> JSON {
+        guard case .object(var doc) = manifests.policies else { return manifests.policies }
+        doc["store"] = .string(manifests.storeID)
+        doc["pricing"] = .string(url("/pricing"))
+        return .object(doc)
+    }
+}

@@ -1,0 +1,154 @@
+import JSON
+import StorefrontCore
+import StorefrontDomain
+
+/// One public HTTP route, declared once: the router, `openapi.json`, `/agents`, `llms.txt` and
+/// the capability manifest are all generated from these declarations.
+public struct Endpoint: Sendable {
+    public struct Parameter: Sendable {
+        public var name: String
+        public var location: String  // "query" or "path"
+        public var description: String
+        public var schema: JSON
+        public var required: Bool = false
+    }
+
+    public var method: String
+    public var path: String
+    public var id: String
+    public var summary: String
+    public var stage: JourneyStage
+    public var contentTypes: [String]
+    public var parameters: [Parameter] = []
+    /// JSON Schema of the 200 response body (for JSON endpoints).
+    public var responseSchema: JSON?
+    /// A public document: cacheable, CORS `*`.
+    public var isPublicDocument: Bool = true
+    /// Show in llms.txt and /agents as a document an agent reads (not a parametrised lookup).
+    public var isDocument: Bool = true
+    /// Needs an agent's credentials (401 without).
+    public var requiresIdentity: Bool = false
+}
+
+extension Endpoint.Parameter {
+    static func query(_ name: String, _ description: String, _ schema: JSON) -> Endpoint.Parameter {
+        Endpoint.Parameter(name: name, location: "query", description: description, schema: schema)
+    }
+
+    static func path(_ name: String, _ description: String) -> Endpoint.Parameter {
+        Endpoint.Parameter(
+            name: name, location: "path", description: description,
+            schema: ["type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,63}$"], required: true)
+    }
+}
+
+/// The gateway's public routes, in the order agents should meet them.
+public enum Endpoints {
+    static let object: JSON = ["type": "object"]
+
+    public static let all: [Endpoint] = [
+        Endpoint(
+            method: "GET", path: "/agents", id: "getAgents",
+            summary: "The agent entry point: what this store is, every endpoint and document, how to authenticate, limits.",
+            stage: .finding, contentTypes: ["application/json", "text/html"], responseSchema: object),
+        Endpoint(
+            method: "GET", path: "/.well-known/agent-card.json", id: "getAgentCard",
+            summary: "A2A Agent Card (protocol 0.3) describing the store's skills.", stage: .finding,
+            contentTypes: ["application/json"], responseSchema: object),
+        Endpoint(
+            method: "GET", path: "/.well-known/ucp", id: "getUCPProfile",
+            summary: "Universal Commerce Protocol business profile.", stage: .finding,
+            contentTypes: ["application/json"], responseSchema: object),
+        Endpoint(
+            method: "GET", path: "/.well-known/acp.json", id: "getACPDiscovery",
+            summary: "Agentic Commerce Protocol discovery document.", stage: .finding,
+            contentTypes: ["application/json"], responseSchema: object),
+        Endpoint(
+            method: "GET", path: "/mcp/server-card", id: "getMCPServerCard",
+            summary: "MCP server card: the MCP endpoint (/mcp, Streamable HTTP) and the protocol versions it speaks.",
+            stage: .finding, contentTypes: ["application/mcp-server-card+json"], responseSchema: object),
+        Endpoint(
+            method: "GET", path: "/.well-known/mcp/catalog.json", id: "getMCPCatalog",
+            summary: "MCP catalog: the MCP servers of this host and where their server cards are.", stage: .finding,
+            contentTypes: ["application/json"], responseSchema: object),
+        Endpoint(
+            method: "GET", path: "/.well-known/capabilities.json", id: "getCapabilityManifest",
+            summary: "The store's capability manifest, signed: the detached JWS is in the X-Capabilities-Signature header and at /.well-known/capabilities.json.jws.",
+            stage: .trustChecking, contentTypes: ["application/json"],
+            responseSchema: ["$ref": "https://storefront.dev/schemas/capabilities.schema.json"]),
+        Endpoint(
+            method: "GET", path: "/.well-known/capabilities.json.jws", id: "getCapabilityManifestSignature",
+            summary: "Detached compact JWS (EdDSA) over the exact bytes of the capability manifest.",
+            stage: .trustChecking, contentTypes: ["application/jose"]),
+        Endpoint(
+            method: "GET", path: "/.well-known/jwks.json", id: "getJWKS",
+            summary: "The store's public signing keys (JWK Set).", stage: .trustChecking,
+            contentTypes: ["application/jwk-set+json"], responseSchema: object),
+        Endpoint(
+            method: "GET", path: "/.well-known/trail-head", id: "getTrailHead",
+            summary: "The audit trail's signed head: tree size, RFC 6962 Merkle root, time, Ed25519 signature (kid in the JWKS). Keep one: GET /trail/proof/consistency?first=SIZE proves later heads extend it; GET /trail/proof/inclusion?seq=N proves an entry (a purchase receipt's) is in it.",
+            stage: .trustChecking, contentTypes: ["application/json"], responseSchema: object, isPublicDocument: false),
+        Endpoint(
+            method: "GET", path: "/llms.txt", id: "getLLMsTxt", summary: "A Markdown guide to this store for language models (llmstxt.org).",
+            stage: .finding, contentTypes: ["text/markdown"]),
+        Endpoint(
+            method: "GET", path: "/robots.txt", id: "getRobotsTxt", summary: "Crawler rules: agents welcome.",
+            stage: .finding, contentTypes: ["text/plain"]),
+        Endpoint(
+            method: "GET", path: "/sitemap.xml", id: "getSitemap", summary: "Every page and document of the store.",
+            stage: .finding, contentTypes: ["application/xml"]),
+        Endpoint(
+            method: "GET", path: "/openapi.json", id: "getOpenAPI", summary: "This API described in OpenAPI 3.1.",
+            stage: .finding, contentTypes: ["application/json"], responseSchema: object),
+        Endpoint(
+            method: "GET", path: "/pricing", id: "getPricing",
+            summary: "Every price: one-time product prices, subscription plans, usage tiers, volume discounts, free trials. Integer minor units.",
+            stage: .evaluating, contentTypes: ["application/json"], responseSchema: object),
+        Endpoint(
+            method: "GET", path: "/policies", id: "getPolicies",
+            summary: "Returns, refunds, shipping, privacy, terms, SLA and support channels, machine-readable.",
+            stage: .trustChecking, contentTypes: ["application/json"], responseSchema: object),
+        Endpoint(
+            method: "GET", path: "/status", id: "getStatus", summary: "Health, version, uptime and counts.",
+            stage: .trustChecking, contentTypes: ["application/json"], responseSchema: object, isPublicDocument: false),
+        Endpoint(
+            method: "GET", path: "/catalog", id: "searchCatalog",
+            summary: "Search the catalog: full-text words, category, price range in minor units, stock; paged with an opaque cursor.",
+            stage: .evaluating, contentTypes: ["application/json"],
+            parameters: [
+                .query("q", "Words to search for in names, descriptions, tags, brands and attributes.",
+                       ["type": "string", "maxLength": 200]),
+                .query("category", "A category id (see /catalog categories).", ["type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,63}$"]),
+                .query("min_price", "Lowest price, in minor units.", ["type": "integer", "minimum": 0]),
+                .query("max_price", "Highest price, in minor units.", ["type": "integer", "minimum": 0]),
+                .query("in_stock", "true for products in stock, false for sold-out ones.", ["type": "boolean"]),
+                .query("limit", "Products per page (1-100, default 20).", ["type": "integer", "minimum": 1, "maximum": 100]),
+                .query("cursor", "The next_cursor of the previous page.", ["type": "string"]),
+            ],
+            responseSchema: object, isPublicDocument: false, isDocument: false),
+        Endpoint(
+            method: "GET", path: "/tools", id: "listTools",
+            summary: "Every action agents can call, with its input and output JSON Schemas, stage and annotations. Call one with POST /tools/{name}.",
+            stage: .evaluating, contentTypes: ["application/json"], responseSchema: object),
+        Endpoint(
+            method: "GET", path: "/inbox", id: "getInbox",
+            summary: "The agent's inbox: events about its orders, approvals and wallet. Server-Sent Events with Accept: text/event-stream (resume with Last-Event-ID), otherwise a JSON page after ?after=ID.",
+            stage: .using, contentTypes: ["application/json", "text/event-stream"],
+            parameters: [
+                .query("after", "Only events after this id.", ["type": "integer", "minimum": 0]),
+                .query("limit", "Events per page (1-200, default 50).", ["type": "integer", "minimum": 1, "maximum": 200]),
+                .query("unread_only", "Only unread events.", ["type": "boolean"]),
+            ],
+            responseSchema: object, isPublicDocument: false, isDocument: false, requiresIdentity: true),
+        Endpoint(
+            method: "GET", path: "/catalog/{id}", id: "getCatalogProduct",
+            summary: "One product with variants, inventory and attributes.", stage: .evaluating,
+            contentTypes: ["application/json"], parameters: [.path("id", "The product id.")],
+            responseSchema: object, isDocument: false),
+        Endpoint(
+            method: "GET", path: "/products/{id}", id: "getProductPage",
+            summary: "A product page: HTML with schema.org Product/Offer JSON-LD for browsers and crawlers, JSON for agents.",
+            stage: .finding, contentTypes: ["text/html", "application/json"],
+            parameters: [.path("id", "The product id.")], isDocument: false),
+    ]
+}

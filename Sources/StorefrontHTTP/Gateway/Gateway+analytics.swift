@@ -1,0 +1,156 @@
+import Foundation
+import HTTPServer
+import JSON
+import StorefrontCore
+import StorefrontDomain
+
+/// What a handler tells analytics about a response: who called, which action ran, what it
+/// earned. Travels as the response's `note`, never on the wire.
+struct CallerNote: Sendable {
+    var agentID: String?
+    var principal: String?
+    var action: String?
+    var amount: Int64?
+    var currency: String?
+    var referral: String?
+}
+
+extension Response {
+    var callerNote: CallerNote? {
+        get { note as? CallerNote }
+        set { note = newValue }
+    }
+
+    private mutating func updateCaller(_ change: (inout CallerNote) -> Void) {
+        var caller = callerNote ?? CallerNote()
+        change(&caller)
+        callerNote = caller
+    }
+
+    /// Notes who called and which action ran, for analytics.
+    mutating func noteCaller(_ identity: Identity?, action: String?) {
+        updateCaller { caller in
+            if let identity {
+                caller.agentID = identity.agent.id
+                caller.principal = identity.agent.principal
+            }
+            if let action { caller.action = action }
+        }
+    }
+
+    /// Notes the money an order moved (and the referral that brought it).
+    mutating func notePurchase(amount: Int64, currency: String, referral: String?) {
+        updateCaller { caller in
+            caller.amount = amount
+            caller.currency = currency
+            caller.referral = referral
+        }
+    }
+}
+
+extension Gateway {
+    /// Every request: routed, then recorded for analytics (off the request path).
+    public func handle(_ request: Request) -> Response {
+        let start = DispatchTime.now().uptimeNanoseconds
+        var decision: RateLimitDecision?
+        if let limiter = rateLimiter, let rateClass = Self.routeRateClass(request) {
+            decision = chargeRoute(request, rateClass, limiter: limiter)
+            if let refused = decision, !refused.allowed {
+                return paced(
+                    finish(request, refused.response, start: start, pattern: patternLabels[request.path] != nil ? request.path : nil),
+                    request)
+            }
+        }
+        var (response, pattern) = routes.routeWithPattern(request)
+        if case .deferred(let produce) = response.body {
+            return .later { [self, decision, pattern] complete in
+                produce { result in
+                    var result = result
+                    decision?.addHeaders(to: &result)
+                    complete(self.finish(request, result, start: start, pattern: pattern))
+                }
+            }
+        }
+        decision?.addHeaders(to: &response)
+        return paced(finish(request, response, start: start, pattern: pattern), request)
+    }
+
+    /// A refusal (429) to an address that has had more than its share of them this second is
+    /// sent after a delay: the connection waits suspended (no thread held), so a client that
+    /// ignores Retry-After gets a few answers a second per connection and the gateway's cores
+    /// stay with everyone else. Connections held this way count against the address's limit.
+    func paced(_ response: Response, _ request: Request) -> Response {
+        guard response.status == 429, let pacer = refusalPacer,
+            let spent = pacer.take(.anonymous, id: request.remoteAddress, .reads), !spent.allowed
+        else { return response }
+        let delay = configuration.refusalDelay
+        return .later { complete in
+            DispatchQueue.global().asyncAfter(deadline: .now() + delay) { complete(response) }
+        }
+    }
+
+    func finish(_ request: Request, _ response: Response, start: UInt64, pattern: String?) -> Response {
+        guard analytics.enabled else { return response }
+        let caller = response.callerNote
+        let latency = Int64((DispatchTime.now().uptimeNanoseconds - start) / 1000)
+        let routeID = routeLabel(pattern: pattern, action: caller?.action)
+        let familyID: Int32
+        if caller?.agentID != nil {
+            familyID = registeredAgentFamily
+        } else {
+            let userAgent = request.headers["User-Agent"] ?? ""
+            if let known = families[userAgent] {
+                familyID = known
+            } else {
+                familyID = AnalyticsLabels.shared.id(classifier.classify(userAgent: userAgent))
+                families.insert(userAgent, familyID)
+            }
+        }
+        let bytes: Int64
+        switch response.body {
+        case .bytes(let b): bytes = Int64(b.count)
+        default: bytes = 0
+        }
+        // Only what this request alone knows is gathered here, labels as numbers; the visitor's
+        // name and the labels' text are looked up when the batch is flushed, off the request path.
+        analytics.record(
+            AnalyticsEvent(
+                atMs: Int64(Date().timeIntervalSince1970 * 1000), remoteAddress: request.remoteAddress,
+                agentID: caller?.agentID, principal: caller?.principal, familyID: familyID, routeID: routeID,
+                method: request.method, status: response.status, latencyUs: latency, bytesOut: bytes,
+                amount: caller?.amount, currency: caller?.currency, referral: caller?.referral))
+        return response
+    }
+
+    static let registeredAgent = AgentClassifier.Family(name: "registered agent", operatorName: nil, category: "agent")
+
+    /// The route and journey stage analytics files a request under (`action:NAME` and the
+    /// action's stage, else the matched route pattern and its stage), as a number: computed once
+    /// per action and pattern. A name that is no action (an agent's typo, a probe) is filed under
+    /// the route it came by, so what callers send never adds labels.
+    func routeLabel(pattern: String?, action: String?) -> Int32 {
+        if let action, let id = actionLabels[action] { return id }
+        guard let pattern else { return AnalyticsLabels.shared.id(.init(route: "(unmatched)", stage: stage(route: "", action: nil))) }
+        if let id = patternLabels[pattern] { return id }
+        return AnalyticsLabels.shared.id(.init(route: pattern, stage: stage(route: pattern, action: nil)))
+    }
+
+    static let endpointStages: [String: String] = Dictionary(
+        Endpoints.all.map { ($0.path, $0.stage.rawValue) }, uniquingKeysWith: { a, _ in a })
+
+    /// The journey stage of a request: its action's, else its route's.
+    func stage(route: String, action: String?) -> String {
+        if let action, let entry = actions.entry(action) { return entry.action.stage.rawValue }
+        if route.hasPrefix("/admin") || route.hasPrefix("/dashboard") || route.hasPrefix("/vendor") || route == "/metrics" {
+            return "merchant"
+        }
+        if let stage = Self.endpointStages[route] { return stage }
+        switch route {
+        case "/agents/register": return JourneyStage.trustChecking.rawValue
+        case "/checkout-sessions", "/checkout-sessions/{id}", "/checkout-sessions/{id}/complete", "/checkout-sessions/{id}/cancel":
+            return JourneyStage.transacting.rawValue
+        case "/inbox/ack": return JourneyStage.using.rawValue
+        default: return JourneyStage.finding.rawValue
+        }
+    }
+}

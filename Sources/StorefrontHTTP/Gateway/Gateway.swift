@@ -1,0 +1,355 @@
+import Foundation
+import HTTPServer
+import JSON
+import Store
+import StorefrontCore
+import StorefrontDomain
+
+/// Settings of the gateway that are not the HTTP server's.
+public struct GatewayConfiguration: Sendable {
+    /// The URL agents reach this gateway at; absolute links in documents start with it.
+    public var publicURL: String
+    /// The folder served at `/dashboard/` (the merchant dashboard).
+    public var publicDirectory: String?
+    public var maxBodyBytes: Int = 1 << 20
+    public var version: String = StorefrontVersion.current
+    /// Browser origins allowed to call `/mcp` (`http://host:*` allows any port).
+    public var allowedOrigins: [String] = []
+    /// Tools per page of MCP `tools/list`: by default every tool fits on the first page, which
+    /// is what clients that never follow `nextCursor` expect.
+    public var toolsPageSize: Int = 100
+    /// Agents may register themselves (`POST /agents/register`); otherwise the merchant does.
+    public var openRegistration = true
+    /// Seconds a purchase waits for the principal's approval before its hold is released.
+    public var approvalTTL: Int64 = 24 * 3600
+    /// Seconds between sweeps that expire overdue approvals.
+    public var sweepInterval: Double = 30
+    /// Trail entries between signed checkpoints.
+    public var checkpointEvery: Int64 = 100
+    /// The signing key's file (default: beside the store, `STORE.key`).
+    public var signingKeyPath: String?
+    /// The merchant's endpoints for order events.
+    public var webhookURLs: [String] = []
+    /// Record every request for agent analytics.
+    public var recordsAnalytics = true
+    /// Events held in memory before the writer takes them.
+    public var analyticsQueueCapacity = 50_000
+    /// Bytes of read-only action results kept for repeated calls (0: no result cache).
+    public var resultCacheBytes = 32 << 20
+    /// Where Chart.js is (Debian's libjs-chart.js), served at /vendor/chart.js/.
+    public var chartJSDirectory: String? = "/usr/share/javascript/chart.js"
+    /// When set, `/metrics` needs `Authorization: Bearer` with this token (or the admin token).
+    public var metricsToken: String?
+    /// Token-bucket limits per agent, per anonymous client address and per class
+    /// (``RateLimitPolicy/unlimited`` turns them off).
+    public var rateLimits: RateLimitPolicy = .defaults
+    /// The most rate-limit buckets kept in memory.
+    public var rateLimitBuckets = 65_536
+    /// Refusals (429) a client address gets at once in a second; beyond them each further
+    /// refusal is answered after `refusalDelay` seconds, so a client that ignores Retry-After
+    /// costs the gateway a few requests a second per connection instead of a core. Zero: never.
+    public var refusalsPerSecond = 1000
+    public var refusalDelay: Double = 1
+    /// How long the store keeps sessions, abandoned checkouts, idempotency records and raw
+    /// analytics (swept every `sweepInterval`).
+    public var retention = RetentionPolicy()
+    /// Live MCP sessions per creator (an agent, or an anonymous client address).
+    public var mcpSessionsPerCreator = 1000
+
+    public init(publicURL: String, publicDirectory: String? = nil) {
+        self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        self.publicDirectory = publicDirectory
+    }
+}
+
+/// The store served to agents: manifests, the store's state, and every route.
+public final class Gateway: @unchecked Sendable {
+    public let configuration: GatewayConfiguration
+    public let manifests: StoreManifests
+    public let database: Database
+    public let catalogIndex: CatalogIndex
+    public let schemas: SchemaLibrary
+    let startedAt = Date()
+    let documents: DiscoveryDocuments
+    let views: CatalogViews
+    public let actions: ActionRegistry
+    public let mcp: MCPEndpoint
+    /// The store's services the gateway serves (the admin commands use them without it).
+    public let services: StoreServices
+    public var signingKey: StoreSigningKey { services.signingKey }
+    public var trail: AuditTrail { services.trail }
+    public var commerce: Commerce { services.commerce }
+    var agents: AgentDirectory { services.agents }
+    let inbox: Inbox
+    public let analytics: AnalyticsRecorder
+    let liveChanges: ChangeFeed
+    /// The rate limits' buckets; nil when nothing is limited.
+    let rateLimiter: RateLimiter?
+    /// Refusals by client address, a bucket each: when one is spent, refusals are paced.
+    let refusalPacer: RateLimiter?
+    /// Each action's rate-limit class, from its metadata.
+    let actionClasses: [String: RateClass]
+    let classifier = AgentClassifier.bundled()
+    /// Families by user agent: clients send the same few strings over and over, and classifying
+    /// one scans every known token.
+    let families = BoundedMemo<String, Int32>(capacity: 4096)
+    /// The analytics family of requests made by registered agents.
+    let registeredAgentFamily = AnalyticsLabels.shared.id(Gateway.registeredAgent)
+    /// The routes, built once at the end of `init`.
+    public private(set) var routes = Router()
+    /// Analytics' route and stage for each action and route pattern, numbered once.
+    private(set) var actionLabels: [String: Int32] = [:]
+    private(set) var patternLabels: [String: Int32] = [:]
+    private var sweeper: DispatchSourceTimer?
+    private let staticFiles: StaticFiles?
+    /// The last trail head signed for `GET /.well-known/trail-head`.
+    let trailHeads = TrailHeadCache()
+
+    public init(
+        configuration: GatewayConfiguration, manifests: StoreManifests, database: Database, schemas: SchemaLibrary
+    ) throws {
+        self.configuration = configuration
+        self.manifests = manifests
+        self.database = database
+        self.schemas = schemas
+        catalogIndex = switch database.backend {
+        case .sqlite: SQLiteCatalogIndex(database: database)
+        case .postgres: PostgresCatalogIndex(database: database)
+        }
+        try catalogIndex.replace(with: manifests.catalog)
+        var settings = StoreServices.Settings()
+        settings.signingKeyPath = configuration.signingKeyPath
+        settings.checkpointEvery = configuration.checkpointEvery
+        settings.approvalTTL = configuration.approvalTTL
+        settings.webhookURLs = configuration.webhookURLs
+        let services = try StoreServices(manifests: manifests, database: database, settings: settings)
+        self.services = services
+        var catalogViews = CatalogViews(manifests: manifests, baseURL: configuration.publicURL)
+        // Ratings and stock are read from the store once and kept until a commit changes their
+        // table (or, for other processes' writes, for at most a second).
+        let ratings = RatingsCache(database: database)
+        let stock = StockCache(database: database)
+        database.observeCommits(to: ["feedback"]) { ratings.invalidate() }
+        database.observeCommits(to: ["inventory"]) { stock.invalidate() }
+        catalogViews.ratings = { ids in ratings.ratings(ids) }
+        catalogViews.stock = { stock.value }
+        let views = catalogViews
+        self.views = views
+        var facts = StoreFacts(
+            manifests: manifests, baseURL: configuration.publicURL, version: configuration.version,
+            maxBodyBytes: configuration.maxBodyBytes)
+        facts.openRegistration = configuration.openRegistration
+        let trail = services.trail, commerce = services.commerce
+        let inbox = Inbox(database: database)
+        self.inbox = inbox
+        analytics = AnalyticsRecorder(database: database, capacity: configuration.analyticsQueueCapacity)
+        // Every live-feed stream shows every event: one topic.
+        liveChanges = ChangeFeed(
+            pollInterval: 0.5,
+            latest: { try database.read { try $0.queryOne("SELECT coalesce(max(id), 0) FROM analytics_events")?[0].int ?? 0 } },
+            topics: { _, _ in [""] })
+        analytics.enabled = configuration.recordsAnalytics
+        actions = try ActionRegistry(
+            actions: CatalogActions(
+                manifests: manifests, index: catalogIndex, views: views, pricing: facts.pricingDocument(),
+                baseURL: configuration.publicURL
+            ).all + CommerceActions(commerce: commerce).all
+                + AfterSaleActions(commerce: commerce, inbox: inbox, baseURL: configuration.publicURL).all,
+            schemas: schemas)
+        actions.writer = (database, trail)
+        // Catalog actions read the manifests and the index (fixed while serving), ratings and stock.
+        // Both versions only grow, so their sum changes whenever either does.
+        actions.dataVersion = { ratings.version + stock.version }
+        if configuration.resultCacheBytes > 0 { actions.resultCache = ResultCache(maxBytes: configuration.resultCacheBytes) }
+        actionClasses = Dictionary(uniqueKeysWithValues: actions.entries.map { ($0.action.name, RateClass.of($0.action)) })
+        rateLimiter = configuration.rateLimits.isEnabled
+            ? RateLimiter(policy: configuration.rateLimits, capacity: configuration.rateLimitBuckets) : nil
+        refusalPacer = configuration.rateLimits.isEnabled && configuration.refusalsPerSecond > 0
+            ? RateLimiter(
+                policy: RateLimitPolicy(rules: [
+                    .anonymous: [.reads: RateRule(limit: configuration.refusalsPerSecond, period: 1, burst: configuration.refusalsPerSecond)]
+                ]),
+                capacity: configuration.rateLimitBuckets) : nil
+        facts.rateLimits = configuration.rateLimits.json(
+            actionsByClass: Self.actionsByClass(actions), refusalsPerSecond: refusalPacer == nil ? 0 : configuration.refusalsPerSecond,
+            refusalDelay: configuration.refusalDelay)
+        let documents = try DiscoveryDocuments(facts: facts, actions: actions, signingKey: services.signingKey)
+        self.documents = documents
+        let catalogAll = manifests.catalog
+        let resources: [MCPResource] = [
+            MCPResource(
+                uri: "storefront://store", name: "store", title: "The store", description: "Who the store is: name, contact, currencies, locales.",
+                mimeType: "application/json", read: { manifests.store.prettyString }),
+            MCPResource(
+                uri: "storefront://catalog", name: "catalog", title: "The catalog",
+                description: "Every product as a summary, with the categories.", mimeType: "application/json",
+                read: {
+                    JSON.object([
+                        "categories": views.categories, "products": .array(catalogAll.products.map(views.summary)),
+                    ]).prettyString
+                }),
+            MCPResource(
+                uri: "storefront://pricing", name: "pricing", title: "Prices and plans",
+                description: "One-time prices, plans, usage tiers, volume discounts, trials (minor units).",
+                mimeType: "application/json", read: { String(decoding: documents.pricing.bytes, as: UTF8.self) }),
+            MCPResource(
+                uri: "storefront://policies", name: "policies", title: "Policies",
+                description: "Returns, refunds, shipping, privacy, terms, SLA and support.", mimeType: "application/json",
+                read: { String(decoding: documents.policies.bytes, as: UTF8.self) }),
+            MCPResource(
+                uri: "storefront://capabilities", name: "capabilities", title: "Signed capability manifest",
+                description: "The store's capability manifest; its detached JWS is at /.well-known/capabilities.json.jws.",
+                mimeType: "application/json", read: { String(decoding: documents.capabilities.bytes, as: UTF8.self) }),
+        ]
+        var service = MCPService(
+            actions: actions, resources: resources,
+            productResource: { id in catalogAll.product(id).map { views.detail($0).prettyString } },
+            storeName: manifests.storeName, version: configuration.version, toolsPageSize: max(1, configuration.toolsPageSize))
+        service.inboxResource = { identity in
+            (try? inbox.page(agentID: identity.agent.id, after: 0, limit: Inbox.maxPage, unreadOnly: true))?.prettyString
+        }
+        var origins = configuration.allowedOrigins
+        if let url = URL(string: configuration.publicURL), let scheme = url.scheme, let host = url.host {
+            origins.append("\(scheme)://\(host)" + (url.port.map { ":\($0)" } ?? ""))
+        }
+        origins += ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]
+        mcp = MCPEndpoint(service: service, store: SQLiteMCPSessionStore(database: database), allowedOrigins: origins)
+        staticFiles = configuration.publicDirectory.map(StaticFiles.init(root:))
+        mcp.authenticate = { [unowned self] request in self.authenticate(request) }
+        if rateLimiter != nil {
+            mcp.rateLimit = { [unowned self] request, action, identity in self.chargeAction(action, identity: identity, request: request) }
+        }
+        mcp.sessionTTL = configuration.retention.mcpSessionTTL
+        mcp.sessionsPerCreator = max(1, configuration.mcpSessionsPerCreator)
+        if database.backend == .postgres {
+            // Other nodes' events wake this node's streams at once (their NOTIFY), not at the
+            // next poll. (SQLite has no one to hear from: other processes are polled.)
+            let mcpFeed = mcp.feed, inboxFeed = inbox.feed
+            database.observeCommits(to: ["mcp_events"]) { mcpFeed.othersChanged() }
+            database.observeCommits(to: ["inbox_events"]) { inboxFeed.othersChanged() }
+        }
+        startSweeper()
+        routes = router()
+        for name in actions.names {
+            actionLabels[name] = AnalyticsLabels.shared.id(.init(route: "action:\(name)", stage: stage(route: "", action: name)))
+        }
+        for pattern in routes.patterns {
+            patternLabels[pattern] = AnalyticsLabels.shared.id(.init(route: pattern, stage: stage(route: pattern, action: nil)))
+        }
+    }
+
+    /// Every route of the gateway.
+    public func router() -> Router {
+        var router = Router()
+        router.after = withEntityTag
+        let docs = documents
+        router.get("/") { request in
+            request.prefersHTML ? docs.agentsHTML.response(for: request) : docs.agents.response(for: request)
+        }
+        router.get("/agents") { request in
+            request.prefersHTML ? docs.agentsHTML.response(for: request) : docs.agents.response(for: request)
+        }
+        let fixed: [(String, Document)] = [
+            ("/.well-known/agent-card.json", docs.agentCard),
+            ("/.well-known/ucp", docs.ucpProfile),
+            ("/.well-known/acp.json", docs.acpDiscovery),
+            ("/.well-known/capabilities.json", docs.capabilities),
+            ("/.well-known/capabilities.json.jws", docs.capabilitiesSignature),
+            ("/.well-known/jwks.json", docs.jwks),
+            ("/llms.txt", docs.llmsTxt),
+            ("/robots.txt", docs.robotsTxt),
+            ("/sitemap.xml", docs.sitemap),
+            ("/openapi.json", docs.openAPI),
+            ("/pricing", docs.pricing),
+            ("/policies", docs.policies),
+        ]
+        for (path, document) in fixed {
+            router.get(path) { document.response(for: $0) }
+        }
+        router.get("/status") { [unowned self] _ in jsonResponse(self.status()) }
+        router.get("/catalog") { [unowned self] request in self.searchCatalog(request) }
+        router.get("/tools") { request in docs.toolIndex.response(for: request) }
+        router.post("/mcp") { [unowned self] request in self.mcp.post(request) }
+        router.get("/mcp") { [unowned self] request in
+            request.method == "HEAD" ? Response(status: 200, headers: HTTPHeaders([("Content-Type", "text/event-stream")])) : self.mcp.get(request)
+        }
+        router.delete("/mcp") { [unowned self] request in self.mcp.delete(request) }
+        router.get("/mcp/server-card") { docs.mcpServerCard.response(for: $0) }
+        router.get("/.well-known/mcp/server-card.json") { docs.mcpServerCard.response(for: $0) }
+        router.get("/.well-known/mcp/catalog.json") { docs.mcpCatalog.response(for: $0) }
+        router.post("/tools/{name}") { [unowned self] request in
+            self.callAction(request.pathParameters["name"] ?? "", request: request)
+        }
+        router.post("/agents/register") { [unowned self] request in self.register(request) }
+        router.get("/inbox") { [unowned self] request in self.inboxRoute(request) }
+        router.post("/inbox/ack") { [unowned self] request in self.callAction("ack_inbox", request: request) }
+        addAdminRoutes(to: &router)
+        addAnalyticsRoutes(to: &router)
+        addCheckoutSessionRoutes(to: &router)
+        addTrailRoutes(to: &router)
+        router.post("/catalog/search") { [unowned self] request in self.callAction("search_catalog", request: request) }
+        router.post("/catalog/lookup") { [unowned self] request in self.callAction("lookup_catalog", request: request) }
+        router.get("/catalog/{id}") { [unowned self] request in self.catalogProduct(request) }
+        router.get("/products/{id}") { [unowned self] request in self.productPage(request) }
+        if let staticFiles {
+            router.get("/dashboard/{path...}") { request in
+                if request.path == "/dashboard/" || request.path == "/dashboard/index.html" {
+                    var response = staticFiles.serve("index.html", request: request)
+                    response.headers.add("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'")
+                    return response
+                }
+                // Relative links in the dashboard need the trailing slash.
+                if request.path == "/dashboard" {
+                    return Response(status: 301, headers: HTTPHeaders([("Location", "/dashboard/")]))
+                }
+                return staticFiles.serve(request.pathParameters["path"] ?? "", request: request)
+            }
+        }
+        return router
+    }
+
+    /// Expires overdue approvals and deletes what outlived its retention, in the background.
+    private func startSweeper() {
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "approval-sweeper"))
+        timer.schedule(deadline: .now() + configuration.sweepInterval, repeating: configuration.sweepInterval)
+        let commerce = self.commerce, trail = self.trail, database = self.database
+        let retention = StoreRetention(database: database, policy: configuration.retention)
+        timer.setEventHandler {
+            _ = try? commerce.expireApprovals()
+            _ = try? retention.sweep()
+            try? trail.checkpointNow(database: database)
+        }
+        timer.resume()
+        sweeper = timer
+    }
+
+    /// Stops background work and signs a checkpoint at the end of the trail.
+    public func stop() {
+        sweeper?.cancel()
+        inbox.feed.stop()
+        analytics.stop()
+        liveChanges.stop()
+        mcp.stop()
+        try? trail.checkpointNow(database: database)
+    }
+
+    func status() -> JSON {
+        let catalog = manifests.catalog
+        var storeHealthy = true
+        do { _ = try database.read { try $0.queryOne("SELECT 1") } } catch { storeHealthy = false }
+        return [
+            "status": .string(storeHealthy ? "ok" : "degraded"),
+            "version": .string(configuration.version),
+            "started_at": .string(Timestamp.iso8601(startedAt)),
+            "uptime_seconds": .int(Int64(Date().timeIntervalSince(startedAt))),
+            "store": ["backend": .string(database.backend.rawValue), "healthy": .bool(storeHealthy)],
+            "counts": [
+                "products": .int(Int64(catalog.products.count)),
+                "products_in_stock": .int(Int64(catalog.products.filter(\.inStock).count)),
+                "categories": .int(Int64(catalog.categories.count)),
+                "plans": .int(Int64(manifests.pricing["plans"]?.arrayValue?.count ?? 0)),
+                "usage_prices": .int(Int64(manifests.pricing["usage"]?.arrayValue?.count ?? 0)),
+            ],
+        ]
+    }
+}
