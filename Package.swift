@@ -56,12 +56,19 @@ let package = Package(
             resources: [.copy("Analytics/known-agents.json")],
             swiftSettings: swiftSettings
         ),
+        // MCP (JSON-RPC, Streamable HTTP in both revisions, sessions, resources, prompts): sees the
+        // store's actions only through MCPToolProvider, and neither the store nor the gateway.
+        .target(
+            name: "StorefrontMCP",
+            dependencies: ["StorefrontDomain", "HTTPServer", "JSON"],
+            swiftSettings: swiftSettings
+        ),
         // The HTTP face: routes, middleware (auth, CORS, analytics, rate limits), discovery
         // documents and MCP's transport, on the actions and the store services.
         .target(
             name: "StorefrontHTTP",
             dependencies: [
-                "StorefrontCore", "StorefrontDomain", "HTTPServer", "JSON", "JSONSchema", "Store",
+                "StorefrontCore", "StorefrontMCP", "StorefrontDomain", "HTTPServer", "JSON", "JSONSchema", "Store",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
@@ -79,7 +86,7 @@ let package = Package(
         .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema", "JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "StorePostgres"], swiftSettings: swiftSettings),
-        .testTarget(name: "StorefrontCoreTests", dependencies: ["StorefrontHTTP", "StorefrontCore", "StorefrontDomain", "JourneyAudit", "JSON", "Store"],
+        .testTarget(name: "StorefrontCoreTests", dependencies: ["StorefrontHTTP", "StorefrontMCP", "StorefrontCore", "StorefrontDomain", "JourneyAudit", "JSON", "Store"],
                     swiftSettings: swiftSettings),
     ]
 )

@@ -39,6 +39,22 @@ public struct Response: Sendable {
         Response(status: 200, body: .deferred(produce))
     }
 
+    /// The response changed by `change`: at once, or for a response computed later, when it is.
+    public func amended(_ change: @escaping @Sendable (inout Response) -> Void) -> Response {
+        if case .deferred(let produce) = body {
+            return .later { complete in
+                produce { result in
+                    var result = result
+                    change(&result)
+                    complete(result)
+                }
+            }
+        }
+        var response = self
+        change(&response)
+        return response
+    }
+
     /// The project's error shape: `{"error": {"type", "code", "message", "param"}}`.
     public static func error(
         status: Int, type: String, code: String, message: String, param: String? = nil,

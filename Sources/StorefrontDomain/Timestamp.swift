@@ -36,3 +36,6 @@ public func hexString<S: Sequence>(_ bytes: S) -> String where S.Element == UInt
     }
     return String(decoding: out, as: UTF8.self)
 }
+
+/// Unix seconds now.
+public func unixNow() -> Int64 { Int64(Date().timeIntervalSince1970) }

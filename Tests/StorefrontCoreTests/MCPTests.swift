@@ -4,6 +4,7 @@ import JSON
 @testable import StorefrontCore
 @testable import StorefrontDomain
 @testable import StorefrontHTTP
+@testable import StorefrontMCP
 import Testing
 
 /// Runs a response produced later to completion, as the server would.

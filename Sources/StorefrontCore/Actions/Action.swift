@@ -2,51 +2,6 @@ import JSON
 import Store
 import StorefrontDomain
 
-/// Hints for MCP clients about what an action does (MCP `ToolAnnotations`).
-public struct ActionAnnotations: Sendable {
-    public var readOnly: Bool
-    public var destructive: Bool
-    public var idempotent: Bool
-    public var openWorld: Bool
-
-    public static let readOnly = ActionAnnotations(readOnly: true, destructive: false, idempotent: true, openWorld: false)
-
-    public var json: JSON {
-        [
-            "readOnlyHint": .bool(readOnly), "destructiveHint": .bool(destructive),
-            "idempotentHint": .bool(idempotent), "openWorldHint": .bool(openWorld),
-        ]
-    }
-}
-
-/// Who is calling and how; handed to every action's handler.
-public struct ActionContext: Sendable {
-    public var requestID: String
-    /// The authenticated caller; nil for anonymous agents.
-    public var identity: Identity?
-    /// The caller's idempotency key for a mutating action (header on REST, `_meta` on MCP).
-    public var idempotencyKey: String?
-    public var agentID: String? { identity?.agent.id }
-    /// Reports progress to the caller (MCP `notifications/progress`) when it asked for it.
-    public var progress: (@Sendable (_ done: Double, _ total: Double?, _ message: String?) -> Void)?
-
-    public init(
-        requestID: String, identity: Identity? = nil, idempotencyKey: String? = nil,
-        progress: (@Sendable (Double, Double?, String?) -> Void)? = nil
-    ) {
-        self.requestID = requestID
-        self.identity = identity
-        self.idempotencyKey = idempotencyKey
-        self.progress = progress
-    }
-
-    /// The authenticated agent, or the error that tells an anonymous caller how to register.
-    public func requireAgent() throws -> Agent {
-        guard let agent = identity?.agent else { throw ActionError.authenticationRequired }
-        return agent
-    }
-}
-
 /// A safe action: a named, declared operation with schemas, a journey stage, a scope, MCP
 /// annotations and a handler. Agents can do nothing that is not an action.
 public struct Action: Sendable {

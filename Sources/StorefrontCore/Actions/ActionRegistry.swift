@@ -5,40 +5,6 @@ import JSONSchema
 import Store
 import StorefrontDomain
 
-/// What an action call produced: a result or an error, and whether it is the stored answer
-/// to an earlier request with the same idempotency key.
-public struct ActionOutcome: Sendable {
-    private var stored: Result<JSON, ActionError>?
-    /// The successful result serialized once (read-only actions), for answers to reuse.
-    public var encoded: EncodedJSON?
-    public var replayed: Bool = false
-    /// Seconds the caller should wait before retrying (for `idempotency_in_flight`).
-    public var retryAfter: Int?
-
-    public init(result: Result<JSON, ActionError>, encoded: EncodedJSON? = nil, replayed: Bool = false, retryAfter: Int? = nil) {
-        stored = result
-        self.encoded = encoded
-        self.replayed = replayed
-        self.retryAfter = retryAfter
-    }
-
-    /// A success known only as bytes; its value is parsed if someone asks for it.
-    init(encoded: EncodedJSON) {
-        self.encoded = encoded
-    }
-
-    /// The serialized result when the action succeeded and has one (without parsing it).
-    public var encodedSuccess: EncodedJSON? {
-        if case .failure? = stored { return nil }
-        return encoded
-    }
-
-    public var result: Result<JSON, ActionError> {
-        get { stored ?? .success(encoded?.value ?? .null) }
-        set { stored = newValue }
-    }
-}
-
 /// The single source of truth for what agents can do. MCP `tools/list`, the REST mirror,
 /// `openapi.json`, the capability manifest, `llms.txt`, the A2A card's skills and `/agents`
 /// are all generated from it.

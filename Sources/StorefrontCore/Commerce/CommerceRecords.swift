@@ -8,8 +8,6 @@ func isoTime(_ seconds: Int64) -> String {
     Timestamp.iso8601(seconds: seconds)
 }
 
-package func unixNow() -> Int64 { Int64(Date().timeIntervalSince1970) }
-
 /// Priced line items: the catalog's prices, variants and volume discounts, plus shipping.
 struct PricedItems {
     var lineItems: [JSON]

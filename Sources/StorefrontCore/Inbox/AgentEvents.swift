@@ -23,7 +23,7 @@ public struct AgentEvents: Sendable {
         // MCP sessions subscribed to this agent's inbox hear of it on their server-to-client
         // stream (the latest one each session opened).
         let notification: JSON = [
-            "jsonrpc": "2.0", "method": "notifications/resources/updated", "params": ["uri": .string(Self.inboxURI)],
+            "jsonrpc": "2.0", "method": "notifications/resources/updated", "params": ["uri": .string(AgentInbox.resourceURI)],
         ]
         try db.runDeferred(
             """
@@ -33,7 +33,7 @@ public struct AgentEvents: Sendable {
                                             ORDER BY created_at DESC, id DESC LIMIT 1)
             JOIN mcp_sessions ses ON ses.id = s.session_id AND ses.ended_at IS NULL
             WHERE s.agent_id = ? AND s.uri = ?
-            """, [.text(notification.compactString), .text(agentID), .text(Self.inboxURI)])
+            """, [.text(notification.compactString), .text(agentID), .text(AgentInbox.resourceURI)])
         guard type.hasPrefix("order."), !webhookURLs.isEmpty else { return }
         let eventID = "evt_\(inboxID)_" + randomIdentifier(prefix: "").prefix(8)
         let body: JSON = [
@@ -49,9 +49,6 @@ public struct AgentEvents: Sendable {
                 [.text(eventID), .text(url), SQLValue(orderID), .text(type), .text(body.compactString), .integer(now), .integer(now)])
         }
     }
-
-    /// The MCP resource of an agent's inbox.
-    public static let inboxURI = "storefront://inbox"
 
     static func json(_ row: Row) -> JSON {
         [

@@ -2,6 +2,7 @@ import Foundation
 import HTTPServer
 import JSON
 import Store
+import StorefrontDomain
 
 /// An agent's inbox: every event about its orders, approvals and wallet, kept in the store.
 /// Read as a page (`after`), acknowledged, or followed live as Server-Sent Events that resume

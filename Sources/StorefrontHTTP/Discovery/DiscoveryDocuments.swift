@@ -2,6 +2,7 @@ import Foundation
 import JSON
 import StorefrontCore
 import StorefrontDomain
+import StorefrontMCP
 
 /// Every public document, built once at start from the manifests and the endpoint declarations.
 struct DiscoveryDocuments: Sendable {

@@ -4,6 +4,7 @@ import JSON
 import Store
 import StorefrontCore
 import StorefrontDomain
+import StorefrontMCP
 
 /// Settings of the gateway that are not the HTTP server's.
 public struct GatewayConfiguration: Sendable {
@@ -202,7 +203,7 @@ public final class Gateway: @unchecked Sendable {
                 mimeType: "application/json", read: { String(decoding: documents.capabilities.bytes, as: UTF8.self) }),
         ]
         var service = MCPService(
-            actions: actions, resources: resources,
+            tools: MCPTools(registry: actions), resources: resources,
             productResource: { id in catalogAll.product(id).map { views.detail($0).prettyString } },
             storeName: manifests.storeName, version: configuration.version, toolsPageSize: max(1, configuration.toolsPageSize))
         service.inboxResource = { identity in
@@ -216,6 +217,7 @@ public final class Gateway: @unchecked Sendable {
         mcp = MCPEndpoint(service: service, store: SQLiteMCPSessionStore(database: database), allowedOrigins: origins)
         staticFiles = configuration.publicDirectory.map(StaticFiles.init(root:))
         mcp.authenticate = { [unowned self] request in self.authenticate(request) }
+        mcp.noteCaller = { response, identity, tool in response.noteCaller(identity, action: tool) }
         if rateLimiter != nil {
             mcp.rateLimit = { [unowned self] request, action, identity in self.chargeAction(action, identity: identity, request: request) }
         }

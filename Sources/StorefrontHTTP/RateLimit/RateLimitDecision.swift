@@ -2,9 +2,10 @@ import HTTPServer
 import JSON
 import StorefrontCore
 import StorefrontDomain
+import StorefrontMCP
 
 /// What the limiter answered for one request: allowed or not, and what the headers say.
-public struct RateLimitDecision: Sendable {
+public struct RateLimitDecision: MCPRateLimit {
     public var allowed: Bool
     public var caller: RateCaller
     public var rateClass: RateClass
@@ -57,8 +58,6 @@ public struct RateLimitDecision: Sendable {
         if !allowed { response.headers.add("Retry-After", String(retryAfter)) }
     }
 
-    /// The JSON-RPC error code of a refused MCP call (in the implementation-defined range).
-    public static let rpcErrorCode: Int64 = -32029
 
     /// What a refusal explains: the class, whose bucket, the limit and when to retry.
     public var details: JSON {
@@ -91,17 +90,6 @@ extension Response {
     /// The response with the decision's RateLimit headers, also when it is produced later.
     func withRateLimit(_ decision: RateLimitDecision?) -> Response {
         guard let decision else { return self }
-        if case .deferred(let produce) = body {
-            return .later { complete in
-                produce { result in
-                    var result = result
-                    decision.addHeaders(to: &result)
-                    complete(result)
-                }
-            }
-        }
-        var response = self
-        decision.addHeaders(to: &response)
-        return response
+        return amended { decision.addHeaders(to: &$0) }
     }
 }

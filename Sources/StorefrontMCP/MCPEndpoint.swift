@@ -1,25 +1,26 @@
 import Foundation
 import HTTPServer
 import JSON
-import StorefrontCore
 import StorefrontDomain
 
 /// MCP Streamable HTTP at `/mcp`: revision 2025-11-25 (sessions in the store, SSE with
 /// resumable event ids) and revision 2026-07-28 (sessionless) side by side; a client picks
 /// by what it sends.
 public final class MCPEndpoint: @unchecked Sendable {
-    static let sessionVersions = ["2025-11-25", "2025-06-18", "2025-03-26"]
+    package static let sessionVersions = ["2025-11-25", "2025-06-18", "2025-03-26"]
     static let latestSessionVersion = "2025-11-25"
 
     let service: MCPService
     let store: MCPSessionStore
-    let feed: ChangeFeed
+    package let feed: ChangeFeed
     let allowedOrigins: [String]
     /// Checks the request's credentials (set by the gateway).
-    var authenticate: @Sendable (Request) -> Result<Identity?, AuthenticationError> = { _ in .success(nil) }
+    package var authenticate: @Sendable (Request) -> Result<Identity?, AuthenticationError> = { _ in .success(nil) }
     /// Spends from the caller's rate-limit bucket for the action a message names (nil: any
     /// other method, a read); set by the gateway when limits are on.
-    var rateLimit: (@Sendable (_ request: Request, _ action: String?, _ identity: Identity?) -> RateLimitDecision?)?
+    package var rateLimit: (@Sendable (_ request: Request, _ action: String?, _ identity: Identity?) -> (any MCPRateLimit)?)?
+    /// Notes on a response who called and which tool ran, for the gateway's analytics.
+    package var noteCaller: (@Sendable (_ response: inout Response, _ identity: Identity?, _ tool: String?) -> Void)?
     let work = DispatchQueue(label: "mcp-work", attributes: .concurrent)
     /// Seconds a session may sit unused before it is gone (404) and swept.
     public var sessionTTL: Int64 = 3600
@@ -27,7 +28,7 @@ public final class MCPEndpoint: @unchecked Sendable {
     /// one beyond it ends that creator's least recently used session.
     public var sessionsPerCreator = 1000
 
-    init(service: MCPService, store: MCPSessionStore, allowedOrigins: [String]) {
+    package init(service: MCPService, store: MCPSessionStore, allowedOrigins: [String]) {
         self.service = service
         self.store = store
         self.allowedOrigins = allowedOrigins
@@ -127,14 +128,12 @@ public final class MCPEndpoint: @unchecked Sendable {
     /// Lets an allowed browser origin read the answer and its session id.
     func withCORS(_ response: Response, _ request: Request) -> Response {
         guard let origin = request.headers["Origin"] else { return response }
-        if case .deferred(let produce) = response.body {
-            return .later { [self] complete in produce { complete(self.withCORS($0, request)) } }
+        return response.amended { response in
+            response.headers.add("Access-Control-Allow-Origin", origin)
+            response.headers.add(
+                "Access-Control-Expose-Headers", "MCP-Session-Id, MCP-Protocol-Version, Retry-After, RateLimit, RateLimit-Policy")
+            response.headers.add("Vary", "Origin")
         }
-        var response = response
-        response.headers.add("Access-Control-Allow-Origin", origin)
-        response.headers.add("Access-Control-Expose-Headers", "MCP-Session-Id, MCP-Protocol-Version, Retry-After, RateLimit, RateLimit-Policy")
-        response.headers.add("Vary", "Origin")
-        return response
     }
 
     public func post(_ request: Request) -> Response {
@@ -145,11 +144,11 @@ public final class MCPEndpoint: @unchecked Sendable {
     /// A refused message: HTTP 429 with Retry-After and the RateLimit headers (what MCP
     /// clients' HTTP transports handle), carrying a JSON-RPC error with the message's id and
     /// the refusal's details. The session, if any, is untouched: the next message may pass.
-    func rateLimited(_ decision: RateLimitDecision, id: JSON?) -> Response {
+    func rateLimited(_ decision: any MCPRateLimit, id: JSON?) -> Response {
         var data = decision.details.objectValue ?? [:]
         data["code"] = "rate_limited"
         var response = rpcHTTPError(
-            429, id: id, RPCError(code: RateLimitDecision.rpcErrorCode, message: decision.message, data: .object(data)))
+            429, id: id, RPCError(code: RPCError.rateLimited, message: decision.message, data: .object(data)))
         decision.addHeaders(to: &response)
         return response
     }
@@ -187,7 +186,9 @@ public final class MCPEndpoint: @unchecked Sendable {
         }
         let decision = rateLimit?(request, action, identity)
         if let decision, !decision.allowed { return annotated(rateLimited(decision, id: message.id), identity, message) }
-        return answer(request, message, identity: identity).withRateLimit(decision)
+        let answered = answer(request, message, identity: identity)
+        guard let decision else { return answered }
+        return answered.amended { decision.addHeaders(to: &$0) }
     }
 
     private func answer(_ request: Request, _ message: RPCMessage, identity: Identity?) -> Response {
@@ -221,19 +222,8 @@ public final class MCPEndpoint: @unchecked Sendable {
     /// Notes the caller and the tool for analytics.
     func annotated(_ response: Response, _ identity: Identity?, _ message: RPCMessage) -> Response {
         let action = message.method == "tools/call" ? message.params["name"]?.stringValue : nil
-        guard identity != nil || action != nil else { return response }
-        if case .deferred(let produce) = response.body {
-            return .later { complete in
-                produce { result in
-                    var result = result
-                    result.noteCaller(identity, action: action)
-                    complete(result)
-                }
-            }
-        }
-        var response = response
-        response.noteCaller(identity, action: action)
-        return response
+        guard identity != nil || action != nil, let noteCaller else { return response }
+        return response.amended { noteCaller(&$0, identity, action) }
     }
 
     /// The caller's idempotency key for a tools/call: in `_meta` or as an argument.
@@ -295,11 +285,11 @@ public final class MCPEndpoint: @unchecked Sendable {
         guard let uri = message.params["uri"]?.stringValue else {
             return rpcJSON(rpcError(id: message.id, RPCError(code: RPCError.invalidParams, message: "params.uri is required.")))
         }
-        guard uri == AgentEvents.inboxURI else {
+        guard uri == AgentInbox.resourceURI else {
             return rpcJSON(
                 rpcError(
                     id: message.id,
-                    RPCError(code: RPCError.invalidParams, message: "Only \(AgentEvents.inboxURI) changes; other resources are fixed until a restart.")))
+                    RPCError(code: RPCError.invalidParams, message: "Only \(AgentInbox.resourceURI) changes; other resources are fixed until a restart.")))
         }
         guard let identity else {
             return rpcJSON(

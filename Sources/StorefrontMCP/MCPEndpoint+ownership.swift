@@ -1,7 +1,6 @@
 import Foundation
 import HTTPServer
 import JSON
-import StorefrontCore
 import StorefrontDomain
 
 /// Sessions are bound to their creator: a session created with an agent's credentials is

@@ -1,5 +1,4 @@
 import JSON
-import StorefrontCore
 import StorefrontDomain
 
 /// A JSON-RPC 2.0 error object.
@@ -19,6 +18,8 @@ public struct RPCError: Error, Sendable {
     public static let headerMismatch: Int64 = -32020
     /// MCP 2026-07-28: the request's protocol version is not supported.
     public static let unsupportedVersion: Int64 = -32022
+    /// A call the gateway's rate limits refused (in the implementation-defined range).
+    public static let rateLimited: Int64 = -32029
 
     public init(code: Int64, message: String, data: JSON? = nil) {
         self.code = code

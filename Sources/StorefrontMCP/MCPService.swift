@@ -1,29 +1,62 @@
 import Foundation
 import JSON
-import StorefrontCore
 import StorefrontDomain
 
 /// A resource an MCP client can list and read.
-struct MCPResource: Sendable {
+package struct MCPResource: Sendable {
     let uri: String
     let name: String
     let title: String
     let description: String
     let mimeType: String
     let read: @Sendable () -> String
+
+    package init(
+        uri: String,
+        name: String,
+        title: String,
+        description: String,
+        mimeType: String,
+        read: @escaping @Sendable () -> String
+    ) {
+        self.uri = uri
+        self.name = name
+        self.title = title
+        self.description = description
+        self.mimeType = mimeType
+        self.read = read
+    }
 }
 
-/// The MCP methods, the same for both transport revisions: tools from the action registry,
-/// resources from the store's documents, prompts that guide a purchase.
-struct MCPService: Sendable {
-    let actions: ActionRegistry
+/// The MCP methods, the same for both transport revisions: tools from the tool provider (the
+/// store's actions), resources from the store's documents, prompts that guide a purchase.
+package struct MCPService: Sendable {
+    let tools: MCPToolProvider
     let resources: [MCPResource]
     let productResource: @Sendable (String) -> String?
     /// The caller's inbox as a resource (needs an identity).
-    var inboxResource: (@Sendable (Identity) -> String?)?
+    package var inboxResource: (@Sendable (Identity) -> String?)?
     let storeName: String
     let version: String
     let toolsPageSize: Int
+
+    package init(
+        tools: MCPToolProvider,
+        resources: [MCPResource],
+        productResource: @escaping @Sendable (String) -> String?,
+        inboxResource: (@Sendable (Identity) -> String?)? = nil,
+        storeName: String,
+        version: String,
+        toolsPageSize: Int
+    ) {
+        self.tools = tools
+        self.resources = resources
+        self.productResource = productResource
+        self.inboxResource = inboxResource
+        self.storeName = storeName
+        self.version = version
+        self.toolsPageSize = toolsPageSize
+    }
 
     var serverInfo: JSON {
         ["name": "storefront", "title": .string("\(storeName) (Storefront)"), "version": .string(version)]
@@ -58,20 +91,20 @@ struct MCPService: Sendable {
         case "resources/list":
             var listed = resources.map(resourceJSON)
             listed.append([
-                "uri": .string(AgentEvents.inboxURI), "name": "inbox", "title": "Your inbox",
+                "uri": .string(AgentInbox.resourceURI), "name": "inbox", "title": "Your inbox",
                 "description": "Events about your orders, approvals and wallet (needs your API key). Subscribe for notifications/resources/updated.",
                 "mimeType": "application/json",
             ])
             return .success(["resources": .array(listed)])
         case "resources/templates/list": return .success(["resourceTemplates": [productTemplate]])
         case "resources/read":
-            if params["uri"]?.stringValue == AgentEvents.inboxURI {
+            if params["uri"]?.stringValue == AgentInbox.resourceURI {
                 guard let identity = context.identity else {
                     return .failure(
                         RPCError(code: RPCError.invalidParams, message: "The inbox belongs to an agent: send Authorization: Bearer <api key>."))
                 }
                 let text = inboxResource?(identity) ?? "{}"
-                return .success(["contents": [["uri": .string(AgentEvents.inboxURI), "mimeType": "application/json", "text": .string(text)]]])
+                return .success(["contents": [["uri": .string(AgentInbox.resourceURI), "mimeType": "application/json", "text": .string(text)]]])
             }
             return readResource(params)
         case "prompts/list": return .success(["prompts": .array(MCPPrompts.all.map(\.listing))])
@@ -81,63 +114,50 @@ struct MCPService: Sendable {
         }
     }
 
-    func toolJSON(_ entry: ActionRegistry.Entry) -> JSON {
-        var annotations = entry.action.annotations.json.objectValue ?? [:]
-        annotations["title"] = .string(entry.action.title)
-        return [
-            "name": .string(entry.action.name),
-            "title": .string(entry.action.title),
-            "description": .string(entry.action.description),
-            "inputSchema": entry.inputSchema,
-            "outputSchema": entry.outputSchema,
-            "annotations": .object(annotations),
-            "_meta": ["dev.storefront/stage": .string(entry.action.stage.rawValue)],
-        ]
-    }
-
     func listTools(_ params: JSON) -> Result<JSON, RPCError> {
         var offset = 0
         if let cursor = params["cursor"]?.stringValue {
             guard let data = Base64URL.decode(cursor), let text = String(data: data, encoding: .utf8),
-                text.hasPrefix("tools:"), let value = Int(text.dropFirst(6)), value >= 0, value < actions.entries.count
+                text.hasPrefix("tools:"), let value = Int(text.dropFirst(6)), value >= 0, value < tools.tools.count
             else {
                 return .failure(RPCError(code: RPCError.invalidParams, message: "Invalid cursor: start again without one."))
             }
             offset = value
         }
-        let page = actions.entries[offset..<min(actions.entries.count, offset + toolsPageSize)]
-        var result: [String: JSON] = ["tools": .array(page.map(toolJSON))]
-        if offset + toolsPageSize < actions.entries.count {
+        let all = tools.tools
+        let page = all[offset..<min(all.count, offset + toolsPageSize)]
+        var result: [String: JSON] = ["tools": .array(page.map(\.json))]
+        if offset + toolsPageSize < all.count {
             result["nextCursor"] = .string(Base64URL.encode(Data("tools:\(offset + toolsPageSize)".utf8)))
         }
         return .success(.object(result))
     }
 
     /// The tool a tools/call names, or the JSON-RPC error for a call without one.
-    private func tool(_ params: JSON) -> Result<(name: String, entry: ActionRegistry.Entry), RPCError> {
+    private func tool(_ params: JSON) -> Result<MCPTool, RPCError> {
         guard let name = params["name"]?.stringValue else {
             return .failure(RPCError(code: RPCError.invalidParams, message: "tools/call needs params.name."))
         }
-        guard let entry = actions.entry(name) else {
+        guard let tool = tools.tool(named: name) else {
             return .failure(
                 RPCError(
                     code: RPCError.invalidParams, message: "Unknown tool: \(name)",
-                    data: ["tools": .array(actions.names.map(JSON.string))]))
+                    data: ["tools": .array(tools.tools.map { .string($0.name) })]))
         }
-        return .success((name, entry))
+        return .success(tool)
     }
 
     /// Whether `tools/call` with these params runs a mutating action (one that waits for a commit).
     func isMutatingCall(_ method: String, params: JSON) -> Bool {
         guard method == "tools/call", case .success(let found) = tool(params) else { return false }
-        return found.entry.action.isMutating
+        return found.isMutating
     }
 
     func callTool(_ params: JSON, context: ActionContext) -> Result<RPCResultBody, RPCError> {
         switch tool(params) {
         case .failure(let error): return .failure(error)
         case .success(let found):
-            return Self.toolResult(actions.callWaiting(found.name, arguments: params["arguments"] ?? [:], context: context))
+            return Self.toolResult(tools.callToolWaiting(found.name, arguments: params["arguments"] ?? [:], context: context))
         }
     }
 
@@ -149,7 +169,9 @@ struct MCPService: Sendable {
         switch tool(params) {
         case .failure(let error): completion(.failure(error))
         case .success(let found):
-            actions.call(found.name, arguments: params["arguments"] ?? [:], context: context) { completion(Self.toolResult($0)) }
+            tools.callTool(found.name, arguments: params["arguments"] ?? [:], context: context) {
+                completion(Self.toolResult($0))
+            }
         }
     }
 

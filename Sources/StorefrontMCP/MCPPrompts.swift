@@ -1,5 +1,4 @@
 import JSON
-import StorefrontCore
 import StorefrontDomain
 
 /// Prompts that walk an agent through the store's actions.

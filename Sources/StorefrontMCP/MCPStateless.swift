@@ -1,15 +1,14 @@
 import Foundation
 import HTTPServer
 import JSON
-import StorefrontCore
 import StorefrontDomain
 
 extension MCPEndpoint {
     /// MCP revision 2026-07-28: no handshake and no session. Every request carries its
     /// protocol version, client info and capabilities in `params._meta`, mirrored in headers
     /// that must agree with the body.
-    struct Stateless {
-        static let versions = ["2026-07-28"]
+    package struct Stateless {
+        package static let versions = ["2026-07-28"]
         static let versionKey = "io.modelcontextprotocol/protocolVersion"
         static let capabilitiesKey = "io.modelcontextprotocol/clientCapabilities"
         static let clientInfoKey = "io.modelcontextprotocol/clientInfo"
@@ -18,7 +17,7 @@ extension MCPEndpoint {
         static let nameBearing = ["tools/call": "name", "prompts/get": "name", "resources/read": "uri"]
         /// Whether a cacheable result is the caller's own: the inbox resource is per agent.
         static func isPrivate(method: String, params: JSON) -> Bool {
-            method == "resources/read" && params["uri"]?.stringValue == AgentEvents.inboxURI
+            method == "resources/read" && params["uri"]?.stringValue == AgentInbox.resourceURI
         }
 
         /// Results a client may cache (they carry `ttlMs` and `cacheScope`).
