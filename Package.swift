@@ -49,11 +49,18 @@ let package = Package(
         .target(
             name: "StorefrontCore",
             dependencies: [
-                "StorefrontDomain", "JourneyAudit", "HTTPServer", "JSON", "JSONSchema", "Store", "StorePostgres",
+                "StorefrontDomain", "JourneyAudit", "HTTPServer", "JSON", "JSONSchema", "Store",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             exclude: ["Analytics/known-agents.LICENSE"],
             resources: [.copy("Analytics/known-agents.json")],
+            swiftSettings: swiftSettings
+        ),
+        // The composition root without HTTP: opens the store a `--store` names (SQLite or
+        // PostgreSQL) and builds the store's services on it; `serve` and every admin command use it.
+        .target(
+            name: "StorefrontApp",
+            dependencies: ["StorefrontCore", "StorefrontDomain", "JSON", "Store", "StorePostgres"],
             swiftSettings: swiftSettings
         ),
         // MCP (JSON-RPC, Streamable HTTP in both revisions, sessions, resources, prompts): sees the
@@ -68,7 +75,7 @@ let package = Package(
         .target(
             name: "StorefrontHTTP",
             dependencies: [
-                "StorefrontCore", "StorefrontMCP", "StorefrontDomain", "HTTPServer", "JSON", "JSONSchema", "Store",
+                "StorefrontApp", "StorefrontCore", "StorefrontMCP", "StorefrontDomain", "HTTPServer", "JSON", "JSONSchema", "Store",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
@@ -76,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "storefront",
             dependencies: [
-                "StorefrontHTTP", "StorefrontCore", "StorefrontDomain", "JourneyAudit", "HTTPServer", "JSON", "Store",
+                "StorefrontApp", "StorefrontHTTP", "StorefrontCore", "StorefrontDomain", "JourneyAudit", "HTTPServer", "JSON", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -86,7 +93,7 @@ let package = Package(
         .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema", "JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "StorePostgres"], swiftSettings: swiftSettings),
-        .testTarget(name: "StorefrontCoreTests", dependencies: ["StorefrontHTTP", "StorefrontMCP", "StorefrontCore", "StorefrontDomain", "JourneyAudit", "JSON", "Store"],
+        .testTarget(name: "StorefrontCoreTests", dependencies: ["StorefrontApp", "StorefrontHTTP", "StorefrontMCP", "StorefrontCore", "StorefrontDomain", "JourneyAudit", "JSON", "Store"],
                     swiftSettings: swiftSettings),
     ]
 )

@@ -4,6 +4,7 @@ import HTTPServer
 import JSON
 import JourneyAudit
 import Store
+import StorefrontApp
 import StorefrontCore
 import StorefrontDomain
 import StorefrontHTTP

@@ -3,6 +3,7 @@ import Foundation
 import HTTPServer
 import JSON
 import Store
+import StorefrontApp
 import StorefrontCore
 import StorefrontDomain
 import StorefrontHTTP

@@ -2,9 +2,9 @@ import ArgumentParser
 import Foundation
 import JSON
 import Store
+import StorefrontApp
 import StorefrontCore
 import StorefrontDomain
-import StorefrontHTTP
 
 /// Options every command that works on a store file shares.
 struct StoreOptions: ParsableArguments {
@@ -299,7 +299,7 @@ struct Trail: ParsableCommand {
                 }
                 return key
             }
-            let path = signingKey ?? SigningKeyFile.defaultPath(store: store)
+            let path = signingKey ?? StoreOpener.signingKeyPath(store: store)
             guard let key = try SigningKeyFile.load(path: path, database: database) else {
                 print("storefront: no signing key at \(path) (nor in the store); pass --signing-key or --public-key", to: &standardError)
                 throw ExitCode(1)

@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import JSON
 import Store
+import StorefrontApp
 import StorefrontCore
-import StorefrontHTTP
 
 /// `storefront store compact`: deletes what outlived its retention (as the gateway's sweep
 /// does) and gives the freed pages back to the file system with `VACUUM`. Safe while a gateway

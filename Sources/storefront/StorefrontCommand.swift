@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import StorefrontCore
 import StorefrontDomain
-import StorefrontHTTP
 
 @main
 struct StorefrontCommand: ParsableCommand {

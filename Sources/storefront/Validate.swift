@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import StorefrontCore
 import StorefrontDomain
-import StorefrontHTTP
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(

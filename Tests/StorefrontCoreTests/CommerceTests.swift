@@ -2,6 +2,7 @@ import Foundation
 import HTTPServer
 import JSON
 import Store
+import StorefrontApp
 @testable import StorefrontCore
 @testable import StorefrontDomain
 @testable import StorefrontHTTP

@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import StorefrontApp
 @testable import StorefrontCore
 @testable import StorefrontDomain
 @testable import StorefrontHTTP

@@ -15,6 +15,12 @@ public struct Commerce: Sendable {
     /// Inbox entries and webhook deliveries for what happens.
     public var events = AgentEvents()
 
+    package init(manifests: StoreManifests, database: Database, trail: AuditTrail) {
+        self.manifests = manifests
+        self.database = database
+        self.trail = trail
+    }
+
     var refundWindowDays: Int64 { manifests.policies["refunds"]?["window_days"]?.intValue ?? 30 }
     var currency: String { manifests.currency }
 

@@ -4,9 +4,16 @@ import JSON
 import Store
 import StorefrontDomain
 
+/// Agents and their API keys as rows of the store; registrations, revocations and key rotations
+/// are trail entries.
 package struct SQLiteAgentDirectory: AgentDirectory {
     let database: Database
     let trail: AuditTrail
+
+    package init(database: Database, trail: AuditTrail) {
+        self.database = database
+        self.trail = trail
+    }
 
     static func agent(from row: Row) -> Agent {
         Agent(

@@ -1,30 +1,12 @@
 import Foundation
 import JSON
 import Store
-import StorePostgres
 import StorefrontDomain
 
 /// The store's signing key lives in its own file, never in the store: whoever can write the
 /// store file cannot re-sign checkpoints or trail heads. The file holds the private JWK (RFC
-/// 8037, with `d`), mode 0600. By default it sits beside an SQLite store (`STORE.key`); a
-/// PostgreSQL store's default is named after its host, port and database in
-/// `~/.storefront/keys/`, where every node and admin command on this machine finds it (nodes on
-/// other machines need a copy: pass `--signing-key`).
+/// 8037, with `d`), mode 0600 (where it is by default: ``StoreOpener/signingKeyPath(store:)``).
 public enum SigningKeyFile {
-    public static func defaultPath(store: String) -> String {
-        guard PostgresDriver.accepts(store), let url = URLComponents(string: store) else { return store + ".key" }
-        let parts: [String] = [url.host ?? "localhost", url.port.map { String($0) } ?? "5432", String(url.path.dropFirst())]
-        let name = String(parts.joined(separator: "-").map { (c: Character) -> Character in
-            c.isLetter || c.isNumber || c == "." || c == "-" ? c : "_"
-        })
-        // $HOME first (as Unix tools do), then the account's home directory.
-        let home = ProcessInfo.processInfo.environment["HOME"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser
-        let folder = home.appendingPathComponent(".storefront/keys")
-        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        return folder.appendingPathComponent(name + ".key").path
-    }
-
     /// The key at `path`. On first start it is created; a store that kept its key inside (older
     /// versions) has it moved out: written to the file, then erased from the store.
     public static func loadOrCreate(path: String, database: Database) throws -> StoreSigningKey {

@@ -2,6 +2,7 @@ import Foundation
 import HTTPServer
 import JSON
 import Store
+import StorefrontApp
 import StorefrontCore
 import StorefrontDomain
 import StorefrontMCP

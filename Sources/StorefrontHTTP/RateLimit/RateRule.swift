@@ -1,3 +1,4 @@
+
 /// One limit: `limit` requests per `period` seconds, refilled evenly, with up to `burst` at once.
 ///
 /// Written `RATE/PERIOD[,burst=N]`: `600/60s`, `600/1m,burst=100`, `10/1s`, `5000/1h`; a bare

@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Store
+import StorefrontCore
 import StorefrontDomain
 
 /// The store's services without HTTP: the signing key, the audit trail, the agent directory and
@@ -32,7 +33,7 @@ public final class StoreServices: @unchecked Sendable {
         self.manifests = manifests
         self.database = database
         signingKey = try SigningKeyFile.loadOrCreate(
-            path: settings.signingKeyPath ?? SigningKeyFile.defaultPath(store: database.path), database: database)
+            path: settings.signingKeyPath ?? StoreOpener.signingKeyPath(store: database.path), database: database)
         try TrailTree.ensureComplete(database: database)
         trail = AuditTrail(signingKey: signingKey, checkpointEvery: settings.checkpointEvery)
         agents = SQLiteAgentDirectory(database: database, trail: trail)

@@ -1,6 +1,7 @@
 import Foundation
 import Store
 import StorePostgres
+import StorefrontCore
 
 /// Opens the store a `--store` names: a `postgres://` (or `postgresql://`) URL is a PostgreSQL
 /// database that several gateway nodes may share; anything else is an SQLite file, created on
@@ -34,5 +35,23 @@ public enum StoreOpener {
     /// The store for messages: a PostgreSQL URL without its password.
     public static func describe(_ store: String) -> String {
         PostgresDriver.accepts(store) ? PostgresDriver(url: store).location : store
+    }
+
+    /// Where the store's signing key file is by default: beside an SQLite store (`STORE.key`);
+    /// for a PostgreSQL store, named after its host, port and database in `~/.storefront/keys/`,
+    /// where every node and admin command on this machine finds it (nodes on other machines
+    /// need a copy: pass `--signing-key`).
+    public static func signingKeyPath(store: String) -> String {
+        guard PostgresDriver.accepts(store), let url = URLComponents(string: store) else { return store + ".key" }
+        let parts: [String] = [url.host ?? "localhost", url.port.map { String($0) } ?? "5432", String(url.path.dropFirst())]
+        let name = String(parts.joined(separator: "-").map { (c: Character) -> Character in
+            c.isLetter || c.isNumber || c == "." || c == "-" ? c : "_"
+        })
+        // $HOME first (as Unix tools do), then the account's home directory.
+        let home = ProcessInfo.processInfo.environment["HOME"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
+            ?? FileManager.default.homeDirectoryForCurrentUser
+        let folder = home.appendingPathComponent(".storefront/keys")
+        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        return folder.appendingPathComponent(name + ".key").path
     }
 }
