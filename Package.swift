@@ -46,21 +46,28 @@ let package = Package(
             resources: [.copy("audit-rubric.json")],
             swiftSettings: swiftSettings
         ),
+        // Every table's SQL and the migrations, for SQLite and PostgreSQL: orders, wallets, the
+        // audit trail, agents, inbox, analytics, MCP sessions, webhooks' outbox, the catalog index.
+        .target(
+            name: "StorefrontStore",
+            dependencies: ["StorefrontDomain", "JSON", "Store", .product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["Analytics/known-agents.LICENSE"],
+            resources: [.copy("Analytics/known-agents.json")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "StorefrontCore",
             dependencies: [
-                "StorefrontDomain", "JourneyAudit", "HTTPServer", "JSON", "JSONSchema", "Store",
+                "StorefrontStore", "StorefrontDomain", "JourneyAudit", "JSON", "JSONSchema", "Store",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            exclude: ["Analytics/known-agents.LICENSE"],
-            resources: [.copy("Analytics/known-agents.json")],
             swiftSettings: swiftSettings
         ),
         // The composition root without HTTP: opens the store a `--store` names (SQLite or
         // PostgreSQL) and builds the store's services on it; `serve` and every admin command use it.
         .target(
             name: "StorefrontApp",
-            dependencies: ["StorefrontCore", "StorefrontDomain", "JSON", "Store", "StorePostgres"],
+            dependencies: ["StorefrontCore", "StorefrontStore", "StorefrontDomain", "JSON", "Store", "StorePostgres"],
             swiftSettings: swiftSettings
         ),
         // MCP (JSON-RPC, Streamable HTTP in both revisions, sessions, resources, prompts): sees the
@@ -75,7 +82,7 @@ let package = Package(
         .target(
             name: "StorefrontHTTP",
             dependencies: [
-                "StorefrontApp", "StorefrontCore", "StorefrontMCP", "StorefrontDomain", "HTTPServer", "JSON", "JSONSchema", "Store",
+                "StorefrontApp", "StorefrontCore", "StorefrontStore", "StorefrontMCP", "StorefrontDomain", "HTTPServer", "JSON", "JSONSchema", "Store",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
@@ -83,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "storefront",
             dependencies: [
-                "StorefrontApp", "StorefrontHTTP", "StorefrontCore", "StorefrontDomain", "JourneyAudit", "HTTPServer", "JSON", "Store",
+                "StorefrontApp", "StorefrontHTTP", "StorefrontCore", "StorefrontStore", "StorefrontDomain", "JourneyAudit", "HTTPServer", "JSON", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -93,7 +100,7 @@ let package = Package(
         .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema", "JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "StorePostgres"], swiftSettings: swiftSettings),
-        .testTarget(name: "StorefrontCoreTests", dependencies: ["StorefrontApp", "StorefrontHTTP", "StorefrontMCP", "StorefrontCore", "StorefrontDomain", "JourneyAudit", "JSON", "Store"],
+        .testTarget(name: "StorefrontCoreTests", dependencies: ["StorefrontApp", "StorefrontHTTP", "StorefrontMCP", "StorefrontCore", "StorefrontStore", "StorefrontDomain", "JourneyAudit", "JSON", "Store"],
                     swiftSettings: swiftSettings),
     ]
 )

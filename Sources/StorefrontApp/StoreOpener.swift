@@ -2,6 +2,7 @@ import Foundation
 import Store
 import StorePostgres
 import StorefrontCore
+import StorefrontStore
 
 /// Opens the store a `--store` names: a `postgres://` (or `postgresql://`) URL is a PostgreSQL
 /// database that several gateway nodes may share; anything else is an SQLite file, created on

@@ -3,6 +3,7 @@ import JSON
 import Store
 import StorefrontCore
 import StorefrontDomain
+import StorefrontStore
 
 /// The store's services without HTTP: the signing key, the audit trail, the agent directory and
 /// commerce over one store file. `serve` builds the gateway on them; every admin command

@@ -39,3 +39,8 @@ public func hexString<S: Sequence>(_ bytes: S) -> String where S.Element == UInt
 
 /// Unix seconds now.
 public func unixNow() -> Int64 { Int64(Date().timeIntervalSince1970) }
+
+/// Times on the wire are ISO 8601; in the store they are Unix seconds.
+public func isoTime(_ seconds: Int64) -> String {
+    Timestamp.iso8601(seconds: seconds)
+}

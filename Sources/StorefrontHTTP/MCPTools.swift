@@ -2,6 +2,7 @@ import JSON
 import StorefrontCore
 import StorefrontDomain
 import StorefrontMCP
+import StorefrontStore
 
 /// The action registry as MCP's tool provider: each action is a tool with the same name,
 /// schemas and hints; calls go through the registry (scopes, idempotency, schemas, the writer).

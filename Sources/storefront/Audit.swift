@@ -8,6 +8,7 @@ import StorefrontApp
 import StorefrontCore
 import StorefrontDomain
 import StorefrontHTTP
+import StorefrontStore
 
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -7,6 +7,7 @@ import StorefrontApp
 import StorefrontCore
 import StorefrontDomain
 import StorefrontHTTP
+import StorefrontStore
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -5,6 +5,7 @@ import Store
 import StorefrontApp
 import StorefrontCore
 import StorefrontDomain
+import StorefrontStore
 
 /// Options every command that works on a store file shares.
 struct StoreOptions: ParsableArguments {

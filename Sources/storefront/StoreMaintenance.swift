@@ -4,6 +4,7 @@ import JSON
 import Store
 import StorefrontApp
 import StorefrontCore
+import StorefrontStore
 
 /// `storefront store compact`: deletes what outlived its retention (as the gateway's sweep
 /// does) and gives the freed pages back to the file system with `VACUUM`. Safe while a gateway

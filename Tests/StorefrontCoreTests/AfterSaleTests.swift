@@ -4,6 +4,7 @@ import Store
 @testable import StorefrontCore
 @testable import StorefrontDomain
 @testable import StorefrontHTTP
+@testable import StorefrontStore
 import Synchronization
 import Testing
 

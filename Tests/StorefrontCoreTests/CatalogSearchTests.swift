@@ -3,6 +3,7 @@ import JSON
 @testable import StorefrontCore
 @testable import StorefrontDomain
 @testable import StorefrontHTTP
+@testable import StorefrontStore
 import Testing
 
 @Suite("Searching the catalog", .serialized)

@@ -6,6 +6,7 @@ import StorefrontApp
 @testable import StorefrontCore
 @testable import StorefrontDomain
 @testable import StorefrontHTTP
+@testable import StorefrontStore
 import Synchronization
 import Testing
 

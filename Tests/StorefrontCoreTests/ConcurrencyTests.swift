@@ -2,6 +2,7 @@ import Foundation
 @testable import StorefrontCore
 @testable import StorefrontDomain
 @testable import StorefrontHTTP
+@testable import StorefrontStore
 import Testing
 
 @Suite("Memos, snapshots and thread ordinals")

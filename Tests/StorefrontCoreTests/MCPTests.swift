@@ -5,6 +5,7 @@ import JSON
 @testable import StorefrontDomain
 @testable import StorefrontHTTP
 @testable import StorefrontMCP
+@testable import StorefrontStore
 import Testing
 
 /// Runs a response produced later to completion, as the server would.

@@ -4,6 +4,7 @@ import Store
 @testable import StorefrontCore
 @testable import StorefrontDomain
 @testable import StorefrontHTTP
+@testable import StorefrontStore
 import Testing
 
 /// The Merkle math against RFC 6962's test vectors (the eight leaves used by Certificate

@@ -1,6 +1,7 @@
 @testable import StorefrontCore
 @testable import StorefrontDomain
 @testable import StorefrontHTTP
+@testable import StorefrontStore
 import Testing
 
 /// The SQLite and PostgreSQL migration lists move together (the schemas themselves are compared

@@ -1,6 +1,7 @@
 @testable import StorefrontCore
 @testable import StorefrontDomain
 @testable import StorefrontHTTP
+@testable import StorefrontStore
 import Testing
 
 @Suite("Checked arithmetic on money and the admin session cookie")

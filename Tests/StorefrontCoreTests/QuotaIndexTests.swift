@@ -2,6 +2,7 @@ import Store
 @testable import StorefrontCore
 @testable import StorefrontDomain
 @testable import StorefrontHTTP
+@testable import StorefrontStore
 import Testing
 
 /// The quota checks run on every create_cart, create_checkout and open_ticket: each must be

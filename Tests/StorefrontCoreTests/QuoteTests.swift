@@ -2,6 +2,7 @@ import JSON
 @testable import StorefrontCore
 @testable import StorefrontDomain
 @testable import StorefrontHTTP
+@testable import StorefrontStore
 import Testing
 
 @Suite("Quoting a prospective order")

@@ -4,6 +4,7 @@ import JSON
 @testable import StorefrontCore
 @testable import StorefrontDomain
 @testable import StorefrontHTTP
+@testable import StorefrontStore
 import Testing
 
 /// A clock the test moves by hand (nanoseconds).

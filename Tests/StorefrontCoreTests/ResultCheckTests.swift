@@ -4,6 +4,7 @@ import Store
 @testable import StorefrontCore
 @testable import StorefrontDomain
 @testable import StorefrontHTTP
+@testable import StorefrontStore
 import XCTest
 
 /// Every result is checked against its action's output schema: a result that breaks it is a

@@ -4,6 +4,7 @@ import StorefrontApp
 @testable import StorefrontCore
 @testable import StorefrontDomain
 @testable import StorefrontHTTP
+@testable import StorefrontStore
 import Testing
 
 @Suite("The store's signing key")

@@ -4,6 +4,7 @@ import Store
 @testable import StorefrontCore
 @testable import StorefrontDomain
 @testable import StorefrontHTTP
+@testable import StorefrontStore
 import Testing
 
 /// `trail verify --against`: a head saved earlier pins the store to its history.

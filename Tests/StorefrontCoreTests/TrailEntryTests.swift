@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 @testable import StorefrontDomain
+@testable import StorefrontStore
 import Testing
 
 /// A trail entry's hashed bytes are written member by member (the writer hashes two per

@@ -1,6 +1,7 @@
 import JSON
 import Store
 import StorefrontDomain
+import StorefrontStore
 
 /// A safe action: a named, declared operation with schemas, a journey stage, a scope, MCP
 /// annotations and a handler. Agents can do nothing that is not an action.

@@ -4,6 +4,7 @@ import JSON
 import JSONSchema
 import Store
 import StorefrontDomain
+import StorefrontStore
 
 /// The single source of truth for what agents can do. MCP `tools/list`, the REST mirror,
 /// `openapi.json`, the capability manifest, `llms.txt`, the A2A card's skills and `/agents`

@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import StorefrontDomain
+import StorefrontStore
 
 /// The read-only actions of the Finding and Evaluating stages.
 package struct CatalogActions: Sendable {

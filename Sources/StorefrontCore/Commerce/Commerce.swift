@@ -2,6 +2,7 @@ import Foundation
 import JSON
 import Store
 import StorefrontDomain
+import StorefrontStore
 
 /// Carts, checkouts, orders, approvals, inventory and the ledger. Every method that changes
 /// money or stock runs inside the store writer's transaction (`db`), so checks and changes are

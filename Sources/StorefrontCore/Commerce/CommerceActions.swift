@@ -2,6 +2,7 @@ import Foundation
 import JSON
 import Store
 import StorefrontDomain
+import StorefrontStore
 
 /// The actions of the Transacting and Using stages, with UCP's names where UCP has one.
 package struct CommerceActions: Sendable {

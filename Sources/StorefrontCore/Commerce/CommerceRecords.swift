@@ -2,11 +2,7 @@ import Foundation
 import JSON
 import Store
 import StorefrontDomain
-
-/// Times on the wire are ISO 8601; in the store they are Unix seconds.
-func isoTime(_ seconds: Int64) -> String {
-    Timestamp.iso8601(seconds: seconds)
-}
+import StorefrontStore
 
 /// Priced line items: the catalog's prices, variants and volume discounts, plus shipping.
 struct PricedItems {

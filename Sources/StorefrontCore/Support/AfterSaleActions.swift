@@ -2,6 +2,7 @@ import Foundation
 import JSON
 import Store
 import StorefrontDomain
+import StorefrontStore
 
 /// The Using and Recommending stages: the inbox, the agent's memory, executable support,
 /// feedback and referrals.

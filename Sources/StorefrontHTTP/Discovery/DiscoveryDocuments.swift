@@ -3,6 +3,7 @@ import JSON
 import StorefrontCore
 import StorefrontDomain
 import StorefrontMCP
+import StorefrontStore
 
 /// Every public document, built once at start from the manifests and the endpoint declarations.
 struct DiscoveryDocuments: Sendable {

@@ -1,6 +1,7 @@
 import JSON
 import StorefrontCore
 import StorefrontDomain
+import StorefrontStore
 
 /// One public HTTP route, declared once: the router, `openapi.json`, `/agents`, `llms.txt` and
 /// the capability manifest are all generated from these declarations.

@@ -1,6 +1,7 @@
 import JSON
 import StorefrontCore
 import StorefrontDomain
+import StorefrontStore
 
 /// `openapi.json` (OpenAPI 3.1), generated from the endpoint declarations.
 struct OpenAPIDocument {

@@ -1,6 +1,7 @@
 import JSON
 import StorefrontCore
 import StorefrontDomain
+import StorefrontStore
 
 /// A product's HTML page with schema.org `Product`/`Offer` JSON-LD, for crawlers and browsers.
 struct ProductPage {

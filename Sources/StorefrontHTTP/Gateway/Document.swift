@@ -4,6 +4,7 @@ import HTTPServer
 import JSON
 import StorefrontCore
 import StorefrontDomain
+import StorefrontStore
 
 /// A document built once and served many times: bytes, entity tag, caching and CORS.
 public struct Document: Sendable {

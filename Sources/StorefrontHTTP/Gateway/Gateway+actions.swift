@@ -2,6 +2,7 @@ import HTTPServer
 import JSON
 import StorefrontCore
 import StorefrontDomain
+import StorefrontStore
 
 extension Gateway {
     /// The REST mirror: `POST /tools/{name}` with the arguments as the JSON body.

@@ -4,6 +4,7 @@ import JSON
 import JourneyAudit
 import StorefrontCore
 import StorefrontDomain
+import StorefrontStore
 
 extension Gateway {
     func adminResult(_ work: () throws -> JSON, status: Int = 200) -> Response {

@@ -3,6 +3,7 @@ import HTTPServer
 import JSON
 import StorefrontCore
 import StorefrontDomain
+import StorefrontStore
 
 /// Who may call the admin API, and how: the admin token as a bearer token (scripts, the CLI's
 /// peers, no CSRF token needed), or the dashboard's session cookie (see ``AdminSession``), whose

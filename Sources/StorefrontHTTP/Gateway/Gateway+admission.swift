@@ -4,6 +4,7 @@ import HTTPServer
 import JSON
 import StorefrontCore
 import StorefrontDomain
+import StorefrontStore
 
 extension Gateway {
     /// Seconds between keep-alive comments on idle streams (every stream of the process).

@@ -3,6 +3,7 @@ import HTTPServer
 import JSON
 import StorefrontCore
 import StorefrontDomain
+import StorefrontStore
 
 /// What a handler tells analytics about a response: who called, which action ran, what it
 /// earned. Travels as the response's `note`, never on the wire.

@@ -3,6 +3,7 @@ import HTTPServer
 import JSON
 import StorefrontCore
 import StorefrontDomain
+import StorefrontStore
 
 extension Gateway {
     static let catalogParameters: Set<String> = ["q", "category", "min_price", "max_price", "in_stock", "limit", "cursor"]

@@ -3,6 +3,7 @@ import HTTPServer
 import JSON
 import StorefrontCore
 import StorefrontDomain
+import StorefrontStore
 
 extension Gateway {
     func addAnalyticsRoutes(to router: inout Router) {

@@ -4,6 +4,7 @@ import JSON
 import StorefrontApp
 import StorefrontCore
 import StorefrontDomain
+import StorefrontStore
 
 extension Gateway {
     /// The authorities signed requests may name: the public URL's, and for a loopback public

@@ -2,6 +2,7 @@ import HTTPServer
 import JSON
 import StorefrontCore
 import StorefrontDomain
+import StorefrontStore
 
 extension Gateway {
     /// `GET /inbox`: Server-Sent Events (resumable with `Last-Event-ID`) for clients that accept
@@ -32,7 +33,7 @@ extension Gateway {
         if wantsStream {
             // A key revoked or rotated while the stream is open stops it at the next event.
             let agents = self.agents, credential = identity.credential
-            return inbox.stream(agentID: identity.agent.id, after: after) { (try? agents.isActive(credential)) ?? false }
+            return inboxStream.stream(agentID: identity.agent.id, after: after) { (try? agents.isActive(credential)) ?? false }
         }
         let limit = request.query("limit").flatMap(Int.init) ?? 50
         guard (1...Inbox.maxPage).contains(limit) else {

@@ -2,6 +2,7 @@ import HTTPServer
 import JSON
 import StorefrontCore
 import StorefrontDomain
+import StorefrontStore
 
 /// Rate limits on the request path. A request is charged once, where its class is known:
 /// action routes (`POST /tools/{name}`, the REST aliases, the checkout-session routes,

@@ -4,6 +4,7 @@ import JSON
 import Store
 import StorefrontCore
 import StorefrontDomain
+import StorefrontStore
 
 /// The trail's public face, for agents and auditors who hold the store to its history: the
 /// signed head (`/.well-known/trail-head`), inclusion proofs for an entry (a receipt's) and

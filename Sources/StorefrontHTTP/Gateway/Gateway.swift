@@ -6,6 +6,7 @@ import StorefrontApp
 import StorefrontCore
 import StorefrontDomain
 import StorefrontMCP
+import StorefrontStore
 
 /// Settings of the gateway that are not the HTTP server's.
 public struct GatewayConfiguration: Sendable {
@@ -83,6 +84,7 @@ public final class Gateway: @unchecked Sendable {
     public var commerce: Commerce { services.commerce }
     var agents: AgentDirectory { services.agents }
     let inbox: Inbox
+    let inboxStream: InboxStream
     public let analytics: AnalyticsRecorder
     let liveChanges: ChangeFeed
     /// The rate limits' buckets; nil when nothing is limited.
@@ -144,6 +146,7 @@ public final class Gateway: @unchecked Sendable {
         let trail = services.trail, commerce = services.commerce
         let inbox = Inbox(database: database)
         self.inbox = inbox
+        inboxStream = InboxStream(inbox: inbox)
         analytics = AnalyticsRecorder(database: database, capacity: configuration.analyticsQueueCapacity)
         // Every live-feed stream shows every event: one topic.
         liveChanges = ChangeFeed(
@@ -227,7 +230,7 @@ public final class Gateway: @unchecked Sendable {
         if database.backend == .postgres {
             // Other nodes' events wake this node's streams at once (their NOTIFY), not at the
             // next poll. (SQLite has no one to hear from: other processes are polled.)
-            let mcpFeed = mcp.feed, inboxFeed = inbox.feed
+            let mcpFeed = mcp.feed, inboxFeed = inboxStream.feed
             database.observeCommits(to: ["mcp_events"]) { mcpFeed.othersChanged() }
             database.observeCommits(to: ["inbox_events"]) { inboxFeed.othersChanged() }
         }
@@ -329,7 +332,7 @@ public final class Gateway: @unchecked Sendable {
     /// Stops background work and signs a checkpoint at the end of the trail.
     public func stop() {
         sweeper?.cancel()
-        inbox.feed.stop()
+        inboxStream.feed.stop()
         analytics.stop()
         liveChanges.stop()
         mcp.stop()

@@ -3,6 +3,7 @@ import JSON
 import StorefrontCore
 import StorefrontDomain
 import StorefrontMCP
+import StorefrontStore
 
 /// What the limiter answered for one request: allowed or not, and what the headers say.
 public struct RateLimitDecision: MCPRateLimit {

@@ -1,6 +1,7 @@
 import JSON
 import StorefrontCore
 import StorefrontDomain
+import StorefrontStore
 
 /// Which limits apply: a rule per caller (verified agent, anonymous client address) and class;
 /// a class without a rule is not limited. The merchant's routes (`/admin`, the dashboard,

@@ -1,6 +1,7 @@
 import Foundation
 import StorefrontCore
 import StorefrontDomain
+import StorefrontStore
 
 /// Token buckets for every (caller, class) pair, in a striped table: a request locks one of
 /// 64 stripes (chosen by its key's hash) for a dictionary lookup and a few integer operations,

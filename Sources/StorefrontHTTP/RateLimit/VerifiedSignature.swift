@@ -2,6 +2,7 @@ import Foundation
 import HTTPServer
 import StorefrontCore
 import StorefrontDomain
+import StorefrontStore
 
 /// A signed request's verification, kept for the rest of its handling on the thread that did
 /// it. A signature's nonce is single-use, so when the rate limiter verifies a signed request to

@@ -15,7 +15,7 @@ extension WalletState {
             OR (period = 'week' AND start = ?3) OR (period = 'month' AND start = ?4))
         """
 
-    static func load(_ agentID: String, db: Connection, now: Date = Date()) throws -> WalletState? {
+    package static func load(_ agentID: String, db: Connection, now: Date = Date()) throws -> WalletState? {
         guard let row = try db.queryOne("SELECT * FROM wallets WHERE agent_id = ?", [.text(agentID)]) else { return nil }
         var balance: Int64 = 0
         var spent: [SpendControls.Window: Int64] = [.daily: 0, .weekly: 0, .monthly: 0, .allTime: 0]
@@ -61,7 +61,7 @@ extension Connection {
     /// would overflow them is refused (`amount_out_of_range`) before anything is written.
     /// `totals` are the balance and all-time spend when the caller read them in this
     /// transaction (nil: read here).
-    func appendLedger(
+    package func appendLedger(
         agentID: String, kind: String, amount: Int64, currency: String, reference: String?, note: String? = nil,
         totals known: (balance: Int64, spend: Int64)? = nil
     ) throws {

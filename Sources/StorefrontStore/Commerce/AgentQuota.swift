@@ -4,16 +4,16 @@ import StorefrontDomain
 /// Caps on the collections an agent can grow by calling actions. Each refusal is a 409 that
 /// names the collection and its limit and says what frees room; abandoned carts and
 /// checkouts also expire (`--checkout-ttl`).
-enum AgentQuota {
+package enum AgentQuota {
     /// Active carts per agent.
-    static let activeCarts: Int64 = 100
+    package static let activeCarts: Int64 = 100
     /// Checkouts per agent not yet completed or canceled.
-    static let openCheckouts: Int64 = 1000
+    package static let openCheckouts: Int64 = 1000
     /// Support tickets per agent per day.
-    static let ticketsPerDay: Int64 = 50
+    package static let ticketsPerDay: Int64 = 50
 
     /// Throws when the agent already has `limit` rows of `table` matching `condition`.
-    static func check(
+    package static func check(
         _ table: String, condition: String, parameters: [SQLValue] = [], agentID: String, limit: Int64, what: String,
         remedy: String, db: Connection
     ) throws {

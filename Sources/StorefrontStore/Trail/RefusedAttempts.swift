@@ -6,9 +6,9 @@ import Store
 /// analytics. Only the first refusal of its kind in an hour is also appended to the permanent
 /// trail; the rest only count. Refusals change no state, so the trail still records every
 /// real change, while a client repeating a refused call cannot grow it without bound.
-enum RefusedAttempts {
+package enum RefusedAttempts {
     /// Counts a refusal; true when it is the first of its kind this hour (record it in the trail).
-    static func count(
+    package static func count(
         agentID: String?, action: String, errorCode: String, amount: Int64?, currency: String?, db: Connection,
         now: Int64 = Int64(Date().timeIntervalSince1970)
     ) throws -> Bool {

@@ -7,8 +7,8 @@ import StorefrontDomain
 /// (joins that only filter or sum it stay with their queries: analytics' aggregates in
 /// `AnalyticsQueries`, kept orders' ratings in `Ratings`). Rows become typed `Order`s; a
 /// row that lacks a required column or holds unreadable items is an error, not a default.
-enum OrderStore {
-    static func insert(_ order: Order, itemsText: String? = nil, db: Connection) throws {
+package enum OrderStore {
+    package static func insert(_ order: Order, itemsText: String? = nil, db: Connection) throws {
         try db.runDeferred(
             """
             INSERT INTO orders (id, agent_id, checkout_id, status, items, total, refunded, currency, created_at, updated_at,
@@ -22,7 +22,7 @@ enum OrderStore {
     }
 
     /// The order `id`; with `agentID`, only if that agent placed it.
-    static func find(_ id: String, agentID: String? = nil, db: Connection) throws -> Order? {
+    package static func find(_ id: String, agentID: String? = nil, db: Connection) throws -> Order? {
         try db.queryOne(
             "SELECT * FROM orders WHERE id = ?1 AND (?2 IS NULL OR agent_id = ?2)", [.text(id), SQLValue(agentID)]
         ).map(order)
@@ -30,7 +30,7 @@ enum OrderStore {
 
     /// An agent's orders, newest first, from just after `after` (the last order of the page
     /// before: a keyset, so orders placed meanwhile neither repeat nor push any out of a page).
-    static func page(agentID: String, limit: Int, after: (createdAt: Int64, id: String)?, db: Connection) throws -> [Order] {
+    package static func page(agentID: String, limit: Int, after: (createdAt: Int64, id: String)?, db: Connection) throws -> [Order] {
         guard let after else {
             return try db.query(
                 "SELECT * FROM orders WHERE agent_id = ? ORDER BY created_at DESC, id DESC LIMIT ?", [.text(agentID), SQLValue(limit)]
@@ -45,12 +45,12 @@ enum OrderStore {
     }
 
     /// Canceled and refunded in full.
-    static func markCanceled(_ id: String, at time: Int64, db: Connection) throws {
+    package static func markCanceled(_ id: String, at time: Int64, db: Connection) throws {
         try db.run("UPDATE orders SET status = 'canceled', refunded = total, updated_at = ? WHERE id = ?", [.integer(time), .text(id)])
     }
 
     /// `amount` more refunded; the order's status becomes `status`.
-    static func addRefund(_ id: String, amount: Int64, status: String, at time: Int64, db: Connection) throws {
+    package static func addRefund(_ id: String, amount: Int64, status: String, at time: Int64, db: Connection) throws {
         try db.run(
             "UPDATE orders SET status = ?, refunded = refunded + ?, updated_at = ? WHERE id = ?",
             [.text(status), .integer(amount), .integer(time), .text(id)])
@@ -82,12 +82,12 @@ enum OrderStore {
 
 /// `list_orders`' cursor: the last order of a page (its time and id) and the agent it was
 /// issued to, so a cursor is useless to another agent and a page starts exactly after the last.
-enum OrderCursor {
-    static func encode(after order: Order) -> String {
+package enum OrderCursor {
+    package static func encode(after order: Order) -> String {
         Base64URL.encode(Data("o1:\(order.createdAt):\(order.id):\(order.agentID)".utf8))
     }
 
-    static func decode(_ cursor: String, agentID: String) -> (createdAt: Int64, id: String)? {
+    package static func decode(_ cursor: String, agentID: String) -> (createdAt: Int64, id: String)? {
         guard cursor.count <= 128, let data = Base64URL.decode(cursor) else { return nil }
         let parts = String(decoding: data, as: UTF8.self).split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == "o1", let time = Int64(parts[1]), !parts[2].isEmpty, parts[3] == agentID
