@@ -31,14 +31,10 @@ public struct Commerce: Sendable {
         try database.write { db in
             for product in manifests.catalog.products {
                 if product.variants.isEmpty {
-                    try db.run(
-                        "INSERT INTO inventory (sku, product_id, available) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                        [.text(product.id), .text(product.id), .integer(product.inventory)])
+                    try InventoryStore.seed(sku: product.id, productID: product.id, available: product.inventory, db: db)
                 }
                 for variant in product.variants {
-                    try db.run(
-                        "INSERT INTO inventory (sku, product_id, available) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                        [.text(variant.id), .text(product.id), .integer(variant.inventory)])
+                    try InventoryStore.seed(sku: variant.id, productID: product.id, available: variant.inventory, db: db)
                 }
             }
         }
@@ -53,11 +49,8 @@ public struct Commerce: Sendable {
     func reserve(_ lines: [JSON], db: Connection) throws {
         for (i, line) in lines.enumerated() {
             let quantity = line["quantity"]?.intValue ?? 1
-            let changed = try db.run(
-                "UPDATE inventory SET available = available - ?1 WHERE sku = ?2 AND available >= ?1",
-                [.integer(quantity), .text(Self.sku(line))])
-            if changed == 0 {
-                let left = try db.queryOne("SELECT available FROM inventory WHERE sku = ?", [.text(Self.sku(line))])?[0].int ?? 0
+            if try !InventoryStore.take(sku: Self.sku(line), quantity: quantity, db: db) {
+                let left = try InventoryStore.available(sku: Self.sku(line), db: db)
                 throw ActionError(
                     status: 409, kind: .invalidRequest, code: "out_of_stock",
                     message: "\(line["name"]?.stringValue ?? Self.sku(line)) has \(left) left; \(quantity) were asked for. Lower the quantity or choose another variant.",
@@ -68,9 +61,7 @@ public struct Commerce: Sendable {
 
     func restock(_ lines: [JSON], db: Connection) throws {
         for line in lines {
-            try db.run(
-                "UPDATE inventory SET available = available + ? WHERE sku = ?",
-                [.integer(line["quantity"]?.intValue ?? 1), .text(Self.sku(line))])
+            try InventoryStore.putBack(sku: Self.sku(line), quantity: line["quantity"]?.intValue ?? 1, db: db)
         }
     }
 
@@ -78,7 +69,7 @@ public struct Commerce: Sendable {
     func stockMessages(_ lines: [JSON], db: Connection) throws -> [JSON] {
         var messages: [JSON] = []
         for (i, line) in lines.enumerated() {
-            let left = try db.queryOne("SELECT available FROM inventory WHERE sku = ?", [.text(Self.sku(line))])?[0].int ?? 0
+            let left = try InventoryStore.available(sku: Self.sku(line), db: db)
             if left < (line["quantity"]?.intValue ?? 1) {
                 messages.append([
                     "type": "error", "code": "out_of_stock", "path": .string("/line_items/\(i)"),
@@ -91,23 +82,22 @@ public struct Commerce: Sendable {
 
     // MARK: Loading
 
-    func checkoutRow(_ id: String, agentID: String, db: Connection) throws -> Row {
-        guard let row = try db.queryOne("SELECT * FROM checkouts WHERE id = ? AND agent_id = ?", [.text(id), .text(agentID)]) else {
+    /// The agent's checkout `id`, or the 404 that says there is none.
+    func checkout(_ id: String, agentID: String, db: Connection) throws -> Checkout {
+        guard let checkout = try CheckoutStore.find(id, agentID: agentID, db: db) else {
             throw ActionError.notFound("No checkout \(id) for this agent.", param: "/checkout_id")
         }
-        return row
+        return checkout
     }
 
-    func checkoutJSON(_ row: Row, db: Connection) throws -> JSON {
-        let approval = try row["approval_id"].string.flatMap {
-            try db.queryOne("SELECT * FROM approvals WHERE id = ?", [.text($0)])
-        }
-        return CommerceRecords.checkout(row, approval: approval)
+    /// A checkout as the wire shows it, with its approval.
+    func checkoutJSON(_ checkout: Checkout, db: Connection) throws -> JSON {
+        checkout.json(approval: try checkout.approvalID.flatMap { try ApprovalStore.find($0, db: db) })
     }
 
     func checkoutJSON(_ id: String, db: Connection) throws -> JSON {
-        guard let row = try db.queryOne("SELECT * FROM checkouts WHERE id = ?", [.text(id)]) else { return .null }
-        return try checkoutJSON(row, db: db)
+        guard let checkout = try CheckoutStore.find(id, db: db) else { return .null }
+        return try checkoutJSON(checkout, db: db)
     }
 
     // MARK: Money moves
@@ -117,12 +107,12 @@ public struct Commerce: Sendable {
     /// agent's; `wallet` the wallet as read in this transaction just before, when the caller has
     /// it (nil: the ledger's totals and the balance are read here).
     func placeOrder(
-        checkout: Row, quote: JSON, principal: String?, wallet: WalletState?, db: Connection, capturingHold: Bool
+        checkout: Checkout, principal: String?, wallet: WalletState?, db: Connection, capturingHold: Bool
     ) throws -> (order: Order, debit: TrailEntry) {
-        let agentID = checkout["agent_id"].string ?? ""
-        let checkoutID = checkout["id"].string ?? ""
-        let total = checkout["total"].int ?? 0
-        let currency = checkout["currency"].string ?? self.currency
+        let agentID = checkout.agentID
+        let checkoutID = checkout.id
+        let total = checkout.total
+        let currency = checkout.currency
         let orderID = randomIdentifier(prefix: "ord_")
         let now = unixNow()
         if capturingHold {
@@ -137,12 +127,10 @@ public struct Commerce: Sendable {
                 agentID: agentID, principal: principal, action: "wallet.debit", target: orderID, outcome: "ok", amount: total,
                 currency: currency), in: db)
         let order = Order(
-            id: orderID, agentID: agentID, checkoutID: checkoutID, status: "confirmed", items: quote, total: total, currency: currency,
-            createdAt: now, updatedAt: now, referralCode: checkout["referral_code"].string, trailSeq: debit.seq)
-        try OrderStore.insert(order, itemsText: checkout["quote"].string, db: db)
-        try db.runDeferred(
-            "UPDATE checkouts SET status = 'completed', order_id = ?, updated_at = ? WHERE id = ?",
-            [.text(orderID), .integer(now), .text(checkoutID)])
+            id: orderID, agentID: agentID, checkoutID: checkoutID, status: "confirmed", items: checkout.quote, total: total,
+            currency: currency, createdAt: now, updatedAt: now, referralCode: checkout.referralCode, trailSeq: debit.seq)
+        try OrderStore.insert(order, itemsText: checkout.quoteText, db: db)
+        try CheckoutStore.markCompleted(checkoutID, orderID: orderID, at: now, db: db)
         try events.record(
             "order.created", agentID: agentID, orderID: orderID,
             data: ["order_id": .string(orderID), "checkout_id": .string(checkoutID), "status": "confirmed",
@@ -159,25 +147,23 @@ public struct Commerce: Sendable {
     }
 
     /// Releases a pending purchase's hold and stock: denied, expired or canceled.
-    func releaseApproval(_ approval: Row, status: String, db: Connection, actor: String?) throws -> JSON {
-        let checkoutID = approval["checkout_id"].string ?? ""
-        guard let checkout = try db.queryOne("SELECT * FROM checkouts WHERE id = ?", [.text(checkoutID)]) else { return .null }
-        let quote = (try? JSON.parse(checkout["quote"].string ?? "{}")) ?? [:]
-        let amount = approval["amount"].int ?? 0
-        let agentID = approval["agent_id"].string ?? ""
-        let currency = approval["currency"].string ?? self.currency
-        try db.appendLedger(agentID: agentID, kind: "release", amount: amount, currency: currency, reference: checkoutID, note: status)
-        try restock(quote["line_items"]?.arrayValue ?? [], db: db)
+    func releaseApproval(_ approval: Approval, status: Approval.Status, db: Connection, actor: String?) throws -> JSON {
+        let checkoutID = approval.checkoutID
+        guard let checkout = try CheckoutStore.find(checkoutID, db: db) else { return .null }
+        let (amount, agentID, currency) = (approval.amount, approval.agentID, approval.currency)
+        try db.appendLedger(
+            agentID: agentID, kind: "release", amount: amount, currency: currency, reference: checkoutID, note: status.rawValue)
+        try restock(checkout.lineItems, db: db)
         let now = unixNow()
-        try db.run("UPDATE approvals SET status = ?, decided_at = ? WHERE id = ?", [.text(status), .integer(now), approval[0]])
-        try db.run("UPDATE checkouts SET status = 'canceled', updated_at = ? WHERE id = ?", [.integer(now), .text(checkoutID)])
+        try ApprovalStore.setStatus(approval.id, status, at: now, db: db)
+        try CheckoutStore.markCanceled(checkoutID, at: now, db: db)
         try trail.append(
             TrailEntry(
-                agentID: agentID, principal: actor, action: "approval.\(status)", target: approval["id"].string, outcome: "ok",
+                agentID: agentID, principal: actor, action: "approval.\(status.rawValue)", target: approval.id, outcome: "ok",
                 amount: amount, currency: currency), in: db)
         try events.record(
-            "approval.\(status)", agentID: agentID,
-            data: ["approval_id": JSON(approval["id"].string), "checkout_id": .string(checkoutID),
+            "approval.\(status.rawValue)", agentID: agentID,
+            data: ["approval_id": .string(approval.id), "checkout_id": .string(checkoutID),
                    "amount": Money(amount: amount, currency: currency).json, "hold_released": true], db: db)
         return try checkoutJSON(checkoutID, db: db)
     }
@@ -189,42 +175,38 @@ public struct Commerce: Sendable {
     /// Approves or denies a pending purchase. Approval completes it; denial releases it.
     public func decide(_ approvalID: String, _ decision: Decision, by actor: String) throws -> JSON {
         try database.write { db -> JSON in
-            guard let approval = try db.queryOne("SELECT * FROM approvals WHERE id = ?", [.text(approvalID)]) else {
+            guard let approval = try ApprovalStore.find(approvalID, db: db) else {
                 throw ActionError.notFound("No approval \(approvalID).")
             }
-            guard approval["status"].string == "pending" else {
+            guard approval.status == .pending else {
                 throw ActionError.conflict(
-                    "approval_not_pending", "Approval \(approvalID) is already \(approval["status"].string ?? "decided").")
+                    "approval_not_pending", "Approval \(approvalID) is already \(approval.status.rawValue).")
             }
-            if (approval["expires_at"].int ?? 0) < unixNow() {
-                _ = try releaseApproval(approval, status: "expired", db: db, actor: "system")
+            if approval.expiresAt < unixNow() {
+                _ = try releaseApproval(approval, status: .expired, db: db, actor: "system")
                 throw ActionError.conflict("approval_expired", "Approval \(approvalID) expired; its hold was released.")
             }
             switch decision {
             case .deny:
-                let checkout = try releaseApproval(approval, status: "denied", db: db, actor: actor)
+                let checkout = try releaseApproval(approval, status: .denied, db: db, actor: actor)
                 return ["approval_id": .string(approvalID), "status": "denied", "checkout": checkout]
             case .approve:
-                let checkoutID = approval["checkout_id"].string ?? ""
-                guard let checkout = try db.queryOne("SELECT * FROM checkouts WHERE id = ?", [.text(checkoutID)]) else {
+                let checkoutID = approval.checkoutID
+                guard let checkout = try CheckoutStore.find(checkoutID, db: db) else {
                     throw ActionError.notFound("The approval's checkout is gone.")
                 }
-                let quote = (try? JSON.parse(checkout["quote"].string ?? "{}")) ?? [:]
-                let principal = try db.queryOne(
-                    "SELECT principal FROM agents WHERE id = ?", [.text(checkout["agent_id"].string ?? "")])?[0].string
-                let placed = try placeOrder(
-                    checkout: checkout, quote: quote, principal: principal, wallet: nil, db: db, capturingHold: true)
+                let principal = try SQLiteAgentDirectory.principal(of: checkout.agentID, db: db)
+                let placed = try placeOrder(checkout: checkout, principal: principal, wallet: nil, db: db, capturingHold: true)
                 let orderID = placed.order.id
-                try db.run(
-                    "UPDATE approvals SET status = 'approved', decided_at = ? WHERE id = ?", [.integer(unixNow()), .text(approvalID)])
+                try ApprovalStore.setStatus(approvalID, .approved, at: unixNow(), db: db)
                 try trail.append(
                     TrailEntry(
-                        agentID: approval["agent_id"].string, principal: actor, action: "approval.approve", target: approvalID,
-                        outcome: "ok", amount: approval["amount"].int, currency: approval["currency"].string), in: db)
+                        agentID: approval.agentID, principal: actor, action: "approval.approve", target: approvalID,
+                        outcome: "ok", amount: approval.amount, currency: approval.currency), in: db)
                 // The agent was not there when its purchase completed: its receipt comes in the event.
                 let receipt = try trail.receipt(for: placed.debit, orderID: orderID, in: db)
                 try events.record(
-                    "approval.approved", agentID: approval["agent_id"].string ?? "",
+                    "approval.approved", agentID: approval.agentID,
                     data: ["approval_id": .string(approvalID), "checkout_id": .string(checkoutID), "order_id": .string(orderID),
                            "receipt": receipt],
                     db: db)
@@ -241,28 +223,25 @@ public struct Commerce: Sendable {
     @discardableResult
     public func expireApprovals() throws -> Int {
         try database.write(priority: .background) { db in
-            let expired = try db.query(
-                "SELECT * FROM approvals WHERE status = 'pending' AND expires_at < ?", [.integer(unixNow())])
-            for approval in expired { _ = try releaseApproval(approval, status: "expired", db: db, actor: "system") }
-            try db.run(
-                "DELETE FROM idempotency_keys WHERE created_at < ?", [.integer(unixNow() - 48 * 3600)])
+            let expired = try ApprovalStore.overdue(at: unixNow(), db: db)
+            for approval in expired { _ = try releaseApproval(approval, status: .expired, db: db, actor: "system") }
+            try IdempotencyStore.deleteOlder(than: unixNow() - 48 * 3600, db: db)
             return expired.count
         }
     }
 
+    /// The newest approvals, of one status (nil: all), as the principal's list shows them.
     public func approvals(status: String?) throws -> [JSON] {
-        try database.read { db in
-            try db.query(
-                """
-                SELECT a.*, g.principal, g.display_name, c.quote FROM approvals a JOIN agents g ON g.id = a.agent_id
-                LEFT JOIN checkouts c ON c.id = a.checkout_id
-                WHERE ?1 IS NULL OR a.status = ?1 ORDER BY a.created_at DESC LIMIT 500
-                """,
-                [SQLValue(status)]
-            ).map { row in
+        var wanted: Approval.Status?
+        if let status {
+            guard let known = Approval.Status(rawValue: status) else { return [] }
+            wanted = known
+        }
+        return try database.read { db in
+            try ApprovalStore.list(status: wanted, db: db).map { listing in
+                let approval = listing.approval
                 // What the principal is asked to approve: each line, not only the total.
-                let quote = (try? JSON.parse(row["quote"].string ?? "{}")) ?? [:]
-                let lines: [JSON] = (quote["line_items"]?.arrayValue ?? []).map { line in
+                let lines: [JSON] = (listing.quote["line_items"]?.arrayValue ?? []).map { line in
                     [
                         "product_id": line["product_id"] ?? .null, "variant_id": line["variant_id"] ?? .null,
                         "name": line["name"] ?? .null, "quantity": line["quantity"] ?? .null,
@@ -270,13 +249,13 @@ public struct Commerce: Sendable {
                     ]
                 }
                 return [
-                    "id": .string(row["id"].string ?? ""), "checkout_id": .string(row["checkout_id"].string ?? ""),
-                    "agent_id": .string(row["agent_id"].string ?? ""), "principal": .string(row["principal"].string ?? ""),
-                    "agent_name": .string(row["display_name"].string ?? ""), "line_items": .array(lines),
-                    "status": .string(row["status"].string ?? ""),
-                    "amount": Money(amount: row["amount"].int ?? 0, currency: row["currency"].string ?? "USD").json,
-                    "created_at": .string(isoTime(row["created_at"].int ?? 0)),
-                    "expires_at": .string(isoTime(row["expires_at"].int ?? 0)),
+                    "id": .string(approval.id), "checkout_id": .string(approval.checkoutID),
+                    "agent_id": .string(approval.agentID), "principal": .string(listing.principal),
+                    "agent_name": .string(listing.agentName), "line_items": .array(lines),
+                    "status": .string(approval.status.rawValue),
+                    "amount": Money(amount: approval.amount, currency: approval.currency).json,
+                    "created_at": .string(isoTime(approval.createdAt)),
+                    "expires_at": .string(isoTime(approval.expiresAt)),
                 ]
             }
         }
@@ -306,17 +285,7 @@ public struct Commerce: Sendable {
     public func setControls(_ agentID: String, _ changes: JSON, by actor: String) throws -> JSON {
         try database.write { db in
             guard let wallet = try WalletState.load(agentID, db: db) else { throw ActionError.notFound("No agent \(agentID).") }
-            let c = try wallet.controls.updated(with: changes)
-            try db.run(
-                """
-                UPDATE wallets SET per_transaction = ?, daily = ?, weekly = ?, monthly = ?, all_time = ?, approval_threshold = ?,
-                allowed_categories = ?, blocked_categories = ? WHERE agent_id = ?
-                """,
-                [c.perTransaction.map(SQLValue.integer) ?? .null, c.daily.map(SQLValue.integer) ?? .null,
-                 c.weekly.map(SQLValue.integer) ?? .null, c.monthly.map(SQLValue.integer) ?? .null,
-                 c.allTime.map(SQLValue.integer) ?? .null, c.approvalThreshold.map(SQLValue.integer) ?? .null,
-                 SQLValue(c.allowedCategories.map { $0.sorted().joined(separator: " ") }),
-                 .text(c.blockedCategories.sorted().joined(separator: " ")), .text(agentID)])
+            try wallet.controls.updated(with: changes).save(agentID: agentID, db: db)
             try trail.append(
                 TrailEntry(agentID: agentID, principal: actor, action: "wallet.set_limits", target: agentID, input: changes, outcome: "ok"),
                 in: db)

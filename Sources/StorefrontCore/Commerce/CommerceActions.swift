@@ -97,58 +97,54 @@ package struct CommerceActions: Sendable {
 
     func createCart(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
         let agent = try context.requireAgent()
-        try AgentQuota.check(
-            "carts", condition: "status = 'active'", agentID: agent.id, limit: AgentQuota.activeCarts, what: "active carts",
-            remedy: "check one out or cancel_cart first (unused carts expire).", db: db)
+        try AgentQuota.activeCarts.check(agentID: agent.id, db: db)
         let priced = try price(arguments["items"] ?? [])
-        let id = randomIdentifier(prefix: "cart_")
         let now = unixNow()
-        try db.run(
-            "INSERT INTO carts (id, agent_id, status, items, created_at, updated_at) VALUES (?, ?, 'active', ?, ?, ?)",
-            [.text(id), .text(agent.id), .text(storedItems(priced).compactString), .integer(now), .integer(now)])
-        return ["cart": try cartJSON(id, agent: agent, db: db)]
+        let cart = Cart(
+            id: randomIdentifier(prefix: "cart_"), agentID: agent.id, status: .active, items: storedItems(priced), createdAt: now,
+            updatedAt: now)
+        try CartStore.insert(cart, db: db)
+        return ["cart": cart.json]
     }
 
-    func cartRow(_ id: String, agent: Agent, db: Connection) throws -> Row {
-        guard let row = try db.queryOne("SELECT * FROM carts WHERE id = ? AND agent_id = ?", [.text(id), .text(agent.id)]) else {
+    /// The agent's cart `id`, or the 404 that says there is none.
+    func cart(_ id: String, agent: Agent, db: Connection) throws -> Cart {
+        guard let cart = try CartStore.find(id, agentID: agent.id, db: db) else {
             throw ActionError.notFound("No cart \(id) for this agent.", param: "/cart_id")
         }
-        return row
-    }
-
-    func cartJSON(_ id: String, agent: Agent, db: Connection) throws -> JSON {
-        CommerceRecords.cart(try cartRow(id, agent: agent, db: db))
+        return cart
     }
 
     func getCart(_ arguments: JSON, _ context: ActionContext) throws -> JSON {
         let agent = try context.requireAgent()
-        return try commerce.database.read { db in ["cart": try cartJSON(arguments["cart_id"]?.stringValue ?? "", agent: agent, db: db)] }
+        return try commerce.database.read { db in ["cart": try cart(arguments["cart_id"]?.stringValue ?? "", agent: agent, db: db).json] }
     }
 
     func updateCart(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
         let agent = try context.requireAgent()
-        let id = arguments["cart_id"]?.stringValue ?? ""
-        let row = try cartRow(id, agent: agent, db: db)
-        guard row["status"].string == "active" else {
-            throw ActionError.conflict("invalid_state", "Cart \(id) is \(row["status"].string ?? "closed"); only an active cart changes.")
+        var cart = try cart(arguments["cart_id"]?.stringValue ?? "", agent: agent, db: db)
+        guard cart.status == .active else {
+            throw ActionError.conflict("invalid_state", "Cart \(cart.id) is \(cart.status.rawValue); only an active cart changes.")
         }
-        let priced = try price(arguments["items"] ?? [])
-        try db.run(
-            "UPDATE carts SET items = ?, updated_at = ? WHERE id = ?",
-            [.text(storedItems(priced).compactString), .integer(unixNow()), .text(id)])
-        return ["cart": try cartJSON(id, agent: agent, db: db)]
+        cart.items = storedItems(try price(arguments["items"] ?? []))
+        cart.updatedAt = unixNow()
+        try CartStore.setItems(cart.id, cart.items, at: cart.updatedAt, db: db)
+        return ["cart": cart.json]
     }
 
     func cancelCart(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
         let agent = try context.requireAgent()
-        let id = arguments["cart_id"]?.stringValue ?? ""
-        let row = try cartRow(id, agent: agent, db: db)
-        if row["status"].string == "active" {
-            try db.run("UPDATE carts SET status = 'canceled', updated_at = ? WHERE id = ?", [.integer(unixNow()), .text(id)])
-        } else if row["status"].string != "canceled" {
-            throw ActionError.conflict("invalid_state", "Cart \(id) was checked out; cancel the checkout instead.")
+        var cart = try cart(arguments["cart_id"]?.stringValue ?? "", agent: agent, db: db)
+        switch cart.status {
+        case .active:
+            cart.status = .canceled
+            cart.updatedAt = unixNow()
+            try CartStore.setStatus(cart.id, .canceled, at: cart.updatedAt, db: db)
+        case .canceled: break
+        case .checkedOut:
+            throw ActionError.conflict("invalid_state", "Cart \(cart.id) was checked out; cancel the checkout instead.")
         }
-        return ["cart": try cartJSON(id, agent: agent, db: db)]
+        return ["cart": cart.json]
     }
 
     // MARK: Checkouts
@@ -158,72 +154,66 @@ package struct CommerceActions: Sendable {
         var items = arguments["items"]
         var cartID: String?
         if let id = arguments["cart_id"]?.stringValue {
-            let cart = try cartRow(id, agent: agent, db: db)
-            guard cart["status"].string == "active" else {
-                throw ActionError.conflict("invalid_state", "Cart \(id) is \(cart["status"].string ?? "closed"); create a new cart.")
+            let cart = try cart(id, agent: agent, db: db)
+            guard cart.status == .active else {
+                throw ActionError.conflict("invalid_state", "Cart \(id) is \(cart.status.rawValue); create a new cart.")
             }
-            let stored = (try? JSON.parse(cart["items"].string ?? "{}")) ?? [:]
-            items = .array((stored["line_items"]?.arrayValue ?? []).map { line in
+            items = .array((cart.items["line_items"]?.arrayValue ?? []).map { line in
                 var item: [String: JSON] = ["product_id": line["product_id"] ?? .null, "quantity": line["quantity"] ?? 1]
                 if let v = line["variant_id"], !v.isNull { item["variant_id"] = v }
                 return .object(item)
             })
             cartID = id
-            try db.run("UPDATE carts SET status = 'checked_out', updated_at = ? WHERE id = ?", [.integer(unixNow()), .text(id)])
+            try CartStore.setStatus(id, .checkedOut, at: unixNow(), db: db)
         }
         let priced = try price(items ?? [], shipping: arguments["shipping_option"]?.stringValue)
         let messages = try commerce.stockMessages(priced.lineItems, db: db)
         var referral: String?
         if let code = arguments["referral_code"]?.stringValue {
-            guard let owner = try db.queryOne("SELECT agent_id FROM referrals WHERE code = ?", [.text(code)])?[0].string else {
+            guard let owner = try ReferralStore.owner(of: code, db: db) else {
                 throw ActionError.invalid("unknown_referral_code", "No referral code \(code).", param: "/referral_code")
             }
             // An agent cannot earn a referral on its own purchase.
             referral = owner == agent.id ? nil : code
         }
-        try AgentQuota.check(
-            "checkouts", condition: "status IN ('incomplete', 'ready_for_complete')", agentID: agent.id,
-            limit: AgentQuota.openCheckouts, what: "open checkouts",
-            remedy: "complete or cancel_checkout one first (abandoned checkouts expire).", db: db)
-        let id = randomIdentifier(prefix: "chk_")
+        try AgentQuota.openCheckouts.check(agentID: agent.id, db: db)
         let now = unixNow()
-        try db.run(
-            """
-            INSERT INTO checkouts (id, agent_id, cart_id, status, items, quote, total, currency, created_at, updated_at, referral_code)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            [.text(id), .text(agent.id), SQLValue(cartID), .text(messages.isEmpty ? "ready_for_complete" : "incomplete"),
-             .text((items ?? []).compactString), .text(storedItems(priced, extra: ["messages": .array(messages)]).compactString),
-             .integer(priced.total), .text(priced.currency), .integer(now), .integer(now), SQLValue(referral)])
-        return ["checkout": try commerce.checkoutJSON(id, db: db)]
+        let checkout = Checkout(
+            id: randomIdentifier(prefix: "chk_"), agentID: agent.id, cartID: cartID,
+            status: messages.isEmpty ? .readyForComplete : .incomplete, items: items ?? [],
+            quote: storedItems(priced, extra: ["messages": .array(messages)]), total: priced.total, currency: priced.currency,
+            referralCode: referral, createdAt: now, updatedAt: now)
+        try CheckoutStore.insert(checkout, db: db)
+        return ["checkout": checkout.json(approval: nil)]
     }
 
     func getCheckout(_ arguments: JSON, _ context: ActionContext) throws -> JSON {
         let agent = try context.requireAgent()
         return try commerce.database.read { db in
-            let row = try commerce.checkoutRow(arguments["checkout_id"]?.stringValue ?? "", agentID: agent.id, db: db)
-            return ["checkout": try commerce.checkoutJSON(row, db: db)]
+            let checkout = try commerce.checkout(arguments["checkout_id"]?.stringValue ?? "", agentID: agent.id, db: db)
+            return ["checkout": try commerce.checkoutJSON(checkout, db: db)]
         }
     }
 
     func updateCheckout(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
         let agent = try context.requireAgent()
-        let id = arguments["checkout_id"]?.stringValue ?? ""
-        let row = try commerce.checkoutRow(id, agentID: agent.id, db: db)
-        guard ["incomplete", "ready_for_complete"].contains(row["status"].string ?? "") else {
-            throw ActionError.conflict("invalid_state", "Checkout \(id) is \(row["status"].string ?? ""); it can no longer change.")
+        var checkout = try commerce.checkout(arguments["checkout_id"]?.stringValue ?? "", agentID: agent.id, db: db)
+        guard checkout.status.isOpen else {
+            throw ActionError.conflict(
+                "invalid_state", "Checkout \(checkout.id) is \(checkout.status.rawValue); it can no longer change.")
         }
-        let items = arguments["items"] ?? ((try? JSON.parse(row["items"].string ?? "[]")) ?? [])
-        let oldQuote = (try? JSON.parse(row["quote"].string ?? "{}")) ?? [:]
-        let shipping = arguments["shipping_option"]?.stringValue ?? oldQuote["shipping_option"]?.stringValue
+        let items = arguments["items"] ?? checkout.items
+        let shipping = arguments["shipping_option"]?.stringValue ?? checkout.quote["shipping_option"]?.stringValue
         let priced = try price(items, shipping: shipping)
         let messages = try commerce.stockMessages(priced.lineItems, db: db)
-        try db.run(
-            "UPDATE checkouts SET status = ?, items = ?, quote = ?, total = ?, updated_at = ? WHERE id = ?",
-            [.text(messages.isEmpty ? "ready_for_complete" : "incomplete"), .text(items.compactString),
-             .text(storedItems(priced, extra: ["messages": .array(messages)]).compactString), .integer(priced.total),
-             .integer(unixNow()), .text(id)])
-        return ["checkout": try commerce.checkoutJSON(id, db: db)]
+        checkout.status = messages.isEmpty ? .readyForComplete : .incomplete
+        checkout.items = items
+        checkout.quote = storedItems(priced, extra: ["messages": .array(messages)])
+        checkout.quoteText = checkout.quote.compactString
+        checkout.total = priced.total
+        checkout.updatedAt = unixNow()
+        try CheckoutStore.reprice(checkout, db: db)
+        return ["checkout": try commerce.checkoutJSON(checkout, db: db)]
     }
 
     /// The one place money leaves a wallet for a purchase: stock, limits, balance and the debit
@@ -231,30 +221,29 @@ package struct CommerceActions: Sendable {
     func completeCheckout(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
         let agent = try context.requireAgent()
         let id = arguments["checkout_id"]?.stringValue ?? ""
-        let row = try commerce.checkoutRow(id, agentID: agent.id, db: db)
-        switch row["status"].string ?? "" {
-        case "completed", "pending_approval":
-            let order = try row["order_id"].string.flatMap { try OrderStore.find($0, db: db) }
+        let checkout = try commerce.checkout(id, agentID: agent.id, db: db)
+        switch checkout.status {
+        case .completed, .pendingApproval:
+            let order = try checkout.orderID.flatMap { try OrderStore.find($0, db: db) }
             var result: [String: JSON] = [
-                "checkout": try commerce.checkoutJSON(row, db: db),
+                "checkout": try commerce.checkoutJSON(checkout, db: db),
                 "order": order?.json(refundWindowDays: commerce.refundWindowDays) ?? .null,
             ]
             if let order, case let receipt = try commerce.trail.receipt(forOrder: order, in: db), receipt != .null {
                 result["receipt"] = receipt
             }
             return .object(result)
-        case "canceled":
+        case .canceled:
             throw ActionError.conflict("invalid_state", "Checkout \(id) was canceled; start a new one.", details: ["target": .string(id)])
-        case "incomplete":
+        case .incomplete:
             throw ActionError.conflict(
                 "checkout_incomplete", "Checkout \(id) cannot complete yet; see its messages and update it.",
                 details: ["target": .string(id)])
-        default: break
+        case .readyForComplete: break
         }
-        let quote = (try? JSON.parse(row["quote"].string ?? "{}")) ?? [:]
-        let lines = quote["line_items"]?.arrayValue ?? []
-        let total = row["total"].int ?? 0
-        let currency = row["currency"].string ?? commerce.currency
+        let lines = checkout.lineItems
+        let total = checkout.total
+        let currency = checkout.currency
         guard let wallet = try WalletState.load(agent.id, db: db) else { throw ActionError.notFound("This agent has no wallet.") }
         guard wallet.currency == currency else {
             throw ActionError.invalid("currency_mismatch", "The wallet holds \(wallet.currency); this checkout is in \(currency).")
@@ -270,16 +259,14 @@ package struct CommerceActions: Sendable {
         }
         try commerce.reserve(lines, db: db)
         if let threshold = wallet.controls.approvalThreshold, total > threshold {
-            let approvalID = randomIdentifier(prefix: "apr_")
             let now = unixNow()
+            let approval = Approval(
+                id: randomIdentifier(prefix: "apr_"), checkoutID: id, agentID: agent.id, amount: total, currency: currency,
+                status: .pending, createdAt: now, expiresAt: now + commerce.approvalTTL)
+            let approvalID = approval.id
             try db.appendLedger(agentID: agent.id, kind: "hold", amount: -total, currency: currency, reference: id, note: approvalID)
-            try db.run(
-                "INSERT INTO approvals (id, checkout_id, agent_id, amount, currency, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-                [.text(approvalID), .text(id), .text(agent.id), .integer(total), .text(currency), .integer(now),
-                 .integer(now + commerce.approvalTTL)])
-            try db.run(
-                "UPDATE checkouts SET status = 'pending_approval', approval_id = ?, updated_at = ? WHERE id = ?",
-                [.text(approvalID), .integer(now), .text(id)])
+            try ApprovalStore.insert(approval, db: db)
+            try CheckoutStore.markPendingApproval(id, approvalID: approvalID, at: now, db: db)
             try commerce.trail.append(
                 TrailEntry(
                     agentID: agent.id, principal: agent.principal, action: "wallet.hold", target: approvalID, outcome: "pending_approval",
@@ -289,14 +276,22 @@ package struct CommerceActions: Sendable {
                 data: ["approval_id": .string(approvalID), "checkout_id": .string(id),
                        "amount": Money(amount: total, currency: currency).json,
                        "expires_at": .string(isoTime(now + commerce.approvalTTL))], db: db)
-            return ["checkout": try commerce.checkoutJSON(id, db: db), "order": .null]
+            var pending = checkout
+            pending.status = .pendingApproval
+            pending.approvalID = approvalID
+            pending.updatedAt = now
+            return ["checkout": pending.json(approval: approval), "order": .null]
         }
         let (order, debit) = try commerce.placeOrder(
-            checkout: row, quote: quote, principal: agent.principal, wallet: wallet, db: db, capturingHold: false)
-        // Built from what is in hand: the row read above, completed by this order.
-        let approval = try row["approval_id"].string.flatMap { try db.queryOne("SELECT * FROM approvals WHERE id = ?", [.text($0)]) }
+            checkout: checkout, principal: agent.principal, wallet: wallet, db: db, capturingHold: false)
+        // Built from what is in hand: the checkout read above, completed by this order (a
+        // checkout that waited for approval completes in `decide`, so this one has none).
+        var completed = checkout
+        completed.status = .completed
+        completed.orderID = order.id
+        completed.updatedAt = order.createdAt
         return [
-            "checkout": CommerceRecords.checkout(row, quote: quote, approval: approval, completed: (order.id, order.createdAt)),
+            "checkout": completed.json(approval: nil),
             "order": order.json(refundWindowDays: commerce.refundWindowDays),
             // Over the trail as it ends with the debit (nothing was appended after it).
             "receipt": try commerce.trail.receipt(for: debit, orderID: order.id, treeSize: debit.seq, in: db),
@@ -306,19 +301,19 @@ package struct CommerceActions: Sendable {
     func cancelCheckout(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
         let agent = try context.requireAgent()
         let id = arguments["checkout_id"]?.stringValue ?? ""
-        let row = try commerce.checkoutRow(id, agentID: agent.id, db: db)
-        switch row["status"].string ?? "" {
-        case "completed":
+        let checkout = try commerce.checkout(id, agentID: agent.id, db: db)
+        switch checkout.status {
+        case .completed:
             throw ActionError.conflict("invalid_state", "Checkout \(id) completed; cancel its order instead.")
-        case "pending_approval":
-            if let approvalID = row["approval_id"].string,
-                let approval = try db.queryOne("SELECT * FROM approvals WHERE id = ? AND status = 'pending'", [.text(approvalID)])
+        case .pendingApproval:
+            if let approvalID = checkout.approvalID, let approval = try ApprovalStore.find(approvalID, db: db),
+                approval.status == .pending
             {
-                _ = try commerce.releaseApproval(approval, status: "canceled", db: db, actor: agent.principal)
+                _ = try commerce.releaseApproval(approval, status: .canceled, db: db, actor: agent.principal)
             }
-        case "canceled": break
-        default:
-            try db.run("UPDATE checkouts SET status = 'canceled', updated_at = ? WHERE id = ?", [.integer(unixNow()), .text(id)])
+        case .canceled: break
+        case .incomplete, .readyForComplete:
+            try CheckoutStore.markCanceled(id, at: unixNow(), db: db)
         }
         return ["checkout": try commerce.checkoutJSON(id, db: db)]
     }

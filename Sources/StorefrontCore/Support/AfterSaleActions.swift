@@ -80,20 +80,11 @@ package struct AfterSaleActions: Sendable {
         let changed = try inbox.acknowledge(
             agentID: agent.id, upTo: arguments["up_to"]?.intValue, ids: arguments["ids"]?.arrayValue?.compactMap(\.intValue) ?? [],
             db: db)
-        let unread = try db.queryOne(
-            "SELECT count(*) FROM inbox_events WHERE agent_id = ? AND read_at IS NULL", [.text(agent.id)])?[0].int ?? 0
+        let unread = try Inbox.unreadCount(agentID: agent.id, db: db)
         return ["acknowledged": .int(Int64(changed)), "unread": .int(unread)]
     }
 
     // MARK: Memory
-
-    static func memoryJSON(_ row: Row) -> JSON {
-        [
-            "key": .string(row["key"].string ?? ""),
-            "value": (try? JSON.parse(row["value"].string ?? "null")) ?? .null,
-            "updated_at": .string(isoTime(row["updated_at"].int ?? 0)),
-        ]
-    }
 
     func remember(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
         let agent = try context.requireAgent()
@@ -104,9 +95,7 @@ package struct AfterSaleActions: Sendable {
             throw ActionError.invalid(
                 "memory_entry_too_large", "A note may be at most \(Self.maxEntryBytes) bytes; this one is \(size).", param: "/value")
         }
-        let others = try db.queryOne(
-            "SELECT coalesce(sum(bytes), 0), count(*) FROM memories WHERE agent_id = ? AND key != ?", [.text(agent.id), .text(key)])
-        let used = others?[0].int ?? 0, count = others?[1].int ?? 0
+        let (used, count) = try MemoryStore.usage(agentID: agent.id, excluding: key, db: db)
         guard used + Int64(size) <= Self.maxAgentBytes else {
             throw ActionError(
                 status: 409, kind: .invalidRequest, code: "memory_full",
@@ -118,40 +107,34 @@ package struct AfterSaleActions: Sendable {
                 status: 409, kind: .invalidRequest, code: "memory_full",
                 message: "This agent keeps \(count) notes, the most allowed; forget some first.")
         }
-        try db.run(
-            """
-            INSERT INTO memories (agent_id, key, value, bytes, updated_at) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT (agent_id, key) DO UPDATE SET value = excluded.value, bytes = excluded.bytes, updated_at = excluded.updated_at
-            """,
-            [.text(agent.id), .text(key), .text(value), SQLValue(size), .integer(unixNow())])
-        let row = try db.queryOne("SELECT * FROM memories WHERE agent_id = ? AND key = ?", [.text(agent.id), .text(key)])!
-        return ["memory": Self.memoryJSON(row), "used_bytes": .int(used + Int64(size)), "limit_bytes": .int(Int64(Self.maxAgentBytes))]
+        let now = unixNow()
+        try MemoryStore.save(agentID: agent.id, key: key, valueText: value, bytes: size, at: now, db: db)
+        let note = AgentNote(key: key, value: arguments["value"] ?? .null, updatedAt: now)
+        return ["memory": note.json, "used_bytes": .int(used + Int64(size)), "limit_bytes": .int(Int64(Self.maxAgentBytes))]
     }
 
     func recall(_ arguments: JSON, _ context: ActionContext) throws -> JSON {
         let agent = try context.requireAgent()
         let key = arguments["key"]?.stringValue ?? ""
-        guard let row = try database.read({ try $0.queryOne("SELECT * FROM memories WHERE agent_id = ? AND key = ?", [.text(agent.id), .text(key)]) })
-        else { throw ActionError.notFound("No note \(key). list_memories shows the keys kept.", param: "/key") }
-        return ["memory": Self.memoryJSON(row)]
+        guard let note = try database.read({ try MemoryStore.find(agentID: agent.id, key: key, db: $0) }) else {
+            throw ActionError.notFound("No note \(key). list_memories shows the keys kept.", param: "/key")
+        }
+        return ["memory": note.json]
     }
 
     func forget(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
         let agent = try context.requireAgent()
-        let removed = try db.run(
-            "DELETE FROM memories WHERE agent_id = ? AND key = ?", [.text(agent.id), .text(arguments["key"]?.stringValue ?? "")])
-        return ["forgotten": .bool(removed == 1)]
+        let removed = try MemoryStore.delete(agentID: agent.id, key: arguments["key"]?.stringValue ?? "", db: db)
+        return ["forgotten": .bool(removed)]
     }
 
     func listMemories(_ arguments: JSON, _ context: ActionContext) throws -> JSON {
         let agent = try context.requireAgent()
         let prefix = arguments["prefix"]?.stringValue ?? ""
         return try database.read { db in
-            let rows = try db.query(
-                "SELECT * FROM memories WHERE agent_id = ? AND substr(key, 1, length(?2)) = ?2 ORDER BY key",
-                [.text(agent.id), .text(prefix)])
-            let used = try db.queryOne("SELECT coalesce(sum(bytes), 0) FROM memories WHERE agent_id = ?", [.text(agent.id)])?[0].int ?? 0
-            return ["memories": .array(rows.map(Self.memoryJSON)), "used_bytes": .int(used), "limit_bytes": .int(Int64(Self.maxAgentBytes))]
+            let notes = try MemoryStore.list(agentID: agent.id, prefix: prefix, db: db)
+            let used = try MemoryStore.usedBytes(agentID: agent.id, db: db)
+            return ["memories": .array(notes.map(\.json)), "used_bytes": .int(used), "limit_bytes": .int(Int64(Self.maxAgentBytes))]
         }
     }
 
@@ -206,16 +189,10 @@ package struct AfterSaleActions: Sendable {
             default: break
             }
         }
-        try AgentQuota.check(
-            "support_tickets", condition: "created_at > ?", parameters: [.integer(unixNow() - 86400)], agentID: agent.id,
-            limit: AgentQuota.ticketsPerDay, what: "support tickets in the last 24 hours", remedy: "try again tomorrow.", db: db)
-        try db.run(
-            """
-            INSERT INTO support_tickets (id, agent_id, order_id, category, description, status, resolution, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            [.text(ticketID), .text(agent.id), SQLValue(placed?.id), .text(category),
-             .text(arguments["description"]?.stringValue ?? ""), .text(status), .text(resolution), .integer(unixNow())])
+        try AgentQuota.ticketsPerDay.check(agentID: agent.id, db: db)
+        try SupportTicketStore.insert(
+            id: ticketID, agentID: agent.id, orderID: placed?.id, category: category,
+            description: arguments["description"]?.stringValue ?? "", status: status, resolution: resolution, at: unixNow(), db: db)
         try commerce.events.record(
             "support.ticket", agentID: agent.id,
             data: ["ticket_id": .string(ticketID), "status": .string(status), "resolution": .string(resolution)], db: db)
@@ -277,26 +254,18 @@ package struct AfterSaleActions: Sendable {
                 message: "Order \(orderID) has no \(productID); feedback is for products this agent bought.", param: "/product_id")
         }
         let now = unixNow()
-        let existing = try db.queryOne(
-            "SELECT created_at FROM feedback WHERE order_id = ? AND product_id = ?", [.text(orderID), .text(productID)])
-        let created = existing?[0].int ?? now
+        let existing = try FeedbackStore.createdAt(orderID: orderID, productID: productID, db: db)
+        let created = existing ?? now
         let tags = arguments["tags"] ?? []
-        try db.run(
-            """
-            INSERT INTO feedback (order_id, product_id, agent_id, rating, tags, text, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (order_id, product_id) DO UPDATE SET agent_id = excluded.agent_id, rating = excluded.rating,
-                tags = excluded.tags, text = excluded.text, created_at = excluded.created_at, updated_at = excluded.updated_at
-            """,
-            [.text(orderID), .text(productID), .text(agent.id), .integer(arguments["rating"]?.intValue ?? 0),
-             .text(tags.compactString), SQLValue(arguments["text"]?.stringValue), .integer(created), .integer(now)])
-        let aggregate = try db.queryOne(Ratings.productSQL, [.text(productID)])
+        try FeedbackStore.save(
+            orderID: orderID, productID: productID, agentID: agent.id, rating: arguments["rating"]?.intValue ?? 0, tags: tags,
+            text: arguments["text"]?.stringValue, createdAt: created, updatedAt: now, db: db)
         return [
             "feedback": [
                 "order_id": .string(orderID), "product_id": .string(productID), "rating": arguments["rating"] ?? 0, "tags": tags,
                 "text": JSON(arguments["text"]?.stringValue), "created_at": .string(isoTime(created)), "updated_at": .string(isoTime(now)),
             ],
-            "product_rating": Ratings.json(average: aggregate?[0].double ?? 0, count: aggregate?[1].int ?? 0) ?? .null,
+            "product_rating": try FeedbackStore.productRating(productID, db: db) ?? .null,
             "edited": .bool(existing != nil),
         ]
     }
@@ -308,79 +277,16 @@ package struct AfterSaleActions: Sendable {
             throw ActionError.notFound("No product \(productID).", param: "/product_id")
         }
         let code: String
-        if let existing = try db.queryOne(
-            "SELECT code FROM referrals WHERE agent_id = ? AND product_id = ?", [.text(agent.id), .text(productID)])?[0].string
-        {
+        if let existing = try ReferralStore.code(agentID: agent.id, productID: productID, db: db) {
             code = existing
         } else {
             code = "ref_" + APIKey.random(12)
-            try db.run(
-                "INSERT INTO referrals (code, agent_id, product_id, created_at) VALUES (?, ?, ?, ?)",
-                [.text(code), .text(agent.id), .text(productID), .integer(unixNow())])
+            try ReferralStore.insert(code: code, agentID: agent.id, productID: productID, at: unixNow(), db: db)
         }
         return [
             "referral_code": .string(code), "product_id": .string(productID),
             "url": .string("\(baseURL)/products/\(productID)?ref=\(code)"),
             "how_to_use": "Another agent passes referral_code to create_checkout; the order is attributed to you.",
         ]
-    }
-}
-
-/// Aggregate ratings of products, read from the store. Only ratings of kept purchases count:
-/// a rating whose order was later canceled or refunded in full drops out of the average.
-enum Ratings {
-    /// Order statuses whose ratings do not count (every cent went back to the wallet).
-    static let voidedStatuses = ["canceled", "refunded"]
-
-    static func keeps(status: String?) -> Bool { !voidedStatuses.contains(status ?? "") }
-
-    static let keptJoin = """
-        FROM feedback f JOIN orders o ON o.id = f.order_id
-        WHERE o.status NOT IN ('canceled', 'refunded')
-        """
-
-    /// One product's average and count (`?1`: the product).
-    static let productSQL = "SELECT avg(f.rating), count(*) \(keptJoin) AND f.product_id = ?1"
-
-    /// Called when an order is canceled or refunded in full: touching its feedback rows makes
-    /// the ratings cache (which follows commits to `feedback`) read the averages again.
-    static func orderVoided(_ orderID: String, db: Connection) throws {
-        try db.run("UPDATE feedback SET updated_at = updated_at WHERE order_id = ?", [.text(orderID)])
-    }
-
-    static func json(average: Double, count: Int64) -> JSON? {
-        guard count > 0 else { return nil }
-        return ["average": .double((average * 100).rounded() / 100), "count": .int(count)]
-    }
-
-    /// Every product's aggregate, in one query.
-    static func loadAll(database: Database) throws -> [String: JSON] {
-        try database.read { db in
-            var result: [String: JSON] = [:]
-            for row in try db.query("SELECT f.product_id, avg(f.rating), count(*) \(keptJoin) GROUP BY f.product_id", []) {
-                if let id = row[0].string, let rating = json(average: row[1].double ?? 0, count: row[2].int ?? 0) {
-                    result[id] = rating
-                }
-            }
-            return result
-        }
-    }
-}
-
-/// Aggregate ratings of every product, read once and kept until feedback changes them (see
-/// ``StoreSnapshot``: this process forgets them when feedback commits; other processes' feedback
-/// shows within a second).
-package typealias RatingsCache = StoreSnapshot<[String: JSON]>
-
-extension StoreSnapshot where Value == [String: JSON] {
-    package convenience init(database: Database, maxAge: TimeInterval = 1) {
-        self.init(maxAge: maxAge, empty: [:]) { try Ratings.loadAll(database: database) }
-    }
-
-    package func ratings(_ ids: [String]) -> [String: JSON] {
-        let all = value
-        var found: [String: JSON] = [:]
-        for id in ids { if let rating = all[id] { found[id] = rating } }
-        return found
     }
 }

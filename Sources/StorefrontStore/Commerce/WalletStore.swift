@@ -83,3 +83,19 @@ extension Connection {
              .integer(Int64(Date().timeIntervalSince1970))])
     }
 }
+
+extension SpendControls {
+    /// Writes the controls the agent's principal set on its wallet.
+    package func save(agentID: String, db: Connection) throws {
+        try db.run(
+            """
+            UPDATE wallets SET per_transaction = ?, daily = ?, weekly = ?, monthly = ?, all_time = ?, approval_threshold = ?,
+            allowed_categories = ?, blocked_categories = ? WHERE agent_id = ?
+            """,
+            [perTransaction.map(SQLValue.integer) ?? .null, daily.map(SQLValue.integer) ?? .null,
+             weekly.map(SQLValue.integer) ?? .null, monthly.map(SQLValue.integer) ?? .null,
+             allTime.map(SQLValue.integer) ?? .null, approvalThreshold.map(SQLValue.integer) ?? .null,
+             SQLValue(allowedCategories.map { $0.sorted().joined(separator: " ") }),
+             .text(blockedCategories.sorted().joined(separator: " ")), .text(agentID)])
+    }
+}

@@ -15,6 +15,11 @@ package struct SQLiteAgentDirectory: AgentDirectory {
         self.trail = trail
     }
 
+    /// The principal an agent acts for, read in a transaction.
+    package static func principal(of agentID: String, db: Connection) throws -> String? {
+        try db.queryOne("SELECT principal FROM agents WHERE id = ?", [.text(agentID)])?[0].string
+    }
+
     static func agent(from row: Row) -> Agent {
         Agent(
             id: row["id"].string ?? "", principal: row["principal"].string ?? "",

@@ -46,14 +46,18 @@ package struct Inbox: Sendable {
                 SELECT * FROM inbox_events WHERE agent_id = ? AND id > ? AND (? = 0 OR read_at IS NULL)
                 ORDER BY id LIMIT ?
                 """, [.text(agentID), .integer(after), SQLValue(unreadOnly), SQLValue(limit)])
-            let unread = try db.queryOne(
-                "SELECT count(*) FROM inbox_events WHERE agent_id = ? AND read_at IS NULL", [.text(agentID)])?[0].int ?? 0
+            let unread = try Self.unreadCount(agentID: agentID, db: db)
             return [
                 "events": .array(rows.map(AgentEvents.json)),
                 "next_after": .int(rows.last?["id"].int ?? after),
                 "unread": .int(unread),
             ]
         }
+    }
+
+    /// How many of the agent's events are unread.
+    package static func unreadCount(agentID: String, db: Connection) throws -> Int64 {
+        try db.queryOne("SELECT count(*) FROM inbox_events WHERE agent_id = ? AND read_at IS NULL", [.text(agentID)])?[0].int ?? 0
     }
 
     /// Marks events read: everything up to `upTo`, and/or the listed ids.
