@@ -55,13 +55,16 @@ let package = Package(
             resources: [.copy("Analytics/known-agents.json")],
             swiftSettings: swiftSettings
         ),
+        // The actions and their rules (the registry, idempotency, commerce, after-sale). No SQL:
+        // without the Store module and with MemberImportVisibility it can open transactions
+        // but run no statement; the store's typed functions do that.
         .target(
             name: "StorefrontCore",
             dependencies: [
-                "StorefrontStore", "StorefrontDomain", "JourneyAudit", "JSON", "JSONSchema", "Store",
+                "StorefrontStore", "StorefrontDomain", "JourneyAudit", "JSON", "JSONSchema",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings + [.enableUpcomingFeature("MemberImportVisibility")]
         ),
         // The composition root without HTTP: opens the store a `--store` names (SQLite or
         // PostgreSQL) and builds the store's services on it; `serve` and every admin command use it.
@@ -78,19 +81,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The HTTP face: routes, middleware (auth, CORS, analytics, rate limits), discovery
-        // documents and MCP's transport, on the actions and the store services.
+        // documents and MCP's transport, on the actions and the store services. No SQL (as for
+        // StorefrontCore: no Store module, MemberImportVisibility).
         .target(
             name: "StorefrontHTTP",
             dependencies: [
-                "StorefrontApp", "StorefrontCore", "StorefrontStore", "StorefrontMCP", "StorefrontDomain", "HTTPServer", "JSON", "JSONSchema", "Store",
+                "StorefrontApp", "StorefrontCore", "StorefrontStore", "StorefrontMCP", "StorefrontDomain", "JourneyAudit",
+                "HTTPServer", "JSON", "JSONSchema",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings + [.enableUpcomingFeature("MemberImportVisibility")]
         ),
         .executableTarget(
             name: "storefront",
             dependencies: [
-                "StorefrontApp", "StorefrontHTTP", "StorefrontCore", "StorefrontStore", "StorefrontDomain", "JourneyAudit", "HTTPServer", "JSON", "Store",
+                "StorefrontApp", "StorefrontHTTP", "StorefrontCore", "StorefrontStore", "StorefrontDomain", "JourneyAudit",
+                "HTTPServer", "JSON", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -100,7 +106,13 @@ let package = Package(
         .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema", "JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "StorePostgres"], swiftSettings: swiftSettings),
-        .testTarget(name: "StorefrontCoreTests", dependencies: ["StorefrontApp", "StorefrontHTTP", "StorefrontMCP", "StorefrontCore", "StorefrontStore", "StorefrontDomain", "JourneyAudit", "JSON", "Store"],
-                    swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StorefrontCoreTests",
+            dependencies: [
+                "StorefrontApp", "StorefrontHTTP", "StorefrontMCP", "StorefrontCore", "StorefrontStore", "StorefrontDomain",
+                "JourneyAudit", "HTTPServer", "JSON", "Store",
+            ],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

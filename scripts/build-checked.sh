@@ -2,11 +2,15 @@
 # Builds the package and its tests (debug) and fails on any compiler warning in this repository's
 # own sources: the project keeps zero warnings in Swift 6 language mode. Warnings are printed for
 # the files compiled in this run (every file on a fresh clone, as in CI; the changed ones after).
-# A target that imports a module it does not declare as a dependency is an error, so the layers
-# of Package.swift hold (StorefrontDomain cannot reach Store or HTTPServer).
+# A target that imports a module it does not declare as a direct dependency is an error, so the
+# layers of Package.swift hold (scripts/check-layers.py: StorefrontDomain cannot reach Store or
+# HTTPServer, StorefrontCore and StorefrontHTTP cannot import Store and run SQL, StorefrontMCP
+# cannot see the actions). The package manager's own check lets a target import whatever its
+# dependencies depend on; ours does not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
+python3 scripts/check-layers.py
 log=$(mktemp "${TMPDIR:-/tmp}/storefront-build.XXXXXX")
 trap 'rm -f "$log"' EXIT
 status=0

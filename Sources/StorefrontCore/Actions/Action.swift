@@ -1,5 +1,4 @@
 import JSON
-import Store
 import StorefrontDomain
 import StorefrontStore
 
@@ -9,7 +8,7 @@ public struct Action: Sendable {
     public typealias Handler = @Sendable (_ arguments: JSON, _ context: ActionContext) throws -> JSON
     /// A mutating action runs inside the store writer's transaction, next to its idempotency
     /// record and its trail entries, so all of them commit or none does.
-    public typealias WriteHandler = @Sendable (_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON
+    public typealias WriteHandler = @Sendable (_ arguments: JSON, _ context: ActionContext, _ db: StoreConnection) throws -> JSON
     /// A read-only handler that writes its result directly as JSON bytes (from parts serialized
     /// once), for the hottest actions; the registry checks the bytes against the output schema.
     public typealias EncodedHandler = @Sendable (_ arguments: JSON, _ context: ActionContext) throws -> EncodedJSON

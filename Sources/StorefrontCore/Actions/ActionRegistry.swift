@@ -2,7 +2,6 @@ import Crypto
 import Foundation
 import JSON
 import JSONSchema
-import Store
 import StorefrontDomain
 import StorefrontStore
 
@@ -33,7 +32,7 @@ public final class ActionRegistry: @unchecked Sendable {
     /// Check every result against its output schema (a contract test in production).
     public var validatesResults = true
     /// Where mutating actions run: the store and its trail. Set before serving.
-    package var writer: (database: Database, trail: AuditTrail)?
+    package var writer: (database: StoreDatabase, trail: AuditTrail)?
     private let inFlight = InFlightKeys()
     /// Results of cacheable actions, when caching is on; keyed with ``dataVersion``.
     package var resultCache: ResultCache?
@@ -242,21 +241,18 @@ public final class ActionRegistry: @unchecked Sendable {
         let digest = TrailEntry.digest(arguments)
         let inFlight = self.inFlight
         let trail = writer.trail
-        writer.database.write(
+        writer.database.writing(
             { db -> ActionOutcome in
-                if let key, let row = try db.queryOne(
-                    "SELECT request_digest, status, response FROM idempotency_keys WHERE agent_id = ? AND action = ? AND key = ?",
-                    [.text(agent?.id ?? "-"), .text(name), .text(key)])
-                {
-                    guard row[0].string == digest else {
+                if let key, let record = try IdempotencyStore.find(agentID: agent?.id ?? "-", action: name, key: key, db: db) {
+                    guard record.requestDigest == digest else {
                         return ActionOutcome(
                             result: .failure(
                                 ActionError(
                                     status: 422, kind: .invalidRequest, code: "idempotency_conflict",
                                     message: "This Idempotency-Key was used with different arguments; use a new key for a new request.")))
                     }
-                    let stored = (try? JSON.parse(row[2].string ?? "{}")) ?? [:]
-                    let status = Int(row[1].int ?? 200)
+                    let stored = record.response
+                    let status = record.status
                     if status == 200 { return ActionOutcome(result: .success(stored), replayed: true) }
                     let error = stored["error"]
                     return ActionOutcome(
@@ -268,20 +264,19 @@ public final class ActionRegistry: @unchecked Sendable {
                         replayed: true)
                 }
                 var outcome: ActionOutcome
-                try db.runDeferred("SAVEPOINT action", [])
+                try db.beginSavepoint("action")
                 do {
                     let result = try write(arguments, context, db)
                     // Deferred too: an error of the action's deferred writes is thrown by the
                     // trail append below, still inside this do, so the action is rolled back.
-                    try db.runDeferred("RELEASE action", [])
+                    try db.releaseSavepoint("action")
                     try trail.append(
                         TrailEntry(
                             agentID: agent?.id, principal: agent?.principal, action: name, target: result.trailTarget,
                             requestID: context.requestID, idempotencyKey: key, input: arguments, outcome: "ok"), in: db)
                     outcome = ActionOutcome(result: .success(result))
                 } catch {
-                    _ = try db.run("ROLLBACK TO action")
-                    _ = try db.run("RELEASE action")
+                    try db.rollbackSavepoint("action")
                     let failure = Self.actionError(error, name)
                     let amount = failure.details?["attempted"]?["amount"]?.intValue
                     let currency = failure.details?["attempted"]?["currency"]?.stringValue
@@ -310,13 +305,9 @@ public final class ActionRegistry: @unchecked Sendable {
                     }
                     // Server faults are not remembered: a retry may succeed.
                     if status < 500 {
-                        try db.runDeferred(
-                            """
-                            INSERT INTO idempotency_keys (agent_id, action, key, request_digest, status, response, created_at)
-                            VALUES (?, ?, ?, ?, ?, ?, ?)
-                            """,
-                            [.text(agent?.id ?? "-"), .text(name), .text(key), .text(digest), SQLValue(status),
-                             .text(body.string), .integer(Int64(Date().timeIntervalSince1970))])
+                        try IdempotencyStore.insert(
+                            agentID: agent?.id ?? "-", action: name, key: key, requestDigest: digest, status: status,
+                            responseText: body.string, at: unixNow(), db: db)
                     }
                 }
                 return outcome

@@ -1,6 +1,5 @@
 import Foundation
 import JSON
-import Store
 import StorefrontDomain
 import StorefrontStore
 
@@ -9,14 +8,14 @@ import StorefrontStore
 /// atomic and concurrent requests cannot interleave between them.
 public struct Commerce: Sendable {
     let manifests: StoreManifests
-    let database: Database
+    let database: StoreDatabase
     let trail: AuditTrail
     /// How long a purchase waits for the principal before its hold is released.
     public var approvalTTL: Int64 = 24 * 3600
     /// Inbox entries and webhook deliveries for what happens.
     public var events = AgentEvents()
 
-    package init(manifests: StoreManifests, database: Database, trail: AuditTrail) {
+    package init(manifests: StoreManifests, database: StoreDatabase, trail: AuditTrail) {
         self.manifests = manifests
         self.database = database
         self.trail = trail
@@ -28,7 +27,7 @@ public struct Commerce: Sendable {
     /// Seeds stock from the catalog for SKUs the store does not know yet; after that the store
     /// is the record of what is left.
     public func seedInventory() throws {
-        try database.write { db in
+        try database.writing { db in
             for product in manifests.catalog.products {
                 if product.variants.isEmpty {
                     try InventoryStore.seed(sku: product.id, productID: product.id, available: product.inventory, db: db)
@@ -46,7 +45,7 @@ public struct Commerce: Sendable {
         line["variant_id"]?.stringValue ?? line["product_id"]?.stringValue ?? ""
     }
 
-    func reserve(_ lines: [JSON], db: Connection) throws {
+    func reserve(_ lines: [JSON], db: StoreConnection) throws {
         for (i, line) in lines.enumerated() {
             let quantity = line["quantity"]?.intValue ?? 1
             if try !InventoryStore.take(sku: Self.sku(line), quantity: quantity, db: db) {
@@ -59,14 +58,14 @@ public struct Commerce: Sendable {
         }
     }
 
-    func restock(_ lines: [JSON], db: Connection) throws {
+    func restock(_ lines: [JSON], db: StoreConnection) throws {
         for line in lines {
             try InventoryStore.putBack(sku: Self.sku(line), quantity: line["quantity"]?.intValue ?? 1, db: db)
         }
     }
 
     /// Messages for a checkout that cannot complete yet (stock shown, not reserved).
-    func stockMessages(_ lines: [JSON], db: Connection) throws -> [JSON] {
+    func stockMessages(_ lines: [JSON], db: StoreConnection) throws -> [JSON] {
         var messages: [JSON] = []
         for (i, line) in lines.enumerated() {
             let left = try InventoryStore.available(sku: Self.sku(line), db: db)
@@ -83,7 +82,7 @@ public struct Commerce: Sendable {
     // MARK: Loading
 
     /// The agent's checkout `id`, or the 404 that says there is none.
-    func checkout(_ id: String, agentID: String, db: Connection) throws -> Checkout {
+    func checkout(_ id: String, agentID: String, db: StoreConnection) throws -> Checkout {
         guard let checkout = try CheckoutStore.find(id, agentID: agentID, db: db) else {
             throw ActionError.notFound("No checkout \(id) for this agent.", param: "/checkout_id")
         }
@@ -91,11 +90,11 @@ public struct Commerce: Sendable {
     }
 
     /// A checkout as the wire shows it, with its approval.
-    func checkoutJSON(_ checkout: Checkout, db: Connection) throws -> JSON {
+    func checkoutJSON(_ checkout: Checkout, db: StoreConnection) throws -> JSON {
         checkout.json(approval: try checkout.approvalID.flatMap { try ApprovalStore.find($0, db: db) })
     }
 
-    func checkoutJSON(_ id: String, db: Connection) throws -> JSON {
+    func checkoutJSON(_ id: String, db: StoreConnection) throws -> JSON {
         guard let checkout = try CheckoutStore.find(id, db: db) else { return .null }
         return try checkoutJSON(checkout, db: db)
     }
@@ -107,7 +106,7 @@ public struct Commerce: Sendable {
     /// agent's; `wallet` the wallet as read in this transaction just before, when the caller has
     /// it (nil: the ledger's totals and the balance are read here).
     func placeOrder(
-        checkout: Checkout, principal: String?, wallet: WalletState?, db: Connection, capturingHold: Bool
+        checkout: Checkout, principal: String?, wallet: WalletState?, db: StoreConnection, capturingHold: Bool
     ) throws -> (order: Order, debit: TrailEntry) {
         let agentID = checkout.agentID
         let checkoutID = checkout.id
@@ -147,7 +146,7 @@ public struct Commerce: Sendable {
     }
 
     /// Releases a pending purchase's hold and stock: denied, expired or canceled.
-    func releaseApproval(_ approval: Approval, status: Approval.Status, db: Connection, actor: String?) throws -> JSON {
+    func releaseApproval(_ approval: Approval, status: Approval.Status, db: StoreConnection, actor: String?) throws -> JSON {
         let checkoutID = approval.checkoutID
         guard let checkout = try CheckoutStore.find(checkoutID, db: db) else { return .null }
         let (amount, agentID, currency) = (approval.amount, approval.agentID, approval.currency)
@@ -174,7 +173,7 @@ public struct Commerce: Sendable {
 
     /// Approves or denies a pending purchase. Approval completes it; denial releases it.
     public func decide(_ approvalID: String, _ decision: Decision, by actor: String) throws -> JSON {
-        try database.write { db -> JSON in
+        try database.writing { db -> JSON in
             guard let approval = try ApprovalStore.find(approvalID, db: db) else {
                 throw ActionError.notFound("No approval \(approvalID).")
             }
@@ -222,7 +221,7 @@ public struct Commerce: Sendable {
     /// Expires pending approvals whose time ran out; returns how many.
     @discardableResult
     public func expireApprovals() throws -> Int {
-        try database.write(priority: .background) { db in
+        try database.writing(inBackground: true) { db in
             let expired = try ApprovalStore.overdue(at: unixNow(), db: db)
             for approval in expired { _ = try releaseApproval(approval, status: .expired, db: db, actor: "system") }
             try IdempotencyStore.deleteOlder(than: unixNow() - 48 * 3600, db: db)
@@ -237,7 +236,7 @@ public struct Commerce: Sendable {
             guard let known = Approval.Status(rawValue: status) else { return [] }
             wanted = known
         }
-        return try database.read { db in
+        return try database.reading { db in
             try ApprovalStore.list(status: wanted, db: db).map { listing in
                 let approval = listing.approval
                 // What the principal is asked to approve: each line, not only the total.
@@ -265,7 +264,7 @@ public struct Commerce: Sendable {
 
     public func fund(_ agentID: String, amount: Int64, note: String?, by actor: String) throws -> JSON {
         guard amount > 0 else { throw ActionError.invalid("invalid_amount", "amount must be a positive integer in minor units.", param: "amount") }
-        return try database.write { db in
+        return try database.writing { db in
             guard let wallet = try WalletState.load(agentID, db: db) else { throw ActionError.notFound("No agent \(agentID).") }
             // Checked before anything is written: 9223372036854775807 added to a wallet that
             // holds money is refused, never a trap that ends the process.
@@ -283,7 +282,7 @@ public struct Commerce: Sendable {
     }
 
     public func setControls(_ agentID: String, _ changes: JSON, by actor: String) throws -> JSON {
-        try database.write { db in
+        try database.writing { db in
             guard let wallet = try WalletState.load(agentID, db: db) else { throw ActionError.notFound("No agent \(agentID).") }
             try wallet.controls.updated(with: changes).save(agentID: agentID, db: db)
             try trail.append(
@@ -294,6 +293,6 @@ public struct Commerce: Sendable {
     }
 
     public func wallet(_ agentID: String) throws -> JSON? {
-        try database.read { db in try WalletState.load(agentID, db: db)?.json }
+        try database.reading { db in try WalletState.load(agentID, db: db)?.json }
     }
 }

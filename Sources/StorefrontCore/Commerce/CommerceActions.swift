@@ -1,6 +1,5 @@
 import Foundation
 import JSON
-import Store
 import StorefrontDomain
 import StorefrontStore
 
@@ -95,7 +94,7 @@ package struct CommerceActions: Sendable {
         return .object(stored)
     }
 
-    func createCart(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
+    func createCart(_ arguments: JSON, _ context: ActionContext, _ db: StoreConnection) throws -> JSON {
         let agent = try context.requireAgent()
         try AgentQuota.activeCarts.check(agentID: agent.id, db: db)
         let priced = try price(arguments["items"] ?? [])
@@ -108,7 +107,7 @@ package struct CommerceActions: Sendable {
     }
 
     /// The agent's cart `id`, or the 404 that says there is none.
-    func cart(_ id: String, agent: Agent, db: Connection) throws -> Cart {
+    func cart(_ id: String, agent: Agent, db: StoreConnection) throws -> Cart {
         guard let cart = try CartStore.find(id, agentID: agent.id, db: db) else {
             throw ActionError.notFound("No cart \(id) for this agent.", param: "/cart_id")
         }
@@ -117,10 +116,10 @@ package struct CommerceActions: Sendable {
 
     func getCart(_ arguments: JSON, _ context: ActionContext) throws -> JSON {
         let agent = try context.requireAgent()
-        return try commerce.database.read { db in ["cart": try cart(arguments["cart_id"]?.stringValue ?? "", agent: agent, db: db).json] }
+        return try commerce.database.reading { db in ["cart": try cart(arguments["cart_id"]?.stringValue ?? "", agent: agent, db: db).json] }
     }
 
-    func updateCart(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
+    func updateCart(_ arguments: JSON, _ context: ActionContext, _ db: StoreConnection) throws -> JSON {
         let agent = try context.requireAgent()
         var cart = try cart(arguments["cart_id"]?.stringValue ?? "", agent: agent, db: db)
         guard cart.status == .active else {
@@ -132,7 +131,7 @@ package struct CommerceActions: Sendable {
         return ["cart": cart.json]
     }
 
-    func cancelCart(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
+    func cancelCart(_ arguments: JSON, _ context: ActionContext, _ db: StoreConnection) throws -> JSON {
         let agent = try context.requireAgent()
         var cart = try cart(arguments["cart_id"]?.stringValue ?? "", agent: agent, db: db)
         switch cart.status {
@@ -149,7 +148,7 @@ package struct CommerceActions: Sendable {
 
     // MARK: Checkouts
 
-    func createCheckout(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
+    func createCheckout(_ arguments: JSON, _ context: ActionContext, _ db: StoreConnection) throws -> JSON {
         let agent = try context.requireAgent()
         var items = arguments["items"]
         var cartID: String?
@@ -189,13 +188,13 @@ package struct CommerceActions: Sendable {
 
     func getCheckout(_ arguments: JSON, _ context: ActionContext) throws -> JSON {
         let agent = try context.requireAgent()
-        return try commerce.database.read { db in
+        return try commerce.database.reading { db in
             let checkout = try commerce.checkout(arguments["checkout_id"]?.stringValue ?? "", agentID: agent.id, db: db)
             return ["checkout": try commerce.checkoutJSON(checkout, db: db)]
         }
     }
 
-    func updateCheckout(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
+    func updateCheckout(_ arguments: JSON, _ context: ActionContext, _ db: StoreConnection) throws -> JSON {
         let agent = try context.requireAgent()
         var checkout = try commerce.checkout(arguments["checkout_id"]?.stringValue ?? "", agentID: agent.id, db: db)
         guard checkout.status.isOpen else {
@@ -218,7 +217,7 @@ package struct CommerceActions: Sendable {
 
     /// The one place money leaves a wallet for a purchase: stock, limits, balance and the debit
     /// are checked and written in the same transaction.
-    func completeCheckout(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
+    func completeCheckout(_ arguments: JSON, _ context: ActionContext, _ db: StoreConnection) throws -> JSON {
         let agent = try context.requireAgent()
         let id = arguments["checkout_id"]?.stringValue ?? ""
         let checkout = try commerce.checkout(id, agentID: agent.id, db: db)
@@ -298,7 +297,7 @@ package struct CommerceActions: Sendable {
         ]
     }
 
-    func cancelCheckout(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
+    func cancelCheckout(_ arguments: JSON, _ context: ActionContext, _ db: StoreConnection) throws -> JSON {
         let agent = try context.requireAgent()
         let id = arguments["checkout_id"]?.stringValue ?? ""
         let checkout = try commerce.checkout(id, agentID: agent.id, db: db)
@@ -320,7 +319,7 @@ package struct CommerceActions: Sendable {
 
     // MARK: Orders
 
-    func order(_ id: String, agent: Agent, db: Connection) throws -> Order {
+    func order(_ id: String, agent: Agent, db: StoreConnection) throws -> Order {
         guard let order = try OrderStore.find(id, agentID: agent.id, db: db) else {
             throw ActionError.notFound("No order \(id) for this agent.", param: "/order_id")
         }
@@ -329,7 +328,7 @@ package struct CommerceActions: Sendable {
 
     func getOrder(_ arguments: JSON, _ context: ActionContext) throws -> JSON {
         let agent = try context.requireAgent()
-        return try commerce.database.read { db in
+        return try commerce.database.reading { db in
             ["order": try order(arguments["order_id"]?.stringValue ?? "", agent: agent, db: db).json(refundWindowDays: commerce.refundWindowDays)]
         }
     }
@@ -344,7 +343,7 @@ package struct CommerceActions: Sendable {
             }
             after = position
         }
-        let rows = try commerce.database.read { db in try OrderStore.page(agentID: agent.id, limit: limit + 1, after: after, db: db) }
+        let rows = try commerce.database.reading { db in try OrderStore.page(agentID: agent.id, limit: limit + 1, after: after, db: db) }
         let page = rows.prefix(limit)
         let next = rows.count > limit ? page.last.map { OrderCursor.encode(after: $0) } : nil
         return [
@@ -353,7 +352,7 @@ package struct CommerceActions: Sendable {
         ]
     }
 
-    func refund(_ order: Order, amount: Int64, kind: String, db: Connection, agent: Agent, reason: String?) throws {
+    func refund(_ order: Order, amount: Int64, kind: String, db: StoreConnection, agent: Agent, reason: String?) throws {
         let id = order.id
         let currency = order.currency
         try db.appendLedger(agentID: agent.id, kind: "refund", amount: amount, currency: currency, reference: id, note: reason)
@@ -362,7 +361,7 @@ package struct CommerceActions: Sendable {
             in: db)
     }
 
-    func cancelOrder(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
+    func cancelOrder(_ arguments: JSON, _ context: ActionContext, _ db: StoreConnection) throws -> JSON {
         let agent = try context.requireAgent()
         let id = arguments["order_id"]?.stringValue ?? ""
         let placed = try order(id, agent: agent, db: db)
@@ -385,7 +384,7 @@ package struct CommerceActions: Sendable {
         ]
     }
 
-    func requestRefund(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
+    func requestRefund(_ arguments: JSON, _ context: ActionContext, _ db: StoreConnection) throws -> JSON {
         let agent = try context.requireAgent()
         let id = arguments["order_id"]?.stringValue ?? ""
         let placed = try order(id, agent: agent, db: db)

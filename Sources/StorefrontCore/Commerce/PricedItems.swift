@@ -1,6 +1,5 @@
 import Foundation
 import JSON
-import Store
 import StorefrontDomain
 import StorefrontStore
 

@@ -1,6 +1,5 @@
 import Foundation
 import JSON
-import Store
 import StorefrontDomain
 import StorefrontStore
 
@@ -17,7 +16,7 @@ package struct AfterSaleActions: Sendable {
         self.baseURL = baseURL
     }
     var manifests: StoreManifests { commerce.manifests }
-    var database: Database { commerce.database }
+    var database: StoreDatabase { commerce.database }
 
     /// A note may be at most this large, and an agent's notes together this large.
     static let maxEntryBytes = 4096
@@ -75,7 +74,7 @@ package struct AfterSaleActions: Sendable {
             unreadOnly: arguments["unread_only"]?.boolValue ?? false)
     }
 
-    func ackInbox(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
+    func ackInbox(_ arguments: JSON, _ context: ActionContext, _ db: StoreConnection) throws -> JSON {
         let agent = try context.requireAgent()
         let changed = try inbox.acknowledge(
             agentID: agent.id, upTo: arguments["up_to"]?.intValue, ids: arguments["ids"]?.arrayValue?.compactMap(\.intValue) ?? [],
@@ -86,7 +85,7 @@ package struct AfterSaleActions: Sendable {
 
     // MARK: Memory
 
-    func remember(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
+    func remember(_ arguments: JSON, _ context: ActionContext, _ db: StoreConnection) throws -> JSON {
         let agent = try context.requireAgent()
         let key = arguments["key"]?.stringValue ?? ""
         let value = (arguments["value"] ?? .null).compactString
@@ -116,13 +115,13 @@ package struct AfterSaleActions: Sendable {
     func recall(_ arguments: JSON, _ context: ActionContext) throws -> JSON {
         let agent = try context.requireAgent()
         let key = arguments["key"]?.stringValue ?? ""
-        guard let note = try database.read({ try MemoryStore.find(agentID: agent.id, key: key, db: $0) }) else {
+        guard let note = try database.reading({ try MemoryStore.find(agentID: agent.id, key: key, db: $0) }) else {
             throw ActionError.notFound("No note \(key). list_memories shows the keys kept.", param: "/key")
         }
         return ["memory": note.json]
     }
 
-    func forget(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
+    func forget(_ arguments: JSON, _ context: ActionContext, _ db: StoreConnection) throws -> JSON {
         let agent = try context.requireAgent()
         let removed = try MemoryStore.delete(agentID: agent.id, key: arguments["key"]?.stringValue ?? "", db: db)
         return ["forgotten": .bool(removed)]
@@ -131,7 +130,7 @@ package struct AfterSaleActions: Sendable {
     func listMemories(_ arguments: JSON, _ context: ActionContext) throws -> JSON {
         let agent = try context.requireAgent()
         let prefix = arguments["prefix"]?.stringValue ?? ""
-        return try database.read { db in
+        return try database.reading { db in
             let notes = try MemoryStore.list(agentID: agent.id, prefix: prefix, db: db)
             let used = try MemoryStore.usedBytes(agentID: agent.id, db: db)
             return ["memories": .array(notes.map(\.json)), "used_bytes": .int(used), "limit_bytes": .int(Int64(Self.maxAgentBytes))]
@@ -140,7 +139,7 @@ package struct AfterSaleActions: Sendable {
 
     // MARK: Support
 
-    func order(_ id: String, agent: Agent, db: Connection) throws -> Order {
+    func order(_ id: String, agent: Agent, db: StoreConnection) throws -> Order {
         guard let order = try OrderStore.find(id, agentID: agent.id, db: db) else {
             throw ActionError.notFound("No order \(id) for this agent. list_orders shows them.", param: "/order_id")
         }
@@ -149,7 +148,7 @@ package struct AfterSaleActions: Sendable {
 
     /// Resolves what can be resolved at once, and otherwise opens a ticket; either way the
     /// answer lists the actions to call next.
-    func reportIssue(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
+    func reportIssue(_ arguments: JSON, _ context: ActionContext, _ db: StoreConnection) throws -> JSON {
         let agent = try context.requireAgent()
         let category = arguments["category"]?.stringValue ?? "other"
         var placed: Order?
@@ -211,7 +210,7 @@ package struct AfterSaleActions: Sendable {
         ]
         if let id = arguments["order_id"]?.stringValue {
             let agent = try context.requireAgent()
-            let placed = try database.read { try order(id, agent: agent, db: $0) }
+            let placed = try database.reading { try order(id, agent: agent, db: $0) }
             let confirmed = placed.status == "confirmed"
             let refundable = placed.refundable > 0
             let windowOpen = unixNow() <= placed.refundWindowEnds(days: commerce.refundWindowDays)
@@ -234,7 +233,7 @@ package struct AfterSaleActions: Sendable {
 
     // MARK: Feedback and referrals
 
-    func leaveFeedback(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
+    func leaveFeedback(_ arguments: JSON, _ context: ActionContext, _ db: StoreConnection) throws -> JSON {
         let agent = try context.requireAgent()
         let orderID = arguments["order_id"]?.stringValue ?? ""
         let productID = arguments["product_id"]?.stringValue ?? ""
@@ -270,7 +269,7 @@ package struct AfterSaleActions: Sendable {
         ]
     }
 
-    func recommend(_ arguments: JSON, _ context: ActionContext, _ db: Connection) throws -> JSON {
+    func recommend(_ arguments: JSON, _ context: ActionContext, _ db: StoreConnection) throws -> JSON {
         let agent = try context.requireAgent()
         let productID = arguments["product_id"]?.stringValue ?? ""
         guard manifests.catalog.product(productID) != nil else {

@@ -78,28 +78,10 @@ extension Gateway {
     func liveFeed(after: Int64?) -> Response {
         let database = self.database
         // The id just before the backlog's oldest event (0 when there are fewer events than that).
-        let backlogStart = try? database.read {
-            try $0.queryOne(
-                "SELECT coalesce(min(id), 1) - 1 FROM (SELECT id FROM analytics_events WHERE stage != 'merchant' ORDER BY id DESC LIMIT ?) recent",
-                [.integer(Int64(Self.liveFeedBacklog))])?[0].int
-        }
-        let start = after ?? backlogStart.flatMap { $0 } ?? 0
+        let start = after ?? (try? LiveFeedRows.idBeforeLatest(Self.liveFeedBacklog, in: database)) ?? 0
         let tail = SSETail(after: start, feed: liveChanges, topic: "") { cursor in
-            try database.read { db in
-                try db.query(
-                    "SELECT id, at_ms, family, agent_id, stage, route, status, latency_us, amount, currency, requests FROM analytics_events WHERE id > ? AND stage != 'merchant' ORDER BY id LIMIT 200",
-                    [.integer(cursor)]
-                ).map { row in
-                    let id = row[0].int ?? 0
-                    let event: JSON = [
-                        "at": .string(Timestamp.iso8601(Date(timeIntervalSince1970: Double(row[1].int ?? 0) / 1000), milliseconds: true)),
-                        "family": .string(row[2].string ?? ""), "agent_id": JSON(row[3].string), "stage": .string(row[4].string ?? ""),
-                        "route": .string(row[5].string ?? ""), "status": .int(row[6].int ?? 0), "latency_us": .int(row[7].int ?? 0),
-                        "amount": row[8].int.map(JSON.int) ?? .null, "currency": JSON(row[9].string),
-                        "requests": .int(row[10].int ?? 1),
-                    ]
-                    return (id, "id: \(id)\nevent: request\ndata: \(event.compactString)\n\n")
-                }
+            try LiveFeedRows.events(after: cursor, in: database).map { event in
+                (event.id, "id: \(event.id)\nevent: request\ndata: \(event.json.compactString)\n\n")
             }
         }
         tail.stream.owner = .merchant
@@ -130,7 +112,7 @@ extension Gateway {
         lines.append("storefront_request_duration_seconds_count \(c.count)")
         // From the store, like the analytics API: every process on the store reports the same
         // figures, an idempotent replay is no second order, and approvals from any process count.
-        let sales = (try? database.read { try SalesFigures.read($0) }) ?? SalesFigures()
+        let sales = (try? database.reading { try SalesFigures.read($0) }) ?? SalesFigures()
         let currency = manifests.currency
         lines.append("# HELP storefront_orders_total Orders paid from wallets (each once, replays not counted).")
         lines.append("# TYPE storefront_orders_total counter")
@@ -149,7 +131,7 @@ extension Gateway {
         lines.append("storefront_analytics_dropped_events_total \(analytics.droppedCount)")
         lines.append("# HELP storefront_store_write_queue_depth Jobs waiting for the store's writer.")
         lines.append("# TYPE storefront_store_write_queue_depth gauge")
-        lines.append("storefront_store_write_queue_depth \(database.queuedWrites)")
+        lines.append("storefront_store_write_queue_depth \(database.writeQueueDepth)")
         lines += rateLimitMetrics()
         lines.append("# HELP storefront_stream_wakeups_total Live streams woken by a new event (only the streams it concerns).")
         lines.append("# TYPE storefront_stream_wakeups_total counter")

@@ -1,7 +1,6 @@
 import Foundation
 import HTTPServer
 import JSON
-import Store
 import StorefrontCore
 import StorefrontDomain
 import StorefrontStore
@@ -30,7 +29,7 @@ extension Gateway {
 
     /// A head over the whole trail, signed once per size.
     func currentHead() throws -> TrailHead {
-        try database.read { db in
+        try database.reading { db in
             let size = try TrailTree.size(in: db)
             if let cached = trailHeads.head, cached.treeSize == size { return cached }
             let head = try trail.signHead(in: db)
@@ -57,7 +56,7 @@ extension Gateway {
         let leaf = index ?? (seq! - 1)
         let requestedSize = try Self.sizeParameter(request, "tree_size")
         let head = requestedSize == nil ? try currentHead() : nil
-        return try database.read { db in
+        return try database.reading { db in
             let current = try TrailTree.size(in: db)
             let size = requestedSize ?? head!.treeSize
             guard size <= current else {
@@ -87,7 +86,7 @@ extension Gateway {
         }
         let requested = try Self.sizeParameter(request, "second")
         let head = requested == nil ? try currentHead() : nil
-        return try database.read { db in
+        return try database.reading { db in
             let current = try TrailTree.size(in: db)
             let second = requested ?? head!.treeSize
             guard second <= current else {

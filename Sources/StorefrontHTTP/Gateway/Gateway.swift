@@ -1,7 +1,6 @@
 import Foundation
 import HTTPServer
 import JSON
-import Store
 import StorefrontApp
 import StorefrontCore
 import StorefrontDomain
@@ -69,7 +68,7 @@ public struct GatewayConfiguration: Sendable {
 public final class Gateway: @unchecked Sendable {
     public let configuration: GatewayConfiguration
     public let manifests: StoreManifests
-    public let database: Database
+    public let database: StoreDatabase
     public let catalogIndex: CatalogIndex
     public let schemas: SchemaLibrary
     let startedAt = Date()
@@ -110,16 +109,13 @@ public final class Gateway: @unchecked Sendable {
     let trailHeads = TrailHeadCache()
 
     public init(
-        configuration: GatewayConfiguration, manifests: StoreManifests, database: Database, schemas: SchemaLibrary
+        configuration: GatewayConfiguration, manifests: StoreManifests, database: StoreDatabase, schemas: SchemaLibrary
     ) throws {
         self.configuration = configuration
         self.manifests = manifests
         self.database = database
         self.schemas = schemas
-        catalogIndex = switch database.backend {
-        case .sqlite: SQLiteCatalogIndex(database: database)
-        case .postgres: PostgresCatalogIndex(database: database)
-        }
+        catalogIndex = database.catalogIndex()
         try catalogIndex.replace(with: manifests.catalog)
         var settings = StoreServices.Settings()
         settings.signingKeyPath = configuration.signingKeyPath
@@ -133,8 +129,8 @@ public final class Gateway: @unchecked Sendable {
         // table (or, for other processes' writes, for at most a second).
         let ratings = RatingsCache(database: database)
         let stock = StockCache(database: database)
-        database.observeCommits(to: ["feedback"]) { ratings.invalidate() }
-        database.observeCommits(to: ["inventory"]) { stock.invalidate() }
+        database.onCommit(changing: .ratings) { ratings.invalidate() }
+        database.onCommit(changing: .stock) { stock.invalidate() }
         catalogViews.ratings = { ids in ratings.ratings(ids) }
         catalogViews.stock = { stock.value }
         let views = catalogViews
@@ -151,7 +147,7 @@ public final class Gateway: @unchecked Sendable {
         // Every live-feed stream shows every event: one topic.
         liveChanges = ChangeFeed(
             pollInterval: 0.5,
-            latest: { try database.read { try $0.queryOne("SELECT coalesce(max(id), 0) FROM analytics_events")?[0].int ?? 0 } },
+            latest: { try LiveFeedRows.latestID(in: database) },
             topics: { _, _ in [""] })
         analytics.enabled = configuration.recordsAnalytics
         actions = try ActionRegistry(
@@ -227,12 +223,12 @@ public final class Gateway: @unchecked Sendable {
         }
         mcp.sessionTTL = configuration.retention.mcpSessionTTL
         mcp.sessionsPerCreator = max(1, configuration.mcpSessionsPerCreator)
-        if database.backend == .postgres {
+        if database.isShared {
             // Other nodes' events wake this node's streams at once (their NOTIFY), not at the
             // next poll. (SQLite has no one to hear from: other processes are polled.)
             let mcpFeed = mcp.feed, inboxFeed = inboxStream.feed
-            database.observeCommits(to: ["mcp_events"]) { mcpFeed.othersChanged() }
-            database.observeCommits(to: ["inbox_events"]) { inboxFeed.othersChanged() }
+            database.onCommit(changing: .mcpEvents) { mcpFeed.othersChanged() }
+            database.onCommit(changing: .inboxEvents) { inboxFeed.othersChanged() }
         }
         startSweeper()
         routes = router()
@@ -341,14 +337,13 @@ public final class Gateway: @unchecked Sendable {
 
     func status() -> JSON {
         let catalog = manifests.catalog
-        var storeHealthy = true
-        do { _ = try database.read { try $0.queryOne("SELECT 1") } } catch { storeHealthy = false }
+        let storeHealthy = StoreHealth.answers(database)
         return [
             "status": .string(storeHealthy ? "ok" : "degraded"),
             "version": .string(configuration.version),
             "started_at": .string(Timestamp.iso8601(startedAt)),
             "uptime_seconds": .int(Int64(Date().timeIntervalSince(startedAt))),
-            "store": ["backend": .string(database.backend.rawValue), "healthy": .bool(storeHealthy)],
+            "store": ["backend": .string(database.backendName), "healthy": .bool(storeHealthy)],
             "counts": [
                 "products": .int(Int64(catalog.products.count)),
                 "products_in_stock": .int(Int64(catalog.products.filter(\.inStock).count)),

@@ -1,4 +1,5 @@
 import StorefrontCore
+import StorefrontDomain
 
 /// What kind of work a request asks for; each class has its own buckets, so a flood of reads
 /// cannot spend an agent's checkout budget and a flood of checkouts is refused even when reads

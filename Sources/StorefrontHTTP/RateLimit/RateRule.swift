@@ -1,3 +1,4 @@
+import Foundation
 
 /// One limit: `limit` requests per `period` seconds, refilled evenly, with up to `burst` at once.
 ///

@@ -1,4 +1,3 @@
-
 /// A token bucket kept as one number: the moment it will be full again (the "theoretical
 /// arrival time" of GCRA, the generic cell rate algorithm). Equivalent to a bucket of `burst`
 /// tokens refilled at `limit/period` per second, with integer arithmetic only and no stored

@@ -249,3 +249,52 @@ package struct AnalyticsQueries: Sendable {
         return lines.joined(separator: "\r\n") + "\r\n"
     }
 }
+
+/// The dashboard's live feed: agent requests as they are recorded (merchant traffic left out).
+package enum LiveFeedRows {
+    /// The newest event's id (0 when there is none).
+    package static func latestID(in database: Database) throws -> Int64 {
+        try database.read { try $0.queryOne("SELECT coalesce(max(id), 0) FROM analytics_events")?[0].int ?? 0 }
+    }
+
+    /// The id just before the oldest of the newest `count` agent events (0 when there are fewer).
+    package static func idBeforeLatest(_ count: Int, in database: Database) throws -> Int64 {
+        try database.read {
+            try $0.queryOne(
+                """
+                SELECT coalesce(min(id), 1) - 1 FROM (SELECT id FROM analytics_events WHERE stage != 'merchant'
+                ORDER BY id DESC LIMIT ?) recent
+                """,
+                [SQLValue(count)])?[0].int ?? 0
+        }
+    }
+
+    /// Up to 200 agent events after `cursor`, in order: each one's id and wire form.
+    package static func events(after cursor: Int64, in database: Database) throws -> [(id: Int64, json: JSON)] {
+        try database.read { db in
+            try db.query(
+                """
+                SELECT id, at_ms, family, agent_id, stage, route, status, latency_us, amount, currency, requests FROM analytics_events
+                WHERE id > ? AND stage != 'merchant' ORDER BY id LIMIT 200
+                """,
+                [.integer(cursor)]
+            ).map { row in
+                let event: JSON = [
+                    "at": .string(Timestamp.iso8601(Date(timeIntervalSince1970: Double(row[1].int ?? 0) / 1000), milliseconds: true)),
+                    "family": .string(row[2].string ?? ""), "agent_id": JSON(row[3].string), "stage": .string(row[4].string ?? ""),
+                    "route": .string(row[5].string ?? ""), "status": .int(row[6].int ?? 0), "latency_us": .int(row[7].int ?? 0),
+                    "amount": row[8].int.map(JSON.int) ?? .null, "currency": JSON(row[9].string),
+                    "requests": .int(row[10].int ?? 1),
+                ]
+                return (row[0].int ?? 0, event)
+            }
+        }
+    }
+}
+
+/// Whether the store answers at all (the health check of `/status`).
+package enum StoreHealth {
+    package static func answers(_ database: Database) -> Bool {
+        (try? database.read { try $0.queryOne("SELECT 1") }) != nil
+    }
+}
