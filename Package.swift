@@ -59,7 +59,7 @@ let package = Package(
         // without the Store module and with MemberImportVisibility it can open transactions
         // but run no statement; the store's typed functions do that.
         .target(
-            name: "StorefrontCore",
+            name: "StorefrontActions",
             dependencies: [
                 "StorefrontStore", "StorefrontDomain", "JourneyAudit", "JSON", "JSONSchema",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -70,7 +70,7 @@ let package = Package(
         // PostgreSQL) and builds the store's services on it; `serve` and every admin command use it.
         .target(
             name: "StorefrontApp",
-            dependencies: ["StorefrontCore", "StorefrontStore", "StorefrontDomain", "JSON", "Store", "StorePostgres"],
+            dependencies: ["StorefrontActions", "StorefrontStore", "StorefrontDomain", "JSON", "Store", "StorePostgres"],
             swiftSettings: swiftSettings
         ),
         // MCP (JSON-RPC, Streamable HTTP in both revisions, sessions, resources, prompts): sees the
@@ -82,11 +82,11 @@ let package = Package(
         ),
         // The HTTP face: routes, middleware (auth, CORS, analytics, rate limits), discovery
         // documents and MCP's transport, on the actions and the store services. No SQL (as for
-        // StorefrontCore: no Store module, MemberImportVisibility).
+        // StorefrontActions: no Store module, MemberImportVisibility).
         .target(
             name: "StorefrontHTTP",
             dependencies: [
-                "StorefrontApp", "StorefrontCore", "StorefrontStore", "StorefrontMCP", "StorefrontDomain", "JourneyAudit",
+                "StorefrontApp", "StorefrontActions", "StorefrontStore", "StorefrontMCP", "StorefrontDomain", "JourneyAudit",
                 "HTTPServer", "JSON", "JSONSchema",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -95,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "storefront",
             dependencies: [
-                "StorefrontApp", "StorefrontHTTP", "StorefrontCore", "StorefrontStore", "StorefrontDomain", "JourneyAudit",
+                "StorefrontApp", "StorefrontHTTP", "StorefrontActions", "StorefrontStore", "StorefrontDomain", "JourneyAudit",
                 "HTTPServer", "JSON", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -107,9 +107,9 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "StorePostgres"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "StorefrontCoreTests",
+            name: "StorefrontTests",
             dependencies: [
-                "StorefrontApp", "StorefrontHTTP", "StorefrontMCP", "StorefrontCore", "StorefrontStore", "StorefrontDomain",
+                "StorefrontApp", "StorefrontHTTP", "StorefrontMCP", "StorefrontActions", "StorefrontStore", "StorefrontDomain",
                 "JourneyAudit", "HTTPServer", "JSON", "Store",
             ],
             swiftSettings: swiftSettings

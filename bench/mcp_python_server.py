@@ -43,7 +43,7 @@ def db() -> sqlite3.Connection:
     return _local.db
 
 
-# The gateway's statements (Sources/StorefrontCore/Storage/SQLiteCatalogIndex.swift).
+# The gateway's statements (Sources/StorefrontActions/Storage/SQLiteCatalogIndex.swift).
 FILTERS = """
     (?1 IS NULL OR p.category = ?1) AND (?2 IS NULL OR p.price_amount >= ?2)
     AND (?3 IS NULL OR p.price_amount <= ?3) AND (?4 IS NULL OR (p.inventory > 0) = ?4)

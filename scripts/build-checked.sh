@@ -4,7 +4,7 @@
 # the files compiled in this run (every file on a fresh clone, as in CI; the changed ones after).
 # A target that imports a module it does not declare as a direct dependency is an error, so the
 # layers of Package.swift hold (scripts/check-layers.py: StorefrontDomain cannot reach Store or
-# HTTPServer, StorefrontCore and StorefrontHTTP cannot import Store and run SQL, StorefrontMCP
+# HTTPServer, StorefrontActions and StorefrontHTTP cannot import Store and run SQL, StorefrontMCP
 # cannot see the actions). The package manager's own check lets a target import whatever its
 # dependencies depend on; ours does not.
 set -euo pipefail

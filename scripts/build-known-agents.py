@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Builds Sources/StorefrontCore/Analytics/known-agents.json from the ai.robots.txt list plus the
+"""Builds Sources/StorefrontStore/Analytics/known-agents.json from the ai.robots.txt list plus the
 common search engines it lacks. Run it again when the list changes:
 
     scripts/build-known-agents.py DIR    # DIR holds ai.robots.txt's robots.json and its LICENSE
@@ -16,7 +16,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 if len(sys.argv) != 2:
     sys.exit("usage: scripts/build-known-agents.py DIR  (DIR holds robots.json and LICENSE)")
 SOURCE = pathlib.Path(sys.argv[1])
-OUT = ROOT / "Sources" / "StorefrontCore" / "Analytics"
+OUT = ROOT / "Sources" / "StorefrontStore" / "Analytics"
 
 
 def category(function: str) -> str:

@@ -2,7 +2,7 @@
 """The layer rule of Package.swift, enforced: every Swift file imports only the modules its
 target declares as direct dependencies (plus the toolchain's own). The package manager's
 --explicit-target-dependency-import-check lets a target import anything its dependencies depend
-on; this check does not, so StorefrontCore cannot import Store (and run SQL), StorefrontMCP cannot
+on; this check does not, so StorefrontActions cannot import Store (and run SQL), StorefrontMCP cannot
 import the actions, and StorefrontDomain imports only JSON and Crypto.
 
 Usage: scripts/check-layers.py  (reads `swift package dump-package`; exit 1 on any violation)."""

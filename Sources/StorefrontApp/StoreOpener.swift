@@ -1,7 +1,7 @@
 import Foundation
 import Store
 import StorePostgres
-import StorefrontCore
+import StorefrontActions
 import StorefrontStore
 
 /// Opens the store a `--store` names: a `postgres://` (or `postgresql://`) URL is a PostgreSQL

@@ -1,7 +1,7 @@
 import Foundation
 import JSON
 import Store
-import StorefrontCore
+import StorefrontActions
 import StorefrontDomain
 import StorefrontStore
 

@@ -4,8 +4,8 @@ import HTTPServer
 import JSON
 import JourneyAudit
 import Store
+import StorefrontActions
 import StorefrontApp
-import StorefrontCore
 import StorefrontDomain
 import StorefrontHTTP
 import StorefrontStore

@@ -3,8 +3,8 @@ import Foundation
 import HTTPServer
 import JSON
 import Store
+import StorefrontActions
 import StorefrontApp
-import StorefrontCore
 import StorefrontDomain
 import StorefrontHTTP
 import StorefrontStore

@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import JSON
 import Store
+import StorefrontActions
 import StorefrontApp
-import StorefrontCore
 import StorefrontDomain
 import StorefrontStore
 

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import StorefrontCore
+import StorefrontActions
 import StorefrontDomain
 import StorefrontStore
 

@@ -1,5 +1,5 @@
 import JSON
-import StorefrontCore
+import StorefrontActions
 import StorefrontDomain
 import StorefrontStore
 

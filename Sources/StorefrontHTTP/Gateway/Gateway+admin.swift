@@ -2,7 +2,7 @@ import Foundation
 import HTTPServer
 import JSON
 import JourneyAudit
-import StorefrontCore
+import StorefrontActions
 import StorefrontDomain
 import StorefrontStore
 

@@ -1,7 +1,7 @@
 import Foundation
 import HTTPServer
 import JSON
-import StorefrontCore
+import StorefrontActions
 import StorefrontDomain
 import StorefrontStore
 

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import HTTPServer
 import JSON
-import StorefrontCore
+import StorefrontActions
 import StorefrontDomain
 import StorefrontStore
 

@@ -1,8 +1,8 @@
 import Foundation
 import HTTPServer
 import JSON
+import StorefrontActions
 import StorefrontApp
-import StorefrontCore
 import StorefrontDomain
 import StorefrontStore
 

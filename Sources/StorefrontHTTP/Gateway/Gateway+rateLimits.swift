@@ -1,6 +1,6 @@
 import HTTPServer
 import JSON
-import StorefrontCore
+import StorefrontActions
 import StorefrontDomain
 import StorefrontStore
 

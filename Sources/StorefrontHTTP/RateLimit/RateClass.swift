@@ -1,4 +1,4 @@
-import StorefrontCore
+import StorefrontActions
 import StorefrontDomain
 
 /// What kind of work a request asks for; each class has its own buckets, so a flood of reads

@@ -1,5 +1,5 @@
 import Foundation
-import StorefrontCore
+import StorefrontActions
 import StorefrontDomain
 import StorefrontStore
 

@@ -1,6 +1,6 @@
 import Foundation
 import HTTPServer
-import StorefrontCore
+import StorefrontActions
 import StorefrontDomain
 import StorefrontStore
 

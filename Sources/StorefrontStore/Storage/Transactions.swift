@@ -1,7 +1,7 @@
 import Store
 import StorefrontDomain
 
-/// The store as the actions hold it. StorefrontCore (the actions) does not depend on the `Store`
+/// The store as the actions hold it. StorefrontActions (the actions) does not depend on the `Store`
 /// module and builds with MemberImportVisibility: it can name a database and a connection and
 /// open transactions, but it cannot run SQL; every statement is a typed function of this module.
 public typealias StoreDatabase = Database

@@ -1,5 +1,5 @@
 import Store
-@testable import StorefrontCore
+@testable import StorefrontActions
 @testable import StorefrontDomain
 @testable import StorefrontHTTP
 @testable import StorefrontStore

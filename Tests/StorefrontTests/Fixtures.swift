@@ -1,7 +1,7 @@
 import Foundation
 import JSON
 import Store
-@testable import StorefrontCore
+@testable import StorefrontActions
 @testable import StorefrontDomain
 @testable import StorefrontHTTP
 @testable import StorefrontStore

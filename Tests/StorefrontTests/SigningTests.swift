@@ -1,7 +1,7 @@
 import Foundation
 import JSON
+@testable import StorefrontActions
 import StorefrontApp
-@testable import StorefrontCore
 @testable import StorefrontDomain
 @testable import StorefrontHTTP
 @testable import StorefrontStore

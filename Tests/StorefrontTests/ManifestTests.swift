@@ -1,6 +1,6 @@
 import Foundation
 import JSON
-@testable import StorefrontCore
+@testable import StorefrontActions
 @testable import StorefrontDomain
 @testable import StorefrontHTTP
 @testable import StorefrontStore

@@ -1,7 +1,7 @@
 import Foundation
 import HTTPServer
 import JSON
-@testable import StorefrontCore
+@testable import StorefrontActions
 @testable import StorefrontDomain
 @testable import StorefrontHTTP
 @testable import StorefrontStore

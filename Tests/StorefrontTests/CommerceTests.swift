@@ -2,8 +2,8 @@ import Foundation
 import HTTPServer
 import JSON
 import Store
+@testable import StorefrontActions
 import StorefrontApp
-@testable import StorefrontCore
 @testable import StorefrontDomain
 @testable import StorefrontHTTP
 @testable import StorefrontStore

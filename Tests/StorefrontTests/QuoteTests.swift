@@ -1,5 +1,5 @@
 import JSON
-@testable import StorefrontCore
+@testable import StorefrontActions
 @testable import StorefrontDomain
 @testable import StorefrontHTTP
 @testable import StorefrontStore
