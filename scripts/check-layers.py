@@ -5,7 +5,10 @@ target declares as direct dependencies (plus the toolchain's own). The package m
 on; this check does not, so StorefrontActions cannot import Store (and run SQL), StorefrontMCP cannot
 import the actions, and StorefrontDomain imports only JSON and Crypto.
 
-Usage: scripts/check-layers.py  (reads `swift package dump-package`; exit 1 on any violation)."""
+Usage: scripts/check-layers.py [--package-json FILE] [--root DIR]
+  (reads `swift package dump-package`, or FILE; scans the targets' folders under DIR, by default
+  the repository; exit 1 on any violation)."""
+import argparse
 import json
 import os
 import re
@@ -15,16 +18,25 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The toolchain's modules: any target may import them.
 TOOLCHAIN = {
-    "Foundation", "FoundationEssentials", "FoundationNetworking", "Dispatch", "Glibc", "Musl", "Darwin", "Synchronization", "Testing", "XCTest",
-    "_Concurrency", "Observation", "os",
+    "Foundation", "FoundationEssentials", "FoundationNetworking", "Dispatch", "Glibc", "Musl", "Darwin", "Synchronization",
+    "Testing", "XCTest", "_Concurrency", "Observation", "os",
 }
 IMPORT = re.compile(r"^\s*(?:@testable\s+|@_exported\s+)?(?:(?:public|package|internal|fileprivate|private)\s+)?import\s+"
                     r"(?:(?:struct|class|enum|protocol|func|var|let|typealias)\s+)?([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def main() -> int:
-    package = json.loads(subprocess.run(
-        ["swift", "package", "dump-package"], cwd=ROOT, check=True, capture_output=True, text=True).stdout)
+    arguments = argparse.ArgumentParser(description="Every import is a declared direct dependency.")
+    arguments.add_argument("--package-json", help="the output of `swift package dump-package` (default: run it)")
+    arguments.add_argument("--root", default=ROOT, help="where the targets' folders are (default: the repository)")
+    options = arguments.parse_args()
+    if options.package_json:
+        with open(options.package_json, encoding="utf-8") as file:
+            package = json.load(file)
+    else:
+        package = json.loads(subprocess.run(
+            ["swift", "package", "dump-package"], cwd=ROOT, check=True, capture_output=True, text=True).stdout)
+    root = options.root
     modules = {t["name"] for t in package["targets"]}
     products = set()
     for target in package["targets"]:
@@ -41,7 +53,7 @@ def main() -> int:
                 if kind in dependency:
                     allowed.add(dependency[kind][0])
         folder = target.get("path") or os.path.join("Tests" if target["type"] == "test" else "Sources", target["name"])
-        for directory, _, files in os.walk(os.path.join(ROOT, folder)):
+        for directory, _, files in os.walk(os.path.join(root, folder)):
             for name in sorted(files):
                 if not name.endswith(".swift"):
                     continue
@@ -58,7 +70,7 @@ def main() -> int:
                             known = "a target of this package" if module in modules else (
                                 "a product this package uses" if module in products else "not a dependency")
                             violations.append(
-                                f"{os.path.relpath(path, ROOT)}:{number}: {target['name']} imports {module} ({known}), "
+                                f"{os.path.relpath(path, root)}:{number}: {target['name']} imports {module} ({known}), "
                                 f"which it does not declare; its dependencies: {', '.join(sorted(allowed)) or 'none'}")
     for violation in violations:
         print(f"check-layers: {violation}", file=sys.stderr)
