@@ -11,7 +11,6 @@ public struct Router: Sendable {
         let handler: Handler
     }
 
-
     enum Segment: Sendable, Equatable {
         case literal(String)
         case parameter(String)
@@ -47,6 +46,14 @@ public struct Router: Sendable {
 
     /// Every route's pattern, as `routeWithPattern` reports it.
     public var patterns: Set<String> { Set(routes.map { Router.normalized($0.pattern) }) }
+
+    /// The handler registered for a method and pattern (to answer an alias the same way).
+    public func handler(_ method: String, _ pattern: String) -> Handler? {
+        routes.first { $0.method == method && Router.normalized($0.pattern) == Router.normalized(pattern) }?.handler
+    }
+
+    /// Every route as `METHOD /pattern`, to compare with what the documents declare.
+    public var methodsAndPatterns: Set<String> { Set(routes.map { "\($0.method) \(Router.normalized($0.pattern))" }) }
 
     public mutating func get(_ pattern: String, _ handler: @escaping Handler) { add("GET", pattern, handler) }
     public mutating func post(_ pattern: String, _ handler: @escaping Handler) { add("POST", pattern, handler) }

@@ -38,9 +38,46 @@ struct GatewayTests {
     @Test("every declared endpoint is routed")
     func declaredEndpointsAnswer() throws {
         let id = gateway.manifests.catalog.products[0].id
+        // A trail entry, so that the proofs have something to prove.
+        _ = try gateway.services.registerAgent(["principal": "routes@example.com", "display_name": "Route checker"])
         for endpoint in Endpoints.all {
-            let response = get(endpoint.path.replacingOccurrences(of: "{id}", with: id))
+            let query = endpoint.parameters.compactMap { p in p.example.map { (p.name, Optional($0.stringValue ?? $0.compactString)) } }
+            let response = get(endpoint.path.replacingOccurrences(of: "{id}", with: id), query: query)
             #expect(response.status == (endpoint.requiresIdentity ? 401 : 200), "\(endpoint.path)")
+        }
+    }
+
+    @Test("every route an agent can call is in openapi.json, and every declared endpoint is routed")
+    func routesAndDocumentAgree() throws {
+        let document = try JSON.parse(bytes: get("/openapi.json").bodyBytes)
+        var documented = Set<String>()
+        for (path, item) in document["paths"]?.objectValue ?? [:] {
+            for method in (item.objectValue ?? [:]).keys { documented.insert("\(method.uppercased()) \(path)") }
+        }
+        // The merchant's side (its token or session) and the dashboard's files are not the agents'
+        // API; MCP's transport is JSON-RPC (its server card describes it); an alias answers as
+        // the document it names.
+        let merchantPrefixes = ["/admin", "/dashboard", "/analytics", "/metrics", "/vendor"]
+        let aliases = Dictionary(uniqueKeysWithValues: Endpoints.aliases.map { ($0.path, $0.of) })
+        var undocumented: [String] = []
+        for route in router.methodsAndPatterns.sorted() {
+            let parts = route.split(separator: " ").map(String.init)
+            let (method, path) = (parts[0], parts[1])
+            if merchantPrefixes.contains(where: { path.hasPrefix($0) }) || path == Endpoints.mcpPath { continue }
+            if let target = aliases[path] {
+                if !documented.contains("\(method) \(target)") { undocumented.append("\(route) (alias of \(target))") }
+            } else if route == "POST /tools/{name}" {
+                undocumented += gateway.actions.names.filter { !documented.contains("POST /tools/\($0)") }.map { "POST /tools/\($0)" }
+            } else if !documented.contains(route) {
+                undocumented.append(route)
+            }
+        }
+        #expect(undocumented.isEmpty, "routed but not in openapi.json: \(undocumented)")
+        // The other way: each documented operation is routed (not a 404 from the router).
+        for operation in documented.sorted() {
+            let parts = operation.split(separator: " ").map(String.init)
+            let path = parts[1].replacingOccurrences(of: "{id}", with: "x")
+            #expect(router.methodsAndPatterns.contains(operation) || path.hasPrefix("/tools/"), "documented but not routed: \(operation)")
         }
     }
 

@@ -63,14 +63,18 @@ def test_every_document_linked_from_agents_answers_200(http, agents_doc):
         assert r.content, name
 
 
-def test_every_endpoint_url_in_agents_answers_200(http, agents_doc, catalog_manifest):
+def test_every_endpoint_url_in_agents_answers_200(http, base_url, agents_doc, catalog_manifest):
     """Fixed routes give a `url`; routes with path parameters give a `url_template` (RFC 6570)."""
     some_id = catalog_manifest["products"][0]["id"]
+    # A trail entry at least, for the proofs' example_url.
+    registered = http.post(base_url + "/agents/register", json={"principal": "endpoints@example.com", "display_name": "Endpoints"})
+    assert registered.status_code == 201, registered.text
     for endpoint in agents_doc["endpoints"]:
         templated = "{" in endpoint["path"]
         assert ("url_template" in endpoint) is templated, endpoint
         assert ("url" in endpoint) is not templated, endpoint
-        url = (endpoint["url_template"] if templated else endpoint["url"]).replace("{id}", some_id)
+        # A route that needs query parameters (a trail proof) gives an example_url that answers.
+        url = endpoint.get("example_url") or (endpoint["url_template"] if templated else endpoint["url"]).replace("{id}", some_id)
         r = http.request(endpoint["method"], url)
         # Routes that need an agent's identity say so, and refuse an anonymous caller.
         expected = 401 if endpoint.get("requires_identity") else 200
@@ -453,7 +457,9 @@ def test_every_declared_get_answers_200_as_declared(http, openapi, catalog_manif
     for path, item in openapi["paths"].items():
         if "get" not in item:
             continue
-        r = http.get(server + path.replace("{id}", some_id))
+        # Query parameters a route needs (a trail proof's) have examples.
+        examples = {p["name"]: p["example"] for p in item["get"].get("parameters", []) if p["in"] == "query" and "example" in p}
+        r = http.get(server + path.replace("{id}", some_id), params=examples)
         # An operation that declares 401 needs an identity; anonymously it gets that 401.
         expected = 401 if "401" in item["get"]["responses"] else 200
         assert r.status_code == expected, ("GET", path, r.status_code, r.text[:200])
@@ -477,7 +483,8 @@ def test_declared_error_responses_match_the_declared_error_schema(http, openapi)
         op = item.get("get")
         if op is None:
             continue
-        if "404" in op["responses"] and "{id}" in path:
+        # (An operation that declares 401 refuses an anonymous caller before looking the id up.)
+        if "404" in op["responses"] and "{id}" in path and "401" not in op["responses"]:
             r = http.get(server + path.replace("{id}", "no-such-product"), headers={"Accept": "application/json"})
             assert r.status_code == 404, path
             response_validator(openapi, error_schema).validate(r.json())

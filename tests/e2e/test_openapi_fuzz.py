@@ -56,7 +56,12 @@ def test_the_document_covers_every_action_and_alias(http, base_url):
             "get_quote"} <= set(actions)
     for name in actions:
         assert ("POST", f"/tools/{name}") in operations, name
-    for path in ("/catalog/search", "/catalog/lookup"):
+    for path in ("/catalog/search", "/catalog/lookup", "/inbox/ack", "/checkout-sessions", "/checkout-sessions/{id}",
+                 "/checkout-sessions/{id}/complete", "/checkout-sessions/{id}/cancel"):
         assert ("POST", path) in operations, path
+    assert {("GET", "/checkout-sessions/{id}"), ("PUT", "/checkout-sessions/{id}"), ("GET", "/trail/proof/inclusion"),
+            ("GET", "/trail/proof/consistency")} <= operations
+    created = document["paths"]["/checkout-sessions"]["post"]["responses"]
+    assert "201" in created and "200" not in created, "a created checkout session is 201, as the route answers"
     assert ("GET", "/tools") in operations
     assert ("GET", "/openapi.json") in operations

@@ -105,6 +105,7 @@ struct StoreFacts {
         ]
         entry[e.path.contains("{") ? "url_template" : "url"] = .string(url(e.path))
         if e.requiresIdentity { entry["requires_identity"] = true }
+        if let query = e.exampleQuery, !e.path.contains("{") { entry["example_url"] = .string(url(e.path) + "?" + query) }
         return .object(entry)
     }
 
@@ -423,7 +424,9 @@ struct StoreFacts {
             lines.append("## \(stage.title)")
             lines.append("")
             for e in Endpoints.all where e.stage == stage && e.path != "/agents" && e.path != "/openapi.json" {
-                let link = e.path.contains("{") ? url(e.path.replacingOccurrences(of: "{id}", with: manifests.catalog.products.first?.id ?? "id")) : url(e.path)
+                let link = e.path.contains("{")
+                    ? url(e.path.replacingOccurrences(of: "{id}", with: manifests.catalog.products.first?.id ?? "id"))
+                    : url(e.path) + (e.exampleQuery.map { "?" + $0 } ?? "")
                 lines.append("- [\(e.method) \(e.path)](\(link)): \(e.summary)")
             }
         }

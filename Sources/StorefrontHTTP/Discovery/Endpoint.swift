@@ -12,6 +12,8 @@ public struct Endpoint: Sendable {
         public var description: String
         public var schema: JSON
         public var required: Bool = false
+        /// A value that works (OpenAPI's `example`; the route tests call each endpoint with them).
+        public var example: JSON?
     }
 
     public var method: String
@@ -29,11 +31,30 @@ public struct Endpoint: Sendable {
     public var isDocument: Bool = true
     /// Needs an agent's credentials (401 without).
     public var requiresIdentity: Bool = false
+    /// Its parameters can name something that does not exist (404).
+    public var mayBeMissing: Bool = false
+    /// The query of its parameters' examples (`seq=1`), for a route that needs one; nil otherwise.
+    public var exampleQuery: String? {
+        let pairs = parameters.compactMap { p in p.example.map { "\(p.name)=\($0.stringValue ?? $0.compactString)" } }
+        return pairs.isEmpty ? nil : pairs.joined(separator: "&")
+    }
+}
+
+/// A REST route that runs an action, declared once: the router registers it and `openapi.json`
+/// documents it (beside `POST /tools/{name}`, which every action has).
+public struct ActionRoute: Sendable {
+    public var method: String
+    public var path: String
+    public var action: String
+    /// The argument a `{id}` in the path fills (it wins over the body's).
+    public var pathArgument: String?
+    /// The status of a success (201 for a created resource).
+    public var successStatus: Int = 200
 }
 
 extension Endpoint.Parameter {
-    static func query(_ name: String, _ description: String, _ schema: JSON) -> Endpoint.Parameter {
-        Endpoint.Parameter(name: name, location: "query", description: description, schema: schema)
+    static func query(_ name: String, _ description: String, _ schema: JSON, example: JSON? = nil) -> Endpoint.Parameter {
+        Endpoint.Parameter(name: name, location: "query", description: description, schema: schema, example: example)
     }
 
     static func path(_ name: String, _ description: String) -> Endpoint.Parameter {
@@ -151,5 +172,47 @@ public enum Endpoints {
             summary: "A product page: HTML with schema.org Product/Offer JSON-LD for browsers and crawlers, JSON for agents.",
             stage: .finding, contentTypes: ["text/html", "application/json"],
             parameters: [.path("id", "The product id.")], isDocument: false),
+        Endpoint(
+            method: "GET", path: "/trail/proof/inclusion", id: "getTrailInclusionProof",
+            summary: "An RFC 6962 inclusion proof: the trail entry ?seq=N (1-based; or the leaf ?index=I, 0-based) is in the tree of ?tree_size=M (default: the current signed head, returned with the proof).",
+            stage: .trustChecking, contentTypes: ["application/json"],
+            parameters: [
+                .query("seq", "The entry's number in the trail (1-based).", ["type": "integer", "minimum": 1], example: 1),
+                .query("index", "The entry's leaf index (0-based); instead of seq.", ["type": "integer", "minimum": 0]),
+                .query("tree_size", "The tree to prove it in (default: the current one).", ["type": "integer", "minimum": 1]),
+            ],
+            responseSchema: object, isPublicDocument: false, isDocument: false, mayBeMissing: true),
+        Endpoint(
+            method: "GET", path: "/trail/proof/consistency", id: "getTrailConsistencyProof",
+            summary: "An RFC 6962 consistency proof: the tree of ?first=SIZE (a head you kept) is a prefix of the tree of ?second=SIZE (default: the current signed head, returned with the proof).",
+            stage: .trustChecking, contentTypes: ["application/json"],
+            parameters: [
+                .query("first", "The size of the tree you kept.", ["type": "integer", "minimum": 1], example: 1),
+                .query("second", "The later tree's size (default: the current one).", ["type": "integer", "minimum": 1]),
+            ],
+            responseSchema: object, isPublicDocument: false, isDocument: false, mayBeMissing: true),
     ]
+
+    /// Other paths of documents declared above (the same handler answers both).
+    public static let aliases: [(path: String, of: String)] = [
+        ("/", "/agents"),
+        ("/.well-known/mcp/server-card.json", "/mcp/server-card"),
+        ("/trail/head", "/.well-known/trail-head"),
+    ]
+
+    /// The REST routes that run an action under a path of its own.
+    public static let actionRoutes: [ActionRoute] = [
+        ActionRoute(method: "POST", path: "/catalog/search", action: "search_catalog"),
+        ActionRoute(method: "POST", path: "/catalog/lookup", action: "lookup_catalog"),
+        ActionRoute(method: "POST", path: "/inbox/ack", action: "ack_inbox"),
+        ActionRoute(method: "POST", path: "/checkout-sessions", action: "create_checkout", successStatus: 201),
+        ActionRoute(method: "GET", path: "/checkout-sessions/{id}", action: "get_checkout", pathArgument: "checkout_id"),
+        ActionRoute(method: "POST", path: "/checkout-sessions/{id}", action: "update_checkout", pathArgument: "checkout_id"),
+        ActionRoute(method: "PUT", path: "/checkout-sessions/{id}", action: "update_checkout", pathArgument: "checkout_id"),
+        ActionRoute(method: "POST", path: "/checkout-sessions/{id}/complete", action: "complete_checkout", pathArgument: "checkout_id"),
+        ActionRoute(method: "POST", path: "/checkout-sessions/{id}/cancel", action: "cancel_checkout", pathArgument: "checkout_id"),
+    ]
+
+    /// The MCP transport (JSON-RPC, described by the MCP server card, not by OpenAPI).
+    public static let mcpPath = "/mcp"
 }

@@ -1,3 +1,4 @@
+import Foundation
 import JSON
 import StorefrontActions
 import StorefrontDomain
@@ -54,7 +55,7 @@ struct OpenAPIDocument {
         if !e.parameters.isEmpty {
             responses["400"] = ["description": "A parameter is malformed.", "content": errorContent]
         }
-        if e.path.contains("{") {
+        if e.path.contains("{") || e.mayBeMissing {
             responses["404"] = ["description": "No such resource.", "content": errorContent]
         }
         if e.requiresIdentity {
@@ -69,13 +70,21 @@ struct OpenAPIDocument {
         ]
         if !e.parameters.isEmpty {
             op["parameters"] = .array(e.parameters.map { p in
-                [
+                var parameter: [String: JSON] = [
                     "name": .string(p.name), "in": .string(p.location), "description": .string(p.description),
                     "required": .bool(p.required), "schema": p.schema,
                 ]
+                if let example = p.example { parameter["example"] = example }
+                return .object(parameter)
             })
         }
         return .object(op)
+    }
+
+    /// `/checkout-sessions/{id}/complete` → `checkout_sessions_id_complete` (operation ids are unique).
+    static func operationSuffix(_ path: String) -> String {
+        path.split(separator: "/").map { $0.filter { $0.isLetter || $0.isNumber || $0 == "-" }.replacingOccurrences(of: "-", with: "_") }
+            .joined(separator: "_")
     }
 
     /// Schemas of the project's own files are referenced by `$id`; inline ones are kept.
@@ -122,23 +131,27 @@ struct OpenAPIDocument {
         return rewrite(.object(root))
     }
 
-    func actionOperation(_ entry: ActionRegistry.Entry, path: String, components: inout [String: JSON]) -> JSON {
+    /// The operation of `POST /tools/{name}`, or of a route of its own (`route`): its path's `{id}`
+    /// fills an argument, which the body then need not hold; a GET has no body.
+    func actionOperation(_ entry: ActionRegistry.Entry, route: ActionRoute? = nil, components: inout [String: JSON]) -> JSON {
         let action = entry.action
         let errorContent: JSON = ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]
         let error = { (description: String) -> JSON in ["description": .string(description), "content": errorContent] }
-        return [
-            "operationId": .string(path == "/tools/\(action.name)" ? action.name : "\(action.name)_alias"),
+        var input = entry.inputSchema
+        if let argument = route?.pathArgument, case .object(var members) = input {
+            members["properties"] = members["properties"]?.objectValue.map { properties in
+                .object(properties.filter { $0.key != argument })
+            }
+            members["required"] = members["required"]?.arrayValue.map { .array($0.filter { $0.stringValue != argument }) }
+            input = .object(members)
+        }
+        var operation: [String: JSON] = [
+            "operationId": .string(route.map { "\(action.name)_\($0.method.lowercased())_\(Self.operationSuffix($0.path))" } ?? action.name),
             "summary": .string(action.title),
             "description": .string(action.description),
             "tags": [.string(action.stage.title)],
             "x-journey-stage": .string(action.stage.rawValue),
             "x-mcp-annotations": action.annotations.json,
-            "requestBody": [
-                // An empty body means {}: optional only when the input requires nothing.
-                "required": .bool(!(entry.inputSchema["required"]?.arrayValue?.isEmpty ?? true)),
-                "description": "The action's arguments (an empty body means {}).",
-                "content": ["application/json": ["schema": Self.componentized(entry.inputSchema, into: &components)]],
-            ],
             "responses": [
                 "200": [
                     "description": "The action's result.",
@@ -158,6 +171,27 @@ struct OpenAPIDocument {
                 "429": Self.rateLimited,
             ],
         ]
+        if let status = route?.successStatus, status != 200, var responses = operation["responses"]?.objectValue {
+            responses[String(status)] = responses["200"]
+            responses["200"] = nil
+            operation["responses"] = .object(responses)
+        }
+        if route?.method != "GET" {
+            operation["requestBody"] = [
+                // An empty body means {}: optional only when the input requires nothing.
+                "required": .bool(!(input["required"]?.arrayValue?.isEmpty ?? true)),
+                "description": "The action's arguments (an empty body means {}).",
+                "content": ["application/json": ["schema": Self.componentized(input, into: &components)]],
+            ]
+        }
+        if let argument = route?.pathArgument {
+            operation["parameters"] = [[
+                "name": "id", "in": "path", "required": true,
+                "description": .string("The action's \(argument)."),
+                "schema": entry.inputSchema["properties"]?[argument] ?? ["type": "string"],
+            ]]
+        }
+        return .object(operation)
     }
 
     func document() throws -> JSON {
@@ -169,7 +203,7 @@ struct OpenAPIDocument {
         }
         var components: [String: JSON] = ["Error": Self.errorSchema, "Money": Self.moneySchema]
         for entry in actions.entries {
-            paths["/tools/\(entry.action.name)"] = ["post": actionOperation(entry, path: "/tools/\(entry.action.name)", components: &components)]
+            paths["/tools/\(entry.action.name)"] = ["post": actionOperation(entry, components: &components)]
         }
         paths["/agents/register"] = [
             "post": [
@@ -197,11 +231,11 @@ struct OpenAPIDocument {
                 ],
             ]
         ]
-        for (alias, name) in [("/catalog/search", "search_catalog"), ("/catalog/lookup", "lookup_catalog"),
-                              ("/checkout-sessions", "create_checkout")] {
-            if let entry = actions.entry(name) {
-                paths[alias] = ["post": actionOperation(entry, path: alias, components: &components)]
-            }
+        for route in Endpoints.actionRoutes {
+            guard let entry = actions.entry(route.action) else { continue }
+            var item = paths[route.path]?.objectValue ?? [:]
+            item[route.method.lowercased()] = actionOperation(entry, route: route, components: &components)
+            paths[route.path] = .object(item)
         }
         return [
             "openapi": "3.1.0",

@@ -123,24 +123,4 @@ extension Gateway {
             }
         })
     }
-
-    /// UCP's checkout-session routes, over the same actions.
-    func addCheckoutSessionRoutes(to router: inout Router) {
-        router.post("/checkout-sessions") { [unowned self] request in
-            callAction("create_checkout", request: request, successStatus: 201)
-        }
-        router.get("/checkout-sessions/{id}") { [unowned self] request in
-            actionResponse("get_checkout", arguments: ["checkout_id": .string(request.pathParameters["id"] ?? "")], request: request)
-        }
-        for method in ["POST", "PUT"] {
-            router.add(method, "/checkout-sessions/{id}") { [unowned self] request in
-                callAction("update_checkout", request: request, merging: ["checkout_id": .string(request.pathParameters["id"] ?? "")])
-            }
-        }
-        for (verb, action) in [("complete", "complete_checkout"), ("cancel", "cancel_checkout")] {
-            router.post("/checkout-sessions/{id}/\(verb)") { [unowned self] request in
-                callAction(action, request: request, merging: ["checkout_id": .string(request.pathParameters["id"] ?? "")])
-            }
-        }
-    }
 }

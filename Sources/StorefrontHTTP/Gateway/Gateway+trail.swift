@@ -10,9 +10,7 @@ import StorefrontStore
 /// consistency proofs between two sizes. Proofs carry hashes only, never entry contents.
 extension Gateway {
     func addTrailRoutes(to router: inout Router) {
-        for path in ["/.well-known/trail-head", "/trail/head"] {
-            router.get(path) { [unowned self] _ in trailResult { try currentHead().json } }
-        }
+        router.get("/.well-known/trail-head") { [unowned self] _ in trailResult { try currentHead().json } }
         router.get("/trail/proof/inclusion") { [unowned self] request in trailResult { try inclusionProof(request) } }
         router.get("/trail/proof/consistency") { [unowned self] request in trailResult { try consistencyProof(request) } }
     }

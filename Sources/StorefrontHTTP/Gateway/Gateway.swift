@@ -245,9 +245,6 @@ public final class Gateway: @unchecked Sendable {
         var router = Router()
         router.after = withEntityTag
         let docs = documents
-        router.get("/") { request in
-            request.prefersHTML ? docs.agentsHTML.response(for: request) : docs.agents.response(for: request)
-        }
         router.get("/agents") { request in
             request.prefersHTML ? docs.agentsHTML.response(for: request) : docs.agents.response(for: request)
         }
@@ -277,20 +274,24 @@ public final class Gateway: @unchecked Sendable {
         }
         router.delete("/mcp") { [unowned self] request in self.mcp.delete(request) }
         router.get("/mcp/server-card") { docs.mcpServerCard.response(for: $0) }
-        router.get("/.well-known/mcp/server-card.json") { docs.mcpServerCard.response(for: $0) }
         router.get("/.well-known/mcp/catalog.json") { docs.mcpCatalog.response(for: $0) }
         router.post("/tools/{name}") { [unowned self] request in
             self.callAction(request.pathParameters["name"] ?? "", request: request)
         }
         router.post("/agents/register") { [unowned self] request in self.register(request) }
         router.get("/inbox") { [unowned self] request in self.inboxRoute(request) }
-        router.post("/inbox/ack") { [unowned self] request in self.callAction("ack_inbox", request: request) }
         addAdminRoutes(to: &router)
         addAnalyticsRoutes(to: &router)
-        addCheckoutSessionRoutes(to: &router)
         addTrailRoutes(to: &router)
-        router.post("/catalog/search") { [unowned self] request in self.callAction("search_catalog", request: request) }
-        router.post("/catalog/lookup") { [unowned self] request in self.callAction("lookup_catalog", request: request) }
+        for route in Endpoints.actionRoutes {
+            router.add(route.method, route.path) { [unowned self] request in
+                let fromPath: [String: JSON] = route.pathArgument.map { [$0: .string(request.pathParameters["id"] ?? "")] } ?? [:]
+                if route.method == "GET" {
+                    return actionResponse(route.action, arguments: .object(fromPath), request: request, successStatus: route.successStatus)
+                }
+                return callAction(route.action, request: request, merging: fromPath, successStatus: route.successStatus)
+            }
+        }
         router.get("/catalog/{id}") { [unowned self] request in self.catalogProduct(request) }
         router.get("/products/{id}") { [unowned self] request in self.productPage(request) }
         if let staticFiles {
@@ -306,6 +307,10 @@ public final class Gateway: @unchecked Sendable {
                 }
                 return staticFiles.serve(request.pathParameters["path"] ?? "", request: request)
             }
+        }
+        for alias in Endpoints.aliases {
+            guard let handler = router.handler("GET", alias.of) else { preconditionFailure("\(alias.path) aliases \(alias.of), which is not routed") }
+            router.get(alias.path, handler)
         }
         return router
     }
