@@ -20,12 +20,13 @@ package struct SQLiteAgentDirectory: AgentDirectory {
         try db.queryOne("SELECT principal FROM agents WHERE id = ?", [.text(agentID)])?[0].string
     }
 
-    static func agent(from row: Row) -> Agent {
-        Agent(
-            id: row["id"].string ?? "", principal: row["principal"].string ?? "",
-            displayName: row["display_name"].string ?? "", operatorName: row["operator"].string ?? "",
-            scopes: Set((row["scopes"].string ?? "").split(separator: " ").map(String.init)),
-            active: row["status"].string == "active")
+    static func agent(from row: Row) throws -> Agent {
+        let r = RowDecoder(row, table: "agents")
+        let status = try r.text("status")
+        return Agent(
+            id: try r.text("id"), principal: try r.text("principal"), displayName: try r.text("display_name"),
+            operatorName: try r.text("operator"), scopes: Set(try r.text("scopes").split(separator: " ").map(String.init)),
+            active: status == "active")
     }
 
     package func register(principal: String, displayName: String, operatorName: String, scopes: Set<String>, publicJWK: JSON?,
@@ -78,7 +79,7 @@ package struct SQLiteAgentDirectory: AgentDirectory {
                 """, [.text(prefix)]),
                 let stored = row["secret_hash"].bytes, APIKey.equal(stored, APIKey.hash(apiKey))
             else { return nil }
-            return Self.agent(from: row)
+            return try Self.agent(from: row)
         }
     }
 
@@ -91,7 +92,7 @@ package struct SQLiteAgentDirectory: AgentDirectory {
                 """, [.text(thumbprint)]),
                 let text = row["public_jwk"].string, let jwk = try? JSON.parse(text)
             else { return nil }
-            return (Self.agent(from: row), jwk)
+            return (try Self.agent(from: row), jwk)
         }
     }
 
