@@ -214,7 +214,10 @@ public final class MCPEndpoint: @unchecked Sendable {
         return annotated(
             .later { [self] complete in
                 work.async {
-                    complete(self.sessionMessage(message, sessionID: sessionID, request: request, identity: identity))
+                    // A mutating tools/call answers later, after its commit: no thread of this
+                    // queue waits for it meanwhile.
+                    let response = self.sessionMessage(message, sessionID: sessionID, request: request, identity: identity)
+                    if case .deferred(let produce) = response.body { produce(complete) } else { complete(response) }
                 }
             }, identity, message)
     }
@@ -272,6 +275,16 @@ public final class MCPEndpoint: @unchecked Sendable {
                 return subscription(message, session: session, identity: identity)
             }
             let context = Self.context(request, message, identity)
+            if method == "tools/call" {
+                return .later { [self] complete in
+                    service.callTool(message.params, context: context) { result in
+                        switch result {
+                        case .success(let body): complete(self.rpcResponse(body.response(id: message.id)))
+                        case .failure(let error): complete(self.rpcJSON(rpcError(id: message.id, error)))
+                        }
+                    }
+                }
+            }
             switch service.call(method, params: message.params, context: context) {
             case .success(let result): return rpcResponse(result.response(id: message.id))
             case .failure(let error): return rpcJSON(rpcError(id: message.id, error))

@@ -1,0 +1,95 @@
+"""A purchase over MCP holds no thread while it waits for its commit (issue 14).
+
+Both MCP revisions answer a mutating `tools/call` after the writer commits it. The store here is
+made slow on purpose (a trigger the test adds costs every debit a few hundred milliseconds), so
+many purchases wait for the writer at once; meanwhile a `ping` on another MCP session must be
+answered at once. If each waiting purchase held a thread of the gateway's MCP work, the ping
+would wait behind them. Run on SQLite and (as `make test`'s second pass) on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from gateway_process import LegacySession, initialize_message, post_json, rpc_notification, rpc_request
+import stores
+from shop import GIFT_PRICE, sql_exec, start_shop
+
+PURCHASES = 24
+
+
+def slow_down_debits(store) -> None:
+    if stores.POSTGRES:
+        sql_exec(store, """
+            CREATE FUNCTION slow_debit() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.kind = 'debit' THEN PERFORM pg_sleep(0.2); END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER slow_debit BEFORE INSERT ON ledger FOR EACH ROW EXECUTE FUNCTION slow_debit();
+            """)
+    else:
+        # SQLite cannot sleep: the trigger counts to a million instead (a few hundred ms).
+        sql_exec(store, """
+            CREATE TRIGGER slow_debit BEFORE INSERT ON ledger WHEN NEW.kind = 'debit'
+            BEGIN
+                SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000)
+                                      SELECT x FROM c);
+            END;
+            """)
+
+
+def open_session_as(mcp_url: str, agent) -> LegacySession:
+    """A session initialized with the agent's credentials (owned by it from the start, as MCP
+    clients that send Authorization on every request have theirs)."""
+    r = post_json(mcp_url, initialize_message(), agent.auth)
+    assert r.status_code == 200, r.text[:300]
+    session = LegacySession(mcp_url, r.headers["MCP-Session-Id"], r.json()["result"]["protocolVersion"])
+    assert session.post(rpc_notification("notifications/initialized"), headers=agent.auth).status_code == 202
+    return session
+
+
+def test_waiting_purchases_over_mcp_leave_other_sessions_answered(binary, tmp_path):
+    shop = start_shop(tmp_path / "slow-writer", extra=("--threads", "2"))
+    try:
+        buyers = [shop.buyer(funds=10 * GIFT_PRICE) for _ in range(PURCHASES)]
+        checkouts = [shop.create_checkout(agent)["id"] for agent in buyers]
+        sessions = [open_session_as(shop.url("/mcp"), agent) for agent in buyers]
+        bystander = LegacySession.open(shop.url("/mcp"))
+        slow_down_debits(shop.store)
+
+        answers: list = [None] * PURCHASES
+        finished: list[float] = [0.0] * PURCHASES
+
+        def buy(i: int) -> None:
+            message = rpc_request("tools/call", {"name": "complete_checkout", "arguments": {"checkout_id": checkouts[i]},
+                                                 "_meta": {"idempotencyKey": f"slow-{i}"}})
+            answers[i] = post_json(sessions[i].mcp_url, message, {**sessions[i].headers, **buyers[i].auth}, timeout=120)
+            finished[i] = time.monotonic()
+
+        started = time.monotonic()
+        threads = [threading.Thread(target=buy, args=(i,)) for i in range(PURCHASES)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)  # the purchases are queued at the writer by now
+        asked = time.monotonic()
+        pong = bystander.post(rpc_request("ping"))
+        answered = time.monotonic()
+        for thread in threads:
+            thread.join(timeout=120)
+
+        assert pong.status_code == 200, pong.text[:300]
+        assert "result" in pong.json(), pong.text[:300]
+        last = max(finished)
+        # The purchases took seconds (every debit is slow); the ping did not wait for them.
+        assert last - started > 2.0, f"the store was not slow enough to show anything ({last - started:.2f} s)"
+        assert answered - asked < 1.0, f"ping waited {answered - asked:.2f} s behind {PURCHASES} purchases"
+        assert answered < last, "the ping was answered only after the purchases"
+        for i, r in enumerate(answers):
+            assert r is not None and r.status_code == 200, (i, r and r.text[:300])
+            result = r.json()["result"]
+            assert result["isError"] is False, result
+            assert result["structuredContent"]["order"]["status"] == "confirmed"
+    finally:
+        shop.server.stop()
