@@ -382,7 +382,6 @@ public final class MCPEndpoint: @unchecked Sendable {
         }
         detached.enter()
         work.async { [self] in
-            defer { detached.leave() }
             // A first event with an id and no message lets the client resume even if the
             // connection drops before anything else is sent.
             if let id = try? store.appendEvent(sessionID: session.id, streamID: streamID, data: "", completes: false) {
@@ -396,18 +395,25 @@ public final class MCPEndpoint: @unchecked Sendable {
                 let notification: JSON = ["jsonrpc": "2.0", "method": "notifications/progress", "params": .object(params)]
                 emit(notification.compactString, false)
             }
-            let outcome = service.call(message.method ?? "", params: message.params, context: context)
-            if let requestID = message.idText, (try? store.isCancelled(sessionID: session.id, requestID: requestID)) == true {
-                // Cancelled: no response is sent; the stream just ends.
-                _ = try? store.appendEvent(sessionID: session.id, streamID: streamID, data: "", completes: true)
-                stream.finish()
-                return
+            // The call reports after its commit; no thread waits for it meanwhile. Its answer is
+            // stored and sent from this queue (never from the writer's reporting thread, which
+            // must not wait for another write).
+            service.callTool(message.params, context: context) { [self] outcome in
+                work.async { [self] in
+                    defer { detached.leave() }
+                    if let requestID = message.idText, (try? store.isCancelled(sessionID: session.id, requestID: requestID)) == true {
+                        // Cancelled: no response is sent; the stream just ends.
+                        _ = try? store.appendEvent(sessionID: session.id, streamID: streamID, data: "", completes: true)
+                        stream.finish()
+                        return
+                    }
+                    switch outcome {
+                    case .success(let result): emit(String(decoding: result.response(id: message.id), as: UTF8.self), true)
+                    case .failure(let error): emit(rpcError(id: message.id, error).compactString, true)
+                    }
+                    stream.finish()
+                }
             }
-            switch outcome {
-            case .success(let result): emit(String(decoding: result.response(id: message.id), as: UTF8.self), true)
-            case .failure(let error): emit(rpcError(id: message.id, error).compactString, true)
-            }
-            stream.finish()
         }
         return Response(status: 200, headers: Self.sseHeaders(sessionID: session.id), body: .stream(stream))
     }

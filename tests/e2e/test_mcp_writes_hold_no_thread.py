@@ -5,6 +5,10 @@ made slow on purpose (a trigger the test adds costs every debit a few hundred mi
 many purchases wait for the writer at once; meanwhile a `ping` on another MCP session must be
 answered at once. If each waiting purchase held a thread of the gateway's MCP work, the ping
 would wait behind them. Run on SQLite and (as `make test`'s second pass) on PostgreSQL.
+
+(A call that asks for progress is answered as a stream whose every event is first written to the
+store; those writes still wait for the writer on the MCP queue's threads, so it is not covered
+here.)
 """
 
 from __future__ import annotations
