@@ -47,8 +47,9 @@ public protocol MCPSessionStore: Sendable {
         protocolVersion: String, clientInfo: JSON, capabilities: JSON, owner: MCPSessionOwner, maxPerCreator: Int
     ) throws -> MCPSession
     func session(_ id: String) throws -> MCPSession?
-    /// Records a use of the session (for the idle TTL).
-    func touch(_ id: String) throws
+    /// Records a use of the session (for the idle TTL) without waiting for it to be written:
+    /// a lost one only makes the next request record it again.
+    func touch(_ id: String)
     /// Binds an anonymous session to the first agent that uses it with credentials.
     func claim(_ id: String, agentID: String) throws
     func markInitialized(_ id: String) throws

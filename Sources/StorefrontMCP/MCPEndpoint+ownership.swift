@@ -21,7 +21,7 @@ extension MCPEndpoint {
             session.agentID = identity.agent.id
         }
         // One write per session per interval, not per request.
-        if now - session.lastUsedAt >= max(1, min(60, sessionTTL / 4)) { try store.touch(id) }
+        if now - session.lastUsedAt >= max(1, min(60, sessionTTL / 4)) { store.touch(id) }
         return session
     }
 

@@ -45,8 +45,10 @@ package struct SQLiteMCPSessionStore: MCPSessionStore {
         }
     }
 
-    package func touch(_ id: String) throws {
-        try database.write { try $0.run("UPDATE mcp_sessions SET last_used_at = ? WHERE id = ?", [.integer(unixNow()), .text(id)]) }
+    package func touch(_ id: String) {
+        database.write(
+            { try $0.run("UPDATE mcp_sessions SET last_used_at = ? WHERE id = ?", [.integer(unixNow()), .text(id)]) },
+            completion: { _ in })
     }
 
     package func claim(_ id: String, agentID: String) throws {
