@@ -38,7 +38,7 @@ def slow_down_debits(store) -> None:
         sql_exec(store, """
             CREATE TRIGGER slow_debit BEFORE INSERT ON ledger WHEN NEW.kind = 'debit'
             BEGIN
-                SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000)
+                SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1500000)
                                       SELECT x FROM c);
             END;
             """)
@@ -83,6 +83,7 @@ def test_waiting_purchases_over_mcp_leave_other_sessions_answered(binary, tmp_pa
         for thread in threads:
             thread.join(timeout=120)
 
+        print(f"ping answered in {answered - asked:.3f} s; purchases took {max(finished) - started:.2f} s")
         assert pong.status_code == 200, pong.text[:300]
         assert "result" in pong.json(), pong.text[:300]
         last = max(finished)
