@@ -50,8 +50,10 @@ public protocol MCPSessionStore: Sendable {
     /// Records a use of the session (for the idle TTL) without waiting for it to be written:
     /// a lost one only makes the next request record it again.
     func touch(_ id: String)
-    /// Binds an anonymous session to the first agent that uses it with credentials.
-    func claim(_ id: String, agentID: String) throws
+    /// Binds an anonymous session to the first agent that uses it with credentials, and reports
+    /// (after the commit, without a thread waiting) whether the session is now that agent's:
+    /// false when another agent claimed it first.
+    func claim(_ id: String, agentID: String, completion: @escaping @Sendable (Result<Bool, Error>) -> Void)
     func markInitialized(_ id: String) throws
     func endSession(_ id: String) throws -> Bool
     func createStream(sessionID: String, requestID: String?) throws -> String

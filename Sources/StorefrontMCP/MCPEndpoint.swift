@@ -214,10 +214,12 @@ public final class MCPEndpoint: @unchecked Sendable {
         return annotated(
             .later { [self] complete in
                 work.async {
-                    // A mutating tools/call answers later, after its commit: no thread of this
-                    // queue waits for it meanwhile.
-                    let response = self.sessionMessage(message, sessionID: sessionID, request: request, identity: identity)
-                    if case .deferred(let produce) = response.body { produce(complete) } else { complete(response) }
+                    self.withUsableSession(sessionID, identity: identity) { found in
+                        // A mutating tools/call answers later, after its commit: no thread of
+                        // this queue waits for it meanwhile.
+                        let response = self.sessionMessage(message, found, request: request, identity: identity)
+                        if case .deferred(let produce) = response.body { produce(complete) } else { complete(response) }
+                    }
                 }
             }, identity, message)
     }
@@ -240,16 +242,17 @@ public final class MCPEndpoint: @unchecked Sendable {
         ActionContext(requestID: request.id, identity: identity, idempotencyKey: idempotencyKey(message.params))
     }
 
-    private func sessionMessage(_ message: RPCMessage, sessionID: String, request: Request, identity: Identity?) -> Response {
+    private func sessionMessage(
+        _ message: RPCMessage, _ found: Result<MCPSession?, Error>, request: Request, identity: Identity?
+    ) -> Response {
         let session: MCPSession
-        do {
-            guard let found = try usableSession(sessionID, identity: identity) else {
-                return rpcHTTPError(
-                    404, id: message.id,
-                    RPCError(code: RPCError.invalidRequest, message: "Session not found or ended; initialize a new one."))
-            }
-            session = found
-        } catch {
+        switch found {
+        case .success(let usable?): session = usable
+        case .success(nil):
+            return rpcHTTPError(
+                404, id: message.id,
+                RPCError(code: RPCError.invalidRequest, message: "Session not found or ended; initialize a new one."))
+        case .failure:
             return rpcHTTPError(503, id: message.id, RPCError(code: RPCError.internalError, message: "The store is unavailable."))
         }
         switch message.kind {
@@ -437,14 +440,16 @@ public final class MCPEndpoint: @unchecked Sendable {
         }
         return .later { [self] complete in
             work.async {
-                complete(self.openStream(sessionID: sessionID, lastEventID: request.headers["Last-Event-ID"], identity: identity))
+                self.withUsableSession(sessionID, identity: identity) { found in
+                    complete(self.openStream(found, lastEventID: request.headers["Last-Event-ID"], identity: identity))
+                }
             }
         }
     }
 
-    private func openStream(sessionID: String, lastEventID: String?, identity: Identity?) -> Response {
+    private func openStream(_ found: Result<MCPSession?, Error>, lastEventID: String?, identity: Identity?) -> Response {
         do {
-            guard let session = try usableSession(sessionID, identity: identity) else {
+            guard let session = try found.get() else {
                 return rpcHTTPError(
                     404, id: nil, RPCError(code: RPCError.invalidRequest, message: "Session not found or ended."))
             }
@@ -496,13 +501,15 @@ public final class MCPEndpoint: @unchecked Sendable {
         return .later { [self] complete in
             work.async {
                 // Only whoever may use the session may end it.
-                let usable = ((try? self.usableSession(sessionID, identity: identity)) ?? nil) != nil
-                let ended = usable && ((try? self.store.endSession(sessionID)) ?? false)
-                complete(
-                    ended
-                        ? Response(status: 204)
-                        : self.rpcHTTPError(
-                            404, id: nil, RPCError(code: RPCError.invalidRequest, message: "Session not found or already ended.")))
+                self.withUsableSession(sessionID, identity: identity) { found in
+                    let usable = ((try? found.get()) ?? nil) != nil
+                    let ended = usable && ((try? self.store.endSession(sessionID)) ?? false)
+                    complete(
+                        ended
+                            ? Response(status: 204)
+                            : self.rpcHTTPError(
+                                404, id: nil, RPCError(code: RPCError.invalidRequest, message: "Session not found or already ended.")))
+                }
             }
         }
     }

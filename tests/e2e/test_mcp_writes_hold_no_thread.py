@@ -16,6 +16,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from gateway_process import LegacySession, initialize_message, post_json, rpc_notification, rpc_request
 import stores
 from shop import GIFT_PRICE, sql_exec, start_shop
@@ -54,12 +56,16 @@ def open_session_as(mcp_url: str, agent) -> LegacySession:
     return session
 
 
-def test_waiting_purchases_over_mcp_leave_other_sessions_answered(binary, tmp_path):
-    shop = start_shop(tmp_path / "slow-writer", extra=("--threads", "2"))
+@pytest.mark.parametrize("claimed", [False, True], ids=["sessions-opened-with-credentials", "anonymous-sessions-claimed"])
+def test_waiting_purchases_over_mcp_leave_other_sessions_answered(binary, tmp_path, claimed):
+    shop = start_shop(tmp_path / f"slow-writer-{claimed}", extra=("--threads", "2"))
     try:
         buyers = [shop.buyer(funds=10 * GIFT_PRICE) for _ in range(PURCHASES)]
         checkouts = [shop.create_checkout(agent)["id"] for agent in buyers]
-        sessions = [open_session_as(shop.url("/mcp"), agent) for agent in buyers]
+        # Opened anonymously, a session becomes the agent's on its first call with credentials
+        # (a write of its own, which must not hold a thread either).
+        sessions = [LegacySession.open(shop.url("/mcp")) if claimed else open_session_as(shop.url("/mcp"), agent)
+                    for agent in buyers]
         bystander = LegacySession.open(shop.url("/mcp"))
         slow_down_debits(shop.store)
 

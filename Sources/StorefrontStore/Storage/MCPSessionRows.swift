@@ -51,10 +51,15 @@ package struct SQLiteMCPSessionStore: MCPSessionStore {
             completion: { _ in })
     }
 
-    package func claim(_ id: String, agentID: String) throws {
-        try database.write { db in
-            try db.run("UPDATE mcp_sessions SET agent_id = ? WHERE id = ? AND agent_id IS NULL", [.text(agentID), .text(id)])
-        }
+    package func claim(_ id: String, agentID: String, completion: @escaping @Sendable (Result<Bool, Error>) -> Void) {
+        database.write(
+            { db -> Bool in
+                let changed = try db.run(
+                    "UPDATE mcp_sessions SET agent_id = ? WHERE id = ? AND agent_id IS NULL", [.text(agentID), .text(id)])
+                if changed > 0 { return true }
+                return try db.queryOne("SELECT agent_id FROM mcp_sessions WHERE id = ?", [.text(id)])?[0].string == agentID
+            },
+            completion: completion)
     }
 
     package func markInitialized(_ id: String) throws {
