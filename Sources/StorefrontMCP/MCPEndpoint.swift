@@ -377,32 +377,39 @@ public final class MCPEndpoint: @unchecked Sendable {
         } catch {
             return rpcHTTPError(503, id: message.id, RPCError(code: RPCError.internalError, message: "The store is unavailable."))
         }
+        // The stream's events are written to the store, then sent, one at a time and in order,
+        // on a queue of the stream's own: never on the thread that reports progress, which for a
+        // write is the store's reporting thread (a write waited for there would wait for itself:
+        // every later write of the gateway would hang).
+        let events = DispatchQueue(label: "mcp-stream-events", target: work)
         let emit: @Sendable (String, Bool) -> Void = { [self] data, completes in
-            guard let id = try? store.appendEvent(sessionID: session.id, streamID: streamID, data: data, completes: completes)
-            else { return }
-            stream.write(Self.sseEvent(id: id, data: data))
-            feed.published(id, topic: streamID)
+            events.async { [self] in
+                guard let id = try? store.appendEvent(sessionID: session.id, streamID: streamID, data: data, completes: completes)
+                else { return }
+                stream.write(Self.sseEvent(id: id, data: data))
+                feed.published(id, topic: streamID)
+            }
         }
         detached.enter()
-        work.async { [self] in
+        events.async { [self] in
             // A first event with an id and no message lets the client resume even if the
             // connection drops before anything else is sent.
             if let id = try? store.appendEvent(sessionID: session.id, streamID: streamID, data: "", completes: false) {
                 stream.write("id: \(id)\ndata: \n\n")
             }
-            var context = Self.context(request, message, identity)
-            context.progress = { done, total, text in
-                var params: [String: JSON] = ["progressToken": progressToken, "progress": .double(done)]
-                if let total { params["total"] = .double(total) }
-                if let text { params["message"] = .string(text) }
-                let notification: JSON = ["jsonrpc": "2.0", "method": "notifications/progress", "params": .object(params)]
-                emit(notification.compactString, false)
-            }
-            // The call reports after its commit; no thread waits for it meanwhile. Its answer is
-            // stored and sent from this queue (never from the writer's reporting thread, which
-            // must not wait for another write).
+        }
+        var context = Self.context(request, message, identity)
+        context.progress = { done, total, text in
+            var params: [String: JSON] = ["progressToken": progressToken, "progress": .double(done)]
+            if let total { params["total"] = .double(total) }
+            if let text { params["message"] = .string(text) }
+            let notification: JSON = ["jsonrpc": "2.0", "method": "notifications/progress", "params": .object(params)]
+            emit(notification.compactString, false)
+        }
+        // The call reports after its commit; no thread waits for it meanwhile.
+        work.async { [self, context] in
             service.callTool(message.params, context: context) { [self] outcome in
-                work.async { [self] in
+                events.async { [self] in
                     defer { detached.leave() }
                     if let requestID = message.idText, (try? store.isCancelled(sessionID: session.id, requestID: requestID)) == true {
                         // Cancelled: no response is sent; the stream just ends.
@@ -410,9 +417,14 @@ public final class MCPEndpoint: @unchecked Sendable {
                         stream.finish()
                         return
                     }
+                    let answer: String
                     switch outcome {
-                    case .success(let result): emit(String(decoding: result.response(id: message.id), as: UTF8.self), true)
-                    case .failure(let error): emit(rpcError(id: message.id, error).compactString, true)
+                    case .success(let result): answer = String(decoding: result.response(id: message.id), as: UTF8.self)
+                    case .failure(let error): answer = rpcError(id: message.id, error).compactString
+                    }
+                    if let id = try? store.appendEvent(sessionID: session.id, streamID: streamID, data: answer, completes: true) {
+                        stream.write(Self.sseEvent(id: id, data: answer))
+                        feed.published(id, topic: streamID)
                     }
                     stream.finish()
                 }

@@ -13,6 +13,7 @@ here.)
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -102,5 +103,36 @@ def test_waiting_purchases_over_mcp_leave_other_sessions_answered(binary, tmp_pa
             result = r.json()["result"]
             assert result["isError"] is False, result
             assert result["structuredContent"]["order"]["status"] == "confirmed"
+    finally:
+        shop.server.stop()
+
+
+def test_a_purchase_streamed_with_progress_completes_and_later_writes_go_on(binary, tmp_path):
+    """A mutating tools/call with a progressToken is answered as an SSE stream: its progress
+    notifications (the last one after the commit), then its result. The "committed" notification
+    is reported from the store's reporting thread; writing it there used to wait for the writer
+    from the writer's own reporting thread, and from then on every write of the gateway hung."""
+    shop = start_shop(tmp_path / "streamed")
+    try:
+        agent = shop.buyer(funds=10 * GIFT_PRICE)
+        session = open_session_as(shop.url("/mcp"), agent)
+        for round_ in range(2):
+            checkout_id = shop.create_checkout(agent)["id"]
+            message = rpc_request("tools/call", {"name": "complete_checkout", "arguments": {"checkout_id": checkout_id},
+                                                 "_meta": {"progressToken": f"buy-{round_}", "idempotencyKey": f"buy-{round_}"}})
+            r = post_json(session.mcp_url, message, {**session.headers, **agent.auth}, timeout=30)
+            assert r.status_code == 200, r.text[:300]
+            assert r.headers["Content-Type"].startswith("text/event-stream")
+            events = [json.loads(line[len("data: "):]) for line in r.text.splitlines() if line.startswith("data: {")]
+            progress = [e["params"] for e in events if e.get("method") == "notifications/progress"]
+            assert [p["progressToken"] for p in progress] == [f"buy-{round_}"] * len(progress)
+            assert progress[-1]["message"] == "committed" and progress[-1]["progress"] == progress[-1]["total"]
+            assert [p["progress"] for p in progress] == sorted(p["progress"] for p in progress)
+            final = events[-1]
+            assert final["id"] == message["id"] and final["result"]["isError"] is False, final
+            assert final["result"]["structuredContent"]["order"]["status"] == "confirmed"
+        # Writes go on: another checkout is created and paid over REST at once.
+        checkout_id = shop.create_checkout(agent)["id"]
+        assert shop.complete(agent, checkout_id).status_code == 200
     finally:
         shop.server.stop()
