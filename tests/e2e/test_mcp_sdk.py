@@ -275,3 +275,41 @@ def test_legacy_progress_callback_receives_the_three_progress_notifications(mcp_
         assert seen == [(1, 3), (2, 3), (3, 3)], seen
 
     run(scenario())
+
+
+def test_an_agent_buys_over_the_sdk_with_a_progress_callback_and_the_store_goes_on(binary, tmp_path):
+    """A purchase through the SDK's legacy (session) client with a progress callback: the callback
+    sees the commit, the result is the order, and writes go on afterwards (a progress token on a
+    mutating call once froze every later write of the gateway). The 2026-07-28 transport answers
+    with JSON and sends no progress notifications, so only the session client is tried."""
+    mode, version = "legacy", "2025-11-25"
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    from shop import GIFT_PRICE, start_shop
+
+    shop = start_shop(tmp_path / "sdk-buyer")
+    try:
+        agent = shop.buyer(funds=10 * GIFT_PRICE)
+        checkout_id = shop.create_checkout(agent)["id"]
+
+        async def scenario():
+            seen = []
+
+            async def on_progress(progress, total, message):
+                seen.append((progress, total, message))
+
+            transport = streamable_http_client(shop.url("/mcp"), http_client=httpx2.AsyncClient(headers=agent.auth, timeout=30))
+            async with Client(transport, mode=mode) as client:
+                assert client.protocol_version == version
+                result = await client.call_tool("complete_checkout", {"checkout_id": checkout_id}, progress_callback=on_progress)
+                return result, seen
+
+        result, seen = run(scenario())
+        assert result.is_error is False, result
+        assert result.structured_content["order"]["status"] == "confirmed"
+        assert seen[-1] == (3, 3, "committed"), seen
+        # Writes go on: another purchase over REST, at once.
+        assert shop.complete(agent, shop.create_checkout(agent)["id"]).status_code == 200
+    finally:
+        shop.server.stop()
