@@ -329,8 +329,10 @@ def test_the_nodes_ride_out_a_postgresql_restart(cluster):
 @pytest.mark.skipif(not stores.POSTGRES, reason="PostgreSQL's lock_timeout")
 def test_a_writer_stuck_behind_another_node_gives_up_and_the_purchase_can_be_retried(binary, tmp_path):
     """Another node holds the writers' lock and never lets go (a hung process): a purchase waits
-    at most the lock timeout (10 s), is answered 503 with nothing changed, and the same request
-    with the same key completes once the lock is free."""
+    at most the lock timeout (10 s) for its own group, is answered 503 with nothing changed, and
+    the same request with the same key completes once the lock is free. (A group already waiting
+    for the lock when the purchase arrives — the analytics recorder's batch, a sweep — times out
+    first: the purchase may wait up to two timeouts, 20 s; a CI run measured 20.004 s.)"""
     shop = start_shop(tmp_path / "stuck", extra=("--threads", "2"))
     try:
         agent = shop.buyer(funds=10 * GIFT_PRICE)
@@ -341,7 +343,7 @@ def test_a_writer_stuck_behind_another_node_gives_up_and_the_purchase_can_be_ret
             r = shop.complete(agent, checkout_id, key=key)
             waited = time.monotonic() - started
             assert r.status_code == 503 and r.json()["error"]["code"] == "store_unavailable", r.text[:300]
-            assert 9 < waited < 20, waited
+            assert 9 < waited < 25, waited
         assert ledger_sum(shop.store, agent.id) == 10 * GIFT_PRICE, "nothing was changed"
         again = shop.complete(agent, checkout_id, key=key)
         assert again.status_code == 200, again.text[:300]
