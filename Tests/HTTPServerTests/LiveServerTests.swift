@@ -137,8 +137,12 @@ struct LiveServerTests {
     func gracefulStop() throws {
         var configuration = ServerConfiguration()
         configuration.port = 0
+        // The stop comes once the request is in the handler (not after a guessed delay, which a
+        // busy machine can outrun: the request would not have arrived yet).
+        let arrived = DispatchSemaphore(value: 0)
         let server = HTTPServer(configuration: configuration) { _ in
-            .later { complete in
+            arrived.signal()
+            return .later { complete in
                 DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { complete(.text("finished")) }
             }
         }
@@ -150,7 +154,7 @@ struct LiveServerTests {
             reply = (try? get(port, "/work")) ?? "failed"
             done.signal()
         }
-        usleep(100_000)
+        #expect(arrived.wait(timeout: .now() + 30) == .success, "the request never reached the handler")
         server.stop()
         done.wait()
         #expect(reply.hasSuffix("finished"))
