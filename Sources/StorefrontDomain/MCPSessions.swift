@@ -57,8 +57,15 @@ public protocol MCPSessionStore: Sendable {
     func markInitialized(_ id: String) throws
     func endSession(_ id: String) throws -> Bool
     func createStream(sessionID: String, requestID: String?) throws -> String
+    /// The same, reported after the commit without a thread waiting for it.
+    func createStream(sessionID: String, requestID: String?, completion: @escaping @Sendable (Result<String, Error>) -> Void)
     /// Appends an event; returns its id, unique across every session.
     func appendEvent(sessionID: String, streamID: String, data: String, completes: Bool) throws -> Int64
+    /// The same, reported after the commit without a thread waiting for it. Appends queued one
+    /// after another are written, and reported, in that order.
+    func appendEvent(
+        sessionID: String, streamID: String, data: String, completes: Bool,
+        completion: @escaping @Sendable (Result<Int64, Error>) -> Void)
     /// The stream an event belongs to, if the event is the session's.
     func stream(ofEvent eventID: Int64, sessionID: String) throws -> (streamID: String, completed: Bool)?
     /// At most `limit` events of a stream after an id, in order.

@@ -369,68 +369,74 @@ public final class MCPEndpoint: @unchecked Sendable {
     private func streamedCall(
         _ message: RPCMessage, session: MCPSession, progressToken: JSON, request: Request, identity: Identity?
     ) -> Response {
+        .later { [self] complete in
+            store.createStream(sessionID: session.id, requestID: message.idText) { [self] created in
+                guard case .success(let streamID) = created else {
+                    return complete(
+                        rpcHTTPError(503, id: message.id, RPCError(code: RPCError.internalError, message: "The store is unavailable.")))
+                }
+                complete(Response(status: 200, headers: Self.sseHeaders(sessionID: session.id), body: .stream(
+                    runStreamedCall(message, session: session, streamID: streamID, progressToken: progressToken, request: request,
+                                    identity: identity))))
+            }
+        }
+    }
+
+    /// Runs a streamed call: each event is written to the store, then sent, in the order the
+    /// events happen. No thread waits for a write: the appends are queued on the writer one
+    /// after another from one serial queue, the writer reports them in that order, and each
+    /// report writes its event to the stream. (Waiting there would be worse than slow: progress
+    /// is reported on the store's reporting thread, and a write waited for there waits for itself.)
+    private func runStreamedCall(
+        _ message: RPCMessage, session: MCPSession, streamID: String, progressToken: JSON, request: Request, identity: Identity?
+    ) -> ResponseStream {
         let stream = ResponseStream()
         stream.owner = identity.map { .agent($0.agent.id) } ?? .anonymous
-        let streamID: String
-        do {
-            streamID = try store.createStream(sessionID: session.id, requestID: message.idText)
-        } catch {
-            return rpcHTTPError(503, id: message.id, RPCError(code: RPCError.internalError, message: "The store is unavailable."))
-        }
-        // The stream's events are written to the store, then sent, one at a time and in order,
-        // on a queue of the stream's own: never on the thread that reports progress, which for a
-        // write is the store's reporting thread (a write waited for there would wait for itself:
-        // every later write of the gateway would hang).
-        let events = DispatchQueue(label: "mcp-stream-events", target: work)
-        let emit: @Sendable (String, Bool) -> Void = { [self] data, completes in
+        let events = DispatchQueue(label: "mcp-stream-events")
+        let append: @Sendable (String, Bool, (@Sendable () -> Void)?) -> Void = { [self] data, completes, then in
             events.async { [self] in
-                guard let id = try? store.appendEvent(sessionID: session.id, streamID: streamID, data: data, completes: completes)
-                else { return }
-                stream.write(Self.sseEvent(id: id, data: data))
-                feed.published(id, topic: streamID)
+                store.appendEvent(sessionID: session.id, streamID: streamID, data: data, completes: completes) { [self] written in
+                    // (An empty event that completes the stream marks a cancelled call: stored, not sent.)
+                    if case .success(let id) = written, !(data.isEmpty && completes) {
+                        // The first event has an id and no message, so the client can resume even
+                        // if the connection drops before anything else is sent.
+                        stream.write(data.isEmpty ? "id: \(id)\ndata: \n\n" : Self.sseEvent(id: id, data: data))
+                        if !data.isEmpty { feed.published(id, topic: streamID) }
+                    }
+                    then?()
+                }
             }
         }
         detached.enter()
-        events.async { [self] in
-            // A first event with an id and no message lets the client resume even if the
-            // connection drops before anything else is sent.
-            if let id = try? store.appendEvent(sessionID: session.id, streamID: streamID, data: "", completes: false) {
-                stream.write("id: \(id)\ndata: \n\n")
-            }
-        }
+        append("", false, nil)
         var context = Self.context(request, message, identity)
         context.progress = { done, total, text in
             var params: [String: JSON] = ["progressToken": progressToken, "progress": .double(done)]
             if let total { params["total"] = .double(total) }
             if let text { params["message"] = .string(text) }
             let notification: JSON = ["jsonrpc": "2.0", "method": "notifications/progress", "params": .object(params)]
-            emit(notification.compactString, false)
+            append(notification.compactString, false, nil)
+        }
+        let finished: @Sendable () -> Void = { [self] in
+            stream.finish()
+            detached.leave()
         }
         // The call reports after its commit; no thread waits for it meanwhile.
         work.async { [self, context] in
             service.callTool(message.params, context: context) { [self] outcome in
                 events.async { [self] in
-                    defer { detached.leave() }
                     if let requestID = message.idText, (try? store.isCancelled(sessionID: session.id, requestID: requestID)) == true {
                         // Cancelled: no response is sent; the stream just ends.
-                        _ = try? store.appendEvent(sessionID: session.id, streamID: streamID, data: "", completes: true)
-                        stream.finish()
-                        return
+                        return append("", true, finished)
                     }
-                    let answer: String
                     switch outcome {
-                    case .success(let result): answer = String(decoding: result.response(id: message.id), as: UTF8.self)
-                    case .failure(let error): answer = rpcError(id: message.id, error).compactString
+                    case .success(let result): append(String(decoding: result.response(id: message.id), as: UTF8.self), true, finished)
+                    case .failure(let error): append(rpcError(id: message.id, error).compactString, true, finished)
                     }
-                    if let id = try? store.appendEvent(sessionID: session.id, streamID: streamID, data: answer, completes: true) {
-                        stream.write(Self.sseEvent(id: id, data: answer))
-                        feed.published(id, topic: streamID)
-                    }
-                    stream.finish()
                 }
             }
         }
-        return Response(status: 200, headers: Self.sseHeaders(sessionID: session.id), body: .stream(stream))
+        return stream
     }
 
     // MARK: - GET: resume a stream, or open the server-to-client stream

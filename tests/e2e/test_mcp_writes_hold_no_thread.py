@@ -6,9 +6,8 @@ many purchases wait for the writer at once; meanwhile a `ping` on another MCP se
 answered at once. If each waiting purchase held a thread of the gateway's MCP work, the ping
 would wait behind them. Run on SQLite and (as `make test`'s second pass) on PostgreSQL.
 
-(A call that asks for progress is answered as a stream whose every event is first written to the
-store; those writes still wait for the writer on the MCP queue's threads, so it is not covered
-here.)
+A call that asks for progress is answered as a stream whose every event is written to the store
+before it is sent: those writes must not hold a thread either.
 """
 
 from __future__ import annotations
@@ -57,9 +56,10 @@ def open_session_as(mcp_url: str, agent) -> LegacySession:
     return session
 
 
+@pytest.mark.parametrize("progress", [False, True], ids=["json-answers", "streamed-with-progress"])
 @pytest.mark.parametrize("claimed", [False, True], ids=["sessions-opened-with-credentials", "anonymous-sessions-claimed"])
-def test_waiting_purchases_over_mcp_leave_other_sessions_answered(binary, tmp_path, claimed):
-    shop = start_shop(tmp_path / f"slow-writer-{claimed}", extra=("--threads", "2"))
+def test_waiting_purchases_over_mcp_leave_other_sessions_answered(binary, tmp_path, claimed, progress):
+    shop = start_shop(tmp_path / f"slow-writer-{claimed}-{progress}", extra=("--threads", "2"))
     try:
         buyers = [shop.buyer(funds=10 * GIFT_PRICE) for _ in range(PURCHASES)]
         checkouts = [shop.create_checkout(agent)["id"] for agent in buyers]
@@ -74,8 +74,11 @@ def test_waiting_purchases_over_mcp_leave_other_sessions_answered(binary, tmp_pa
         finished: list[float] = [0.0] * PURCHASES
 
         def buy(i: int) -> None:
+            meta = {"idempotencyKey": f"slow-{i}"}
+            if progress:
+                meta["progressToken"] = f"purchase-{i}"  # answered as an SSE stream, each event stored first
             message = rpc_request("tools/call", {"name": "complete_checkout", "arguments": {"checkout_id": checkouts[i]},
-                                                 "_meta": {"idempotencyKey": f"slow-{i}"}})
+                                                 "_meta": meta})
             answers[i] = post_json(sessions[i].mcp_url, message, {**sessions[i].headers, **buyers[i].auth}, timeout=120)
             finished[i] = time.monotonic()
 
@@ -100,7 +103,12 @@ def test_waiting_purchases_over_mcp_leave_other_sessions_answered(binary, tmp_pa
         assert answered < last, "the ping was answered only after the purchases"
         for i, r in enumerate(answers):
             assert r is not None and r.status_code == 200, (i, r and r.text[:300])
-            result = r.json()["result"]
+            if progress:
+                events = [json.loads(line[len("data: "):]) for line in r.text.splitlines() if line.startswith("data: {")]
+                assert any(e.get("method") == "notifications/progress" for e in events), events
+                result = events[-1]["result"]
+            else:
+                result = r.json()["result"]
             assert result["isError"] is False, result
             assert result["structuredContent"]["order"]["status"] == "confirmed"
     finally:
