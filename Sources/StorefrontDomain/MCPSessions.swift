@@ -59,10 +59,9 @@ public protocol MCPSessionStore: Sendable {
     func createStream(sessionID: String, requestID: String?) throws -> String
     /// The same, reported after the commit without a thread waiting for it.
     func createStream(sessionID: String, requestID: String?, completion: @escaping @Sendable (Result<String, Error>) -> Void)
-    /// Appends an event; returns its id, unique across every session.
-    func appendEvent(sessionID: String, streamID: String, data: String, completes: Bool) throws -> Int64
-    /// The same, reported after the commit without a thread waiting for it. Appends queued one
-    /// after another are written, and reported, in that order.
+    /// Appends an event and reports its id (unique across every session) after the commit,
+    /// without a thread waiting for it. Appends queued one after another are written, and
+    /// reported, in that order.
     func appendEvent(
         sessionID: String, streamID: String, data: String, completes: Bool,
         completion: @escaping @Sendable (Result<Int64, Error>) -> Void)

@@ -19,7 +19,9 @@ import Testing
         let live = try store.createSession(protocolVersion: "2025-11-25", clientInfo: [:], capabilities: [:], owner: owner, maxPerCreator: 10)
         for session in [idle, live] {
             let stream = try store.createStream(sessionID: session.id, requestID: nil)
-            _ = try store.appendEvent(sessionID: session.id, streamID: stream, data: "{}", completes: true)
+            let written = DispatchSemaphore(value: 0)
+            store.appendEvent(sessionID: session.id, streamID: stream, data: "{}", completes: true) { _ in written.signal() }
+            written.wait()
         }
         try database.write { try $0.run("UPDATE mcp_sessions SET last_used_at = 0 WHERE id = ?", [.text(idle.id)]) }
         let report = try StoreRetention(database: database, policy: RetentionPolicy()).sweep()

@@ -69,6 +69,12 @@ def server(binary, tmp_path_factory, public_tree) -> ServerProcess:
             "--tools-page-size", "5",
         ),
     )
+    # One agent registered at the start, so the trail has an entry whatever runs first: the
+    # trail proofs' documented examples (seq=1, first=1) answer 200, even after other tests
+    # have used up the anonymous registration limit.
+    registered = requests.post(srv.base_url + "/agents/register",
+                               json={"principal": "session@example.com", "display_name": "Session agent"}, timeout=10)
+    assert registered.status_code == 201, registered.text[:300]
     yield srv
     code = srv.stop(signal.SIGTERM)
     srv.assert_stopped_cleanly(code)

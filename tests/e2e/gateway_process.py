@@ -122,13 +122,14 @@ class LegacySession:
         self.version = version
 
     @classmethod
-    def open(cls, mcp_url: str, version: str = LEGACY) -> "LegacySession":
-        r = post_json(mcp_url, initialize_message(version))
+    def open(cls, mcp_url: str, version: str = LEGACY, headers: dict | None = None) -> "LegacySession":
+        """`headers` (credentials) go with initialize and the initialized notification."""
+        r = post_json(mcp_url, initialize_message(version), headers)
         assert r.status_code == 200, (r.status_code, r.text[:500])
         session_id = r.headers.get("MCP-Session-Id")
         assert session_id, f"initialize returned no MCP-Session-Id header: {dict(r.headers)}"
         session = cls(mcp_url, session_id, r.json()["result"]["protocolVersion"])
-        ack = session.post(rpc_notification("notifications/initialized"))
+        ack = session.post(rpc_notification("notifications/initialized"), headers)
         assert ack.status_code == 202, (ack.status_code, ack.text[:300])
         return session
 

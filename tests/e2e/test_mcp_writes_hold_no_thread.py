@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from gateway_process import LegacySession, initialize_message, post_json, rpc_notification, rpc_request
+from gateway_process import LegacySession, post_json, rpc_request
 import stores
 from shop import GIFT_PRICE, sql_exec, start_shop
 
@@ -46,16 +46,6 @@ def slow_down_debits(store) -> None:
             """)
 
 
-def open_session_as(mcp_url: str, agent) -> LegacySession:
-    """A session initialized with the agent's credentials (owned by it from the start, as MCP
-    clients that send Authorization on every request have theirs)."""
-    r = post_json(mcp_url, initialize_message(), agent.auth)
-    assert r.status_code == 200, r.text[:300]
-    session = LegacySession(mcp_url, r.headers["MCP-Session-Id"], r.json()["result"]["protocolVersion"])
-    assert session.post(rpc_notification("notifications/initialized"), headers=agent.auth).status_code == 202
-    return session
-
-
 @pytest.mark.parametrize("progress", [False, True], ids=["json-answers", "streamed-with-progress"])
 @pytest.mark.parametrize("claimed", [False, True], ids=["sessions-opened-with-credentials", "anonymous-sessions-claimed"])
 def test_waiting_purchases_over_mcp_leave_other_sessions_answered(binary, tmp_path, claimed, progress):
@@ -65,7 +55,7 @@ def test_waiting_purchases_over_mcp_leave_other_sessions_answered(binary, tmp_pa
         checkouts = [shop.create_checkout(agent)["id"] for agent in buyers]
         # Opened anonymously, a session becomes the agent's on its first call with credentials
         # (a write of its own, which must not hold a thread either).
-        sessions = [LegacySession.open(shop.url("/mcp")) if claimed else open_session_as(shop.url("/mcp"), agent)
+        sessions = [LegacySession.open(shop.url("/mcp")) if claimed else LegacySession.open(shop.url("/mcp"), headers=agent.auth)
                     for agent in buyers]
         bystander = LegacySession.open(shop.url("/mcp"))
         slow_down_debits(shop.store)
@@ -123,7 +113,7 @@ def test_a_purchase_streamed_with_progress_completes_and_later_writes_go_on(bina
     shop = start_shop(tmp_path / "streamed")
     try:
         agent = shop.buyer(funds=10 * GIFT_PRICE)
-        session = open_session_as(shop.url("/mcp"), agent)
+        session = LegacySession.open(shop.url("/mcp"), headers=agent.auth)
         for round_ in range(2):
             checkout_id = shop.create_checkout(agent)["id"]
             message = rpc_request("tools/call", {"name": "complete_checkout", "arguments": {"checkout_id": checkout_id},

@@ -152,30 +152,27 @@ struct OpenAPIDocument {
             "tags": [.string(action.stage.title)],
             "x-journey-stage": .string(action.stage.rawValue),
             "x-mcp-annotations": action.annotations.json,
-            "responses": [
-                "200": [
-                    "description": "The action's result.",
-                    "content": ["application/json": ["schema": Self.componentized(entry.outputSchema, into: &components)]],
-                ],
-                "400": error("The body is not JSON, or the arguments break the input schema (param names the JSON Pointer)."),
-                "401": error("The action needs an identity, or the credentials sent are not valid."),
-                "402": error("The wallet lacks the funds (details.missing says how much)."),
-                "403": error("A spend control or a missing scope forbids it (details name the limit)."),
-                "404": error("Something the arguments name does not exist."),
-                "409": error("The object is not in a state that allows this, stock ran out, or the same Idempotency-Key is still in flight."),
-                "422": error("The Idempotency-Key was used with different arguments."),
-                "503": error("The store could not commit; nothing changed. Retry with the same Idempotency-Key."),
-                "413": error("The body is larger than the limit."),
-                "415": error("The body is not JSON."),
-                "500": error("The store could not complete the action."),
-                "429": Self.rateLimited,
-            ],
         ]
-        if let status = route?.successStatus, status != 200, var responses = operation["responses"]?.objectValue {
-            responses[String(status)] = responses["200"]
-            responses["200"] = nil
-            operation["responses"] = .object(responses)
-        }
+        var responses: [String: JSON] = [
+            "400": error("The body is not JSON, or the arguments break the input schema (param names the JSON Pointer)."),
+            "401": error("The action needs an identity, or the credentials sent are not valid."),
+            "402": error("The wallet lacks the funds (details.missing says how much)."),
+            "403": error("A spend control or a missing scope forbids it (details name the limit)."),
+            "404": error("Something the arguments name does not exist."),
+            "409": error("The object is not in a state that allows this, stock ran out, or the same Idempotency-Key is still in flight."),
+            "422": error("The Idempotency-Key was used with different arguments."),
+            "503": error("The store could not commit; nothing changed. Retry with the same Idempotency-Key."),
+            "413": error("The body is larger than the limit."),
+            "415": error("The body is not JSON."),
+            "500": error("The store could not complete the action."),
+            "429": Self.rateLimited,
+        ]
+        // The success: 200, or the route's own status (201 for a created checkout session).
+        responses[String(route?.successStatus ?? 200)] = [
+            "description": "The action's result.",
+            "content": ["application/json": ["schema": Self.componentized(entry.outputSchema, into: &components)]],
+        ]
+        operation["responses"] = .object(responses)
         if route?.method != "GET" {
             operation["requestBody"] = [
                 // An empty body means {}: optional only when the input requires nothing.

@@ -268,11 +268,11 @@ public final class Gateway: @unchecked Sendable {
         router.get("/status") { [unowned self] _ in jsonResponse(self.status()) }
         router.get("/catalog") { [unowned self] request in self.searchCatalog(request) }
         router.get("/tools") { request in docs.toolIndex.response(for: request) }
-        router.post("/mcp") { [unowned self] request in self.mcp.post(request) }
-        router.get("/mcp") { [unowned self] request in
+        router.post(Endpoints.mcpPath) { [unowned self] request in self.mcp.post(request) }
+        router.get(Endpoints.mcpPath) { [unowned self] request in
             request.method == "HEAD" ? Response(status: 200, headers: HTTPHeaders([("Content-Type", "text/event-stream")])) : self.mcp.get(request)
         }
-        router.delete("/mcp") { [unowned self] request in self.mcp.delete(request) }
+        router.delete(Endpoints.mcpPath) { [unowned self] request in self.mcp.delete(request) }
         router.get("/mcp/server-card") { docs.mcpServerCard.response(for: $0) }
         router.get("/.well-known/mcp/catalog.json") { docs.mcpCatalog.response(for: $0) }
         router.post("/tools/{name}") { [unowned self] request in

@@ -94,25 +94,19 @@ package struct SQLiteMCPSessionStore: MCPSessionStore {
             "INSERT INTO mcp_streams (id, session_id, request_id) VALUES (?, ?, ?)", [.text(id), .text(sessionID), SQLValue(requestID)])
     }
 
-    package func appendEvent(sessionID: String, streamID: String, data: String, completes: Bool) throws -> Int64 {
-        try database.write { db in try Self.insertEvent(sessionID: sessionID, streamID: streamID, data: data, completes: completes, db: db) }
-    }
-
     package func appendEvent(
         sessionID: String, streamID: String, data: String, completes: Bool,
         completion: @escaping @Sendable (Result<Int64, Error>) -> Void
     ) {
         database.write(
-            { db in try Self.insertEvent(sessionID: sessionID, streamID: streamID, data: data, completes: completes, db: db) },
+            { db -> Int64 in
+                let id = try db.queryOne(
+                    "INSERT INTO mcp_events (session_id, stream_id, data) VALUES (?, ?, ?) RETURNING id",
+                    [.text(sessionID), .text(streamID), .text(data)])?[0].int ?? 0
+                if completes { try db.run("UPDATE mcp_streams SET completed = 1 WHERE id = ?", [.text(streamID)]) }
+                return id
+            },
             completion: completion)
-    }
-
-    static func insertEvent(sessionID: String, streamID: String, data: String, completes: Bool, db: Connection) throws -> Int64 {
-        let id = try db.queryOne(
-            "INSERT INTO mcp_events (session_id, stream_id, data) VALUES (?, ?, ?) RETURNING id",
-            [.text(sessionID), .text(streamID), .text(data)])?[0].int ?? 0
-        if completes { try db.run("UPDATE mcp_streams SET completed = 1 WHERE id = ?", [.text(streamID)]) }
-        return id
     }
 
     package func stream(ofEvent eventID: Int64, sessionID: String) throws -> (streamID: String, completed: Bool)? {
