@@ -63,7 +63,8 @@ struct GatewayTests {
         for route in router.methodsAndPatterns.sorted() {
             let parts = route.split(separator: " ").map(String.init)
             let (method, path) = (parts[0], parts[1])
-            if merchantPrefixes.contains(where: { path.hasPrefix($0) }) || path == Endpoints.mcpPath { continue }
+            // A2A's transports are described by the agent card, as MCP's by its server card.
+            if merchantPrefixes.contains(where: { path.hasPrefix($0) }) || path == Endpoints.mcpPath || path.hasPrefix("/a2a") { continue }
             if let target = aliases[path] {
                 if !documented.contains("\(method) \(target)") { undocumented.append("\(route) (alias of \(target))") }
             } else if route == "POST /tools/{name}" {

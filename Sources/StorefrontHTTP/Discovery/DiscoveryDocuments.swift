@@ -271,16 +271,30 @@ struct StoreFacts {
         }
         var provider: [String: JSON] = ["organization": .string(name)]
         if let storeURL = store["url"] { provider["url"] = storeURL }
+        let endpoint = url("/a2a")
         return [
             "protocolVersion": "0.3.0",
             "name": .string(name),
-            "description": .string(description),
-            "url": .string(baseURL),
-            "preferredTransport": "HTTP+JSON",
+            "description": .string(
+                description
+                    + " Send a message with a data part {\"action\": <skill id>, \"arguments\": {…}}: reads answer with a message, purchases and other changes become tasks (a purchase waiting for the principal's approval is input-required)."),
+            "url": .string(endpoint),
+            "preferredTransport": "JSONRPC",
+            "additionalInterfaces": [
+                ["url": .string(endpoint), "transport": "JSONRPC"],
+                ["url": .string(endpoint), "transport": "HTTP+JSON"],
+            ],
             "provider": .object(provider),
             "version": .string(version),
             "documentationUrl": .string(url("/agents")),
-            "capabilities": ["streaming": false, "pushNotifications": false, "stateTransitionHistory": false],
+            "capabilities": ["streaming": true, "pushNotifications": false, "stateTransitionHistory": false],
+            "securitySchemes": [
+                "apiKey": [
+                    "type": "http", "scheme": "bearer",
+                    "description": "An agent's API key (POST /agents/register). Reads need none; changes and tasks belong to an agent.",
+                ]
+            ],
+            "security": [["apiKey": []]],
             "defaultInputModes": ["application/json"],
             "defaultOutputModes": ["application/json"],
             "skills": .array(skills),

@@ -283,6 +283,7 @@ public final class Gateway: @unchecked Sendable {
         addAdminRoutes(to: &router)
         addAnalyticsRoutes(to: &router)
         addTrailRoutes(to: &router)
+        addA2ARoutes(to: &router)
         for route in Endpoints.actionRoutes {
             router.add(route.method, route.path) { [unowned self] request in
                 let fromPath: [String: JSON] = route.pathArgument.map { [$0: .string(request.pathParameters["id"] ?? "")] } ?? [:]

@@ -471,6 +471,28 @@ public enum StoreMigrations {
                 CREATE INDEX carts_agent_status ON carts (agent_id, status);
                 CREATE INDEX support_tickets_agent ON support_tickets (agent_id, created_at);
                 """),
+        Migration(
+            version: 18, name: "A2A tasks",
+            sql: """
+                -- A task per mutating action an agent asked for over A2A (read-only ones answer
+                -- with a message and keep nothing). An agent keeps its newest 1,000; the sweep
+                -- deletes tasks unchanged for the checkout TTL.
+                CREATE TABLE a2a_tasks (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    agent_id TEXT NOT NULL,
+                    context_id TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    message TEXT NOT NULL,
+                    result TEXT NOT NULL,
+                    checkout_id TEXT,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE INDEX a2a_tasks_agent ON a2a_tasks (agent_id, seq);
+                CREATE INDEX a2a_tasks_updated ON a2a_tasks (updated_at);
+                """),
     ]
 }
 

@@ -25,6 +25,7 @@ public struct SweepReport: Sendable, Equatable {
     public var idempotencyRecords = 0
     public var analyticsEvents = 0
     public var refusedAttempts = 0
+    public var a2aTasks = 0
 }
 
 /// Deletes what outlived its retention. Each kind is deleted in bounded batches, so one sweep
@@ -77,10 +78,15 @@ public struct StoreRetention: Sendable {
                 [.integer(analyticsCutoffMinute), .integer(Int64(limit))])
             let refusedAttempts = try db.run(
                 "DELETE FROM refused_attempts WHERE hour < ?", [.integer(hourCutoff)])
-            return [checkouts, carts, idempotencyRecords, analyticsEvents, refusedAttempts]
+            // A2A tasks unchanged for as long as a checkout is kept (a purchase that waited
+            // for its principal has been decided or has expired by then).
+            let a2aTasks = try db.run(
+                "DELETE FROM a2a_tasks WHERE seq IN (SELECT seq FROM a2a_tasks WHERE updated_at < ? LIMIT ?)",
+                [.integer(checkoutCutoff), .integer(Int64(limit))])
+            return [checkouts, carts, idempotencyRecords, analyticsEvents, refusedAttempts, a2aTasks]
         }
         (report.checkouts, report.carts, report.idempotencyRecords) = (counts[0], counts[1], counts[2])
-        (report.analyticsEvents, report.refusedAttempts) = (counts[3], counts[4])
+        (report.analyticsEvents, report.refusedAttempts, report.a2aTasks) = (counts[3], counts[4], counts[5])
         return report
     }
 }
