@@ -42,6 +42,10 @@ struct Serve: ParsableCommand {
         help: "A browser origin allowed to call /mcp (repeatable; http://host:* allows any port). The public URL's origin and localhost are always allowed.")
     var allowedOrigins: [String] = []
 
+    @Option(
+        help: "A JSON file of the UCP platforms this store negotiates with: {\"<platform profile URL>\": <its profile>}. A UCP-Agent naming another platform is refused (424).")
+    var ucpPlatforms: String?
+
     /// Who may register agents.
     enum Registration: String, ExpressibleByArgument, CaseIterable {
         case open, invite
@@ -286,6 +290,15 @@ struct Serve: ParsableCommand {
         gatewayConfiguration.checkpointEvery = checkpointEvery
         gatewayConfiguration.signingKeyPath = signingKey
         gatewayConfiguration.webhookURLs = webhooks
+        if let ucpPlatforms {
+            do {
+                let document = try JSON.parse(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: ucpPlatforms))))
+                guard let platforms = document.objectValue else { throw ValidationError("not a JSON object") }
+                gatewayConfiguration.ucpPlatforms = platforms
+            } catch {
+                throw ValidationError("--ucp-platforms \(ucpPlatforms): \(error)")
+            }
+        }
         gatewayConfiguration.recordsAnalytics = analytics
         gatewayConfiguration.analyticsQueueCapacity = analyticsQueue
         gatewayConfiguration.resultCacheBytes = resultCache ? resultCacheMegabytes << 20 : 0

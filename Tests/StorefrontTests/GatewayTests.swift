@@ -64,7 +64,11 @@ struct GatewayTests {
             let parts = route.split(separator: " ").map(String.init)
             let (method, path) = (parts[0], parts[1])
             // A2A's transports are described by the agent card, as MCP's by its server card.
-            if merchantPrefixes.contains(where: { path.hasPrefix($0) }) || path == Endpoints.mcpPath || path.hasPrefix("/a2a") { continue }
+            if merchantPrefixes.contains(where: { path.hasPrefix($0) }) || path == Endpoints.mcpPath || path.hasPrefix("/a2a")
+                || path.hasPrefix(Endpoints.ucpCheckoutPath)
+            {
+                continue
+            }
             if let target = aliases[path] {
                 if !documented.contains("\(method) \(target)") { undocumented.append("\(route) (alias of \(target))") }
             } else if route == "POST /tools/{name}" {

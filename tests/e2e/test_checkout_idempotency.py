@@ -188,19 +188,21 @@ def test_concurrent_duplicate_create_checkouts_make_one_checkout(shop):
 def test_ucp_checkout_sessions_are_idempotent_too(shop):
     agent = shop.buyer(funds=100_000)
     headers = {**agent.auth, "Idempotency-Key": new_key()}
-    first = requests.post(shop.url("/checkout-sessions"), json=ONE, headers=headers, timeout=10)
+    ucp_one = {"line_items": [{"item": {"id": ONE["items"][0]["variant_id"]}, "quantity": 1}]}
+    wallet = {"payment": {"instruments": [{"id": "pi_1", "handler_id": "wallet", "type": "wallet"}]}}
+    first = requests.post(shop.url("/checkout-sessions"), json=ucp_one, headers=headers, timeout=10)
     assert first.status_code == 201, first.text
-    again = requests.post(shop.url("/checkout-sessions"), json=ONE, headers=headers, timeout=10)
+    again = requests.post(shop.url("/checkout-sessions"), json=ucp_one, headers=headers, timeout=10)
     assert again.status_code == 201, (again.status_code, again.text)
     assert again.headers.get("Idempotent-Replayed") == "true" and again.content == first.content
-    session_id = first.json()["checkout"]["id"]
+    session_id = first.json()["id"]
     complete_headers = {**agent.auth, "Idempotency-Key": new_key()}
-    done = requests.post(shop.url(f"/checkout-sessions/{session_id}/complete"), json={}, headers=complete_headers, timeout=10)
-    assert done.status_code == 200 and done.json()["checkout"]["status"] == "completed", done.text
-    replay = requests.post(shop.url(f"/checkout-sessions/{session_id}/complete"), json={}, headers=complete_headers, timeout=10)
+    done = requests.post(shop.url(f"/checkout-sessions/{session_id}/complete"), json=wallet, headers=complete_headers, timeout=10)
+    assert done.status_code == 200 and done.json()["status"] == "completed", done.text
+    replay = requests.post(shop.url(f"/checkout-sessions/{session_id}/complete"), json=wallet, headers=complete_headers, timeout=10)
     assert replay.headers.get("Idempotent-Replayed") == "true" and replay.content == done.content
     got = requests.get(shop.url(f"/checkout-sessions/{session_id}"), headers=agent.auth, timeout=10)
-    assert got.status_code == 200 and got.json()["checkout"]["status"] == "completed"
+    assert got.status_code == 200 and got.json()["status"] == "completed"
     assert len(ledger_rows(shop.store, agent.id, "debit")) == 1
 
 

@@ -102,7 +102,8 @@ def test_the_checkout_budget_is_keyed_by_action_across_rest_aliases_and_mcp(shop
     assert r.status_code in (200, 201), r.text
     assert r.headers["RateLimit-Policy"] == '"checkout";q=2;w=60'
     # The UCP alias spends the same bucket.
-    r = shop.http.post(shop.url("/checkout-sessions"), json=item, headers={**agent.auth, "Idempotency-Key": new_key()}, timeout=10)
+    ucp_item = {"line_items": [{"item": {"id": GIFT_SKU}, "quantity": 1}]}
+    r = shop.http.post(shop.url("/checkout-sessions"), json=ucp_item, headers={**agent.auth, "Idempotency-Key": new_key()}, timeout=10)
     assert r.status_code == 201, r.text
     assert CURRENT.match(r.headers["RateLimit"])["r"] == "0"
     # MCP: a tools/call naming a checkout action is refused with HTTP 429 too.
@@ -122,7 +123,9 @@ def test_the_checkout_budget_is_keyed_by_action_across_rest_aliases_and_mcp(shop
     assert r.status_code == 200 and "result" in r.text, r.text[:300]
     # REST after MCP: still refused, by the route alias too.
     assert_refused(shop.call(agent, "complete_checkout", {"checkout_id": "chk_x"}, key=new_key()), "checkout", 2, 60, "checkout")
-    r = shop.http.post(shop.url("/checkout-sessions/chk_x/complete"), json={}, headers={**agent.auth, "Idempotency-Key": new_key()}, timeout=10)
+    wallet = {"payment": {"instruments": [{"id": "pi_1", "handler_id": "wallet", "type": "wallet"}]}}
+    r = shop.http.post(shop.url("/checkout-sessions/chk_x/complete"), json=wallet, headers={**agent.auth, "Idempotency-Key": new_key()},
+                       timeout=10)
     assert_refused(r, "checkout", 2, 60, "checkout")
 
 

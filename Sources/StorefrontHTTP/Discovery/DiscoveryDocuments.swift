@@ -314,25 +314,7 @@ struct StoreFacts {
     }
 
     func ucpProfile(jwk: JSON) -> JSON {
-        let ucpVersion = "2026-08-25"
-        return [
-            "ucp": [
-                "version": .string(ucpVersion),
-                "services": [
-                    "dev.ucp.shopping": [
-                        [
-                            "version": .string(ucpVersion),
-                            "spec": .string("https://ucp.dev/\(ucpVersion)/specification/overview"),
-                            "transport": "rest",
-                            "endpoint": .string(baseURL),
-                        ]
-                    ]
-                ],
-                "capabilities": [:],
-                "payment_handlers": [:],
-            ],
-            "keys": [jwk],
-        ]
+        UCP(baseURL: baseURL, productOfVariant: [:], platforms: [:], checkoutTTL: 0).profile(jwk: jwk)
     }
 
     /// The MCP server card (SEP-2127 draft): who the server is and where it listens.

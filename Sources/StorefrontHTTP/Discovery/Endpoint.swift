@@ -205,13 +205,12 @@ public enum Endpoints {
         ActionRoute(method: "POST", path: "/catalog/search", action: "search_catalog"),
         ActionRoute(method: "POST", path: "/catalog/lookup", action: "lookup_catalog"),
         ActionRoute(method: "POST", path: "/inbox/ack", action: "ack_inbox"),
-        ActionRoute(method: "POST", path: "/checkout-sessions", action: "create_checkout", successStatus: 201),
-        ActionRoute(method: "GET", path: "/checkout-sessions/{id}", action: "get_checkout", pathArgument: "checkout_id"),
-        ActionRoute(method: "POST", path: "/checkout-sessions/{id}", action: "update_checkout", pathArgument: "checkout_id"),
-        ActionRoute(method: "PUT", path: "/checkout-sessions/{id}", action: "update_checkout", pathArgument: "checkout_id"),
-        ActionRoute(method: "POST", path: "/checkout-sessions/{id}/complete", action: "complete_checkout", pathArgument: "checkout_id"),
-        ActionRoute(method: "POST", path: "/checkout-sessions/{id}/cancel", action: "cancel_checkout", pathArgument: "checkout_id"),
+        ActionRoute(method: "GET", path: "/orders/{id}", action: "get_order", pathArgument: "order_id"),
     ]
+
+    /// UCP's checkout REST binding (described by UCP's own OpenAPI, which the profile at
+    /// /.well-known/ucp links, not by this gateway's).
+    public static let ucpCheckoutPath = "/checkout-sessions"
 
     /// The MCP transport (JSON-RPC, described by the MCP server card, not by OpenAPI).
     public static let mcpPath = "/mcp"

@@ -32,6 +32,9 @@ public struct GatewayConfiguration: Sendable {
     public var signingKeyPath: String?
     /// The merchant's endpoints for order events.
     public var webhookURLs: [String] = []
+    /// UCP platforms the merchant approved: each platform profile's URL and the profile
+    /// (`--ucp-platforms FILE`); a `UCP-Agent` naming another is refused (424).
+    public var ucpPlatforms: [String: JSON] = [:]
     /// Record every request for agent analytics.
     public var recordsAnalytics = true
     /// Events held in memory before the writer takes them.
@@ -83,6 +86,8 @@ public final class Gateway: @unchecked Sendable {
     public var commerce: Commerce { services.commerce }
     var agents: AgentDirectory { services.agents }
     let inbox: Inbox
+    /// Each variant's product (UCP names the purchasable item, a variant, by its id alone).
+    let productOfVariant: [String: String]
     let inboxStream: InboxStream
     public let analytics: AnalyticsRecorder
     let liveChanges: ChangeFeed
@@ -116,6 +121,8 @@ public final class Gateway: @unchecked Sendable {
         self.database = database
         self.schemas = schemas
         catalogIndex = database.catalogIndex()
+        productOfVariant = Dictionary(
+            manifests.catalog.products.flatMap { product in product.variants.map { ($0.id, product.id) } }, uniquingKeysWith: { a, _ in a })
         try catalogIndex.replace(with: manifests.catalog)
         var settings = StoreServices.Settings()
         settings.signingKeyPath = configuration.signingKeyPath
@@ -284,6 +291,7 @@ public final class Gateway: @unchecked Sendable {
         addAnalyticsRoutes(to: &router)
         addTrailRoutes(to: &router)
         addA2ARoutes(to: &router)
+        addUCPRoutes(to: &router)
         for route in Endpoints.actionRoutes {
             router.add(route.method, route.path) { [unowned self] request in
                 let fromPath: [String: JSON] = route.pathArgument.map { [$0: .string(request.pathParameters["id"] ?? "")] } ?? [:]

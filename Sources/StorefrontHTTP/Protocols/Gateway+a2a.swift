@@ -424,7 +424,7 @@ extension Gateway {
             artifacts = [["artifactId": .string(task.id + "-result"), "name": "result", "parts": [["kind": "data", "data": task.result]]]]
         case "input-required":
             let checkout = task.result["checkout"] ?? .null
-            let amount = checkout["approval"]?["amount"]?["display"]?.stringValue ?? checkout["approval"]?["amount"]?.compactString ?? ""
+            let amount = Money(json: checkout["approval"]?["amount"])?.displayString ?? ""
             status["message"] = agentMessage(
                 text: "Waiting for the principal to approve checkout \(checkout["id"]?.stringValue ?? "") (\(amount)); the money is held meanwhile. Poll tasks/get, or tasks/cancel to release the hold.",
                 data: task.result, contextID: task.contextID, taskID: task.id)

@@ -1,0 +1,269 @@
+import Foundation
+import JSON
+import StorefrontDomain
+
+/// UCP (dev.ucp.shopping), the business side: the version this gateway speaks, the capabilities
+/// it implements, the wallet as its payment handler, and the mapping between UCP's checkout
+/// and Storefront's own (one implementation serves both: `/checkout-sessions` in UCP's shapes,
+/// `create_checkout` and friends in Storefront's).
+struct UCP: Sendable {
+    static let version = "2026-08-25"
+    static let checkoutCapability = "dev.ucp.shopping.checkout"
+    static let walletHandlerName = "dev.storefront.wallet"
+    static let walletHandlerID = "wallet"
+
+    let baseURL: String
+    /// Purchasable item ids: a variant's id names its product too.
+    let productOfVariant: [String: String]
+    /// Platforms the merchant approved, by profile URL (the gateway fetches no profile itself).
+    let platforms: [String: JSON]
+    /// Seconds an untouched checkout is kept (its `expires_at`).
+    let checkoutTTL: Int64
+
+    func url(_ path: String) -> String { baseURL + path }
+
+    /// The capabilities this store implements, as the profile lists them.
+    var capabilities: JSON {
+        .object([
+            Self.checkoutCapability: [
+                [
+                    "version": .string(Self.version),
+                    "spec": .string("https://ucp.dev/\(Self.version)/specification/shopping/checkout"),
+                    "schema": .string("https://ucp.dev/\(Self.version)/schemas/shopping/checkout.json"),
+                ]
+            ]
+        ])
+    }
+
+    var paymentHandlers: JSON {
+        .object([
+            Self.walletHandlerName: [
+                [
+                    "id": .string(Self.walletHandlerID), "version": .string(Self.version),
+                    "available_instruments": [["type": "wallet"]],
+                    "config": [
+                        "description": "The agent's Storefront wallet, funded by its principal, with the spend limits they set. Pay with an instrument {id, handler_id: \"wallet\", type: \"wallet\"}; no credential is needed beyond the agent's own.",
+                        "wallet_url": .string(url("/tools/get_wallet")),
+                    ],
+                ]
+            ]
+        ])
+    }
+
+    /// `/.well-known/ucp`.
+    func profile(jwk: JSON) -> JSON {
+        [
+            "ucp": [
+                "version": .string(Self.version),
+                "services": [
+                    "dev.ucp.shopping": [
+                        [
+                            "version": .string(Self.version), "transport": "rest", "endpoint": .string(baseURL),
+                            "spec": .string("https://ucp.dev/\(Self.version)/specification/overview"),
+                            "schema": .string("https://ucp.dev/\(Self.version)/services/shopping/rest.openapi.json"),
+                        ]
+                    ]
+                ],
+                "capabilities": capabilities,
+                "payment_handlers": paymentHandlers,
+            ],
+            "keys": [jwk],
+        ]
+    }
+
+    /// The `ucp` member of a response.
+    func envelope(status: String = "success") -> JSON {
+        if status != "success" { return ["version": .string(Self.version), "status": .string(status)] }
+        return [
+            "version": .string(Self.version), "status": "success",
+            "capabilities": .object([Self.checkoutCapability: [["version": .string(Self.version)]]]),
+            "payment_handlers": paymentHandlers,
+        ]
+    }
+
+    // MARK: Negotiation
+
+    enum Negotiation {
+        case agreed
+        /// A transport error (`{code, content}`) with its status.
+        case refused(status: Int, code: String, content: String)
+        /// A business error: the capabilities do not meet.
+        case incompatible(String)
+    }
+
+    /// The `UCP-Agent` header: `profile="https://…"` (an RFC 8941 dictionary). Without one the
+    /// caller gets this store's capabilities as they are; with one, the platform must be one the
+    /// merchant approved (`--ucp-platforms`), speak this version and share the checkout capability.
+    func negotiate(_ header: String?) -> Negotiation {
+        guard let header else { return .agreed }
+        guard let profileURL = Self.profileParameter(header) else {
+            return .refused(
+                status: 400, code: "invalid_profile_url", content: "UCP-Agent must be a dictionary with profile=\"https://…\".")
+        }
+        guard let parsed = URL(string: profileURL), parsed.scheme == "https", parsed.host != nil else {
+            return .refused(status: 400, code: "invalid_profile_url", content: "The platform profile \(profileURL) is not an https URL.")
+        }
+        guard let profile = platforms[profileURL] else {
+            return .refused(
+                status: 424, code: "profile_unreachable",
+                content: "This store negotiates with the platforms its merchant approved; \(profileURL) is not one of them.")
+        }
+        guard let ucp = profile["ucp"], let version = ucp["version"]?.stringValue else {
+            return .refused(status: 422, code: "profile_malformed", content: "The platform profile has no ucp.version.")
+        }
+        let supported = Set([version] + (ucp["supported_versions"]?.objectValue.map { Array($0.keys) } ?? []))
+        guard supported.contains(Self.version) else {
+            return .refused(
+                status: 422, code: "version_unsupported",
+                content: "This store speaks UCP \(Self.version); the platform speaks \(supported.sorted().joined(separator: ", ")).")
+        }
+        let offered = ucp["capabilities"]?[Self.checkoutCapability]?.arrayValue ?? []
+        guard offered.contains(where: { $0["version"]?.stringValue == Self.version }) else {
+            return .incompatible("The platform does not support \(Self.checkoutCapability) \(Self.version), the only capability this store offers.")
+        }
+        return .agreed
+    }
+
+    static func profileParameter(_ header: String) -> String? {
+        for member in header.split(separator: ",") {
+            let pair = member.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard pair.count == 2, pair[0] == "profile", pair[1].count >= 2, pair[1].hasPrefix("\""), pair[1].hasSuffix("\"") else { continue }
+            return String(pair[1].dropFirst().dropLast())
+        }
+        return nil
+    }
+
+    // MARK: Requests
+
+    /// UCP line items (`[{item: {id}, quantity}]`) as Storefront items, or what is wrong with them.
+    func items(_ lineItems: JSON?) -> Result<JSON, UCPProblem> {
+        guard let lines = lineItems?.arrayValue, !lines.isEmpty else { return .failure(UCPProblem("line_items must be a non-empty array.")) }
+        var items: [JSON] = []
+        for (i, line) in lines.enumerated() {
+            guard let id = line["item"]?["id"]?.stringValue, !id.isEmpty else { return .failure(UCPProblem("line_items[\(i)].item.id is missing.")) }
+            guard let quantity = line["quantity"]?.intValue, quantity >= 1 else {
+                return .failure(UCPProblem("line_items[\(i)].quantity must be an integer of at least 1."))
+            }
+            if let product = productOfVariant[id] {
+                items.append(["product_id": .string(product), "variant_id": .string(id), "quantity": .int(quantity)])
+            } else {
+                items.append(["product_id": .string(id), "quantity": .int(quantity)])
+            }
+        }
+        return .success(.array(items))
+    }
+
+    // MARK: Responses
+
+    /// A Storefront checkout (with its order when it has one) in UCP's shape.
+    func checkout(_ checkout: JSON) -> JSON {
+        let id = checkout["id"]?.stringValue ?? ""
+        let lines: [JSON] = (checkout["line_items"]?.arrayValue ?? []).enumerated().map { index, line in
+            let subtotal = line["subtotal"]?["amount"]?.intValue ?? 0
+            let discount = line["discount"]?["amount"]?.intValue ?? 0
+            var totals: [JSON] = [["type": "subtotal", "amount": .int(subtotal)]]
+            if discount > 0 { totals.append(["type": "items_discount", "amount": .int(-discount)]) }
+            totals.append(["type": "total", "amount": .int(line["total"]?["amount"]?.intValue ?? subtotal - discount)])
+            let itemID = line["variant_id"]?.stringValue ?? line["product_id"]?.stringValue ?? ""
+            return [
+                "id": .string("li_\(index + 1)"),
+                "item": [
+                    "id": .string(itemID), "title": line["name"] ?? .string(itemID),
+                    "price": .int(line["unit_price"]?["amount"]?.intValue ?? 0),
+                ],
+                "quantity": .int(line["quantity"]?.intValue ?? 1),
+                "totals": .array(totals),
+            ]
+        }
+        let totals = checkout["totals"] ?? [:]
+        let discount = totals["discount"]?["amount"]?.intValue ?? 0
+        let shipping = totals["shipping"]?["amount"]?.intValue ?? 0
+        var sums: [JSON] = [["type": "subtotal", "amount": .int(totals["subtotal"]?["amount"]?.intValue ?? 0)]]
+        if discount > 0 { sums.append(["type": "items_discount", "amount": .int(-discount)]) }
+        if shipping > 0 || checkout["shipping_option"]?.stringValue != nil {
+            sums.append(["type": "fulfillment", "amount": .int(shipping), "display_text": "Shipping"])
+        }
+        sums.append(["type": "total", "amount": .int(totals["total"]?["amount"]?.intValue ?? 0)])
+        var messages: [JSON] = (checkout["messages"]?.arrayValue ?? []).map { message in
+            var out: [String: JSON] = [
+                "type": "error", "code": message["code"] ?? "invalid", "content": message["content"] ?? "",
+                "severity": "recoverable",
+            ]
+            if let path = message["path"]?.stringValue { out["path"] = .string(Self.jsonPath(path)) }
+            return .object(out)
+        }
+        var out: [String: JSON] = [
+            "ucp": envelope(), "id": .string(id), "currency": checkout["currency"] ?? "USD",
+            "line_items": .array(lines), "totals": .array(sums), "links": links,
+        ]
+        switch checkout["status"]?.stringValue {
+        case "incomplete":
+            out["status"] = "incomplete"
+        case "ready_for_complete":
+            out["status"] = "ready_for_complete"
+        case "pending_approval":
+            out["status"] = "requires_escalation"
+            let amount = Money(json: checkout["approval"]?["amount"])?.displayString ?? ""
+            messages.append([
+                "type": "error", "code": "approval_required", "severity": "requires_buyer_review",
+                "content": .string("This purchase (\(amount)) is above the approval threshold the buyer's principal set: they approve or decline it at continue_url. The money is held meanwhile."),
+            ])
+            out["continue_url"] = .string(url("/checkout-sessions/\(id)/continue"))
+        case "completed":
+            out["status"] = "completed"
+            if let orderID = checkout["order_id"]?.stringValue {
+                out["order"] = ["id": .string(orderID), "permalink_url": .string(url("/orders/\(orderID)"))]
+            }
+        default:
+            out["status"] = "canceled"
+        }
+        if checkout["status"]?.stringValue == "incomplete" || checkout["status"]?.stringValue == "ready_for_complete",
+            let updated = checkout["updated_at"]?.stringValue, let seconds = Self.seconds(updated)
+        {
+            out["expires_at"] = .string(isoTime(seconds + checkoutTTL))
+        }
+        if !messages.isEmpty { out["messages"] = .array(messages) }
+        return .object(out)
+    }
+
+    /// An RFC 3339 time as Unix seconds.
+    static func seconds(_ text: String) -> Int64? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970) }
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text).map { Int64($0.timeIntervalSince1970) }
+    }
+
+    var links: JSON {
+        [
+            ["type": "refund_policy", "url": .string(url("/policies#refunds")), "title": "Refunds"],
+            ["type": "shipping_policy", "url": .string(url("/policies#shipping")), "title": "Shipping"],
+            ["type": "privacy_policy", "url": .string(url("/policies#privacy")), "title": "Privacy"],
+            ["type": "terms_of_service", "url": .string(url("/policies#terms")), "title": "Terms"],
+        ]
+    }
+
+    /// `/line_items/0/quantity` → `$.line_items[0].quantity` (RFC 9535).
+    static func jsonPath(_ pointer: String) -> String {
+        var path = "$"
+        for part in pointer.split(separator: "/") {
+            if let index = Int(part) { path += "[\(index)]" } else { path += "." + part }
+        }
+        return path
+    }
+
+    /// A business outcome that is not a checkout: `{ucp: {version, status: "error"}, messages}`.
+    func errorBody(code: String, content: String, severity: String = "recoverable") -> JSON {
+        [
+            "ucp": envelope(status: "error"),
+            "messages": [["type": "error", "code": .string(code), "content": .string(content), "severity": .string(severity)]],
+        ]
+    }
+}
+
+/// What is wrong with a UCP request (answered 400 `{code: "invalid_request", content}`).
+struct UCPProblem: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
