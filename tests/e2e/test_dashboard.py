@@ -35,12 +35,11 @@ from shop import Agent, Shop, cli, new_key, start_shop
 selenium = pytest.importorskip("selenium", reason="selenium is not installed (tests/e2e/requirements.txt)")
 from selenium import webdriver  # noqa: E402
 from selenium.common.exceptions import TimeoutException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium"))
-CHROMEDRIVER = Path(os.environ.get("CHROMEDRIVER_BIN", "/usr/bin/chromedriver"))
+from chromium import start_chromium  # noqa: E402
+
 ARTIFACTS = Path(os.environ.get("STOREFRONT_ARTIFACTS") or tempfile.gettempdir())
 
 # Anonymous agent traffic: family (as the gateway's known-agents table names it) → user agent and
@@ -158,21 +157,8 @@ def family_totals(series: dict) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    for binary, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
-        if not binary.exists():
-            pytest.fail(f"no {binary}: install Debian's `{package}` (scripts/setup.sh --test)")
-    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager reach the network
     downloads = tmp_path_factory.mktemp("downloads")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=1366,900", "--lang=en-US", "--no-first-run", "--disable-extensions"):
-        options.add_argument(argument)
-    options.add_experimental_option("prefs", {"intl.accept_languages": "en-US", "download.default_directory": str(downloads)})
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(30)
-    driver.set_script_timeout(15)
+    driver = start_chromium(downloads)
     # Charts draw without animation, as for a merchant who asked for reduced motion.
     driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]})
     driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})

@@ -169,6 +169,15 @@ public struct Commerce: Sendable {
 
     // MARK: Approvals (the principal's side)
 
+    /// A checkout by id alone (the principal's page), with its agent's principal; nil when none.
+    package func checkoutForPrincipal(_ id: String) throws -> (checkout: JSON, agentID: String, principal: String)? {
+        try database.reading { db in
+            guard let checkout = try CheckoutStore.find(id, db: db) else { return nil }
+            let principal = try SQLiteAgentDirectory.principal(of: checkout.agentID, db: db) ?? ""
+            return (try checkoutJSON(checkout, db: db), checkout.agentID, principal)
+        }
+    }
+
     public enum Decision: String, Sendable { case approve, deny }
 
     /// Approves or denies a pending purchase. Approval completes it; denial releases it.

@@ -101,6 +101,8 @@ public final class Gateway: @unchecked Sendable {
     /// Families by user agent: clients send the same few strings over and over, and classifying
     /// one scans every known token.
     let families = BoundedMemo<String, Int32>(capacity: 4096)
+    /// When a confirmation link was last sent for a checkout (the escalation page's pacing).
+    let confirmationLinksSent = BoundedMemo<String, Int64>(capacity: 4096)
     /// The analytics family of requests made by registered agents.
     let registeredAgentFamily = AnalyticsLabels.shared.id(Gateway.registeredAgent)
     /// The routes, built once at the end of `init`.
@@ -292,6 +294,7 @@ public final class Gateway: @unchecked Sendable {
         addTrailRoutes(to: &router)
         addA2ARoutes(to: &router)
         addUCPRoutes(to: &router)
+        addEscalationRoutes(to: &router)
         for route in Endpoints.actionRoutes {
             router.add(route.method, route.path) { [unowned self] request in
                 let fromPath: [String: JSON] = route.pathArgument.map { [$0: .string(request.pathParameters["id"] ?? "")] } ?? [:]
