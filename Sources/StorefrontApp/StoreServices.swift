@@ -26,6 +26,8 @@ public final class StoreServices: @unchecked Sendable {
         public var approvalTTL: Int64 = 24 * 3600
         /// Where order events are queued for delivery (the running gateway delivers them).
         public var webhookURLs: [String] = []
+        /// The gateway's public URL, for the orders UCP platforms are sent.
+        public var publicURL: String?
 
         public init() {}
     }
@@ -40,7 +42,7 @@ public final class StoreServices: @unchecked Sendable {
         agents = SQLiteAgentDirectory(database: database, trail: trail)
         var commerce = Commerce(manifests: manifests, database: database, trail: trail)
         commerce.approvalTTL = settings.approvalTTL
-        commerce.events = AgentEvents(webhookURLs: settings.webhookURLs)
+        commerce.events = AgentEvents(webhookURLs: settings.webhookURLs, publicURL: settings.publicURL)
         self.commerce = commerce
         try commerce.seedInventory()
     }

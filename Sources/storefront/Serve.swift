@@ -244,8 +244,6 @@ struct Serve: ParsableCommand {
             print("storefront: cannot open the store \(StoreOpener.describe(store)): \(error)", to: &standardError)
             throw ExitCode(74)
         }
-        // Admin commands given only this store file find the manifests and the webhooks here.
-        try? ServedConfiguration.record(manifests: URL(fileURLWithPath: manifests), webhookURLs: webhooks, in: database)
 
         var serverConfiguration = ServerConfiguration()
         serverConfiguration.host = host
@@ -299,6 +297,10 @@ struct Serve: ParsableCommand {
                 throw ValidationError("--ucp-platforms \(ucpPlatforms): \(error)")
             }
         }
+        // Admin commands given only this store file find the manifests and the webhooks here.
+        try? ServedConfiguration.record(
+            manifests: URL(fileURLWithPath: manifests), webhookURLs: webhooks,
+            ucpPublicURL: gatewayConfiguration.ucpPlatforms.isEmpty ? nil : baseURL, in: database)
         gatewayConfiguration.recordsAnalytics = analytics
         gatewayConfiguration.analyticsQueueCapacity = analyticsQueue
         gatewayConfiguration.resultCacheBytes = resultCache ? resultCacheMegabytes << 20 : 0
@@ -342,14 +344,20 @@ struct Serve: ParsableCommand {
         router.set { gateway.handle($0) }
 
         var dispatcher: WebhookDispatcher?
-        if !webhooks.isEmpty {
+        if !webhooks.isEmpty || !gatewayConfiguration.ucpPlatforms.isEmpty {
             do {
-                let (secret, isNew) = try WebhookDispatcher.secret(in: database, fromFile: webhookSecretFile)
-                if isNew { print("webhook signing secret (shown once; give it to your receiver): \(secret)") }
+                // The merchant's endpoints are signed with the HMAC secret; UCP platforms with the store's key.
+                var secret = ""
+                if !webhooks.isEmpty {
+                    let (kept, isNew) = try WebhookDispatcher.secret(in: database, fromFile: webhookSecretFile)
+                    if isNew { print("webhook signing secret (shown once; give it to your receiver): \(kept)") }
+                    secret = kept
+                }
                 var settings = WebhookDispatcher.Settings()
                 settings.baseDelay = webhookRetryBase
                 settings.maxAttempts = webhookMaxAttempts
                 dispatcher = WebhookDispatcher(database: database, secret: secret, settings: settings)
+                dispatcher?.ucpSigner = (gateway.signingKey, baseURL + "/.well-known/ucp")
                 dispatcher?.start()
             } catch {
                 print("storefront: cannot read the webhook secret: \(error)", to: &standardError)

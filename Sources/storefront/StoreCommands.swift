@@ -54,6 +54,7 @@ struct StoreOptions: ParsableArguments {
         // An order completed here (approvals approve) is queued for the merchant's endpoints as
         // the gateway would queue it; the running gateway's dispatcher delivers it.
         settings.webhookURLs = try ServedConfiguration.webhookURLs(in: database)
+        settings.publicURL = try ServedConfiguration.ucpPublicURL(in: database)
         return try StoreServices(manifests: loaded, database: database, settings: settings)
     }
 }
@@ -220,6 +221,40 @@ struct Approvals: ParsableCommand {
         @OptionGroup var options: StoreOptions
         @Argument(help: "The approval id.") var id: String
         func run() throws { try reporting { printJSON(try options.open().commerce.decide(id, .deny, by: "cli")) } }
+    }
+}
+
+struct Orders: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "What happens to orders after they are placed.", subcommands: [Fulfill.self])
+
+    struct Fulfill: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record a fulfillment event (shipped, delivered, …): the agent's inbox, the webhooks and UCP's order show it.")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: "The order id.") var id: String
+        @Option(help: "processing, shipped, in_transit, delivered, failed_attempt, canceled, undeliverable or returned_to_sender.")
+        var type: String
+        @Option(help: "A line and quantity (li_1=2; repeatable; default: every line in full).") var line: [String] = []
+        @Option var trackingNumber: String?
+        @Option var trackingURL: String?
+        @Option var carrier: String?
+        @Option var description: String?
+        func run() throws {
+            try reporting {
+                var lines: JSON?
+                if !line.isEmpty {
+                    lines = .array(line.map { item in
+                        let parts = item.split(separator: "=", maxSplits: 1)
+                        return ["id": .string(String(parts[0])), "quantity": .int(Int64(parts.count > 1 ? String(parts[1]) : "") ?? 0)]
+                    })
+                }
+                printJSON(
+                    try options.open().commerce.recordFulfillment(
+                        orderID: id, type: type, lineItems: lines, trackingNumber: trackingNumber, trackingURL: trackingURL, carrier: carrier,
+                        description: description, by: "cli"))
+            }
+        }
     }
 }
 

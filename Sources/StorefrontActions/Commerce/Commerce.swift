@@ -167,6 +167,60 @@ public struct Commerce: Sendable {
         return try checkoutJSON(checkoutID, db: db)
     }
 
+    // MARK: Fulfillment (the merchant's side)
+
+    /// Records what happened to an order after it was placed (`shipped`, `delivered`, …): UCP's
+    /// fulfillment event, an entry in the trail, and an `order.<type>` event in the agent's
+    /// inbox (and to the webhooks: the merchant's, and the UCP platform's with the whole order).
+    /// `lineItems` (`[{id: "li_N", quantity}]`) defaults to every line of the order.
+    package func recordFulfillment(
+        orderID: String, type: String, lineItems: JSON?, trackingNumber: String?, trackingURL: String?, carrier: String?,
+        description: String?, by actor: String
+    ) throws -> JSON {
+        guard FulfillmentEvent.types.contains(type) else {
+            throw ActionError.invalid(
+                "unknown_fulfillment_type", "type must be one of \(FulfillmentEvent.types.sorted().joined(separator: ", ")).", param: "type")
+        }
+        for (name, value) in [("tracking_number", trackingNumber), ("tracking_url", trackingURL), ("carrier", carrier), ("description", description)] {
+            if let value, value.count > 500 { throw ActionError.invalid("field_too_long", "\(name) is at most 500 characters.", param: name) }
+        }
+        return try database.writing { db -> JSON in
+            guard let order = try OrderStore.find(orderID, db: db) else { throw ActionError.notFound("No order \(orderID).") }
+            guard order.status != "canceled" else {
+                throw ActionError.conflict("invalid_state", "Order \(orderID) was canceled; nothing is fulfilled.")
+            }
+            let lines = order.lineItems
+            var chosen: [JSON] = []
+            if let asked = lineItems?.arrayValue {
+                for (i, line) in asked.enumerated() {
+                    guard let id = line["id"]?.stringValue, let n = Int(id.dropFirst(3)), id.hasPrefix("li_"), n >= 1, n <= lines.count else {
+                        throw ActionError.invalid("unknown_line_item", "line_items[\(i)].id must be one of li_1 … li_\(lines.count).", param: "line_items")
+                    }
+                    let most = lines[n - 1]["quantity"]?.intValue ?? 1
+                    guard let quantity = line["quantity"]?.intValue, quantity >= 1, quantity <= most else {
+                        throw ActionError.invalid("invalid_quantity", "line_items[\(i)].quantity must be 1 … \(most).", param: "line_items")
+                    }
+                    chosen.append(["id": .string(id), "quantity": .int(quantity)])
+                }
+                guard !chosen.isEmpty else { throw ActionError.invalid("empty_line_items", "line_items names no line.", param: "line_items") }
+            } else {
+                chosen = lines.enumerated().map { ["id": .string("li_\($0.offset + 1)"), "quantity": .int($0.element["quantity"]?.intValue ?? 1)] }
+            }
+            let event = FulfillmentEvent(
+                // Ids sort in the order events are recorded (several can share a second).
+                id: "ful_" + String(UInt64(Date().timeIntervalSince1970 * 1_000_000), radix: 16) + randomIdentifier(prefix: "_").prefix(9),
+                orderID: orderID, type: type, lineItems: .array(chosen), trackingNumber: trackingNumber,
+                trackingURL: trackingURL, carrier: carrier, description: description, occurredAt: unixNow())
+            try UCPOrders.addEvent(event, db: db)
+            try trail.append(
+                TrailEntry(agentID: order.agentID, principal: actor, action: "order.fulfillment", target: orderID, outcome: type), in: db)
+            var data: [String: JSON] = ["order_id": .string(orderID), "fulfillment_event": event.json]
+            if let trackingNumber { data["tracking_number"] = .string(trackingNumber) }
+            try events.record("order.\(type)", agentID: order.agentID, orderID: orderID, data: .object(data), db: db)
+            return ["order_id": .string(orderID), "fulfillment_event": event.json]
+        }
+    }
+
     // MARK: Approvals (the principal's side)
 
     /// A checkout by id alone (the principal's page), with its agent's principal; nil when none.

@@ -205,7 +205,6 @@ public enum Endpoints {
         ActionRoute(method: "POST", path: "/catalog/search", action: "search_catalog"),
         ActionRoute(method: "POST", path: "/catalog/lookup", action: "lookup_catalog"),
         ActionRoute(method: "POST", path: "/inbox/ack", action: "ack_inbox"),
-        ActionRoute(method: "GET", path: "/orders/{id}", action: "get_order", pathArgument: "order_id"),
     ]
 
     /// UCP's checkout REST binding (described by UCP's own OpenAPI, which the profile at

@@ -69,6 +69,15 @@ extension Gateway {
                 adminResult { try commerce.decide(request.pathParameters["id"] ?? "", decision, by: "admin") }
             })
         }
+        router.post(prefix + "/orders/{id}/fulfillment", adminOnly { [unowned self] request in
+            adminResult({
+                let body = Self.body(request)
+                return try commerce.recordFulfillment(
+                    orderID: request.pathParameters["id"] ?? "", type: body["type"]?.stringValue ?? "", lineItems: body["line_items"],
+                    trackingNumber: body["tracking_number"]?.stringValue, trackingURL: body["tracking_url"]?.stringValue,
+                    carrier: body["carrier"]?.stringValue, description: body["description"]?.stringValue, by: "admin")
+            }, status: 201)
+        })
         router.get(prefix + "/webhooks", adminOnly { [unowned self] request in
             adminResult { ["deliveries": .array(try WebhookDispatcher.list(in: database, status: request.query("status")))] }
         })

@@ -131,6 +131,8 @@ public final class Gateway: @unchecked Sendable {
         settings.checkpointEvery = configuration.checkpointEvery
         settings.approvalTTL = configuration.approvalTTL
         settings.webhookURLs = configuration.webhookURLs
+        // Only orders bought through an approved UCP platform are sent to one.
+        settings.publicURL = configuration.ucpPlatforms.isEmpty ? nil : configuration.publicURL
         let services = try StoreServices(manifests: manifests, database: database, settings: settings)
         self.services = services
         var catalogViews = CatalogViews(manifests: manifests, baseURL: configuration.publicURL)

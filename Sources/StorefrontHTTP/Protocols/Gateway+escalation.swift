@@ -120,6 +120,14 @@ extension Gateway {
         guard let decision = form["decision"].flatMap(Commerce.Decision.init(rawValue:)) else {
             return escalationPage("Choose", "<p>Choose approve or decline.</p>", status: 400)
         }
+        // The decision writes to the store: off the server's threads, as the merchant's own.
+        return .later { complete in
+            DispatchQueue.global().async { complete(self.decide(claim.approvalID, decision, principal: claim.principal)) }
+        }
+    }
+
+    func decide(_ approvalID: String, _ decision: Commerce.Decision, principal: String) -> Response {
+        let claim = (approvalID: approvalID, principal: principal)
         do {
             let result = try commerce.decide(claim.approvalID, decision, by: claim.principal)
             let checkout = result["checkout"] ?? [:]

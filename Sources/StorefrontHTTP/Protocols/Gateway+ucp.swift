@@ -54,6 +54,36 @@ extension Gateway {
         router.post("/checkout-sessions/{id}/cancel") { [unowned self] request in
             self.ucpCheckoutCall(request, action: "cancel_checkout") { _, _ in .success([:]) }
         }
+        router.get("/orders/{id}") { [unowned self] request in self.ucpOrder(request) }
+    }
+
+    /// `GET /orders/{id}`: UCP's order entity, for the agent that placed it.
+    func ucpOrder(_ request: Request) -> Response {
+        let ucp = self.ucp
+        if case .refused(let status, let code, let content) = ucp.negotiate(request.headers["UCP-Agent"]) {
+            chargeReads(request)
+            return Self.ucpTransportError(status: status, code: code, content: content)
+        }
+        let identity: Identity
+        switch a2aCaller(request) {
+        case .refused(let response): return response
+        case .agent(let found): identity = found
+        }
+        let id = request.pathParameters["id"] ?? ""
+        do {
+            let order = try database.reading { db -> JSON? in
+                guard let order = try OrderStore.find(id, agentID: identity.agent.id, db: db) else { return nil }
+                return try UCPOrders.json(order, baseURL: configuration.publicURL, db: db)
+            }
+            guard let order else {
+                return jsonResponse(ucp.errorBody(code: "not_found", content: "No order \(id) for this agent.", severity: "unrecoverable"))
+            }
+            var response = jsonResponse(order)
+            response.noteCaller(identity, action: "get_order")
+            return response
+        } catch {
+            return Self.ucpTransportError(status: 503, code: "store_unavailable", content: "The order could not be read; retry.")
+        }
     }
 
     var ucp: UCP {
@@ -69,6 +99,7 @@ extension Gateway {
         arguments: (UCP, JSON) -> Result<JSON, UCPProblem>
     ) -> Response {
         let ucp = self.ucp
+        var agreedPlatform: (profile: String, webhook: String)?
         switch ucp.negotiate(request.headers["UCP-Agent"]) {
         case .refused(let status, let code, let content):
             chargeReads(request)
@@ -76,7 +107,10 @@ extension Gateway {
         case .incompatible(let content):
             chargeReads(request)
             return jsonResponse(ucp.errorBody(code: "capabilities_incompatible", content: content, severity: "unrecoverable"))
-        case .agreed: break
+        case .agreed(let platform, let orderWebhook):
+            if action == "create_checkout", let platform, let orderWebhook {
+                agreedPlatform = (platform, orderWebhook)
+            }
         }
         var body: JSON = [:]
         if !request.body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
@@ -97,7 +131,27 @@ extension Gateway {
             fields["checkout_id"] = .string(id)
             mapped = .object(fields)
         }
-        return runAction(action, arguments: mapped, request: request) { outcome in
+        // The platform the checkout came through hears of its order (its profile's order
+        // webhook): kept with the checkout before the answer goes out (a write that reports
+        // after its commit: this runs where the writer reports).
+        var remember: (@Sendable (ActionOutcome, @escaping @Sendable (Response?) -> Void) -> Void)?
+        if let platform = agreedPlatform {
+            let database = database
+            remember = { outcome, done in
+                guard case .success(let result) = outcome.result, let checkoutID = result["checkout"]?["id"]?.stringValue else {
+                    return done(nil)
+                }
+                database.writing({ db in
+                    try UCPOrders.rememberPlatform(checkoutID: checkoutID, platform: platform.profile, url: platform.webhook, db: db)
+                }) { stored in
+                    if case .failure = stored {
+                        return done(Self.ucpTransportError(status: 503, code: "store_unavailable", content: "Retry with the same Idempotency-Key."))
+                    }
+                    done(nil)
+                }
+            }
+        }
+        return runAction(action, arguments: mapped, request: request, beforeAnswer: remember) { outcome in
             switch outcome.result {
             case .success(let result):
                 var response = jsonResponse(ucp.checkout(result["checkout"] ?? [:]), status: successStatus)
@@ -138,7 +192,9 @@ extension Gateway {
     /// Runs an action as the request's caller: credentials, rate limits and the idempotency key
     /// as on REST; the gateway's own 401 and 429 are answered here, everything else by `answer`.
     func runAction(
-        _ name: String, arguments: JSON, request: Request, answer: @escaping @Sendable (ActionOutcome) -> Response
+        _ name: String, arguments: JSON, request: Request,
+        beforeAnswer: (@Sendable (ActionOutcome, @escaping @Sendable (Response?) -> Void) -> Void)? = nil,
+        answer: @escaping @Sendable (ActionOutcome) -> Response
     ) -> Response {
         let identity: Identity?
         switch authenticate(request) {
@@ -170,6 +226,11 @@ extension Gateway {
             return respond(actions.callWaiting(name, arguments: arguments, context: context))
         }
         let registry = actions
-        return .later { complete in registry.call(name, arguments: arguments, context: context) { complete(respond($0)) } }
+        return .later { complete in
+            registry.call(name, arguments: arguments, context: context) { outcome in
+                guard let beforeAnswer else { return complete(respond(outcome)) }
+                beforeAnswer(outcome) { override in complete(override ?? respond(outcome)) }
+            }
+        }
     }
 }

@@ -9,6 +9,7 @@ import StorefrontDomain
 struct UCP: Sendable {
     static let version = "2026-08-25"
     static let checkoutCapability = "dev.ucp.shopping.checkout"
+    static let orderCapability = "dev.ucp.shopping.order"
     static let walletHandlerName = "dev.storefront.wallet"
     static let walletHandlerID = "wallet"
 
@@ -31,7 +32,14 @@ struct UCP: Sendable {
                     "spec": .string("https://ucp.dev/\(Self.version)/specification/shopping/checkout"),
                     "schema": .string("https://ucp.dev/\(Self.version)/schemas/shopping/checkout.json"),
                 ]
-            ]
+            ],
+            Self.orderCapability: [
+                [
+                    "version": .string(Self.version),
+                    "spec": .string("https://ucp.dev/\(Self.version)/specification/shopping/order"),
+                    "schema": .string("https://ucp.dev/\(Self.version)/schemas/shopping/order.json"),
+                ]
+            ],
         ])
     }
 
@@ -84,7 +92,8 @@ struct UCP: Sendable {
     // MARK: Negotiation
 
     enum Negotiation {
-        case agreed
+        /// Served; with the platform's profile URL and its order webhook when it named one.
+        case agreed(platform: String?, orderWebhook: String?)
         /// A transport error (`{code, content}`) with its status.
         case refused(status: Int, code: String, content: String)
         /// A business error: the capabilities do not meet.
@@ -95,7 +104,7 @@ struct UCP: Sendable {
     /// caller gets this store's capabilities as they are; with one, the platform must be one the
     /// merchant approved (`--ucp-platforms`), speak this version and share the checkout capability.
     func negotiate(_ header: String?) -> Negotiation {
-        guard let header else { return .agreed }
+        guard let header else { return .agreed(platform: nil, orderWebhook: nil) }
         guard let profileURL = Self.profileParameter(header) else {
             return .refused(
                 status: 400, code: "invalid_profile_url", content: "UCP-Agent must be a dictionary with profile=\"https://…\".")
@@ -121,7 +130,9 @@ struct UCP: Sendable {
         guard offered.contains(where: { $0["version"]?.stringValue == Self.version }) else {
             return .incompatible("The platform does not support \(Self.checkoutCapability) \(Self.version), the only capability this store offers.")
         }
-        return .agreed
+        let webhook = ucp["capabilities"]?["dev.ucp.shopping.order"]?.arrayValue?.lazy
+            .compactMap { $0["config"]?["webhook_url"]?.stringValue }.first
+        return .agreed(platform: profileURL, orderWebhook: webhook)
     }
 
     static func profileParameter(_ header: String) -> String? {

@@ -10,9 +10,12 @@ import StorefrontDomain
 public struct AgentEvents: Sendable {
     /// The merchant's webhook endpoints for order events.
     public var webhookURLs: [String] = []
+    /// The gateway's public URL (UCP orders name it); nil: no UCP platform hears of orders.
+    public var publicURL: String?
 
-    public init(webhookURLs: [String] = []) {
+    public init(webhookURLs: [String] = [], publicURL: String? = nil) {
         self.webhookURLs = webhookURLs
+        self.publicURL = publicURL
     }
 
     public func record(_ type: String, agentID: String, orderID: String? = nil, data: JSON, db: Connection) throws {
@@ -34,8 +37,22 @@ public struct AgentEvents: Sendable {
             JOIN mcp_sessions ses ON ses.id = s.session_id AND ses.ended_at IS NULL
             WHERE s.agent_id = ? AND s.uri = ?
             """, [.text(notification.compactString), .text(agentID), .text(AgentInbox.resourceURI)])
-        guard type.hasPrefix("order."), !webhookURLs.isEmpty else { return }
+        guard type.hasPrefix("order.") else { return }
         let eventID = "evt_\(inboxID)_" + randomIdentifier(prefix: "").prefix(8)
+        // The UCP platform the order was bought through hears of it: the whole order as it is
+        // now, signed when it is sent.
+        if let publicURL, let orderID, let url = try UCPOrders.platformWebhook(orderID: orderID, db: db),
+            let order = try OrderStore.find(orderID, db: db)
+        {
+            let body = try UCPOrders.json(order, baseURL: publicURL, db: db)
+            try db.runDeferred(
+                """
+                INSERT INTO webhook_outbox (event_id, url, order_id, type, body, next_attempt_at, created_at, scheme)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 'ucp')
+                """,
+                [.text(eventID), .text(url), .text(orderID), .text(type), .text(body.compactString), .integer(now), .integer(now)])
+        }
+        guard !webhookURLs.isEmpty else { return }
         let body: JSON = [
             "id": .string(eventID), "type": .string(type), "created_at": .string(Timestamp.iso8601(seconds: now)),
             "agent_id": .string(agentID), "data": data,

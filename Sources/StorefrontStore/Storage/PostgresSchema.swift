@@ -439,6 +439,29 @@ extension StoreMigrations {
             CREATE INDEX a2a_tasks_agent ON a2a_tasks (agent_id, seq);
             CREATE INDEX a2a_tasks_updated ON a2a_tasks (updated_at);
             """),
+        Migration(
+            version: 19, name: "UCP orders: fulfillment events, platform webhooks",
+            sql: """
+            CREATE TABLE order_fulfillment_events (
+                id TEXT PRIMARY KEY,
+                order_id TEXT NOT NULL,
+                type TEXT NOT NULL,
+                line_items TEXT NOT NULL,
+                tracking_number TEXT,
+                tracking_url TEXT,
+                carrier TEXT,
+                description TEXT,
+                occurred_at BIGINT NOT NULL
+            );
+            CREATE INDEX order_fulfillment_events_order ON order_fulfillment_events (order_id, occurred_at);
+            CREATE TABLE ucp_order_webhooks (
+                checkout_id TEXT PRIMARY KEY,
+                platform TEXT NOT NULL,
+                url TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+            );
+            ALTER TABLE webhook_outbox ADD COLUMN scheme TEXT NOT NULL DEFAULT 'storefront';
+            """),
     ]
 
     /// A column default: the time now as RFC 3339 UTC with milliseconds, as SQLite writes it.

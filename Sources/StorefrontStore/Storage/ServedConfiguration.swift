@@ -9,15 +9,29 @@ import Store
 public enum ServedConfiguration {
     static let manifestsKey = "manifests_folder"
     static let webhooksKey = "webhook_urls"
+    static let ucpPublicURLKey = "ucp_public_url"
 
-    /// Records the absolute path of the manifests folder and the webhook URLs `serve` uses.
-    public static func record(manifests folder: URL, webhookURLs: [String], in database: Database) throws {
+    /// Records the absolute path of the manifests folder and the webhook URLs `serve` uses, and
+    /// the public URL when UCP platforms hear of orders (nil: none do).
+    public static func record(manifests folder: URL, webhookURLs: [String], ucpPublicURL: String? = nil, in database: Database) throws {
         let path = folder.standardizedFileURL.path
         let urls = JSON.array(webhookURLs.map(JSON.string)).compactString
         try database.write { db in
             try db.run("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [.text(manifestsKey), .text(path)])
             try db.run("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [.text(webhooksKey), .text(urls)])
+            if let ucpPublicURL {
+                try db.run(
+                    "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [.text(ucpPublicURLKey), .text(ucpPublicURL)])
+            } else {
+                try db.run("DELETE FROM settings WHERE key = ?", [.text(ucpPublicURLKey)])
+            }
         }
+    }
+
+    /// The public URL recorded for UCP orders (nil: the gateway serves no UCP platform).
+    public static func ucpPublicURL(in database: Database) throws -> String? {
+        try setting(ucpPublicURLKey, in: database)
     }
 
     /// The manifests folder last recorded, or nil when the store has never been served.

@@ -493,6 +493,34 @@ public enum StoreMigrations {
                 CREATE INDEX a2a_tasks_agent ON a2a_tasks (agent_id, seq);
                 CREATE INDEX a2a_tasks_updated ON a2a_tasks (updated_at);
                 """),
+        Migration(
+            version: 19, name: "UCP orders: fulfillment events, platform webhooks",
+            sql: """
+                -- What happened to an order after it was placed (shipped, delivered, ...), as the
+                -- merchant records it; UCP's order shows them, append-only.
+                CREATE TABLE order_fulfillment_events (
+                    id TEXT PRIMARY KEY,
+                    order_id TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    line_items TEXT NOT NULL,
+                    tracking_number TEXT,
+                    tracking_url TEXT,
+                    carrier TEXT,
+                    description TEXT,
+                    occurred_at INTEGER NOT NULL
+                );
+                CREATE INDEX order_fulfillment_events_order ON order_fulfillment_events (order_id, occurred_at);
+                -- The UCP platform a checkout was made through, and where it hears of the order
+                -- (its profile's order webhook_url; only merchant-approved platforms).
+                CREATE TABLE ucp_order_webhooks (
+                    checkout_id TEXT PRIMARY KEY,
+                    platform TEXT NOT NULL,
+                    url TEXT NOT NULL,
+                    created_at INTEGER NOT NULL
+                );
+                -- A delivery is the merchant's event (HMAC) or a UCP platform's order (RFC 9421).
+                ALTER TABLE webhook_outbox ADD COLUMN scheme TEXT NOT NULL DEFAULT 'storefront';
+                """),
     ]
 }
 

@@ -25,6 +25,9 @@ public final class WebhookDispatcher: @unchecked Sendable {
     let database: Database
     let secret: String
     let settings: Settings
+    /// Signs deliveries to UCP platforms (RFC 9421 with the store's key; the key is in the
+    /// profile at `profileURL`).
+    public var ucpSigner: (key: StoreSigningKey, profileURL: String)?
     private let wake = DispatchSemaphore(value: 0)
     private var thread: Thread?
     private let lock = NSLock()
@@ -122,9 +125,16 @@ public final class WebhookDispatcher: @unchecked Sendable {
         request.httpMethod = "POST"
         request.httpBody = Data(body.utf8)
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue(row["event_id"].string, forHTTPHeaderField: "Storefront-Event-Id")
-        request.setValue(row["type"].string, forHTTPHeaderField: "Storefront-Event-Type")
-        request.setValue(Self.signature(secret: secret, timestamp: timestamp, body: body), forHTTPHeaderField: "Storefront-Signature")
+        if row["scheme"].string == "ucp" {
+            guard let signer = ucpSigner, let url = request.url else { return }
+            let headers = try Self.ucpHeaders(
+                url: url, body: Array(body.utf8), eventID: row["event_id"].string ?? "", timestamp: timestamp, signer: signer)
+            for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        } else {
+            request.setValue(row["event_id"].string, forHTTPHeaderField: "Storefront-Event-Id")
+            request.setValue(row["type"].string, forHTTPHeaderField: "Storefront-Event-Type")
+            request.setValue(Self.signature(secret: secret, timestamp: timestamp, body: body), forHTTPHeaderField: "Storefront-Signature")
+        }
         request.setValue("Storefront-Webhooks/\(StorefrontVersion.current)", forHTTPHeaderField: "User-Agent")
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var status = 0
@@ -152,6 +162,31 @@ public final class WebhookDispatcher: @unchecked Sendable {
                      .text(error), .integer(id)])
             }
         }
+    }
+
+    /// The headers of an order sent to a UCP platform (UCP's signatures.md): the Standard
+    /// Webhooks id and timestamp, `UCP-Agent` naming this store's profile, the RFC 9530
+    /// `Content-Digest` of the body, and an RFC 9421 signature (`sig1`, Ed25519, `keyid` = the
+    /// profile key's `kid`) over the method, authority, path and those headers.
+    public static func ucpHeaders(
+        url: URL, body: [UInt8], eventID: String, timestamp: Int64, signer: (key: StoreSigningKey, profileURL: String)
+    ) throws -> [(String, String)] {
+        let digest = "sha-256=:" + Data(SHA256.hash(data: Data(body))).base64EncodedString() + ":"
+        let agent = "profile=\"\(signer.profileURL)\""
+        var authority = (url.host ?? "").lowercased()
+        if let port = url.port, !(url.scheme == "https" && port == 443), !(url.scheme == "http" && port == 80) { authority += ":\(port)" }
+        let path = url.path.isEmpty ? "/" : url.path
+        let covered: [(String, String)] = [
+            ("@method", "POST"), ("@authority", authority), ("@path", path), ("content-digest", digest),
+            ("content-type", "application/json"), ("ucp-agent", agent), ("webhook-id", eventID), ("webhook-timestamp", String(timestamp)),
+        ]
+        let parameters = "(" + covered.map { "\"\($0.0)\"" }.joined(separator: " ") + ");created=\(timestamp);keyid=\"\(signer.key.keyID)\""
+        let base = (covered.map { "\"\($0.0)\": \($0.1)" } + ["\"@signature-params\": " + parameters]).joined(separator: "\n")
+        let signature = try signer.key.sign(Array(base.utf8)).base64EncodedString()
+        return [
+            ("Webhook-Id", eventID), ("Webhook-Timestamp", String(timestamp)), ("UCP-Agent", agent), ("Content-Digest", digest),
+            ("Signature-Input", "sig1=" + parameters), ("Signature", "sig1=:" + signature + ":"),
+        ]
     }
 
     // MARK: Administration
