@@ -58,8 +58,8 @@ def test_the_document_covers_every_action_and_alias(http, base_url):
         assert ("POST", f"/tools/{name}") in operations, name
     for path in ("/catalog/search", "/catalog/lookup", "/inbox/ack"):
         assert ("POST", path) in operations, path
-    assert {("GET", "/orders/{id}"), ("GET", "/trail/proof/inclusion"), ("GET", "/trail/proof/consistency")} <= operations
-    # UCP's checkout binding is described by UCP's own OpenAPI (linked from /.well-known/ucp).
-    assert not any(path.startswith("/checkout-sessions") for _, path in operations)
+    assert {("GET", "/trail/proof/inclusion"), ("GET", "/trail/proof/consistency")} <= operations
+    # UCP's checkout and order bindings are described by UCP's own OpenAPI (linked from /.well-known/ucp).
+    assert not any(path.startswith(("/checkout-sessions", "/orders/")) for _, path in operations)
     assert ("GET", "/tools") in operations
     assert ("GET", "/openapi.json") in operations

@@ -48,6 +48,10 @@ package struct CommerceActions: Sendable {
                 description: "Pay from the wallet: stock is reserved, every spend limit and the balance are checked, and the wallet is debited, all at once. Above the approval threshold the checkout waits in pending_approval for the principal. Send an Idempotency-Key: a retry returns the first answer and never charges twice.",
                 stage: .transacting, scope: "checkout:write", annotations: Self.mutating, write: completeCheckout),
             Action(
+                name: "delegate_payment", title: "Delegate a payment allowance from the wallet",
+                description: "ACP's delegate_payment against the agent's wallet: an allowance for one checkout (at most max_amount, in its currency, until expires_at, once). complete_checkout with payment_token set to its id must fit it; the wallet's own limits hold as well.",
+                stage: .transacting, scope: "checkout:write", annotations: Self.mutating, write: delegatePayment),
+            Action(
                 name: "cancel_checkout", title: "Cancel a checkout", description: "Cancel an open or pending checkout; a pending one's hold and stock are released.",
                 stage: .transacting, scope: "checkout:write", annotations: Self.destructive, write: cancelCheckout),
             Action(
@@ -256,6 +260,11 @@ package struct CommerceActions: Sendable {
             error.details = .object(details)
             throw error
         }
+        // A delegated allowance, when the purchase is paid with one, bounds it too; it is spent
+        // below, in this transaction.
+        let allowance = try arguments["payment_token"]?.stringValue.map { token in
+            try usableAllowance(token, agentID: agent.id, checkout: checkout, db: db)
+        }
         try commerce.reserve(lines, db: db)
         if let threshold = wallet.controls.approvalThreshold, total > threshold {
             let now = unixNow()
@@ -266,6 +275,7 @@ package struct CommerceActions: Sendable {
             try db.appendLedger(agentID: agent.id, kind: "hold", amount: -total, currency: currency, reference: id, note: approvalID)
             try ApprovalStore.insert(approval, db: db)
             try CheckoutStore.markPendingApproval(id, approvalID: approvalID, at: now, db: db)
+            if let allowance { try spend(allowance, orderID: nil, db: db) }
             try commerce.trail.append(
                 TrailEntry(
                     agentID: agent.id, principal: agent.principal, action: "wallet.hold", target: approvalID, outcome: "pending_approval",
@@ -283,6 +293,7 @@ package struct CommerceActions: Sendable {
         }
         let (order, debit) = try commerce.placeOrder(
             checkout: checkout, principal: agent.principal, wallet: wallet, db: db, capturingHold: false)
+        if let allowance { try spend(allowance, orderID: order.id, db: db) }
         // Built from what is in hand: the checkout read above, completed by this order (a
         // checkout that waited for approval completes in `decide`, so this one has none).
         var completed = checkout
@@ -295,6 +306,100 @@ package struct CommerceActions: Sendable {
             // Over the trail as it ends with the debit (nothing was appended after it).
             "receipt": try commerce.trail.receipt(for: debit, orderID: order.id, treeSize: debit.seq, in: db),
         ]
+    }
+
+    // MARK: Delegated payment (ACP)
+
+    /// The agent's wallet as a network token, as `delegate_payment`'s `payment_method.number` names it.
+    static func walletToken(_ agentID: String) -> String { "wallet:" + agentID }
+
+    func delegatePayment(_ arguments: JSON, _ context: ActionContext, _ db: StoreConnection) throws -> JSON {
+        let agent = try context.requireAgent()
+        let method = arguments["payment_method"] ?? [:]
+        guard method["type"]?.stringValue == "card", method["card_number_type"]?.stringValue == "network_token",
+            method["number"]?.stringValue == Self.walletToken(agent.id)
+        else {
+            throw ActionError.invalid(
+                "invalid_card",
+                "This store delegates from the agent's own wallet: payment_method {type: \"card\", card_number_type: \"network_token\", number: \"\(Self.walletToken(agent.id))\"}.",
+                param: "/payment_method")
+        }
+        let allowance = arguments["allowance"] ?? [:]
+        guard allowance["reason"]?.stringValue == "one_time" else {
+            throw ActionError.invalid("invalid_allowance", "allowance.reason must be one_time.", param: "/allowance/reason")
+        }
+        let currency = manifests.currency
+        guard allowance["currency"]?.stringValue?.uppercased() == currency.uppercased() else {
+            throw ActionError.invalid("invalid_allowance", "This store sells in \(currency.lowercased()).", param: "/allowance/currency")
+        }
+        guard allowance["merchant_id"]?.stringValue == manifests.storeID else {
+            throw ActionError.invalid("invalid_allowance", "merchant_id is this store's id, \(manifests.storeID).", param: "/allowance/merchant_id")
+        }
+        let now = unixNow()
+        guard let expiresText = allowance["expires_at"]?.stringValue, let expires = Self.rfc3339Seconds(expiresText), expires > now,
+            expires <= now + 30 * 86400
+        else {
+            throw ActionError.invalid(
+                "invalid_allowance", "expires_at must be an RFC 3339 time in the next 30 days.", param: "/allowance/expires_at")
+        }
+        let checkoutID = allowance["checkout_session_id"]?.stringValue ?? ""
+        let checkout = try commerce.checkout(checkoutID, agentID: agent.id, db: db)
+        guard checkout.status.isOpen else {
+            throw ActionError.conflict("invalid_state", "Checkout \(checkoutID) is \(checkout.status.rawValue); nothing is left to pay.")
+        }
+        guard try AllowanceStore.openCount(agentID: agent.id, at: now, db: db) < AllowanceStore.openPerAgent else {
+            throw ActionError.conflict(
+                "quota_exceeded", "At most \(AllowanceStore.openPerAgent) unspent allowances at once; spend one or let it expire.")
+        }
+        let metadata = arguments["metadata"] ?? [:]
+        let id = randomIdentifier(prefix: "spt_")
+        try AllowanceStore.insert(
+            DelegatedAllowance(
+                id: id, agentID: agent.id, checkoutID: checkoutID, maxAmount: allowance["max_amount"]?.intValue ?? 0,
+                currency: currency, merchantID: manifests.storeID, expiresAt: expires, metadata: metadata, createdAt: now), db: db)
+        try commerce.trail.append(
+            TrailEntry(
+                agentID: agent.id, principal: agent.principal, action: "payment.delegate", target: id, outcome: "ok",
+                amount: allowance["max_amount"]?.intValue, currency: currency), in: db)
+        return ["id": .string(id), "created": .string(isoTime(now)), "metadata": metadata]
+    }
+
+    /// The allowance `token` if this purchase fits it; otherwise the refusal that says why.
+    func usableAllowance(_ token: String, agentID: String, checkout: Checkout, db: StoreConnection) throws -> DelegatedAllowance {
+        guard let allowance = try AllowanceStore.find(token, agentID: agentID, db: db) else {
+            throw ActionError.invalid("invalid_payment_token", "No delegated allowance \(token) for this agent.", param: "/payment_token")
+        }
+        let money = { (amount: Int64) in Money(amount: amount, currency: checkout.currency).json }
+        guard allowance.usedAt == nil else {
+            throw ActionError.conflict("payment_token_used", "Allowance \(token) was spent already (it is one-time).")
+        }
+        guard allowance.checkoutID == checkout.id else {
+            throw ActionError.invalid("payment_token_mismatch", "Allowance \(token) is for checkout \(allowance.checkoutID).", param: "/payment_token")
+        }
+        guard allowance.expiresAt >= unixNow() else {
+            throw ActionError.conflict("payment_token_expired", "Allowance \(token) expired at \(isoTime(allowance.expiresAt)).")
+        }
+        guard checkout.total <= allowance.maxAmount else {
+            throw ActionError(
+                status: 403, kind: .permission, code: "allowance_exceeded",
+                message: "The purchase (\(Money(amount: checkout.total, currency: checkout.currency).displayString)) is more than allowance \(token) allows.",
+                details: ["allowed": money(allowance.maxAmount), "attempted": money(checkout.total), "target": .string(checkout.id)])
+        }
+        return allowance
+    }
+
+    func spend(_ allowance: DelegatedAllowance, orderID: String?, db: StoreConnection) throws {
+        guard try AllowanceStore.spend(allowance.id, orderID: orderID ?? "", at: unixNow(), db: db) else {
+            throw ActionError.conflict("payment_token_used", "Allowance \(allowance.id) was spent already (it is one-time).")
+        }
+    }
+
+    static func rfc3339Seconds(_ text: String) -> Int64? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970) }
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text).map { Int64($0.timeIntervalSince1970) }
     }
 
     func cancelCheckout(_ arguments: JSON, _ context: ActionContext, _ db: StoreConnection) throws -> JSON {

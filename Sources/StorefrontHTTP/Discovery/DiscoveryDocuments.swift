@@ -348,21 +348,14 @@ struct StoreFacts {
     }
 
     func acpDiscovery() -> JSON {
-        [
-            "protocol": [
-                "name": "acp", "version": "2026-04-17", "supported_versions": ["2026-04-17"],
-                "documentation_url": .string(url("/agents")),
-            ],
-            "api_base_url": .string(baseURL),
-            "transports": ["rest"],
-            "capabilities": [
-                // Checkout sessions are not served yet; the list grows with the transacting routes.
-                "services": [],
-                "supported_currencies": .array(
-                    (store["currencies"]?.arrayValue ?? []).compactMap { $0.stringValue?.lowercased() }.map(JSON.string)),
-                "supported_locales": store["locales"] ?? [],
-            ],
-        ]
+        var document = ACP(
+            baseURL: baseURL, storeID: manifests.storeID, currency: manifests.currency, shippingOptions: []
+        ).discovery.objectValue ?? [:]
+        if let locales = store["locales"]?.arrayValue, !locales.isEmpty, var capabilities = document["capabilities"]?.objectValue {
+            capabilities["supported_locales"] = .array(locales)
+            document["capabilities"] = .object(capabilities)
+        }
+        return .object(document)
     }
 
     func capabilityManifest(signingKey: StoreSigningKey, actions: ActionRegistry) -> JSON {

@@ -210,6 +210,10 @@ public enum Endpoints {
     /// UCP's checkout REST binding (described by UCP's own OpenAPI, which the profile at
     /// /.well-known/ucp links, not by this gateway's).
     public static let ucpCheckoutPath = "/checkout-sessions"
+    /// UCP's order binding (`GET /orders/{id}`), described by UCP's OpenAPI too.
+    public static let ucpOrderPath = "/orders"
+    /// ACP's checkout and delegated-payment routes (described by ACP's own OpenAPI).
+    public static let acpPaths = ["/checkout_sessions", "/agentic_commerce/"]
 
     /// The MCP transport (JSON-RPC, described by the MCP server card, not by OpenAPI).
     public static let mcpPath = "/mcp"

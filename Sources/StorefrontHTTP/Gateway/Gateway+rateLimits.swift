@@ -24,11 +24,16 @@ extension Gateway {
         }
         switch request.method {
         case "GET", "HEAD":
-            if path == "/catalog" || path.hasPrefix("/checkout-sessions/") || path.hasPrefix(Gateway.a2aPath + "/v1/tasks/") { return nil }
+            if path == "/catalog" || path.hasPrefix("/checkout-sessions/") || path.hasPrefix(Gateway.a2aPath + "/v1/tasks/")
+                || path.hasPrefix("/checkout_sessions/") || path.hasPrefix("/orders/")
+            {
+                return nil
+            }
             return .reads
         case "POST", "PUT":
             if path == "/agents/register" { return .registration }
-            if path == "/mcp" || path.hasPrefix("/tools/") || path == Gateway.a2aPath || path.hasPrefix(Gateway.a2aPath + "/") || path == "/catalog/search" || path == "/catalog/lookup"
+            if path == "/mcp" || path.hasPrefix("/tools/") || path == Gateway.a2aPath || path.hasPrefix(Gateway.a2aPath + "/")
+                || path.hasPrefix("/checkout_sessions") || path == "/agentic_commerce/delegate_payment" || path == "/catalog/search" || path == "/catalog/lookup"
                 || path == "/inbox/ack" || path.hasPrefix("/checkout-sessions")
             {
                 return nil

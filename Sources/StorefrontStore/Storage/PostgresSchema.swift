@@ -462,6 +462,24 @@ extension StoreMigrations {
             );
             ALTER TABLE webhook_outbox ADD COLUMN scheme TEXT NOT NULL DEFAULT 'storefront';
             """),
+        Migration(
+            version: 20, name: "ACP delegated payment allowances",
+            sql: """
+            CREATE TABLE delegated_allowances (
+                id TEXT PRIMARY KEY,
+                agent_id TEXT NOT NULL,
+                checkout_id TEXT NOT NULL,
+                max_amount BIGINT NOT NULL,
+                currency TEXT NOT NULL,
+                merchant_id TEXT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                metadata TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                used_at BIGINT,
+                order_id TEXT
+            );
+            CREATE INDEX delegated_allowances_agent ON delegated_allowances (agent_id, used_at, expires_at);
+            """),
     ]
 
     /// A column default: the time now as RFC 3339 UTC with milliseconds, as SQLite writes it.

@@ -521,6 +521,27 @@ public enum StoreMigrations {
                 -- A delivery is the merchant's event (HMAC) or a UCP platform's order (RFC 9421).
                 ALTER TABLE webhook_outbox ADD COLUMN scheme TEXT NOT NULL DEFAULT 'storefront';
                 """),
+        Migration(
+            version: 20, name: "ACP delegated payment allowances",
+            sql: """
+                -- An allowance delegated from an agent's wallet for one checkout session (ACP's
+                -- delegate_payment): at most max_amount, in currency, until expires_at, once.
+                -- Spent in the purchase's own transaction; kept as the record of what was allowed.
+                CREATE TABLE delegated_allowances (
+                    id TEXT PRIMARY KEY,
+                    agent_id TEXT NOT NULL,
+                    checkout_id TEXT NOT NULL,
+                    max_amount INTEGER NOT NULL,
+                    currency TEXT NOT NULL,
+                    merchant_id TEXT NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    metadata TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    used_at INTEGER,
+                    order_id TEXT
+                );
+                CREATE INDEX delegated_allowances_agent ON delegated_allowances (agent_id, used_at, expires_at);
+                """),
     ]
 }
 
