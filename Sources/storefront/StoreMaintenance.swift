@@ -44,7 +44,8 @@ struct StoreMaintenance: ParsableCommand {
                     "mcp_sessions": .int(Int64(report.mcpSessions)), "checkouts": .int(Int64(report.checkouts)),
                     "carts": .int(Int64(report.carts)), "idempotency_records": .int(Int64(report.idempotencyRecords)),
                     "analytics_events": .int(Int64(report.analyticsEvents)), "refused_attempts": .int(Int64(report.refusedAttempts)),
-                    "a2a_tasks": .int(Int64(report.a2aTasks)),
+                    "a2a_tasks": .int(Int64(report.a2aTasks)), "delegated_allowances": .int(Int64(report.allowances)),
+                    "ucp_order_webhooks": .int(Int64(report.ucpPlatformLinks)),
                 ]
             }
             let connection = try StoreOpener.connect(store)

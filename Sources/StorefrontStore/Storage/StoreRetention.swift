@@ -26,6 +26,8 @@ public struct SweepReport: Sendable, Equatable {
     public var analyticsEvents = 0
     public var refusedAttempts = 0
     public var a2aTasks = 0
+    public var allowances = 0
+    public var ucpPlatformLinks = 0
 }
 
 /// Deletes what outlived its retention. Each kind is deleted in bounded batches, so one sweep
@@ -83,10 +85,23 @@ public struct StoreRetention: Sendable {
             let a2aTasks = try db.run(
                 "DELETE FROM a2a_tasks WHERE seq IN (SELECT seq FROM a2a_tasks WHERE updated_at < ? LIMIT ?)",
                 [.integer(checkoutCutoff), .integer(Int64(limit))])
-            return [checkouts, carts, idempotencyRecords, analyticsEvents, refusedAttempts, a2aTasks]
+            // Allowances never spent, a day after they expired (spent ones are the record of what
+            // paid for an order).
+            let allowances = try db.run(
+                "DELETE FROM delegated_allowances WHERE id IN (SELECT id FROM delegated_allowances WHERE used_at IS NULL AND expires_at < ? LIMIT ?)",
+                [.integer(idempotencyCutoff), .integer(Int64(limit))])
+            // The platform of a checkout that is gone (never completed, swept above).
+            let ucpPlatformLinks = try db.run(
+                """
+                DELETE FROM ucp_order_webhooks WHERE checkout_id IN (
+                    SELECT w.checkout_id FROM ucp_order_webhooks w WHERE w.created_at < ?
+                    AND NOT EXISTS (SELECT 1 FROM checkouts c WHERE c.id = w.checkout_id) LIMIT ?)
+                """, [.integer(checkoutCutoff), .integer(Int64(limit))])
+            return [checkouts, carts, idempotencyRecords, analyticsEvents, refusedAttempts, a2aTasks, allowances, ucpPlatformLinks]
         }
         (report.checkouts, report.carts, report.idempotencyRecords) = (counts[0], counts[1], counts[2])
         (report.analyticsEvents, report.refusedAttempts, report.a2aTasks) = (counts[3], counts[4], counts[5])
+        (report.allowances, report.ucpPlatformLinks) = (counts[6], counts[7])
         return report
     }
 }
