@@ -97,7 +97,7 @@ def test_the_profile_passes_the_business_schema_and_is_served_as_the_spec_requir
     ucp = profile["ucp"]
     rest = ucp["services"]["dev.ucp.shopping"][0]
     assert rest["transport"] == "rest" and rest["endpoint"] == shop.base_url
-    assert list(ucp["capabilities"]) == ["dev.ucp.shopping.checkout"]
+    assert sorted(ucp["capabilities"]) == ["dev.ucp.shopping.checkout", "dev.ucp.shopping.order"]
     assert ucp["payment_handlers"]["dev.storefront.wallet"][0]["id"] == "wallet"
     jwks = requests.get(shop.url("/.well-known/jwks.json"), timeout=10).json()["keys"]
     assert profile["keys"][0]["kid"] in {k["kid"] for k in jwks}
@@ -127,7 +127,8 @@ def test_a_purchase_through_ucp_checkout_from_create_to_completed(shop):
     assert again["order"]["id"] == done["order"]["id"]
     assert ledger_sum(shop.store, agent.id) == 100_000 - 3 * GIFT_PRICE
     order = requests.get(done["order"]["permalink_url"], headers=agent.auth, timeout=10)
-    assert order.status_code == 200 and order.json()["order"]["id"] == done["order"]["id"]
+    assert order.status_code == 200 and order.json()["id"] == done["order"]["id"]
+    assert not errors("shopping/order.json", order.json(), "response", "read")
 
 
 def test_above_the_approval_threshold_the_checkout_requires_escalation_with_a_continue_url(shop):

@@ -9,7 +9,7 @@ import StorefrontDomain
 /// `…/cancel`, and `POST /agentic_commerce/delegate_payment` (201) against the agent's wallet.
 /// Every request names `API-Version: 2026-04-17`; every POST carries an `Idempotency-Key`
 /// (1–255 characters; a retry replays, another body under the same key is 422, one still running
-/// is 409 with `Retry-After`); a `Timestamp`, when sent, is RFC 3339 and within five minutes.
+/// is 409 with `Retry-After`); a `Timestamp`, when sent, is RFC 3339.
 /// Errors are ACP's flat `{type, code, message, param?}`.
 extension Gateway {
     func addACPRoutes(to router: inout Router) {
@@ -101,13 +101,10 @@ extension Gateway {
                 return .invalid("invalid_idempotency_key", "Idempotency-Key is 1 to 255 characters.")
             }
         }
-        if let timestamp = request.headers["Timestamp"] {
-            guard let seconds = UCP.seconds(timestamp) else {
-                return .invalid("invalid_timestamp", "Timestamp must be an RFC 3339 time.")
-            }
-            guard abs(seconds - unixNow()) <= 300 else {
-                return .invalid("invalid_timestamp", "Timestamp is more than five minutes from the store's clock.")
-            }
+        // A Timestamp binds a request signature to its time; ACP defines no signature algorithm,
+        // so requests are authenticated by their bearer key and a Timestamp is only checked to be one.
+        if let timestamp = request.headers["Timestamp"], !timestamp.isEmpty, UCP.seconds(timestamp) == nil {
+            return .invalid("invalid_timestamp", "Timestamp must be an RFC 3339 time.")
         }
         return nil
     }
@@ -116,6 +113,25 @@ extension Gateway {
         _ request: Request, action: String, successStatus: Int = 200, arguments: (ACP, JSON) -> Result<JSON, ACPError>
     ) -> Response {
         let acp = self.acp
+        // Every ACP operation acts for an agent: who asks is settled before what is asked.
+        switch authenticate(request) {
+        case .failure(let error):
+            if let limiter = rateLimiter, let decision = chargeRoute(request, .reads, limiter: limiter), !decision.allowed {
+                return refusal(decision, identity: nil, action: action)
+            }
+            var response = Self.acpError(ACPError(status: 401, type: "invalid_request", code: "unauthorized", message: error.message))
+            response.headers.add("WWW-Authenticate", "Bearer realm=\"acp\"")
+            return response
+        case .success(nil):
+            chargeReads(request)
+            var response = Self.acpError(
+                ACPError(
+                    status: 401, type: "invalid_request", code: "unauthorized",
+                    message: "Send the agent's Authorization: Bearer <api key> (POST /agents/register issues one)."))
+            response.headers.add("WWW-Authenticate", "Bearer realm=\"acp\"")
+            return response
+        case .success: break
+        }
         if let problem = Self.acpHeaderProblem(request) {
             chargeReads(request)
             return Self.acpError(problem)
