@@ -10,6 +10,8 @@ licence into fixtures/acp):
   `DelegatePaymentResponse`, `Error`);
 - the headers ACP requires: API-Version, Idempotency-Key (replay, 422 on another body), Timestamp;
 - the allowance holds: another session, more than max_amount, expired, spent — each refused;
+- the product feed (`/feeds/acp/products.jsonl`): every line an ACP feed `Product`, with live
+  stock, and every variant id one `/checkout_sessions` takes;
 - concurrency: parallel completes never spend more than the allowances and the wallet's limits
   allow together, and one allowance pays once.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 import uuid
 from pathlib import Path
 
@@ -32,8 +35,9 @@ VERSION = "2026-04-17"
 FIXTURES = Path(__file__).parent / "fixtures" / "acp"
 CHECKOUT = json.loads((FIXTURES / "schema.agentic_checkout.json").read_text())
 DELEGATE = json.loads((FIXTURES / "schema.delegate_payment.json").read_text())
+FEED = json.loads((FIXTURES / "schema.feed.json").read_text())
 REGISTRY = Registry().with_resources(
-    (d["$id"], Resource.from_contents(d, default_specification=DRAFT202012)) for d in (CHECKOUT, DELEGATE))
+    (d["$id"], Resource.from_contents(d, default_specification=DRAFT202012)) for d in (CHECKOUT, DELEGATE, FEED))
 
 
 def problems(bundle: dict, definition: str, instance) -> list[str]:
@@ -244,3 +248,35 @@ def test_parallel_completes_never_spend_more_than_allowances_and_limits_allow(sh
     assert ledger_sum(shop.store, agent.id) == 100_000 - 3 * GIFT_PRICE
     spent = sql(shop.store, f"SELECT count(*) AS n FROM delegated_allowances WHERE agent_id = '{agent.id}' AND used_at IS NOT NULL")
     assert spent[0]["n"] == 3
+
+
+def test_the_product_feed_is_acps_with_live_stock_and_checkout_ids(shop, catalog_manifest):
+    r = requests.get(shop.url("/feeds/acp/products.jsonl"), timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/jsonl")
+    products = [valid(FEED, "Product", json.loads(line)) for line in r.text.splitlines()]
+    assert len(products) == len(catalog_manifest["products"])
+    valid(FEED, "FeedMetadata", requests.get(shop.url("/feeds/acp/metadata.json"), timeout=10).json())
+    variants = {v["id"]: v for p in products for v in p["variants"]}
+    assert variants["summit-4-season-tent"]["availability"] == {"available": False, "status": "out_of_stock"}
+    tent = variants["ridgeline-2p-tent-sage"]
+    assert tent["price"] == {"amount": 34900, "currency": "USD"} and {"name": "color", "value": "Sage"} in tent["variant_options"]
+    # Live: buying the last three boots of size 12 takes them from limited stock to none.
+    boot = "granite-mid-hiking-boot-12"
+    assert variants[boot]["availability"] == {"available": True, "status": "limited_stock"}
+    agent = shop.buyer(funds=100_000)
+    r = shop.call(agent, "create_checkout",
+                  {"items": [{"product_id": "granite-mid-hiking-boot", "variant_id": boot, "quantity": 3}]}, key=str(uuid.uuid4()))
+    assert shop.complete(agent, r.json()["checkout"]["id"]).status_code == 200
+    deadline = time.monotonic() + 5
+    while True:  # the stock cache follows a commit at once, another process's within a second
+        after = {v["id"]: v for line in requests.get(shop.url("/feeds/acp/products.jsonl"), timeout=10).text.splitlines()
+                 for v in json.loads(line)["variants"]}
+        if after[boot]["availability"]["available"] is False or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert after[boot]["availability"] == {"available": False, "status": "out_of_stock"}
+    # Every variant id is a line item id a checkout session takes.
+    for variant_id in list(variants)[:12]:
+        body = {"line_items": [{"id": variant_id}], "currency": "usd", "capabilities": {}}
+        r = post(shop, "/checkout_sessions", body, agent)
+        assert r.status_code == 201, (variant_id, r.text)

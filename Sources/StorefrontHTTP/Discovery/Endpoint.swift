@@ -213,7 +213,7 @@ public enum Endpoints {
     /// UCP's order binding (`GET /orders/{id}`), described by UCP's OpenAPI too.
     public static let ucpOrderPath = "/orders"
     /// ACP's checkout and delegated-payment routes (described by ACP's own OpenAPI).
-    public static let acpPaths = ["/checkout_sessions", "/agentic_commerce/"]
+    public static let acpPaths = ["/checkout_sessions", "/agentic_commerce/", "/feeds/acp/"]
 
     /// The MCP transport (JSON-RPC, described by the MCP server card, not by OpenAPI).
     public static let mcpPath = "/mcp"

@@ -298,6 +298,7 @@ public final class Gateway: @unchecked Sendable {
         addUCPRoutes(to: &router)
         addEscalationRoutes(to: &router)
         addACPRoutes(to: &router)
+        addACPFeedRoutes(to: &router)
         for route in Endpoints.actionRoutes {
             router.add(route.method, route.path) { [unowned self] request in
                 let fromPath: [String: JSON] = route.pathArgument.map { [$0: .string(request.pathParameters["id"] ?? "")] } ?? [:]
