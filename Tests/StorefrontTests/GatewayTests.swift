@@ -67,6 +67,7 @@ struct GatewayTests {
             if merchantPrefixes.contains(where: { path.hasPrefix($0) }) || path == Endpoints.mcpPath || path.hasPrefix("/a2a")
                 || path.hasPrefix(Endpoints.ucpCheckoutPath) || path.hasPrefix(Endpoints.ucpOrderPath + "/")
                 || Endpoints.acpPaths.contains(where: { path.hasPrefix($0) })
+                || Endpoints.ucpShoppingPaths.contains(where: { path.hasPrefix($0) })
             {
                 continue
             }

@@ -56,10 +56,11 @@ def test_the_document_covers_every_action_and_alias(http, base_url):
             "get_quote"} <= set(actions)
     for name in actions:
         assert ("POST", f"/tools/{name}") in operations, name
-    for path in ("/catalog/search", "/catalog/lookup", "/inbox/ack"):
-        assert ("POST", path) in operations, path
+    assert ("POST", "/inbox/ack") in operations
     assert {("GET", "/trail/proof/inclusion"), ("GET", "/trail/proof/consistency")} <= operations
-    # UCP's checkout and order bindings are described by UCP's own OpenAPI (linked from /.well-known/ucp).
-    assert not any(path.startswith(("/checkout-sessions", "/orders/")) for _, path in operations)
+    # UCP's catalog, cart, checkout and order bindings are described by UCP's own OpenAPI (linked
+    # from /.well-known/ucp), ACP's by ACP's.
+    assert not any(path.startswith(("/checkout-sessions", "/orders/", "/catalog/search", "/catalog/lookup", "/carts",
+                                    "/checkout_sessions", "/agentic_commerce/")) for _, path in operations)
     assert ("GET", "/tools") in operations
     assert ("GET", "/openapi.json") in operations

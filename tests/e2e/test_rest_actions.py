@@ -1,5 +1,5 @@
 """The REST mirror of the action registry: `GET /tools`, `POST /tools/{name}` for every action,
-the UCP aliases `POST /catalog/search` and `POST /catalog/lookup`, errors in the project's JSON
+errors in the project's JSON
 shape with the right status, and `get_quote` arithmetic checked against the manifests (volume
 discounts from pricing.json, subscription plans with trials, graduated usage tiers).
 
@@ -163,33 +163,6 @@ def test_compare_products_returns_each_product(http, base_url):
     ids = ["ridgeline-2p-tent", "featherlite-1p-tent", "basecamp-6p-family-tent"]
     body = post(http, base_url, "/tools/compare_products", {"ids": ids}).json()
     assert ids[0] in json.dumps(body) and ids[2] in json.dumps(body)
-
-
-# --- aliases ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("args", [{}, {"query": "stove"}, {"category": "cooking", "limit": 2},
-                                  {"in_stock": False}, {"min_price": 10000, "max_price": 30000}])
-def test_catalog_search_is_an_alias_of_search_catalog(http, base_url, args):
-    alias = post(http, base_url, "/catalog/search", args)
-    action = post(http, base_url, "/tools/search_catalog", args)
-    assert alias.status_code == action.status_code == 200
-    assert alias.json() == action.json()
-
-
-@pytest.mark.parametrize("ids", [["headlamp-400"], ["gift-card-100", "nope", "sun-hoodie"]])
-def test_catalog_lookup_is_an_alias_of_lookup_catalog(http, base_url, ids):
-    alias = post(http, base_url, "/catalog/lookup", {"ids": ids})
-    action = post(http, base_url, "/tools/lookup_catalog", {"ids": ids})
-    assert alias.status_code == action.status_code == 200
-    assert alias.json() == action.json()
-
-
-def test_aliases_report_errors_like_the_action(http, base_url):
-    alias = post(http, base_url, "/catalog/search", {"limit": 0})
-    action = post(http, base_url, "/tools/search_catalog", {"limit": 0})
-    assert alias.status_code == action.status_code == 400
-    assert alias.json() == action.json()
 
 
 # --- errors -------------------------------------------------------------------------------------

@@ -97,7 +97,8 @@ def test_the_profile_passes_the_business_schema_and_is_served_as_the_spec_requir
     ucp = profile["ucp"]
     rest = ucp["services"]["dev.ucp.shopping"][0]
     assert rest["transport"] == "rest" and rest["endpoint"] == shop.base_url
-    assert sorted(ucp["capabilities"]) == ["dev.ucp.shopping.checkout", "dev.ucp.shopping.order"]
+    assert sorted(ucp["capabilities"]) == ["dev.ucp.shopping.cart", "dev.ucp.shopping.catalog.lookup", "dev.ucp.shopping.catalog.search",
+                                           "dev.ucp.shopping.checkout", "dev.ucp.shopping.order"]
     assert ucp["payment_handlers"]["dev.storefront.wallet"][0]["id"] == "wallet"
     jwks = requests.get(shop.url("/.well-known/jwks.json"), timeout=10).json()["keys"]
     assert profile["keys"][0]["kid"] in {k["kid"] for k in jwks}
@@ -234,3 +235,71 @@ def test_the_schema_harness_rejects_a_broken_checkout():
     broken = json.loads(json.dumps(body))
     broken["totals"] = [t for t in broken["totals"] if t["type"] != "subtotal"]
     assert errors("shopping/checkout.json", broken, "response", "read")
+
+
+# --- catalog and cart ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [
+    {"query": "tent"},
+    {"query": "stove", "pagination": {"limit": 1}},
+    {"filters": {"categories": ["footwear"], "price": {"min": 10000, "max": 30000}}},
+    {},
+])
+def test_catalog_search_answers_in_ucps_shape(shop, body, catalog_manifest):
+    assert not errors("shopping/catalog_search.json#/$defs/search_request", body, "request", "search")
+    r = requests.post(shop.url("/catalog/search"), json=body, timeout=10)
+    assert r.status_code == 200, r.text
+    found = r.json()
+    assert not errors("shopping/catalog_search.json#/$defs/search_response", found, "response", "search"), \
+        errors("shopping/catalog_search.json#/$defs/search_response", found, "response", "search")
+    assert found["ucp"]["capabilities"] == {"dev.ucp.shopping.catalog.search": [{"version": VERSION}]}
+    assert found["products"], body
+    if "pagination" in body:
+        assert len(found["products"]) == 1 and found["pagination"]["has_next_page"] is True
+        nxt = requests.post(shop.url("/catalog/search"), json=body | {"pagination": {"limit": 1, "cursor": found["pagination"]["cursor"]}},
+                            timeout=10).json()
+        assert nxt["products"][0]["id"] != found["products"][0]["id"]
+    if "filters" in body:
+        for product in found["products"]:
+            assert product["categories"][0]["value"] == "footwear"
+            assert all(10000 <= v["price"]["amount"] <= 30000 for v in product["variants"])
+
+
+def test_catalog_lookup_names_what_found_each_variant(shop):
+    ids = ["ridgeline-2p-tent-sage", "headlamp-400", "nope", "granite-mid-hiking-boot"]
+    r = requests.post(shop.url("/catalog/lookup"), json={"ids": ids}, timeout=10)
+    found = r.json()
+    assert not errors("shopping/catalog_lookup.json#/$defs/lookup_response", found, "response", "lookup"), \
+        errors("shopping/catalog_lookup.json#/$defs/lookup_response", found, "response", "lookup")
+    by_id = {p["id"]: p for p in found["products"]}
+    assert [v["id"] for v in by_id["ridgeline-2p-tent"]["variants"]] == ["ridgeline-2p-tent-sage"]
+    assert by_id["ridgeline-2p-tent"]["variants"][0]["inputs"] == [{"id": "ridgeline-2p-tent-sage", "match": "exact"}]
+    assert len(by_id["granite-mid-hiking-boot"]["variants"]) > 1
+    assert all(v["inputs"][0]["match"] == "featured" for v in by_id["granite-mid-hiking-boot"]["variants"])
+    assert found["messages"] == [{"type": "info", "code": "not_found", "content": "nope"}]
+    assert requests.post(shop.url("/catalog/lookup"), json={"ids": []}, timeout=10).status_code == 400
+    assert requests.post(shop.url("/catalog/lookup"), json={"ids": ["x"] * 101}, timeout=10).json()["code"] == "request_too_large"
+
+
+def test_a_cart_in_ucps_shape_becomes_a_checkout(shop):
+    agent = shop.buyer(funds=100_000)
+    created = requests.post(shop.url("/carts"), json={"line_items": gift_lines(2)}, headers=headers(agent), timeout=10)
+    assert created.status_code == 201, created.text
+    cart = created.json()
+    assert not errors("shopping/cart.json", cart, "response", "read"), errors("shopping/cart.json", cart, "response", "read")
+    assert cart["ucp"]["capabilities"] == {"dev.ucp.shopping.cart": [{"version": VERSION}]}
+    updated = requests.put(shop.url(f"/carts/{cart['id']}"), json={"line_items": gift_lines(3)}, headers=headers(agent), timeout=10).json()
+    assert not errors("shopping/cart.json", updated, "response", "read")
+    assert {t["type"]: t["amount"] for t in updated["totals"]}["total"] == 3 * GIFT_PRICE
+    got = requests.get(shop.url(f"/carts/{cart['id']}"), headers=headers(agent), timeout=10).json()
+    assert got["line_items"][0]["quantity"] == 3
+    checkout = assert_checkout(requests.post(shop.url("/checkout-sessions"), json={"cart_id": cart["id"], "line_items": []},
+                                             headers=headers(agent), timeout=10), 201)
+    assert checkout["line_items"][0]["quantity"] == 3
+    missing = requests.get(shop.url("/carts/cart_nope"), headers=headers(agent), timeout=10)
+    assert_business_error(missing, "not_found")
+    other = requests.post(shop.url("/carts"), json={"line_items": gift_lines(1)}, headers=headers(agent), timeout=10).json()
+    canceled = requests.post(shop.url(f"/carts/{other['id']}/cancel"), json={}, headers=headers(agent), timeout=10).json()
+    assert not errors("shopping/cart.json", canceled, "response", "read")
+    assert canceled["messages"][0]["code"] == "canceled"

@@ -202,8 +202,6 @@ public enum Endpoints {
 
     /// The REST routes that run an action under a path of its own.
     public static let actionRoutes: [ActionRoute] = [
-        ActionRoute(method: "POST", path: "/catalog/search", action: "search_catalog"),
-        ActionRoute(method: "POST", path: "/catalog/lookup", action: "lookup_catalog"),
         ActionRoute(method: "POST", path: "/inbox/ack", action: "ack_inbox"),
     ]
 
@@ -212,6 +210,8 @@ public enum Endpoints {
     public static let ucpCheckoutPath = "/checkout-sessions"
     /// UCP's order binding (`GET /orders/{id}`), described by UCP's OpenAPI too.
     public static let ucpOrderPath = "/orders"
+    /// UCP's catalog and cart bindings (described by UCP's OpenAPI).
+    public static let ucpShoppingPaths = ["/catalog/search", "/catalog/lookup", "/carts"]
     /// ACP's checkout and delegated-payment routes (described by ACP's own OpenAPI).
     public static let acpPaths = ["/checkout_sessions", "/agentic_commerce/", "/feeds/acp/"]
 

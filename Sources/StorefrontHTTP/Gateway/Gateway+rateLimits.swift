@@ -25,7 +25,7 @@ extension Gateway {
         switch request.method {
         case "GET", "HEAD":
             if path == "/catalog" || path.hasPrefix("/checkout-sessions/") || path.hasPrefix(Gateway.a2aPath + "/v1/tasks/")
-                || path.hasPrefix("/checkout_sessions/") || path.hasPrefix("/orders/")
+                || path.hasPrefix("/checkout_sessions/") || path.hasPrefix("/orders/") || path.hasPrefix("/carts/")
             {
                 return nil
             }
@@ -33,7 +33,7 @@ extension Gateway {
         case "POST", "PUT":
             if path == "/agents/register" { return .registration }
             if path == "/mcp" || path.hasPrefix("/tools/") || path == Gateway.a2aPath || path.hasPrefix(Gateway.a2aPath + "/")
-                || path.hasPrefix("/checkout_sessions") || path == "/agentic_commerce/delegate_payment" || path == "/catalog/search" || path == "/catalog/lookup"
+                || path.hasPrefix("/checkout_sessions") || path == "/agentic_commerce/delegate_payment" || path.hasPrefix("/carts") || path == "/catalog/search" || path == "/catalog/lookup"
                 || path == "/inbox/ack" || path.hasPrefix("/checkout-sessions")
             {
                 return nil

@@ -296,6 +296,7 @@ public final class Gateway: @unchecked Sendable {
         addTrailRoutes(to: &router)
         addA2ARoutes(to: &router)
         addUCPRoutes(to: &router)
+        addUCPShoppingRoutes(to: &router)
         addEscalationRoutes(to: &router)
         addACPRoutes(to: &router)
         addACPFeedRoutes(to: &router)

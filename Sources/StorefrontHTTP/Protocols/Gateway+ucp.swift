@@ -20,13 +20,9 @@ extension Gateway {
         router.post("/checkout-sessions") { [unowned self] request in
             self.ucpCheckoutCall(request, action: "create_checkout", successStatus: 201) { ucp, body in
                 guard case .object = body else { return .failure(UCPProblem("Send a JSON object with line_items.")) }
-                var arguments: [String: JSON] = [:]
-                switch ucp.items(body["line_items"]) {
-                case .failure(let problem): return .failure(problem)
-                case .success(let items): arguments["items"] = items
-                }
-                if let cart = body["cart_id"]?.stringValue { arguments = ["cart_id": .string(cart)] }
-                return .success(.object(arguments))
+                // The cart extension: a checkout of a cart's items.
+                if let cart = body["cart_id"]?.stringValue { return .success(["cart_id": .string(cart)]) }
+                return ucp.items(body["line_items"]).map { ["items": $0] }
             }
         }
         router.get("/checkout-sessions/{id}") { [unowned self] request in

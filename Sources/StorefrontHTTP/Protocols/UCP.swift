@@ -40,6 +40,27 @@ struct UCP: Sendable {
                     "schema": .string("https://ucp.dev/\(Self.version)/schemas/shopping/order.json"),
                 ]
             ],
+            "dev.ucp.shopping.cart": [
+                [
+                    "version": .string(Self.version),
+                    "spec": .string("https://ucp.dev/\(Self.version)/specification/shopping/cart"),
+                    "schema": .string("https://ucp.dev/\(Self.version)/schemas/shopping/cart.json"),
+                ]
+            ],
+            "dev.ucp.shopping.catalog.search": [
+                [
+                    "version": .string(Self.version),
+                    "spec": .string("https://ucp.dev/\(Self.version)/specification/shopping/catalog"),
+                    "schema": .string("https://ucp.dev/\(Self.version)/schemas/shopping/catalog_search.json"),
+                ]
+            ],
+            "dev.ucp.shopping.catalog.lookup": [
+                [
+                    "version": .string(Self.version),
+                    "spec": .string("https://ucp.dev/\(Self.version)/specification/shopping/catalog"),
+                    "schema": .string("https://ucp.dev/\(Self.version)/schemas/shopping/catalog_lookup.json"),
+                ]
+            ],
         ])
     }
 
