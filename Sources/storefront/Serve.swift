@@ -46,6 +46,10 @@ struct Serve: ParsableCommand {
         help: "A JSON file of the UCP platforms this store negotiates with: {\"<platform profile URL>\": <its profile>}. A UCP-Agent naming another platform is refused (424).")
     var ucpPlatforms: String?
 
+    @Option(
+        help: "A JSON file of the ACP platforms onboarded: {\"<operator name their agents register with>\": {\"webhook_url\", \"secret\"}}. Their agents' orders are sent there (Merchant-Signature).")
+    var acpPlatforms: String?
+
     /// Who may register agents.
     enum Registration: String, ExpressibleByArgument, CaseIterable {
         case open, invite
@@ -297,10 +301,23 @@ struct Serve: ParsableCommand {
                 throw ValidationError("--ucp-platforms \(ucpPlatforms): \(error)")
             }
         }
+        if let acpPlatforms {
+            do {
+                let document = try JSON.parse(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: acpPlatforms))))
+                guard let platforms = document.objectValue,
+                    platforms.values.allSatisfy({ $0["webhook_url"]?.stringValue != nil && ($0["secret"]?.stringValue?.count ?? 0) >= 16 })
+                else {
+                    throw ValidationError("each platform needs a webhook_url and a secret of 16 characters or more")
+                }
+                gatewayConfiguration.acpPlatforms = platforms
+            } catch {
+                throw ValidationError("--acp-platforms \(acpPlatforms): \(error)")
+            }
+        }
         // Admin commands given only this store file find the manifests and the webhooks here.
         try? ServedConfiguration.record(
             manifests: URL(fileURLWithPath: manifests), webhookURLs: webhooks,
-            ucpPublicURL: gatewayConfiguration.ucpPlatforms.isEmpty ? nil : baseURL, in: database)
+            ucpPublicURL: gatewayConfiguration.sendsOrdersToPlatforms ? baseURL : nil, in: database)
         gatewayConfiguration.recordsAnalytics = analytics
         gatewayConfiguration.analyticsQueueCapacity = analyticsQueue
         gatewayConfiguration.resultCacheBytes = resultCache ? resultCacheMegabytes << 20 : 0
@@ -344,7 +361,7 @@ struct Serve: ParsableCommand {
         router.set { gateway.handle($0) }
 
         var dispatcher: WebhookDispatcher?
-        if !webhooks.isEmpty || !gatewayConfiguration.ucpPlatforms.isEmpty {
+        if !webhooks.isEmpty || gatewayConfiguration.sendsOrdersToPlatforms {
             do {
                 // The merchant's endpoints are signed with the HMAC secret; UCP platforms with the store's key.
                 var secret = ""
@@ -358,6 +375,10 @@ struct Serve: ParsableCommand {
                 settings.maxAttempts = webhookMaxAttempts
                 dispatcher = WebhookDispatcher(database: database, secret: secret, settings: settings)
                 dispatcher?.ucpSigner = (gateway.signingKey, baseURL + "/.well-known/ucp")
+                dispatcher?.acpSecrets = Dictionary(
+                    gatewayConfiguration.acpPlatforms.values.compactMap { platform in
+                        platform["webhook_url"]?.stringValue.flatMap { url in platform["secret"]?.stringValue.map { (url, $0) } }
+                    }, uniquingKeysWith: { first, _ in first })
                 dispatcher?.start()
             } catch {
                 print("storefront: cannot read the webhook secret: \(error)", to: &standardError)

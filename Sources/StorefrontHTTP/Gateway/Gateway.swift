@@ -35,6 +35,11 @@ public struct GatewayConfiguration: Sendable {
     /// UCP platforms the merchant approved: each platform profile's URL and the profile
     /// (`--ucp-platforms FILE`); a `UCP-Agent` naming another is refused (424).
     public var ucpPlatforms: [String: JSON] = [:]
+    /// ACP platforms the merchant onboarded, by the operator name their agents register with:
+    /// `{"webhook_url", "secret"}` (`--acp-platforms FILE`); their agents' orders are sent there.
+    public var acpPlatforms: [String: JSON] = [:]
+    /// Whether any platform (UCP or ACP) hears of orders.
+    public var sendsOrdersToPlatforms: Bool { !ucpPlatforms.isEmpty || !acpPlatforms.isEmpty }
     /// Record every request for agent analytics.
     public var recordsAnalytics = true
     /// Events held in memory before the writer takes them.
@@ -131,8 +136,8 @@ public final class Gateway: @unchecked Sendable {
         settings.checkpointEvery = configuration.checkpointEvery
         settings.approvalTTL = configuration.approvalTTL
         settings.webhookURLs = configuration.webhookURLs
-        // Only orders bought through an approved UCP platform are sent to one.
-        settings.publicURL = configuration.ucpPlatforms.isEmpty ? nil : configuration.publicURL
+        // Only orders bought through an approved platform are sent to one.
+        settings.publicURL = configuration.sendsOrdersToPlatforms ? configuration.publicURL : nil
         let services = try StoreServices(manifests: manifests, database: database, settings: settings)
         self.services = services
         var catalogViews = CatalogViews(manifests: manifests, baseURL: configuration.publicURL)

@@ -3,6 +3,7 @@ import HTTPServer
 import JSON
 import StorefrontActions
 import StorefrontDomain
+import StorefrontStore
 
 /// ACP's seller REST API at the discovery document's `api_base_url` (the gateway's root):
 /// `POST /checkout_sessions` (201), `GET|POST /checkout_sessions/{id}`, `…/complete`,
@@ -114,6 +115,7 @@ extension Gateway {
     ) -> Response {
         let acp = self.acp
         // Every ACP operation acts for an agent: who asks is settled before what is asked.
+        var caller: Identity?
         switch authenticate(request) {
         case .failure(let error):
             if let limiter = rateLimiter, let decision = chargeRoute(request, .reads, limiter: limiter), !decision.allowed {
@@ -130,7 +132,7 @@ extension Gateway {
                     message: "Send the agent's Authorization: Bearer <api key> (POST /agents/register issues one)."))
             response.headers.add("WWW-Authenticate", "Bearer realm=\"acp\"")
             return response
-        case .success: break
+        case .success(let identity): caller = identity
         }
         if let problem = Self.acpHeaderProblem(request) {
             chargeReads(request)
@@ -156,7 +158,27 @@ extension Gateway {
             mapped = .object(fields)
         }
         let delegation = action == "delegate_payment"
-        return runAction(action, arguments: mapped, request: request) { outcome in
+        // An onboarded platform's agent: its checkout's order is sent to the platform's webhook.
+        var remember: (@Sendable (ActionOutcome, @escaping @Sendable (Response?) -> Void) -> Void)?
+        if action == "create_checkout", let operatorName = caller?.agent.operatorName,
+            let url = configuration.acpPlatforms[operatorName]?["webhook_url"]?.stringValue
+        {
+            let database = database
+            remember = { outcome, done in
+                guard case .success(let result) = outcome.result, let checkoutID = result["checkout"]?["id"]?.stringValue else {
+                    return done(nil)
+                }
+                database.writing({ db in
+                    try UCPOrders.rememberPlatform(checkoutID: checkoutID, platform: "acp:" + operatorName, url: url, db: db)
+                }) { stored in
+                    if case .failure = stored {
+                        return done(Self.acpError(ACPError(status: 503, type: "service_unavailable", code: "store_unavailable", message: "Retry with the same Idempotency-Key.")))
+                    }
+                    done(nil)
+                }
+            }
+        }
+        return runAction(action, arguments: mapped, request: request, beforeAnswer: remember) { outcome in
             var response: Response
             switch outcome.result {
             case .success(let result):

@@ -41,16 +41,22 @@ public struct AgentEvents: Sendable {
         let eventID = "evt_\(inboxID)_" + randomIdentifier(prefix: "").prefix(8)
         // The UCP platform the order was bought through hears of it: the whole order as it is
         // now, signed when it is sent.
-        if let publicURL, let orderID, let url = try UCPOrders.platformWebhook(orderID: orderID, db: db),
+        // (An ACP platform hears of it as ACP's order event, signed with its shared secret.)
+        if let publicURL, let orderID, let target = try UCPOrders.platformWebhook(orderID: orderID, db: db),
             let order = try OrderStore.find(orderID, db: db)
         {
-            let body = try UCPOrders.json(order, baseURL: publicURL, db: db)
+            let acp = target.platform.hasPrefix("acp:")
+            let body: JSON = acp
+                ? ["type": .string(type == "order.created" ? "order_create" : "order_update"),
+                   "data": try ACPOrders.json(order, baseURL: publicURL, db: db)]
+                : try UCPOrders.json(order, baseURL: publicURL, db: db)
             try db.runDeferred(
                 """
                 INSERT INTO webhook_outbox (event_id, url, order_id, type, body, next_attempt_at, created_at, scheme)
-                VALUES (?, ?, ?, ?, ?, ?, ?, 'ucp')
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-                [.text(eventID), .text(url), .text(orderID), .text(type), .text(body.compactString), .integer(now), .integer(now)])
+                [.text(eventID), .text(target.url), .text(orderID), .text(type), .text(body.compactString), .integer(now), .integer(now),
+                 .text(acp ? "acp" : "ucp")])
         }
         guard !webhookURLs.isEmpty else { return }
         let body: JSON = [

@@ -78,11 +78,15 @@ package enum UCPOrders {
             [.text(checkoutID), .text(platform), .text(url), .integer(unixNow())])
     }
 
-    /// The order webhook of the platform an order's checkout was made through.
-    package static func platformWebhook(orderID: String, db: Connection) throws -> String? {
-        try db.queryOne(
-            "SELECT w.url FROM ucp_order_webhooks w JOIN orders o ON o.checkout_id = w.checkout_id WHERE o.id = ?", [.text(orderID)]
-        )?[0].string
+    /// The platform an order's checkout was made through and its order webhook (an ACP
+    /// platform's name starts with `acp:`).
+    package static func platformWebhook(orderID: String, db: Connection) throws -> (platform: String, url: String)? {
+        guard let row = try db.queryOne(
+            "SELECT w.platform, w.url FROM ucp_order_webhooks w JOIN orders o ON o.checkout_id = w.checkout_id WHERE o.id = ?",
+            [.text(orderID)])
+        else { return nil }
+        guard let platform = row[0].string, let url = row[1].string else { return nil }
+        return (platform, url)
     }
 
     /// The order as UCP's `order.json` shows it: its lines with what was fulfilled, the

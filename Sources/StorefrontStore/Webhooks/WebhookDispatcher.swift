@@ -28,6 +28,8 @@ public final class WebhookDispatcher: @unchecked Sendable {
     /// Signs deliveries to UCP platforms (RFC 9421 with the store's key; the key is in the
     /// profile at `profileURL`).
     public var ucpSigner: (key: StoreSigningKey, profileURL: String)?
+    /// The shared secret of each ACP platform's order webhook, by URL (`Merchant-Signature`).
+    public var acpSecrets: [String: String] = [:]
     private let wake = DispatchSemaphore(value: 0)
     private var thread: Thread?
     private let lock = NSLock()
@@ -125,11 +127,26 @@ public final class WebhookDispatcher: @unchecked Sendable {
         request.httpMethod = "POST"
         request.httpBody = Data(body.utf8)
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        if row["scheme"].string == "ucp" {
-            guard let signer = ucpSigner, let url = request.url else { return }
-            let headers = try Self.ucpHeaders(
-                url: url, body: Array(body.utf8), eventID: row["event_id"].string ?? "", timestamp: timestamp, signer: signer)
-            for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        // A delivery this node cannot sign (its platform is no longer configured) fails like one
+        // nobody answered, and is dead-lettered in the end.
+        var unsendable: String?
+        if row["scheme"].string == "acp" {
+            if let secret = acpSecrets[row["url"].string ?? ""] {
+            // ACP's Merchant-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>"> with the platform's secret.
+            request.setValue(Self.signature(secret: secret, timestamp: timestamp, body: body), forHTTPHeaderField: "Merchant-Signature")
+            request.setValue(row["event_id"].string, forHTTPHeaderField: "Request-Id")
+            request.setValue(isoTime(timestamp), forHTTPHeaderField: "Timestamp")
+            } else {
+                unsendable = "no secret is configured for this ACP platform (--acp-platforms)"
+            }
+        } else if row["scheme"].string == "ucp" {
+            if let signer = ucpSigner, let url = request.url {
+                let headers = try Self.ucpHeaders(
+                    url: url, body: Array(body.utf8), eventID: row["event_id"].string ?? "", timestamp: timestamp, signer: signer)
+                for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+            } else {
+                unsendable = "no key signs UCP deliveries on this node"
+            }
         } else {
             request.setValue(row["event_id"].string, forHTTPHeaderField: "Storefront-Event-Id")
             request.setValue(row["type"].string, forHTTPHeaderField: "Storefront-Event-Type")
@@ -138,13 +155,15 @@ public final class WebhookDispatcher: @unchecked Sendable {
         request.setValue("Storefront-Webhooks/\(StorefrontVersion.current)", forHTTPHeaderField: "User-Agent")
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var status = 0
-        nonisolated(unsafe) var failure: String?
-        URLSession.shared.dataTask(with: request) { _, response, error in
-            status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            failure = error.map { "\($0.localizedDescription)" }
-            done.signal()
-        }.resume()
-        done.wait()
+        nonisolated(unsafe) var failure: String? = unsendable
+        if unsendable == nil {
+            URLSession.shared.dataTask(with: request) { _, response, error in
+                status = (response as? HTTPURLResponse)?.statusCode ?? 0
+                failure = error.map { "\($0.localizedDescription)" }
+                done.signal()
+            }.resume()
+            done.wait()
+        }
         let attempts = (row["attempts"].int ?? 0) + 1
         // The outcome changes this delivery's row alone (the claim holds it for its lease).
         try database.writeLockingRows { db in

@@ -1,0 +1,102 @@
+"""A purchase written as an ACP agent platform would write it, ending where ACP ends it: the
+order webhook. The merchant onboards the platform (`--acp-platforms`: its agents' operator name,
+its webhook URL and the shared secret); an agent of that platform opens a checkout session, its
+platform delegates an allowance from the wallet, the session completes with it, and the platform
+receives `order_create` — then `order_update` for a shipment and for a refund — each the whole
+order (ACP's `Order`, validated with the release's JSON Schema) and signed as ACP's webhook
+OpenAPI says: `Merchant-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`. Agents of
+other operators' orders are not sent there.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+
+import pytest
+import requests
+
+from shop import GIFT_SKU, start_shop
+from test_acp import CHECKOUT, create_session, delegate, pay, valid
+from test_ucp_platform import Receiver
+
+SECRET = "whsec_acp_platform_e2e_0123456789"
+OPERATOR = "Example Agents Inc."
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    r = Receiver()
+    yield r
+    r.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def shop(binary, tmp_path_factory, receiver):
+    directory = tmp_path_factory.mktemp("acp-platform")
+    platforms = directory / "acp-platforms.json"
+    platforms.write_text(json.dumps({OPERATOR: {"webhook_url": receiver.url, "secret": SECRET}}))
+    s = start_shop(directory, extra=("--acp-platforms", str(platforms), "--webhook-retry-base", "0.2"))
+    yield s
+    s.server.kill()
+
+
+def verified(delivery: dict) -> dict:
+    header = delivery["headers"]["Merchant-Signature"]
+    match = re.fullmatch(r"t=(\d+),v1=([a-f0-9]{64})", header)
+    assert match, header
+    expected = hmac.new(SECRET.encode(), match.group(1).encode() + b"." + delivery["body"], hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(expected, match.group(2)), "the signature does not verify with the platform's secret"
+    event = json.loads(delivery["body"])
+    assert set(event) == {"type", "data"} and event["type"] in {"order_create", "order_update"}
+    valid(CHECKOUT, "Order", event["data"])
+    for name in ("type", "id", "checkout_session_id", "permalink_url", "status"):
+        assert name in event["data"], name
+    return event
+
+
+def test_an_onboarded_platform_hears_of_its_agents_orders(shop, receiver):
+    agent = shop.register(operator=OPERATOR)
+    shop.fund(agent, 100_000)
+    session = create_session(shop, agent, quantity=2)
+    token = delegate(shop, agent, session, max_amount=10_000).json()["id"]
+    done = pay(shop, agent, session, token).json()
+    order_id = done["order"]["id"]
+
+    created = verified(receiver.wait_for(1)[0])
+    assert created["type"] == "order_create"
+    assert created["data"]["id"] == order_id and created["data"]["checkout_session_id"] == session["id"]
+    assert created["data"]["status"] == "confirmed"
+    assert created["data"]["line_items"][0]["quantity"] == {"ordered": 2, "current": 2, "fulfilled": 0}
+
+    shop.admin_ok("POST", f"/orders/{order_id}/fulfillment", {"type": "shipped", "carrier": "UPS", "tracking_number": "1Z1"})
+    shipped = verified(receiver.wait_for(2)[1])
+    assert shipped["type"] == "order_update" and shipped["data"]["status"] == "shipped"
+    assert shipped["data"]["fulfillments"][0]["tracking_number"] == "1Z1"
+    assert shipped["data"]["line_items"][0]["status"] == "fulfilled"
+
+    r = shop.call(agent, "request_refund", {"order_id": order_id, "amount": 500}, key="refund-1")
+    assert r.status_code == 200, r.text
+    refunded = verified(receiver.wait_for(3)[2])
+    assert refunded["data"]["adjustments"][0]["amount"] == 500
+    assert refunded["data"]["adjustments"][0]["currency"] == "usd"
+
+    # Another operator's agent buys too: nothing more reaches this platform.
+    other = shop.register(operator="Someone Else")
+    shop.fund(other, 100_000)
+    other_session = create_session(shop, other)
+    assert pay(shop, other, other_session, delegate(shop, other, other_session, max_amount=10_000).json()["id"]).status_code == 200
+    shop.admin_ok("POST", f"/orders/{order_id}/fulfillment", {"type": "delivered"})
+    events = receiver.wait_for(4)
+    last = verified(events[3])
+    assert last["data"]["id"] == order_id and last["data"]["status"] == "completed"
+    assert all(json.loads(d["body"])["data"]["id"] == order_id for d in receiver.deliveries)
+
+
+def test_a_platform_file_without_a_secret_is_refused(binary, tmp_path):
+    from support import run_cli
+    bad = tmp_path / "acp.json"
+    bad.write_text(json.dumps({OPERATOR: {"webhook_url": "https://platform.example/hooks"}}))
+    r = run_cli("serve", "--store", str(tmp_path / "s.db"), "--port", "0", "--acp-platforms", str(bad), timeout=30)
+    assert r.returncode != 0 and "secret" in (r.stdout + r.stderr), (r.returncode, r.stdout, r.stderr)
