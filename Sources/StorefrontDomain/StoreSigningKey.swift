@@ -29,7 +29,12 @@ public struct StoreSigningKey: @unchecked Sendable {
     private init(privateKey: Curve25519.Signing.PrivateKey) {
         self.privateKey = privateKey
         keyID = Self.thumbprint(privateKey.publicKey)
+        es256 = ES256Key(derivedFrom: privateKey)
     }
+
+    /// A P-256 key derived from this one: UCP's baseline algorithm (ES256) for the signatures
+    /// platforms verify. Derived, not stored, so every node holding the key file has the same.
+    public let es256: ES256Key
 
     /// The public key as a JWK (RFC 8037), with its thumbprint as `kid`.
     public var publicJWK: JSON {
@@ -78,5 +83,44 @@ extension StoreSigningKey {
             let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyBytes)
         else { return false }
         return key.isValidSignature(signatureBytes, for: Data(payload))
+    }
+}
+
+/// An ECDSA P-256 key (ES256) derived from the store's Ed25519 key with HKDF-SHA256.
+public struct ES256Key: @unchecked Sendable {
+    let privateKey: P256.Signing.PrivateKey
+    public let keyID: String
+
+    init(derivedFrom seed: Curve25519.Signing.PrivateKey) {
+        var counter: UInt8 = 0
+        while true {
+            let material = HKDF<SHA256>.deriveKey(
+                inputKeyMaterial: SymmetricKey(data: seed.rawRepresentation), salt: Data("storefront".utf8),
+                info: Data("ES256 signing key v1".utf8) + Data([counter]), outputByteCount: 32)
+            // A scalar at or above the curve's order is refused (odds about 2^-32): derive the next.
+            if let key = material.withUnsafeBytes({ try? P256.Signing.PrivateKey(rawRepresentation: Data($0)) }) {
+                privateKey = key
+                break
+            }
+            counter &+= 1
+        }
+        let point = privateKey.publicKey.x963Representation  // 0x04 ‖ X ‖ Y
+        let x = Base64URL.encode(point.subdata(in: 1..<33)), y = Base64URL.encode(point.subdata(in: 33..<65))
+        let canonical = "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"\(x)\",\"y\":\"\(y)\"}"
+        keyID = Base64URL.encode(Data(SHA256.hash(data: Data(canonical.utf8))))
+    }
+
+    /// The public key as a JWK (RFC 7518), with its RFC 7638 thumbprint as `kid`.
+    public var publicJWK: JSON {
+        let point = privateKey.publicKey.x963Representation
+        return [
+            "kty": "EC", "crv": "P-256", "x": .string(Base64URL.encode(point.subdata(in: 1..<33))),
+            "y": .string(Base64URL.encode(point.subdata(in: 33..<65))), "kid": .string(keyID), "alg": "ES256", "use": "sig",
+        ]
+    }
+
+    /// An ES256 signature: r ‖ s, 64 bytes (not DER), as JWS and RFC 9421 use it.
+    public func sign(_ bytes: [UInt8]) throws -> Data {
+        try privateKey.signature(for: Data(bytes)).rawRepresentation
     }
 }

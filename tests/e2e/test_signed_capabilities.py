@@ -14,7 +14,7 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from joserfc import jws
 from joserfc.errors import BadSignatureError
-from joserfc.jwk import KeySet, OKPKey
+from joserfc.jwk import ECKey, KeySet, OKPKey
 
 from support import b64url_decode, rfc7638_thumbprint, split_detached, verify_ed25519
 
@@ -35,18 +35,22 @@ def signed(http, base_url):
     return manifest, detached, jwks.json()
 
 
-def test_jwks_publishes_one_ed25519_public_key_with_its_thumbprint_as_kid(signed):
+def test_jwks_publishes_the_ed25519_key_and_its_es256_sibling_with_thumbprints_as_kid(signed):
     _, _, jwks = signed
-    assert len(jwks["keys"]) >= 1
+    assert [k["kty"] for k in jwks["keys"]] == ["OKP", "EC"]
     for jwk in jwks["keys"]:
-        assert jwk["kty"] == "OKP" and jwk["crv"] == "Ed25519"
-        assert len(b64url_decode(jwk["x"])) == 32
         assert "d" not in jwk, "the private key must never be published"
-        assert jwk["kid"] == rfc7638_thumbprint(jwk)
-        assert jwk.get("alg", "EdDSA") == "EdDSA"
         assert jwk.get("use", "sig") == "sig"
-        # joserfc computes the same thumbprint independently.
-        assert OKPKey.import_key(jwk).thumbprint() == jwk["kid"]
+        if jwk["kty"] == "OKP":
+            assert jwk["crv"] == "Ed25519" and len(b64url_decode(jwk["x"])) == 32
+            assert jwk["kid"] == rfc7638_thumbprint(jwk) and jwk.get("alg", "EdDSA") == "EdDSA"
+            # joserfc computes the same thumbprint independently.
+            assert OKPKey.import_key(jwk).thumbprint() == jwk["kid"]
+        else:
+            # UCP's baseline (ES256): what webhooks to platforms are signed with.
+            assert jwk["crv"] == "P-256" and jwk["alg"] == "ES256"
+            assert len(b64url_decode(jwk["x"])) == len(b64url_decode(jwk["y"])) == 32
+            assert ECKey.import_key(jwk).thumbprint() == jwk["kid"]
 
 
 def test_jwks_is_served_as_a_jwk_set(http, base_url):

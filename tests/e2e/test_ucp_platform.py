@@ -6,7 +6,7 @@ UCP's shapes → `requires_escalation`, approved by the principal in Chromium on
 page → the order (`GET /orders/{id}`, validated with `order.json`) → the order webhook the
 business sends the platform, verified as UCP's signatures.md says: `Content-Digest` over the body,
 an RFC 9421 signature (checked with the `http-message-signatures` package) by a key found in the
-business profile's `keys` by `kid` → a fulfillment event the merchant records (admin API and CLI)
+business profile's `keys` by `kid` (ES256, UCP's baseline) → a fulfillment event the merchant records (admin API and CLI)
 → another webhook and the order showing the event and the fulfilled lines → a refund as an
 adjustment.
 """
@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 from requests.structures import CaseInsensitiveDict
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric import ec
 from http_message_signatures import HTTPMessageVerifier, MappingKeyResolver, algorithms
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -122,9 +122,12 @@ def verify_webhook(delivery: dict, business_profile: dict, receiver: Receiver) -
     # The key: the business profile's keys[], by kid.
     kid = re.search(r'keyid="([^"]+)"', headers["Signature-Input"]).group(1)
     jwk = next(k for k in business_profile["keys"] if k["kid"] == kid)
-    public_key = Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
+    # ES256, UCP's baseline: every verifier supports it.
+    assert jwk["kty"] == "EC" and jwk["crv"] == "P-256", jwk
+    public_key = ec.EllipticCurvePublicNumbers(int.from_bytes(b64url_decode(jwk["x"]), "big"),
+                                               int.from_bytes(b64url_decode(jwk["y"]), "big"), ec.SECP256R1()).public_key()
     message = requests.Request("POST", receiver.url, headers=headers, data=body).prepare()
-    verifier = HTTPMessageVerifier(signature_algorithm=algorithms.ED25519,
+    verifier = HTTPMessageVerifier(signature_algorithm=algorithms.ECDSA_P256_SHA256,
                                    key_resolver=MappingKeyResolver(public_keys={kid: public_key}, private_keys={}))
     results = verifier.verify(message)
     covered = {str(component).split(";")[0].strip('"') for component in results[0].covered_components}

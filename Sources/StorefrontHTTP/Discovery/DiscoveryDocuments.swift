@@ -33,7 +33,8 @@ struct DiscoveryDocuments: Sendable {
         agentsHTML = Document(
             bytes: Array(facts.agentsHTML(agentsJSON).utf8), contentType: "text/html; charset=utf-8")
         agentCard = .json(facts.agentCard(actions: actions))
-        ucpProfile = .json(facts.ucpProfile(jwk: signingKey.publicJWK))
+        // ES256 (UCP's baseline, what webhooks to platforms are signed with) and the Ed25519 key.
+        ucpProfile = .json(facts.ucpProfile(jwks: [signingKey.publicJWK, signingKey.es256.publicJWK]))
         acpDiscovery = .json(facts.acpDiscovery(), cacheControl: "public, max-age=3600")
         let manifestBytes = facts.capabilityManifest(signingKey: signingKey, actions: actions).canonicalized()
         let jws = try signingKey.detachedJWS(payload: manifestBytes, type: "storefront-capabilities+jws")
@@ -44,7 +45,8 @@ struct DiscoveryDocuments: Sendable {
                 ("Link", "<\(baseURL)/.well-known/jwks.json>; rel=\"jwks\", <\(baseURL)/.well-known/capabilities.json.jws>; rel=\"signature\""),
             ])
         capabilitiesSignature = Document(bytes: Array(jws.utf8), contentType: "application/jose")
-        jwks = .json(["keys": [signingKey.publicJWK]], contentType: "application/jwk-set+json")
+        // The Ed25519 key (manifest, trail) and its derived ES256 key (what UCP platforms verify).
+        jwks = .json(["keys": [signingKey.publicJWK, signingKey.es256.publicJWK]], contentType: "application/jwk-set+json")
         llmsTxt = .text(facts.llmsTxt(actions: actions), contentType: "text/markdown; charset=utf-8")
         robotsTxt = .text(facts.robotsTxt(), contentType: "text/plain; charset=utf-8")
         sitemap = .text(facts.sitemap(), contentType: "application/xml; charset=utf-8")
@@ -313,8 +315,8 @@ struct StoreFacts {
         }
     }
 
-    func ucpProfile(jwk: JSON) -> JSON {
-        UCP(baseURL: baseURL, productOfVariant: [:], platforms: [:], checkoutTTL: 0).profile(jwk: jwk)
+    func ucpProfile(jwks: [JSON]) -> JSON {
+        UCP(baseURL: baseURL, productOfVariant: [:], platforms: [:], checkoutTTL: 0).profile(jwks: jwks)
     }
 
     /// The MCP server card (SEP-2127 draft): who the server is and where it listens.

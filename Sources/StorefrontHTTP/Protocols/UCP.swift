@@ -80,7 +80,7 @@ struct UCP: Sendable {
     }
 
     /// `/.well-known/ucp`.
-    func profile(jwk: JSON) -> JSON {
+    func profile(jwks: [JSON]) -> JSON {
         [
             "ucp": [
                 "version": .string(Self.version),
@@ -96,7 +96,7 @@ struct UCP: Sendable {
                 "capabilities": capabilities,
                 "payment_handlers": paymentHandlers,
             ],
-            "keys": [jwk],
+            "keys": .array(jwks),
         ]
     }
 

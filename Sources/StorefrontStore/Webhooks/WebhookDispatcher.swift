@@ -185,8 +185,8 @@ public final class WebhookDispatcher: @unchecked Sendable {
 
     /// The headers of an order sent to a UCP platform (UCP's signatures.md): the Standard
     /// Webhooks id and timestamp, `UCP-Agent` naming this store's profile, the RFC 9530
-    /// `Content-Digest` of the body, and an RFC 9421 signature (`sig1`, Ed25519, `keyid` = the
-    /// profile key's `kid`) over the method, authority, path and those headers.
+    /// `Content-Digest` of the body, and an RFC 9421 signature (`sig1`, ES256 — r ‖ s — by the
+    /// profile's P-256 key, `keyid` = its `kid`) over the method, authority, path and those headers.
     public static func ucpHeaders(
         url: URL, body: [UInt8], eventID: String, timestamp: Int64, signer: (key: StoreSigningKey, profileURL: String)
     ) throws -> [(String, String)] {
@@ -199,9 +199,9 @@ public final class WebhookDispatcher: @unchecked Sendable {
             ("@method", "POST"), ("@authority", authority), ("@path", path), ("content-digest", digest),
             ("content-type", "application/json"), ("ucp-agent", agent), ("webhook-id", eventID), ("webhook-timestamp", String(timestamp)),
         ]
-        let parameters = "(" + covered.map { "\"\($0.0)\"" }.joined(separator: " ") + ");created=\(timestamp);keyid=\"\(signer.key.keyID)\""
+        let parameters = "(" + covered.map { "\"\($0.0)\"" }.joined(separator: " ") + ");created=\(timestamp);keyid=\"\(signer.key.es256.keyID)\""
         let base = (covered.map { "\"\($0.0)\": \($0.1)" } + ["\"@signature-params\": " + parameters]).joined(separator: "\n")
-        let signature = try signer.key.sign(Array(base.utf8)).base64EncodedString()
+        let signature = try signer.key.es256.sign(Array(base.utf8)).base64EncodedString()
         return [
             ("Webhook-Id", eventID), ("Webhook-Timestamp", String(timestamp)), ("UCP-Agent", agent), ("Content-Digest", digest),
             ("Signature-Input", "sig1=" + parameters), ("Signature", "sig1=:" + signature + ":"),
