@@ -217,4 +217,6 @@ public enum Endpoints {
 
     /// The MCP transport (JSON-RPC, described by the MCP server card, not by OpenAPI).
     public static let mcpPath = "/mcp"
+    /// UCP's MCP binding (UCP's tools; described by UCP's OpenRPC, linked from /.well-known/ucp).
+    public static let ucpMCPPath = "/ucp/mcp"
 }

@@ -84,6 +84,8 @@ public final class Gateway: @unchecked Sendable {
     let views: CatalogViews
     public let actions: ActionRegistry
     public let mcp: MCPEndpoint
+    /// UCP's MCP binding (`/ucp/mcp`): UCP's tools over the same actions.
+    public private(set) var ucpMCP: MCPEndpoint!
     /// The store's services the gateway serves (the admin commands use them without it).
     public let services: StoreServices
     public var signingKey: StoreSigningKey { services.signingKey }
@@ -239,6 +241,7 @@ public final class Gateway: @unchecked Sendable {
         }
         mcp.sessionTTL = configuration.retention.mcpSessionTTL
         mcp.sessionsPerCreator = max(1, configuration.mcpSessionsPerCreator)
+        let mcpOrigins = origins
         if database.isShared {
             // Other nodes' events wake this node's streams at once (their NOTIFY), not at the
             // next poll. (SQLite has no one to hear from: other processes are polled.)
@@ -246,6 +249,20 @@ public final class Gateway: @unchecked Sendable {
             database.onCommit(changing: .mcpEvents) { mcpFeed.othersChanged() }
             database.onCommit(changing: .inboxEvents) { inboxFeed.othersChanged() }
         }
+        let ucpService = MCPService(
+            tools: UCPMCPTools(gateway: self), resources: [], productResource: { _ in nil }, storeName: manifests.storeName,
+            version: configuration.version, toolsPageSize: max(1, configuration.toolsPageSize))
+        let ucpMCP = MCPEndpoint(service: ucpService, store: SQLiteMCPSessionStore(database: database), allowedOrigins: mcpOrigins)
+        ucpMCP.authenticate = { [unowned self] request in self.authenticate(request) }
+        ucpMCP.noteCaller = { response, identity, tool in response.noteCaller(identity, action: tool) }
+        if rateLimiter != nil {
+            ucpMCP.rateLimit = { [unowned self] request, tool, identity in
+                self.chargeAction(UCPMCPTools.operations.first { $0.name == tool }?.action ?? tool, identity: identity, request: request)
+            }
+        }
+        ucpMCP.sessionTTL = configuration.retention.mcpSessionTTL
+        ucpMCP.sessionsPerCreator = max(1, configuration.mcpSessionsPerCreator)
+        self.ucpMCP = ucpMCP
         startSweeper()
         routes = router()
         for name in actions.names {
@@ -289,6 +306,9 @@ public final class Gateway: @unchecked Sendable {
             request.method == "HEAD" ? Response(status: 200, headers: HTTPHeaders([("Content-Type", "text/event-stream")])) : self.mcp.get(request)
         }
         router.delete(Endpoints.mcpPath) { [unowned self] request in self.mcp.delete(request) }
+        router.post(Endpoints.ucpMCPPath) { [unowned self] request in self.ucpMCP.post(request) }
+        router.get(Endpoints.ucpMCPPath) { [unowned self] request in self.ucpMCP.get(request) }
+        router.delete(Endpoints.ucpMCPPath) { [unowned self] request in self.ucpMCP.delete(request) }
         router.get("/mcp/server-card") { docs.mcpServerCard.response(for: $0) }
         router.get("/.well-known/mcp/catalog.json") { docs.mcpCatalog.response(for: $0) }
         router.post("/tools/{name}") { [unowned self] request in
@@ -359,6 +379,7 @@ public final class Gateway: @unchecked Sendable {
         analytics.stop()
         liveChanges.stop()
         mcp.stop()
+        ucpMCP.stop()
         try? trail.checkpointNow(database: database)
     }
 

@@ -18,12 +18,7 @@ import StorefrontStore
 extension Gateway {
     func addUCPRoutes(to router: inout Router) {
         router.post("/checkout-sessions") { [unowned self] request in
-            self.ucpCheckoutCall(request, action: "create_checkout", successStatus: 201) { ucp, body in
-                guard case .object = body else { return .failure(UCPProblem("Send a JSON object with line_items.")) }
-                // The cart extension: a checkout of a cart's items.
-                if let cart = body["cart_id"]?.stringValue { return .success(["cart_id": .string(cart)]) }
-                return ucp.items(body["line_items"]).map { ["items": $0] }
-            }
+            self.ucpCheckoutCall(request, action: "create_checkout", successStatus: 201) { ucp, body in ucp.createArguments(body) }
         }
         router.get("/checkout-sessions/{id}") { [unowned self] request in
             self.ucpCheckoutCall(request, action: "get_checkout") { _, _ in .success([:]) }
@@ -34,18 +29,7 @@ extension Gateway {
             }
         }
         router.post("/checkout-sessions/{id}/complete") { [unowned self] request in
-            self.ucpCheckoutCall(request, action: "complete_checkout") { _, body in
-                let instruments = body["payment"]?["instruments"]?.arrayValue ?? []
-                guard instruments.count == 1, let instrument = instruments.first else {
-                    return .failure(UCPProblem("payment.instruments must hold exactly one instrument: {id, handler_id: \"\(UCP.walletHandlerID)\", type: \"wallet\"}."))
-                }
-                guard instrument["handler_id"]?.stringValue == UCP.walletHandlerID else {
-                    return .failure(
-                        UCPProblem(
-                            "This store takes payment from the agent's wallet only: handler_id \"\(UCP.walletHandlerID)\" (see payment_handlers in /.well-known/ucp)."))
-                }
-                return .success([:])
-            }
+            self.ucpCheckoutCall(request, action: "complete_checkout") { ucp, body in ucp.completeArguments(body) }
         }
         router.post("/checkout-sessions/{id}/cancel") { [unowned self] request in
             self.ucpCheckoutCall(request, action: "cancel_checkout") { _, _ in .success([:]) }
@@ -65,20 +49,24 @@ extension Gateway {
         case .refused(let response): return response
         case .agent(let found): identity = found
         }
-        let id = request.pathParameters["id"] ?? ""
+        var response = ucpOrderAnswer(request.pathParameters["id"] ?? "", agentID: identity.agent.id).response()
+        response.noteCaller(identity, action: "get_order")
+        return response
+    }
+
+    /// UCP's order entity for the agent that placed it.
+    func ucpOrderAnswer(_ id: String, agentID: String) -> UCPAnswer {
         do {
             let order = try database.reading { db -> JSON? in
-                guard let order = try OrderStore.find(id, agentID: identity.agent.id, db: db) else { return nil }
+                guard let order = try OrderStore.find(id, agentID: agentID, db: db) else { return nil }
                 return try UCPOrders.json(order, baseURL: configuration.publicURL, db: db)
             }
             guard let order else {
-                return jsonResponse(ucp.errorBody(code: "not_found", content: "No order \(id) for this agent.", severity: "unrecoverable"))
+                return .body(ucp.errorBody(code: "not_found", content: "No order \(id) for this agent.", severity: "unrecoverable"))
             }
-            var response = jsonResponse(order)
-            response.noteCaller(identity, action: "get_order")
-            return response
+            return .body(order)
         } catch {
-            return Self.ucpTransportError(status: 503, code: "store_unavailable", content: "The order could not be read; retry.")
+            return .transport(status: 503, code: "store_unavailable", content: "The order could not be read; retry.", retryAfter: 1)
         }
     }
 
@@ -148,36 +136,9 @@ extension Gateway {
             }
         }
         return runAction(action, arguments: mapped, request: request, beforeAnswer: remember) { outcome in
-            switch outcome.result {
-            case .success(let result):
-                var response = jsonResponse(ucp.checkout(result["checkout"] ?? [:]), status: successStatus)
-                if outcome.replayed { response.headers.add("Idempotent-Replayed", "true") }
-                return response
-            case .failure(let error):
-                switch error.status {
-                case 401:
-                    var response = Self.ucpTransportError(status: 401, code: error.code, content: error.message)
-                    response.headers.add("WWW-Authenticate", "Bearer realm=\"ucp\"")
-                    return response
-                case 404 where error.param?.hasPrefix("/items") == true:
-                    // An item this store does not sell: the business's answer, not a missing route.
-                    return jsonResponse(ucp.errorBody(code: "item_unavailable", content: error.message, severity: "requires_buyer_input"))
-                case 404, 429, 503:
-                    var response = Self.ucpTransportError(status: error.status, code: error.code, content: error.message)
-                    if let retry = outcome.retryAfter { response.headers.add("Retry-After", String(retry)) }
-                    return response
-                default:
-                    if error.code.hasPrefix("idempotency") || error.code == "missing_scope" || error.status == 400 {
-                        var response = Self.ucpTransportError(status: error.status == 422 ? 409 : error.status, code: error.code, content: error.message)
-                        if let retry = outcome.retryAfter { response.headers.add("Retry-After", String(retry)) }
-                        return response
-                    }
-                    // What the store decided (stock, a limit, the balance, the state) is the
-                    // business's answer.
-                    let severity = error.status == 402 || error.status == 403 ? "requires_buyer_input" : "recoverable"
-                    return jsonResponse(ucp.errorBody(code: error.code, content: error.message, severity: severity))
-                }
-            }
+            var response = ucp.answer(outcome, render: { ucp.checkout($0["checkout"] ?? [:]) }).response(successStatus: successStatus)
+            if outcome.replayed { response.headers.add("Idempotent-Replayed", "true") }
+            return response
         }
     }
 

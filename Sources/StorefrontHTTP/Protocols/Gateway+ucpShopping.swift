@@ -50,58 +50,69 @@ extension Gateway {
     // MARK: Catalog
 
     func ucpSearch(_ request: Request) -> Response {
-        let body: JSON
-        switch ucpBody(request) {
+        let arguments: JSON
+        switch ucpBody(request).flatMap(Self.ucpSearchArguments) {
         case .failure(let problem):
             chargeReads(request)
             return Self.ucpTransportError(status: 400, code: "invalid_request", content: problem.message)
-        case .success(let found): body = found
+        case .success(let found): arguments = found
         }
+        let stock = views.stock()
+        return runAction("search_catalog", arguments: arguments, request: request) { [unowned self] outcome in
+            ucpSearchAnswer(outcome, stock: stock).response()
+        }
+    }
+
+    /// `search_catalog`'s arguments from UCP's search request.
+    static func ucpSearchArguments(_ body: JSON) -> Result<JSON, UCPProblem> {
         var arguments: [String: JSON] = [:]
         if let query = body["query"] { arguments["query"] = query }
         if let categories = body["filters"]?["categories"]?.arrayValue, let first = categories.first {
-            guard categories.count == 1 else {
-                chargeReads(request)
-                return Self.ucpTransportError(status: 400, code: "invalid_request", content: "filters.categories takes one category here.")
-            }
+            guard categories.count == 1 else { return .failure(UCPProblem("filters.categories takes one category here.")) }
             arguments["category"] = first
         }
         if let min = body["filters"]?["price"]?["min"] { arguments["min_price"] = min }
         if let max = body["filters"]?["price"]?["max"] { arguments["max_price"] = max }
         if let cursor = body["pagination"]?["cursor"] { arguments["cursor"] = cursor }
         arguments["limit"] = body["pagination"]?["limit"] ?? 10
-        let stock = views.stock()
-        return runAction("search_catalog", arguments: .object(arguments), request: request) { [unowned self] outcome in
-            switch outcome.result {
-            case .failure(let error):
-                return Self.ucpTransportError(status: error.status, code: error.code, content: error.message)
-            case .success(let result):
-                let products: [JSON] = (result["products"]?.arrayValue ?? []).compactMap { summary in
-                    guard let id = summary["id"]?.stringValue, let product = manifests.catalog.product(id) else { return nil }
-                    return ucpProduct(stock.applied(to: product), rating: summary["rating"], matching: nil)
-                }
-                var pagination: [String: JSON] = ["has_next_page": .bool(result["next_cursor"]?.stringValue != nil)]
-                if let next = result["next_cursor"]?.stringValue { pagination["cursor"] = .string(next) }
-                if let total = result["total"]?.intValue { pagination["total_count"] = .int(total) }
-                return jsonResponse([
-                    "ucp": ucpEnvelope(Self.ucpSearchCapability), "products": .array(products), "pagination": .object(pagination),
-                ])
+        return .success(.object(arguments))
+    }
+
+    /// `search_catalog`'s outcome as UCP's search response.
+    func ucpSearchAnswer(_ outcome: ActionOutcome, stock: StockLevels) -> UCPAnswer {
+        switch outcome.result {
+        case .failure(let error):
+            return .transport(status: error.status, code: error.code, content: error.message, retryAfter: outcome.retryAfter)
+        case .success(let result):
+            let products: [JSON] = (result["products"]?.arrayValue ?? []).compactMap { summary in
+                guard let id = summary["id"]?.stringValue, let product = manifests.catalog.product(id) else { return nil }
+                return ucpProduct(stock.applied(to: product), rating: summary["rating"], matching: nil)
             }
+            var pagination: [String: JSON] = ["has_next_page": .bool(result["next_cursor"]?.stringValue != nil)]
+            if let next = result["next_cursor"]?.stringValue { pagination["cursor"] = .string(next) }
+            if let total = result["total"]?.intValue { pagination["total_count"] = .int(total) }
+            return .body(["ucp": ucpEnvelope(Self.ucpSearchCapability), "products": .array(products), "pagination": .object(pagination)])
         }
     }
 
     func ucpLookup(_ request: Request) -> Response {
         if let refused = chargedPage(request) { return refused }
-        let body: JSON
+        var response: Response
         switch ucpBody(request) {
         case .failure(let problem): return Self.ucpTransportError(status: 400, code: "invalid_request", content: problem.message)
-        case .success(let found): body = found
+        case .success(let body): response = ucpLookupAnswer(body).response()
         }
+        response.noteCaller(nil, action: "lookup_catalog")
+        return response
+    }
+
+    /// UCP's lookup: product or variant ids → the products, each variant naming the ids that found it.
+    func ucpLookupAnswer(_ body: JSON) -> UCPAnswer {
         guard let ids = body["ids"]?.arrayValue?.compactMap(\.stringValue), !ids.isEmpty, ids.count == body["ids"]?.arrayValue?.count else {
-            return Self.ucpTransportError(status: 400, code: "invalid_request", content: "ids must be a non-empty array of product or variant ids.")
+            return .transport(status: 400, code: "invalid_request", content: "ids must be a non-empty array of product or variant ids.", retryAfter: nil)
         }
         guard ids.count <= 100 else {
-            return Self.ucpTransportError(status: 400, code: "request_too_large", content: "At most 100 ids at once.")
+            return .transport(status: 400, code: "request_too_large", content: "At most 100 ids at once.", retryAfter: nil)
         }
         let stock = views.stock()
         // product id → (variant id → the request ids that found it, and how)
@@ -127,9 +138,7 @@ extension Gateway {
         }
         var out: [String: JSON] = ["ucp": ucpEnvelope(Self.ucpLookupCapability), "products": .array(products)]
         if !messages.isEmpty { out["messages"] = .array(messages) }
-        var response = jsonResponse(.object(out))
-        response.noteCaller(nil, action: "lookup_catalog")
-        return response
+        return .body(.object(out))
     }
 
     /// A product in UCP's shape; with `matching`, only those variants, each with its `inputs`.
@@ -216,29 +225,9 @@ extension Gateway {
             mapped = .object(fields)
         }
         return runAction(action, arguments: mapped, request: request) { [unowned self] outcome in
-            switch outcome.result {
-            case .success(let result):
-                var response = jsonResponse(ucpCart(result["cart"] ?? [:]), status: successStatus)
-                if outcome.replayed { response.headers.add("Idempotent-Replayed", "true") }
-                return response
-            case .failure(let error):
-                switch error.status {
-                case 401:
-                    var response = Self.ucpTransportError(status: 401, code: error.code, content: error.message)
-                    response.headers.add("WWW-Authenticate", "Bearer realm=\"ucp\"")
-                    return response
-                case 404 where error.param == "/cart_id":
-                    return jsonResponse(ucp.errorBody(code: "not_found", content: error.message, severity: "unrecoverable"))
-                case 404 where error.param?.hasPrefix("/items") == true:
-                    return jsonResponse(ucp.errorBody(code: "item_unavailable", content: error.message, severity: "requires_buyer_input"))
-                case 400, 404, 429, 503:
-                    var response = Self.ucpTransportError(status: error.status, code: error.code, content: error.message)
-                    if let retry = outcome.retryAfter { response.headers.add("Retry-After", String(retry)) }
-                    return response
-                default:
-                    return jsonResponse(ucp.errorBody(code: error.code, content: error.message))
-                }
-            }
+            var response = ucp.answer(outcome, render: { ucpCart($0["cart"] ?? [:]) }).response(successStatus: successStatus)
+            if outcome.replayed { response.headers.add("Idempotent-Replayed", "true") }
+            return response
         }
     }
 

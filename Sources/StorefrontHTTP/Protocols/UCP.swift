@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import JSON
 import StorefrontDomain
 
@@ -90,7 +91,12 @@ struct UCP: Sendable {
                             "version": .string(Self.version), "transport": "rest", "endpoint": .string(baseURL),
                             "spec": .string("https://ucp.dev/\(Self.version)/specification/overview"),
                             "schema": .string("https://ucp.dev/\(Self.version)/services/shopping/rest.openapi.json"),
-                        ]
+                        ],
+                        [
+                            "version": .string(Self.version), "transport": "mcp", "endpoint": .string(baseURL + "/ucp/mcp"),
+                            "spec": .string("https://ucp.dev/\(Self.version)/specification/overview"),
+                            "schema": .string("https://ucp.dev/\(Self.version)/services/shopping/mcp.openrpc.json"),
+                        ],
                     ]
                 ],
                 "capabilities": capabilities,
@@ -183,6 +189,58 @@ struct UCP: Sendable {
             }
         }
         return .success(.array(items))
+    }
+
+    /// `create_checkout`'s arguments from UCP's create request (or its cart extension's `cart_id`).
+    func createArguments(_ body: JSON) -> Result<JSON, UCPProblem> {
+        guard case .object = body else { return .failure(UCPProblem("Send a JSON object with line_items.")) }
+        if let cart = body["cart_id"]?.stringValue { return .success(["cart_id": .string(cart)]) }
+        return items(body["line_items"]).map { ["items": $0] }
+    }
+
+    /// `complete_checkout`'s arguments: the one instrument must be the wallet's.
+    func completeArguments(_ body: JSON) -> Result<JSON, UCPProblem> {
+        let instruments = body["payment"]?["instruments"]?.arrayValue ?? []
+        guard instruments.count == 1, let instrument = instruments.first else {
+            return .failure(
+                UCPProblem("payment.instruments must hold exactly one instrument: {id, handler_id: \"\(Self.walletHandlerID)\", type: \"wallet\"}."))
+        }
+        guard instrument["handler_id"]?.stringValue == Self.walletHandlerID else {
+            return .failure(
+                UCPProblem(
+                    "This store takes payment from the agent's wallet only: handler_id \"\(Self.walletHandlerID)\" (see payment_handlers in /.well-known/ucp)."))
+        }
+        return .success([:])
+    }
+
+    // MARK: Answers
+
+    /// An action's outcome in UCP's terms: its payload (`render` shapes a success), a business
+    /// error (stock, a limit, the balance, a state that cannot change: 200 with `messages`), or
+    /// a transport error (credentials, a missing resource, idempotency, 429).
+    func answer(_ outcome: ActionOutcome, render: (JSON) -> JSON) -> UCPAnswer {
+        switch outcome.result {
+        case .success(let result): return .body(render(result))
+        case .failure(let error):
+            switch error.status {
+            case 401:
+                return .transport(status: 401, code: error.code, content: error.message, retryAfter: nil)
+            case 404 where error.param?.hasPrefix("/items") == true:
+                // An item this store does not sell: the business's answer, not a missing route.
+                return .body(errorBody(code: "item_unavailable", content: error.message, severity: "requires_buyer_input"))
+            case 404 where error.param == "/cart_id":
+                return .body(errorBody(code: "not_found", content: error.message, severity: "unrecoverable"))
+            case 404, 429, 503:
+                return .transport(status: error.status, code: error.code, content: error.message, retryAfter: outcome.retryAfter)
+            default:
+                if error.code.hasPrefix("idempotency") || error.code == "missing_scope" || error.status == 400 {
+                    return .transport(
+                        status: error.status == 422 ? 409 : error.status, code: error.code, content: error.message, retryAfter: outcome.retryAfter)
+                }
+                let severity = error.status == 402 || error.status == 403 ? "requires_buyer_input" : "recoverable"
+                return .body(errorBody(code: error.code, content: error.message, severity: severity))
+            }
+        }
     }
 
     // MARK: Responses
@@ -298,4 +356,35 @@ struct UCP: Sendable {
 struct UCPProblem: Error {
     let message: String
     init(_ message: String) { self.message = message }
+}
+
+/// What a UCP operation answers, whichever transport carries it.
+enum UCPAnswer: Sendable {
+    /// A UCP payload, or a business error (`{ucp: {status: "error"}, messages}`).
+    case body(JSON)
+    /// `{code, content}` with its HTTP status (MCP: a tool error).
+    case transport(status: Int, code: String, content: String, retryAfter: Int?)
+
+    func response(successStatus: Int = 200) -> Response {
+        switch self {
+        case .body(let body):
+            return jsonResponse(body, status: body["ucp"]?["status"]?.stringValue == "error" ? 200 : successStatus)
+        case .transport(let status, let code, let content, let retryAfter):
+            var response = jsonResponse(["code": .string(code), "content": .string(content)], status: status)
+            if let retryAfter { response.headers.add("Retry-After", String(retryAfter)) }
+            if status == 401 { response.headers.add("WWW-Authenticate", "Bearer realm=\"ucp\"") }
+            return response
+        }
+    }
+
+    /// The answer as an MCP tool's outcome: payloads and business errors are results (UCP's
+    /// structuredContent), transport errors are tool errors.
+    var outcome: ActionOutcome {
+        switch self {
+        case .body(let body): return ActionOutcome(result: .success(body))
+        case .transport(let status, let code, let content, let retryAfter):
+            let kind: APIError.Kind = status == 401 ? .authentication : status == 429 ? .rateLimited : .invalidRequest
+            return ActionOutcome(result: .failure(ActionError(status: status, kind: kind, code: code, message: content)), retryAfter: retryAfter)
+        }
+    }
 }
