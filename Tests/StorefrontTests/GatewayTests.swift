@@ -64,7 +64,7 @@ struct GatewayTests {
             let parts = route.split(separator: " ").map(String.init)
             let (method, path) = (parts[0], parts[1])
             // A2A's transports are described by the agent card, as MCP's by its server card.
-            if merchantPrefixes.contains(where: { path.hasPrefix($0) }) || path == Endpoints.mcpPath || path == Endpoints.ucpMCPPath || path.hasPrefix("/a2a")
+            if merchantPrefixes.contains(where: { path.hasPrefix($0) }) || path == Endpoints.mcpPath || path == Endpoints.ucpMCPPath || path == Endpoints.acpMCPPath || path.hasPrefix("/a2a")
                 || path.hasPrefix(Endpoints.ucpCheckoutPath) || path.hasPrefix(Endpoints.ucpOrderPath + "/")
                 || Endpoints.acpPaths.contains(where: { path.hasPrefix($0) })
                 || Endpoints.ucpShoppingPaths.contains(where: { path.hasPrefix($0) })

@@ -100,3 +100,53 @@ def test_a_platform_file_without_a_secret_is_refused(binary, tmp_path):
     bad.write_text(json.dumps({OPERATOR: {"webhook_url": "https://platform.example/hooks"}}))
     r = run_cli("serve", "--store", str(tmp_path / "s.db"), "--port", "0", "--acp-platforms", str(bad), timeout=30)
     assert r.returncode != 0 and "secret" in (r.stdout + r.stderr), (r.returncode, r.stdout, r.stderr)
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+def test_the_same_purchase_over_acps_mcp_binding(shop, receiver, mode):
+    """ACP's MCP binding (`/acp/mcp`, the official MCP SDK): the session is created and completed
+    with ACP's tools (`meta` carries the version and idempotency key), the allowance is delegated
+    over REST (the binding has no tool for it), and the platform hears of the order."""
+    import asyncio
+    import uuid
+
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    agent = shop.register(operator=OPERATOR)
+    shop.fund(agent, 100_000)
+    before = len(receiver.deliveries)
+
+    def meta():
+        return {"api_version": "2026-04-17", "idempotency_key": str(uuid.uuid4())}
+
+    async def create():
+        transport = streamable_http_client(shop.url("/acp/mcp"), http_client=httpx2.AsyncClient(headers=agent.auth, timeout=30))
+        async with Client(transport, mode=mode) as client:
+            names = {t.name for t in (await client.list_tools()).tools}
+            assert names == {"create_checkout_session", "get_checkout_session", "update_checkout_session",
+                             "complete_checkout_session", "cancel_checkout_session"}
+            r = await client.call_tool("create_checkout_session", {"meta": meta(), "payload": {
+                "line_items": [{"id": GIFT_SKU}], "currency": "usd", "capabilities": {}}})
+            assert r.is_error is False, r
+            wrong = await client.call_tool("get_checkout_session", {"meta": {"api_version": "2026-01-16"}, "id": "x"})
+            assert wrong.is_error is True and wrong.structured_content["error"]["code"] == "unsupported_api_version"
+            return valid(CHECKOUT, "CheckoutSession", r.structured_content)
+
+    async def complete(session_id, token):
+        transport = streamable_http_client(shop.url("/acp/mcp"), http_client=httpx2.AsyncClient(headers=agent.auth, timeout=30))
+        async with Client(transport, mode=mode) as client:
+            payload = {"payment_data": {"handler_id": "wallet", "instrument": {"type": "wallet",
+                                                                                 "credential": {"type": "spt", "token": token}}}}
+            r = await client.call_tool("complete_checkout_session", {"meta": meta(), "id": session_id, "payload": payload})
+            assert r.is_error is False, r
+            return valid(CHECKOUT, "CheckoutSessionWithOrder", r.structured_content)
+
+    session = asyncio.run(create())
+    token = delegate(shop, agent, session, max_amount=5_000).json()["id"]
+    done = asyncio.run(complete(session["id"], token))
+    assert done["status"] == "completed"
+    delivery = receiver.wait_for(before + 1)[before]
+    event = verified(delivery)
+    assert event["type"] == "order_create" and event["data"]["id"] == done["order"]["id"]

@@ -219,4 +219,6 @@ public enum Endpoints {
     public static let mcpPath = "/mcp"
     /// UCP's MCP binding (UCP's tools; described by UCP's OpenRPC, linked from /.well-known/ucp).
     public static let ucpMCPPath = "/ucp/mcp"
+    /// ACP's MCP binding (ACP's OpenRPC).
+    public static let acpMCPPath = "/acp/mcp"
 }

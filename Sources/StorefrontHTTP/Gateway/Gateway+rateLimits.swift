@@ -32,7 +32,7 @@ extension Gateway {
             return .reads
         case "POST", "PUT":
             if path == "/agents/register" { return .registration }
-            if path == "/mcp" || path == "/ucp/mcp" || path.hasPrefix("/tools/") || path == Gateway.a2aPath || path.hasPrefix(Gateway.a2aPath + "/")
+            if path == "/mcp" || path == "/ucp/mcp" || path == "/acp/mcp" || path.hasPrefix("/tools/") || path == Gateway.a2aPath || path.hasPrefix(Gateway.a2aPath + "/")
                 || path.hasPrefix("/checkout_sessions") || path == "/agentic_commerce/delegate_payment" || path.hasPrefix("/carts") || path == "/catalog/search" || path == "/catalog/lookup"
                 || path == "/inbox/ack" || path.hasPrefix("/checkout-sessions")
             {

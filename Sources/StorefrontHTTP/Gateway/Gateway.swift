@@ -86,6 +86,8 @@ public final class Gateway: @unchecked Sendable {
     public let mcp: MCPEndpoint
     /// UCP's MCP binding (`/ucp/mcp`): UCP's tools over the same actions.
     public private(set) var ucpMCP: MCPEndpoint!
+    /// ACP's MCP binding (`/acp/mcp`): ACP's checkout-session tools over the same actions.
+    public private(set) var acpMCP: MCPEndpoint!
     /// The store's services the gateway serves (the admin commands use them without it).
     public let services: StoreServices
     public var signingKey: StoreSigningKey { services.signingKey }
@@ -249,20 +251,30 @@ public final class Gateway: @unchecked Sendable {
             database.onCommit(changing: .mcpEvents) { mcpFeed.othersChanged() }
             database.onCommit(changing: .inboxEvents) { inboxFeed.othersChanged() }
         }
-        let ucpService = MCPService(
-            tools: UCPMCPTools(gateway: self), resources: [], productResource: { _ in nil }, storeName: manifests.storeName,
-            version: configuration.version, toolsPageSize: max(1, configuration.toolsPageSize))
-        let ucpMCP = MCPEndpoint(service: ucpService, store: SQLiteMCPSessionStore(database: database), allowedOrigins: mcpOrigins)
-        ucpMCP.authenticate = { [unowned self] request in self.authenticate(request) }
-        ucpMCP.noteCaller = { response, identity, tool in response.noteCaller(identity, action: tool) }
-        if rateLimiter != nil {
-            ucpMCP.rateLimit = { [unowned self] request, tool, identity in
-                self.chargeAction(UCPMCPTools.operations.first { $0.name == tool }?.action ?? tool, identity: identity, request: request)
+        // The protocols' MCP bindings: their own tools over the same actions, each its own endpoint.
+        let bindings: [(MCPToolProvider, [String: String])] = [
+            (UCPMCPTools(gateway: self), Dictionary(uniqueKeysWithValues: UCPMCPTools.operations.map { ($0.name, $0.action) })),
+            (ACPMCPTools(gateway: self), Dictionary(uniqueKeysWithValues: ACPMCPTools.operations.map { ($0.name, $0.action) })),
+        ]
+        let endpoints = bindings.map { tools, actionOfTool in
+            let endpoint = MCPEndpoint(
+                service: MCPService(
+                    tools: tools, resources: [], productResource: { _ in nil }, storeName: manifests.storeName,
+                    version: configuration.version, toolsPageSize: max(1, configuration.toolsPageSize)),
+                store: SQLiteMCPSessionStore(database: database), allowedOrigins: mcpOrigins)
+            endpoint.authenticate = { [unowned self] request in self.authenticate(request) }
+            endpoint.noteCaller = { response, identity, tool in response.noteCaller(identity, action: tool.map { actionOfTool[$0] ?? $0 }) }
+            if rateLimiter != nil {
+                endpoint.rateLimit = { [unowned self] request, tool, identity in
+                    self.chargeAction(tool.map { actionOfTool[$0] ?? $0 }, identity: identity, request: request)
+                }
             }
+            endpoint.sessionTTL = configuration.retention.mcpSessionTTL
+            endpoint.sessionsPerCreator = max(1, configuration.mcpSessionsPerCreator)
+            return endpoint
         }
-        ucpMCP.sessionTTL = configuration.retention.mcpSessionTTL
-        ucpMCP.sessionsPerCreator = max(1, configuration.mcpSessionsPerCreator)
-        self.ucpMCP = ucpMCP
+        ucpMCP = endpoints[0]
+        acpMCP = endpoints[1]
         startSweeper()
         routes = router()
         for name in actions.names {
@@ -309,6 +321,9 @@ public final class Gateway: @unchecked Sendable {
         router.post(Endpoints.ucpMCPPath) { [unowned self] request in self.ucpMCP.post(request) }
         router.get(Endpoints.ucpMCPPath) { [unowned self] request in self.ucpMCP.get(request) }
         router.delete(Endpoints.ucpMCPPath) { [unowned self] request in self.ucpMCP.delete(request) }
+        router.post(Endpoints.acpMCPPath) { [unowned self] request in self.acpMCP.post(request) }
+        router.get(Endpoints.acpMCPPath) { [unowned self] request in self.acpMCP.get(request) }
+        router.delete(Endpoints.acpMCPPath) { [unowned self] request in self.acpMCP.delete(request) }
         router.get("/mcp/server-card") { docs.mcpServerCard.response(for: $0) }
         router.get("/.well-known/mcp/catalog.json") { docs.mcpCatalog.response(for: $0) }
         router.post("/tools/{name}") { [unowned self] request in
@@ -380,6 +395,7 @@ public final class Gateway: @unchecked Sendable {
         liveChanges.stop()
         mcp.stop()
         ucpMCP.stop()
+        acpMCP.stop()
         try? trail.checkpointNow(database: database)
     }
 

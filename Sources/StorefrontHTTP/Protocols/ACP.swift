@@ -26,7 +26,7 @@ struct ACP: Sendable {
                 "documentation_url": .string(url("/agents")),
             ],
             "api_base_url": .string(baseURL),
-            "transports": ["rest"],
+            "transports": ["rest", "mcp"],
             "capabilities": ["services": ["checkout", "delegate_payment"], "supported_currencies": [.string(currency.lowercased())]],
         ]
     }
@@ -134,6 +134,58 @@ struct ACP: Sendable {
             ["type": "privacy_policy", "url": .string(url("/policies#privacy"))],
             ["type": "terms_of_use", "url": .string(url("/policies#terms"))],
         ]
+    }
+
+    /// `create_checkout`'s arguments from ACP's create request.
+    func createArguments(_ body: JSON, _ productOfVariant: [String: String]) -> Result<JSON, ACPError> {
+        guard case .object = body else { return .failure(.invalid("invalid", "Send a JSON object.")) }
+        guard let requested = body["currency"]?.stringValue else {
+            return .failure(.invalid("missing", "currency is required.", param: "$.currency"))
+        }
+        guard requested.lowercased() == currency.lowercased() else {
+            return .failure(.invalid("unsupported_currency", "This store sells in \(currency.lowercased()).", param: "$.currency"))
+        }
+        guard case .object? = body["capabilities"] else {
+            return .failure(.invalid("missing", "capabilities is required (it may be {}).", param: "$.capabilities"))
+        }
+        return items(body["line_items"], productOfVariant: productOfVariant).map { ["items": $0] }
+    }
+
+    /// `update_checkout`'s arguments: new items and the chosen shipping option.
+    func updateArguments(_ body: JSON, _ productOfVariant: [String: String]) -> Result<JSON, ACPError> {
+        guard case .object = body else { return .failure(.invalid("invalid", "Send a JSON object.")) }
+        var arguments: [String: JSON] = [:]
+        if body["line_items"] != nil {
+            switch items(body["line_items"], productOfVariant: productOfVariant) {
+            case .failure(let error): return .failure(error)
+            case .success(let items): arguments["items"] = items
+            }
+        }
+        if let option = body["selected_fulfillment_options"]?.arrayValue?.first?["option_id"]?.stringValue {
+            arguments["shipping_option"] = .string(option)
+        }
+        return .success(.object(arguments))
+    }
+
+    /// `complete_checkout`'s arguments: the wallet handler and a delegated allowance's token.
+    func completeArguments(_ body: JSON) -> Result<JSON, ACPError> {
+        let payment = body["payment_data"] ?? .null
+        guard case .object = payment else {
+            return .failure(.invalid("missing", "payment_data is required.", param: "$.payment_data"))
+        }
+        guard payment["handler_id"]?.stringValue == Self.walletHandlerID else {
+            return .failure(
+                .invalid("invalid", "This store takes the agent's wallet: handler_id \"\(Self.walletHandlerID)\".", param: "$.payment_data.handler_id"))
+        }
+        guard let credential = payment["instrument"]?["credential"], credential["type"]?.stringValue == "spt",
+            let token = credential["token"]?.stringValue, !token.isEmpty
+        else {
+            return .failure(
+                .invalid(
+                    "invalid", "The wallet handler needs a delegated allowance: instrument.credential {type: \"spt\", token: <delegate_payment id>}.",
+                    param: "$.payment_data.instrument.credential"))
+        }
+        return .success(["payment_token": .string(token)])
     }
 
     /// ACP `line_items` (`[{id}]`, one unit each; an id repeated is more units) as Storefront items.

@@ -15,59 +15,16 @@ import StorefrontStore
 extension Gateway {
     func addACPRoutes(to router: inout Router) {
         router.post("/checkout_sessions") { [unowned self] request in
-            self.acpCall(request, action: "create_checkout", successStatus: 201) { acp, body in
-                guard case .object = body else { return .failure(.invalid("invalid", "Send a JSON object.")) }
-                guard let currency = body["currency"]?.stringValue else {
-                    return .failure(.invalid("missing", "currency is required.", param: "$.currency"))
-                }
-                guard currency.lowercased() == acp.currency.lowercased() else {
-                    return .failure(.invalid("unsupported_currency", "This store sells in \(acp.currency.lowercased()).", param: "$.currency"))
-                }
-                guard case .object? = body["capabilities"] else {
-                    return .failure(.invalid("missing", "capabilities is required (it may be {}).", param: "$.capabilities"))
-                }
-                return acp.items(body["line_items"], productOfVariant: self.productOfVariant).map { ["items": $0] }
-            }
+            self.acpCall(request, action: "create_checkout", successStatus: 201) { acp, body in acp.createArguments(body, self.productOfVariant) }
         }
         router.get("/checkout_sessions/{id}") { [unowned self] request in
             self.acpCall(request, action: "get_checkout") { _, _ in .success([:]) }
         }
         router.post("/checkout_sessions/{id}") { [unowned self] request in
-            self.acpCall(request, action: "update_checkout") { acp, body in
-                guard case .object = body else { return .failure(.invalid("invalid", "Send a JSON object.")) }
-                var arguments: [String: JSON] = [:]
-                if body["line_items"] != nil {
-                    switch acp.items(body["line_items"], productOfVariant: self.productOfVariant) {
-                    case .failure(let error): return .failure(error)
-                    case .success(let items): arguments["items"] = items
-                    }
-                }
-                if let option = body["selected_fulfillment_options"]?.arrayValue?.first?["option_id"]?.stringValue {
-                    arguments["shipping_option"] = .string(option)
-                }
-                return .success(.object(arguments))
-            }
+            self.acpCall(request, action: "update_checkout") { acp, body in acp.updateArguments(body, self.productOfVariant) }
         }
         router.post("/checkout_sessions/{id}/complete") { [unowned self] request in
-            self.acpCall(request, action: "complete_checkout") { _, body in
-                let payment = body["payment_data"] ?? .null
-                guard case .object = payment else {
-                    return .failure(.invalid("missing", "payment_data is required.", param: "$.payment_data"))
-                }
-                guard payment["handler_id"]?.stringValue == ACP.walletHandlerID else {
-                    return .failure(
-                        .invalid("invalid", "This store takes the agent's wallet: handler_id \"\(ACP.walletHandlerID)\".", param: "$.payment_data.handler_id"))
-                }
-                guard let credential = payment["instrument"]?["credential"], credential["type"]?.stringValue == "spt",
-                    let token = credential["token"]?.stringValue, !token.isEmpty
-                else {
-                    return .failure(
-                        .invalid(
-                            "invalid", "The wallet handler needs a delegated allowance: instrument.credential {type: \"spt\", token: <delegate_payment id>}.",
-                            param: "$.payment_data.instrument.credential"))
-                }
-                return .success(["payment_token": .string(token)])
-            }
+            self.acpCall(request, action: "complete_checkout") { acp, body in acp.completeArguments(body) }
         }
         router.post("/checkout_sessions/{id}/cancel") { [unowned self] request in
             self.acpCall(request, action: "cancel_checkout") { _, _ in .success([:]) }
