@@ -292,3 +292,69 @@ def test_json_rpc_results_have_the_0_3_shapes(shop):
     assert rest["status"]["state"] == "TASK_STATE_COMPLETED"
     assert "kind" not in rest and "kind" not in rest["history"][0] and "kind" not in rest["artifacts"][0]["parts"][0]
     assert rest["artifacts"][0]["parts"][0]["data"]["data"]["cart"]["id"] == task["artifacts"][0]["parts"][0]["data"]["cart"]["id"]
+
+
+# --- UCP's A2A binding ---------------------------------------------------------------------------------
+
+UCP_EXTENSION = "https://ucp.dev/2026-08-25/specification/reference"
+
+
+def test_the_card_advertises_ucps_extension_and_the_profile_the_card(shop):
+    card = requests.get(shop.url("/.well-known/agent-card.json"), timeout=10).json()
+    extension = card["capabilities"]["extensions"][0]
+    assert extension["uri"] == UCP_EXTENSION
+    assert "dev.ucp.shopping.checkout" in extension["params"]["capabilities"]
+    profile = requests.get(shop.url("/.well-known/ucp"), timeout=10).json()
+    a2a = [s for s in profile["ucp"]["services"]["dev.ucp.shopping"] if s["transport"] == "a2a"]
+    assert a2a[0]["endpoint"] == shop.url("/.well-known/agent-card.json")
+
+
+@pytest.mark.parametrize("binding", BINDINGS)
+def test_a_ucp_checkout_over_a2a_one_per_conversation(shop, binding):
+    """A platform that activates UCP's extension shapes the conversation's checkout with data
+    parts, through a2a-sdk's client; every answer's `a2a.ucp.checkout` is UCP's checkout."""
+    from ucp_schemas import errors as ucp_errors
+
+    agent = shop.buyer(funds=100_000)
+    client = A2A(shop.base_url, binding, agent.api_key)
+    client.headers["X-A2A-Extensions"] = UCP_EXTENSION
+    context = str(uuid.uuid4())
+
+    def say(data_parts: list[dict]) -> dict:
+        message = Message(message_id=str(uuid.uuid4()), role=Role.ROLE_USER, context_id=context,
+                          parts=[new_data_part(d) for d in data_parts])
+        events = client.send(message)
+        assert len(events) == 1 and events[0].WhichOneof("payload") == "message", events
+        assert events[0].message.context_id == context
+        checkout = get_data_parts(events[0].message.parts)[0]["a2a.ucp.checkout"]
+        problems = ucp_errors("shopping/checkout.json", checkout, "response", "read") if "id" in checkout \
+            else ucp_errors("common/types/error_response.json", checkout)
+        assert not problems, problems
+        return checkout
+
+    first = say([{"action": "add_to_checkout", "product_id": GIFT_SKU, "quantity": 1}])
+    more = say([{"action": "add_to_checkout", "product_id": GIFT_SKU, "quantity": 2}])
+    assert more["id"] == first["id"] and more["line_items"][0]["quantity"] == 3
+    fewer = say([{"action": "remove_from_checkout", "product_id": GIFT_SKU, "quantity": 1}])
+    assert fewer["line_items"][0]["quantity"] == 2
+    payment = {"instruments": [{"id": "pi_1", "handler_id": "wallet", "type": "wallet"}]}
+    done = say([{"action": "complete_checkout"}, {"a2a.ucp.checkout.payment": payment}])
+    assert done["status"] == "completed" and done["order"]["id"].startswith("ord_")
+    assert ledger_sum(shop.store, agent.id) == 100_000 - 2 * GIFT_PRICE
+    # A finished checkout: the next add starts a new one in the same conversation.
+    again = say([{"action": "add_to_checkout", "product_id": GIFT_SKU, "quantity": 1}])
+    assert again["id"] != first["id"] and again["status"] == "ready_for_complete"
+
+
+def test_ucp_over_a2a_needs_an_agent_and_a_known_action(shop):
+    headers = {"X-A2A-Extensions": UCP_EXTENSION}
+    body = rpc("message/send", {"message": raw_message("add_to_checkout", {}) | {
+        "parts": [{"kind": "data", "data": {"action": "add_to_checkout", "product_id": GIFT_SKU}}]}})
+    assert requests.post(shop.url("/a2a"), json=body, headers=headers, timeout=10).status_code == 401
+    agent = shop.buyer(funds=0)
+    headers |= {"Authorization": f"Bearer {agent.api_key}"}
+    body["params"]["message"]["parts"] = [{"kind": "data", "data": {"action": "teleport"}}]
+    assert requests.post(shop.url("/a2a"), json=body, headers=headers, timeout=10).json()["error"]["code"] == -32602
+    body["params"]["message"]["parts"] = [{"kind": "data", "data": {"action": "complete_checkout"}}]
+    r = requests.post(shop.url("/a2a"), json=body, headers=headers, timeout=10).json()
+    assert r["error"]["code"] == -32602 and "no checkout" in r["error"]["message"]

@@ -289,7 +289,15 @@ struct StoreFacts {
             "provider": .object(provider),
             "version": .string(version),
             "documentationUrl": .string(url("/agents")),
-            "capabilities": ["streaming": true, "pushNotifications": false, "stateTransitionHistory": false],
+            "capabilities": [
+                "streaming": true, "pushNotifications": false, "stateTransitionHistory": false,
+                // UCP's A2A binding for checkout, activated by a platform with X-A2A-Extensions.
+                "extensions": [[
+                    "uri": .string("https://ucp.dev/\(UCP.version)/specification/reference"),
+                    "description": "UCP checkout over A2A: one checkout per contextId, data parts a2a.ucp.checkout and a2a.ucp.checkout.payment.",
+                    "params": ["capabilities": .object([UCP.checkoutCapability: [["version": .string(UCP.version)]]])],
+                ]],
+            ],
             "securitySchemes": [
                 "apiKey": [
                     "type": "http", "scheme": "bearer",

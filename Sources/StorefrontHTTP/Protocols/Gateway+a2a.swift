@@ -184,6 +184,7 @@ extension Gateway {
         _ message: JSON, configuration: JSON, streaming: Bool, request: Request,
         reply: @escaping @Sendable (Result<A2AReply, A2AError>) -> Response
     ) -> Response {
+        if Self.speaksUCP(request) { return ucpA2ASend(message, streaming: streaming, request: request, reply: reply) }
         if message["taskId"] != nil {
             return reply(
                 .failure(

@@ -149,7 +149,7 @@ extension Gateway {
     /// Runs an action as the request's caller: credentials, rate limits and the idempotency key
     /// as on REST; the gateway's own 401 and 429 are answered here, everything else by `answer`.
     func runAction(
-        _ name: String, arguments: JSON, request: Request,
+        _ name: String, arguments: JSON, request: Request, idempotencyKey: String? = nil,
         beforeAnswer: (@Sendable (ActionOutcome, @escaping @Sendable (Response?) -> Void) -> Void)? = nil,
         answer: @escaping @Sendable (ActionOutcome) -> Response
     ) -> Response {
@@ -165,7 +165,8 @@ extension Gateway {
         }
         let decision = chargeAction(name, identity: identity, request: request)
         if let decision, !decision.allowed { return refusal(decision, identity: identity, action: name) }
-        let context = ActionContext(requestID: request.id, identity: identity, idempotencyKey: request.headers["Idempotency-Key"])
+        let context = ActionContext(
+            requestID: request.id, identity: identity, idempotencyKey: idempotencyKey ?? request.headers["Idempotency-Key"])
         let respond: @Sendable (ActionOutcome) -> Response = { outcome in
             var response = answer(outcome)
             if name == "complete_checkout", !outcome.replayed, case .success(let result) = outcome.result,

@@ -97,6 +97,10 @@ struct UCP: Sendable {
                             "spec": .string("https://ucp.dev/\(Self.version)/specification/overview"),
                             "schema": .string("https://ucp.dev/\(Self.version)/services/shopping/mcp.openrpc.json"),
                         ],
+                        [
+                            "version": .string(Self.version), "transport": "a2a", "endpoint": .string(baseURL + "/.well-known/agent-card.json"),
+                            "spec": .string("https://ucp.dev/\(Self.version)/specification/overview"),
+                        ],
                     ]
                 ],
                 "capabilities": capabilities,

@@ -83,3 +83,20 @@ package enum A2ATaskStore {
             [.text(state), .text(result.compactString), .integer(time), .text(id), .text(from)]) == 1
     }
 }
+
+/// The checkout of each A2A conversation (UCP's A2A binding: one checkout per `contextId`).
+package enum A2AContextStore {
+    package static func checkout(agentID: String, contextID: String, db: Connection) throws -> String? {
+        try db.queryOne(
+            "SELECT checkout_id FROM a2a_contexts WHERE agent_id = ? AND context_id = ?", [.text(agentID), .text(contextID)])?[0].string
+    }
+
+    /// Makes `checkoutID` the conversation's checkout (a new one replaces a finished one).
+    package static func set(agentID: String, contextID: String, checkoutID: String, db: Connection) throws {
+        try db.run(
+            """
+            INSERT INTO a2a_contexts (agent_id, context_id, checkout_id, created_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (agent_id, context_id) DO UPDATE SET checkout_id = excluded.checkout_id
+            """, [.text(agentID), .text(contextID), .text(checkoutID), .integer(unixNow())])
+    }
+}

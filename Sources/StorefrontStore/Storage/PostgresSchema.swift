@@ -480,6 +480,17 @@ extension StoreMigrations {
             );
             CREATE INDEX delegated_allowances_agent ON delegated_allowances (agent_id, used_at, expires_at);
             """),
+        Migration(
+            version: 21, name: "UCP checkouts of A2A contexts",
+            sql: """
+            CREATE TABLE a2a_contexts (
+                agent_id TEXT NOT NULL,
+                context_id TEXT NOT NULL,
+                checkout_id TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (agent_id, context_id)
+            );
+            """),
     ]
 
     /// A column default: the time now as RFC 3339 UTC with milliseconds, as SQLite writes it.

@@ -542,6 +542,18 @@ public enum StoreMigrations {
                 );
                 CREATE INDEX delegated_allowances_agent ON delegated_allowances (agent_id, used_at, expires_at);
                 """),
+        Migration(
+            version: 21, name: "UCP checkouts of A2A contexts",
+            sql: """
+                -- UCP's A2A binding keeps one checkout per conversation (A2A contextId) of an agent.
+                CREATE TABLE a2a_contexts (
+                    agent_id TEXT NOT NULL,
+                    context_id TEXT NOT NULL,
+                    checkout_id TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (agent_id, context_id)
+                );
+                """),
     ]
 }
 

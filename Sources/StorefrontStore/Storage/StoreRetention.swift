@@ -97,6 +97,13 @@ public struct StoreRetention: Sendable {
                     SELECT w.checkout_id FROM ucp_order_webhooks w WHERE w.created_at < ?
                     AND NOT EXISTS (SELECT 1 FROM checkouts c WHERE c.id = w.checkout_id) LIMIT ?)
                 """, [.integer(checkoutCutoff), .integer(Int64(limit))])
+            // The conversation of a checkout that is gone.
+            try db.run(
+                """
+                DELETE FROM a2a_contexts WHERE (agent_id, context_id) IN (
+                    SELECT x.agent_id, x.context_id FROM a2a_contexts x WHERE x.created_at < ?
+                    AND NOT EXISTS (SELECT 1 FROM checkouts c WHERE c.id = x.checkout_id) LIMIT ?)
+                """, [.integer(checkoutCutoff), .integer(Int64(limit))])
             return [checkouts, carts, idempotencyRecords, analyticsEvents, refusedAttempts, a2aTasks, allowances, ucpPlatformLinks]
         }
         (report.checkouts, report.carts, report.idempotencyRecords) = (counts[0], counts[1], counts[2])
