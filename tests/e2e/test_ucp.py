@@ -303,3 +303,26 @@ def test_a_cart_in_ucps_shape_becomes_a_checkout(shop):
     canceled = requests.post(shop.url(f"/carts/{other['id']}/cancel"), json={}, headers=headers(agent), timeout=10).json()
     assert not errors("shopping/cart.json", canceled, "response", "read")
     assert canceled["messages"][0]["code"] == "canceled"
+
+
+def test_a_429_is_in_ucps_and_acps_error_shapes_with_retry_after(binary, tmp_path):
+    import json as _json
+    from test_acp import CHECKOUT as ACP_CHECKOUT, valid as acp_valid
+
+    limited = start_shop(tmp_path / "limited", extra=("--rate-limit", "checkout=1/1m,burst=1"))
+    try:
+        agent = limited.buyer(funds=100_000)
+        body = {"line_items": gift_lines(1)}
+        first = requests.post(limited.url("/checkout-sessions"), json=body, headers=headers(agent, platform=None), timeout=10)
+        assert first.status_code == 201, first.text
+        second = requests.post(limited.url("/checkout-sessions"), json=body, headers=headers(agent, platform=None), timeout=10)
+        assert second.status_code == 429 and int(second.headers["Retry-After"]) >= 1
+        assert set(second.json()) == {"code", "content"} and second.json()["code"] == "rate_limited", second.text
+        acp = requests.post(limited.url("/checkout_sessions"), data=_json.dumps({"line_items": [{"id": GIFT_SKU}], "currency": "usd",
+                                                                                  "capabilities": {}}),
+                            headers={**agent.auth, "API-Version": "2026-04-17", "Idempotency-Key": str(uuid.uuid4()),
+                                     "Content-Type": "application/json"}, timeout=10)
+        assert acp.status_code == 429 and "Retry-After" in acp.headers
+        acp_valid(ACP_CHECKOUT, "Error", acp.json())
+    finally:
+        limited.server.kill()

@@ -76,7 +76,9 @@ extension Gateway {
         switch authenticate(request) {
         case .failure(let error):
             if let limiter = rateLimiter, let decision = chargeRoute(request, .reads, limiter: limiter), !decision.allowed {
-                return refusal(decision, identity: nil, action: action)
+                return refusal(decision, identity: nil, action: action).reshapedError { code, message in
+                    ["type": "invalid_request", "code": .string(code), "message": .string(message)]
+                }
             }
             var response = Self.acpError(ACPError(status: 401, type: "invalid_request", code: "unauthorized", message: error.message))
             response.headers.add("WWW-Authenticate", "Bearer realm=\"acp\"")
@@ -149,6 +151,8 @@ extension Gateway {
             if let key = request.headers["Idempotency-Key"] { response.headers.add("Idempotency-Key", key) }
             if let id = request.headers["Request-Id"] { response.headers.add("Request-Id", id) }
             return response
+        }.reshapedError { code, message in
+            ["type": .string(code == "rate_limited" ? "invalid_request" : "service_unavailable"), "code": .string(code), "message": .string(message)]
         }
     }
 

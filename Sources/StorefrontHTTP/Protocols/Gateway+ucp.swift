@@ -46,7 +46,7 @@ extension Gateway {
         }
         let identity: Identity
         switch a2aCaller(request) {
-        case .refused(let response): return response
+        case .refused(let response): return response.reshapedError(Self.ucpErrorShape)
         case .agent(let found): identity = found
         }
         var response = ucpOrderAnswer(request.pathParameters["id"] ?? "", agentID: identity.agent.id).response()
@@ -139,8 +139,11 @@ extension Gateway {
             var response = ucp.answer(outcome, render: { ucp.checkout($0["checkout"] ?? [:]) }).response(successStatus: successStatus)
             if outcome.replayed { response.headers.add("Idempotent-Replayed", "true") }
             return response
-        }
+        }.reshapedError(Self.ucpErrorShape)
     }
+
+    /// UCP's transport error body.
+    static let ucpErrorShape: @Sendable (String, String) -> JSON = { code, content in ["code": .string(code), "content": .string(content)] }
 
     static func ucpTransportError(status: Int, code: String, content: String) -> Response {
         jsonResponse(["code": .string(code), "content": .string(content)], status: status)

@@ -60,7 +60,7 @@ extension Gateway {
         let stock = views.stock()
         return runAction("search_catalog", arguments: arguments, request: request) { [unowned self] outcome in
             ucpSearchAnswer(outcome, stock: stock).response()
-        }
+        }.reshapedError(Self.ucpErrorShape)
     }
 
     /// `search_catalog`'s arguments from UCP's search request.
@@ -96,7 +96,7 @@ extension Gateway {
     }
 
     func ucpLookup(_ request: Request) -> Response {
-        if let refused = chargedPage(request) { return refused }
+        if let refused = chargedPage(request) { return refused.reshapedError(Self.ucpErrorShape) }
         var response: Response
         switch ucpBody(request) {
         case .failure(let problem): return Self.ucpTransportError(status: 400, code: "invalid_request", content: problem.message)
@@ -228,7 +228,7 @@ extension Gateway {
             var response = ucp.answer(outcome, render: { ucpCart($0["cart"] ?? [:]) }).response(successStatus: successStatus)
             if outcome.replayed { response.headers.add("Idempotent-Replayed", "true") }
             return response
-        }
+        }.reshapedError(Self.ucpErrorShape)
     }
 
     /// A Storefront cart in UCP's shape.

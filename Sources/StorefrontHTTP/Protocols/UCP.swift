@@ -392,3 +392,16 @@ enum UCPAnswer: Sendable {
         }
     }
 }
+
+extension Response {
+    /// The gateway's own refusals (401, 429, 503 in `{"error": {code, message}}`) in a protocol's
+    /// error shape, headers kept: UCP's `{code, content}`, ACP's `{type, code, message}`.
+    func reshapedError(_ shape: @escaping @Sendable (_ code: String, _ message: String) -> JSON) -> Response {
+        amended { response in
+            guard response.status >= 400, case .bytes(let bytes) = response.body, let body = try? JSON.parse(bytes: bytes),
+                let error = body["error"], let code = error["code"]?.stringValue, let message = error["message"]?.stringValue
+            else { return }
+            response.body = .bytes(shape(code, message).serialized())
+        }
+    }
+}
