@@ -110,7 +110,7 @@ let package = Package(
             name: "StorefrontTests",
             dependencies: [
                 "StorefrontApp", "StorefrontHTTP", "StorefrontMCP", "StorefrontActions", "StorefrontStore", "StorefrontDomain",
-                "JourneyAudit", "HTTPServer", "JSON", "Store",
+                "JourneyAudit", "HTTPServer", "JSON", "Store", .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
