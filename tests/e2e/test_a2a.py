@@ -28,7 +28,8 @@ from a2a.types import (CancelTaskRequest, GetTaskRequest, Message, Role, SendMes
 from a2a.utils.errors import TaskNotCancelableError, TaskNotFoundError
 from shop import GIFT_PRICE, GIFT_PRODUCT, GIFT_SKU, ledger_sum, restart_shop, start_shop
 
-BINDINGS = ["JSONRPC", "HTTP+JSON"]
+# Every transport the card offers: JSON-RPC and HTTP+JSON, each in A2A 1.0 and 0.3.
+BINDINGS = ["JSONRPC", "HTTP+JSON", "JSONRPC@0.3", "HTTP+JSON@0.3"]
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +52,18 @@ class A2A:
     """a2a-sdk's client for one agent (or anonymous) over one transport, from the served card."""
 
     def __init__(self, base_url: str, binding: str, api_key: str | None = None, streaming: bool = False):
+        # "JSONRPC@0.3": the 0.3 interface (the client prefers 1.0 when the card offers it).
+        binding, _, self.version = binding.partition("@")
         self.base_url, self.binding, self.streaming = base_url, binding, streaming
         self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
     async def _client(self, http: httpx.AsyncClient):
         card = await A2ACardResolver(http, self.base_url).get_agent_card()
+        versions = {i.protocol_version for i in card.supported_interfaces}
+        assert {"1.0", "0.3"} <= versions, versions
+        for index in reversed(range(len(card.supported_interfaces))):
+            if card.supported_interfaces[index].protocol_version != (self.version or "1.0"):
+                del card.supported_interfaces[index]
         config = ClientConfig(streaming=self.streaming, supported_protocol_bindings=[self.binding], httpx_client=http)
         return ClientFactory(config).create(card)
 
@@ -188,6 +196,7 @@ def test_the_same_message_twice_charges_once_and_names_one_task(shop):
     client = A2A(shop.base_url, "JSONRPC", agent.api_key)
     checkout = artifact_data(only_task(client.send(data_message("create_checkout", purchase(1)))))["checkout"]
     message_id = str(uuid.uuid4())
+    # (the same message id over another version and transport is the same message)
     first = only_task(client.send(data_message("complete_checkout", {"checkout_id": checkout["id"]}, message_id)))
     second = only_task(client.send(data_message("complete_checkout", {"checkout_id": checkout["id"]}, message_id)))
     assert first.id == second.id
@@ -358,3 +367,23 @@ def test_ucp_over_a2a_needs_an_agent_and_a_known_action(shop):
     body["params"]["message"]["parts"] = [{"kind": "data", "data": {"action": "complete_checkout"}}]
     r = requests.post(shop.url("/a2a"), json=body, headers=headers, timeout=10).json()
     assert r["error"]["code"] == -32602 and "no checkout" in r["error"]["message"]
+
+
+def test_a2a_1_0_shapes_on_the_wire(shop):
+    agent = shop.buyer(funds=100_000)
+    auth = {"Authorization": f"Bearer {agent.api_key}", "A2A-Version": "1.0"}
+    message = {"messageId": str(uuid.uuid4()), "role": "ROLE_USER",
+               "parts": [{"data": {"action": "create_cart", "arguments": purchase(1)}}]}
+    r = requests.post(shop.url("/a2a"), json=rpc("SendMessage", {"message": message}, "q"), headers=auth, timeout=10)
+    task = r.json()["result"]["task"]
+    assert task["status"]["state"] == "TASK_STATE_COMPLETED" and "kind" not in task
+    assert task["artifacts"][0]["parts"][0]["data"]["cart"]["status"] == "active"  # a data part wrapped once
+    r = requests.get(shop.url(f"/a2a/tasks/{task['id']}"), headers=auth, timeout=10)
+    assert r.headers["Content-Type"].startswith("application/a2a+json") and r.json()["id"] == task["id"]
+    missing = requests.get(shop.url("/a2a/tasks/task_nope"), headers=auth, timeout=10)
+    error = missing.json()["error"]
+    assert missing.status_code == 404 and error["status"] == "NOT_FOUND" and error["details"][0]["reason"] == "TASK_NOT_FOUND"
+    rpc_missing = requests.post(shop.url("/a2a"), json=rpc("GetTask", {"id": "task_nope"}), headers=auth, timeout=10).json()["error"]
+    assert rpc_missing["code"] == -32001 and rpc_missing["data"][0]["reason"] == "TASK_NOT_FOUND"
+    canceled = requests.post(shop.url(f"/a2a/tasks/{task['id']}:cancel"), headers=auth, timeout=10)
+    assert canceled.status_code == 400 and canceled.json()["error"]["details"][0]["reason"] == "TASK_NOT_CANCELABLE"

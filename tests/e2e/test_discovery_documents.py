@@ -110,8 +110,12 @@ def test_agent_card_passes_a2a_sdk_strict_model_and_round_trips_losslessly(http,
     # strict=True: no type coercion anywhere.
     card = AgentCard.model_validate_json(raw, strict=True)
     AgentCard.model_validate(json.loads(raw), strict=True)
-    # The model ignores unknown keys and accepts snake_case; the round trip catches both.
-    assert card.model_dump(mode="json", exclude_none=True) == json.loads(raw)
+    # The model ignores unknown keys and accepts snake_case; the round trip catches both. The one
+    # key it does not know is A2A 1.0's list of interfaces (1.0 and 0.3), read by 1.0 clients.
+    served = json.loads(raw)
+    assert [(i["protocolBinding"], i["protocolVersion"]) for i in served.pop("supportedInterfaces")] == [
+        ("JSONRPC", "1.0"), ("HTTP+JSON", "1.0"), ("JSONRPC", "0.3"), ("HTTP+JSON", "0.3")]
+    assert card.model_dump(mode="json", exclude_none=True) == served
 
 
 def test_agent_card_declares_protocol_transport_and_points_back_at_this_server(http, base_url, store_manifest):

@@ -280,6 +280,14 @@ struct StoreFacts {
             "description": .string(
                 description
                     + " Send a message with a data part {\"action\": <skill id>, \"arguments\": {…}}: reads answer with a message, purchases and other changes become tasks (a purchase waiting for the principal's approval is input-required)."),
+            // A2A 1.0's interfaces first (a 1.0 client picks them), then 0.3's; the 0.3 fields
+            // below describe the 0.3 ones for clients that read only those.
+            "supportedInterfaces": [
+                ["url": .string(endpoint), "protocolBinding": "JSONRPC", "protocolVersion": "1.0"],
+                ["url": .string(endpoint), "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"],
+                ["url": .string(endpoint), "protocolBinding": "JSONRPC", "protocolVersion": "0.3"],
+                ["url": .string(endpoint), "protocolBinding": "HTTP+JSON", "protocolVersion": "0.3"],
+            ],
             "url": .string(endpoint),
             "preferredTransport": "JSONRPC",
             "additionalInterfaces": [

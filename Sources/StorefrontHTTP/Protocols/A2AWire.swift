@@ -91,6 +91,82 @@ enum A2AWire: Sendable {
         }
     }
 
+    // MARK: 1.0
+
+    /// A task state as A2A 1.0 spells it (canceled with one L).
+    static func v1State(_ state: String) -> String {
+        state == "canceled" ? "TASK_STATE_CANCELED" : restState(state)
+    }
+
+    /// A part in A2A 1.0's shape: a data part wrapped once.
+    static func v1Part(_ part: JSON) -> JSON {
+        switch part["kind"]?.stringValue {
+        case "data": return ["data": part["data"] ?? [:]]
+        case "text": return ["text": part["text"] ?? ""]
+        default: return part
+        }
+    }
+
+    static func v1Message(_ message: JSON) -> JSON {
+        var out: [String: JSON] = [
+            "messageId": message["messageId"] ?? "",
+            "role": message["role"]?.stringValue == "agent" ? "ROLE_AGENT" : "ROLE_USER",
+            "parts": .array((message["parts"]?.arrayValue ?? []).map(v1Part)),
+        ]
+        if let context = message["contextId"] { out["contextId"] = context }
+        if let task = message["taskId"] { out["taskId"] = task }
+        return .object(out)
+    }
+
+    static func v1Status(_ status: JSON) -> JSON {
+        var out: [String: JSON] = ["state": .string(v1State(status["state"]?.stringValue ?? "unknown"))]
+        if let timestamp = status["timestamp"] { out["timestamp"] = timestamp }
+        if let message = status["message"] { out["message"] = v1Message(message) }
+        return .object(out)
+    }
+
+    static func v1Artifact(_ artifact: JSON) -> JSON {
+        [
+            "artifactId": artifact["artifactId"] ?? "", "name": artifact["name"] ?? "result",
+            "parts": .array((artifact["parts"]?.arrayValue ?? []).map(v1Part)),
+        ]
+    }
+
+    /// A task (or message, or stream event) in A2A 1.0's shape.
+    static func v1(_ value: JSON) -> JSON {
+        switch value["kind"]?.stringValue {
+        case "task":
+            var out: [String: JSON] = [
+                "id": value["id"] ?? "", "contextId": value["contextId"] ?? "", "status": v1Status(value["status"] ?? [:]),
+            ]
+            if let artifacts = value["artifacts"]?.arrayValue { out["artifacts"] = .array(artifacts.map(v1Artifact)) }
+            if let history = value["history"]?.arrayValue { out["history"] = .array(history.map(v1Message)) }
+            return .object(out)
+        case "message":
+            return v1Message(value)
+        case "status-update":
+            return ["taskId": value["taskId"] ?? "", "contextId": value["contextId"] ?? "", "status": v1Status(value["status"] ?? [:])]
+        case "artifact-update":
+            return [
+                "taskId": value["taskId"] ?? "", "contextId": value["contextId"] ?? "",
+                "artifact": v1Artifact(value["artifact"] ?? [:]), "append": false, "lastChunk": true,
+            ]
+        default:
+            return value
+        }
+    }
+
+    /// A result of SendMessage or a stream event, wrapped as 1.0's `SendMessageResponse` / `StreamResponse`.
+    static func v1Wrapped(_ value: JSON) -> JSON {
+        switch value["kind"]?.stringValue {
+        case "task": return ["task": v1(value)]
+        case "message": return ["message": v1(value)]
+        case "status-update": return ["statusUpdate": v1(value)]
+        case "artifact-update": return ["artifactUpdate": v1(value)]
+        default: return value
+        }
+    }
+
     /// A message sent in either transport's shape, in the JSON-RPC shape: `messageId`,
     /// `contextId`, `taskId` (or their snake_case protobuf names), and `parts` (or `content`)
     /// whose data parts are `{"kind": "data", "data": …}`, `{"data": {"data": …}}` or `{"data": …}`.
@@ -163,6 +239,42 @@ struct A2AError: Error, Sendable {
         if let data { error["data"] = data }
         return .object(error)
     }
+
+    /// A2A 1.0's reason for the error (google.rpc.ErrorInfo): `TaskNotFoundError` → `TASK_NOT_FOUND`.
+    var reason: String {
+        let name = type.hasSuffix("Error") ? String(type.dropLast(5)) : type
+        var out = ""
+        for (i, c) in name.enumerated() {
+            if c.isUppercase, i > 0 { out += "_" }
+            out += c.uppercased()
+        }
+        return out
+    }
+
+    var errorInfo: JSON {
+        [["@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": .string(reason), "domain": "a2a-protocol.org", "metadata": [:]]]
+    }
+
+    /// The JSON-RPC error object of A2A 1.0: the details carry the reason.
+    var rpcV1: JSON {
+        ["code": .int(Int64(code)), "message": .string(message), "data": errorInfo]
+    }
+
+    /// A2A 1.0's HTTP+JSON error (google.rpc.Status).
+    var restV1: JSON {
+        let statusName: String
+        switch v1Status {
+        case 404: statusName = "NOT_FOUND"
+        case 401: statusName = "UNAUTHENTICATED"
+        case 501: statusName = "UNIMPLEMENTED"
+        case 500: statusName = "INTERNAL"
+        default: statusName = code == -32002 ? "FAILED_PRECONDITION" : "INVALID_ARGUMENT"
+        }
+        return ["error": ["code": .int(Int64(v1Status)), "status": .string(statusName), "message": .string(message), "details": errorInfo]]
+    }
+
+    /// The HTTP status of the error on 1.0's HTTP+JSON (a task that cannot be canceled is 400 there).
+    var v1Status: Int { code == -32002 ? 400 : status == 422 ? 400 : status }
 
     /// The HTTP+JSON body: the message and the error class name (which a2a-sdk's client maps).
     var rest: JSON {

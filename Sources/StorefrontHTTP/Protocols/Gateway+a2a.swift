@@ -29,6 +29,11 @@ extension Gateway {
         router.get(Self.a2aPath + "/v1/card") { [unowned self] request in self.documents.agentCard.response(for: request) }
         router.get(Self.a2aPath + "/v1/tasks/{id}") { [unowned self] request in self.a2aRESTTask(request) }
         router.post(Self.a2aPath + "/v1/tasks/{id}") { [unowned self] request in self.a2aRESTTask(request) }
+        // A2A 1.0's HTTP+JSON: the same paths without /v1, 1.0's shapes.
+        router.post(Self.a2aPath + "/message:send") { [unowned self] request in self.a2aRESTSend(request, streaming: false, version: .v1) }
+        router.post(Self.a2aPath + "/message:stream") { [unowned self] request in self.a2aRESTSend(request, streaming: true, version: .v1) }
+        router.get(Self.a2aPath + "/tasks/{id}") { [unowned self] request in self.a2aRESTTask(request, version: .v1) }
+        router.post(Self.a2aPath + "/tasks/{id}") { [unowned self] request in self.a2aRESTTask(request, version: .v1) }
     }
 
     // MARK: JSON-RPC
@@ -54,7 +59,38 @@ extension Gateway {
                 return self.a2aEventStream(events.map { ["jsonrpc": "2.0", "id": id, "result": $0] })
             }
         }
+        // A2A 1.0's methods: the same operations, 1.0's shapes (protobuf JSON, errors with reasons).
+        let reply1: @Sendable (Result<A2AReply, A2AError>, _ wrap: Bool) -> Response = { [unowned self] result, wrap in
+            switch result {
+            case .failure(let error): return jsonResponse(["jsonrpc": "2.0", "id": id, "error": error.rpcV1])
+            case .success(.http(let response)): return response
+            case .success(.value(let value)):
+                return jsonResponse(["jsonrpc": "2.0", "id": id, "result": wrap ? A2AWire.v1Wrapped(value) : A2AWire.v1(value)])
+            case .success(.events(let events)):
+                return self.a2aEventStream(events.map { ["jsonrpc": "2.0", "id": id, "result": A2AWire.v1Wrapped($0)] })
+            }
+        }
         switch method {
+        case "SendMessage", "SendStreamingMessage":
+            guard let message = params["message"].flatMap(A2AWire.normalizedMessage) else {
+                return reply1(.failure(.invalidParams("params.message must be a message with a messageId and parts.")), true)
+            }
+            return a2aSend(
+                message, configuration: params["configuration"] ?? [:], streaming: method == "SendStreamingMessage", request: request
+            ) { reply1($0, true) }
+        case "GetTask":
+            guard let taskID = params["id"]?.stringValue else { return reply1(.failure(.invalidParams("params.id names the task.")), false) }
+            let history = params["historyLength"]?.intValue
+            return a2aTask(taskID, request: request) { reply1($0.map { .value(Self.a2aTrimmed($0, history: history)) }, false) }
+        case "CancelTask":
+            guard let taskID = params["id"]?.stringValue else { return reply1(.failure(.invalidParams("params.id names the task.")), false) }
+            return a2aCancel(taskID, request: request) { reply1($0.map { .value($0) }, false) }
+        case "SubscribeToTask":
+            guard let taskID = params["id"]?.stringValue else { return reply1(.failure(.invalidParams("params.id names the task.")), false) }
+            return a2aTask(taskID, request: request) { reply1($0.map { .events(Self.a2aSnapshotEvents($0)) }, true) }
+        case "ListTasks", "CreateTaskPushNotificationConfig", "GetTaskPushNotificationConfig", "ListTaskPushNotificationConfigs",
+            "DeleteTaskPushNotificationConfig", "GetExtendedAgentCard":
+            return reply1(.failure(.unsupported("\(method) is not offered by this agent.")), false)
         case "message/send", "message/stream":
             let streaming = method == "message/stream"
             guard let message = params["message"].flatMap(A2AWire.normalizedMessage) else {
@@ -90,31 +126,49 @@ extension Gateway {
 
     // MARK: HTTP+JSON
 
-    func a2aRESTSend(_ request: Request, streaming: Bool) -> Response {
+    /// The HTTP+JSON transport's two versions: 0.3 under `/v1`, 1.0 without it.
+    enum A2ARestVersion { case v03, v1 }
+
+    func a2aRESTError(_ error: A2AError, _ version: A2ARestVersion) -> Response {
+        version == .v1 ? a2aV1Response(error.restV1, status: error.v1Status) : error.restResponse
+    }
+
+    /// A 1.0 HTTP+JSON answer (`application/a2a+json`).
+    func a2aV1Response(_ body: JSON, status: Int = 200) -> Response {
+        var response = jsonResponse(body, status: status)
+        response.headers.set("Content-Type", "application/a2a+json")
+        return response
+    }
+
+    func a2aRESTSend(_ request: Request, streaming: Bool, version: A2ARestVersion = .v03) -> Response {
         let body: JSON
         do {
             body = try JSON.parse(bytes: request.body)
         } catch {
-            return A2AError.parse("The body is not JSON: \(error).").restResponse
+            return a2aRESTError(A2AError.parse("The body is not JSON: \(error)."), version)
         }
         guard let message = (body["message"] ?? body["request"]).flatMap(A2AWire.normalizedMessage) else {
-            return A2AError.invalidParams("Send {\"message\": {\"messageId\", \"role\", \"content\": [{\"data\": {\"data\": {\"action\", \"arguments\"}}}]}}.")
-                .restResponse
+            return a2aRESTError(
+                A2AError.invalidParams("Send {\"message\": {\"messageId\", \"role\", \"parts\": [{\"data\": {\"action\", \"arguments\"}}]}}."), version)
         }
         return a2aSend(message, configuration: body["configuration"] ?? [:], streaming: streaming, request: request) { result in
             switch result {
-            case .failure(let error): return error.restResponse
+            case .failure(let error): return self.a2aRESTError(error, version)
             case .success(.http(let response)): return response
             case .success(.value(let value)):
+                if version == .v1 { return self.a2aV1Response(A2AWire.v1Wrapped(value)) }
                 let wrapped: JSON = value["kind"]?.stringValue == "message" ? ["message": A2AWire.rest(value)] : ["task": A2AWire.rest(value)]
                 return jsonResponse(wrapped)
-            case .success(.events(let events)): return self.a2aEventStream(events.map(A2AWire.restStreamEvent))
+            case .success(.events(let events)):
+                return self.a2aEventStream(events.map { version == .v1 ? A2AWire.v1Wrapped($0) : A2AWire.restStreamEvent($0) })
             }
         }
     }
 
     /// `GET /a2a/v1/tasks/{id}`, `POST …/{id}:cancel`, `GET|POST …/{id}:subscribe`.
-    func a2aRESTTask(_ request: Request) -> Response {
+    func a2aRESTTask(_ request: Request, version: A2ARestVersion = .v03) -> Response {
+        let shape: @Sendable (JSON) -> JSON = { version == .v1 ? A2AWire.v1($0) : A2AWire.rest($0) }
+        let send: @Sendable (JSON) -> Response = { [unowned self] body in version == .v1 ? a2aV1Response(body) : jsonResponse(body) }
         let segment = request.pathParameters["id"] ?? ""
         let (taskID, verb): (String, String?) = {
             guard let colon = segment.lastIndex(of: ":") else { return (segment, nil) }
@@ -125,27 +179,28 @@ extension Gateway {
         case ("GET", nil), ("HEAD", nil):
             return a2aTask(taskID, request: request) { result in
                 switch result {
-                case .success(let task): return jsonResponse(A2AWire.rest(Self.a2aTrimmed(task, history: history)))
-                case .failure(let error): return error.restResponse
+                case .success(let task): return send(shape(Self.a2aTrimmed(task, history: history)))
+                case .failure(let error): return self.a2aRESTError(error, version)
                 }
             }
         case ("POST", "cancel"):
             return a2aCancel(taskID, request: request) { result in
                 switch result {
-                case .success(let task): return jsonResponse(A2AWire.rest(task))
-                case .failure(let error): return error.restResponse
+                case .success(let task): return send(shape(task))
+                case .failure(let error): return self.a2aRESTError(error, version)
                 }
             }
         case ("GET", "subscribe"), ("POST", "subscribe"):
             return a2aTask(taskID, request: request) { result in
                 switch result {
-                case .success(let task): return self.a2aEventStream(Self.a2aSnapshotEvents(task).map(A2AWire.restStreamEvent))
-                case .failure(let error): return error.restResponse
+                case .success(let task):
+                    return self.a2aEventStream(Self.a2aSnapshotEvents(task).map { version == .v1 ? A2AWire.v1Wrapped($0) : A2AWire.restStreamEvent($0) })
+                case .failure(let error): return self.a2aRESTError(error, version)
                 }
             }
         default:
-            return A2AError.methodNotFound("Use GET /a2a/v1/tasks/{id}, POST /a2a/v1/tasks/{id}:cancel or GET /a2a/v1/tasks/{id}:subscribe.")
-                .restResponse
+            return a2aRESTError(
+                A2AError.methodNotFound("Use GET /a2a/v1/tasks/{id}, POST /a2a/v1/tasks/{id}:cancel or GET /a2a/v1/tasks/{id}:subscribe."), version)
         }
     }
 
