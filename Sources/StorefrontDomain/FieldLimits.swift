@@ -23,6 +23,11 @@ public enum FieldLimits {
         guard let text = value.stringValue else {
             return ActionError.invalid("invalid_field", "\(field) must be a string.", param: field)
         }
+        if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            // A name is shown in logs and pages (the principal's confirmation links among them):
+            // a line break in it could forge a line.
+            return ActionError.invalid("invalid_field", "\(field) may not contain control characters (line breaks, tabs).", param: field)
+        }
         return text.count > agentText ? tooLarge(field, limit: agentText, unit: "characters", got: text.count) : nil
     }
 

@@ -47,7 +47,7 @@ struct Serve: ParsableCommand {
     var ucpPlatforms: String?
 
     @Option(
-        help: "A JSON file of the ACP platforms onboarded: {\"<operator name their agents register with>\": {\"webhook_url\", \"secret\"}}. Their agents' orders are sent there (Merchant-Signature).")
+        help: "A JSON file of the ACP platforms onboarded: {\"<the agent id issued to the platform>\": {\"webhook_url\", \"secret\"}}. Orders made with that identity are sent there (Merchant-Signature).")
     var acpPlatforms: String?
 
     /// Who may register agents.
@@ -296,6 +296,13 @@ struct Serve: ParsableCommand {
             do {
                 let document = try JSON.parse(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: ucpPlatforms))))
                 guard let platforms = document.objectValue else { throw ValidationError("not a JSON object") }
+                for (url, profile) in platforms {
+                    for capability in profile["ucp"]?["capabilities"]?["dev.ucp.shopping.order"]?.arrayValue ?? [] {
+                        if let webhook = capability["config"]?["webhook_url"]?.stringValue, !Self.isWebhookURL(webhook) {
+                            throw ValidationError("\(url): the order webhook_url \(webhook) is not an http(s) URL")
+                        }
+                    }
+                }
                 gatewayConfiguration.ucpPlatforms = platforms
             } catch {
                 throw ValidationError("--ucp-platforms \(ucpPlatforms): \(error)")
@@ -305,9 +312,11 @@ struct Serve: ParsableCommand {
             do {
                 let document = try JSON.parse(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: acpPlatforms))))
                 guard let platforms = document.objectValue,
-                    platforms.values.allSatisfy({ $0["webhook_url"]?.stringValue != nil && ($0["secret"]?.stringValue?.count ?? 0) >= 16 })
+                    platforms.values.allSatisfy({
+                        Self.isWebhookURL($0["webhook_url"]?.stringValue) && ($0["secret"]?.stringValue?.count ?? 0) >= 16
+                    })
                 else {
-                    throw ValidationError("each platform needs a webhook_url and a secret of 16 characters or more")
+                    throw ValidationError("each platform needs an http(s) webhook_url and a secret of 16 characters or more")
                 }
                 gatewayConfiguration.acpPlatforms = platforms
             } catch {
@@ -403,6 +412,12 @@ struct Serve: ParsableCommand {
         database.close()
         print("storefront: stopped cleanly")
         fflush(nil)
+    }
+
+    /// An http(s) URL with a host (what the webhook dispatcher can send to).
+    static func isWebhookURL(_ text: String?) -> Bool {
+        guard let text, let url = URL(string: text), let scheme = url.scheme, scheme == "https" || scheme == "http" else { return false }
+        return url.host?.isEmpty == false
     }
 }
 

@@ -387,3 +387,22 @@ def test_a2a_1_0_shapes_on_the_wire(shop):
     assert rpc_missing["code"] == -32001 and rpc_missing["data"][0]["reason"] == "TASK_NOT_FOUND"
     canceled = requests.post(shop.url(f"/a2a/tasks/{task['id']}:cancel"), headers=auth, timeout=10)
     assert canceled.status_code == 400 and canceled.json()["error"]["details"][0]["reason"] == "TASK_NOT_CANCELABLE"
+
+
+def test_a_retried_ucp_message_is_answered_again_not_applied_twice(shop):
+    agent = shop.buyer(funds=100_000)
+    headers = {"Authorization": f"Bearer {agent.api_key}", "X-A2A-Extensions": UCP_EXTENSION}
+    context = str(uuid.uuid4())
+
+    def send(message_id: str, data: dict) -> dict:
+        body = rpc("message/send", {"message": {"kind": "message", "messageId": message_id, "role": "user", "contextId": context,
+                                                "parts": [{"kind": "data", "data": data}]}})
+        return requests.post(shop.url("/a2a"), json=body, headers=headers, timeout=10).json()["result"]["parts"][0]["data"]["a2a.ucp.checkout"]
+
+    add = {"action": "add_to_checkout", "product_id": GIFT_SKU, "quantity": 2}
+    first = send("m-1", add)
+    again = send("m-1", add)  # the platform retries: the same answer, still two
+    assert again["id"] == first["id"] and again["line_items"][0]["quantity"] == 2
+    more = send("m-2", add)
+    assert more["line_items"][0]["quantity"] == 4
+    assert send("m-2", add)["line_items"][0]["quantity"] == 4

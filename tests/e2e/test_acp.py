@@ -280,3 +280,21 @@ def test_the_product_feed_is_acps_with_live_stock_and_checkout_ids(shop, catalog
         body = {"line_items": [{"id": variant_id}], "currency": "usd", "capabilities": {}}
         r = post(shop, "/checkout_sessions", body, agent)
         assert r.status_code == 201, (variant_id, r.text)
+
+
+def test_an_allowance_held_for_the_principal_names_the_order_or_is_released(shop):
+    for decision in ("approve", "deny"):
+        agent = shop.buyer(funds=100_000, approval_threshold=GIFT_PRICE)
+        session = create_session(shop, agent, quantity=2)
+        token = delegate(shop, agent, session, max_amount=10_000).json()["id"]
+        held = pay(shop, agent, session, token)
+        assert held.status_code == 200 and held.json()["status"] == "pending_approval", held.text
+        row = sql(shop.store, f"SELECT used_at, order_id FROM delegated_allowances WHERE id = '{token}'")[0]
+        assert row["used_at"] is not None and row["order_id"] == ""
+        approval = next(a for a in shop.admin_ok("GET", "/approvals")["approvals"] if a["checkout_id"] == session["id"])
+        shop.admin_ok("POST", f"/approvals/{approval['id']}/{decision}")
+        row = sql(shop.store, f"SELECT used_at, order_id FROM delegated_allowances WHERE id = '{token}'")[0]
+        if decision == "approve":
+            assert row["order_id"].startswith("ord_")
+        else:
+            assert row["used_at"] is None and row["order_id"] is None

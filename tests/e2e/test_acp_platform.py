@@ -1,11 +1,11 @@
 """A purchase written as an ACP agent platform would write it, ending where ACP ends it: the
-order webhook. The merchant onboards the platform (`--acp-platforms`: its agents' operator name,
-its webhook URL and the shared secret); an agent of that platform opens a checkout session, its
-platform delegates an allowance from the wallet, the session completes with it, and the platform
-receives `order_create` — then `order_update` for a shipment and for a refund — each the whole
+order webhook. The merchant onboards the platform: it issues the platform an agent identity (its
+API key is the platform's credential) and names it in `--acp-platforms` with the platform's
+webhook URL and shared secret. The platform opens a checkout session, delegates an allowance from
+the wallet, completes the session with it, and receives `order_create` — then `order_update` for a shipment and for a refund — each the whole
 order (ACP's `Order`, validated with the release's JSON Schema) and signed as ACP's webhook
-OpenAPI says: `Merchant-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`. Agents of
-other operators' orders are not sent there.
+OpenAPI says: `Merchant-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`. Other
+agents' orders are not sent there, whatever operator name they registered with.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import re
 import pytest
 import requests
 
-from shop import GIFT_SKU, start_shop
+from shop import GIFT_SKU, restart_shop, start_shop
 from test_acp import CHECKOUT, create_session, delegate, pay, valid
 from test_ucp_platform import Receiver
 
@@ -33,13 +33,28 @@ def receiver():
 
 
 @pytest.fixture(scope="module")
-def shop(binary, tmp_path_factory, receiver):
+def onboarded(binary, tmp_path_factory, receiver):
+    """The shop, and the agent identity the merchant issued the platform (named in --acp-platforms)."""
     directory = tmp_path_factory.mktemp("acp-platform")
-    platforms = directory / "acp-platforms.json"
-    platforms.write_text(json.dumps({OPERATOR: {"webhook_url": receiver.url, "secret": SECRET}}))
-    s = start_shop(directory, extra=("--acp-platforms", str(platforms), "--webhook-retry-base", "0.2"))
-    yield s
+    s = start_shop(directory, extra=("--webhook-retry-base", "0.2"))
+    platform_agent = s.register(operator=OPERATOR)
     s.server.kill()
+    platforms = directory / "acp-platforms.json"
+    platforms.write_text(json.dumps({platform_agent.id: {"webhook_url": receiver.url, "secret": SECRET}}))
+    s.extra = ("--acp-platforms", str(platforms), "--webhook-retry-base", "0.2")
+    s = restart_shop(s)
+    yield s, platform_agent
+    s.server.kill()
+
+
+@pytest.fixture(scope="module")
+def shop(onboarded):
+    return onboarded[0]
+
+
+@pytest.fixture(scope="module")
+def platform(onboarded):
+    return onboarded[1]
 
 
 def verified(delivery: dict) -> dict:
@@ -56,8 +71,8 @@ def verified(delivery: dict) -> dict:
     return event
 
 
-def test_an_onboarded_platform_hears_of_its_agents_orders(shop, receiver):
-    agent = shop.register(operator=OPERATOR)
+def test_an_onboarded_platform_hears_of_its_agents_orders(shop, receiver, platform):
+    agent = platform
     shop.fund(agent, 100_000)
     session = create_session(shop, agent, quantity=2)
     token = delegate(shop, agent, session, max_amount=10_000).json()["id"]
@@ -82,8 +97,8 @@ def test_an_onboarded_platform_hears_of_its_agents_orders(shop, receiver):
     assert refunded["data"]["adjustments"][0]["amount"] == 500
     assert refunded["data"]["adjustments"][0]["currency"] == "usd"
 
-    # Another operator's agent buys too: nothing more reaches this platform.
-    other = shop.register(operator="Someone Else")
+    # Another agent buys too, even one claiming the platform's operator name: nothing more reaches it.
+    other = shop.register(operator=OPERATOR)
     shop.fund(other, 100_000)
     other_session = create_session(shop, other)
     assert pay(shop, other, other_session, delegate(shop, other, other_session, max_amount=10_000).json()["id"]).status_code == 200
@@ -97,13 +112,13 @@ def test_an_onboarded_platform_hears_of_its_agents_orders(shop, receiver):
 def test_a_platform_file_without_a_secret_is_refused(binary, tmp_path):
     from support import run_cli
     bad = tmp_path / "acp.json"
-    bad.write_text(json.dumps({OPERATOR: {"webhook_url": "https://platform.example/hooks"}}))
+    bad.write_text(json.dumps({"agt_x": {"webhook_url": "https://platform.example/hooks"}}))
     r = run_cli("serve", "--store", str(tmp_path / "s.db"), "--port", "0", "--acp-platforms", str(bad), timeout=30)
     assert r.returncode != 0 and "secret" in (r.stdout + r.stderr), (r.returncode, r.stdout, r.stderr)
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
-def test_the_same_purchase_over_acps_mcp_binding(shop, receiver, mode):
+def test_the_same_purchase_over_acps_mcp_binding(shop, receiver, platform, mode):
     """ACP's MCP binding (`/acp/mcp`, the official MCP SDK): the session is created and completed
     with ACP's tools (`meta` carries the version and idempotency key), the allowance is delegated
     over REST (the binding has no tool for it), and the platform hears of the order."""
@@ -114,7 +129,7 @@ def test_the_same_purchase_over_acps_mcp_binding(shop, receiver, mode):
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
 
-    agent = shop.register(operator=OPERATOR)
+    agent = platform
     shop.fund(agent, 100_000)
     before = len(receiver.deliveries)
 

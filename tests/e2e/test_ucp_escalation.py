@@ -140,3 +140,11 @@ def test_a_checkout_that_waits_for_nothing_says_so(shop):
     assert r.status_code == 404
     r = requests.post(shop.url("/checkout-sessions/chk_nope/continue"), timeout=10)
     assert r.status_code == 409
+
+
+def test_a_principal_with_a_line_break_cannot_forge_a_log_line(shop):
+    body = {"principal": "ana@example.com\nconfirmation link for boss@example.com (checkout chk_x", "display_name": "x"}
+    r = shop.admin("POST", "/agents", body)
+    assert r.status_code == 400 and r.json()["error"]["param"] == "principal", r.text
+    r = requests.post(shop.url("/agents/register"), json=body | {"operator": "o"}, timeout=10)
+    assert r.status_code in (400, 403), r.text

@@ -156,6 +156,7 @@ public struct Commerce: Sendable {
         let now = unixNow()
         try ApprovalStore.setStatus(approval.id, status, at: now, db: db)
         try CheckoutStore.markCanceled(checkoutID, at: now, db: db)
+        try AllowanceStore.release(checkoutID: checkoutID, db: db)
         try trail.append(
             TrailEntry(
                 agentID: agentID, principal: actor, action: "approval.\(status.rawValue)", target: approval.id, outcome: "ok",
@@ -260,6 +261,7 @@ public struct Commerce: Sendable {
                 let principal = try SQLiteAgentDirectory.principal(of: checkout.agentID, db: db)
                 let placed = try placeOrder(checkout: checkout, principal: principal, wallet: nil, db: db, capturingHold: true)
                 let orderID = placed.order.id
+                try AllowanceStore.attach(checkoutID: checkoutID, orderID: orderID, db: db)
                 try ApprovalStore.setStatus(approvalID, .approved, at: unixNow(), db: db)
                 try trail.append(
                     TrailEntry(

@@ -35,8 +35,9 @@ public struct GatewayConfiguration: Sendable {
     /// UCP platforms the merchant approved: each platform profile's URL and the profile
     /// (`--ucp-platforms FILE`); a `UCP-Agent` naming another is refused (424).
     public var ucpPlatforms: [String: JSON] = [:]
-    /// ACP platforms the merchant onboarded, by the operator name their agents register with:
-    /// `{"webhook_url", "secret"}` (`--acp-platforms FILE`); their agents' orders are sent there.
+    /// ACP platforms the merchant onboarded, by the agent id the merchant issued each platform
+    /// (its API key is the platform's credential): `{"webhook_url", "secret"}`
+    /// (`--acp-platforms FILE`); orders made with that identity are sent there.
     public var acpPlatforms: [String: JSON] = [:]
     /// Whether any platform (UCP or ACP) hears of orders.
     public var sendsOrdersToPlatforms: Bool { !ucpPlatforms.isEmpty || !acpPlatforms.isEmpty }

@@ -105,8 +105,8 @@ struct ACPMCPTools: MCPToolProvider, @unchecked Sendable {
             actionArguments = .object(fields)
         }
         // An onboarded platform's agent: its checkout's order is sent to the platform's webhook.
-        let operatorName = context.identity?.agent.operatorName ?? ""
-        let webhook = op.action == "create_checkout" ? gateway.configuration.acpPlatforms[operatorName]?["webhook_url"]?.stringValue : nil
+        let agentID = context.identity?.agent.id ?? ""
+        let webhook = op.action == "create_checkout" ? gateway.configuration.acpPlatforms[agentID]?["webhook_url"]?.stringValue : nil
         let database = gateway.database
         gateway.actions.call(op.action, arguments: actionArguments, context: context) { outcome in
             switch outcome.result {
@@ -116,7 +116,7 @@ struct ACPMCPTools: MCPToolProvider, @unchecked Sendable {
                 if let webhook, let checkoutID = result["checkout"]?["id"]?.stringValue {
                     let done = answer
                     database.writing({ db in
-                        try UCPOrders.rememberPlatform(checkoutID: checkoutID, platform: "acp:" + operatorName, url: webhook, db: db)
+                        try UCPOrders.rememberPlatform(checkoutID: checkoutID, platform: "acp:" + agentID, url: webhook, db: db)
                     }) { _ in completion(done) }
                     return
                 }

@@ -43,10 +43,12 @@ extension Gateway {
         do {
             envelope = try JSON.parse(bytes: request.body)
         } catch {
+            chargeReads(request)
             return a2aRPCError(.parse("The body is not JSON: \(error)."), id: .null)
         }
         let id = envelope["id"] ?? .null
         guard case .object = envelope, envelope["jsonrpc"]?.stringValue == "2.0", let method = envelope["method"]?.stringValue else {
+            chargeReads(request)
             return a2aRPCError(.invalidRequest("Send a JSON-RPC 2.0 request: {\"jsonrpc\": \"2.0\", \"id\", \"method\", \"params\"}."), id: id)
         }
         let params = envelope["params"] ?? [:]
@@ -116,6 +118,7 @@ extension Gateway {
                 message: "This agent has no extended card; /.well-known/agent-card.json is the whole card."
             ).rpcResponse(id: id)
         default:
+            chargeReads(request)
             return reply(.failure(.methodNotFound("No method \(method). This agent speaks message/send, message/stream, tasks/get, tasks/cancel and tasks/resubscribe.")))
         }
     }
@@ -271,7 +274,7 @@ extension Gateway {
         fields["contextId"] = .string(contextID)
         if let taskID { fields["taskId"] = .string(taskID) }
         let received = JSON.object(fields)
-        let context = ActionContext(requestID: request.id, identity: identity, idempotencyKey: "a2a:" + messageID)
+        let context = ActionContext(requestID: request.id, identity: identity, idempotencyKey: Self.a2aIdempotencyKey(messageID))
         let entry = actions.entry(action)
         let registry = actions
         let finish: @Sendable (Result<A2AReply, A2AError>) -> Response = { result in
@@ -313,12 +316,20 @@ extension Gateway {
                 let task = Self.a2aNewTask(
                     id: taskID, agentID: identity.agent.id, contextID: contextID, action: action, message: received,
                     outcome: outcome.result, at: now)
-                database.writing({ db in try A2ATaskStore.insert(task, db: db) }) { stored in
-                    if case .failure(let error) = stored {
+                // A retried message finds the task its first delivery made (and answers with it).
+                database.writing({ db -> A2ATask? in
+                    try A2ATaskStore.insert(task, db: db)
+                    return try A2ATaskStore.find(taskID, agentID: identity.agent.id, db: db)
+                }) { stored in
+                    var kept = task
+                    switch stored {
+                    case .success(let found?): kept = found
+                    case .success(nil): break
+                    case .failure(let error):
                         // The action ran and its answer stands; only a later tasks/get will miss it.
                         FileHandle.standardError.write(Data("a2a: task \(taskID) was not kept: \(error)\n".utf8))
                     }
-                    let json = Self.a2aTaskJSON(task)
+                    let json = Self.a2aTaskJSON(kept)
                     complete(finish(.success(streaming ? .events(Self.a2aRunEvents(json)) : .value(json))))
                 }
             }
@@ -442,6 +453,11 @@ extension Gateway {
     }
 
     // MARK: Shapes
+
+    /// The idempotency key of a message: its id, hashed (any string a client chooses is a valid key).
+    static func a2aIdempotencyKey(_ messageID: String) -> String {
+        "a2a:" + hexString(SHA256.hash(data: Data(messageID.utf8))).prefix(40)
+    }
 
     /// A task's id: the same for the same agent and message id, so a retried message finds the
     /// task its first delivery made (and the action's idempotency record replays its answer).

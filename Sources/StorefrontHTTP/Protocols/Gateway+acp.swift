@@ -119,8 +119,8 @@ extension Gateway {
         let delegation = action == "delegate_payment"
         // An onboarded platform's agent: its checkout's order is sent to the platform's webhook.
         var remember: (@Sendable (ActionOutcome, @escaping @Sendable (Response?) -> Void) -> Void)?
-        if action == "create_checkout", let operatorName = caller?.agent.operatorName,
-            let url = configuration.acpPlatforms[operatorName]?["webhook_url"]?.stringValue
+        if action == "create_checkout", let agentID = caller?.agent.id,
+            let url = configuration.acpPlatforms[agentID]?["webhook_url"]?.stringValue
         {
             let database = database
             remember = { outcome, done in
@@ -128,7 +128,7 @@ extension Gateway {
                     return done(nil)
                 }
                 database.writing({ db in
-                    try UCPOrders.rememberPlatform(checkoutID: checkoutID, platform: "acp:" + operatorName, url: url, db: db)
+                    try UCPOrders.rememberPlatform(checkoutID: checkoutID, platform: "acp:" + agentID, url: url, db: db)
                 }) { stored in
                     if case .failure = stored {
                         return done(Self.acpError(ACPError(status: 503, type: "service_unavailable", code: "store_unavailable", message: "Retry with the same Idempotency-Key.")))

@@ -147,9 +147,10 @@ extension Gateway {
 
     // MARK: The link
 
-    /// `base64url(checkout.approval.principal.expires).base64url(Ed25519 signature)`.
+    /// `base64url(["confirm", checkout, approval, principal, expires]).base64url(Ed25519 signature)`
+    /// (a JSON array: no field can spill into another, whatever it holds).
     func confirmationToken(checkoutID: String, approvalID: String, principal: String, expires: Int64) throws -> String {
-        let payload = Array(["confirm", checkoutID, approvalID, principal, String(expires)].joined(separator: "\n").utf8)
+        let payload = JSON.array(["confirm", .string(checkoutID), .string(approvalID), .string(principal), .int(expires)]).serialized()
         return Base64URL.encode(payload) + "." + Base64URL.encode(try signingKey.sign(payload))
     }
 
@@ -158,11 +159,13 @@ extension Gateway {
         guard parts.count == 2, let payload = Base64URL.decode(String(parts[0])),
             StoreSigningKey.verify(signature: String(parts[1]), payload: Array(payload), publicJWK: signingKey.publicJWK)
         else { return nil }
-        let fields = String(decoding: payload, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        guard fields.count == 5, fields[0] == "confirm", fields[1] == checkoutID, let expires = Int64(fields[4]), expires >= unixNow() else {
+        guard let fields = (try? JSON.parse(bytes: Array(payload)))?.arrayValue, fields.count == 5, fields[0] == "confirm",
+            fields[1].stringValue == checkoutID, let approvalID = fields[2].stringValue, let principal = fields[3].stringValue,
+            let expires = fields[4].intValue, expires >= unixNow()
+        else {
             return nil
         }
-        return (fields[2], fields[3])
+        return (approvalID, principal)
     }
 
     // MARK: Rendering

@@ -69,6 +69,20 @@ package enum AllowanceStore {
             usedAt: decode.optionalInt("used_at"), orderID: decode.optionalText("order_id"))
     }
 
+    /// The order a purchase held for its principal became: the allowance it used names it.
+    package static func attach(checkoutID: String, orderID: String, db: Connection) throws {
+        try db.run(
+            "UPDATE delegated_allowances SET order_id = ? WHERE checkout_id = ? AND used_at IS NOT NULL AND order_id = ''",
+            [.text(orderID), .text(checkoutID)])
+    }
+
+    /// A held purchase that was declined, expired or canceled bought nothing: its allowance is unspent again.
+    package static func release(checkoutID: String, db: Connection) throws {
+        try db.run(
+            "UPDATE delegated_allowances SET used_at = NULL, order_id = NULL WHERE checkout_id = ? AND used_at IS NOT NULL AND order_id = ''",
+            [.text(checkoutID)])
+    }
+
     /// Spends an allowance for an order; false when it was spent already (by a concurrent purchase).
     package static func spend(_ id: String, orderID: String, at time: Int64, db: Connection) throws -> Bool {
         try db.run(

@@ -47,7 +47,7 @@ package enum A2ATaskStore {
         try db.run(
             """
             INSERT INTO a2a_tasks (id, agent_id, context_id, action, state, message, result, checkout_id, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
             """,
             [.text(task.id), .text(task.agentID), .text(task.contextID), .text(task.action), .text(task.state),
              .text(task.message.compactString), .text(task.result.compactString), SQLValue(task.checkoutID),
@@ -84,19 +84,40 @@ package enum A2ATaskStore {
     }
 }
 
-/// The checkout of each A2A conversation (UCP's A2A binding: one checkout per `contextId`).
+/// The checkout of each A2A conversation (UCP's A2A binding: one checkout per `contextId`), and
+/// the last message applied to it (a retried message runs the same action with the same
+/// arguments, so its idempotency record answers, whatever changed since).
 package enum A2AContextStore {
-    package static func checkout(agentID: String, contextID: String, db: Connection) throws -> String? {
-        try db.queryOne(
-            "SELECT checkout_id FROM a2a_contexts WHERE agent_id = ? AND context_id = ?", [.text(agentID), .text(contextID)])?[0].string
+    package struct Conversation: Sendable {
+        package var checkoutID: String
+        package var lastMessageID: String?
+        package var lastAction: String?
+        package var lastArguments: JSON?
     }
 
-    /// Makes `checkoutID` the conversation's checkout (a new one replaces a finished one).
-    package static func set(agentID: String, contextID: String, checkoutID: String, db: Connection) throws {
+    package static func find(agentID: String, contextID: String, db: Connection) throws -> Conversation? {
+        guard let row = try db.queryOne(
+            "SELECT * FROM a2a_contexts WHERE agent_id = ? AND context_id = ?", [.text(agentID), .text(contextID)])
+        else { return nil }
+        let decode = RowDecoder(row, table: "a2a_contexts")
+        return Conversation(
+            checkoutID: try decode.text("checkout_id"), lastMessageID: decode.optionalText("last_message_id"),
+            lastAction: decode.optionalText("last_action"),
+            lastArguments: decode.optionalText("last_arguments").flatMap { try? JSON.parse($0) })
+    }
+
+    /// Records the conversation's checkout and the message just applied to it.
+    package static func record(
+        agentID: String, contextID: String, checkoutID: String, messageID: String, action: String, arguments: JSON, db: Connection
+    ) throws {
         try db.run(
             """
-            INSERT INTO a2a_contexts (agent_id, context_id, checkout_id, created_at) VALUES (?, ?, ?, ?)
-            ON CONFLICT (agent_id, context_id) DO UPDATE SET checkout_id = excluded.checkout_id
-            """, [.text(agentID), .text(contextID), .text(checkoutID), .integer(unixNow())])
+            INSERT INTO a2a_contexts (agent_id, context_id, checkout_id, created_at, last_message_id, last_action, last_arguments)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (agent_id, context_id) DO UPDATE SET checkout_id = excluded.checkout_id,
+                last_message_id = excluded.last_message_id, last_action = excluded.last_action, last_arguments = excluded.last_arguments
+            """,
+            [.text(agentID), .text(contextID), .text(checkoutID), .integer(unixNow()), .text(messageID), .text(action),
+             .text(arguments.compactString)])
     }
 }

@@ -488,6 +488,9 @@ extension StoreMigrations {
                 context_id TEXT NOT NULL,
                 checkout_id TEXT NOT NULL,
                 created_at BIGINT NOT NULL,
+                last_message_id TEXT,
+                last_action TEXT,
+                last_arguments TEXT,
                 PRIMARY KEY (agent_id, context_id)
             );
             """),

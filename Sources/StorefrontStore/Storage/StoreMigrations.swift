@@ -551,6 +551,9 @@ public enum StoreMigrations {
                     context_id TEXT NOT NULL,
                     checkout_id TEXT NOT NULL,
                     created_at INTEGER NOT NULL,
+                    last_message_id TEXT,
+                    last_action TEXT,
+                    last_arguments TEXT,
                     PRIMARY KEY (agent_id, context_id)
                 );
                 """),

@@ -35,6 +35,9 @@ public final class WebhookDispatcher: @unchecked Sendable {
     private let lock = NSLock()
     private var running = false
     private let stopped = DispatchSemaphore(value: 0)
+    /// Deliveries follow no redirect: a receiver's 3xx would re-send the signed body wherever it points.
+    static let session = URLSession(configuration: .ephemeral, delegate: NoRedirects(), delegateQueue: nil)
+
     /// A claimed delivery is invisible to other dispatchers for this long.
     static let lease: Int64 = 60
 
@@ -123,7 +126,16 @@ public final class WebhookDispatcher: @unchecked Sendable {
         let id = row["id"].int ?? 0
         let body = row["body"].string ?? "{}"
         let timestamp = unixNow()
-        var request = URLRequest(url: URL(string: row["url"].string ?? "")!, timeoutInterval: settings.timeout)
+        // A URL that does not parse (a platform file edited by hand) is dead at once, not retried.
+        guard let target = URL(string: row["url"].string ?? ""), target.scheme == "https" || target.scheme == "http", target.host != nil
+        else {
+            _ = try database.writeLockingRows { db in
+                try db.run(
+                    "UPDATE webhook_outbox SET status = 'dead', last_error = 'the URL is not an http(s) URL' WHERE id = ?", [.integer(id)])
+            }
+            return
+        }
+        var request = URLRequest(url: target, timeoutInterval: settings.timeout)
         request.httpMethod = "POST"
         request.httpBody = Data(body.utf8)
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
@@ -157,7 +169,7 @@ public final class WebhookDispatcher: @unchecked Sendable {
         nonisolated(unsafe) var status = 0
         nonisolated(unsafe) var failure: String? = unsendable
         if unsendable == nil {
-            URLSession.shared.dataTask(with: request) { _, response, error in
+            Self.session.dataTask(with: request) { _, response, error in
                 status = (response as? HTTPURLResponse)?.statusCode ?? 0
                 failure = error.map { "\($0.localizedDescription)" }
                 done.signal()
@@ -192,9 +204,13 @@ public final class WebhookDispatcher: @unchecked Sendable {
     ) throws -> [(String, String)] {
         let digest = "sha-256=:" + Data(SHA256.hash(data: Data(body))).base64EncodedString() + ":"
         let agent = "profile=\"\(signer.profileURL)\""
-        var authority = (url.host ?? "").lowercased()
+        // RFC 9421: the authority as sent (an IPv6 literal in brackets), the path as sent (still
+        // percent-encoded, with its trailing slash).
+        let host = (url.host ?? "").lowercased()
+        var authority = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
         if let port = url.port, !(url.scheme == "https" && port == 443), !(url.scheme == "http" && port == 80) { authority += ":\(port)" }
-        let path = url.path.isEmpty ? "/" : url.path
+        let encodedPath = URLComponents(url: url, resolvingAgainstBaseURL: false)?.percentEncodedPath ?? url.path
+        let path = encodedPath.isEmpty ? "/" : encodedPath
         let covered: [(String, String)] = [
             ("@method", "POST"), ("@authority", authority), ("@path", path), ("content-digest", digest),
             ("content-type", "application/json"), ("ucp-agent", agent), ("webhook-id", eventID), ("webhook-timestamp", String(timestamp)),
@@ -234,5 +250,15 @@ public final class WebhookDispatcher: @unchecked Sendable {
                 "UPDATE webhook_outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL WHERE id = ?",
                 [.integer(unixNow()), .integer(id)]) == 1
         }
+    }
+}
+
+/// Refuses every redirect (the 3xx is the delivery's answer: not delivered).
+final class NoRedirects: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse, newRequest request: URLRequest,
+        completionHandler: @escaping (URLRequest?) -> Void
+    ) {
+        completionHandler(nil)
     }
 }
