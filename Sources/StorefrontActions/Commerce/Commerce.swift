@@ -237,7 +237,9 @@ public struct Commerce: Sendable {
 
     /// Approves or denies a pending purchase. Approval completes it; denial releases it.
     public func decide(_ approvalID: String, _ decision: Decision, by actor: String) throws -> JSON {
-        try database.writing { db -> JSON in
+        // An approval found expired is released in this write, which must commit: the refusal is
+        // returned from the transaction, and thrown after it.
+        let outcome = try database.writing { db -> Result<JSON, ActionError> in
             guard let approval = try ApprovalStore.find(approvalID, db: db) else {
                 throw ActionError.notFound("No approval \(approvalID).")
             }
@@ -247,12 +249,12 @@ public struct Commerce: Sendable {
             }
             if approval.expiresAt < unixNow() {
                 _ = try releaseApproval(approval, status: .expired, db: db, actor: "system")
-                throw ActionError.conflict("approval_expired", "Approval \(approvalID) expired; its hold was released.")
+                return .failure(ActionError.conflict("approval_expired", "Approval \(approvalID) expired; its hold was released."))
             }
             switch decision {
             case .deny:
                 let checkout = try releaseApproval(approval, status: .denied, db: db, actor: actor)
-                return ["approval_id": .string(approvalID), "status": "denied", "checkout": checkout]
+                return .success(["approval_id": .string(approvalID), "status": "denied", "checkout": checkout])
             case .approve:
                 let checkoutID = approval.checkoutID
                 guard let checkout = try CheckoutStore.find(checkoutID, db: db) else {
@@ -274,13 +276,14 @@ public struct Commerce: Sendable {
                     data: ["approval_id": .string(approvalID), "checkout_id": .string(checkoutID), "order_id": .string(orderID),
                            "receipt": receipt],
                     db: db)
-                return [
+                return .success([
                     "approval_id": .string(approvalID), "status": "approved",
                     "checkout": try checkoutJSON(checkoutID, db: db), "order": placed.order.json(refundWindowDays: refundWindowDays),
                     "receipt": receipt,
-                ]
+                ])
             }
         }
+        return try outcome.get()
     }
 
     /// Expires pending approvals whose time ran out; returns how many.
