@@ -25,17 +25,39 @@ import pytest
 import requests
 from requests.structures import CaseInsensitiveDict
 from cryptography.hazmat.primitives.asymmetric import ec
-from http_message_signatures import HTTPMessageVerifier, MappingKeyResolver, algorithms
+from http_message_signatures import HTTPMessageSigner, HTTPMessageVerifier, MappingKeyResolver, algorithms
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from chromium import start_chromium
 from shop import GIFT_PRICE, GIFT_SKU, cli_json, start_shop
-from support import b64url_decode, free_port
+from support import b64url_decode, b64url_encode, free_port
 from ucp_schemas import errors
 
 VERSION = "2026-08-25"
 PLATFORM = "https://agents.platform.example/.well-known/ucp"
+# The platform's signing key: its public half is in its (approved) profile; it signs its requests.
+PLATFORM_KEY = ec.generate_private_key(ec.SECP256R1())
+PLATFORM_KID = "platform-es256-1"
+
+
+def platform_jwk() -> dict:
+    numbers = PLATFORM_KEY.public_key().public_numbers()
+    return {"kty": "EC", "crv": "P-256", "x": b64url_encode(numbers.x.to_bytes(32, "big")),
+            "y": b64url_encode(numbers.y.to_bytes(32, "big")), "kid": PLATFORM_KID, "alg": "ES256", "use": "sig"}
+
+
+def signed_post(url: str, body: dict, headers: dict) -> requests.Response:
+    """A request the platform signs as UCP's signatures.md says (RFC 9421, ES256, Content-Digest)."""
+    data = json.dumps(body).encode()
+    # (the package computes the Content-Digest it covers from the body it is given)
+    request = requests.Request("POST", url, data=data, headers={**headers, "Content-Type": "application/json"}).prepare()
+    HTTPMessageSigner(signature_algorithm=algorithms.ECDSA_P256_SHA256,
+                      key_resolver=MappingKeyResolver(private_keys={PLATFORM_KID: PLATFORM_KEY}, public_keys={})).sign(
+        request, key_id=PLATFORM_KID, label="sig1", body=data,
+        covered_component_ids=("@method", "@authority", "@path", "content-digest", "content-type", "ucp-agent"))
+    with requests.Session() as session:
+        return session.send(request, timeout=10)
 LINK = re.compile(r"confirmation link for \S+ \(checkout (chk_\w+), approval apr_\w+, valid until [^)]+\): (\S+)")
 
 
@@ -88,7 +110,7 @@ def shop(binary, tmp_path_factory, receiver):
     directory = tmp_path_factory.mktemp("ucp-platform")
     capability = lambda name: {"version": VERSION, "spec": f"https://ucp.dev/{VERSION}/specification/shopping/{name}",  # noqa: E731
                                "schema": f"https://ucp.dev/{VERSION}/schemas/shopping/{name}.json"}
-    profile = {"ucp": {"version": VERSION, "services": {}, "payment_handlers": {}, "capabilities": {
+    profile = {"keys": [platform_jwk()], "ucp": {"version": VERSION, "services": {}, "payment_handlers": {}, "capabilities": {
         "dev.ucp.shopping.checkout": [capability("checkout")],
         "dev.ucp.shopping.order": [capability("order") | {"config": {"webhook_url": receiver.url}}],
     }}}
@@ -156,8 +178,8 @@ def test_a_ucp_platform_buys_gets_the_order_and_hears_of_its_fulfillment(shop, r
     found = requests.post(rest + "/catalog/search", json={"query": "gift card"}, timeout=10).json()
     assert any(p["id"] == "gift-card" for p in found["products"])
     agent = shop.buyer(funds=100_000, approval_threshold=GIFT_PRICE)
-    created = requests.post(rest + "/checkout-sessions", json={"line_items": [{"item": {"id": GIFT_SKU}, "quantity": 2}]},
-                            headers=platform_headers(agent), timeout=10)
+    created = signed_post(rest + "/checkout-sessions", {"line_items": [{"item": {"id": GIFT_SKU}, "quantity": 2}]},
+                          platform_headers(agent))
     assert created.status_code == 201, created.text
     checkout = created.json()
     assert not errors("shopping/checkout.json", checkout, "response", "read")
@@ -242,3 +264,25 @@ def test_a_fulfillment_event_the_order_cannot_have_is_refused(shop, body, code):
     r = shop.admin("POST", f"/orders/{paid['order']['id']}/fulfillment", body)
     assert r.status_code == 400 and r.json()["error"]["code"] == code, r.text
     assert shop.admin("POST", "/orders/ord_nope/fulfillment", {"type": "shipped"}).status_code == 404
+
+
+def test_a_checkout_the_platform_did_not_sign_is_not_sent_to_it(shop, receiver):
+    """Anyone can write a UCP-Agent header: orders go to a platform only when it signed the request
+    that made the checkout with a key of its profile."""
+    agent = shop.buyer(funds=100_000)
+    before = len(receiver.deliveries)
+    created = requests.post(shop.url("/checkout-sessions"), json={"line_items": [{"item": {"id": GIFT_SKU}, "quantity": 1}]},
+                            headers=platform_headers(agent), timeout=10).json()
+    wallet = {"payment": {"instruments": [{"id": "pi_1", "handler_id": "wallet", "type": "wallet"}]}}
+    done = requests.post(shop.url(f"/checkout-sessions/{created['id']}/complete"), json=wallet, headers=platform_headers(agent),
+                         timeout=10).json()
+    assert done["status"] == "completed"
+    # A signed one, made after it, is delivered: once it arrives, the unsigned one would have too.
+    signed = signed_post(shop.url("/checkout-sessions"), {"line_items": [{"item": {"id": GIFT_SKU}, "quantity": 1}]},
+                         platform_headers(agent)).json()
+    paid = requests.post(shop.url(f"/checkout-sessions/{signed['id']}/complete"), json=wallet, headers=platform_headers(agent),
+                         timeout=10).json()
+    delivered = receiver.wait_for(before + 1)
+    time.sleep(1.0)
+    ids = [json.loads(d["body"])["id"] for d in delivered[before:]]
+    assert paid["order"]["id"] in ids and done["order"]["id"] not in ids, ids

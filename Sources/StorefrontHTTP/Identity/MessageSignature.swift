@@ -210,3 +210,46 @@ package struct MessageSignature {
         return Identity(agent: agent, credential: .messageSignature(keyID: keyID))
     }
 }
+
+extension MessageSignature {
+    /// Whether a UCP platform signed this request (UCP's signatures.md): an RFC 9421 signature
+    /// whose `keyid` is a key of the platform's profile (ES256, raw r ‖ s, or Ed25519), covering
+    /// the method, authority and path (and `content-digest`, checked against the body, when the
+    /// request has one), made within five minutes when it says when.
+    package static func signedByPlatform(
+        _ request: Request, profile: JSON, scheme: String, now: Int64 = Int64(Date().timeIntervalSince1970)
+    ) -> Bool {
+        guard let inputField = request.headers["Signature-Input"], let signatureField = request.headers["Signature"],
+            let inputs = try? parseInputs(inputField)
+        else { return false }
+        let keys = profile["keys"]?.arrayValue ?? []
+        let signatures = parseSignatures(signatureField)
+        for input in inputs {
+            guard let keyID = input.parameters["keyid"], let jwk = keys.first(where: { $0["kid"]?.stringValue == keyID }),
+                let signature = signatures[input.label]
+            else { continue }
+            guard ["@method", "@authority", "@path"].allSatisfy(input.components.contains) else { continue }
+            if !request.body.isEmpty {
+                guard input.components.contains("content-digest"), (try? checkContentDigest(request)) != nil else { continue }
+            }
+            if let created = input.parameters["created"].flatMap(Int64.init), abs(created - now) > 300 { continue }
+            guard let base = try? signatureBase(input, request: request, scheme: scheme) else { continue }
+            let message = Data(base.utf8)
+            switch (jwk["kty"]?.stringValue, jwk["crv"]?.stringValue) {
+            case ("EC", "P-256"):
+                guard let x = jwk["x"]?.stringValue.flatMap(Base64URL.decode), let y = jwk["y"]?.stringValue.flatMap(Base64URL.decode),
+                    let key = try? P256.Signing.PublicKey(x963Representation: Data([0x04]) + x + y),
+                    let ecdsa = try? P256.Signing.ECDSASignature(rawRepresentation: signature)
+                else { continue }
+                if key.isValidSignature(ecdsa, for: message) { return true }
+            case ("OKP", "Ed25519"):
+                guard let x = jwk["x"]?.stringValue.flatMap(Base64URL.decode),
+                    let key = try? Curve25519.Signing.PublicKey(rawRepresentation: x)
+                else { continue }
+                if key.isValidSignature(signature, for: message) { return true }
+            default: continue
+            }
+        }
+        return false
+    }
+}

@@ -91,8 +91,12 @@ extension Gateway {
         case .incompatible(let content):
             chargeReads(request)
             return jsonResponse(ucp.errorBody(code: "capabilities_incompatible", content: content, severity: "unrecoverable"))
-        case .agreed(let platform, let orderWebhook):
-            if action == "create_checkout", let platform, let orderWebhook {
+        case .agreed(let platform, let orderWebhook, let profile):
+            // Orders go to a platform only when it signed the request that made the checkout
+            // with a key of its profile: a header alone is anyone's to write.
+            if action == "create_checkout", let platform, let orderWebhook, let profile,
+                MessageSignature.signedByPlatform(request, profile: profile, scheme: URL(string: configuration.publicURL)?.scheme ?? "http")
+            {
                 agreedPlatform = (platform, orderWebhook)
             }
         }

@@ -123,8 +123,9 @@ struct UCP: Sendable {
     // MARK: Negotiation
 
     enum Negotiation {
-        /// Served; with the platform's profile URL and its order webhook when it named one.
-        case agreed(platform: String?, orderWebhook: String?)
+        /// Served; with the platform's profile URL and its order webhook when it named one, and
+        /// its profile (whose keys sign its requests).
+        case agreed(platform: String?, orderWebhook: String?, profile: JSON?)
         /// A transport error (`{code, content}`) with its status.
         case refused(status: Int, code: String, content: String)
         /// A business error: the capabilities do not meet.
@@ -135,7 +136,7 @@ struct UCP: Sendable {
     /// caller gets this store's capabilities as they are; with one, the platform must be one the
     /// merchant approved (`--ucp-platforms`), speak this version and share the checkout capability.
     func negotiate(_ header: String?) -> Negotiation {
-        guard let header else { return .agreed(platform: nil, orderWebhook: nil) }
+        guard let header else { return .agreed(platform: nil, orderWebhook: nil, profile: nil) }
         guard let profileURL = Self.profileParameter(header) else {
             return .refused(
                 status: 400, code: "invalid_profile_url", content: "UCP-Agent must be a dictionary with profile=\"https://…\".")
@@ -163,7 +164,7 @@ struct UCP: Sendable {
         }
         let webhook = ucp["capabilities"]?["dev.ucp.shopping.order"]?.arrayValue?.lazy
             .compactMap { $0["config"]?["webhook_url"]?.stringValue }.first
-        return .agreed(platform: profileURL, orderWebhook: webhook)
+        return .agreed(platform: profileURL, orderWebhook: webhook, profile: profile)
     }
 
     static func profileParameter(_ header: String) -> String? {

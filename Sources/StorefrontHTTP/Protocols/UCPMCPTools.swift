@@ -80,8 +80,10 @@ struct UCPMCPTools: MCPToolProvider, @unchecked Sendable {
             return completion(UCPAnswer.transport(status: status, code: code, content: content, retryAfter: nil).outcome)
         case .incompatible(let content):
             return completion(UCPAnswer.body(ucp.errorBody(code: "capabilities_incompatible", content: content, severity: "unrecoverable")).outcome)
-        case .agreed(let profile, let webhook):
-            if let profile, let webhook { platform = (profile, webhook) }
+        case .agreed:
+            // Over MCP no request signature reaches the tool: a platform hears of orders made
+            // through REST, where it signs its requests.
+            platform = nil
         }
         var context = context
         if let key = meta["idempotency-key"]?.stringValue { context.idempotencyKey = key }
