@@ -186,6 +186,11 @@ package struct MCPService: Sendable {
             switch outcome.result {
             case .success(let value): structured = value.encoded
             case .failure(let error):
+                // A protocol binding's refusal that its specification makes a JSON-RPC error
+                // (UCP's and ACP's MCP bindings: -32000 with the protocol's error as data).
+                if let protocolError = error.details?["jsonrpc_error"], let code = protocolError["code"]?.intValue {
+                    return .failure(RPCError(code: code, message: error.message, data: protocolError["data"]))
+                }
                 return .success(
                     RPCResultBody([
                         "content": [["type": "text", "text": .string(error.message)]],

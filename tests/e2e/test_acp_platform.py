@@ -145,8 +145,11 @@ def test_the_same_purchase_over_acps_mcp_binding(shop, receiver, platform, mode)
             r = await client.call_tool("create_checkout_session", {"meta": meta(), "payload": {
                 "line_items": [{"id": GIFT_SKU}], "currency": "usd", "capabilities": {}}})
             assert r.is_error is False, r
-            wrong = await client.call_tool("get_checkout_session", {"meta": {"api_version": "2026-01-16"}, "id": "x"})
-            assert wrong.is_error is True and wrong.structured_content["error"]["code"] == "unsupported_api_version"
+            from mcp.shared.exceptions import MCPError
+            with pytest.raises(MCPError) as wrong:  # ACP's binding: JSON-RPC -32000, ACP's Error as data
+                await client.call_tool("get_checkout_session", {"meta": {"api_version": "2026-01-16"}, "id": "x"})
+            assert wrong.value.error.code == -32000 and wrong.value.error.data["code"] == "unsupported_api_version"
+            valid(CHECKOUT, "Error", wrong.value.error.data)
             return valid(CHECKOUT, "CheckoutSession", r.structured_content)
 
     async def complete(session_id, token):

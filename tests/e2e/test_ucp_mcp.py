@@ -3,7 +3,8 @@ MCP Python SDK (`mcp`, both transports it speaks): UCP's tools with UCP's argume
 `ucp-agent` and `idempotency-key`, `id`, the `catalog` / `cart` / `checkout` payload) and UCP's
 payloads as `structuredContent`, validated with UCP's schemas. The same journey as over REST:
 search, lookup, cart, checkout from the cart, complete with the wallet, the order — and a
-refusal (the balance) as UCP's error_response, not a tool error.
+refusal (the balance) as UCP's error_response result; a protocol refusal (no idempotency key) as
+the binding's JSON-RPC error.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import uuid
 
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
 
 from shop import GIFT_PRICE, GIFT_SKU, start_shop
 from ucp_schemas import errors
@@ -86,9 +88,12 @@ def test_a_ucp_journey_over_mcp(shop, mode):
             assert refused.is_error is False
             assert not errors("common/types/error_response.json", refused.structured_content)
             assert refused.structured_content["messages"][0]["code"] == "insufficient_funds"
-            # Completing needs an idempotency key: a tool error naming it.
-            missing = await client.call_tool("complete_checkout", {"meta": meta(), "id": poor["id"], "checkout": payment})
-            assert missing.is_error is True and missing.structured_content["error"]["code"] == "idempotency_key_required"
+            # Completing needs an idempotency key: a protocol error, as UCP's binding says (JSON-RPC
+            # -32000 with UCP's {code, content} as data).
+            with pytest.raises(MCPError) as refused_call:
+                await client.call_tool("complete_checkout", {"meta": meta(), "id": poor["id"], "checkout": payment})
+            assert refused_call.value.error.code == -32000
+            assert refused_call.value.error.data["code"] == "idempotency_key_required"
 
     asyncio.run(journey())
     from shop import ledger_sum

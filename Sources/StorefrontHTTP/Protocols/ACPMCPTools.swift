@@ -63,7 +63,8 @@ struct ACPMCPTools: MCPToolProvider, @unchecked Sendable {
     static func failure(_ error: ACPError) -> ActionOutcome {
         let kind: APIError.Kind = error.status == 401 ? .authentication : error.status == 429 ? .rateLimited : .invalidRequest
         var refusal = ActionError(status: error.status, kind: kind, code: error.code, message: error.message, param: error.param)
-        refusal.details = ["acp_error": error.json]
+        // ACP's MCP binding: a JSON-RPC error -32000 carrying ACP's Error as data.
+        refusal.details = ["jsonrpc_error": ["code": -32000, "data": error.json]]
         return ActionOutcome(result: .failure(refusal))
     }
 

@@ -388,8 +388,13 @@ enum UCPAnswer: Sendable {
         switch self {
         case .body(let body): return ActionOutcome(result: .success(body))
         case .transport(let status, let code, let content, let retryAfter):
+            // UCP's MCP binding: a JSON-RPC error whose data is UCP's {code, content, retry_after?}.
             let kind: APIError.Kind = status == 401 ? .authentication : status == 429 ? .rateLimited : .invalidRequest
-            return ActionOutcome(result: .failure(ActionError(status: status, kind: kind, code: code, message: content)), retryAfter: retryAfter)
+            var data: [String: JSON] = ["code": .string(code), "content": .string(content)]
+            if let retryAfter { data["retry_after"] = .int(Int64(retryAfter)) }
+            var error = ActionError(status: status, kind: kind, code: code, message: content)
+            error.details = ["jsonrpc_error": ["code": -32000, "data": .object(data)]]
+            return ActionOutcome(result: .failure(error), retryAfter: retryAfter)
         }
     }
 }
