@@ -26,7 +26,7 @@ from a2a.client import A2ACardResolver, ClientConfig, ClientFactory
 from a2a.helpers import get_data_parts, new_data_part
 from a2a.types import (CancelTaskRequest, GetTaskRequest, Message, Role, SendMessageRequest, TaskState)
 from a2a.utils.errors import TaskNotCancelableError, TaskNotFoundError
-from shop import GIFT_PRICE, GIFT_PRODUCT, GIFT_SKU, ledger_sum, restart_shop, start_shop
+from shop import GIFT_PRICE, GIFT_PRODUCT, GIFT_SKU, ledger_sum, restart_shop, sql, start_shop
 
 # Every transport the card offers: JSON-RPC and HTTP+JSON, each in A2A 1.0 and 0.3.
 BINDINGS = ["JSONRPC", "HTTP+JSON", "JSONRPC@0.3", "HTTP+JSON@0.3"]
@@ -406,3 +406,15 @@ def test_a_retried_ucp_message_is_answered_again_not_applied_twice(shop):
     more = send("m-2", add)
     assert more["line_items"][0]["quantity"] == 4
     assert send("m-2", add)["line_items"][0]["quantity"] == 4
+
+
+@pytest.mark.parametrize("id_", ["absent", None, {"a": 1}, [1]])
+def test_a_json_rpc_call_without_a_usable_id_runs_nothing(shop, id_):
+    agent = shop.buyer(funds=100_000)
+    body = {"jsonrpc": "2.0", "method": "message/send", "params": {"message": raw_message("create_cart", purchase(1))}}
+    if id_ != "absent":
+        body["id"] = id_
+    r = requests.post(shop.url("/a2a"), json=body, headers={"Authorization": f"Bearer {agent.api_key}"}, timeout=10)
+    assert r.json()["error"]["code"] == -32600 and r.json()["id"] is None
+    carts = sql(shop.store, f"SELECT count(*) AS n FROM carts WHERE agent_id = '{agent.id}'")
+    assert carts[0]["n"] == 0

@@ -51,6 +51,14 @@ extension Gateway {
             chargeReads(request)
             return a2aRPCError(.invalidRequest("Send a JSON-RPC 2.0 request: {\"jsonrpc\": \"2.0\", \"id\", \"method\", \"params\"}."), id: id)
         }
+        // Every A2A method is a request: a notification (no id) would run and never be answered,
+        // and an id must be a string or a number.
+        switch envelope["id"] {
+        case .string?, .int?, .double?: break
+        default:
+            chargeReads(request)
+            return a2aRPCError(.invalidRequest("A2A methods are requests: send an id (a string or a number)."), id: .null)
+        }
         let params = envelope["params"] ?? [:]
         let reply: @Sendable (Result<A2AReply, A2AError>) -> Response = { [unowned self] result in
             switch result {
