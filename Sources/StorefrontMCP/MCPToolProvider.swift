@@ -1,3 +1,4 @@
+import Foundation
 import HTTPServer
 import JSON
 import StorefrontDomain
@@ -56,6 +57,20 @@ public protocol MCPToolProvider: Sendable {
         _ name: String, arguments: JSON, context: ActionContext, completion: @escaping @Sendable (ActionOutcome) -> Void)
     /// Runs a tool and waits for its outcome (the session transport answers on a work queue).
     func callToolWaiting(_ name: String, arguments: JSON, context: ActionContext) -> ActionOutcome
+}
+
+extension MCPToolProvider {
+    /// Waits for `callTool` (a provider with a faster way to wait may say so).
+    public func callToolWaiting(_ name: String, arguments: JSON, context: ActionContext) -> ActionOutcome {
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var outcome: ActionOutcome!
+        callTool(name, arguments: arguments, context: context) {
+            outcome = $0
+            done.signal()
+        }
+        done.wait()
+        return outcome
+    }
 }
 
 /// A rate limiter's answer, as MCP needs it to refuse a message (the gateway's limiter conforms).

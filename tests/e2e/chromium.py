@@ -29,3 +29,11 @@ def start_chromium(downloads: Path | None = None) -> webdriver.Chrome:
     driver.set_page_load_timeout(30)
     driver.set_script_timeout(15)
     return driver
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A Chromium for a test module (import the fixture where it is used)."""
+    driver = start_chromium()
+    yield driver
+    driver.quit()

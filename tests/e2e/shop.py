@@ -13,6 +13,7 @@ import base64
 import datetime as dt
 import itertools
 import json
+import re
 import secrets
 import subprocess
 import threading
@@ -268,3 +269,20 @@ def run_parallel(jobs: Iterable, work: Callable[[requests.Session, object], obje
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+# --- the principal's confirmation links -----------------------------------------------------------
+
+CONFIRMATION_LINK = re.compile(r"confirmation link for (\S+) \(checkout (chk_\w+), approval (apr_\w+), valid until [^)]+\): (\S+)")
+
+
+def confirmation_link(shop: Shop, checkout_id: str, timeout: float = 5.0) -> tuple[str, str]:
+    """The confirmation link the gateway logged for a checkout (no mail leaves it in development),
+    and the principal it was for."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for match in CONFIRMATION_LINK.finditer(shop.server.stderr):
+            if match.group(2) == checkout_id:
+                return match.group(4), match.group(1)
+        time.sleep(0.05)
+    raise AssertionError(f"no confirmation link for {checkout_id} in the log:\n{shop.server.stderr[-2000:]}")

@@ -19,17 +19,10 @@ import requests
 
 from shop import GIFT_SKU, restart_shop, start_shop
 from test_acp import CHECKOUT, create_session, delegate, pay, valid
-from test_ucp_platform import Receiver
+from receiver import receiver  # noqa: F401 (the fixture)
 
 SECRET = "whsec_acp_platform_e2e_0123456789"
 OPERATOR = "Example Agents Inc."
-
-
-@pytest.fixture(scope="module")
-def receiver():
-    r = Receiver()
-    yield r
-    r.server.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,6 @@ does not show:
 """
 from __future__ import annotations
 
-import re
-import time
 import uuid
 
 import pytest
@@ -20,10 +18,9 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from chromium import start_chromium
-from shop import GIFT_PRICE, GIFT_SKU, ledger_sum, start_shop
+from chromium import browser  # noqa: F401 (the fixture)
+from shop import GIFT_PRICE, GIFT_SKU, confirmation_link, ledger_sum, start_shop
 
-LINK = re.compile(r"confirmation link for (\S+) \(checkout (chk_\w+), approval (apr_\w+), valid until [^)]+\): (\S+)")
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +28,6 @@ def shop(binary, tmp_path_factory):
     s = start_shop(tmp_path_factory.mktemp("escalation"))
     yield s
     s.server.kill()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    driver = start_chromium()
-    yield driver
-    driver.quit()
 
 
 def ucp_headers(agent) -> dict:
@@ -57,17 +47,6 @@ def escalated(shop, quantity: int = 2):
     return agent, waiting
 
 
-def sent_link(shop, checkout_id: str, timeout: float = 5.0) -> tuple[str, str]:
-    """The confirmation link the gateway logged for a checkout, and the principal it was for."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for match in LINK.finditer(shop.server.stderr):
-            if match.group(2) == checkout_id:
-                return match.group(4), match.group(1)
-        time.sleep(0.05)
-    raise AssertionError(f"no confirmation link for {checkout_id} in the log:\n{shop.server.stderr[-2000:]}")
-
-
 def ucp_status(shop, agent, checkout_id: str) -> dict:
     return requests.get(shop.url(f"/checkout-sessions/{checkout_id}"), headers=ucp_headers(agent), timeout=10).json()
 
@@ -82,7 +61,7 @@ def test_the_principal_approves_in_chromium_and_the_ucp_checkout_completes(shop,
     assert not browser.find_elements(By.ID, "approve"), "the continue page must not let whoever holds it decide"
     browser.find_element(By.ID, "send-link").click()
     WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.ID, "sent"))
-    link, principal = sent_link(shop, waiting["id"])
+    link, principal = confirmation_link(shop, waiting["id"])
     assert principal == agent.principal
     browser.get(link)
     assert agent.principal in browser.find_element(By.TAG_NAME, "body").text
@@ -97,7 +76,7 @@ def test_the_principal_approves_in_chromium_and_the_ucp_checkout_completes(shop,
 def test_a_decline_releases_the_held_money(shop):
     agent, waiting = escalated(shop, quantity=3)
     assert requests.post(waiting["continue_url"], timeout=10).status_code == 200
-    link, _ = sent_link(shop, waiting["id"])
+    link, _ = confirmation_link(shop, waiting["id"])
     token = link.split("token=")[1]
     page = requests.get(link, timeout=10)
     assert page.status_code == 200 and 'id="deny"' in page.text
@@ -117,7 +96,7 @@ def test_forged_tampered_and_foreign_tokens_are_refused_and_links_are_paced(shop
     confirm = shop.url(f"/checkout-sessions/{waiting['id']}/confirm")
     assert requests.post(waiting["continue_url"], timeout=10).status_code == 200
     assert requests.post(waiting["continue_url"], timeout=10).status_code == 429  # paced
-    link, _ = sent_link(shop, waiting["id"])
+    link, _ = confirmation_link(shop, waiting["id"])
     token = link.split("token=")[1]
     payload, signature = token.split(".")
     for forged in ("", "x.y", payload + "." + signature[:-4] + "AAAA", payload[:-4] + "AAAA." + signature):

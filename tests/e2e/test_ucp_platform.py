@@ -16,10 +16,8 @@ import base64
 import hashlib
 import json
 import re
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -29,9 +27,10 @@ from http_message_signatures import HTTPMessageSigner, HTTPMessageVerifier, Mapp
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from chromium import start_chromium
-from shop import GIFT_PRICE, GIFT_SKU, cli_json, start_shop
-from support import b64url_decode, b64url_encode, free_port
+from chromium import browser  # noqa: F401 (the fixture)
+from receiver import Receiver, receiver  # noqa: F401 (the fixture; Receiver names its type)
+from shop import GIFT_PRICE, GIFT_SKU, cli_json, confirmation_link, start_shop
+from support import b64url_decode, b64url_encode
 from ucp_schemas import errors
 
 VERSION = "2026-08-25"
@@ -58,51 +57,6 @@ def signed_post(url: str, body: dict, headers: dict) -> requests.Response:
         covered_component_ids=("@method", "@authority", "@path", "content-digest", "content-type", "ucp-agent"))
     with requests.Session() as session:
         return session.send(request, timeout=10)
-LINK = re.compile(r"confirmation link for \S+ \(checkout (chk_\w+), approval apr_\w+, valid until [^)]+\): (\S+)")
-
-
-class Receiver:
-    """The platform's webhook endpoint: records every delivery, answers 200 with its ucp object."""
-
-    def __init__(self):
-        self.deliveries: list[dict] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                outer.deliveries.append({"path": self.path, "headers": CaseInsensitiveDict(self.headers.items()), "body": body})
-                reply = json.dumps({"ucp": {"version": VERSION, "status": "success"}}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, *args):
-                pass
-
-        self.port = free_port()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/ucp/orders"
-
-    def wait_for(self, count: int, timeout: float = 15.0) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and len(self.deliveries) < count:
-            time.sleep(0.05)
-        assert len(self.deliveries) >= count, f"{len(self.deliveries)} deliveries, expected {count}"
-        return self.deliveries
-
-
-@pytest.fixture(scope="module")
-def receiver():
-    r = Receiver()
-    yield r
-    r.server.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -120,13 +74,6 @@ def shop(binary, tmp_path_factory, receiver):
     s = start_shop(directory, extra=("--ucp-platforms", str(platforms), "--webhook-retry-base", "0.2"))
     yield s
     s.server.kill()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    driver = start_chromium()
-    yield driver
-    driver.quit()
 
 
 def platform_headers(agent) -> dict:
@@ -192,7 +139,7 @@ def test_a_ucp_platform_buys_gets_the_order_and_hears_of_its_fulfillment(shop, r
     browser.get(waiting["continue_url"])
     browser.find_element(By.ID, "send-link").click()
     WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.ID, "sent"))
-    link = next(m.group(2) for m in LINK.finditer(shop.server.stderr) if m.group(1) == checkout["id"])
+    link, _ = confirmation_link(shop, checkout["id"])
     browser.get(link)
     browser.find_element(By.ID, "approve").click()
     WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.ID, "result"))

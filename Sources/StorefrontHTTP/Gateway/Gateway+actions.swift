@@ -51,22 +51,9 @@ extension Gateway {
     func actionResponse(_ name: String, arguments: JSON, request: Request, cacheControl: String = "no-store", successStatus: Int = 200)
         -> Response
     {
-        let identity: Identity?
-        switch authenticate(request) {
-        case .success(let found): identity = found
-        case .failure(let error):
-            // Failed credentials spend the address's bucket: guessing keys is not free.
-            if let decision = chargeAction(name, identity: nil, request: request), !decision.allowed {
-                return refusal(decision, identity: nil, action: name)
-            }
-            return unauthorized(error)
-        }
-        let decision = chargeAction(name, identity: identity, request: request)
-        if let decision, !decision.allowed { return refusal(decision, identity: identity, action: name) }
-        let context = ActionContext(
-            requestID: request.id, identity: identity, idempotencyKey: Self.idempotencyKey(request, arguments: arguments))
         let mutating = actions.entry(name)?.action.isMutating ?? false
-        let respond: @Sendable (ActionOutcome) -> Response = { outcome in
+        return runAction(name, arguments: arguments, request: request, idempotencyKey: Self.idempotencyKey(request, arguments: arguments)) {
+            outcome in
             var response: Response
             if let encoded = outcome.encodedSuccess {
                 // Read-only results arrive serialized, and a write with an idempotency key was
@@ -79,8 +66,38 @@ extension Gateway {
                 case .failure(let error): response = error.restResponse
                 }
             }
-            // Money moved: the order's total (and its referral) go to analytics, once (not again
-            // when the same request is replayed).
+            if outcome.replayed { response.headers.add("Idempotent-Replayed", "true") }
+            if let retry = outcome.retryAfter { response.headers.add("Retry-After", String(retry)) }
+            return response
+        }
+    }
+
+    /// Runs an action as the request's caller: credentials, rate limits and the idempotency key
+    /// as on REST; the gateway's own 401 and 429 are answered here, everything else by `answer`.
+    func runAction(
+        _ name: String, arguments: JSON, request: Request, idempotencyKey: String? = nil,
+        beforeAnswer: (@Sendable (ActionOutcome, @escaping @Sendable (Response?) -> Void) -> Void)? = nil,
+        answer: @escaping @Sendable (ActionOutcome) -> Response
+    ) -> Response {
+        let identity: Identity?
+        switch authenticate(request) {
+        case .success(let found): identity = found
+        case .failure(let error):
+            // Failed credentials spend the address's bucket: guessing keys is not free.
+            if let decision = chargeAction(name, identity: nil, request: request), !decision.allowed {
+                return refusal(decision, identity: nil, action: name)
+            }
+            // The store could not be read: nothing is wrong with the credentials (503, not 401).
+            if error.code == "authentication_unavailable" { return unauthorized(error) }
+            return answer(
+                ActionOutcome(result: .failure(ActionError(status: 401, kind: .authentication, code: error.code, message: error.message))))
+        }
+        let decision = chargeAction(name, identity: identity, request: request)
+        if let decision, !decision.allowed { return refusal(decision, identity: identity, action: name) }
+        let context = ActionContext(
+            requestID: request.id, identity: identity, idempotencyKey: idempotencyKey ?? request.headers["Idempotency-Key"])
+        let respond: @Sendable (ActionOutcome) -> Response = { outcome in
+            var response = answer(outcome)
             if name == "complete_checkout", !outcome.replayed, case .success(let result) = outcome.result,
                 let order = result["order"], let total = order["totals"]?["total"]
             {
@@ -89,16 +106,18 @@ extension Gateway {
                     referral: order["referral_code"]?.stringValue)
             }
             response.noteCaller(identity, action: name)
-            if outcome.replayed { response.headers.add("Idempotent-Replayed", "true") }
-            if let retry = outcome.retryAfter { response.headers.add("Retry-After", String(retry)) }
             decision?.addHeaders(to: &response)
             return response
         }
-        guard mutating else { return respond(actions.callWaiting(name, arguments: arguments, context: context)) }
-        // Mutating actions answer after their commit without holding a server thread.
+        guard actions.entry(name)?.action.isMutating == true else {
+            return respond(actions.callWaiting(name, arguments: arguments, context: context))
+        }
         let registry = actions
         return .later { complete in
-            registry.call(name, arguments: arguments, context: context) { complete(respond($0)) }
+            registry.call(name, arguments: arguments, context: context) { outcome in
+                guard let beforeAnswer else { return complete(respond(outcome)) }
+                beforeAnswer(outcome) { override in complete(override ?? respond(outcome)) }
+            }
         }
     }
 }

@@ -129,15 +129,4 @@ struct ACPMCPTools: MCPToolProvider, @unchecked Sendable {
             }
         }
     }
-
-    func callToolWaiting(_ name: String, arguments: JSON, context: ActionContext) -> ActionOutcome {
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var outcome: ActionOutcome!
-        callTool(name, arguments: arguments, context: context) {
-            outcome = $0
-            done.signal()
-        }
-        done.wait()
-        return outcome
-    }
 }

@@ -100,24 +100,10 @@ extension Gateway {
                 agreedPlatform = (platform, orderWebhook)
             }
         }
-        var body: JSON = [:]
-        if !request.body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
-            guard let parsed = try? JSON.parse(bytes: request.body) else {
-                chargeReads(request)
-                return Self.ucpTransportError(status: 400, code: "invalid_json", content: "The body is not valid JSON.")
-            }
-            body = parsed
-        }
-        var mapped: JSON
-        switch arguments(ucp, body) {
-        case .failure(let problem):
-            chargeReads(request)
-            return Self.ucpTransportError(status: 400, code: "invalid_request", content: problem.message)
-        case .success(let value): mapped = value
-        }
-        if let id = request.pathParameters["id"], case .object(var fields) = mapped {
-            fields["checkout_id"] = .string(id)
-            mapped = .object(fields)
+        let mapped: JSON
+        switch ucpArguments(request, ucp, idArgument: "checkout_id", arguments) {
+        case .refused(let refusal): return refusal
+        case .ready(let found): mapped = found
         }
         // The platform the checkout came through hears of its order (its profile's order
         // webhook): kept with the checkout before the answer goes out (a write that reports
@@ -146,6 +132,37 @@ extension Gateway {
         }.reshapedError(Self.ucpErrorShape)
     }
 
+    /// An action's arguments from a UCP request: its body (empty is `{}`) mapped by `arguments`,
+    /// with the path's `{id}` as `idArgument`; or the 400 that says what is wrong (charged as a read).
+    func ucpArguments(
+        _ request: Request, _ ucp: UCP, idArgument: String, _ arguments: (UCP, JSON) -> Result<JSON, UCPProblem>
+    ) -> UCPPrepared {
+        var body: JSON = [:]
+        if !request.body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            guard let parsed = try? JSON.parse(bytes: request.body) else {
+                chargeReads(request)
+                return .refused(Self.ucpTransportError(status: 400, code: "invalid_json", content: "The body is not valid JSON."))
+            }
+            body = parsed
+        }
+        switch arguments(ucp, body) {
+        case .failure(let problem):
+            chargeReads(request)
+            return .refused(Self.ucpTransportError(status: 400, code: "invalid_request", content: problem.message))
+        case .success(var mapped):
+            if let id = request.pathParameters["id"], case .object(var fields) = mapped {
+                fields[idArgument] = .string(id)
+                mapped = .object(fields)
+            }
+            return .ready(mapped)
+        }
+    }
+
+    enum UCPPrepared {
+        case ready(JSON)
+        case refused(Response)
+    }
+
     /// UCP's transport error body.
     static let ucpErrorShape: @Sendable (String, String) -> JSON = { code, content in ["code": .string(code), "content": .string(content)] }
 
@@ -153,49 +170,4 @@ extension Gateway {
         jsonResponse(["code": .string(code), "content": .string(content)], status: status)
     }
 
-    /// Runs an action as the request's caller: credentials, rate limits and the idempotency key
-    /// as on REST; the gateway's own 401 and 429 are answered here, everything else by `answer`.
-    func runAction(
-        _ name: String, arguments: JSON, request: Request, idempotencyKey: String? = nil,
-        beforeAnswer: (@Sendable (ActionOutcome, @escaping @Sendable (Response?) -> Void) -> Void)? = nil,
-        answer: @escaping @Sendable (ActionOutcome) -> Response
-    ) -> Response {
-        let identity: Identity?
-        switch authenticate(request) {
-        case .success(let found): identity = found
-        case .failure(let error):
-            if let decision = chargeAction(name, identity: nil, request: request), !decision.allowed {
-                return refusal(decision, identity: nil, action: name)
-            }
-            return answer(
-                ActionOutcome(result: .failure(ActionError(status: 401, kind: .authentication, code: error.code, message: error.message))))
-        }
-        let decision = chargeAction(name, identity: identity, request: request)
-        if let decision, !decision.allowed { return refusal(decision, identity: identity, action: name) }
-        let context = ActionContext(
-            requestID: request.id, identity: identity, idempotencyKey: idempotencyKey ?? request.headers["Idempotency-Key"])
-        let respond: @Sendable (ActionOutcome) -> Response = { outcome in
-            var response = answer(outcome)
-            if name == "complete_checkout", !outcome.replayed, case .success(let result) = outcome.result,
-                let order = result["order"], let total = order["totals"]?["total"]
-            {
-                response.notePurchase(
-                    amount: Int64(total["amount"]?.intValue ?? 0), currency: total["currency"]?.stringValue ?? "",
-                    referral: order["referral_code"]?.stringValue)
-            }
-            response.noteCaller(identity, action: name)
-            decision?.addHeaders(to: &response)
-            return response
-        }
-        guard actions.entry(name)?.action.isMutating == true else {
-            return respond(actions.callWaiting(name, arguments: arguments, context: context))
-        }
-        let registry = actions
-        return .later { complete in
-            registry.call(name, arguments: arguments, context: context) { outcome in
-                guard let beforeAnswer else { return complete(respond(outcome)) }
-                beforeAnswer(outcome) { override in complete(override ?? respond(outcome)) }
-            }
-        }
-    }
 }

@@ -206,23 +206,10 @@ extension Gateway {
             chargeReads(request)
             return Self.ucpTransportError(status: status, code: code, content: content)
         }
-        let body: JSON
-        switch ucpBody(request) {
-        case .failure(let problem):
-            chargeReads(request)
-            return Self.ucpTransportError(status: 400, code: "invalid_request", content: problem.message)
-        case .success(let found): body = found
-        }
-        var mapped: JSON
-        switch arguments(ucp, body) {
-        case .failure(let problem):
-            chargeReads(request)
-            return Self.ucpTransportError(status: 400, code: "invalid_request", content: problem.message)
-        case .success(let value): mapped = value
-        }
-        if let id = request.pathParameters["id"], case .object(var fields) = mapped {
-            fields["cart_id"] = .string(id)
-            mapped = .object(fields)
+        let mapped: JSON
+        switch ucpArguments(request, ucp, idArgument: "cart_id", arguments) {
+        case .refused(let refusal): return refusal
+        case .ready(let found): mapped = found
         }
         return runAction(action, arguments: mapped, request: request) { [unowned self] outcome in
             var response = ucp.answer(outcome, render: { ucpCart($0["cart"] ?? [:]) }).response(successStatus: successStatus)

@@ -3,7 +3,6 @@ import JSON
 import StorefrontActions
 import StorefrontDomain
 import StorefrontMCP
-import StorefrontStore
 
 /// UCP's MCP binding (the `mcp` service of `/.well-known/ucp`, at `/ucp/mcp`): UCP's tools with
 /// UCP's arguments (`meta` with `ucp-agent` and `idempotency-key`, `id`, and the `checkout`,
@@ -74,16 +73,15 @@ struct UCPMCPTools: MCPToolProvider, @unchecked Sendable {
         let meta = arguments["meta"] ?? [:]
         // The platform, as the header names it on REST.
         let header = meta["ucp-agent"]?["profile"]?.stringValue.map { "profile=\"\($0)\"" }
-        var platform: (profile: String, webhook: String)?
         switch ucp.negotiate(header) {
         case .refused(let status, let code, let content):
             return completion(UCPAnswer.transport(status: status, code: code, content: content, retryAfter: nil).outcome)
         case .incompatible(let content):
             return completion(UCPAnswer.body(ucp.errorBody(code: "capabilities_incompatible", content: content, severity: "unrecoverable")).outcome)
         case .agreed:
-            // Over MCP no request signature reaches the tool: a platform hears of orders made
-            // through REST, where it signs its requests.
-            platform = nil
+            // Over MCP no request signature reaches the tool, so no platform is bound to the
+            // checkout: a platform hears of orders made through REST, where it signs its requests.
+            break
         }
         var context = context
         if let key = meta["idempotency-key"]?.stringValue { context.idempotencyKey = key }
@@ -123,7 +121,6 @@ struct UCPMCPTools: MCPToolProvider, @unchecked Sendable {
         }
         let stock = gateway.views.stock()
         let gateway = gateway
-        let agreed = platform
         gateway.actions.call(op.action, arguments: actionArguments, context: context) { outcome in
             let answer: UCPAnswer
             switch name {
@@ -133,27 +130,7 @@ struct UCPMCPTools: MCPToolProvider, @unchecked Sendable {
             }
             var result = answer.outcome
             result.replayed = outcome.replayed
-            // A checkout made through a platform with an order webhook: remembered before answering.
-            if name == "create_checkout", let platform = agreed, case .success(let value) = outcome.result,
-                let checkoutID = value["checkout"]?["id"]?.stringValue
-            {
-                gateway.database.writing({ db in
-                    try UCPOrders.rememberPlatform(checkoutID: checkoutID, platform: platform.profile, url: platform.webhook, db: db)
-                }) { _ in completion(result) }
-                return
-            }
             completion(result)
         }
-    }
-
-    func callToolWaiting(_ name: String, arguments: JSON, context: ActionContext) -> ActionOutcome {
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var outcome: ActionOutcome!
-        callTool(name, arguments: arguments, context: context) {
-            outcome = $0
-            done.signal()
-        }
-        done.wait()
-        return outcome
     }
 }
