@@ -15,6 +15,8 @@ public final class StoreServices: @unchecked Sendable {
     public let signingKey: StoreSigningKey
     public let trail: AuditTrail
     package let agents: SQLiteAgentDirectory
+    /// OAuth's clients, grants, codes and tokens, and the principal's page sessions.
+    package let oauth: OAuthStore
     public let commerce: Commerce
 
     /// What the services need to know beyond the manifests and the store.
@@ -40,6 +42,7 @@ public final class StoreServices: @unchecked Sendable {
         try TrailTree.ensureComplete(database: database)
         trail = AuditTrail(signingKey: signingKey, checkpointEvery: settings.checkpointEvery)
         agents = SQLiteAgentDirectory(database: database, trail: trail)
+        oauth = OAuthStore(database: database, trail: trail)
         var commerce = Commerce(manifests: manifests, database: database, trail: trail)
         commerce.approvalTTL = settings.approvalTTL
         commerce.events = AgentEvents(webhookURLs: settings.webhookURLs, publicURL: settings.publicURL)

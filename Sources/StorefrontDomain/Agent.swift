@@ -37,6 +37,8 @@ public enum Credential: Sendable, Equatable {
     case apiKey(prefix: String)
     /// An RFC 9421 signature, by the key's JWK thumbprint.
     case messageSignature(keyID: String)
+    /// An OAuth access token, by its SHA-256 (hex).
+    case oauthToken(hash: String)
 }
 
 /// An authenticated caller.

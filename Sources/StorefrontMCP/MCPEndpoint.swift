@@ -21,6 +21,17 @@ public final class MCPEndpoint: @unchecked Sendable {
     package var rateLimit: (@Sendable (_ request: Request, _ action: String?, _ identity: Identity?) -> (any MCPRateLimit)?)?
     /// Notes on a response who called and which tool ran, for the gateway's analytics.
     package var noteCaller: (@Sendable (_ response: inout Response, _ identity: Identity?, _ tool: String?) -> Void)?
+    /// The `WWW-Authenticate` of a 401: where to authorize (RFC 9728), the token's error, the
+    /// scope the call needs (set by the gateway).
+    package var challenge: @Sendable (_ request: Request, _ error: AuthenticationError?, _ scope: String?) -> String = { _, _, _ in
+        "Bearer realm=\"storefront\""
+    }
+    /// The scope a tool needs (nil: anyone may call it). A call without credentials to a tool
+    /// that needs one is answered 401 with the challenge, as the MCP authorization specification
+    /// requires, so an OAuth client authorizes and retries.
+    package var requiredScope: @Sendable (_ tool: String) -> String? = { _ in nil }
+    /// The `WWW-Authenticate` of a 403 for an OAuth token that lacks the tool's scope (step-up).
+    package var insufficientScope: (@Sendable (_ request: Request, _ scope: String) -> String)?
     let work = DispatchQueue(label: "mcp-work", attributes: .concurrent)
     /// Seconds a session may sit unused before it is gone (404) and swept.
     public var sessionTTL: Int64 = 3600
@@ -182,10 +193,27 @@ public final class MCPEndpoint: @unchecked Sendable {
             if let decision = rateLimit?(request, action, nil), !decision.allowed { return rateLimited(decision, id: message.id) }
             return rpcHTTPError(
                 401, id: message.id, RPCError(code: RPCError.invalidRequest, message: "\(error.code): \(error.message)"),
-                headers: [("WWW-Authenticate", "Bearer realm=\"storefront\"")])
+                headers: [("WWW-Authenticate", challenge(request, error, nil))])
         }
         let decision = rateLimit?(request, action, identity)
         if let decision, !decision.allowed { return annotated(rateLimited(decision, id: message.id), identity, message) }
+        if let action, let scope = requiredScope(action) {
+            guard let identity else {
+                return rpcHTTPError(
+                    401, id: message.id,
+                    RPCError(
+                        code: RPCError.invalidRequest,
+                        message: "authentication_required: \(action) acts for a principal and needs the scope \(scope). Authorize with OAuth (see WWW-Authenticate) or register at /agents/register and send your API key."),
+                    headers: [("WWW-Authenticate", challenge(request, nil, scope))])
+            }
+            if case .oauthToken = identity.credential, !identity.agent.scopes.contains(scope), let insufficientScope {
+                return annotated(
+                    rpcHTTPError(
+                        403, id: message.id,
+                        RPCError(code: RPCError.invalidRequest, message: "insufficient_scope: \(action) needs the scope \(scope); this token has \(identity.agent.scopes.sorted().joined(separator: " "))."),
+                        headers: [("WWW-Authenticate", insufficientScope(request, scope))]), identity, message)
+            }
+        }
         let answered = answer(request, message, identity: identity)
         guard let decision else { return answered }
         return answered.amended { decision.addHeaders(to: &$0) }

@@ -67,6 +67,14 @@ struct Serve: ParsableCommand {
     @Option(help: "Seconds a purchase above the approval threshold waits for the principal.")
     var approvalTTL: Int64 = 24 * 3600
 
+    @Option(name: .customLong("oauth-access-token-ttl"), help: "Seconds an OAuth access token lives (refresh tokens rotate and last 30 days).")
+    var oauthAccessTokenTTL: Int64 = 900
+
+    @Flag(
+        name: .customLong("allow-private-fetches"),
+        help: "Let documents the gateway fetches for callers (OAuth client metadata documents, Web Bot Auth key directories) be http and on private or loopback addresses. For tests on one machine only.")
+    var allowPrivateFetches = false
+
     @Option(help: "Seconds between sweeps that expire overdue approvals and delete what outlived its retention.")
     var sweepInterval: Double = 30
 
@@ -219,6 +227,9 @@ struct Serve: ParsableCommand {
             throw ValidationError(
                 "--mcp-session-ttl, --mcp-sessions-per-creator, --checkout-ttl, --idempotency-ttl and --analytics-retention-days must be positive.")
         }
+        guard oauthAccessTokenTTL >= 1, oauthAccessTokenTTL <= 24 * 3600 else {
+            throw ValidationError("--oauth-access-token-ttl is 1 to 86400 seconds: access tokens are short-lived.")
+        }
         guard approvalTTL >= 1, sweepInterval > 0, checkpointEvery >= 1 else {
             throw ValidationError("--approval-ttl, --sweep-interval and --checkpoint-every must be positive.")
         }
@@ -283,6 +294,8 @@ struct Serve: ParsableCommand {
         gatewayConfiguration.toolsPageSize = toolsPageSize
         gatewayConfiguration.openRegistration = registration == .open
         gatewayConfiguration.approvalTTL = approvalTTL
+        gatewayConfiguration.oauthAccessTokenTTL = oauthAccessTokenTTL
+        gatewayConfiguration.allowPrivateFetches = allowPrivateFetches
         gatewayConfiguration.sweepInterval = sweepInterval
         gatewayConfiguration.retention.mcpSessionTTL = mcpSessionTTL
         gatewayConfiguration.retention.checkoutTTL = checkoutTTL

@@ -3,6 +3,7 @@ import Foundation
 import HTTPServer
 import JSON
 import StorefrontActions
+import StorefrontApp
 import StorefrontDomain
 import StorefrontStore
 
@@ -25,6 +26,7 @@ extension Gateway {
             guard parts.count == 2, parts[0].lowercased() == "bearer" else { return .anonymous }
             let token = String(parts[1]).trimmingCharacters(in: .whitespaces)
             if AdminToken.verify(token, in: database) { return .merchant }
+            if token.hasPrefix("sf_at_") { return (try? services.oauth.access(token)).flatMap { $0 }.map { .agent($0.agentID) } ?? .anonymous }
             if let agent = try? agents.authenticate(apiKey: token) { return .agent(agent.id) }
             return .anonymous
         }

@@ -66,12 +66,13 @@ extension Gateway {
         if case .deferred(let produce) = response.body {
             return .later { [self, decision, pattern] complete in
                 produce { result in
-                    var result = result
+                    var result = self.challenged(request, result)
                     decision?.addHeaders(to: &result)
                     complete(self.finish(request, result, start: start, pattern: pattern))
                 }
             }
         }
+        response = challenged(request, response)
         decision?.addHeaders(to: &response)
         return paced(finish(request, response, start: start, pattern: pattern), request)
     }

@@ -30,9 +30,10 @@ extension Gateway {
             if let authorization = request.headers["Authorization"] {
                 let parts = authorization.split(separator: " ", maxSplits: 1)
                 guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-                    return .failure(AuthenticationError(code: "invalid_authorization", message: "Use Authorization: Bearer <api key>."))
+                    return .failure(AuthenticationError(code: "invalid_authorization", message: "Use Authorization: Bearer <api key or OAuth access token>."))
                 }
                 let key = String(parts[1]).trimmingCharacters(in: .whitespaces)
+                if key.hasPrefix("sf_at_") { return oauthIdentity(token: key, path: request.path) }
                 guard let agent = try agents.authenticate(apiKey: key), let prefix = APIKey.prefix(of: key) else {
                     return .failure(
                         AuthenticationError(
@@ -53,7 +54,7 @@ extension Gateway {
         }
     }
 
-    func unauthorized(_ error: AuthenticationError) -> Response {
+    func unauthorized(_ error: AuthenticationError, path: String = "/") -> Response {
         if error.code == "authentication_unavailable" {
             // The store could not be read: nothing is wrong with the credentials, so no 401.
             var response = Response.error(status: 503, type: "service_unavailable", code: error.code, message: error.message)
@@ -62,7 +63,7 @@ extension Gateway {
         }
         var response = Response.error(
             status: 401, type: "authentication_error", code: error.code, message: error.message)
-        response.headers.add("WWW-Authenticate", "Bearer realm=\"storefront\", Signature realm=\"storefront\"")
+        response.headers.add("WWW-Authenticate", bearerChallenge(path: path, error: error))
         return response
     }
 

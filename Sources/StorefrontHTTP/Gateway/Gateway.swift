@@ -66,6 +66,11 @@ public struct GatewayConfiguration: Sendable {
     public var retention = RetentionPolicy()
     /// Live MCP sessions per creator (an agent, or an anonymous client address).
     public var mcpSessionsPerCreator = 1000
+    /// Seconds an OAuth access token lives (refresh tokens: 30 days, rotated on use).
+    public var oauthAccessTokenTTL: Int64 = 900
+    /// Documents the gateway fetches for callers (client ID metadata documents, Web Bot Auth key
+    /// directories) may be http and on private or loopback addresses: for tests on one machine.
+    public var allowPrivateFetches = false
 
     public init(publicURL: String, publicDirectory: String? = nil) {
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
@@ -113,6 +118,10 @@ public final class Gateway: @unchecked Sendable {
     let families = BoundedMemo<String, Int32>(capacity: 4096)
     /// When a confirmation link was last sent for a checkout (the escalation page's pacing).
     let confirmationLinksSent = BoundedMemo<String, Int64>(capacity: 4096)
+    /// When a principal's sign-in link was last sent, by address (the sign-in form's pacing).
+    let signInLinksSent = BoundedMemo<String, Int64>(capacity: 4096)
+    /// Client ID metadata documents as fetched (or why not), until when they are kept.
+    let clientDocuments = BoundedMemo<String, (result: Result<OAuthClient, OAuthError>, until: Int64)>(capacity: 1024)
     /// The analytics family of requests made by registered agents.
     let registeredAgentFamily = AnalyticsLabels.shared.id(Gateway.registeredAgent)
     /// The routes, built once at the end of `init`.
@@ -238,6 +247,10 @@ public final class Gateway: @unchecked Sendable {
         mcp = MCPEndpoint(service: service, store: SQLiteMCPSessionStore(database: database), allowedOrigins: origins)
         staticFiles = configuration.publicDirectory.map(StaticFiles.init(root:))
         mcp.authenticate = { [unowned self] request in self.authenticate(request) }
+        mcp.challenge = { [unowned self] request, error, scope in self.bearerChallenge(path: request.path, error: error, scope: scope) }
+        mcp.insufficientScope = { [unowned self] request, scope in self.insufficientScopeChallenge(path: request.path, scope: scope) }
+        let registry = actions
+        mcp.requiredScope = { tool in registry.entry(tool)?.action.scope }
         mcp.noteCaller = { response, identity, tool in response.noteCaller(identity, action: tool) }
         if rateLimiter != nil {
             mcp.rateLimit = { [unowned self] request, action, identity in self.chargeAction(action, identity: identity, request: request) }
@@ -264,6 +277,8 @@ public final class Gateway: @unchecked Sendable {
                     version: configuration.version, toolsPageSize: max(1, configuration.toolsPageSize)),
                 store: SQLiteMCPSessionStore(database: database), allowedOrigins: mcpOrigins)
             endpoint.authenticate = { [unowned self] request in self.authenticate(request) }
+            endpoint.challenge = { [unowned self] request, error, scope in self.bearerChallenge(path: request.path, error: error, scope: scope) }
+            endpoint.insufficientScope = { [unowned self] request, scope in self.insufficientScopeChallenge(path: request.path, scope: scope) }
             endpoint.noteCaller = { response, identity, tool in response.noteCaller(identity, action: tool.map { actionOfTool[$0] ?? $0 }) }
             if rateLimiter != nil {
                 endpoint.rateLimit = { [unowned self] request, tool, identity in
@@ -339,6 +354,8 @@ public final class Gateway: @unchecked Sendable {
         addUCPRoutes(to: &router)
         addUCPShoppingRoutes(to: &router)
         addEscalationRoutes(to: &router)
+        addOAuthRoutes(to: &router)
+        addPrincipalRoutes(to: &router)
         addACPRoutes(to: &router)
         addACPFeedRoutes(to: &router)
         for route in Endpoints.actionRoutes {

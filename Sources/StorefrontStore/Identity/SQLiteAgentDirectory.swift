@@ -130,6 +130,14 @@ package struct SQLiteAgentDirectory: AgentDirectory {
         switch credential {
         case .apiKey(let prefix): (column, value) = ("prefix", prefix)
         case .messageSignature(let keyID): (column, value) = ("thumbprint", keyID)
+        case .oauthToken(let hash):
+            return try database.read { db in
+                try db.queryOne(
+                    """
+                    SELECT 1 FROM oauth_tokens t JOIN agents a ON a.id = t.agent_id
+                    WHERE t.token_sha256 = ? AND t.revoked_at IS NULL AND t.expires_at > ? AND a.status = 'active'
+                    """, [.text(hash), .integer(unixNow())]) != nil
+            }
         }
         return try database.read { db in
             try db.queryOne(

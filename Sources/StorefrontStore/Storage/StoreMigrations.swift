@@ -557,6 +557,72 @@ public enum StoreMigrations {
                     PRIMARY KEY (agent_id, context_id)
                 );
                 """),
+        Migration(
+            version: 22, name: "OAuth clients, grants, codes and tokens; principal sessions",
+            sql: """
+                -- Clients registered by RFC 7591 (a client metadata document is fetched, not stored).
+                CREATE TABLE oauth_clients (
+                    client_id TEXT PRIMARY KEY,
+                    client_name TEXT NOT NULL,
+                    redirect_uris TEXT NOT NULL,
+                    metadata TEXT NOT NULL,
+                    registered_by TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    last_used_at INTEGER
+                );
+                CREATE INDEX oauth_clients_unused ON oauth_clients (last_used_at, created_at);
+                -- What a principal granted a client: the agent acting for them through it, and its scopes.
+                CREATE TABLE oauth_grants (
+                    principal TEXT NOT NULL,
+                    client_id TEXT NOT NULL,
+                    agent_id TEXT NOT NULL,
+                    scopes TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (principal, client_id)
+                );
+                CREATE INDEX oauth_grants_agent ON oauth_grants (agent_id);
+                -- Authorization codes and tokens by their SHA-256 only.
+                CREATE TABLE oauth_codes (
+                    code_sha256 TEXT PRIMARY KEY,
+                    family TEXT NOT NULL,
+                    client_id TEXT NOT NULL,
+                    agent_id TEXT NOT NULL,
+                    redirect_uri TEXT NOT NULL,
+                    code_challenge TEXT NOT NULL,
+                    scopes TEXT NOT NULL,
+                    resource TEXT NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    used_at INTEGER
+                );
+                CREATE TABLE oauth_tokens (
+                    token_sha256 TEXT PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    family TEXT NOT NULL,
+                    client_id TEXT NOT NULL,
+                    agent_id TEXT NOT NULL,
+                    scopes TEXT NOT NULL,
+                    resource TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    used_at INTEGER,
+                    revoked_at INTEGER
+                );
+                CREATE INDEX oauth_tokens_family ON oauth_tokens (family);
+                CREATE INDEX oauth_tokens_agent ON oauth_tokens (agent_id);
+                CREATE INDEX oauth_tokens_expiry ON oauth_tokens (expires_at);
+                -- The principal's page: sessions by SHA-256, and the one-time sign-in links used.
+                CREATE TABLE principal_sessions (
+                    id_sha256 TEXT PRIMARY KEY,
+                    principal TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL
+                );
+                CREATE TABLE principal_links_used (
+                    nonce TEXT PRIMARY KEY,
+                    expires_at INTEGER NOT NULL
+                );
+                """),
     ]
 }
 

@@ -1,0 +1,203 @@
+import Foundation
+import StorefrontDomain
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A GET to a URL a caller named (an OAuth client's metadata document, an agent's key
+/// directory), bounded in every way an attacker could stretch it: HTTPS only, no redirects,
+/// at most `maxBytes` read (the transfer is cancelled past them), `timeout` seconds in all, a
+/// host that resolves to no private, loopback, link-local or multicast address (unless the
+/// gateway is configured for tests on loopback), and at most `maxInFlight` fetches at once
+/// across the process: a request beyond them fails at once instead of waiting.
+///
+/// The address check resolves the host before the fetch and the fetch resolves it again, so a
+/// DNS answer that changes between the two (rebinding) is not caught; the redirect ban, the
+/// size and time bounds and the fact that only JSON documents of a fixed shape are read keep
+/// what such a fetch can reach to reading a small JSON document.
+final class BoundedFetch: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    struct Fetched: Sendable {
+        var status: Int
+        var contentType: String
+        var body: [UInt8]
+        /// Seconds the answer may be kept (Cache-Control max-age), nil when not said.
+        var maxAge: Int64?
+    }
+
+    static let maxInFlight = 16
+    nonisolated(unsafe) private static var inFlight = 0
+    private static let counter = NSLock()
+
+    let maxBytes: Int
+    let timeout: Double
+    let allowPrivate: Bool
+    private let lock = NSLock()
+    private var received: [UInt8] = []
+    private var response: HTTPURLResponse?
+    private var failure: String?
+    private var completion: (@Sendable (Result<Fetched, Failure>) -> Void)?
+    private var session: URLSession?
+
+    init(maxBytes: Int = 64 * 1024, timeout: Double = 5, allowPrivate: Bool) {
+        self.maxBytes = maxBytes
+        self.timeout = timeout
+        self.allowPrivate = allowPrivate
+    }
+
+    /// Fetches `url`; `completion` is called once, on a background queue.
+    func get(_ url: String, accept: String, completion: @escaping @Sendable (Result<Fetched, Failure>) -> Void) {
+        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), let host = parsed.host, !host.isEmpty,
+            parsed.user == nil, parsed.password == nil
+        else { return completion(.failure(Failure(description: "\(url) is not an absolute URL."))) }
+        guard scheme == "https" || (allowPrivate && scheme == "http") else {
+            return completion(.failure(Failure(description: "\(url) must use https.")))
+        }
+        let taken: Bool = Self.counter.withLock {
+            guard Self.inFlight < Self.maxInFlight else { return false }
+            Self.inFlight += 1
+            return true
+        }
+        guard taken else { return completion(.failure(Failure(description: "Too many fetches at once; retry shortly."))) }
+        DispatchQueue.global().async { [self] in
+            if !allowPrivate, let refused = Self.refusedAddress(host: host, port: parsed.port ?? 443) {
+                return finish(.failure(Failure(description: refused)), completion)
+            }
+            var request = URLRequest(url: parsed, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
+            request.setValue(accept, forHTTPHeaderField: "Accept")
+            request.setValue("Storefront/\(StorefrontVersion.current)", forHTTPHeaderField: "User-Agent")
+            let configuration = URLSessionConfiguration.ephemeral
+            configuration.timeoutIntervalForRequest = timeout
+            configuration.timeoutIntervalForResource = timeout
+            configuration.httpMaximumConnectionsPerHost = 1
+            let session = URLSession(configuration: configuration, delegate: self, delegateQueue: nil)
+            lock.withLock {
+                self.completion = completion
+                self.session = session
+            }
+            session.dataTask(with: request).resume()
+        }
+    }
+
+    private func finish(_ result: Result<Fetched, Failure>, _ completion: (@Sendable (Result<Fetched, Failure>) -> Void)?) {
+        Self.counter.withLock { Self.inFlight -= 1 }
+        completion?(result)
+    }
+
+    func urlSession(
+        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
+    ) {
+        lock.withLock { self.response = response as? HTTPURLResponse }
+        if response.expectedContentLength > Int64(maxBytes) {
+            lock.withLock { failure = "The document is larger than \(maxBytes) bytes." }
+            return completionHandler(.cancel)
+        }
+        completionHandler(.allow)
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        let over: Bool = lock.withLock {
+            received.append(contentsOf: data)
+            if received.count > maxBytes {
+                failure = "The document is larger than \(maxBytes) bytes."
+                return true
+            }
+            return false
+        }
+        if over { dataTask.cancel() }
+    }
+
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse, newRequest request: URLRequest,
+        completionHandler: @escaping (URLRequest?) -> Void
+    ) {
+        lock.withLock { failure = "The document's URL redirects (HTTP \(response.statusCode)); it must be served where it is named." }
+        completionHandler(nil)
+        task.cancel()
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
+        let (completion, response, body, failure) = lock.withLock { () -> ((@Sendable (Result<Fetched, Failure>) -> Void)?, HTTPURLResponse?, [UInt8], String?) in
+            let c = self.completion
+            self.completion = nil
+            return (c, self.response, received, self.failure)
+        }
+        session.finishTasksAndInvalidate()
+        if let failure { return finish(.failure(Failure(description: failure)), completion) }
+        if let error { return finish(.failure(Failure(description: "The fetch failed: \(error.localizedDescription)")), completion) }
+        guard let response else { return finish(.failure(Failure(description: "No answer.")), completion) }
+        var maxAge: Int64?
+        if let cacheControl = response.value(forHTTPHeaderField: "Cache-Control")?.lowercased() {
+            for directive in cacheControl.split(separator: ",") {
+                let parts = directive.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0] == "max-age", let seconds = Int64(parts[1]) { maxAge = seconds }
+                if parts.count == 1, parts[0] == "no-store" || parts[0] == "no-cache" { maxAge = 0 }
+            }
+        }
+        finish(
+            .success(
+                Fetched(
+                    status: response.statusCode, contentType: response.value(forHTTPHeaderField: "Content-Type") ?? "", body: body,
+                    maxAge: maxAge)), completion)
+    }
+
+    /// Why `host` may not be fetched (it resolves to an address inside a network), or nil.
+    static func refusedAddress(host: String, port: Int) -> String? {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var results: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &results) == 0, let first = results else {
+            return "\(host) does not resolve."
+        }
+        defer { freeaddrinfo(results) }
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let entry = cursor {
+            if let address = entry.pointee.ai_addr, isInternal(address) {
+                return "\(host) resolves to a private, loopback or link-local address; only public hosts are fetched."
+            }
+            cursor = entry.pointee.ai_next
+        }
+        return nil
+    }
+
+    static func isInternal(_ address: UnsafePointer<sockaddr>) -> Bool {
+        switch Int32(address.pointee.sa_family) {
+        case AF_INET:
+            let bytes = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { pointer in
+                withUnsafeBytes(of: pointer.pointee.sin_addr) { Array($0) }
+            }
+            return isInternal(ipv4: bytes)
+        case AF_INET6:
+            let bytes = address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { pointer in
+                withUnsafeBytes(of: pointer.pointee.sin6_addr) { Array($0) }
+            }
+            // IPv4-mapped (::ffff:a.b.c.d) is judged as IPv4.
+            if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xff, bytes[11] == 0xff { return isInternal(ipv4: Array(bytes[12...])) }
+            if bytes[0..<15].allSatisfy({ $0 == 0 }) { return true }  // :: and ::1
+            if bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80 { return true }  // fe80::/10 link-local
+            if (bytes[0] & 0xfe) == 0xfc { return true }  // fc00::/7 unique local
+            if bytes[0] == 0xff { return true }  // multicast
+            return false
+        default:
+            return true
+        }
+    }
+
+    static func isInternal(ipv4 b: [UInt8]) -> Bool {
+        guard b.count == 4 else { return true }
+        switch (b[0], b[1]) {
+        case (0, _), (10, _), (127, _): return true
+        case (169, 254): return true
+        case (172, 16...31): return true
+        case (192, 168): return true
+        case (100, 64...127): return true  // carrier-grade NAT
+        case (198, 18...19): return true  // benchmarking
+        case (224...255, _): return true  // multicast, reserved, broadcast
+        default: return false
+        }
+    }
+}
