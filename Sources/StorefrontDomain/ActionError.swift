@@ -24,7 +24,7 @@ public struct ActionError: Error, Sendable {
 
     public static let authenticationRequired = ActionError(
         status: 401, kind: .authentication, code: "authentication_required",
-        message: "This action needs an identity. Register with POST /agents/register (or ask the merchant), then send Authorization: Bearer <api key> or sign the request (RFC 9421, Web Bot Auth).")
+        message: "This action needs an identity acting for a principal. Authorize with OAuth (/.well-known/oauth-authorization-server; the principal grants it) or register with POST /agents/register (or ask the merchant), then send Authorization: Bearer <token or api key>, or sign the request with a registered key (RFC 9421, Web Bot Auth).")
 
     public static func conflict(_ code: String, _ message: String, details: JSON? = nil) -> ActionError {
         ActionError(status: 409, kind: .invalidRequest, code: code, message: message, details: details)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.server
 import re
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
@@ -20,6 +22,39 @@ import requests
 
 SIGN_IN_LINK = re.compile(r"sign-in link for (\S+) \(valid until [^)]+\): (\S+)")
 REDIRECT = "http://127.0.0.1:9/callback"
+
+
+class Callback(http.server.BaseHTTPRequestHandler):
+    """A native client's loopback redirect URI: records the query each `/callback` is sent."""
+
+    received: list[dict] = []
+
+    def do_GET(self):  # noqa: N802
+        if urlsplit(self.path).path == "/callback":  # not the browser's /favicon.ico
+            type(self).received.append({k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()})
+        body = b"<!doctype html><title>Done</title><p>You can close this window."
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def start_callback_server() -> tuple[http.server.ThreadingHTTPServer, str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Callback)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/callback"
+
+
+def wait_for_callback(before: int, timeout: float = 15.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while len(Callback.received) == before:
+        assert time.monotonic() < deadline, "the redirect URI was never called"
+        time.sleep(0.05)
+    return Callback.received[-1]
 
 
 def pkce() -> tuple[str, str]:

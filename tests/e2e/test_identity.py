@@ -235,12 +235,13 @@ def test_anonymous_agents_can_find_and_evaluate_but_not_transact(shop):
         assert "Bearer" in r.headers.get("WWW-Authenticate", ""), r.headers
     r = requests.post(shop.url("/checkout-sessions"), json={"line_items": [{"item": {"id": GIFT_SKU}, "quantity": 1}]}, timeout=10)
     assert r.status_code == 401, (r.status_code, r.text)
+    # MCP answers at the HTTP layer, as its authorization specification requires: 401 with the
+    # challenge that sends an OAuth client to the protected resource metadata (test_oauth.py).
     _, r = modern_post(shop.url("/mcp"), "tools/call", {"name": "create_checkout", "arguments": ONE_GIFT_CARD})
-    assert r.status_code == 200, r.text
-    result = r.json()["result"]
-    assert result["isError"] is True
-    assert result["structuredContent"]["error"]["code"] == "authentication_required"
-    assert "/agents/register" in result["structuredContent"]["error"]["message"]
+    assert r.status_code == 401, r.text
+    assert r.json()["error"]["message"].startswith("authentication_required")
+    assert "/agents/register" in r.json()["error"]["message"]
+    assert 'resource_metadata="' in r.headers["WWW-Authenticate"], r.headers
     assert sql(shop.store, "SELECT COUNT(*) AS n FROM checkouts WHERE agent_id = '' OR agent_id IS NULL")[0]["n"] == 0
 
 

@@ -62,6 +62,19 @@ extension Gateway {
                     request)
             }
         }
+        // A Web Bot Auth signature by an operator's key: its directory is fetched first (the
+        // connection waits suspended, no thread held), then the request is routed.
+        if let origin = KeyDirectories.namedOrigin(request), keyDirectories.cached(origin) == nil,
+            unregisteredDirectorySignature(request) != nil
+        {
+            return .later { [self, decision] complete in
+                keyDirectories.load(origin) { complete(self.routed(request, decision: decision, start: start)) }
+            }
+        }
+        return routed(request, decision: decision, start: start)
+    }
+
+    private func routed(_ request: Request, decision: RateLimitDecision?, start: UInt64) -> Response {
         var (response, pattern) = routes.routeWithPattern(request)
         if case .deferred(let produce) = response.body {
             return .later { [self, decision, pattern] complete in
@@ -99,6 +112,10 @@ extension Gateway {
         let familyID: Int32
         if caller?.agentID != nil {
             familyID = registeredAgentFamily
+        } else if let origin = verifiedOperators[request.id] {
+            // Verified by its operator's key directory: filed under that operator, not its User-Agent.
+            let host = URL(string: origin)?.host ?? origin
+            familyID = AnalyticsLabels.shared.id(AgentClassifier.Family(name: "\(host) (verified)", operatorName: host, category: "agent"))
         } else {
             let userAgent = request.headers["User-Agent"] ?? ""
             if let known = families[userAgent] {

@@ -43,6 +43,19 @@ extension Gateway {
             }
             if request.headers["Signature-Input"] != nil || request.headers["Signature"] != nil {
                 let scheme = URL(string: configuration.publicURL)?.scheme ?? "http"
+                if let signed = unregisteredDirectorySignature(request) {
+                    switch keyDirectories.verify(
+                        request, input: signed.input, signature: signed.signature, origin: signed.origin, scheme: scheme,
+                        authorities: acceptedAuthorities)
+                    {
+                    case .success(let origin):
+                        // A known operator, not a registered agent: it browses as anyone does.
+                        verifiedOperators.insert(request.id, origin)
+                        return .success(nil)
+                    case .failure(let error):
+                        return .failure(error)
+                    }
+                }
                 return .success(
                     try MessageSignature.verify(request, directory: agents, scheme: scheme, authorities: acceptedAuthorities))
             }
@@ -52,6 +65,19 @@ extension Gateway {
         } catch {
             return .failure(AuthenticationError(code: "authentication_unavailable", message: "Could not check credentials; retry."))
         }
+    }
+
+    /// A request signed with a Web Bot Auth (or TAP) tag by a key no agent registered here,
+    /// naming its operator's origin in `Signature-Agent`: the signature, its input and the origin.
+    func unregisteredDirectorySignature(_ request: Request) -> (input: MessageSignature.Input, signature: Data, origin: String)? {
+        guard let origin = KeyDirectories.namedOrigin(request), let inputField = request.headers["Signature-Input"],
+            let signatureField = request.headers["Signature"],
+            let input = (try? MessageSignature.parseInputs(inputField))?.first(where: { KeyDirectories.tags.contains($0.parameters["tag"] ?? "") }),
+            let signature = MessageSignature.parseSignatures(signatureField)[input.label],
+            let keyID = input.parameters["keyid"] ?? input.parameters["keyId"]
+        else { return nil }
+        if (try? agents.agent(forKeyThumbprint: keyID)) != nil { return nil }
+        return (input, signature, origin)
     }
 
     func unauthorized(_ error: AuthenticationError, path: String = "/") -> Response {

@@ -118,8 +118,12 @@ public final class Gateway: @unchecked Sendable {
     let families = BoundedMemo<String, Int32>(capacity: 4096)
     /// When a confirmation link was last sent for a checkout (the escalation page's pacing).
     let confirmationLinksSent = BoundedMemo<String, Int64>(capacity: 4096)
-    /// When a principal's sign-in link was last sent, by address (the sign-in form's pacing).
+    /// When a principal's sign-in link was last sent, by email address (the sign-in form's pacing).
     let signInLinksSent = BoundedMemo<String, Int64>(capacity: 4096)
+    /// Web Bot Auth key directories of agents' operators, as fetched.
+    let keyDirectories: KeyDirectories
+    /// Requests verified by a key directory (not a registered key), by request id: their operator's origin, for analytics.
+    let verifiedOperators = BoundedMemo<String, String>(capacity: 4096)
     /// Client ID metadata documents as fetched (or why not), until when they are kept.
     let clientDocuments = BoundedMemo<String, (result: Result<OAuthClient, OAuthError>, until: Int64)>(capacity: 1024)
     /// The analytics family of requests made by registered agents.
@@ -138,6 +142,7 @@ public final class Gateway: @unchecked Sendable {
         configuration: GatewayConfiguration, manifests: StoreManifests, database: StoreDatabase, schemas: SchemaLibrary
     ) throws {
         self.configuration = configuration
+        keyDirectories = KeyDirectories(allowPrivate: configuration.allowPrivateFetches)
         self.manifests = manifests
         self.database = database
         self.schemas = schemas

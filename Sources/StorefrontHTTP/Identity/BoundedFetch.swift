@@ -54,7 +54,7 @@ final class BoundedFetch: NSObject, URLSessionDataDelegate, @unchecked Sendable 
             parsed.user == nil, parsed.password == nil
         else { return completion(.failure(Failure(description: "\(url) is not an absolute URL."))) }
         guard scheme == "https" || (allowPrivate && scheme == "http") else {
-            return completion(.failure(Failure(description: "\(url) must use https.")))
+            return completion(.failure(Failure(description: "\(url) must use https")))
         }
         let taken: Bool = Self.counter.withLock {
             guard Self.inFlight < Self.maxInFlight else { return false }

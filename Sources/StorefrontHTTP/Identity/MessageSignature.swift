@@ -13,6 +13,8 @@ package struct MessageSignature {
     package struct Input {
         package var label: String
         var components: [String]
+        /// Each component's `key` parameter (a dictionary member, RFC 9421 §2.1.2), or nil.
+        var componentKeys: [String?] = []
         package var parameters: [String: String]
         var serialized: String
     }
@@ -61,12 +63,24 @@ package struct MessageSignature {
             }
             let list = value[value.index(after: value.startIndex)..<close]
             var components: [String] = []
+            var keys: [String?] = []
             for item in list.split(separator: " ", omittingEmptySubsequences: true) {
-                guard item.hasPrefix("\""), item.hasSuffix("\""), item.count >= 2 else {
-                    throw AuthenticationError(
-                        code: "unsupported_component", message: "Covered component \(item) is not supported; use plain names.")
+                // `"name"`, or `"name";key="member"` (one member of a dictionary field).
+                var name = Substring(item), key: String?
+                if let range = item.range(of: "\";key=\"") {
+                    name = item[..<item.index(after: range.lowerBound)]
+                    let rest = item[range.upperBound...]
+                    guard rest.hasSuffix("\""), rest.count >= 2 else {
+                        throw AuthenticationError(code: "unsupported_component", message: "Covered component \(item) is not supported.")
+                    }
+                    key = String(rest.dropLast())
                 }
-                components.append(String(item.dropFirst().dropLast()))
+                guard name.hasPrefix("\""), name.hasSuffix("\""), name.count >= 2, !name.dropFirst().dropLast().contains("\"") else {
+                    throw AuthenticationError(
+                        code: "unsupported_component", message: "Covered component \(item) is not supported; use plain names (or ;key=).")
+                }
+                components.append(String(name.dropFirst().dropLast()))
+                keys.append(key)
             }
             var parameters: [String: String] = [:]
             for parameter in value[value.index(after: close)...].split(separator: ";", omittingEmptySubsequences: true) {
@@ -76,7 +90,7 @@ package struct MessageSignature {
                 if v.hasPrefix("\""), v.hasSuffix("\""), v.count >= 2 { v = String(v.dropFirst().dropLast()) }
                 parameters[parts[0].trimmingCharacters(in: .whitespaces)] = v
             }
-            return Input(label: label, components: components, parameters: parameters, serialized: value)
+            return Input(label: label, components: components, componentKeys: keys, parameters: parameters, serialized: value)
         }
     }
 
@@ -114,7 +128,15 @@ package struct MessageSignature {
 
     package static func signatureBase(_ input: Input, request: Request, scheme: String) throws -> String {
         var lines: [String] = []
-        for component in input.components {
+        for (index, component) in input.components.enumerated() {
+            if let key = index < input.componentKeys.count ? input.componentKeys[index] : nil {
+                let field = try componentValue(component, request: request, scheme: scheme)
+                guard let member = members(field).first(where: { $0.0 == key }) else {
+                    throw AuthenticationError(code: "missing_component", message: "The signature covers \(component) member \(key), which the field lacks.")
+                }
+                lines.append("\"\(component)\";key=\"\(key)\": \(member.1)")
+                continue
+            }
             lines.append("\"\(component)\": \(try componentValue(component, request: request, scheme: scheme))")
         }
         lines.append("\"@signature-params\": \(input.serialized)")

@@ -1,0 +1,225 @@
+"""Web Bot Auth key directories (issue 16): a signed agent that is not registered here names its
+operator's origin in `Signature-Agent`; the gateway fetches that origin's
+`/.well-known/http-message-signatures-directory` and verifies the RFC 9421 signature (made here
+by `http-message-signatures`, a client we did not write) with the directory's key.
+
+- verified, the agent browses and analytics files it under its operator (not its User-Agent);
+  buying still needs registration or OAuth;
+- the directory rotates its key: the old key's signatures then fail;
+- both `Signature-Agent` forms (the quoted string, and the working group's dictionary member
+  covered as `"signature-agent";key="sig1"`); Visa TAP's `agent-browser-auth` tag with its
+  8-minute bound and single-use nonce;
+- a directory that redirects, is too big, is not a key set, or is on a loopback address without
+  the test switch is not used; a directory is fetched once while it is fresh.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import json
+import secrets
+import threading
+import time
+
+import pytest
+import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algorithms
+
+from shop import ed25519_jwk, start_shop
+from support import assert_json_error, rfc7638_thumbprint
+
+DIRECTORY = "/.well-known/http-message-signatures-directory"
+MEDIA_TYPE = "application/http-message-signatures-directory+json"
+
+
+class Operator(http.server.BaseHTTPRequestHandler):
+    """An agent operator's origin on loopback: its key directory, as the test sets it."""
+
+    keys: list[dict] = []
+    headers_out: dict = {}
+    status = 200
+    body_override: bytes | None = None
+    hits = 0
+
+    def do_GET(self):  # noqa: N802
+        if self.path != DIRECTORY:
+            self.send_response(404)
+            self.end_headers()
+            return
+        type(self).hits += 1
+        body = type(self).body_override or json.dumps({"keys": type(self).keys}).encode()
+        self.send_response(type(self).status)
+        self.send_header("Content-Type", MEDIA_TYPE)
+        for name, value in type(self).headers_out.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def operator():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Operator)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture
+def directory(operator):
+    """A fresh key published (with max-age=1) and the origin; the class state reset."""
+    key = Ed25519PrivateKey.generate()
+    Operator.keys = [{**ed25519_jwk(key), "kid": rfc7638_thumbprint(ed25519_jwk(key)), "use": "sig"}]
+    Operator.headers_out = {"Cache-Control": "max-age=1"}
+    Operator.status = 200
+    Operator.body_override = None
+    time.sleep(1.1)  # what the previous test published has expired from the gateway's cache
+    return key, operator
+
+
+@pytest.fixture(scope="module")
+def shop(binary, tmp_path_factory):
+    s = start_shop(tmp_path_factory.mktemp("web-bot-auth"), extra=("--allow-private-fetches",))
+    yield s
+    s.server.kill()
+
+
+def signed(url: str, key: Ed25519PrivateKey, origin: str, *, method: str = "GET", body=None, dictionary: bool = False,
+           tag: str = "web-bot-auth", lifetime: int = 300, nonce: str | None = "fresh", covered=None,
+           user_agent: str = "ExampleBot/1.0") -> requests.PreparedRequest:
+    headers = {"User-Agent": user_agent,
+               "Signature-Agent": f'sig1="{origin}"' if dictionary else f'"{origin}"'}
+    request = requests.Request(method, url, json=body, headers=headers).prepare()
+    agent_component = '"signature-agent";key="sig1"' if dictionary else "signature-agent"
+    covered = covered or ("@authority", "@path", agent_component)
+    created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    key_id = rfc7638_thumbprint(ed25519_jwk(key))
+    HTTPMessageSigner(signature_algorithm=algorithms.ED25519,
+                      key_resolver=MappingKeyResolver(public_keys={}, private_keys={key_id: key})).sign(
+        request, key_id=key_id, created=created, expires=created + dt.timedelta(seconds=lifetime),
+        nonce=secrets.token_urlsafe(32) if nonce == "fresh" else nonce, tag=tag, label="sig1",
+        covered_component_ids=covered)
+    return request
+
+
+def send(request: requests.PreparedRequest) -> requests.Response:
+    with requests.Session() as s:
+        return s.send(request, timeout=15)
+
+
+def refused(response: requests.Response, code: str) -> dict:
+    return assert_json_error(response, 401, code=code, type_="authentication_error")
+
+
+def families(shop) -> dict:
+    deadline = time.monotonic() + 10
+    while True:
+        summary = shop.admin_ok("GET", "/analytics/summary")
+        points = shop.admin_ok("GET", "/analytics/timeseries?by=family")["points"]
+        if summary["queue_depth"] == 0:
+            out: dict = {}
+            for p in points:
+                out[p["key"]] = out.get(p["key"], 0) + p["requests"]
+            return out
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+
+
+@pytest.mark.parametrize("dictionary", [False, True], ids=["quoted string", "dictionary member"])
+def test_a_signature_by_a_directory_key_is_verified_and_the_operator_is_known(shop, directory, dictionary):
+    key, origin = directory
+    r = send(signed(shop.url("/catalog?q=stove"), key, origin, dictionary=dictionary, user_agent="ChatGPT-User/1.0"))
+    assert r.status_code == 200, r.text
+    # a verified but unregistered agent browses; it cannot buy
+    r = send(signed(shop.url("/tools/create_checkout"), key, origin, method="POST",
+                    body={"items": [{"product_id": "gift-card", "variant_id": "gift-card-25", "quantity": 1}]}))
+    refused(r, "authentication_required")
+    host = "127.0.0.1"
+    deadline = time.monotonic() + 10
+    while (seen := families(shop)).get(f"{host} (verified)", 0) < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert seen.get(f"{host} (verified)", 0) >= 2, seen
+
+
+def test_the_directory_rotates_its_key_and_the_old_signature_fails(shop, directory):
+    old, origin = directory
+    assert send(signed(shop.url("/catalog?q=lamp"), old, origin)).status_code == 200
+    new = Ed25519PrivateKey.generate()
+    Operator.keys = [{**ed25519_jwk(new), "kid": rfc7638_thumbprint(ed25519_jwk(new))}]
+    time.sleep(1.2)  # the directory said max-age=1
+    r = send(signed(shop.url("/catalog?q=lamp"), old, origin))
+    error = refused(r, "unknown_key")
+    assert origin in error["message"]
+    assert send(signed(shop.url("/catalog?q=lamp"), new, origin)).status_code == 200
+
+
+def test_a_fresh_directory_is_fetched_once(shop, directory):
+    key, origin = directory
+    # `localhost` is another origin than `127.0.0.1` (the others' cache is not touched)
+    origin = origin.replace("127.0.0.1", "localhost")
+    Operator.headers_out = {"Cache-Control": "max-age=300"}
+    before = Operator.hits
+    for _ in range(5):
+        assert send(signed(shop.url("/catalog?q=tent"), key, origin)).status_code == 200
+    assert Operator.hits - before == 1
+
+
+def test_a_forged_or_replayed_signature_is_refused(shop, directory):
+    key, origin = directory
+    stranger = Ed25519PrivateKey.generate()
+    refused(send(signed(shop.url("/catalog"), stranger, origin)), "unknown_key")
+    request = signed(shop.url("/catalog"), key, origin, nonce="once-only-nonce-" + secrets.token_hex(8))
+    assert send(request).status_code == 200
+    refused(send(request), "replayed_nonce")
+    # the origin named is part of what was signed
+    request = signed(shop.url("/catalog"), key, origin)
+    request.headers["Signature-Agent"] = '"https://other.example"'
+    assert send(request).status_code == 401
+    # Web Bot Auth covers signature-agent
+    refused(send(signed(shop.url("/catalog"), key, origin, covered=("@authority", "@path"))),
+                      "insufficient_coverage")
+
+
+def test_visa_tap_tags_are_accepted_with_their_bounds(shop, directory):
+    key, origin = directory
+    assert send(signed(shop.url("/catalog"), key, origin, tag="agent-browser-auth", covered=("@authority", "@path"))).status_code == 200
+    assert send(signed(shop.url("/catalog"), key, origin, tag="agent-payer-auth", covered=("@authority", "@path"))).status_code == 200
+    refused(send(signed(shop.url("/catalog"), key, origin, tag="agent-browser-auth", covered=("@authority", "@path"),
+                                  lifetime=900)), "signature_lifetime_too_long")
+    refused(send(signed(shop.url("/catalog"), key, origin, tag="agent-browser-auth", covered=("@authority", "@path"),
+                                  nonce=None)), "missing_nonce")
+
+
+@pytest.mark.parametrize("case", ["redirect", "too big", "not a key set", "server error", "wrong kid"])
+def test_an_unusable_directory_verifies_nothing(shop, directory, case):
+    key, origin = directory
+    if case == "redirect":
+        Operator.status, Operator.headers_out = 302, {"Location": origin + "/elsewhere", "Cache-Control": "max-age=1"}
+    elif case == "too big":
+        Operator.body_override = json.dumps({"keys": Operator.keys, "pad": "x" * 200_000}).encode()
+    elif case == "not a key set":
+        Operator.body_override = b"<html>keys</html>"
+    elif case == "server error":
+        Operator.status = 500
+    elif case == "wrong kid":
+        Operator.keys = [{**Operator.keys[0], "kid": "not-the-thumbprint"}]
+    r = send(signed(shop.url("/catalog"), key, origin))
+    assert r.status_code == 401, (case, r.status_code, r.text)
+    assert r.json()["error"]["code"] in ("key_directory_unavailable", "unknown_key"), r.text
+
+
+def test_without_the_test_switch_a_loopback_directory_is_not_fetched(binary, tmp_path_factory, directory):
+    key, origin = directory
+    s = start_shop(tmp_path_factory.mktemp("web-bot-auth-strict"))
+    try:
+        before = Operator.hits
+        r = send(signed(s.url("/catalog"), key, origin))
+        error = refused(r, "key_directory_unavailable")
+        assert "https" in error["message"]
+        assert Operator.hits == before
+    finally:
+        s.server.kill()
