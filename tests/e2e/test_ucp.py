@@ -97,11 +97,34 @@ def test_the_profile_passes_the_business_schema_and_is_served_as_the_spec_requir
     ucp = profile["ucp"]
     rest = ucp["services"]["dev.ucp.shopping"][0]
     assert rest["transport"] == "rest" and rest["endpoint"] == shop.base_url
-    assert sorted(ucp["capabilities"]) == ["dev.ucp.shopping.cart", "dev.ucp.shopping.catalog.lookup", "dev.ucp.shopping.catalog.search",
+    assert sorted(ucp["capabilities"]) == ["dev.ucp.common.identity_linking", "dev.ucp.shopping.cart",
+                                           "dev.ucp.shopping.catalog.lookup", "dev.ucp.shopping.catalog.search",
                                            "dev.ucp.shopping.checkout", "dev.ucp.shopping.order"]
     assert ucp["payment_handlers"]["dev.storefront.wallet"][0]["id"] == "wallet"
     jwks = requests.get(shop.url("/.well-known/jwks.json"), timeout=10).json()["keys"]
     assert profile["keys"][0]["kid"] in {k["kid"] for k in jwks}
+
+
+def test_identity_linking_is_declared_as_its_own_schema_says_and_served_by_the_oauth_server(shop):
+    """UCP identity linking: the capability's entry passes identity_linking.json's business schema
+    (the generic profile schema does not check `config`); each scope it lists is one the gateway's
+    authorization server grants; the server's metadata carries what identity linking requires."""
+    [entry] = requests.get(shop.url("/.well-known/ucp"), timeout=10).json()["ucp"]["capabilities"]["dev.ucp.common.identity_linking"]
+    ref = "common/identity_linking.json#/$defs/dev.ucp.common.identity_linking/business_schema"
+    assert not errors(ref, entry), errors(ref, entry)
+    scopes = set(entry["config"]["scopes"])
+    assert {"dev.ucp.shopping.order:read", "dev.ucp.shopping.checkout:manage"} <= scopes
+    meta = requests.get(shop.url("/.well-known/oauth-authorization-server"), timeout=10).json()
+    assert scopes <= set(meta["scopes_supported"])
+    assert meta["code_challenge_methods_supported"] == ["S256"] and meta["authorization_response_iss_parameter_supported"] is True
+    assert meta["revocation_endpoint"] and meta["token_endpoint_auth_methods_supported"]
+    assert requests.get(shop.url("/.well-known/oauth-protected-resource"), timeout=10).json()["authorization_servers"] == [meta["issuer"]]
+    # a call without the buyer's identity: 401 whose realm is the issuer and that names the metadata
+    r = requests.post(shop.url("/checkout-sessions"), json={"line_items": gift_lines(1)}, timeout=10)
+    assert r.status_code == 401, r.text
+    challenge = r.headers["WWW-Authenticate"]
+    assert challenge.startswith(f'Bearer realm="{meta["issuer"]}"'), challenge
+    assert f'resource_metadata="{shop.base_url}/.well-known/oauth-protected-resource"' in challenge
 
 
 def test_a_purchase_through_ucp_checkout_from_create_to_completed(shop):

@@ -152,10 +152,12 @@ extension Gateway {
         return parts.joined(separator: ", ") + ", Signature realm=\"storefront\""
     }
 
-    /// A 401 of the store's own realm (REST, A2A, the inbox) points at the protected resource
-    /// metadata too, whichever route refused: one place, so no route can forget it.
+    /// A 401 of the store's own realm (REST, A2A, the inbox) or of UCP's routes points at the
+    /// protected resource metadata too, whichever route refused: one place, so no route can
+    /// forget it. (UCP identity linking: `realm` is the issuer, `resource_metadata` is named.)
     func challenged(_ request: Request, _ response: Response) -> Response {
-        guard response.status == 401, let current = response.headers["WWW-Authenticate"], current.hasPrefix("Bearer realm=\"storefront\"")
+        guard response.status == 401, let current = response.headers["WWW-Authenticate"],
+            current.hasPrefix("Bearer realm=\"storefront\"") || current.hasPrefix("Bearer realm=\"ucp\"")
         else { return response }
         var response = response
         let presented = request.headers["Authorization"] != nil

@@ -62,8 +62,27 @@ struct UCP: Sendable {
                     "schema": .string("https://ucp.dev/\(Self.version)/schemas/shopping/catalog_lookup.json"),
                 ]
             ],
+            // Identity linking: this gateway is the OAuth authorization server
+            // (/.well-known/oauth-authorization-server); a listed scope needs the buyer's grant.
+            Self.identityLinkingCapability: [
+                [
+                    "version": .string(Self.version),
+                    "spec": .string("https://ucp.dev/\(Self.version)/specification/common/identity-linking/"),
+                    "schema": .string("https://ucp.dev/\(Self.version)/schemas/common/identity_linking.json"),
+                    "config": ["scopes": .object(Self.identityScopes.mapValues { ["description": ["plain": .string($0)]] })],
+                ]
+            ],
         ])
     }
+
+    static let identityLinkingCapability = "dev.ucp.common.identity_linking"
+    /// The identity-linking scopes this store grants (the OAuth server maps each to the actions' scopes).
+    static let identityScopes: [String: String] = [
+        "dev.ucp.shopping.cart:manage": "Make and change carts for you.",
+        "dev.ucp.shopping.checkout:manage": "Check out and pay from your agent's wallet, within the limits you set.",
+        "dev.ucp.shopping.order:read": "See your orders.",
+        "dev.ucp.shopping.order:manage": "See your orders, cancel them, ask for refunds and returns.",
+    ]
 
     var paymentHandlers: JSON {
         .object([
