@@ -309,10 +309,21 @@ struct StoreFacts {
             "securitySchemes": [
                 "apiKey": [
                     "type": "http", "scheme": "bearer",
-                    "description": "An agent's API key (POST /agents/register). Reads need none; changes and tasks belong to an agent.",
-                ]
+                    "description": "An agent's API key (POST /agents/register) or an OAuth access token. Reads need none; changes and tasks belong to an agent.",
+                ],
+                "oauth2": [
+                    "type": "oauth2",
+                    "description": "Authorization code with PKCE (S256) from this store's authorization server; the principal grants scopes and sets the agent's limits.",
+                    "oauth2MetadataUrl": .string(url("/.well-known/oauth-authorization-server")),
+                    "flows": [
+                        "authorizationCode": [
+                            "authorizationUrl": .string(url("/oauth/authorize")), "tokenUrl": .string(url("/oauth/token")),
+                            "refreshUrl": .string(url("/oauth/token")), "scopes": OAuthScopes.described(actions),
+                        ]
+                    ],
+                ],
             ],
-            "security": [["apiKey": []]],
+            "security": [["apiKey": []], ["oauth2": []]],
             "defaultInputModes": ["application/json"],
             "defaultOutputModes": ["application/json"],
             "skills": .array(skills),

@@ -173,6 +173,11 @@ struct OpenAPIDocument {
             "content": ["application/json": ["schema": Self.componentized(entry.outputSchema, into: &components)]],
         ]
         operation["responses"] = .object(responses)
+        if let scope = action.scope {
+            // An API key or an OAuth token granted this scope (a registered key's RFC 9421
+            // signature works too; OpenAPI has no scheme for HTTP message signatures).
+            operation["security"] = [["bearer": []], ["oauth2": [.string(scope)]]]
+        }
         if route?.method != "GET" {
             operation["requestBody"] = [
                 // An empty body means {}: optional only when the input requires nothing.
@@ -245,12 +250,35 @@ struct OpenAPIDocument {
             "servers": [["url": .string(facts.baseURL)]],
             "tags": .array(JourneyStage.allCases.map { ["name": .string($0.title)] }),
             "paths": .object(paths),
-            "components": ["schemas": .object(components)],
+            "components": ["schemas": .object(components), "securitySchemes": securitySchemes],
         ]
     }
 }
 
 extension OpenAPIDocument {
+    /// How agents prove who they are: an API key or access token as a bearer token, and the
+    /// OAuth authorization code flow (PKCE S256) of this gateway's own authorization server.
+    var securitySchemes: JSON {
+        [
+            "bearer": [
+                "type": "http", "scheme": "bearer",
+                "description": "An agent's API key (POST /agents/register) or an OAuth access token from this store's authorization server.",
+            ],
+            "oauth2": [
+                "type": "oauth2",
+                "description": "Authorization code with PKCE (S256); the principal grants scopes and sets the agent's limits. Metadata: /.well-known/oauth-authorization-server.",
+                "flows": [
+                    "authorizationCode": [
+                        "authorizationUrl": .string(facts.baseURL + "/oauth/authorize"),
+                        "tokenUrl": .string(facts.baseURL + "/oauth/token"),
+                        "refreshUrl": .string(facts.baseURL + "/oauth/token"),
+                        "scopes": OAuthScopes.described(actions),
+                    ]
+                ],
+            ],
+        ]
+    }
+
     /// `public_key` at registration: an Ed25519 JWK, at most 512 bytes; only kty, crv and x are kept.
     static var registrationPublicKeySchema: JSON {
         var properties: [String: JSON] = [:]

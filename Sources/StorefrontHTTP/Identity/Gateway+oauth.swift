@@ -84,29 +84,7 @@ extension Gateway {
     }
 
     /// The scopes a client may ask for: every action's scope, and UCP's identity-linking scopes.
-    var oauthScopes: [String] {
-        var scopes = Set(actions.entries.compactMap(\.action.scope))
-        scopes.formUnion(Agent.defaultScopes)
-        scopes.formUnion(Self.ucpScopes.keys)
-        return scopes.sorted()
-    }
-
-    /// UCP identity linking's scopes and the actions' scopes each one stands for.
-    /// (Catalog search and lookup are public here, so their scopes are not listed: UCP reads a
-    /// listed scope as "needs the buyer's identity".)
-    static let ucpScopes: [String: Set<String>] = [
-        "dev.ucp.shopping.cart:manage": ["cart:write"],
-        "dev.ucp.shopping.checkout:manage": ["cart:write", "checkout:write", "orders:read"],
-        "dev.ucp.shopping.order:read": ["orders:read"],
-        "dev.ucp.shopping.order:manage": ["orders:read", "orders:write"],
-    ]
-
-    /// The actions' scopes a granted set stands for (UCP's scopes expanded).
-    static func effectiveScopes(_ granted: Set<String>) -> Set<String> {
-        var scopes = granted
-        for scope in granted { scopes.formUnion(ucpScopes[scope] ?? []) }
-        return scopes
-    }
+    var oauthScopes: [String] { OAuthScopes.all(actions) }
 
     func authorizationServerMetadata() -> JSON {
         let base = configuration.publicURL
@@ -202,7 +180,7 @@ extension Gateway {
             return .failure(AuthenticationError(code: "invalid_token", message: "The agent of this token is revoked."))
         }
         var scoped = agent
-        scoped.scopes = Self.effectiveScopes(access.scopes)
+        scoped.scopes = OAuthScopes.effective(access.scopes)
         return .success(Identity(agent: scoped, credential: .oauthToken(hash: access.tokenHash)))
     }
 

@@ -210,17 +210,7 @@ extension Gateway {
     // MARK: Consent
 
     func scopeDescriptions() -> [String: String] {
-        var described: [String: String] = [
-            "catalog:read": "Browse the catalog as you.",
-            "cart:write": "Make and change carts.",
-            "checkout:write": "Start checkouts and buy from the agent's wallet, within the limits you set.",
-            "orders:read": "See the orders it placed.",
-            "orders:write": "Cancel orders, ask for refunds and returns.",
-            "dev.ucp.shopping.cart:manage": "UCP: make and change carts.",
-            "dev.ucp.shopping.checkout:manage": "UCP: check out and buy, within the limits you set.",
-            "dev.ucp.shopping.order:read": "UCP: see your orders.",
-            "dev.ucp.shopping.order:manage": "UCP: see and manage your orders.",
-        ]
+        var described = OAuthScopes.descriptions
         for scope in oauthScopes where described[scope] == nil { described[scope] = scope }
         return described
     }
