@@ -126,6 +126,14 @@ struct StoreFacts {
             "identified_stages": ["transacting", "using", "recommending"],
             "methods": [
                 [
+                    "type": "oauth2", "spec": "OAuth 2.1 as the MCP authorization specification profiles it",
+                    "authorization_server_metadata": .string(url("/.well-known/oauth-authorization-server")),
+                    "protected_resource_metadata": .string(url("/.well-known/oauth-protected-resource")),
+                    "grant": "authorization code with PKCE (S256); register (RFC 7591) or use a client ID metadata document",
+                    "principal": "the human you act for signs in on /principal/, grants scopes and sets your wallet's limits",
+                    "token": "Authorization: Bearer <access token>, bound to the resource you named (RFC 8707)",
+                ],
+                [
                     "type": "api_key", "header": "Authorization", "scheme": "Bearer",
                     "format": "sk_agent_<prefix>_<secret>, shown once at registration",
                 ],
@@ -134,6 +142,12 @@ struct StoreFacts {
                     "keyid": "the RFC 7638 thumbprint of the Ed25519 JWK registered as public_key",
                     "required_parameters": ["created", "expires", "keyid", "nonce", "tag=\"web-bot-auth\""],
                     "required_components": ["@authority", "signature-agent (when sent)"],
+                ],
+                [
+                    "type": "web_bot_auth_key_directory", "header": "Signature-Agent",
+                    "directory": "/.well-known/http-message-signatures-directory at the origin Signature-Agent names (https)",
+                    "tags": ["web-bot-auth", "agent-browser-auth", "agent-payer-auth"],
+                    "grants": "a verified operator that is not registered here browses and is known by name; buying needs OAuth or registration",
                 ],
             ],
             "registration": [
@@ -144,7 +158,7 @@ struct StoreFacts {
             ],
             "note": .string(
                 openRegistration
-                    ? "Finding and evaluating need no credentials. To buy, register at /agents/register, have your principal fund your wallet, then send your API key or sign your requests."
+                    ? "Finding and evaluating need no credentials. To buy, authorize with OAuth (your principal grants you on /principal/ and sets your limits) or register at /agents/register; then send your token or API key, or sign your requests."
                     : "Finding and evaluating need no credentials. Agents are registered by the merchant; ask for an invitation, then send your API key or sign your requests."),
         ]
     }
