@@ -125,7 +125,7 @@ def authorization_request(base_url: str, client_id: str, *, scope: str | None, r
     r = requests.get(f"{base_url}/oauth/authorize", params=params, allow_redirects=False, timeout=10)
     assert r.status_code == 302, (r.status_code, r.text[:500])
     location = r.headers["Location"]
-    assert location.startswith("/principal/?authorize="), location
+    assert location.startswith(f"{base_url}/principal/?authorize="), location
     return parse_qs(urlsplit(location).query)["authorize"][0]
 
 

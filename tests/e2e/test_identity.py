@@ -258,9 +258,12 @@ def test_revocation_reaches_an_open_mcp_session_and_sessions_never_lend_an_ident
     ok = get_wallet_in_session(agent.auth)
     assert ok.status_code == 200 and ok.json()["result"].get("isError") is not True, ok.text
     # The session was opened by the agent: a call without its credentials finds no session (issue 12),
-    # so it can neither borrow the agent's identity nor see the session's results.
-    anonymous = get_wallet_in_session({})
+    # so it can neither borrow the agent's identity nor see the session's results. (A tool that acts
+    # for a principal is refused before any session is looked up: 401, whatever session it names.)
+    anonymous = session.post(rpc_request("tools/call", {"name": "search_catalog", "arguments": {}}), {})
     assert anonymous.status_code == 404, anonymous.text
+    anonymous = get_wallet_in_session({})
+    assert anonymous.status_code == 401 and "resource_metadata" in anonymous.headers["WWW-Authenticate"], anonymous.text
     shop.admin_ok("POST", f"/agents/{agent.id}/revoke")
     after = get_wallet_in_session(agent.auth)
     if after.status_code == 200:

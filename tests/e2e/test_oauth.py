@@ -301,7 +301,7 @@ def test_the_authorization_endpoint_refuses_what_oauth_2_1_forbids(shop):
     assert r.status_code == 400 and "Location" not in r.headers
     # a loopback redirect may come back on another port (RFC 8252 §7.3)
     r = authorize_redirect(base, **{**good, "redirect_uri": "http://127.0.0.1:55555/callback"})
-    assert r.status_code == 302 and r.headers["Location"].startswith("/principal/?authorize=")
+    assert r.status_code == 302 and r.headers["Location"].startswith(base + "/principal/?authorize=")
 
 
 @pytest.mark.parametrize("uris", [

@@ -58,7 +58,7 @@ def test_authlib_runs_the_code_flow_with_pkce_then_refreshes_and_revokes(shop):
                                                   resource=shop.base_url)
     # the user agent follows the authorization URL to the principal's page, where they allow
     r = requests.get(url, allow_redirects=False, timeout=10)
-    assert r.status_code == 302 and r.headers["Location"].startswith("/principal/?authorize=")
+    assert r.status_code == 302 and r.headers["Location"].startswith(shop.base_url + "/principal/?authorize=")
     request = r.headers["Location"].split("authorize=", 1)[1]
     principal = sign_in(shop.server, "gil@example.com")
     callback = grant(principal, request)["redirect_to"]

@@ -357,7 +357,9 @@ extension Gateway {
         guard let signed = try? signAuthorization(pending) else {
             return escalationPage("Try again", "<p>The request could not be signed; try again.</p>", status: 503)
         }
-        return Response(status: 302, headers: HTTPHeaders([("Location", "/principal/?authorize=" + signed), ("Cache-Control", "no-store")]))
+        return Response(
+            status: 302,
+            headers: HTTPHeaders([("Location", configuration.publicURL + "/principal/?authorize=" + signed), ("Cache-Control", "no-store")]))
     }
 
     /// Exact match, except that a loopback redirect's port may differ (RFC 8252 §7.3: a native
