@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -52,7 +53,8 @@ def test_grant_limits_approve_and_revoke_in_chromium(shop, browser, callback):
         "code_challenge": challenge, "code_challenge_method": "S256"}).prepare().url
 
     # sign in by the logged link, then consent with limits
-    wait = WebDriverWait(browser, 15)
+    # the page re-renders its list after each change: an element found a moment ago may be gone
+    wait = WebDriverWait(browser, 15, ignored_exceptions=(StaleElementReferenceException,))
     browser.get(authorize_url)
     wait.until(EC.visibility_of_element_located((By.ID, "sign-in")))
     mark = len(shop.server.stderr)
@@ -103,27 +105,27 @@ def test_grant_limits_approve_and_revoke_in_chromium(shop, browser, callback):
 
     # the principal's page shows it; approve
     browser.get(f"{base}/principal/")
-    card = wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, f"article.agent[data-agent-id='{agent_id}']")))
-    assert "Travel Agent" in card.text and "$50.00" in card.text, card.text
-    card.find_element(By.CSS_SELECTOR, "button.approve").click()
+    shown = wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, f"article.agent[data-agent-id='{agent_id}']")))
+    assert "Travel Agent" in shown.text and "$50.00" in shown.text, shown.text
+    shown.find_element(By.CSS_SELECTOR, "button.approve").click()
     wait.until(lambda d: "Approved: order" in d.find_element(By.ID, "status").text)
     orders = call("list_orders", {})["structuredContent"]["orders"]
     assert len(orders) == 1 and orders[0]["status"] == "confirmed", orders
-    card = wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, f"article.agent[data-agent-id='{agent_id}']")))
-    assert orders[0]["id"] in card.text
+    # the page re-renders after each change: find the card afresh each time
+    card = f"article.agent[data-agent-id='{agent_id}']"
+    wait.until(lambda d: orders[0]["id"] in d.find_element(By.CSS_SELECTOR, card).text)
 
     # change a limit on the page
-    field = card.find_element(By.ID, f"limit-{agent_id}-per_transaction")
+    field = browser.find_element(By.ID, f"limit-{agent_id}-per_transaction")
     field.clear()
     field.send_keys("40")
-    card.find_element(By.CSS_SELECTOR, "button.save-limits").click()
+    browser.find_element(By.CSS_SELECTOR, card + " button.save-limits").click()
     wait.until(lambda d: "Limits saved" in d.find_element(By.ID, "status").text)
     assert shop.admin_ok("GET", f"/wallets/{agent_id}")["wallet"]["windows"]["per_transaction"]["limit"]["amount"] == 4_000
 
     # revoke: the token stops working at once, and so does the refresh token
-    card = browser.find_element(By.CSS_SELECTOR, f"article.agent[data-agent-id='{agent_id}']")
-    card.find_element(By.CSS_SELECTOR, "button.revoke").click()
-    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f"article.agent[data-agent-id='{agent_id}']").get_attribute("data-status") == "revoked")
+    wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, card + " button.revoke"))).click()
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, card).get_attribute("data-status") == "revoked")
     r = session.post(rpc_request("tools/list"), auth)
     assert r.status_code == 401, r.text
     assert requests.post(f"{base}/tools/list_orders", json={}, headers=auth, timeout=10).status_code == 401
