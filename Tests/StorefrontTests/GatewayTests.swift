@@ -57,7 +57,9 @@ struct GatewayTests {
         // The merchant's side (its token or session) and the dashboard's files are not the agents'
         // API; MCP's transport is JSON-RPC (its server card describes it); an alias answers as
         // the document it names.
-        let merchantPrefixes = ["/admin", "/dashboard", "/analytics", "/metrics", "/vendor"]
+        // OAuth's endpoints are described by the authorization server's metadata (RFC 8414, named
+        // by the OpenAPI document's oauth2 security scheme), the principal's page is for people.
+        let merchantPrefixes = ["/admin", "/dashboard", "/analytics", "/metrics", "/vendor", "/oauth/", "/.well-known/oauth-", "/principal"]
         let aliases = Dictionary(uniqueKeysWithValues: Endpoints.aliases.map { ($0.path, $0.of) })
         var undocumented: [String] = []
         for route in router.methodsAndPatterns.sorted() {

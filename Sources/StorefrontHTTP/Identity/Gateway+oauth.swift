@@ -244,6 +244,10 @@ extension Gateway {
             if let value = body[key], value.compactString.utf8.count <= 2000 { metadata[key] = value }
         }
         metadata["redirect_uris"] = .array(redirects.map(JSON.string))
+        // What an anonymous registration makes the store keep is small: 8 KiB of metadata at most.
+        guard JSON.object(metadata).compactString.utf8.count <= 8 * 1024 else {
+            return .failure(OAuthError("invalid_client_metadata", "The client's metadata is larger than 8 KiB."))
+        }
         return .success(OAuthClient(clientID: clientID, name: name, redirectURIs: redirects, metadata: .object(metadata)))
     }
 

@@ -28,6 +28,8 @@ public struct SweepReport: Sendable, Equatable {
     public var a2aTasks = 0
     public var allowances = 0
     public var ucpPlatformLinks = 0
+    /// OAuth codes and tokens a day past their expiry, and expired principal sessions and spent sign-in links.
+    public var oauthRows = 0
 }
 
 /// Deletes what outlived its retention. Each kind is deleted in bounded batches, so one sweep
@@ -104,11 +106,24 @@ public struct StoreRetention: Sendable {
                     SELECT x.agent_id, x.context_id FROM a2a_contexts x WHERE x.created_at < ?
                     AND NOT EXISTS (SELECT 1 FROM checkouts c WHERE c.id = x.checkout_id) LIMIT ?)
                 """, [.integer(checkoutCutoff), .integer(Int64(limit))])
-            return [checkouts, carts, idempotencyRecords, analyticsEvents, refusedAttempts, a2aTasks, allowances, ucpPlatformLinks]
+            // OAuth: codes and tokens a day past their expiry (a spent refresh token is kept that
+            // long to catch its reuse), principal sessions and used sign-in links once expired,
+            // registered clients never used after a day.
+            var oauthRows = 0
+            for (table, key, cutoff) in [("oauth_codes", "code_sha256", now - 24 * 3600), ("oauth_tokens", "token_sha256", now - 24 * 3600),
+                                         ("principal_sessions", "id_sha256", now), ("principal_links_used", "nonce", now)] {
+                oauthRows += try db.run(
+                    "DELETE FROM \(table) WHERE \(key) IN (SELECT \(key) FROM \(table) WHERE expires_at < ? LIMIT ?)",
+                    [.integer(cutoff), .integer(Int64(limit))])
+            }
+            oauthRows += try db.run(
+                "DELETE FROM oauth_clients WHERE client_id IN (SELECT client_id FROM oauth_clients WHERE last_used_at IS NULL AND created_at < ? LIMIT ?)",
+                [.integer(now - 24 * 3600), .integer(Int64(limit))])
+            return [checkouts, carts, idempotencyRecords, analyticsEvents, refusedAttempts, a2aTasks, allowances, ucpPlatformLinks, oauthRows]
         }
         (report.checkouts, report.carts, report.idempotencyRecords) = (counts[0], counts[1], counts[2])
         (report.analyticsEvents, report.refusedAttempts, report.a2aTasks) = (counts[3], counts[4], counts[5])
-        (report.allowances, report.ucpPlatformLinks) = (counts[6], counts[7])
+        (report.allowances, report.ucpPlatformLinks, report.oauthRows) = (counts[6], counts[7], counts[8])
         return report
     }
 }
