@@ -142,6 +142,11 @@ def test_another_principal_sees_and_changes_nothing(shop):
     r = requests.post(shop.url("/tools/complete_checkout"), json={"checkout_id": checkout_id},
                       headers={**tokens.auth, "Idempotency-Key": "p-1"}, timeout=10)
     approval_id = r.json()["checkout"]["approval"]["id"]
+    # the escalation page (UCP's continue_url) leads to the principal's page, which lists the approval
+    page = requests.get(shop.url(f"/checkout-sessions/{checkout_id}/continue"), timeout=10).text
+    assert 'href="/principal/"' in page
+    listed = owner.get("/principal/api/agents").json()["agents"][0]["pending_approvals"]
+    assert [a["id"] for a in listed] == [approval_id]
 
     stranger = sign_in(shop.server, "eve@example.com")
     assert stranger.get("/principal/api/agents").json()["agents"] == []

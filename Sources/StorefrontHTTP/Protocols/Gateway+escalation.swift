@@ -47,6 +47,7 @@ extension Gateway {
                 <button type="submit" id="send-link">I am the principal: send me a confirmation link</button>
                 </form>
                 <p class="muted">The link goes to the principal only; approving or declining happens on its page.</p>
+                <p id="principal-page">Or sign in on <a href="/principal/">your page</a> to see this and every other purchase your agents are waiting on, their wallets and limits.</p>
                 """
         default:
             body += "<p id=\"state\">This purchase is <strong>\(htmlEscape(Self.stateWords(checkout)))</strong>; nothing is waiting for a decision.</p>"
