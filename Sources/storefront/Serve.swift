@@ -71,6 +71,11 @@ struct Serve: ParsableCommand {
     var oauthAccessTokenTTL: Int64 = 900
 
     @Flag(
+        name: .customLong("ucp-listed-platforms-only"),
+        help: "Negotiate UCP only with the platforms in --ucp-platforms; by default another platform's profile is fetched at the URL its UCP-Agent names (https, no redirects, bounded).")
+    var ucpListedPlatformsOnly = false
+
+    @Flag(
         name: .customLong("allow-private-fetches"),
         help: "Let documents the gateway fetches for callers (OAuth client metadata documents, Web Bot Auth key directories) be http and on private or loopback addresses. For tests on one machine only.")
     var allowPrivateFetches = false
@@ -296,6 +301,7 @@ struct Serve: ParsableCommand {
         gatewayConfiguration.approvalTTL = approvalTTL
         gatewayConfiguration.oauthAccessTokenTTL = oauthAccessTokenTTL
         gatewayConfiguration.allowPrivateFetches = allowPrivateFetches
+        gatewayConfiguration.ucpDiscoverPlatforms = !ucpListedPlatformsOnly
         gatewayConfiguration.sweepInterval = sweepInterval
         gatewayConfiguration.retention.mcpSessionTTL = mcpSessionTTL
         gatewayConfiguration.retention.checkoutTTL = checkoutTTL

@@ -357,7 +357,7 @@ struct StoreFacts {
     }
 
     func ucpProfile(jwks: [JSON]) -> JSON {
-        UCP(baseURL: baseURL, productOfVariant: [:], platforms: [:], checkoutTTL: 0).profile(jwks: jwks)
+        UCP(baseURL: baseURL, productOfVariant: [:], platforms: nil, checkoutTTL: 0).profile(jwks: jwks)
     }
 
     /// The MCP server card (SEP-2127 draft): who the server is and where it listens.

@@ -62,16 +62,30 @@ extension Gateway {
                     request)
             }
         }
-        // A Web Bot Auth signature by an operator's key: its directory is fetched first (the
-        // connection waits suspended, no thread held), then the request is routed.
-        if let origin = KeyDirectories.namedOrigin(request), keyDirectories.cached(origin) == nil,
-            unregisteredDirectorySignature(request) != nil
-        {
+        // What the request names that must be fetched first (an operator's key directory, a UCP
+        // platform's profile): fetched while the connection waits suspended (no thread held),
+        // then the request is routed.
+        if let fetch = prerequisite(of: request) {
             return .later { [self, decision] complete in
-                keyDirectories.load(origin) { complete(self.routed(request, decision: decision, start: start)) }
+                fetch { complete(self.routed(request, decision: decision, start: start)) }
             }
         }
         return routed(request, decision: decision, start: start)
+    }
+
+    /// A fetch the request needs before it can be answered, or nil.
+    private func prerequisite(of request: Request) -> (@Sendable (@escaping @Sendable () -> Void) -> Void)? {
+        if let origin = KeyDirectories.namedOrigin(request), keyDirectories.cached(origin) == nil,
+            unregisteredDirectorySignature(request) != nil
+        {
+            let directories = keyDirectories
+            return { then in directories.load(origin, then: then) }
+        }
+        if let profile = PlatformProfiles.named(in: request, mcpPath: Endpoints.ucpMCPPath), platformProfiles.needsFetch(profile) {
+            let profiles = platformProfiles
+            return { then in profiles.load(profile, then: then) }
+        }
+        return nil
     }
 
     private func routed(_ request: Request, decision: RateLimitDecision?, start: UInt64) -> Response {

@@ -35,12 +35,15 @@ public struct GatewayConfiguration: Sendable {
     /// UCP platforms the merchant approved: each platform profile's URL and the profile
     /// (`--ucp-platforms FILE`); a `UCP-Agent` naming another is refused (424).
     public var ucpPlatforms: [String: JSON] = [:]
+    /// Fetch the profile of a platform the merchant did not list (https, bounded); false: only
+    /// the listed platforms are negotiated with (`--ucp-listed-platforms-only`).
+    public var ucpDiscoverPlatforms = true
     /// ACP platforms the merchant onboarded, by the agent id the merchant issued each platform
     /// (its API key is the platform's credential): `{"webhook_url", "secret"}`
     /// (`--acp-platforms FILE`); orders made with that identity are sent there.
     public var acpPlatforms: [String: JSON] = [:]
     /// Whether any platform (UCP or ACP) hears of orders.
-    public var sendsOrdersToPlatforms: Bool { !ucpPlatforms.isEmpty || !acpPlatforms.isEmpty }
+    public var sendsOrdersToPlatforms: Bool { ucpDiscoverPlatforms || !ucpPlatforms.isEmpty || !acpPlatforms.isEmpty }
     /// Record every request for agent analytics.
     public var recordsAnalytics = true
     /// Events held in memory before the writer takes them.
@@ -122,6 +125,8 @@ public final class Gateway: @unchecked Sendable {
     let signInLinksSent = BoundedMemo<String, Int64>(capacity: 4096)
     /// Web Bot Auth key directories of agents' operators, as fetched.
     let keyDirectories: KeyDirectories
+    /// UCP platform profiles: the merchant's approved ones and those fetched.
+    let platformProfiles: PlatformProfiles
     /// Requests verified by a key directory (not a registered key), by request id: their operator's origin, for analytics.
     let verifiedOperators = BoundedMemo<String, String>(capacity: 4096)
     /// Client ID metadata documents as fetched (or why not), until when they are kept.
@@ -143,6 +148,8 @@ public final class Gateway: @unchecked Sendable {
     ) throws {
         self.configuration = configuration
         keyDirectories = KeyDirectories(allowPrivate: configuration.allowPrivateFetches)
+        platformProfiles = PlatformProfiles(
+            registry: configuration.ucpPlatforms, discover: configuration.ucpDiscoverPlatforms, allowPrivate: configuration.allowPrivateFetches)
         self.manifests = manifests
         self.database = database
         self.schemas = schemas

@@ -72,7 +72,7 @@ extension Gateway {
 
     var ucp: UCP {
         UCP(
-            baseURL: configuration.publicURL, productOfVariant: productOfVariant, platforms: configuration.ucpPlatforms,
+            baseURL: configuration.publicURL, productOfVariant: productOfVariant, platforms: platformProfiles,
             checkoutTTL: configuration.retention.checkoutTTL)
     }
 

@@ -17,8 +17,9 @@ struct UCP: Sendable {
     let baseURL: String
     /// Purchasable item ids: a variant's id names its product too.
     let productOfVariant: [String: String]
-    /// Platforms the merchant approved, by profile URL (the gateway fetches no profile itself).
-    let platforms: [String: JSON]
+    /// Platform profiles: the merchant's approved ones, and others fetched at the URL their
+    /// `UCP-Agent` names (before the request is routed). Nil: only this store's own profile.
+    let platforms: PlatformProfiles?
     /// Seconds an untouched checkout is kept (its `expires_at`).
     let checkoutTTL: Int64
 
@@ -152,21 +153,30 @@ struct UCP: Sendable {
     }
 
     /// The `UCP-Agent` header: `profile="https://…"` (an RFC 8941 dictionary). Without one the
-    /// caller gets this store's capabilities as they are; with one, the platform must be one the
-    /// merchant approved (`--ucp-platforms`), speak this version and share the checkout capability.
+    /// caller gets this store's capabilities as they are; with one, the platform's profile (one the
+    /// merchant approved, or fetched) must speak this version and share the checkout capability.
     func negotiate(_ header: String?) -> Negotiation {
         guard let header else { return .agreed(platform: nil, orderWebhook: nil, profile: nil) }
         guard let profileURL = Self.profileParameter(header) else {
             return .refused(
                 status: 400, code: "invalid_profile_url", content: "UCP-Agent must be a dictionary with profile=\"https://…\".")
         }
-        guard let parsed = URL(string: profileURL), parsed.scheme == "https", parsed.host != nil else {
+        // https only (http on loopback when the gateway is configured for tests on one machine)
+        guard let parsed = URL(string: profileURL), parsed.scheme == "https" || (parsed.scheme == "http" && platforms?.allowPrivate == true),
+            parsed.host != nil
+        else {
             return .refused(status: 400, code: "invalid_profile_url", content: "The platform profile \(profileURL) is not an https URL.")
         }
-        guard let profile = platforms[profileURL] else {
+        guard let entry = platforms?.known(profileURL) else {
             return .refused(
                 status: 424, code: "profile_unreachable",
-                content: "This store negotiates with the platforms its merchant approved; \(profileURL) is not one of them.")
+                content: platforms?.discover == true
+                    ? "The platform profile at \(profileURL) could not be fetched yet; retry."
+                    : "This store negotiates with the platforms its merchant approved; \(profileURL) is not one of them.")
+        }
+        if let failure = entry.failure { return .refused(status: failure.status, code: failure.code, content: failure.content) }
+        guard let profile = entry.profile else {
+            return .refused(status: 424, code: "profile_unreachable", content: "The platform profile at \(profileURL) could not be read.")
         }
         guard let ucp = profile["ucp"], let version = ucp["version"]?.stringValue else {
             return .refused(status: 422, code: "profile_malformed", content: "The platform profile has no ucp.version.")
@@ -181,8 +191,9 @@ struct UCP: Sendable {
         guard offered.contains(where: { $0["version"]?.stringValue == Self.version }) else {
             return .incompatible("The platform does not support \(Self.checkoutCapability) \(Self.version), the only capability this store offers.")
         }
-        let webhook = ucp["capabilities"]?["dev.ucp.shopping.order"]?.arrayValue?.lazy
-            .compactMap { $0["config"]?["webhook_url"]?.stringValue }.first
+        let webhook = entry.webhookAllowed
+            ? ucp["capabilities"]?["dev.ucp.shopping.order"]?.arrayValue?.lazy.compactMap { $0["config"]?["webhook_url"]?.stringValue }.first
+            : nil
         return .agreed(platform: profileURL, orderWebhook: webhook, profile: profile)
     }
 
