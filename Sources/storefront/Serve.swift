@@ -337,6 +337,18 @@ struct Serve: ParsableCommand {
                 else {
                     throw ValidationError("each platform needs an http(s) webhook_url and a secret of 16 characters or more")
                 }
+                for (id, platform) in platforms {
+                    guard let signing = platform["request_signing"] else { continue }
+                    let alg = signing["alg"]?.stringValue?.lowercased() ?? ""
+                    let key = signing["public_key"]
+                    let usable = alg == "hmac-sha256"
+                        || (alg == "ed25519" && key?["kty"]?.stringValue == "OKP" && key?["x"]?.stringValue != nil)
+                        || (alg == "es256" && key?["kty"]?.stringValue == "EC" && key?["x"]?.stringValue != nil && key?["y"]?.stringValue != nil)
+                    guard usable else {
+                        throw ValidationError(
+                            "\(id): request_signing is {\"alg\": \"hmac-sha256\"} (the shared secret), or ed25519 / es256 with its public_key JWK")
+                    }
+                }
                 gatewayConfiguration.acpPlatforms = platforms
             } catch {
                 throw ValidationError("--acp-platforms \(acpPlatforms): \(error)")

@@ -144,6 +144,13 @@ struct StoreFacts {
                     "required_components": ["@authority", "signature-agent (when sent)"],
                 ],
                 [
+                    "type": "acp_request_signature", "headers": ["Signature", "Timestamp"],
+                    "applies_to": "ACP platforms the merchant onboarded with request signing (their API key names them)",
+                    "signed_content": "Timestamp + \"\\n\" + METHOD + \"\\n\" + path + \"\\n\" + Idempotency-Key (empty for GET) + \"\\n\" + the RFC 8785 canonical JSON of the body (nothing for no body)",
+                    "algorithms": ["hmac-sha256", "ed25519", "es256"],
+                    "encoding": "base64url", "timestamp": "RFC 3339, within 300 seconds", "replay": "a POST's signature is accepted once",
+                ],
+                [
                     "type": "web_bot_auth_key_directory", "header": "Signature-Agent",
                     "directory": "/.well-known/http-message-signatures-directory at the origin Signature-Agent names (https)",
                     "tags": ["web-bot-auth", "agent-browser-auth", "agent-payer-auth"],

@@ -125,6 +125,8 @@ public final class Gateway: @unchecked Sendable {
     let signInLinksSent = BoundedMemo<String, Int64>(capacity: 4096)
     /// Web Bot Auth key directories of agents' operators, as fetched.
     let keyDirectories: KeyDirectories
+    /// ACP request signatures accepted in the last few minutes (each is accepted once).
+    let acpSignaturesSeen = BoundedMemo<String, Int64>(capacity: 65_536)
     /// UCP platform profiles: the merchant's approved ones and those fetched.
     let platformProfiles: PlatformProfiles
     /// Requests verified by a key directory (not a registered key), by request id: their operator's origin, for analytics.

@@ -59,8 +59,8 @@ extension Gateway {
                 return .invalid("invalid_idempotency_key", "Idempotency-Key is 1 to 255 characters.")
             }
         }
-        // A Timestamp binds a request signature to its time; ACP defines no signature algorithm,
-        // so requests are authenticated by their bearer key and a Timestamp is only checked to be one.
+        // A Timestamp binds a request signature to its time; it is checked against the signature
+        // for platforms onboarded with request signing (ACPSignature), else only to be a time.
         if let timestamp = request.headers["Timestamp"], !timestamp.isEmpty, UCP.seconds(timestamp) == nil {
             return .invalid("invalid_timestamp", "Timestamp must be an RFC 3339 time.")
         }
@@ -96,6 +96,15 @@ extension Gateway {
         if let problem = Self.acpHeaderProblem(request) {
             chargeReads(request)
             return Self.acpError(problem)
+        }
+        // A platform onboarded with request signing: its requests carry Signature and Timestamp.
+        if let agentID = caller?.agent.id, let platform = configuration.acpPlatforms[agentID], let signing = ACPSignature(platform: platform),
+            let problem = signing.problem(request, seen: acpSignaturesSeen)
+        {
+            chargeReads(request)
+            var response = Self.acpError(ACPError(status: 401, type: "invalid_request", code: "invalid_signature", message: problem))
+            response.headers.add("WWW-Authenticate", "Bearer realm=\"acp\"")
+            return response
         }
         var body: JSON = [:]
         if !request.body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
