@@ -229,10 +229,41 @@
     show("agents-panel", true);
   }
 
+  // Who a link signs in: its payload is a base64url JSON array ["principal-link", email, nonce, expires].
+  function linkEmail(link) {
+    try {
+      const payload = link.split(".")[0].replace(/-/g, "+").replace(/_/g, "/");
+      const fields = JSON.parse(atob(payload + "===".slice((payload.length + 3) % 4)));
+      return fields[0] === "principal-link" && typeof fields[1] === "string" ? fields[1] : null;
+    } catch (_) {
+      return null;
+    }
+  }
+
+  // A link is spent only after the person sees whom it signs in and presses the button: a page
+  // that merely loads a link (a prefetch, another site's redirect) signs no one in.
+  function confirmLink(link) {
+    return new Promise((resolve, reject) => {
+      const email = linkEmail(link);
+      if (!email) return reject(new Error("This sign-in link is not valid; ask for a new one."));
+      $("link-email").textContent = email;
+      $("link-email-button").textContent = email;
+      show("confirm-link", true);
+      $("use-link").addEventListener("click", async () => {
+        show("confirm-link", false);
+        try {
+          resolve(await signInWithLink(link));
+        } catch (error) {
+          reject(error);
+        }
+      }, { once: true });
+    });
+  }
+
   async function start() {
     try {
       let principal = null;
-      if (params.get("link")) principal = await signInWithLink(params.get("link"));
+      if (params.get("link")) principal = await confirmLink(params.get("link"));
       const session = await api("GET", "/principal/api/session");
       if (!session.signed_in) return showSignIn();
       csrf = session.csrf_token;

@@ -75,6 +75,10 @@ def consent_in_chromium(browser, shop, url: str, email: str, *, per_purchase: st
         browser.find_element(By.ID, "send-link").click()
         wait.until(EC.visibility_of_element_located((By.ID, "sent")))
         browser.get(sign_in_link(shop.server, email, after=mark))
+        # the page shows whom the link signs in; only the button spends it
+        wait.until(EC.visibility_of_element_located((By.ID, "use-link")))
+        assert browser.find_element(By.ID, "link-email").text == email
+        browser.find_element(By.ID, "use-link").click()
     wait.until(EC.visibility_of_element_located((By.ID, "consent")))
     assert "e2e SDK agent" in browser.find_element(By.ID, "client-name").text
     if per_purchase is not None:

@@ -11,6 +11,8 @@
 """
 from __future__ import annotations
 
+import json
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -63,6 +65,12 @@ def test_grant_limits_approve_and_revoke_in_chromium(shop, browser, callback):
     wait.until(EC.visibility_of_element_located((By.ID, "sent")))
     link = sign_in_link(shop.server, email, after=mark)
     browser.get(link)
+    # loading the link signs no one in: the page says whom it is for, and the button spends it
+    wait.until(EC.visibility_of_element_located((By.ID, "use-link")))
+    assert browser.find_element(By.ID, "link-email").text == email
+    assert requests.get(f"{base}/principal/api/session", cookies={c["name"]: c["value"] for c in browser.get_cookies()},
+                        timeout=10).json()["signed_in"] is False
+    browser.find_element(By.ID, "use-link").click()
     wait.until(EC.visibility_of_element_located((By.ID, "consent")))
     assert browser.find_element(By.ID, "client-name").text == "Travel Agent"
     assert browser.find_element(By.ID, "signed-in-as").text == f"Signed in as {email}"
@@ -182,6 +190,16 @@ def test_a_sign_in_link_works_once_and_a_forged_one_not_at_all(shop):
     assert first.status_code == 200 and "HttpOnly" in first.headers["Set-Cookie"] and "SameSite=Lax" in first.headers["Set-Cookie"]
     again = requests.post(shop.url("/principal/api/session"), json={"link": token}, timeout=10)
     assert again.status_code == 403 and again.json()["error"]["code"] == "link_used"
+    # another site cannot spend a link for a visitor (a form posts text/plain; a browser names its origin)
+    mark = len(shop.server.stderr)
+    time.sleep(10.1)  # one link per address every 10 seconds
+    assert requests.post(shop.url("/principal/api/sign-in"), json={"email": "fay@example.com"}, timeout=10).status_code == 202
+    fresh = parse_qs(urlsplit(sign_in_link(shop.server, "fay@example.com", after=mark)).query)["link"][0]
+    r = requests.post(shop.url("/principal/api/session"), data=json.dumps({"link": fresh}), headers={"Content-Type": "text/plain"}, timeout=10)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "cross_origin"
+    r = requests.post(shop.url("/principal/api/session"), json={"link": fresh}, headers={"Origin": "https://evil.example"}, timeout=10)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "cross_origin"
+    assert requests.post(shop.url("/principal/api/session"), json={"link": fresh}, timeout=10).status_code == 200  # still unspent
     payload, signature = token.split(".")
     forged = requests.post(shop.url("/principal/api/session"), json={"link": payload + "." + signature[::-1]}, timeout=10)
     assert forged.status_code == 403 and forged.json()["error"]["code"] == "link_invalid"

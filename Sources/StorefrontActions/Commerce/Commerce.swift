@@ -298,14 +298,14 @@ public struct Commerce: Sendable {
     }
 
     /// The newest approvals, of one status (nil: all), as the principal's list shows them.
-    public func approvals(status: String?) throws -> [JSON] {
+    public func approvals(status: String?, principal: String? = nil) throws -> [JSON] {
         var wanted: Approval.Status?
         if let status {
             guard let known = Approval.Status(rawValue: status) else { return [] }
             wanted = known
         }
         return try database.reading { db in
-            try ApprovalStore.list(status: wanted, db: db).map { listing in
+            try ApprovalStore.list(status: wanted, principal: principal, db: db).map { listing in
                 let approval = listing.approval
                 // What the principal is asked to approve: each line, not only the total.
                 let lines: [JSON] = (listing.quote["line_items"]?.arrayValue ?? []).map { line in

@@ -79,11 +79,13 @@ extension Gateway {
             unregisteredDirectorySignature(request) != nil
         {
             let directories = keyDirectories
-            return { then in directories.load(origin, then: then) }
+            let caller = request.remoteAddress
+            return { then in directories.load(origin, caller: caller, then: then) }
         }
         if let profile = PlatformProfiles.named(in: request, mcpPath: Endpoints.ucpMCPPath), platformProfiles.needsFetch(profile) {
             let profiles = platformProfiles
-            return { then in profiles.load(profile, then: then) }
+            let caller = request.remoteAddress
+            return { then in profiles.load(profile, caller: caller, then: then) }
         }
         return nil
     }
@@ -128,8 +130,7 @@ extension Gateway {
             familyID = registeredAgentFamily
         } else if let origin = verifiedOperators[request.id] {
             // Verified by its operator's key directory: filed under that operator, not its User-Agent.
-            let host = URL(string: origin)?.host ?? origin
-            familyID = AnalyticsLabels.shared.id(AgentClassifier.Family(name: "\(host) (verified)", operatorName: host, category: "agent"))
+            familyID = verifiedFamilies.family(of: URL(string: origin)?.host ?? origin)
         } else {
             let userAgent = request.headers["User-Agent"] ?? ""
             if let known = families[userAgent] {
@@ -184,6 +185,28 @@ extension Gateway {
             return JourneyStage.transacting.rawValue
         case "/inbox/ack": return JourneyStage.using.rawValue
         default: return JourneyStage.finding.rawValue
+        }
+    }
+}
+
+/// Analytics families of operators verified by their key directories: one per operator host, for
+/// the first 256 hosts; the rest are filed together. Anyone can publish a directory (a wildcard
+/// domain publishes endless ones), and each family is a label kept for the process's life and a
+/// series in /metrics.
+final class VerifiedFamilies: @unchecked Sendable {
+    static let limit = 256
+    private let lock = NSLock()
+    private var ids: [String: Int32] = [:]
+
+    func family(of host: String) -> Int32 {
+        lock.withLock {
+            if let id = ids[host] { return id }
+            guard ids.count < Self.limit else {
+                return AnalyticsLabels.shared.id(AgentClassifier.Family(name: "other (verified)", operatorName: nil, category: "agent"))
+            }
+            let id = AnalyticsLabels.shared.id(AgentClassifier.Family(name: "\(host) (verified)", operatorName: host, category: "agent"))
+            ids[host] = id
+            return id
         }
     }
 }

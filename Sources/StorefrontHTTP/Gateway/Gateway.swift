@@ -131,6 +131,8 @@ public final class Gateway: @unchecked Sendable {
     let platformProfiles: PlatformProfiles
     /// Requests verified by a key directory (not a registered key), by request id: their operator's origin, for analytics.
     let verifiedOperators = BoundedMemo<String, String>(capacity: 4096)
+    /// Their analytics families, bounded.
+    let verifiedFamilies = VerifiedFamilies()
     /// Client ID metadata documents as fetched (or why not), until when they are kept.
     let clientDocuments = BoundedMemo<String, (result: Result<OAuthClient, OAuthError>, until: Int64)>(capacity: 1024)
     /// The analytics family of requests made by registered agents.
@@ -293,6 +295,7 @@ public final class Gateway: @unchecked Sendable {
             endpoint.authenticate = { [unowned self] request in self.authenticate(request) }
             endpoint.challenge = { [unowned self] request, error, scope in self.bearerChallenge(path: request.path, error: error, scope: scope) }
             endpoint.insufficientScope = { [unowned self] request, scope in self.insufficientScopeChallenge(path: request.path, scope: scope) }
+            endpoint.requiredScope = { tool in actionOfTool[tool].flatMap { registry.entry($0)?.action.scope } }
             endpoint.noteCaller = { response, identity, tool in response.noteCaller(identity, action: tool.map { actionOfTool[$0] ?? $0 }) }
             if rateLimiter != nil {
                 endpoint.rateLimit = { [unowned self] request, tool, identity in

@@ -18,6 +18,9 @@ import FoundationNetworking
 final class BoundedFetch: NSObject, URLSessionDataDelegate, @unchecked Sendable {
     struct Failure: Error, CustomStringConvertible {
         var description: String
+        /// The gateway was busy (too many fetches at once): nothing was learnt about the URL, so
+        /// the failure must not be remembered as the URL's.
+        var transient = false
     }
 
     struct Fetched: Sendable {
@@ -29,7 +32,10 @@ final class BoundedFetch: NSObject, URLSessionDataDelegate, @unchecked Sendable 
     }
 
     static let maxInFlight = 16
+    /// Fetches one client address may have the gateway make at once.
+    static let maxInFlightPerCaller = 4
     nonisolated(unsafe) private static var inFlight = 0
+    nonisolated(unsafe) private static var inFlightByCaller: [String: Int] = [:]
     private static let counter = NSLock()
 
     let maxBytes: Int
@@ -41,6 +47,8 @@ final class BoundedFetch: NSObject, URLSessionDataDelegate, @unchecked Sendable 
     private var failure: String?
     private var completion: (@Sendable (Result<Fetched, Failure>) -> Void)?
     private var session: URLSession?
+    private var task: URLSessionDataTask?
+    private var caller = ""
 
     init(maxBytes: Int = 64 * 1024, timeout: Double = 5, allowPrivate: Bool) {
         self.maxBytes = maxBytes
@@ -48,23 +56,34 @@ final class BoundedFetch: NSObject, URLSessionDataDelegate, @unchecked Sendable 
         self.allowPrivate = allowPrivate
     }
 
-    /// Fetches `url`; `completion` is called once, on a background queue.
-    func get(_ url: String, accept: String, completion: @escaping @Sendable (Result<Fetched, Failure>) -> Void) {
+    /// Fetches `url` for `caller` (the client address that named it); `completion` is called
+    /// exactly once, on a background queue, within `timeout` seconds whatever the other side does
+    /// (a server that trickles bytes, a resolver that hangs: the deadline ends the fetch).
+    func get(_ url: String, accept: String, caller: String, completion: @escaping @Sendable (Result<Fetched, Failure>) -> Void) {
         guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), let host = parsed.host, !host.isEmpty,
             parsed.user == nil, parsed.password == nil
-        else { return completion(.failure(Failure(description: "\(url) is not an absolute URL."))) }
+        else { return completion(.failure(Failure(description: "\(url) is not an absolute URL"))) }
         guard scheme == "https" || (allowPrivate && scheme == "http") else {
             return completion(.failure(Failure(description: "\(url) must use https")))
         }
         let taken: Bool = Self.counter.withLock {
-            guard Self.inFlight < Self.maxInFlight else { return false }
+            guard Self.inFlight < Self.maxInFlight, Self.inFlightByCaller[caller, default: 0] < Self.maxInFlightPerCaller else { return false }
             Self.inFlight += 1
+            Self.inFlightByCaller[caller, default: 0] += 1
             return true
         }
-        guard taken else { return completion(.failure(Failure(description: "Too many fetches at once; retry shortly."))) }
+        guard taken else { return completion(.failure(Failure(description: "Too many fetches at once; retry shortly", transient: true))) }
+        lock.withLock {
+            self.completion = completion
+            self.caller = caller
+        }
+        // The deadline: whatever is still running then is cancelled and answered as a timeout.
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [self] in
+            finish(.failure(Failure(description: "No complete answer within \(Int(timeout)) seconds")))
+        }
         DispatchQueue.global().async { [self] in
             if !allowPrivate, let refused = Self.refusedAddress(host: host, port: parsed.port ?? 443) {
-                return finish(.failure(Failure(description: refused)), completion)
+                return finish(.failure(Failure(description: refused)))
             }
             var request = URLRequest(url: parsed, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
             request.setValue(accept, forHTTPHeaderField: "Accept")
@@ -74,17 +93,36 @@ final class BoundedFetch: NSObject, URLSessionDataDelegate, @unchecked Sendable 
             configuration.timeoutIntervalForResource = timeout
             configuration.httpMaximumConnectionsPerHost = 1
             let session = URLSession(configuration: configuration, delegate: self, delegateQueue: nil)
-            lock.withLock {
-                self.completion = completion
+            let task = session.dataTask(with: request)
+            let started: Bool = lock.withLock {
+                guard self.completion != nil else { return false }  // the deadline came first
                 self.session = session
+                self.task = task
+                return true
             }
-            session.dataTask(with: request).resume()
+            guard started else { return session.invalidateAndCancel() }
+            task.resume()
         }
     }
 
-    private func finish(_ result: Result<Fetched, Failure>, _ completion: (@Sendable (Result<Fetched, Failure>) -> Void)?) {
-        Self.counter.withLock { Self.inFlight -= 1 }
-        completion?(result)
+    /// Answers once: the first of the transfer's end, a refusal and the deadline wins; the
+    /// others find nothing left to do. The slot is given back exactly once.
+    private func finish(_ result: Result<Fetched, Failure>) {
+        let (completion, session, task, caller) = lock.withLock {
+            () -> ((@Sendable (Result<Fetched, Failure>) -> Void)?, URLSession?, URLSessionDataTask?, String) in
+            let taken = self.completion
+            self.completion = nil
+            return (taken, self.session, self.task, self.caller)
+        }
+        guard let completion else { return }
+        Self.counter.withLock {
+            Self.inFlight -= 1
+            let left = Self.inFlightByCaller[caller, default: 1] - 1
+            Self.inFlightByCaller[caller] = left > 0 ? left : nil
+        }
+        task?.cancel()
+        session?.finishTasksAndInvalidate()
+        completion(result)
     }
 
     func urlSession(
@@ -121,15 +159,10 @@ final class BoundedFetch: NSObject, URLSessionDataDelegate, @unchecked Sendable 
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-        let (completion, response, body, failure) = lock.withLock { () -> ((@Sendable (Result<Fetched, Failure>) -> Void)?, HTTPURLResponse?, [UInt8], String?) in
-            let c = self.completion
-            self.completion = nil
-            return (c, self.response, received, self.failure)
-        }
-        session.finishTasksAndInvalidate()
-        if let failure { return finish(.failure(Failure(description: failure)), completion) }
-        if let error { return finish(.failure(Failure(description: "The fetch failed: \(error.localizedDescription)")), completion) }
-        guard let response else { return finish(.failure(Failure(description: "No answer.")), completion) }
+        let (response, body, failure) = lock.withLock { (self.response, received, self.failure) }
+        if let failure { return finish(.failure(Failure(description: failure))) }
+        if let error { return finish(.failure(Failure(description: "The fetch failed: \(error.localizedDescription)"))) }
+        guard let response else { return finish(.failure(Failure(description: "No answer"))) }
         var maxAge: Int64?
         if let cacheControl = response.value(forHTTPHeaderField: "Cache-Control")?.lowercased() {
             for directive in cacheControl.split(separator: ",") {
@@ -142,7 +175,7 @@ final class BoundedFetch: NSObject, URLSessionDataDelegate, @unchecked Sendable 
             .success(
                 Fetched(
                     status: response.statusCode, contentType: response.value(forHTTPHeaderField: "Content-Type") ?? "", body: body,
-                    maxAge: maxAge)), completion)
+                    maxAge: maxAge)))
     }
 
     /// Why `host` may not be fetched (it resolves to an address inside a network), or nil.
@@ -175,9 +208,11 @@ final class BoundedFetch: NSObject, URLSessionDataDelegate, @unchecked Sendable 
             let bytes = address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { pointer in
                 withUnsafeBytes(of: pointer.pointee.sin6_addr) { Array($0) }
             }
-            // IPv4-mapped (::ffff:a.b.c.d) is judged as IPv4.
+            // IPv4-mapped (::ffff:a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) are judged as IPv4.
             if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xff, bytes[11] == 0xff { return isInternal(ipv4: Array(bytes[12...])) }
-            if bytes[0..<15].allSatisfy({ $0 == 0 }) { return true }  // :: and ::1
+            if bytes[0..<4] == [0x00, 0x64, 0xff, 0x9b], bytes[4..<12].allSatisfy({ $0 == 0 }) { return isInternal(ipv4: Array(bytes[12...])) }
+            if bytes[0..<12].allSatisfy({ $0 == 0 }) { return true }  // ::, ::1 and IPv4-compatible ::a.b.c.d
+            if bytes[0] == 0x20, bytes[1] == 0x02 { return isInternal(ipv4: Array(bytes[2..<6])) }  // 6to4 2002:a.b.c.d::/48
             if bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80 { return true }  // fe80::/10 link-local
             if (bytes[0] & 0xfe) == 0xfc { return true }  // fc00::/7 unique local
             if bytes[0] == 0xff { return true }  // multicast

@@ -40,11 +40,13 @@ extension Gateway {
     static let authorizationRequestTTL: Int64 = 10 * 60
 
     func addOAuthRoutes(to router: inout Router) {
+        // Browser-based MCP clients call these cross-origin: no cookie is involved, so any origin may.
+        let open: @Sendable (Response) -> Response = { response in response.amended { $0.headers.add("Access-Control-Allow-Origin", "*") } }
         router.get("/.well-known/oauth-authorization-server") { [unowned self] request in
-            jsonResponse(self.authorizationServerMetadata(), cacheControl: "public, max-age=300")
+            open(jsonResponse(self.authorizationServerMetadata(), cacheControl: "public, max-age=300"))
         }
         router.get("/.well-known/oauth-protected-resource") { [unowned self] _ in
-            jsonResponse(self.protectedResourceMetadata(self.configuration.publicURL), cacheControl: "public, max-age=300")
+            open(jsonResponse(self.protectedResourceMetadata(self.configuration.publicURL), cacheControl: "public, max-age=300"))
         }
         router.get("/.well-known/oauth-protected-resource/{path...}") { [unowned self] request in
             let path = "/" + (request.pathParameters["path"] ?? "")
@@ -52,12 +54,17 @@ extension Gateway {
                 return Response.error(status: 404, type: "not_found", code: "unknown_resource",
                                       message: "No protected resource at \(path); resources: \(self.protectedResources.sorted().joined(separator: ", ")).")
             }
-            return jsonResponse(self.protectedResourceMetadata(self.configuration.publicURL + path), cacheControl: "public, max-age=300")
+            return open(jsonResponse(self.protectedResourceMetadata(self.configuration.publicURL + path), cacheControl: "public, max-age=300"))
         }
-        router.post("/oauth/register") { [unowned self] request in self.registerClient(request) }
+        // Registration, tokens and revocation write to the store: off the server's threads.
+        router.post("/oauth/register") { [unowned self] request in open(self.offThread { self.registerClient(request) }) }
         router.get("/oauth/authorize") { [unowned self] request in self.authorize(request) }
-        router.post("/oauth/token") { [unowned self] request in self.token(request) }
-        router.post("/oauth/revoke") { [unowned self] request in self.revokeToken(request) }
+        router.post("/oauth/token") { [unowned self] request in open(self.offThread { self.token(request) }) }
+        router.post("/oauth/revoke") { [unowned self] request in open(self.offThread { self.revokeToken(request) }) }
+    }
+
+    func offThread(_ produce: @escaping @Sendable () -> Response) -> Response {
+        .later { complete in DispatchQueue.global().async { complete(produce()) } }
     }
 
     // MARK: Discovery
@@ -179,8 +186,10 @@ extension Gateway {
         guard let agent = try? agents.agent(access.agentID), agent.active else {
             return .failure(AuthenticationError(code: "invalid_token", message: "The agent of this token is revoked."))
         }
+        // What the token was issued with, as far as the principal still grants it (a later,
+        // narrower consent narrows every older token of the same agent too).
         var scoped = agent
-        scoped.scopes = OAuthScopes.effective(access.scopes)
+        scoped.scopes = OAuthScopes.effective(access.scopes.intersection(agent.scopes))
         return .success(Identity(agent: scoped, credential: .oauthToken(hash: access.tokenHash)))
     }
 
@@ -200,8 +209,11 @@ extension Gateway {
         }
         do {
             guard try services.oauth.register(client, by: request.remoteAddress) else {
-                var response = oauthError("temporarily_unavailable", "Too many clients are registered and unused; retry later.", status: 503)
-                response.headers.add("Retry-After", "60")
+                var response = oauthError(
+                    "temporarily_unavailable",
+                    "This address has registered \(OAuthStore.unusedClientsPerAddress) clients no principal has granted yet; use one of them, or retry tomorrow.",
+                    status: 429)
+                response.headers.add("Retry-After", "3600")
                 return response
             }
         } catch {
@@ -265,7 +277,7 @@ extension Gateway {
 
     /// A client by its id: registered here, or (an HTTPS URL) its client ID metadata document,
     /// fetched once and kept for its cache lifetime (5 minutes to a day).
-    func resolveClient(_ clientID: String, completion: @escaping @Sendable (Result<OAuthClient, OAuthError>) -> Void) {
+    func resolveClient(_ clientID: String, caller: String, completion: @escaping @Sendable (Result<OAuthClient, OAuthError>) -> Void) {
         guard !clientID.isEmpty, clientID.utf8.count <= 2000 else {
             return completion(.failure(OAuthError("invalid_client", "client_id is missing or too long.")))
         }
@@ -280,13 +292,14 @@ extension Gateway {
             }
         }
         if let cached = clientDocuments[clientID], cached.until > unixNow() { return completion(cached.result) }
-        BoundedFetch(allowPrivate: configuration.allowPrivateFetches).get(clientID, accept: "application/json") { [self] fetched in
+        BoundedFetch(allowPrivate: configuration.allowPrivateFetches).get(clientID, accept: "application/json", caller: caller) { [self] fetched in
             let result: Result<OAuthClient, OAuthError>
             var keep: Int64 = 300
             switch fetched {
             case .failure(let failure):
                 result = .failure(OAuthError("invalid_client", "The client ID metadata document at \(clientID) could not be read: \(failure.description)"))
-                keep = 30
+                // A busy gateway learnt nothing about the document: that is not remembered.
+                keep = failure.transient ? 0 : 30
             case .success(let answer):
                 keep = min(max(answer.maxAge ?? 300, 300), 24 * 3600)
                 if answer.status != 200 {
@@ -304,7 +317,7 @@ extension Gateway {
                     result = .failure(OAuthError("invalid_client", "The client ID metadata document at \(clientID) is not a JSON object."))
                 }
             }
-            clientDocuments.insert(clientID, (result, unixNow() + keep))
+            if keep > 0 { clientDocuments.insert(clientID, (result, unixNow() + keep)) }
             completion(result)
         }
     }
@@ -315,7 +328,7 @@ extension Gateway {
         if let refused = chargedPage(request) { return refused }
         let clientID = request.query("client_id") ?? ""
         return .later { [self] complete in
-            resolveClient(clientID) { [self] resolved in
+            resolveClient(clientID, caller: request.remoteAddress) { [self] resolved in
                 complete(authorizeResolved(request, resolved))
             }
         }
@@ -335,8 +348,14 @@ extension Gateway {
                 "Cannot authorize", "<p id=\"error\">redirect_uri is not one the client \(htmlEscape(client.name)) registered.</p>", status: 400)
         }
         let state = request.query("state")
+        // Errors before the principal has seen anything are shown here, not redirected: anyone
+        // can register a client, and a redirect on a malformed request would make this store's
+        // origin a redirector to wherever that client points (RFC 9700 §4.11.2).
         func fail(_ code: String, _ description: String) -> Response {
-            Self.redirect(to: redirect, ["error": code, "error_description": description, "state": state, "iss": configuration.publicURL])
+            escalationPage(
+                "Cannot authorize",
+                "<p id=\"error\"><code>\(htmlEscape(code))</code>: \(htmlEscape(description))</p><p class=\"muted\">Tell the agent's developer; nothing was granted.</p>",
+                status: 400)
         }
         guard request.query("response_type") == "code" else { return fail("unsupported_response_type", "response_type must be code.") }
         guard let challenge = request.query("code_challenge"), (43...128).contains(challenge.count),
@@ -378,14 +397,19 @@ extension Gateway {
         return a.string == b.string
     }
 
+    /// `base` with `parameters` added to its query, each percent-encoded but for RFC 3986's
+    /// unreserved characters (a `+` in a client's state must come back as `+`, not a space).
     static func redirect(to base: String, _ parameters: [String: String?]) -> Response {
-        var components = URLComponents(string: base)
-        var items = components?.queryItems ?? []
+        let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        var added: [String] = []
         for (key, value) in parameters.sorted(by: { $0.key < $1.key }) {
-            if let value { items.append(URLQueryItem(name: key, value: value)) }
+            guard let value else { continue }
+            added.append(
+                (key.addingPercentEncoding(withAllowedCharacters: unreserved) ?? key) + "="
+                    + (value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""))
         }
-        components?.queryItems = items
-        let location = components?.string ?? base
+        let fragmentless = base.split(separator: "#", maxSplits: 1).first.map(String.init) ?? base
+        let location = fragmentless + (fragmentless.contains("?") ? "&" : "?") + added.joined(separator: "&")
         return Response(status: 302, headers: HTTPHeaders([("Location", location), ("Cache-Control", "no-store")]))
     }
 

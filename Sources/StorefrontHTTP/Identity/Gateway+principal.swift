@@ -114,6 +114,14 @@ extension Gateway {
         if let limiter = rateLimiter, let decision = chargeRoute(request, .writes, limiter: limiter), !decision.allowed {
             return refusal(decision, identity: nil, action: nil)
         }
+        // Only this store's own page spends a link (JSON needs a preflight cross-site, and a
+        // browser names the page's origin): no other site can sign a visitor in as someone else.
+        guard (request.headers["Content-Type"] ?? "").lowercased().hasPrefix("application/json"),
+            request.headers["Origin"].map({ $0 == Self.origin(of: configuration.publicURL) }) ?? true
+        else {
+            return Response.error(
+                status: 403, type: "permission_error", code: "cross_origin", message: "Sign-in links are spent by this store's own page only.")
+        }
         guard let body = try? JSON.parse(bytes: request.body), let link = body["link"]?.stringValue else {
             return Response.error(status: 400, type: "invalid_request", code: "missing_link", message: "Send {\"link\": \"<the link's token>\"}.")
         }
@@ -319,7 +327,7 @@ extension Gateway {
 
     func principalAgents(_ principal: String) -> Response {
         do {
-            let pending = try commerce.approvals(status: "pending").filter { $0["principal"]?.stringValue == principal }
+            let pending = try commerce.approvals(status: "pending", principal: principal)
             var agents: [JSON] = []
             for listed in try services.oauth.principalAgents(principal) {
                 guard case .object(var agent) = listed else { continue }

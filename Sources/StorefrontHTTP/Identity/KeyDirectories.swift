@@ -84,7 +84,7 @@ final class KeyDirectories: @unchecked Sendable {
     }
 
     /// Fetches `origin`'s directory unless it is known; `then` runs once it is (on a background queue).
-    func load(_ origin: String, then: @escaping @Sendable () -> Void) {
+    func load(_ origin: String, caller: String, then: @escaping @Sendable () -> Void) {
         if cached(origin) != nil { return then() }
         enum Turn { case fetch, wait, full }
         let turn: Turn = lock.withLock {
@@ -102,11 +102,12 @@ final class KeyDirectories: @unchecked Sendable {
         case .full: return then()  // too many wait on one origin: this one goes on without it
         case .fetch: break
         }
-        BoundedFetch(maxBytes: 64 * 1024, timeout: 5, allowPrivate: allowPrivate).get(origin + Self.path, accept: Self.mediaType) { [self] result in
-            let directory = Self.directory(from: result)
-            cache.insert(origin, directory)
+        BoundedFetch(maxBytes: 64 * 1024, timeout: 5, allowPrivate: allowPrivate).get(origin + Self.path, accept: Self.mediaType, caller: caller) {
+            [self] result in
+            // A busy gateway learnt nothing about the origin: that is not remembered.
+            if case .failure(let failure) = result, failure.transient {} else { cache.insert(origin, Self.directory(from: result)) }
             let waiters = lock.withLock { waiting.removeValue(forKey: origin) ?? [] }
-            for waiter in waiters { waiter() }
+            for waiter in waiters { DispatchQueue.global().async(execute: waiter) }
         }
     }
 
@@ -183,8 +184,13 @@ final class KeyDirectories: @unchecked Sendable {
         guard authorities.contains(authority) else {
             return refuse("wrong_authority", "The signature is for \(authority.isEmpty ? "no authority" : authority), not this store.")
         }
-        if tag == "web-bot-auth" && !input.components.contains("signature-agent") {
-            return refuse("insufficient_coverage", "The signature must cover signature-agent.")
+        // The member of Signature-Agent this signature is labelled with (or the whole field) must be covered.
+        let coversAgent = input.components.indices.contains { i in
+            input.components[i] == "signature-agent"
+                && (i >= input.componentKeys.count || input.componentKeys[i] == nil || input.componentKeys[i] == input.label)
+        }
+        if tag == "web-bot-auth" && !coversAgent {
+            return refuse("insufficient_coverage", "The signature must cover signature-agent (its own member, key=\"\(input.label)\").")
         }
         if tag != "web-bot-auth" && input.parameters["nonce"] == nil {
             return refuse("missing_nonce", "Tag \(tag) needs a single-use nonce.")

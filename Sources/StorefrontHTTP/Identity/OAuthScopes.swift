@@ -22,10 +22,10 @@ enum OAuthScopes {
         "checkout:write": "Start checkouts and buy from the agent's wallet, within the limits you set.",
         "orders:read": "See the orders it placed.",
         "orders:write": "Cancel orders, ask for refunds and returns.",
-        "dev.ucp.shopping.cart:manage": "UCP: make and change carts.",
-        "dev.ucp.shopping.checkout:manage": "UCP: check out and buy, within the limits you set.",
-        "dev.ucp.shopping.order:read": "UCP: see your orders.",
-        "dev.ucp.shopping.order:manage": "UCP: see and manage your orders.",
+        "dev.ucp.shopping.cart:manage": "UCP: make and change carts (includes cart:write).",
+        "dev.ucp.shopping.checkout:manage": "UCP: check out and buy, within the limits you set (includes cart:write, checkout:write, orders:read).",
+        "dev.ucp.shopping.order:read": "UCP: see your orders (includes orders:read).",
+        "dev.ucp.shopping.order:manage": "UCP: see and manage your orders (includes orders:read, orders:write).",
     ]
 
     static func all(_ actions: ActionRegistry) -> [String] {

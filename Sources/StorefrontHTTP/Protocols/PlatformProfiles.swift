@@ -63,7 +63,7 @@ final class PlatformProfiles: @unchecked Sendable {
     }
 
     /// Fetches the profile at `url` unless it is known; `then` runs once it is (on a background queue).
-    func load(_ url: String, then: @escaping @Sendable () -> Void) {
+    func load(_ url: String, caller: String, then: @escaping @Sendable () -> Void) {
         if known(url) != nil { return then() }
         enum Turn { case fetch, wait, full }
         let turn: Turn = lock.withLock {
@@ -82,10 +82,14 @@ final class PlatformProfiles: @unchecked Sendable {
         case .fetch: break
         }
         let allowPrivate = self.allowPrivate
-        BoundedFetch(maxBytes: Self.maxBytes, timeout: 5, allowPrivate: allowPrivate).get(url, accept: "application/json") { [self] result in
-            cache.insert(url, Self.entry(from: result, url: url, allowPrivate: allowPrivate))
+        BoundedFetch(maxBytes: Self.maxBytes, timeout: 5, allowPrivate: allowPrivate).get(url, accept: "application/json", caller: caller) {
+            [self] result in
+            // A busy gateway learnt nothing about the profile: that is not remembered.
+            if case .failure(let failure) = result, failure.transient {} else {
+                cache.insert(url, Self.entry(from: result, url: url, allowPrivate: allowPrivate))
+            }
             let waiters = lock.withLock { waiting.removeValue(forKey: url) ?? [] }
-            for waiter in waiters { waiter() }
+            for waiter in waiters { DispatchQueue.global().async(execute: waiter) }
         }
     }
 

@@ -127,14 +127,15 @@ package enum ApprovalStore {
     }
 
     /// The newest 500 approvals, of one status or all.
-    package static func list(status: Approval.Status?, db: Connection) throws -> [Listing] {
+    /// The newest approvals (500 at most), of one status and one principal's agents when given.
+    package static func list(status: Approval.Status?, principal: String? = nil, db: Connection) throws -> [Listing] {
         try db.query(
             """
             SELECT a.*, g.principal, g.display_name, c.quote AS checkout_quote FROM approvals a JOIN agents g ON g.id = a.agent_id
             LEFT JOIN checkouts c ON c.id = a.checkout_id
-            WHERE ?1 IS NULL OR a.status = ?1 ORDER BY a.created_at DESC LIMIT 500
+            WHERE (?1 IS NULL OR a.status = ?1) AND (?2 IS NULL OR g.principal = ?2) ORDER BY a.created_at DESC LIMIT 500
             """,
-            [SQLValue(status?.rawValue)]
+            [SQLValue(status?.rawValue), SQLValue(principal)]
         ).map { row in
             let r = RowDecoder(row, table: "approvals")
             return Listing(

@@ -67,8 +67,11 @@ package struct OAuthStore: Sendable {
     package static let codeLifetime: Int64 = 60
     /// Seconds a refresh token is valid.
     package static let refreshLifetime: Int64 = 30 * 24 * 3600
-    /// Registered clients never used that the store keeps at most (older ones go first after a day).
+    /// Registered clients never used that the store keeps at most: beyond it the oldest unused
+    /// one goes (and any unused one after a day).
     package static let unusedClientLimit: Int64 = 10_000
+    /// Unused clients one address may have registered at once.
+    package static let unusedClientsPerAddress: Int64 = 100
     /// Seconds a principal's page session lasts.
     package static let sessionLifetime: Int64 = 8 * 3600
 
@@ -84,13 +87,24 @@ package struct OAuthStore: Sendable {
 
     // MARK: Clients
 
-    /// Stores a registered client; false when the store already holds as many unused clients as it keeps.
+    /// Stores a registered client; false when the address that registers it already has as many
+    /// unused clients as one address may (a client is used once a principal grants it).
     package func register(_ client: OAuthClient, by address: String, now: Int64 = unixNow()) throws -> Bool {
         try database.write { db in
             // A client registered a day ago and never used is a probe's leftover.
             try db.run("DELETE FROM oauth_clients WHERE last_used_at IS NULL AND created_at < ?", [.integer(now - 24 * 3600)])
+            let mine = try db.queryOne(
+                "SELECT count(*) FROM oauth_clients WHERE last_used_at IS NULL AND registered_by = ?", [.text(address)])?[0].int ?? 0
+            guard mine < Self.unusedClientsPerAddress else { return false }
+            // Past the store-wide bound the oldest unused client makes room: no one can fill it for everyone.
             let unused = try db.queryOne("SELECT count(*) FROM oauth_clients WHERE last_used_at IS NULL")?[0].int ?? 0
-            guard unused < Self.unusedClientLimit else { return false }
+            if unused >= Self.unusedClientLimit {
+                try db.run(
+                    """
+                    DELETE FROM oauth_clients WHERE client_id IN (
+                        SELECT client_id FROM oauth_clients WHERE last_used_at IS NULL ORDER BY created_at, client_id LIMIT ?)
+                    """, [.integer(unused - Self.unusedClientLimit + 1)])
+            }
             try db.run(
                 """
                 INSERT INTO oauth_clients (client_id, client_name, redirect_uris, metadata, registered_by, created_at)
@@ -229,7 +243,9 @@ package struct OAuthStore: Sendable {
                 return .failure(OAuthError("invalid_grant", "The refresh token is revoked."))
             }
             guard try r.int("expires_at") >= now else { return .failure(OAuthError("invalid_grant", "The refresh token expired.")) }
-            let granted = Self.scopeSet(try r.text("scopes"))
+            // At most what the token had, and what the principal grants the agent now.
+            let current = Self.scopeSet(try db.queryOne("SELECT scopes FROM agents WHERE id = ?", [.text(try r.text("agent_id"))])?[0].string ?? "")
+            let granted = Self.scopeSet(try r.text("scopes")).intersection(current)
             let scopes = requested ?? granted
             guard scopes.isSubset(of: granted) else {
                 return .failure(OAuthError("invalid_scope", "A refresh may narrow the scopes, not widen them: granted \(Self.scopeText(granted))."))

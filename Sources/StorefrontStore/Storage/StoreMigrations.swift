@@ -571,6 +571,7 @@ public enum StoreMigrations {
                     last_used_at INTEGER
                 );
                 CREATE INDEX oauth_clients_unused ON oauth_clients (last_used_at, created_at);
+                CREATE INDEX oauth_clients_registrant ON oauth_clients (registered_by, last_used_at);
                 -- What a principal granted a client: the agent acting for them through it, and its scopes.
                 CREATE TABLE oauth_grants (
                     principal TEXT NOT NULL,
