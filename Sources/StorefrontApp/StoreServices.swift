@@ -30,6 +30,8 @@ public final class StoreServices: @unchecked Sendable {
         public var webhookURLs: [String] = []
         /// The gateway's public URL, for the orders UCP platforms are sent.
         public var publicURL: String?
+        /// Payment handlers taken beside the wallet (a processor's), by their ids.
+        public var paymentHandlers: [any PaymentHandler] = []
 
         public init() {}
     }
@@ -46,6 +48,7 @@ public final class StoreServices: @unchecked Sendable {
         var commerce = Commerce(manifests: manifests, database: database, trail: trail)
         commerce.approvalTTL = settings.approvalTTL
         commerce.events = AgentEvents(webhookURLs: settings.webhookURLs, publicURL: settings.publicURL)
+        for handler in settings.paymentHandlers { commerce.paymentHandlers.register(handler) }
         self.commerce = commerce
         try commerce.seedInventory()
     }

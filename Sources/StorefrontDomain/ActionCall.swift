@@ -34,6 +34,8 @@ public struct ActionContext: Sendable {
     public var agentID: String? { identity?.agent.id }
     /// Reports progress to the caller (MCP `notifications/progress`) when it asked for it.
     public var progress: (@Sendable (_ done: Double, _ total: Double?, _ message: String?) -> Void)?
+    /// What the action prepared before its transaction (a payment authorization), if anything.
+    public var prepared: JSON?
 
     public init(
         requestID: String, identity: Identity? = nil, idempotencyKey: String? = nil,

@@ -6,7 +6,9 @@ import JSON
 /// it inside the writer's transaction, with the wallet read in that transaction.
 extension WalletState {
     /// Refuses a purchase of `amount` in `categories` that a control forbids.
-    public func check(amount: Int64, categories: Set<String>) throws {
+    /// `fromBalance`: the wallet pays (its balance must cover the amount); otherwise another
+    /// payment handler does, and only the principal's controls apply.
+    public func check(amount: Int64, categories: Set<String>, fromBalance: Bool = true) throws {
         if let allowed = controls.allowedCategories, let outside = categories.subtracting(allowed).sorted().first {
             throw ActionError(
                 status: 403, kind: .permission, code: "category_not_allowed",
@@ -34,7 +36,7 @@ extension WalletState {
                     ])
             }
         }
-        if amount > balance {
+        if fromBalance, amount > balance {
             throw ActionError(
                 status: 402, kind: .paymentRequired, code: "insufficient_funds",
                 message: "The wallet holds \(Money(amount: balance, currency: currency).displayString); this purchase needs \(Money(amount: amount - balance, currency: currency).displayString) more. The principal funds it with `storefront wallets fund \(agentID) AMOUNT` or POST /admin/api/wallets/\(agentID)/fund.",

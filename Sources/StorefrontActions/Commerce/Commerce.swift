@@ -14,6 +14,8 @@ public struct Commerce: Sendable {
     public var approvalTTL: Int64 = 24 * 3600
     /// Inbox entries and webhook deliveries for what happens.
     public var events = AgentEvents()
+    /// How purchases may be paid: the wallet, and any handler registered beside it.
+    public var paymentHandlers = PaymentHandlers()
 
     package init(manifests: StoreManifests, database: StoreDatabase, trail: AuditTrail) {
         self.manifests = manifests
@@ -105,8 +107,13 @@ public struct Commerce: Sendable {
     /// Returns the order and the debit's trail entry (what a receipt names). `principal` is the
     /// agent's; `wallet` the wallet as read in this transaction just before, when the caller has
     /// it (nil: the ledger's totals and the balance are read here).
+    /// `authorization` is a payment handler's that does not pay from the wallet (a processor's):
+    /// what it reserved is credited first, so the debit leaves the balance as it was while the
+    /// principal's limits count the purchase; the handler records its side before the order is
+    /// returned. Nil: the wallet pays.
     func placeOrder(
-        checkout: Checkout, principal: String?, wallet: WalletState?, db: StoreConnection, capturingHold: Bool
+        checkout: Checkout, principal: String?, wallet: WalletState?, db: StoreConnection, capturingHold: Bool,
+        authorization: (PaymentAuthorization, any PaymentHandler)? = nil
     ) throws -> (order: Order, debit: TrailEntry) {
         let agentID = checkout.agentID
         let checkoutID = checkout.id
@@ -117,9 +124,15 @@ public struct Commerce: Sendable {
         if capturingHold {
             try db.appendLedger(agentID: agentID, kind: "release", amount: total, currency: currency, reference: checkoutID, note: "approved hold captured")
         }
+        var totals = wallet.map { ($0.balance, $0.spent[.allTime] ?? 0) }
+        if let (authorization, handler) = authorization {
+            try db.appendLedger(
+                agentID: agentID, kind: "external", amount: total, currency: currency, reference: orderID,
+                note: "\(handler.id) \(authorization.reference)", totals: totals)
+            totals = totals.map { ($0.0 + total, $0.1) }
+        }
         try db.appendLedger(
-            agentID: agentID, kind: "debit", amount: -total, currency: currency, reference: orderID,
-            totals: wallet.map { ($0.balance, $0.spent[.allTime] ?? 0) })
+            agentID: agentID, kind: "debit", amount: -total, currency: currency, reference: orderID, totals: totals)
         // The debit's trail entry first: the order keeps its seq, which its receipt names.
         let debit = try trail.append(
             TrailEntry(
@@ -130,13 +143,14 @@ public struct Commerce: Sendable {
             currency: currency, createdAt: now, updatedAt: now, referralCode: checkout.referralCode, trailSeq: debit.seq)
         try OrderStore.insert(order, itemsText: checkout.quoteText, db: db)
         try CheckoutStore.markCompleted(checkoutID, orderID: orderID, at: now, db: db)
+        if let (authorization, handler) = authorization { try handler.capture(authorization, orderID: orderID, db: db) }
         try events.record(
             "order.created", agentID: agentID, orderID: orderID,
             data: ["order_id": .string(orderID), "checkout_id": .string(checkoutID), "status": "confirmed",
                    "total": Money(amount: total, currency: currency).json], db: db)
         var balanceAfter = wallet.map { $0.balance - total }
         if balanceAfter == nil { balanceAfter = try WalletState.load(agentID, db: db)?.balance }
-        if let balanceAfter, balanceAfter < total {
+        if authorization == nil, let balanceAfter, balanceAfter < total {
             try events.record(
                 "wallet.low", agentID: agentID,
                 data: ["balance": Money(amount: balanceAfter, currency: currency).json,

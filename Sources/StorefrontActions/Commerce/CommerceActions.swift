@@ -43,10 +43,7 @@ package struct CommerceActions: Sendable {
             Action(
                 name: "update_checkout", title: "Update a checkout", description: "Change an open checkout's items or shipping option.",
                 stage: .transacting, scope: "checkout:write", annotations: Self.mutating, write: updateCheckout),
-            Action(
-                name: "complete_checkout", title: "Complete a checkout (pay)",
-                description: "Pay from the wallet: stock is reserved, every spend limit and the balance are checked, and the wallet is debited, all at once. Above the approval threshold the checkout waits in pending_approval for the principal. Send an Idempotency-Key: a retry returns the first answer and never charges twice.",
-                stage: .transacting, scope: "checkout:write", annotations: Self.mutating, write: completeCheckout),
+            completeCheckoutAction,
             Action(
                 name: "delegate_payment", title: "Delegate a payment allowance from the wallet",
                 description: "ACP's delegate_payment against the agent's wallet: an allowance for one checkout (at most max_amount, in its currency, until expires_at, once). complete_checkout with payment_token set to its id must fit it; the wallet's own limits hold as well.",
@@ -251,8 +248,17 @@ package struct CommerceActions: Sendable {
         guard wallet.currency == currency else {
             throw ActionError.invalid("currency_mismatch", "The wallet holds \(wallet.currency); this checkout is in \(currency).")
         }
+        // Paid by another handler: what it reserved before this transaction must be this purchase.
+        let external = try externalPayment(arguments, context: context, checkout: checkout)
+        if external != nil, let threshold = wallet.controls.approvalThreshold, total > threshold {
+            throw ActionError(
+                status: 403, kind: .permission, code: "approval_requires_wallet",
+                message: "This purchase needs the principal's approval (above \(Money(amount: threshold, currency: currency).displayString)); pay it from the wallet, which holds the money while they decide.",
+                details: ["target": .string(id)])
+        }
         do {
-            try wallet.check(amount: total, categories: Set(lines.compactMap { $0["category"]?.stringValue }))
+            try wallet.check(
+                amount: total, categories: Set(lines.compactMap { $0["category"]?.stringValue }), fromBalance: external == nil)
         } catch var error as ActionError {
             var details = error.details?.objectValue ?? [:]
             details["target"] = .string(id)
@@ -292,7 +298,7 @@ package struct CommerceActions: Sendable {
             return ["checkout": pending.json(approval: approval), "order": .null]
         }
         let (order, debit) = try commerce.placeOrder(
-            checkout: checkout, principal: agent.principal, wallet: wallet, db: db, capturingHold: false)
+            checkout: checkout, principal: agent.principal, wallet: wallet, db: db, capturingHold: false, authorization: external)
         if let allowance { try spend(allowance, orderID: order.id, db: db) }
         // Built from what is in hand: the checkout read above, completed by this order (a
         // checkout that waited for approval completes in `decide`, so this one has none).
@@ -306,6 +312,56 @@ package struct CommerceActions: Sendable {
             // Over the trail as it ends with the debit (nothing was appended after it).
             "receipt": try commerce.trail.receipt(for: debit, orderID: order.id, treeSize: debit.seq, in: db),
         ]
+    }
+
+    /// `complete_checkout`: paid from the wallet, or by another registered payment handler
+    /// (`payment_handler`), which authorizes before the purchase's transaction and settles or
+    /// voids after it.
+    var completeCheckoutAction: Action {
+        var action = Action(
+            name: "complete_checkout", title: "Complete a checkout (pay)",
+            description: "Pay from the wallet (or another payment handler the store takes): stock is reserved, every spend limit and the balance are checked, and the wallet is debited, all at once. Above the approval threshold the checkout waits in pending_approval for the principal. Send an Idempotency-Key: a retry returns the first answer and never charges twice.",
+            stage: .transacting, scope: "checkout:write", annotations: Self.mutating, write: completeCheckout)
+        let commerce = self.commerce
+        action.prepares = { arguments in (arguments["payment_handler"]?.stringValue ?? WalletPaymentHandler.id) != WalletPaymentHandler.id }
+        action.prepare = { arguments, context, done in
+            // The wallet needs nothing reserved outside the transaction: the hot path reads nothing here.
+            let handlerID = arguments["payment_handler"]?.stringValue ?? WalletPaymentHandler.id
+            if handlerID == WalletPaymentHandler.id { return done(.success(nil)) }
+            guard let handler = commerce.paymentHandlers[handlerID] else {
+                return done(
+                    .failure(
+                        .invalid(
+                            "unknown_payment_handler",
+                            "This store takes \(commerce.paymentHandlers.ids.joined(separator: ", ")), not \(handlerID).", param: "/payment_handler")))
+            }
+            guard let agent = context.identity?.agent else { return done(.failure(.authenticationRequired)) }
+            let id = arguments["checkout_id"]?.stringValue ?? ""
+            let checkout: Checkout
+            do {
+                checkout = try commerce.database.reading { db in try commerce.checkout(id, agentID: agent.id, db: db) }
+            } catch {
+                return done(.failure(ActionRegistry.actionError(error, "complete_checkout")))
+            }
+            // Only a checkout that can complete now is worth a reservation (the transaction checks again).
+            guard checkout.status == .readyForComplete else { return done(.success(nil)) }
+            let request = PaymentRequest(
+                agentID: agent.id, checkoutID: id, amount: checkout.total, currency: checkout.currency,
+                instrument: arguments["payment_instrument"] ?? [:])
+            handler.authorize(request) { authorized in done(authorized.map { Optional($0.json) }) }
+        }
+        action.finish = { prepared, committed, result in
+            guard let authorization = PaymentAuthorization(json: prepared), let handler = commerce.paymentHandlers[authorization.handlerID]
+            else { return }
+            // Settled only when this request placed the order (a purchase left waiting for the
+            // principal placed none: its reservation is released, the wallet is held instead).
+            if committed, let orderID = result?["order"]?["id"]?.stringValue {
+                handler.settle(authorization, orderID: orderID)
+            } else {
+                handler.void(authorization)
+            }
+        }
+        return action
     }
 
     // MARK: Delegated payment (ACP)
@@ -365,6 +421,27 @@ package struct CommerceActions: Sendable {
     }
 
     /// The allowance `token` if this purchase fits it; otherwise the refusal that says why.
+    /// The authorization another payment handler made for this purchase, checked against it;
+    /// nil when the wallet pays.
+    func externalPayment(_ arguments: JSON, context: ActionContext, checkout: Checkout) throws -> (PaymentAuthorization, any PaymentHandler)? {
+        let handlerID = arguments["payment_handler"]?.stringValue ?? WalletPaymentHandler.id
+        guard handlerID != WalletPaymentHandler.id else { return nil }
+        guard let prepared = context.prepared, let authorization = PaymentAuthorization(json: prepared),
+            authorization.handlerID == handlerID, let handler = commerce.paymentHandlers[handlerID]
+        else {
+            throw ActionError(
+                status: 409, kind: .invalidRequest, code: "payment_not_authorized",
+                message: "\(handlerID) authorized nothing for this purchase; retry.", details: ["target": .string(checkout.id)])
+        }
+        guard authorization.amount == checkout.total, authorization.currency == checkout.currency else {
+            throw ActionError.conflict(
+                "payment_amount_changed",
+                "The checkout changed while \(handlerID) authorized it (\(Money(amount: authorization.amount, currency: authorization.currency).displayString) authorized, \(Money(amount: checkout.total, currency: checkout.currency).displayString) due); retry.",
+                details: ["target": .string(checkout.id)])
+        }
+        return (authorization, handler)
+    }
+
     func usableAllowance(_ token: String, agentID: String, checkout: Checkout, db: StoreConnection) throws -> DelegatedAllowance {
         guard let allowance = try AllowanceStore.find(token, agentID: agentID, db: db) else {
             throw ActionError.invalid("invalid_payment_token", "No delegated allowance \(token) for this agent.", param: "/payment_token")

@@ -12,6 +12,14 @@ public struct Action: Sendable {
     /// A read-only handler that writes its result directly as JSON bytes (from parts serialized
     /// once), for the hottest actions; the registry checks the bytes against the output schema.
     public typealias EncodedHandler = @Sendable (_ arguments: JSON, _ context: ActionContext) throws -> EncodedJSON
+    /// Work a mutating action does before its transaction, off the writer (a payment processor's
+    /// authorization): its result reaches the write handler as `context.prepared`.
+    public typealias PrepareHandler = @Sendable (
+        _ arguments: JSON, _ context: ActionContext, _ done: @escaping @Sendable (Result<JSON?, ActionError>) -> Void
+    ) -> Void
+    /// After the transaction: what was prepared, whether the action's change committed (not a
+    /// refusal, a rollback or a replayed answer), and its result when it did.
+    public typealias FinishHandler = @Sendable (_ prepared: JSON, _ committed: Bool, _ result: JSON?) -> Void
 
     public var name: String
     public var title: String
@@ -23,6 +31,11 @@ public struct Action: Sendable {
     public var handler: Handler
     public var writeHandler: WriteHandler?
     public var encodedHandler: EncodedHandler?
+    public var prepare: PrepareHandler?
+    /// Whether these arguments need `prepare` at all (cheap, no store read): the wallet's
+    /// purchases skip it, and with it the look at the idempotency record that guards it.
+    public var prepares: (@Sendable (_ arguments: JSON) -> Bool)?
+    public var finish: FinishHandler?
     /// The result is a function of the arguments and the store's catalog data (its version):
     /// the registry may answer a repeated call from its result cache.
     public var cacheable = false

@@ -238,6 +238,45 @@ public final class ActionRegistry: @unchecked Sendable {
                             message: "A request with this Idempotency-Key is still being processed; retry after it finishes.")),
                     retryAfter: 1))
         }
+        guard let prepare = entry.action.prepare, entry.action.prepares?(arguments) ?? true else {
+            return transact(entry, write: write, arguments: arguments, context: context, scopeKey: scopeKey, completion: completion)
+        }
+        // A request answered before needs nothing prepared: its stored answer is replayed.
+        if let key, (try? writer.database.reading({ db in
+            try IdempotencyStore.find(agentID: agent?.id ?? "-", action: name, key: key, db: db)
+        })) ?? nil != nil {
+            return transact(entry, write: write, arguments: arguments, context: context, scopeKey: scopeKey, completion: completion)
+        }
+        let inFlight = self.inFlight
+        prepare(arguments, context) { [self] prepared in
+            switch prepared {
+            case .failure(let error):
+                if let scopeKey { inFlight.release(scopeKey) }
+                completion(ActionOutcome(result: .failure(error)))
+            case .success(let value):
+                var context = context
+                context.prepared = value
+                transact(entry, write: write, arguments: arguments, context: context, scopeKey: scopeKey) { outcome in
+                    if let value, let finish = entry.action.finish {
+                        var committed = false, result: JSON?
+                        if case .success(let answer) = outcome.result, !outcome.replayed { (committed, result) = (true, answer) }
+                        finish(value, committed, result)
+                    }
+                    completion(outcome)
+                }
+            }
+        }
+    }
+
+    /// The action's transaction: its idempotency record, its change and its trail entry, at once.
+    private func transact(
+        _ entry: Entry, write: @escaping Action.WriteHandler, arguments: JSON, context: ActionContext, scopeKey: String?,
+        completion: @escaping @Sendable (ActionOutcome) -> Void
+    ) {
+        guard let writer else { return }
+        let name = entry.action.name
+        let agent = context.identity?.agent
+        let key = context.idempotencyKey
         let digest = TrailEntry.digest(arguments)
         let inFlight = self.inFlight
         let trail = writer.trail

@@ -69,6 +69,9 @@ public struct GatewayConfiguration: Sendable {
     public var retention = RetentionPolicy()
     /// Live MCP sessions per creator (an agent, or an anonymous client address).
     public var mcpSessionsPerCreator = 1000
+    /// Payment handlers taken beside the agent's wallet (a payment processor's), each named by
+    /// its id in UCP's instruments and `complete_checkout`'s `payment_handler`.
+    public var paymentHandlers: [any PaymentHandler] = []
     /// Seconds an OAuth access token lives (refresh tokens: 30 days, rotated on use).
     public var oauthAccessTokenTTL: Int64 = 900
     /// Documents the gateway fetches for callers (client ID metadata documents, Web Bot Auth key
@@ -166,6 +169,7 @@ public final class Gateway: @unchecked Sendable {
         settings.checkpointEvery = configuration.checkpointEvery
         settings.approvalTTL = configuration.approvalTTL
         settings.webhookURLs = configuration.webhookURLs
+        settings.paymentHandlers = configuration.paymentHandlers
         // Only orders bought through an approved platform are sent to one.
         settings.publicURL = configuration.sendsOrdersToPlatforms ? configuration.publicURL : nil
         let services = try StoreServices(manifests: manifests, database: database, settings: settings)

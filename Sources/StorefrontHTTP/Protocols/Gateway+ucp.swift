@@ -73,7 +73,7 @@ extension Gateway {
     var ucp: UCP {
         UCP(
             baseURL: configuration.publicURL, productOfVariant: productOfVariant, platforms: platformProfiles,
-            checkoutTTL: configuration.retention.checkoutTTL)
+            checkoutTTL: configuration.retention.checkoutTTL, handlerIDs: commerce.paymentHandlers.ids)
     }
 
     /// Negotiates, reads the body, maps it to the action's arguments, runs the action, and

@@ -22,6 +22,8 @@ struct UCP: Sendable {
     let platforms: PlatformProfiles?
     /// Seconds an untouched checkout is kept (its `expires_at`).
     let checkoutTTL: Int64
+    /// The payment handlers the store takes (the wallet, and any registered beside it).
+    var handlerIDs: [String] = [UCP.walletHandlerID]
 
     func url(_ path: String) -> String { baseURL + path }
 
@@ -233,19 +235,25 @@ struct UCP: Sendable {
         return items(body["line_items"]).map { ["items": $0] }
     }
 
-    /// `complete_checkout`'s arguments: the one instrument must be the wallet's.
+    /// `complete_checkout`'s arguments: the one instrument names a handler the store takes (the
+    /// wallet, or another registered payment handler, which is given the instrument).
     func completeArguments(_ body: JSON) -> Result<JSON, UCPProblem> {
+        let handlers = handlerIDs
         let instruments = body["payment"]?["instruments"]?.arrayValue ?? []
         guard instruments.count == 1, let instrument = instruments.first else {
             return .failure(
                 UCPProblem("payment.instruments must hold exactly one instrument: {id, handler_id: \"\(Self.walletHandlerID)\", type: \"wallet\"}."))
         }
-        guard instrument["handler_id"]?.stringValue == Self.walletHandlerID else {
+        let handler = instrument["handler_id"]?.stringValue ?? ""
+        guard handlers.contains(handler) else {
             return .failure(
                 UCPProblem(
-                    "This store takes payment from the agent's wallet only: handler_id \"\(Self.walletHandlerID)\" (see payment_handlers in /.well-known/ucp)."))
+                    handlers == [Self.walletHandlerID]
+                        ? "This store takes payment from the agent's wallet only: handler_id \"\(Self.walletHandlerID)\" (see payment_handlers in /.well-known/ucp)."
+                        : "This store takes handler_id \(handlers.map { "\"\($0)\"" }.joined(separator: ", ")) (see payment_handlers in /.well-known/ucp)."))
         }
-        return .success([:])
+        if handler == Self.walletHandlerID { return .success([:]) }
+        return .success(["payment_handler": .string(handler), "payment_instrument": instrument])
     }
 
     // MARK: Answers
