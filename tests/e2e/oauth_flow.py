@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import requests
 
 SIGN_IN_LINK = re.compile(r"sign-in link for (\S+) \(valid until [^)]+\): (\S+)")
@@ -47,6 +48,14 @@ def start_callback_server() -> tuple[http.server.ThreadingHTTPServer, str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Callback)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/callback"
+
+
+@pytest.fixture(scope="module")
+def callback():
+    """The loopback redirect URI of a native client (import the fixture where it is used)."""
+    server, url = start_callback_server()
+    yield url
+    server.shutdown()
 
 
 def wait_for_callback(before: int, timeout: float = 15.0) -> dict:

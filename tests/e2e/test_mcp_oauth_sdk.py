@@ -21,7 +21,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from chromium import browser  # noqa: F401 (the fixture)
-from oauth_flow import Callback, sign_in_link, start_callback_server, wait_for_callback
+from oauth_flow import Callback, callback, sign_in_link, wait_for_callback  # noqa: F401 (callback: the fixture)
 from shop import GIFT_PRICE, GIFT_SKU, sql, start_shop
 
 ONE_GIFT = {"items": [{"product_id": "gift-card", "variant_id": GIFT_SKU, "quantity": 1}]}
@@ -33,13 +33,6 @@ def shop(binary, tmp_path_factory):
     s = start_shop(tmp_path_factory.mktemp("mcp-oauth"))
     yield s
     s.server.kill()
-
-
-@pytest.fixture(scope="module")
-def callback():
-    server, url = start_callback_server()
-    yield url
-    server.shutdown()
 
 
 class MemoryStorage:

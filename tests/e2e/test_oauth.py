@@ -11,10 +11,8 @@
 """
 from __future__ import annotations
 
-import http.server
 import json
 import re
-import threading
 import time
 import uuid
 from urllib.parse import parse_qs, urlsplit
@@ -22,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from documents import DocumentServer
 from gateway_process import ACCEPT_BOTH, LegacySession, post_json, rpc_request
 from oauth_flow import (REDIRECT, authorization_request, authorize, code_from, grant, pkce, register_client, sign_in,
                         token_request)
@@ -343,57 +342,30 @@ def test_registration_answers_a_public_client_as_rfc_7591_says(shop):
 # --- client ID metadata documents ----------------------------------------------------------------
 
 
-class _Documents(http.server.BaseHTTPRequestHandler):
-    documents: dict[str, tuple[int, dict, bytes]] = {}
-    hits: list[str] = []
-
-    def do_GET(self):  # noqa: N802
-        type(self).hits.append(self.path)
-        status, headers, body = type(self).documents.get(self.path, (404, {}, b"{}"))
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def documents():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Documents)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", _Documents
-    server.shutdown()
-
-
-def publish(documents, path: str, document: dict | bytes, status: int = 200, headers: dict | None = None) -> str:
-    base, handler = documents
-    body = document if isinstance(document, bytes) else json.dumps(document).encode()
-    handler.documents[path] = (status, {"Content-Type": "application/json", **(headers or {})}, body)
-    return base + path
+    server = DocumentServer()
+    yield server
+    server.close()
 
 
 def test_a_client_id_metadata_document_is_fetched_checked_and_cached(shop, principal, documents):
-    url = documents[0] + "/clients/agent.json"
-    publish(documents, "/clients/agent.json", {"client_id": url, "client_name": "Metadata Agent", "redirect_uris": [REDIRECT],
-                                               "token_endpoint_auth_method": "none"}, headers={"Cache-Control": "max-age=600"})
+    url = documents.base + "/clients/agent.json"
+    documents.publish("/clients/agent.json", {"client_id": url, "client_name": "Metadata Agent", "redirect_uris": [REDIRECT],
+                                              "token_endpoint_auth_method": "none"}, headers={"Cache-Control": "max-age=600"})
     tokens = authorize(shop.server, principal, client={"client_id": url}, scope="orders:read")
     assert requests.post(f"{shop.base_url}/tools/list_orders", json={}, headers=tokens.auth, timeout=10).status_code == 200
     agent = sql(shop.store, f"SELECT display_name, operator FROM agents WHERE id = '{tokens.agent_id}'")[0]
     assert agent == {"display_name": "Metadata Agent", "operator": "127.0.0.1"}
-    hits = documents[1].hits.count("/clients/agent.json")
+    hits = documents.count("/clients/agent.json")
     authorize(shop.server, principal, client={"client_id": url}, scope="orders:read")
-    assert documents[1].hits.count("/clients/agent.json") == hits  # kept for its max-age
+    assert documents.count("/clients/agent.json") == hits  # kept for its max-age
 
 
 @pytest.mark.parametrize("case", ["wrong client_id", "secret", "redirect", "too big", "not json", "404"])
 def test_a_bad_client_id_metadata_document_is_refused_without_a_redirect(shop, documents, case):
     path = f"/clients/bad-{case.replace(' ', '-')}.json"
-    url = documents[0] + path
+    url = documents.base + path
     document = {"client_id": url, "client_name": "Bad", "redirect_uris": [REDIRECT]}
     status, headers = 200, {}
     if case == "wrong client_id":
@@ -401,7 +373,7 @@ def test_a_bad_client_id_metadata_document_is_refused_without_a_redirect(shop, d
     elif case == "secret":
         document["token_endpoint_auth_method"] = "client_secret_basic"
     elif case == "redirect":
-        status, headers = 302, {"Location": documents[0] + "/clients/agent.json"}
+        status, headers = 302, {"Location": documents.base + "/clients/agent.json"}
     elif case == "404":
         status = 404
     body = json.dumps(document).encode()
@@ -409,7 +381,7 @@ def test_a_bad_client_id_metadata_document_is_refused_without_a_redirect(shop, d
         body = json.dumps({**document, "padding": "x" * 100_000}).encode()
     elif case == "not json":
         body = b"<html>hello</html>"
-    publish(documents, path, body, status=status, headers=headers)
+    documents.publish(path, body, status=status, headers=headers)
     _, challenge = pkce()
     r = authorize_redirect(shop.base_url, response_type="code", client_id=url, redirect_uri=REDIRECT, state="s",
                            code_challenge=challenge, code_challenge_method="S256")
@@ -419,14 +391,14 @@ def test_a_bad_client_id_metadata_document_is_refused_without_a_redirect(shop, d
 def test_without_the_test_switch_loopback_and_http_documents_are_not_fetched(binary, tmp_path_factory, documents):
     s = start_shop(tmp_path_factory.mktemp("oauth-strict"))
     try:
-        url = publish(documents, "/clients/strict.json", {"client_id": documents[0] + "/clients/strict.json",
-                                                          "redirect_uris": [REDIRECT]})
-        before = documents[1].hits.count("/clients/strict.json")
+        url = documents.publish("/clients/strict.json", {"client_id": documents.base + "/clients/strict.json",
+                                                         "redirect_uris": [REDIRECT]})
+        before = documents.count("/clients/strict.json")
         _, challenge = pkce()
         r = authorize_redirect(s.base_url, response_type="code", client_id=url, redirect_uri=REDIRECT, state="s",
                                code_challenge=challenge, code_challenge_method="S256")
         assert r.status_code == 400 and "https" in r.text
-        assert documents[1].hits.count("/clients/strict.json") == before
+        assert documents.count("/clients/strict.json") == before
     finally:
         s.server.kill()
 

@@ -23,7 +23,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from chromium import browser  # noqa: F401 (the fixture)
-from oauth_flow import (Callback, authorize, pkce, register_client, sign_in, sign_in_link, start_callback_server,
+from oauth_flow import (Callback, authorize, callback, pkce, register_client, sign_in, sign_in_link,  # noqa: F401 (callback)
                         token_request, wait_for_callback)
 from shop import GIFT_PRICE, GIFT_SKU, sql, start_shop
 
@@ -35,13 +35,6 @@ def shop(binary, tmp_path_factory):
     s = start_shop(tmp_path_factory.mktemp("principal-page"))
     yield s
     s.server.kill()
-
-
-@pytest.fixture(scope="module")
-def callback():
-    server, url = start_callback_server()
-    yield url
-    server.shutdown()
 
 
 def test_grant_limits_approve_and_revoke_in_chromium(shop, browser, callback):

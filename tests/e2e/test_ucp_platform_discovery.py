@@ -9,14 +9,13 @@ nothing is fetched at all.
 """
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import uuid
 
 import pytest
 import requests
 
+from documents import DocumentServer
 from receiver import receiver  # noqa: F401 (the fixture)
 from shop import GIFT_SKU, start_shop
 from test_ucp_platform import PLATFORM_KID, platform_jwk, signed_post
@@ -24,32 +23,11 @@ from test_ucp_platform import PLATFORM_KID, platform_jwk, signed_post
 VERSION = "2026-08-25"
 
 
-class Platform(http.server.BaseHTTPRequestHandler):
-    """Platform profiles on loopback, by path."""
-
-    profiles: dict[str, tuple[int, dict, bytes]] = {}
-    hits: list[str] = []
-
-    def do_GET(self):  # noqa: N802
-        type(self).hits.append(self.path)
-        status, headers, body = type(self).profiles.get(self.path, (404, {}, b"{}"))
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
-def platform_host():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Platform)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+def platforms():
+    server = DocumentServer()
+    yield server
+    server.close()
 
 
 def profile(webhook: str | None = None, version: str = VERSION) -> dict:
@@ -58,12 +36,6 @@ def profile(webhook: str | None = None, version: str = VERSION) -> dict:
     order = capability("order") | ({"config": {"webhook_url": webhook}} if webhook else {})
     return {"keys": [platform_jwk()], "ucp": {"version": version, "services": {}, "payment_handlers": {}, "capabilities": {
         "dev.ucp.shopping.checkout": [capability("checkout")], "dev.ucp.shopping.order": [order]}}}
-
-
-def publish(host: str, path: str, body, status: int = 200, headers: dict | None = None) -> str:
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    Platform.profiles[path] = (status, {"Content-Type": "application/json", **(headers or {})}, data)
-    return host + path
 
 
 @pytest.fixture(scope="module")
@@ -79,15 +51,15 @@ def create(shop, agent, profile_url: str) -> requests.Response:
                                   "Request-Id": str(uuid.uuid4())}, timeout=15)
 
 
-def test_an_unlisted_platforms_profile_is_fetched_once_and_negotiated(shop, platform_host):
-    url = publish(platform_host, "/a/profile.json", profile(), headers={"Cache-Control": "max-age=600"})
+def test_an_unlisted_platforms_profile_is_fetched_once_and_negotiated(shop, platforms):
+    url = platforms.publish("/a/profile.json", profile(), headers={"Cache-Control": "max-age=600"})
     agent = shop.buyer(funds=100_000)
-    before = Platform.hits.count("/a/profile.json")
+    before = platforms.count("/a/profile.json")
     for _ in range(3):
         r = create(shop, agent, url)
         assert r.status_code == 201, r.text
         assert r.json()["ucp"]["version"] == VERSION
-    assert Platform.hits.count("/a/profile.json") - before == 1
+    assert platforms.count("/a/profile.json") - before == 1
 
 
 @pytest.mark.parametrize("case, status, code", [
@@ -97,23 +69,23 @@ def test_an_unlisted_platforms_profile_is_fetched_once_and_negotiated(shop, plat
     ("too big", 424, "profile_unreachable"),
     ("other version", 422, "version_unsupported"),
 ])
-def test_a_profile_that_cannot_be_used_is_refused_as_ucp_says(shop, platform_host, case, status, code):
+def test_a_profile_that_cannot_be_used_is_refused_as_ucp_says(shop, platforms, case, status, code):
     path = "/bad/" + case.replace(" ", "-") + ".json"
     if case == "redirect":
-        publish(platform_host, path, b"", status=302, headers={"Location": platform_host + "/a/profile.json"})
+        platforms.publish(path, b"", status=302, headers={"Location": platforms.base + "/a/profile.json"})
     elif case == "not a profile":
-        publish(platform_host, path, {"name": "not ucp"})
+        platforms.publish(path, {"name": "not ucp"})
     elif case == "too big":
-        publish(platform_host, path, {**profile(), "padding": "x" * 300_000})
+        platforms.publish(path, {**profile(), "padding": "x" * 300_000})
     elif case == "other version":
-        publish(platform_host, path, profile(version="2025-01-01"))
-    r = create(shop, shop.buyer(funds=0), platform_host + path)
+        platforms.publish(path, profile(version="2025-01-01"))
+    r = create(shop, shop.buyer(funds=0), platforms.base + path)
     assert r.status_code == status, (case, r.status_code, r.text)
     assert r.json()["code"] == code, r.text
 
 
-def test_a_signed_request_of_a_fetched_platform_sends_it_the_order(shop, platform_host, receiver):
-    url = publish(platform_host, "/b/profile.json", profile(webhook=receiver.url))
+def test_a_signed_request_of_a_fetched_platform_sends_it_the_order(shop, platforms, receiver):
+    url = platforms.publish("/b/profile.json", profile(webhook=receiver.url))
     agent = shop.buyer(funds=100_000)
     headers = {**agent.auth, "UCP-Agent": f'profile="{url}"', "Idempotency-Key": str(uuid.uuid4()), "Request-Id": str(uuid.uuid4())}
     created = signed_post(shop.url("/checkout-sessions"), {"line_items": [{"item": {"id": GIFT_SKU}, "quantity": 1}]}, headers)
@@ -127,12 +99,12 @@ def test_a_signed_request_of_a_fetched_platform_sends_it_the_order(shop, platfor
     assert "keyid=" in delivery["headers"]["Signature-Input"]
 
 
-def test_without_the_test_switch_a_loopback_profile_is_not_fetched(binary, tmp_path_factory, platform_host):
-    url = publish(platform_host, "/c/profile.json", profile())
+def test_without_the_test_switch_a_loopback_profile_is_not_fetched(binary, tmp_path_factory, platforms):
+    url = platforms.publish("/c/profile.json", profile())
     strict = start_shop(tmp_path_factory.mktemp("ucp-discovery-strict"))
     listed = start_shop(tmp_path_factory.mktemp("ucp-discovery-listed"), extra=("--ucp-listed-platforms-only", "--allow-private-fetches"))
     try:
-        before = Platform.hits.count("/c/profile.json")
+        before = platforms.count("/c/profile.json")
         r = create(strict, strict.buyer(funds=0), url)
         assert r.status_code == 400 and r.json()["code"] == "invalid_profile_url" and "https" in r.json()["content"], r.text
         https_loopback = url.replace("http://", "https://")
@@ -141,7 +113,7 @@ def test_without_the_test_switch_a_loopback_profile_is_not_fetched(binary, tmp_p
         assert "private, loopback or link-local" in r.json()["content"], r.text
         r = create(listed, listed.buyer(funds=0), url)
         assert r.status_code == 424 and "approved" in r.json()["content"], r.text
-        assert Platform.hits.count("/c/profile.json") == before
+        assert platforms.count("/c/profile.json") == before
     finally:
         strict.server.kill()
         listed.server.kill()

@@ -15,10 +15,8 @@ by `http-message-signatures`, a client we did not write) with the directory's ke
 from __future__ import annotations
 
 import datetime as dt
-import http.server
 import json
 import secrets
-import threading
 import time
 
 import pytest
@@ -26,6 +24,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algorithms
 
+from documents import DocumentServer
 from shop import ed25519_jwk, start_shop
 from support import assert_json_error, rfc7638_thumbprint
 
@@ -33,52 +32,31 @@ DIRECTORY = "/.well-known/http-message-signatures-directory"
 MEDIA_TYPE = "application/http-message-signatures-directory+json"
 
 
-class Operator(http.server.BaseHTTPRequestHandler):
-    """An agent operator's origin on loopback: its key directory, as the test sets it."""
-
-    keys: list[dict] = []
-    headers_out: dict = {}
-    status = 200
-    body_override: bytes | None = None
-    hits = 0
-
-    def do_GET(self):  # noqa: N802
-        if self.path != DIRECTORY:
-            self.send_response(404)
-            self.end_headers()
-            return
-        type(self).hits += 1
-        body = type(self).body_override or json.dumps({"keys": type(self).keys}).encode()
-        self.send_response(type(self).status)
-        self.send_header("Content-Type", MEDIA_TYPE)
-        for name, value in type(self).headers_out.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def operator():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Operator)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    """An agent operator's origin on loopback: its key directory, as each test publishes it."""
+    server = DocumentServer()
+    yield server
+    server.close()
+
+
+def publish(operator: DocumentServer, keys: list[dict], *, max_age: int = 1, status: int = 200, headers: dict | None = None,
+            body: bytes | None = None) -> None:
+    operator.publish(DIRECTORY, body or {"keys": keys}, status=status, content_type=MEDIA_TYPE,
+                     headers={"Cache-Control": f"max-age={max_age}", **(headers or {})})
+
+
+def jwk_of(key: Ed25519PrivateKey, **extra) -> dict:
+    return {**ed25519_jwk(key), "kid": rfc7638_thumbprint(ed25519_jwk(key)), **extra}
 
 
 @pytest.fixture
 def directory(operator):
-    """A fresh key published (with max-age=1) and the origin; the class state reset."""
+    """A fresh key published (max-age=1) and the origin."""
     key = Ed25519PrivateKey.generate()
-    Operator.keys = [{**ed25519_jwk(key), "kid": rfc7638_thumbprint(ed25519_jwk(key)), "use": "sig"}]
-    Operator.headers_out = {"Cache-Control": "max-age=1"}
-    Operator.status = 200
-    Operator.body_override = None
+    publish(operator, [jwk_of(key, use="sig")])
     time.sleep(1.1)  # what the previous test published has expired from the gateway's cache
-    return key, operator
+    return key, operator.base
 
 
 @pytest.fixture(scope="module")
@@ -145,11 +123,11 @@ def test_a_signature_by_a_directory_key_is_verified_and_the_operator_is_known(sh
     assert seen.get(f"{host} (verified)", 0) >= 2, seen
 
 
-def test_the_directory_rotates_its_key_and_the_old_signature_fails(shop, directory):
+def test_the_directory_rotates_its_key_and_the_old_signature_fails(shop, directory, operator):
     old, origin = directory
     assert send(signed(shop.url("/catalog?q=lamp"), old, origin)).status_code == 200
     new = Ed25519PrivateKey.generate()
-    Operator.keys = [{**ed25519_jwk(new), "kid": rfc7638_thumbprint(ed25519_jwk(new))}]
+    publish(operator, [jwk_of(new)])
     time.sleep(1.2)  # the directory said max-age=1
     r = send(signed(shop.url("/catalog?q=lamp"), old, origin))
     error = refused(r, "unknown_key")
@@ -157,15 +135,15 @@ def test_the_directory_rotates_its_key_and_the_old_signature_fails(shop, directo
     assert send(signed(shop.url("/catalog?q=lamp"), new, origin)).status_code == 200
 
 
-def test_a_fresh_directory_is_fetched_once(shop, directory):
+def test_a_fresh_directory_is_fetched_once(shop, directory, operator):
     key, origin = directory
     # `localhost` is another origin than `127.0.0.1` (the others' cache is not touched)
     origin = origin.replace("127.0.0.1", "localhost")
-    Operator.headers_out = {"Cache-Control": "max-age=300"}
-    before = Operator.hits
+    publish(operator, [jwk_of(key)], max_age=300)
+    before = operator.count(DIRECTORY)
     for _ in range(5):
         assert send(signed(shop.url("/catalog?q=tent"), key, origin)).status_code == 200
-    assert Operator.hits - before == 1
+    assert operator.count(DIRECTORY) - before == 1
 
 
 def test_a_forged_or_replayed_signature_is_refused(shop, directory):
@@ -195,31 +173,32 @@ def test_visa_tap_tags_are_accepted_with_their_bounds(shop, directory):
 
 
 @pytest.mark.parametrize("case", ["redirect", "too big", "not a key set", "server error", "wrong kid"])
-def test_an_unusable_directory_verifies_nothing(shop, directory, case):
+def test_an_unusable_directory_verifies_nothing(shop, directory, operator, case):
     key, origin = directory
+    keys = [jwk_of(key)]
     if case == "redirect":
-        Operator.status, Operator.headers_out = 302, {"Location": origin + "/elsewhere", "Cache-Control": "max-age=1"}
+        publish(operator, keys, status=302, headers={"Location": origin + "/elsewhere"})
     elif case == "too big":
-        Operator.body_override = json.dumps({"keys": Operator.keys, "pad": "x" * 200_000}).encode()
+        publish(operator, keys, body=json.dumps({"keys": keys, "pad": "x" * 200_000}).encode())
     elif case == "not a key set":
-        Operator.body_override = b"<html>keys</html>"
+        publish(operator, keys, body=b"<html>keys</html>")
     elif case == "server error":
-        Operator.status = 500
+        publish(operator, keys, status=500)
     elif case == "wrong kid":
-        Operator.keys = [{**Operator.keys[0], "kid": "not-the-thumbprint"}]
+        publish(operator, [{**keys[0], "kid": "not-the-thumbprint"}])
     r = send(signed(shop.url("/catalog"), key, origin))
     assert r.status_code == 401, (case, r.status_code, r.text)
     assert r.json()["error"]["code"] in ("key_directory_unavailable", "unknown_key"), r.text
 
 
-def test_without_the_test_switch_a_loopback_directory_is_not_fetched(binary, tmp_path_factory, directory):
+def test_without_the_test_switch_a_loopback_directory_is_not_fetched(binary, tmp_path_factory, directory, operator):
     key, origin = directory
     s = start_shop(tmp_path_factory.mktemp("web-bot-auth-strict"))
     try:
-        before = Operator.hits
+        before = operator.count(DIRECTORY)
         r = send(signed(s.url("/catalog"), key, origin))
         error = refused(r, "key_directory_unavailable")
         assert "https" in error["message"]
-        assert Operator.hits == before
+        assert operator.count(DIRECTORY) == before
     finally:
         s.server.kill()

@@ -236,3 +236,59 @@ final class BoundedFetch: NSObject, URLSessionDataDelegate, @unchecked Sendable 
         }
     }
 }
+
+/// Whether a request that needs a document fetches it, waits for the fetch under way, or (too
+/// many waiting already) goes on without it.
+enum FetchTurn { case fetch, wait, full }
+
+/// Documents fetched for callers and kept until they expire (key directories, platform
+/// profiles): each URL is fetched once at a time — requests that need it meanwhile wait for that
+/// fetch (at most 256 per URL; more go on without it) — and what a fetch taught is kept as an
+/// `Entry` until its `until`. A busy gateway's refusal taught nothing and is not kept.
+final class FetchedDocuments<Entry: Sendable>: @unchecked Sendable {
+    private let cache: BoundedMemo<String, Entry>
+    private let until: @Sendable (Entry) -> Int64
+    private let lock = NSLock()
+    private var waiting: [String: [@Sendable () -> Void]] = [:]
+
+    init(capacity: Int, until: @escaping @Sendable (Entry) -> Int64) {
+        cache = BoundedMemo(capacity: capacity)
+        self.until = until
+    }
+
+    /// What is known of `url`, unless it expired.
+    func known(_ url: String, now: Int64 = unixNow()) -> Entry? {
+        guard let entry = cache[url], until(entry) > now else { return nil }
+        return entry
+    }
+
+    /// Fetches `url` with `fetch` unless it is known, turns the answer into an entry with
+    /// `entry`, and runs `then` once it is known (on a background queue).
+    func load(
+        _ url: String, fetch: BoundedFetch, accept: String, caller: String,
+        entry: @escaping @Sendable (Result<BoundedFetch.Fetched, BoundedFetch.Failure>) -> Entry,
+        then: @escaping @Sendable () -> Void
+    ) {
+        if known(url) != nil { return then() }
+        let turn: FetchTurn = lock.withLock {
+            if var list = waiting[url] {
+                guard list.count < 256 else { return .full }
+                list.append(then)
+                waiting[url] = list
+                return .wait
+            }
+            waiting[url] = [then]
+            return .fetch
+        }
+        switch turn {
+        case .wait: return
+        case .full: return then()
+        case .fetch: break
+        }
+        fetch.get(url, accept: accept, caller: caller) { [self] result in
+            if case .failure(let failure) = result, failure.transient {} else { cache.insert(url, entry(result)) }
+            let waiters = lock.withLock { waiting.removeValue(forKey: url) ?? [] }
+            for waiter in waiters { DispatchQueue.global().async(execute: waiter) }
+        }
+    }
+}

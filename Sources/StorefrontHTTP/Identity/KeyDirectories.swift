@@ -33,10 +33,9 @@ final class KeyDirectories: @unchecked Sendable {
     static let maxKeys = 32
 
     let allowPrivate: Bool
-    private let cache = BoundedMemo<String, Directory>(capacity: 1024)
+    private let documents = FetchedDocuments<Directory>(capacity: 1024) { $0.until }
     private let nonces = BoundedMemo<String, Int64>(capacity: 65_536)
     private let lock = NSLock()
-    private var waiting: [String: [@Sendable () -> Void]] = [:]
 
     init(allowPrivate: Bool) {
         self.allowPrivate = allowPrivate
@@ -78,37 +77,13 @@ final class KeyDirectories: @unchecked Sendable {
     // MARK: The cache
 
     /// The directory of `origin` when it is known (fetched, or failed recently), else nil.
-    func cached(_ origin: String, now: Int64 = unixNow()) -> Directory? {
-        guard let entry = cache[origin], entry.until > now else { return nil }
-        return entry
-    }
+    func cached(_ origin: String, now: Int64 = unixNow()) -> Directory? { documents.known(origin + Self.path, now: now) }
 
     /// Fetches `origin`'s directory unless it is known; `then` runs once it is (on a background queue).
     func load(_ origin: String, caller: String, then: @escaping @Sendable () -> Void) {
-        if cached(origin) != nil { return then() }
-        enum Turn { case fetch, wait, full }
-        let turn: Turn = lock.withLock {
-            if var list = waiting[origin] {
-                guard list.count < 256 else { return .full }
-                list.append(then)
-                waiting[origin] = list
-                return .wait
-            }
-            waiting[origin] = [then]
-            return .fetch
-        }
-        switch turn {
-        case .wait: return
-        case .full: return then()  // too many wait on one origin: this one goes on without it
-        case .fetch: break
-        }
-        BoundedFetch(maxBytes: 64 * 1024, timeout: 5, allowPrivate: allowPrivate).get(origin + Self.path, accept: Self.mediaType, caller: caller) {
-            [self] result in
-            // A busy gateway learnt nothing about the origin: that is not remembered.
-            if case .failure(let failure) = result, failure.transient {} else { cache.insert(origin, Self.directory(from: result)) }
-            let waiters = lock.withLock { waiting.removeValue(forKey: origin) ?? [] }
-            for waiter in waiters { DispatchQueue.global().async(execute: waiter) }
-        }
+        documents.load(
+            origin + Self.path, fetch: BoundedFetch(maxBytes: 64 * 1024, timeout: 5, allowPrivate: allowPrivate), accept: Self.mediaType,
+            caller: caller, entry: { Self.directory(from: $0) }, then: then)
     }
 
     static func directory(from result: Result<BoundedFetch.Fetched, BoundedFetch.Failure>, now: Int64 = unixNow()) -> Directory {

@@ -28,9 +28,7 @@ final class PlatformProfiles: @unchecked Sendable {
     let registry: [String: JSON]
     let discover: Bool
     let allowPrivate: Bool
-    private let cache = BoundedMemo<String, Entry>(capacity: 1024)
-    private let lock = NSLock()
-    private var waiting: [String: [@Sendable () -> Void]] = [:]
+    private let documents = FetchedDocuments<Entry>(capacity: 1024) { $0.until }
 
     init(registry: [String: JSON], discover: Bool, allowPrivate: Bool) {
         self.registry = registry
@@ -41,8 +39,7 @@ final class PlatformProfiles: @unchecked Sendable {
     /// The profile at `url` when it is known: approved by the merchant, or fetched (or failed) recently.
     func known(_ url: String, now: Int64 = unixNow()) -> Entry? {
         if let profile = registry[url] { return Entry(profile: profile, failure: nil, until: .max, webhookAllowed: true) }
-        guard let entry = cache[url], entry.until > now else { return nil }
-        return entry
+        return documents.known(url, now: now)
     }
 
     /// Whether a request naming `url` must wait for its profile to be fetched.
@@ -64,33 +61,11 @@ final class PlatformProfiles: @unchecked Sendable {
 
     /// Fetches the profile at `url` unless it is known; `then` runs once it is (on a background queue).
     func load(_ url: String, caller: String, then: @escaping @Sendable () -> Void) {
-        if known(url) != nil { return then() }
-        enum Turn { case fetch, wait, full }
-        let turn: Turn = lock.withLock {
-            if var list = waiting[url] {
-                guard list.count < 256 else { return .full }
-                list.append(then)
-                waiting[url] = list
-                return .wait
-            }
-            waiting[url] = [then]
-            return .fetch
-        }
-        switch turn {
-        case .wait: return
-        case .full: return then()  // too many wait on one profile: this one goes on without it
-        case .fetch: break
-        }
+        if registry[url] != nil { return then() }
         let allowPrivate = self.allowPrivate
-        BoundedFetch(maxBytes: Self.maxBytes, timeout: 5, allowPrivate: allowPrivate).get(url, accept: "application/json", caller: caller) {
-            [self] result in
-            // A busy gateway learnt nothing about the profile: that is not remembered.
-            if case .failure(let failure) = result, failure.transient {} else {
-                cache.insert(url, Self.entry(from: result, url: url, allowPrivate: allowPrivate))
-            }
-            let waiters = lock.withLock { waiting.removeValue(forKey: url) ?? [] }
-            for waiter in waiters { DispatchQueue.global().async(execute: waiter) }
-        }
+        documents.load(
+            url, fetch: BoundedFetch(maxBytes: Self.maxBytes, timeout: 5, allowPrivate: allowPrivate), accept: "application/json",
+            caller: caller, entry: { Self.entry(from: $0, url: url, allowPrivate: allowPrivate) }, then: then)
     }
 
     static func entry(from result: Result<BoundedFetch.Fetched, BoundedFetch.Failure>, url: String, allowPrivate: Bool, now: Int64 = unixNow())
