@@ -34,6 +34,10 @@ final class RecordingProcessor: PaymentHandler, @unchecked Sendable {
         }
     }
 
+    var ucpDescriptor: (name: String, entry: JSON)? {
+        ("com.example.processor", ["id": .string(id), "version": "2026-08-25", "available_instruments": [["type": "card"]], "config": [:]])
+    }
+
     func capture(_ authorization: PaymentAuthorization, orderID: String, db: StoreConnection) throws { note("capture \(orderID)") }
     func settle(_ authorization: PaymentAuthorization, orderID: String) { note("settle \(orderID)") }
     func void(_ authorization: PaymentAuthorization) { note("void \(authorization.reference)") }
@@ -131,5 +135,19 @@ struct PaymentHandlerTests {
         let unknown = store.call("complete_checkout", ["checkout_id": .string(id), "payment_handler": "nope"], key: "k")
         guard case .failure(let named) = unknown.result else { Issue.record("an unknown handler paid"); return }
         #expect(named.code == "unknown_payment_handler" && named.message.contains("test-processor") && named.message.contains("wallet"))
+    }
+
+    @Test("UCP lists the processor beside the wallet and maps its instrument to it")
+    func ucp() throws {
+        let store = try Store()
+        let profile = try JSON.parse(bytes: store.gateway.documents.ucpProfile.bytes)
+        #expect(profile["ucp"]?["payment_handlers"]?["com.example.processor"]?[0]?["id"] == "test-processor")
+        #expect(profile["ucp"]?["payment_handlers"]?["dev.storefront.wallet"] != nil)
+        let instrument: JSON = ["id": "pi_1", "handler_id": "test-processor", "type": "card", "token": "tok_9"]
+        let mapped = try store.gateway.ucp.completeArguments(["payment": ["instruments": [instrument]]]).get()
+        #expect(mapped == ["payment_handler": "test-processor", "payment_instrument": instrument])
+        guard case .failure = store.gateway.ucp.completeArguments(["payment": ["instruments": [["handler_id": "other"]]]]) else {
+            Issue.record("an unknown handler was mapped"); return
+        }
     }
 }

@@ -73,6 +73,14 @@ public protocol PaymentHandler: Sendable {
     func settle(_ authorization: PaymentAuthorization, orderID: String)
     /// The purchase did not happen: release the reservation.
     func void(_ authorization: PaymentAuthorization)
+    /// How UCP lists the handler (see the default below).
+    var ucpDescriptor: (name: String, entry: JSON)? { get }
+}
+
+extension PaymentHandler {
+    /// How UCP's profile and checkout answers list the handler: its reverse-domain name and its
+    /// entry (`{id, version, available_instruments, config}`); nil keeps it out of UCP's lists.
+    public var ucpDescriptor: (name: String, entry: JSON)? { nil }
 }
 
 /// The agent's wallet: nothing to reserve outside (the balance is checked and debited inside the
@@ -97,6 +105,10 @@ public struct PaymentHandlers: Sendable {
     public init() {}
 
     public var ids: [String] { byID.keys.sorted() }
+    /// The handlers beside the wallet that describe themselves to UCP.
+    public var ucpDescriptors: [(name: String, entry: JSON)] {
+        byID.keys.sorted().compactMap { byID[$0]?.ucpDescriptor }
+    }
     public subscript(id: String) -> (any PaymentHandler)? { byID[id] }
 
     /// Adds (or replaces) a handler.

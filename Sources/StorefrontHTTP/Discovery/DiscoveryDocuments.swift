@@ -66,6 +66,8 @@ struct StoreFacts {
     let version: String
     let maxBodyBytes: Int
     var openRegistration = true
+    /// Payment handlers beside the wallet, as UCP's profile lists them.
+    var paymentHandlerDescriptors: [(name: String, entry: JSON)] = []
     /// The rate-limit policy as published (null when nothing is limited).
     var rateLimits: JSON = .null
 
@@ -364,7 +366,7 @@ struct StoreFacts {
     }
 
     func ucpProfile(jwks: [JSON]) -> JSON {
-        UCP(baseURL: baseURL, productOfVariant: [:], platforms: nil, checkoutTTL: 0).profile(jwks: jwks)
+        UCP(baseURL: baseURL, productOfVariant: [:], platforms: nil, checkoutTTL: 0, handlerDescriptors: paymentHandlerDescriptors).profile(jwks: jwks)
     }
 
     /// The MCP server card (SEP-2127 draft): who the server is and where it listens.

@@ -189,6 +189,7 @@ public final class Gateway: @unchecked Sendable {
             manifests: manifests, baseURL: configuration.publicURL, version: configuration.version,
             maxBodyBytes: configuration.maxBodyBytes)
         facts.openRegistration = configuration.openRegistration
+        facts.paymentHandlerDescriptors = services.commerce.paymentHandlers.ucpDescriptors
         let trail = services.trail, commerce = services.commerce
         let inbox = Inbox(database: database)
         self.inbox = inbox

@@ -73,7 +73,8 @@ extension Gateway {
     var ucp: UCP {
         UCP(
             baseURL: configuration.publicURL, productOfVariant: productOfVariant, platforms: platformProfiles,
-            checkoutTTL: configuration.retention.checkoutTTL, handlerIDs: commerce.paymentHandlers.ids)
+            checkoutTTL: configuration.retention.checkoutTTL, handlerIDs: commerce.paymentHandlers.ids,
+            handlerDescriptors: commerce.paymentHandlers.ucpDescriptors)
     }
 
     /// Negotiates, reads the body, maps it to the action's arguments, runs the action, and

@@ -24,6 +24,8 @@ struct UCP: Sendable {
     let checkoutTTL: Int64
     /// The payment handlers the store takes (the wallet, and any registered beside it).
     var handlerIDs: [String] = [UCP.walletHandlerID]
+    /// How the handlers beside the wallet describe themselves (UCP's `payment_handlers` entries).
+    var handlerDescriptors: [(name: String, entry: JSON)] = []
 
     func url(_ path: String) -> String { baseURL + path }
 
@@ -88,7 +90,15 @@ struct UCP: Sendable {
     ]
 
     var paymentHandlers: JSON {
-        .object([
+        var handlers = walletHandlers
+        for (name, entry) in handlerDescriptors {
+            handlers[name] = .array((handlers[name]?.arrayValue ?? []) + [entry])
+        }
+        return .object(handlers)
+    }
+
+    private var walletHandlers: [String: JSON] {
+        [
             Self.walletHandlerName: [
                 [
                     "id": .string(Self.walletHandlerID), "version": .string(Self.version),
@@ -99,7 +109,7 @@ struct UCP: Sendable {
                     ],
                 ]
             ]
-        ])
+        ]
     }
 
     /// `/.well-known/ucp`.
