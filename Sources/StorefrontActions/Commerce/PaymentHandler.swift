@@ -69,7 +69,9 @@ public protocol PaymentHandler: Sendable {
     func authorize(_ request: PaymentRequest, completion: @escaping @Sendable (Result<PaymentAuthorization, ActionError>) -> Void)
     /// Records the handler's side of the purchase, inside its transaction (throwing rolls it back).
     func capture(_ authorization: PaymentAuthorization, orderID: String, db: StoreConnection) throws
-    /// The order committed: take the money (after the commit, never on the writer).
+    /// The order committed: take the money (after the commit, never on the writer). Called once,
+    /// in this process: a handler that must not lose a capture to a crash between the commit and
+    /// this call records it in `capture` (same transaction) and settles from that record.
     func settle(_ authorization: PaymentAuthorization, orderID: String)
     /// The purchase did not happen: release the reservation.
     func void(_ authorization: PaymentAuthorization)
