@@ -66,6 +66,62 @@
     return limits;
   }
 
+  // ---- Passkeys (WebAuthn): bytes travel as base64url
+
+  function fromB64url(text) {
+    const b64 = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
+    return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  }
+
+  function toB64url(buffer) {
+    let binary = "";
+    for (const byte of new Uint8Array(buffer)) binary += String.fromCharCode(byte);
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  async function signInWithPasskey() {
+    const options = await api("POST", "/principal/api/passkeys/options", { purpose: "sign-in" });
+    const credential = await navigator.credentials.get({
+      publicKey: { challenge: fromB64url(options.challenge), rpId: options.rpId, timeout: options.timeout,
+        userVerification: options.userVerification, allowCredentials: [] },
+    });
+    const r = credential.response;
+    const data = await api("POST", "/principal/api/passkeys/sign-in", {
+      id: credential.id,
+      response: { clientDataJSON: toB64url(r.clientDataJSON), authenticatorData: toB64url(r.authenticatorData),
+        signature: toB64url(r.signature), userHandle: r.userHandle ? toB64url(r.userHandle) : "" },
+    });
+    csrf = data.csrf_token;
+    return data.principal;
+  }
+
+  async function enrolPasskey() {
+    const o = await api("POST", "/principal/api/passkeys/options", { purpose: "register" });
+    const credential = await navigator.credentials.create({
+      publicKey: {
+        challenge: fromB64url(o.challenge), rp: o.rp,
+        user: { id: fromB64url(o.user.id), name: o.user.name, displayName: o.user.displayName },
+        pubKeyCredParams: o.pubKeyCredParams, timeout: o.timeout, attestation: o.attestation,
+        authenticatorSelection: o.authenticatorSelection,
+        excludeCredentials: o.excludeCredentials.map((c) => ({ type: c.type, id: fromB64url(c.id) })),
+      },
+    });
+    await api("POST", "/principal/api/passkeys", {
+      id: credential.id,
+      response: { clientDataJSON: toB64url(credential.response.clientDataJSON),
+        attestationObject: toB64url(credential.response.attestationObject) },
+    });
+  }
+
+  async function showPasskeys() {
+    const data = await api("GET", "/principal/api/passkeys");
+    const list = $("passkeys");
+    list.replaceChildren(...data.passkeys.map((p) =>
+      el("li", { class: "passkey", "data-passkey-id": p.id }, "Passkey added " + p.created_at +
+        (p.last_used_at ? ", last used " + p.last_used_at : ", not used yet"))));
+    show("passkeys-panel", true);
+  }
+
   // ---- Signing in
 
   async function signInWithLink(link) {
@@ -80,6 +136,17 @@
 
   function showSignIn() {
     show("sign-in", true);
+    $("passkey-sign-in").hidden = !window.PublicKeyCredential;
+    $("passkey-sign-in").addEventListener("click", async () => {
+      status("");
+      try {
+        await signInWithPasskey();
+        show("sign-in", false);
+        await start();
+      } catch (error) {
+        status(error.message);
+      }
+    });
     $("sign-in-form").addEventListener("submit", async (event) => {
       event.preventDefault();
       status("");
@@ -274,8 +341,24 @@
         await api("DELETE", "/principal/api/session");
         window.location.assign("/principal/");
       });
-      if (params.get("authorize")) await showConsent(params.get("authorize"));
-      else await showAgents();
+      if (params.get("authorize")) {
+        await showConsent(params.get("authorize"));
+      } else {
+        await showAgents();
+        if (window.PublicKeyCredential) {
+          await showPasskeys();
+          $("add-passkey").onclick = async () => {
+            status("");
+            try {
+              await enrolPasskey();
+              status("Passkey added: next time, sign in with it.");
+              await showPasskeys();
+            } catch (error) {
+              status(error.message);
+            }
+          };
+        }
+      }
     } catch (error) {
       status(error.message);
       if (!csrf) showSignIn();

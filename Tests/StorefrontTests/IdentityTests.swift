@@ -119,3 +119,59 @@ extension Result where Failure == OAuthError {
         return nil
     }
 }
+
+/// WebAuthn's parts checked on bytes built here as an authenticator builds them.
+@Suite struct WebAuthnTests {
+    /// A minimal CBOR encoder for the test's own authenticator.
+    static func head(_ major: UInt8, _ n: Int) -> [UInt8] {
+        n < 24 ? [major << 5 | UInt8(n)] : n < 256 ? [major << 5 | 24, UInt8(n)] : [major << 5 | 25, UInt8(n >> 8), UInt8(n & 0xff)]
+    }
+    static func int(_ v: Int) -> [UInt8] { v >= 0 ? head(0, v) : head(1, -1 - v) }
+    static func bytes(_ b: [UInt8]) -> [UInt8] { head(2, b.count) + b }
+    static func text(_ t: String) -> [UInt8] { head(3, t.utf8.count) + Array(t.utf8) }
+
+    @Test func anAttestationAndAnAssertionVerify() throws {
+        let key = P256.Signing.PrivateKey()
+        let raw = Array(key.publicKey.x963Representation)  // 0x04 ‖ x ‖ y
+        let cose = Self.head(5, 5) + Self.int(1) + Self.int(2) + Self.int(3) + Self.int(-7) + Self.int(-1) + Self.int(1)
+            + Self.int(-2) + Self.bytes(Array(raw[1..<33])) + Self.int(-3) + Self.bytes(Array(raw[33..<65]))
+        let credential = [UInt8](repeating: 7, count: 16)
+        let rpHash = Array(SHA256.hash(data: Data("localhost".utf8)))
+        let attested = rpHash + [0x45] + [0, 0, 0, 0] + [UInt8](repeating: 0, count: 16) + [0, 16] + credential + cose
+        let object = Self.head(5, 3) + Self.text("fmt") + Self.text("none") + Self.text("attStmt") + Self.head(5, 0)
+            + Self.text("authData") + Self.bytes(attested)
+        var offset = 0
+        let decoded = try WebAuthn.decode(object, offset: &offset)
+        let data = try WebAuthn.authenticatorData(try #require(decoded[.text("authData")]?.bytes))
+        #expect(data.rpIDHash == rpHash && data.userPresent && data.userVerified && data.credentialID == credential)
+        let jwk = try WebAuthn.jwk(cose: try #require(data.publicKey))
+
+        let assertion = rpHash + [0x05] + [0, 0, 0, 9]
+        let clientData = Array(#"{"type":"webauthn.get","challenge":"abc","origin":"http://localhost:8080"}"#.utf8)
+        let message = assertion + Array(SHA256.hash(data: Data(clientData)))
+        let signature = Array(try key.signature(for: Data(message)).derRepresentation)
+        #expect(WebAuthn.verify(signature: signature, over: message, jwk: jwk))
+        #expect(!WebAuthn.verify(signature: signature, over: message + [0], jwk: jwk))
+        #expect(try WebAuthn.authenticatorData(assertion).signCount == 9)
+        try WebAuthn.checkClientData(clientData, type: "webauthn.get", challenge: "abc", origin: "http://localhost:8080")
+        #expect(throws: WebAuthn.Failure.self) {
+            try WebAuthn.checkClientData(clientData, type: "webauthn.get", challenge: "abc", origin: "https://evil.example")
+        }
+        #expect(throws: WebAuthn.Failure.self) {
+            try WebAuthn.checkClientData(clientData, type: "webauthn.create", challenge: "abc", origin: "http://localhost:8080")
+        }
+    }
+
+    @Test func malformedCBORIsRefused() {
+        for bad: [UInt8] in [[], [0x5f], [0x59, 0xff, 0xff], [0x9a, 0xff, 0xff, 0xff, 0xff], [0xfb, 0, 0, 0, 0, 0, 0, 0, 0],
+                             Array(repeating: 0x81, count: 40) + [0x00], [0xa1, 0x01]] {
+            var offset = 0
+            #expect(throws: WebAuthn.Failure.self, "\(bad)") { _ = try WebAuthn.decode(bad, offset: &offset) }
+        }
+        #expect(throws: WebAuthn.Failure.self) { _ = try WebAuthn.authenticatorData([UInt8](repeating: 0, count: 36)) }
+        // an RSA (kty 3) key is not taken
+        var offset = 0
+        let rsa = (try? WebAuthn.decode(Self.head(5, 2) + Self.int(1) + Self.int(3) + Self.int(3) + Self.int(-257), offset: &offset))!
+        #expect(throws: WebAuthn.Failure.self) { _ = try WebAuthn.jwk(cose: rsa) }
+    }
+}

@@ -378,6 +378,7 @@ public final class Gateway: @unchecked Sendable {
         addEscalationRoutes(to: &router)
         addOAuthRoutes(to: &router)
         addPrincipalRoutes(to: &router)
+        addPasskeyRoutes(to: &router)
         addACPRoutes(to: &router)
         addACPFeedRoutes(to: &router)
         for route in Endpoints.actionRoutes {

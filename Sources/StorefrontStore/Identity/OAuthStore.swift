@@ -394,6 +394,69 @@ package struct OAuthStore: Sendable {
         }
     }
 
+    // MARK: Passkeys
+
+    /// Passkeys one principal may enrol.
+    package static let passkeysPerPrincipal: Int64 = 20
+
+    /// Enrols a passkey for `principal`; false when the credential is enrolled already or the
+    /// principal has as many as they may.
+    package func addPasskey(principal: String, credentialID: String, publicKey: JSON, signCount: Int64, now: Int64 = unixNow()) throws -> Bool {
+        try database.write { db in
+            let count = try db.queryOne("SELECT count(*) FROM principal_passkeys WHERE principal = ?", [.text(principal)])?[0].int ?? 0
+            guard count < Self.passkeysPerPrincipal else { return false }
+            return try db.run(
+                """
+                INSERT INTO principal_passkeys (credential_id, principal, public_key, sign_count, created_at)
+                VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                """,
+                [.text(credentialID), .text(principal), .text(publicKey.compactString), .integer(signCount), .integer(now)]) == 1
+        }
+    }
+
+    package func passkey(_ credentialID: String) throws -> (principal: String, publicKey: JSON, signCount: Int64)? {
+        try database.read { db in
+            guard let row = try db.queryOne("SELECT * FROM principal_passkeys WHERE credential_id = ?", [.text(credentialID)]) else { return nil }
+            let r = RowDecoder(row, table: "principal_passkeys")
+            return (try r.text("principal"), try r.json("public_key"), try r.int("sign_count"))
+        }
+    }
+
+    package func passkeys(of principal: String) throws -> [JSON] {
+        try database.read { db in
+            try db.query(
+                "SELECT credential_id, created_at, last_used_at FROM principal_passkeys WHERE principal = ? ORDER BY created_at, credential_id",
+                [.text(principal)]
+            ).map { row in
+                let r = RowDecoder(row, table: "principal_passkeys")
+                return [
+                    "id": .string(try r.text("credential_id")), "created_at": .string(isoTime(try r.int("created_at"))),
+                    "last_used_at": r.optionalInt("last_used_at").map { .string(isoTime($0)) } ?? .null,
+                ]
+            }
+        }
+    }
+
+    /// Records a sign-in with a passkey: false when its counter went backwards (a cloned
+    /// authenticator: WebAuthn §6.1.1) — counters that stay at zero are authenticators without one.
+    package func usePasskey(_ credentialID: String, signCount: Int64, now: Int64 = unixNow()) throws -> Bool {
+        try database.write { db in
+            guard let stored = try db.queryOne("SELECT sign_count FROM principal_passkeys WHERE credential_id = ?", [.text(credentialID)])?[0].int
+            else { return false }
+            if stored > 0 || signCount > 0 { guard signCount > stored else { return false } }
+            try db.run(
+                "UPDATE principal_passkeys SET sign_count = ?, last_used_at = ? WHERE credential_id = ?",
+                [.integer(signCount), .integer(now), .text(credentialID)])
+            return true
+        }
+    }
+
+    package func removePasskey(_ credentialID: String, principal: String) throws -> Bool {
+        try database.write { db in
+            try db.run("DELETE FROM principal_passkeys WHERE credential_id = ? AND principal = ?", [.text(credentialID), .text(principal)]) == 1
+        }
+    }
+
     // MARK: Principal sessions
 
     /// Spends a sign-in link's nonce: false when it was used before.

@@ -560,6 +560,17 @@ extension StoreMigrations {
                 nonce TEXT PRIMARY KEY,
                 expires_at BIGINT NOT NULL
             );
+            -- The principal's passkeys (WebAuthn): the credential's id, its ES256 public key as a JWK,
+            -- and the authenticator's signature counter.
+            CREATE TABLE principal_passkeys (
+                credential_id TEXT PRIMARY KEY,
+                principal TEXT NOT NULL,
+                public_key TEXT NOT NULL,
+                sign_count BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                last_used_at BIGINT
+            );
+            CREATE INDEX principal_passkeys_principal ON principal_passkeys (principal);
             """),
     ]
 

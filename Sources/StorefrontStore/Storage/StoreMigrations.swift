@@ -623,6 +623,17 @@ public enum StoreMigrations {
                     nonce TEXT PRIMARY KEY,
                     expires_at INTEGER NOT NULL
                 );
+                -- The principal's passkeys (WebAuthn): the credential's id, its ES256 public key as a JWK,
+                -- and the authenticator's signature counter.
+                CREATE TABLE principal_passkeys (
+                    credential_id TEXT PRIMARY KEY,
+                    principal TEXT NOT NULL,
+                    public_key TEXT NOT NULL,
+                    sign_count INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    last_used_at INTEGER
+                );
+                CREATE INDEX principal_passkeys_principal ON principal_passkeys (principal);
                 """),
     ]
 }
