@@ -21,11 +21,12 @@ package struct CatalogActions: Sendable {
 
     var catalog: Catalog { manifests.catalog }
 
-    /// Every one reads only the manifests, the catalog index and ratings: cacheable.
+    /// Every one reads only the manifests, the catalog index and ratings: cacheable — but a
+    /// quote, which says when it was made (`quoted_at`): a cached one would name another time.
     package var all: [Action] {
         actions.map { action in
             var action = action
-            action.cacheable = true
+            action.cacheable = action.name != "get_quote"
             return action
         }
     }
