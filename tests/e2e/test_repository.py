@@ -17,7 +17,10 @@ from support import REPO_ROOT
 
 # Built from parts so that this file does not match itself.
 BESIDE = "sha" + "red"
-REFERENCE_MENTION = re.compile(r"(?<![\w./-])(\.\./)+" + BESIDE + r"\b|(?<![\w/])" + BESIDE + r"/(reference|DESIGN\.md|STYLE\.md)\b")
+# Relative (../shared), bare (shared/reference) and absolute (/work/shared/reference) mentions.
+REFERENCE_MENTION = re.compile(
+    r"(?<![\w./-])(\.\./)+" + BESIDE + r"\b|(?<![\w/])" + BESIDE + r"/(reference|DESIGN\.md|STYLE\.md)\b"
+    + r"|/" + BESIDE + r"/(reference|DESIGN\.md|STYLE\.md)\b")
 # A relative link or path in Markdown/HTML/scripts that starts with ../ (e.g. "](../x)", "'../x'").
 RELATIVE_TARGET = re.compile(r"""(?:\]\(|["'`\s=])((?:\.\./)+[\w.-][^\s"'`)]*)""")
 
@@ -83,6 +86,7 @@ def test_the_checks_catch_what_they_are_meant_to(tmp_path):
     assert REFERENCE_MENTION.search("see ../" + BESIDE + "/DESIGN.md")
     assert REFERENCE_MENTION.search("in " + BESIDE + "/reference/ucp")
     assert not REFERENCE_MENTION.search("mcp/" + BESIDE + "/inbound.py")
+    assert REFERENCE_MENTION.search("`/work/" + BESIDE + "/reference/mcp-spec/docs`")
     readme = REPO_ROOT / "README.md"
     assert escapes_repository(readme, "../elsewhere/x.md")
     assert not escapes_repository(REPO_ROOT / "docs" / "DESIGN.md", "../README.md")
