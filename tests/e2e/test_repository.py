@@ -17,7 +17,7 @@ from support import REPO_ROOT
 
 # Built from parts so that this file does not match itself.
 BESIDE = "sha" + "red"
-# Relative (../shared), bare (shared/reference) and absolute (/work/shared/reference) mentions.
+# Relative (../BESIDE), bare (BESIDE/reference) and absolute (/anywhere/BESIDE/reference) mentions.
 REFERENCE_MENTION = re.compile(
     r"(?<![\w./-])(\.\./)+" + BESIDE + r"\b|(?<![\w/])" + BESIDE + r"/(reference|DESIGN\.md|STYLE\.md)\b"
     + r"|/" + BESIDE + r"/(reference|DESIGN\.md|STYLE\.md)\b")
