@@ -187,10 +187,12 @@ public final class WebhookDispatcher: @unchecked Sendable {
                 let error = failure ?? "HTTP \(status)"
                 let dead = attempts >= Int64(self.settings.maxAttempts)
                 let delay = min(self.settings.baseDelay * pow(2, Double(attempts - 1)), self.settings.maxDelay) * Double.random(in: 0.5...1.0)
+                // Due in whole seconds, rounded up from the exact time: a retry is never sooner
+                // than its delay (from the whole second now, a failure at x.99 s retried at once).
+                let due = Int64((Date().timeIntervalSince1970 + delay).rounded(.up))
                 try db.run(
                     "UPDATE webhook_outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
-                    [.text(dead ? "dead" : "pending"), .integer(attempts), .integer(unixNow() + Int64(delay.rounded(.up))),
-                     .text(error), .integer(id)])
+                    [.text(dead ? "dead" : "pending"), .integer(attempts), .integer(due), .text(error), .integer(id)])
             }
         }
     }
