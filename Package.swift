@@ -52,7 +52,7 @@ let package = Package(
             name: "StorefrontStore",
             dependencies: ["StorefrontDomain", "JSON", "Store", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Analytics/known-agents.LICENSE"],
-            resources: [.copy("Analytics/known-agents.json")],
+            resources: [.copy("Analytics/known-agents.json"), .copy("Analytics/operator-verification.json")],
             swiftSettings: swiftSettings
         ),
         // The actions and their rules (the registry, idempotency, commerce, after-sale). No SQL:

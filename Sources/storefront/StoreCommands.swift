@@ -76,7 +76,46 @@ func reporting(_ body: () throws -> Void) throws {
 struct Agents: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Register, list, revoke agents and rotate their keys.",
-        subcommands: [Create.self, List.self, Revoke.self, RotateKey.self])
+        subcommands: [Create.self, List.self, Revoke.self, RotateKey.self, RefreshRanges.self, Ranges.self])
+
+    struct RefreshRanges: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "refresh-ranges",
+            abstract: "Store the address ranges an operator publishes for one agent family (its JSON: {creationTime, prefixes: [{ipv4Prefix} | {ipv6Prefix}]}); a request from inside them that names that family is verified.")
+        @OptionGroup var options: StoreOptions
+        @Option(help: "The family, as known-agents names it (ChatGPT-User, GPTBot, OAI-SearchBot, Googlebot …).") var family: String
+        @Option(help: "Where the operator publishes the ranges (an https URL), or a file (default: the operator's published URL, from `storefront agents ranges`).")
+        var from: String?
+        func run() throws {
+            try reporting {
+                guard let from = from ?? OperatorRanges.methods()["families"]?[family]?["ranges"]?.stringValue else {
+                    throw ValidationError("\(family) publishes no ranges this store knows of; pass --from URL|FILE.")
+                }
+                let bytes: [UInt8]
+                if from.hasPrefix("https://") || from.hasPrefix("http://") {
+                    guard let url = URL(string: from) else { throw ValidationError("--from \(from) is not a URL.") }
+                    bytes = Array(try Data(contentsOf: url))
+                } else {
+                    bytes = Array(try Data(contentsOf: URL(fileURLWithPath: from)))
+                }
+                let published = try OperatorRanges.published(try JSON.parse(bytes: bytes))
+                let services = try options.open()
+                try OperatorRanges.replace(
+                    family: family, prefixes: published.prefixes, source: from, publishedAt: published.publishedAt, in: services.database)
+                printJSON(["family": .string(family), "prefixes": .int(Int64(published.prefixes.count)), "source": .string(from),
+                           "published_at": JSON(published.publishedAt)])
+            }
+        }
+    }
+
+    struct Ranges: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "How each agent family can be verified (its operator's published ranges, its Web Bot Auth origin) and what ranges are stored.")
+        @OptionGroup var options: StoreOptions
+        func run() throws {
+            printJSON(.array(try OperatorRanges.summary(in: try options.open().database)))
+        }
+    }
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register an agent; prints its API key once.")

@@ -185,7 +185,7 @@ struct AnalyticsTests {
         let snapshot = recorder.snapshot
         #expect(snapshot.count == sent && snapshot.buckets.reduce(0, +) == sent)
         #expect(snapshot.requests.values.reduce(0, +) == sent)
-        #expect(snapshot.requests[.init(stage: "finding", statusClass: 5)] != nil)
+        #expect(snapshot.requests[.init(stage: "finding", statusClass: 5, verification: "claimed")] != nil)
     }
 
     @Test("labels first seen while a flush runs are known to it: nothing is lost or miscounted")

@@ -58,9 +58,11 @@ def metrics(shop) -> str:
 
 
 def metric_requests(text: str) -> dict[tuple[str, str], int]:
-    out = {}
-    for m in re.finditer(r'^storefront_requests_total\{stage="([^"]*)",status="([^"]*)"\} (\d+)$', text, re.M):
-        out[(m.group(1), m.group(2))] = int(m.group(3))
+    """Requests by (stage, status class), verified and claimed added up."""
+    out: dict[tuple[str, str], int] = {}
+    for m in re.finditer(r'^storefront_requests_total\{stage="([^"]*)",status="([^"]*)",verification="(verified|claimed)"\} (\d+)$',
+                         text, re.M):
+        out[(m.group(1), m.group(2))] = out.get((m.group(1), m.group(2)), 0) + int(m.group(4))
     return out
 
 

@@ -334,6 +334,24 @@ def test_traffic_chart_is_drawn_with_each_family(dashboard, traffic):
     assert "ChatGPT-User 3" in label, label
 
 
+def test_the_traffic_chart_splits_verified_from_claimed(dashboard, shop, traffic):
+    """Unsigned user agents are claims; the registered buyers' and approvers' requests are verified."""
+    driver = dashboard.driver
+    from selenium.webdriver.support.select import Select
+    Select(driver.find_element(By.ID, "traffic-by")).select_by_value("verification")
+    api = {}
+    for p in shop.admin_ok("GET", "/analytics/timeseries?by=verification")["points"]:
+        api[p["key"]] = api.get(p["key"], 0) + p["requests"]
+    assert api.get("claimed", 0) >= sum(traffic.sent.values()) and api.get("verified", 0) >= 2, api
+
+    def drawn(d):
+        return js(d, """
+            const chart = Chart.getChart(document.getElementById('traffic-chart'));
+            return chart ? chart.data.datasets.map(x => x.label) : null;""")
+    WebDriverWait(driver, 10).until(lambda d: set(drawn(d) or []) == set(api))
+    Select(driver.find_element(By.ID, "traffic-by")).select_by_value("family")
+
+
 def test_funnel_chart_and_table_equal_the_api(dashboard, shop):
     driver = dashboard.driver
     # The page's own first requests reach the analytics a moment later; refresh once they have.

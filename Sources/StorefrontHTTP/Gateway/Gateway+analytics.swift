@@ -133,11 +133,21 @@ extension Gateway {
             familyID = verifiedFamilies.family(of: URL(string: origin)?.host ?? origin)
         } else {
             let userAgent = request.headers["User-Agent"] ?? ""
+            let claimed: (id: Int32, family: AgentClassifier.Family)
             if let known = families[userAgent] {
-                familyID = known
+                claimed = known
             } else {
-                familyID = AnalyticsLabels.shared.id(classifier.classify(userAgent: userAgent))
-                families.insert(userAgent, familyID)
+                let family = classifier.classify(userAgent: userAgent)
+                claimed = (AnalyticsLabels.shared.id(family), family)
+                families.insert(userAgent, claimed)
+            }
+            // What the User-Agent claims is verified when the address is one its operator publishes.
+            if claimed.family.operatorName != nil, operatorRanges.value.contains(family: claimed.family.name, address: request.remoteAddress) {
+                var verified = claimed.family
+                verified.verification = "verified"
+                familyID = AnalyticsLabels.shared.id(verified)
+            } else {
+                familyID = claimed.id
             }
         }
         let bytes: Int64
@@ -156,7 +166,7 @@ extension Gateway {
         return response
     }
 
-    static let registeredAgent = AgentClassifier.Family(name: "registered agent", operatorName: nil, category: "agent")
+    static let registeredAgent = AgentClassifier.Family(name: "registered agent", operatorName: nil, category: "agent", verification: "verified")
 
     /// The route and journey stage analytics files a request under (`action:NAME` and the
     /// action's stage, else the matched route pattern and its stage), as a number: computed once
@@ -202,11 +212,21 @@ final class VerifiedFamilies: @unchecked Sendable {
         lock.withLock {
             if let id = ids[host] { return id }
             guard ids.count < Self.limit else {
-                return AnalyticsLabels.shared.id(AgentClassifier.Family(name: "other (verified)", operatorName: nil, category: "agent"))
+                return AnalyticsLabels.shared.id(AgentClassifier.Family(name: "other (verified)", operatorName: nil, category: "agent", verification: "verified"))
             }
-            let id = AnalyticsLabels.shared.id(AgentClassifier.Family(name: "\(host) (verified)", operatorName: host, category: "agent"))
+            let id = AnalyticsLabels.shared.id(AgentClassifier.Family(name: "\(host) (verified)", operatorName: host, category: "agent", verification: "verified"))
             ids[host] = id
             return id
         }
+    }
+}
+
+/// The operators' published address ranges, as the store holds them (re-read by the sweep).
+final class RangesBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current = OperatorRanges()
+    var value: OperatorRanges {
+        get { lock.withLock { current } }
+        set { lock.withLock { current = newValue } }
     }
 }

@@ -95,10 +95,10 @@ extension Gateway {
     func prometheusText() -> String {
         let c = analytics.snapshot
         var lines: [String] = []
-        lines.append("# HELP storefront_requests_total Requests by journey stage and status class.")
+        lines.append("# HELP storefront_requests_total Requests by journey stage, status class, and whether the caller proved who it is (verified) or only claimed it.")
         lines.append("# TYPE storefront_requests_total counter")
         for (key, value) in c.requests.sorted(by: { $0.key < $1.key }) {
-            lines.append("storefront_requests_total{stage=\"\(key.stage)\",status=\"\(key.statusClass)xx\"} \(value)")
+            lines.append("storefront_requests_total{stage=\"\(key.stage)\",status=\"\(key.statusClass)xx\",verification=\"\(key.verification)\"} \(value)")
         }
         lines.append("# HELP storefront_request_duration_seconds Time to answer a request.")
         lines.append("# TYPE storefront_request_duration_seconds histogram")

@@ -121,7 +121,9 @@ public final class Gateway: @unchecked Sendable {
     let classifier = AgentClassifier.bundled()
     /// Families by user agent: clients send the same few strings over and over, and classifying
     /// one scans every known token.
-    let families = BoundedMemo<String, Int32>(capacity: 4096)
+    let families = BoundedMemo<String, (id: Int32, family: AgentClassifier.Family)>(capacity: 4096)
+    /// The address ranges operators publish, from the store (re-read by the sweep).
+    let operatorRanges = RangesBox()
     /// When a confirmation link was last sent for a checkout (the escalation page's pacing).
     let confirmationLinksSent = BoundedMemo<String, Int64>(capacity: 4096)
     /// When a principal's sign-in link was last sent, by email address (the sign-in form's pacing).
@@ -313,6 +315,7 @@ public final class Gateway: @unchecked Sendable {
         }
         ucpMCP = endpoints[0]
         acpMCP = endpoints[1]
+        operatorRanges.value = (try? OperatorRanges.load(from: database)) ?? OperatorRanges()
         startSweeper()
         routes = router()
         for name in actions.names {
@@ -419,7 +422,9 @@ public final class Gateway: @unchecked Sendable {
         timer.schedule(deadline: .now() + configuration.sweepInterval, repeating: configuration.sweepInterval)
         let commerce = self.commerce, trail = self.trail, database = self.database
         let retention = StoreRetention(database: database, policy: configuration.retention)
+        let ranges = operatorRanges
         timer.setEventHandler {
+            if let fresh = try? OperatorRanges.load(from: database) { ranges.value = fresh }
             _ = try? commerce.expireApprovals()
             _ = try? retention.sweep()
             try? trail.checkpointNow(database: database)

@@ -10,11 +10,15 @@ public struct AgentClassifier: Sendable {
         public var operatorName: String?
         /// ai_assistant, ai_search, ai_crawler, search_engine, browser, unknown_client or agent.
         public var category: String
+        /// `verified` (a credential, a key directory or the operator's published addresses proved
+        /// who it is) or `claimed` (only its User-Agent says so).
+        public var verification: String
 
-        package init(name: String, operatorName: String?, category: String) {
+        package init(name: String, operatorName: String?, category: String, verification: String = "claimed") {
             self.name = name
             self.operatorName = operatorName
             self.category = category
+            self.verification = verification
         }
     }
 

@@ -97,9 +97,11 @@ package struct AnalyticsQueries: Sendable {
         }
     }
 
-    /// Requests per bucket of `bucketMinutes`, split by family, stage or category.
+    /// Requests per bucket of `bucketMinutes`, split by family, stage, category or verification
+    /// (`verified`: a credential, a key directory or the operator's published addresses proved who
+    /// it is; `claimed`: only its User-Agent says so).
     package func timeseries(_ r: Range, by dimension: String, bucketMinutes: Int64) throws -> JSON {
-        let column = ["family": "family", "stage": "stage", "category": "category"][dimension] ?? "family"
+        let column = ["family": "family", "stage": "stage", "category": "category", "verification": "verification"][dimension] ?? "family"
         return try database.read { db in
             let rows = try db.query(
                 "SELECT (minute / ?) * ? AS bucket, \(column), sum(requests) FROM analytics_minutes WHERE minute >= ? AND minute <= ? AND stage != 'merchant' GROUP BY bucket, \(column) ORDER BY bucket",
@@ -159,9 +161,10 @@ package struct AnalyticsQueries: Sendable {
             let rows = try db.query(
                 """
                 SELECT v.visitor, v.family, v.agent_id, v.principal, v.requests,
-                       (SELECT coalesce(sum(total), 0) FROM orders o WHERE o.agent_id = v.agent_id AND o.created_at >= ?4 AND o.created_at <= ?5) AS spend
+                       (SELECT coalesce(sum(total), 0) FROM orders o WHERE o.agent_id = v.agent_id AND o.created_at >= ?4 AND o.created_at <= ?5) AS spend,
+                       v.verified
                 FROM (SELECT e.visitor, max(e.family) AS family, max(e.agent_id) AS agent_id, max(e.principal) AS principal,
-                             sum(e.requests) AS requests
+                             sum(e.requests) AS requests, sum(CASE WHEN e.verification = 'verified' THEN e.requests ELSE 0 END) AS verified
                       FROM analytics_events e WHERE e.at_ms >= ?1 AND e.at_ms <= ?2 AND e.stage != 'merchant'
                       GROUP BY e.visitor) v
                 ORDER BY spend DESC, requests DESC LIMIT ?3
@@ -173,6 +176,10 @@ package struct AnalyticsQueries: Sendable {
                         "visitor": .string(row[0].string ?? ""), "family": .string(row[1].string ?? ""),
                         "agent_id": JSON(row[2].string), "principal": JSON(row[3].string), "requests": .int(row[4].int ?? 0),
                         "spend": ["amount": .int(row[5].int ?? 0), "currency": .string(currency)],
+                        // Proven (a credential, a key directory, the operator's addresses) or only claimed.
+                        "verification": .string(
+                            row[6].int == row[4].int ? "verified" : (row[6].int ?? 0) == 0 ? "claimed" : "mixed"),
+                        "verified_requests": .int(row[6].int ?? 0),
                     ]
                 }),
             ]

@@ -218,8 +218,8 @@ public final class AnalyticsRecorder: @unchecked Sendable {
     static func insert(rows: Int) -> String {
         """
         INSERT INTO analytics_events (at_ms, minute, visitor, agent_id, principal, family, operator, category, stage, route,
-            method, status, latency_us, bytes_out, amount, currency, referral_code, requests)
-        VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", "))
+            method, status, latency_us, bytes_out, amount, currency, referral_code, requests, verification)
+        VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", "))
         """
     }
 
@@ -300,9 +300,9 @@ public final class AnalyticsRecorder: @unchecked Sendable {
         }
         let bucketColumns = (0..<Self.bucketBounds.count).map { "h\($0)" }
         let upsert = """
-            INSERT INTO analytics_minutes (minute, family, category, stage, route, status, requests, latency_sum, bytes_out, revenue, \(bucketColumns.joined(separator: ", ")))
-            VALUES (\(Array(repeating: "?", count: 10 + bucketColumns.count).joined(separator: ", ")))
-            ON CONFLICT (minute, family, category, stage, route, status) DO UPDATE SET
+            INSERT INTO analytics_minutes (minute, family, category, stage, route, status, verification, requests, latency_sum, bytes_out, revenue, \(bucketColumns.joined(separator: ", ")))
+            VALUES (\(Array(repeating: "?", count: 11 + bucketColumns.count).joined(separator: ", ")))
+            ON CONFLICT (minute, family, category, stage, route, status, verification) DO UPDATE SET
             requests = analytics_minutes.requests + excluded.requests, latency_sum = analytics_minutes.latency_sum + excluded.latency_sum,
             bytes_out = analytics_minutes.bytes_out + excluded.bytes_out, revenue = analytics_minutes.revenue + excluded.revenue,
             \(bucketColumns.map { "\($0) = analytics_minutes.\($0) + excluded.\($0)" }.joined(separator: ", "))
@@ -326,7 +326,7 @@ public final class AnalyticsRecorder: @unchecked Sendable {
                 let end = min(rows.count, start + Self.chunk)
                 let sql = end - start == Self.chunk ? Self.chunkInsert : Self.insert(rows: end - start)
                 var values: [SQLValue] = []
-                values.reserveCapacity((end - start) * 18)
+                values.reserveCapacity((end - start) * 19)
                 for i in start..<end {
                     let (e, requests) = rows[i]
                     let family = labels.families[Int(e.familyID)], route = labels.routes[Int(e.routeID)]
@@ -335,7 +335,7 @@ public final class AnalyticsRecorder: @unchecked Sendable {
                         SQLValue(e.principal), .text(family.name), SQLValue(family.operatorName), .text(family.category),
                         .text(route.stage), .text(route.route), .text(e.method),
                         SQLValue(e.status), .integer(e.latencyUs), .integer(e.bytesOut), e.amount.map(SQLValue.integer) ?? .null,
-                        SQLValue(e.currency), SQLValue(e.referral), .integer(requests),
+                        SQLValue(e.currency), SQLValue(e.referral), .integer(requests), .text(family.verification),
                     ]
                 }
                 try db.run(sql, values)
@@ -352,7 +352,7 @@ public final class AnalyticsRecorder: @unchecked Sendable {
                 try db.run(
                     upsert,
                     [.integer(k.minute), .text(family.name), .text(family.category), .text(route.stage), .text(route.route),
-                     SQLValue(k.status),
+                     SQLValue(k.status), .text(family.verification),
                      .integer(r.requests), .integer(r.latency), .integer(r.bytes), .integer(r.revenue)] + r.buckets.map(SQLValue.integer))
             }
         }, completion: { _ in })
@@ -369,8 +369,12 @@ package struct MetricsCounters: Sendable {
     package struct RequestKey: Hashable, Comparable {
         package var stage: String
         package var statusClass: Int  // 2 for 2xx, …
+        /// `verified` or `claimed` (two values: the label's cardinality stays bounded).
+        package var verification: String
 
-        package static func < (a: RequestKey, b: RequestKey) -> Bool { (a.stage, a.statusClass) < (b.stage, b.statusClass) }
+        package static func < (a: RequestKey, b: RequestKey) -> Bool {
+            (a.stage, a.statusClass, a.verification) < (b.stage, b.statusClass, b.verification)
+        }
     }
 
     package var requests: [RequestKey: Int64] = [:]
@@ -384,9 +388,12 @@ package struct MetricsCounters: Sendable {
         while i < events.count {
             let first = events[i]
             var j = i + 1
-            while j < events.count && events[j].status / 100 == first.status / 100 && events[j].routeID == first.routeID { j += 1 }
+            while j < events.count && events[j].status / 100 == first.status / 100 && events[j].routeID == first.routeID
+                && events[j].familyID == first.familyID
+            { j += 1 }
             let stage = labels.routes[Int(first.routeID)].stage
-            requests[RequestKey(stage: stage, statusClass: first.status / 100), default: 0] += Int64(j - i)
+            let verification = labels.families[Int(first.familyID)].verification
+            requests[RequestKey(stage: stage, statusClass: first.status / 100, verification: verification), default: 0] += Int64(j - i)
             for e in events[i..<j] { countMeasures(e) }
             i = j
         }

@@ -572,6 +572,24 @@ extension StoreMigrations {
             );
             CREATE INDEX principal_passkeys_principal ON principal_passkeys (principal);
             """),
+        Migration(
+            version: 23, name: "analytics: verified or claimed; operators' published address ranges",
+            sql: """
+            ALTER TABLE analytics_events ADD COLUMN verification TEXT NOT NULL DEFAULT 'claimed';
+            UPDATE analytics_events SET verification = 'verified' WHERE agent_id IS NOT NULL;
+            ALTER TABLE analytics_minutes ADD COLUMN verification TEXT NOT NULL DEFAULT 'claimed';
+            UPDATE analytics_minutes SET verification = 'verified' WHERE family = 'registered agent';
+            ALTER TABLE analytics_minutes DROP CONSTRAINT analytics_minutes_pkey;
+            ALTER TABLE analytics_minutes ADD PRIMARY KEY (minute, family, category, stage, route, status, verification);
+            CREATE TABLE operator_ranges (
+                family TEXT NOT NULL,
+                prefix TEXT NOT NULL,
+                source TEXT NOT NULL,
+                published_at TEXT,
+                fetched_at BIGINT NOT NULL,
+                PRIMARY KEY (family, prefix)
+            );
+            """),
     ]
 
     /// A column default: the time now as RFC 3339 UTC with milliseconds, as SQLite writes it.

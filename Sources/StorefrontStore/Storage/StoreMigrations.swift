@@ -635,6 +635,61 @@ public enum StoreMigrations {
                 );
                 CREATE INDEX principal_passkeys_principal ON principal_passkeys (principal);
                 """),
+        Migration(
+            version: 23, name: "analytics: verified or claimed; operators' published address ranges",
+            sql: """
+                -- Whether a request proved who it is (a credential, a key directory, the operator's
+                -- published addresses) or only claimed it (its User-Agent).
+                ALTER TABLE analytics_events ADD COLUMN verification TEXT NOT NULL DEFAULT 'claimed';
+                UPDATE analytics_events SET verification = 'verified' WHERE agent_id IS NOT NULL;
+                -- The rollups gain it in their key: SQLite rebuilds the table.
+                CREATE TABLE analytics_minutes_v23 (
+                    minute INTEGER NOT NULL,
+                    family TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    stage TEXT NOT NULL,
+                    route TEXT NOT NULL,
+                    status INTEGER NOT NULL,
+                    verification TEXT NOT NULL DEFAULT 'claimed',
+                    requests INTEGER NOT NULL,
+                    latency_sum INTEGER NOT NULL,
+                    bytes_out INTEGER NOT NULL,
+                    revenue INTEGER NOT NULL,
+                    h0 INTEGER NOT NULL DEFAULT 0,
+                    h1 INTEGER NOT NULL DEFAULT 0,
+                    h2 INTEGER NOT NULL DEFAULT 0,
+                    h3 INTEGER NOT NULL DEFAULT 0,
+                    h4 INTEGER NOT NULL DEFAULT 0,
+                    h5 INTEGER NOT NULL DEFAULT 0,
+                    h6 INTEGER NOT NULL DEFAULT 0,
+                    h7 INTEGER NOT NULL DEFAULT 0,
+                    h8 INTEGER NOT NULL DEFAULT 0,
+                    h9 INTEGER NOT NULL DEFAULT 0,
+                    h10 INTEGER NOT NULL DEFAULT 0,
+                    h11 INTEGER NOT NULL DEFAULT 0,
+                    h12 INTEGER NOT NULL DEFAULT 0,
+                    h13 INTEGER NOT NULL DEFAULT 0,
+                    h14 INTEGER NOT NULL DEFAULT 0,
+                    h15 INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY (minute, family, category, stage, route, status, verification)
+                );
+                INSERT INTO analytics_minutes_v23 (minute, family, category, stage, route, status, verification, requests,
+                    latency_sum, bytes_out, revenue, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15)
+                    SELECT minute, family, category, stage, route, status,
+                    CASE WHEN family = 'registered agent' THEN 'verified' ELSE 'claimed' END, requests, latency_sum, bytes_out, revenue, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15
+                    FROM analytics_minutes;
+                DROP TABLE analytics_minutes;
+                ALTER TABLE analytics_minutes_v23 RENAME TO analytics_minutes;
+                -- The address ranges operators publish for their agents (storefront agents refresh-ranges).
+                CREATE TABLE operator_ranges (
+                    family TEXT NOT NULL,
+                    prefix TEXT NOT NULL,
+                    source TEXT NOT NULL,
+                    published_at TEXT,
+                    fetched_at INTEGER NOT NULL,
+                    PRIMARY KEY (family, prefix)
+                );
+                """),
     ]
 }
 
