@@ -142,7 +142,7 @@ extension Gateway {
                 families.insert(userAgent, claimed)
             }
             // What the User-Agent claims is verified when the address is one its operator publishes.
-            if claimed.family.operatorName != nil, operatorRanges.value.contains(family: claimed.family.name, address: request.remoteAddress) {
+            if claimed.family.operatorName != nil, operatorRanges.verifies(family: claimed.family.name, address: request.remoteAddress) {
                 var verified = claimed.family
                 verified.verification = "verified"
                 familyID = AnalyticsLabels.shared.id(verified)
@@ -221,12 +221,30 @@ final class VerifiedFamilies: @unchecked Sendable {
     }
 }
 
-/// The operators' published address ranges, as the store holds them (re-read by the sweep).
+/// The operators' published address ranges, as the store holds them (re-read by the sweep),
+/// and what they answered for each family and address lately: an operator's list may hold
+/// thousands of prefixes, and a visitor sends many requests from one address.
 final class RangesBox: @unchecked Sendable {
     private let lock = NSLock()
     private var current = OperatorRanges()
+    private let answers = BoundedMemo<String, Bool>(capacity: 65_536)
+
     var value: OperatorRanges {
         get { lock.withLock { current } }
-        set { lock.withLock { current = newValue } }
+        set {
+            lock.withLock { current = newValue }
+            answers.removeAll()
+        }
+    }
+
+    /// Whether `address` is one `family`'s operator publishes.
+    func verifies(family: String, address: String) -> Bool {
+        let ranges = value
+        guard ranges.blocks[family] != nil else { return false }
+        let key = family + " " + address
+        if let known = answers[key] { return known }
+        let answer = ranges.contains(family: family, address: address)
+        answers.insert(key, answer)
+        return answer
     }
 }

@@ -424,7 +424,8 @@ public final class Gateway: @unchecked Sendable {
         let retention = StoreRetention(database: database, policy: configuration.retention)
         let ranges = operatorRanges
         timer.setEventHandler {
-            if let fresh = try? OperatorRanges.load(from: database) { ranges.value = fresh }
+            // Re-read each sweep; replaced (and the answers kept for it dropped) only when they changed.
+            if let fresh = try? OperatorRanges.load(from: database), fresh.blocks != ranges.value.blocks { ranges.value = fresh }
             _ = try? commerce.expireApprovals()
             _ = try? retention.sweep()
             try? trail.checkpointNow(database: database)
