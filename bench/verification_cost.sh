@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # What "verified or claimed" costs (issue 19; not part of the tests): GET /agents and MCP
 # tools/call search_catalog (2026-07-28, JSON) sent with a ChatGPT-User User-Agent, on loopback
-# with wrk, on one gateway with and without that family's published ranges stored — 2,000
-# prefixes (the size of a large operator's list), none containing loopback, so every request is
-# checked against all of them and filed as claimed. The gateway re-reads ranges with its sweep, so
-# the second run follows a `storefront agents refresh-ranges` and a sweep.
+# with wrk, against two gateways (two stores) alike but for that family's published ranges: none
+# on one, 2,000 prefixes on the other (the size of a large operator's list), none containing
+# loopback, so every request there is checked against them and filed as claimed. The two are
+# measured in alternation, round after round, so warm-up and drift fall on both alike.
 # Writes bench/results/verification_cost.md. Settings (environment):
 #   BENCH_DURATION=8s  BENCH_CONNECTIONS=64  BENCH_WRK_THREADS=2  BENCH_SERVER_THREADS=$(nproc)
 #   BENCH_ROUNDS=3 (each configuration is measured this many times; the median is reported)
+#   BENCH_RATE_LIMITS=measure   measure | off | defaults (bench/rate_limits.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -28,64 +29,85 @@ fail() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 command -v wrk >/dev/null || fail "wrk is missing (scripts/setup.sh --bench)"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/storefront-verification.XXXXXX")
-PID=
+PIDS=()
 cleanup() {
-    [ -n "$PID" ] && { kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     rm -rf "$TMP"
 }
 trap cleanup EXIT
 
-PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-BASE=http://127.0.0.1:$PORT
-"$BIN" serve --store "$TMP/bench.db" --port "$PORT" --threads "$SERVER_THREADS" --sweep-interval 1 "${RATE_LIMIT_ARGS[@]}" \
-    > "$TMP/gateway.log" 2>&1 &
-PID=$!
-for _ in $(seq 200); do curl -sf -o /dev/null "$BASE/status" && break; sleep 0.1; done
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for() {
+    for _ in $(seq 200); do curl -sf -o /dev/null "$1/status" && return 0; sleep 0.1; done
+    fail "nothing answers at $1"
+}
+
+# 2,000 published prefixes (benchmarking and documentation ranges, none of them loopback).
+"$PY" -c '
+import json, sys
+prefixes = [{"ipv4Prefix": f"198.18.{i // 8}.{(i % 8) * 32}/27"} for i in range(1500)]
+prefixes += [{"ipv6Prefix": f"2001:db8:{i:x}::/48"} for i in range(500)]
+json.dump({"creationTime": "2026-12-07T00:00:00Z", "prefixes": prefixes}, open(sys.argv[1], "w"))
+' "$TMP/ranges.json"
+
+# Each store is made by a first start; the one with ranges gets them before its gateway serves.
+PORT_WITHOUT=$(free_port)
+"$BIN" serve --store "$TMP/without.db" --port "$PORT_WITHOUT" --threads "$SERVER_THREADS" "${RATE_LIMIT_ARGS[@]}" \
+    > "$TMP/without.log" 2>&1 &
+PIDS+=($!)
+WITHOUT=http://127.0.0.1:$PORT_WITHOUT
+wait_for "$WITHOUT"
+PORT_WITH=$(free_port)
+"$BIN" serve --store "$TMP/with.db" --port "$PORT_WITH" > "$TMP/first.log" 2>&1 &
+first=$!
+wait_for "http://127.0.0.1:$PORT_WITH"
+kill -TERM "$first"
+wait "$first" || true
+"$BIN" agents refresh-ranges --family ChatGPT-User --from "$TMP/ranges.json" --store "$TMP/with.db" > /dev/null
+"$BIN" serve --store "$TMP/with.db" --port "$PORT_WITH" --threads "$SERVER_THREADS" "${RATE_LIMIT_ARGS[@]}" \
+    > "$TMP/with.log" 2>&1 &
+PIDS+=($!)
+WITH=http://127.0.0.1:$PORT_WITH
+wait_for "$WITH"
 
 UA="Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; ChatGPT-User/1.0; +https://openai.com/bot"
-cat > "$TMP/agents.lua" <<EOF
-wrk.headers["User-Agent"] = "$UA"
-wrk.headers["Accept"] = "application/json"
-EOF
-cat > "$TMP/mcp.lua" <<EOF
+printf 'wrk.headers["User-Agent"] = "%s"\nwrk.headers["Accept"] = "application/json"\n' "$UA" > "$TMP/agents.lua"
+cat > "$TMP/mcp.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["User-Agent"] = "$UA"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = "application/json, text/event-stream"
 wrk.headers["MCP-Protocol-Version"] = "2026-07-28"
 wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search_catalog","arguments":{"query":"tent"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"wrk","version":"1"}}}}'
-EOF
+LUA
 
 rps() { awk '/Requests\/sec/ { print $2 }' "$1"; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-measure() {  # script path → median requests/s
-    for _ in $(seq "$ROUNDS"); do
-        wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$TMP/$1.lua" "$BASE$2" > "$TMP/out.txt"
-        rps "$TMP/out.txt"
-    done | median
+run() {  # script, base, path → requests/s
+    wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$TMP/$1.lua" "$2$3" > "$TMP/out.txt"
+    rps "$TMP/out.txt"
 }
 
-wrk -t1 -c8 -d2s -s "$TMP/agents.lua" "$BASE/agents" > /dev/null
-agents_without=$(measure agents /agents)
-mcp_without=$(measure mcp /mcp)
-
-# 2,000 published prefixes (documentation and benchmarking ranges, none of them loopback).
-"$PY" - "$TMP/ranges.json" <<'EOF'
-import json, sys
-prefixes = [{"ipv4Prefix": f"198.18.{i // 8}.{(i % 8) * 32}/27"} for i in range(1500)]
-prefixes += [{"ipv6Prefix": f"2001:db8:{i:x}::/48"} for i in range(500)]
-json.dump({"creationTime": "2026-12-07T00:00:00Z", "prefixes": prefixes}, open(sys.argv[1], "w"))
-EOF
-"$BIN" agents refresh-ranges --family ChatGPT-User --from "$TMP/ranges.json" --store "$TMP/bench.db" > /dev/null
-sleep 3  # the sweep (every second here) re-reads the ranges
-agents_with=$(measure agents /agents)
-mcp_with=$(measure mcp /mcp)
+for base in "$WITHOUT" "$WITH"; do  # warm both up
+    wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d3s -s "$TMP/agents.lua" "$base/agents" > /dev/null
+    wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d3s -s "$TMP/mcp.lua" "$base/mcp" > /dev/null
+done
+: > "$TMP/a0"; : > "$TMP/a1"; : > "$TMP/m0"; : > "$TMP/m1"
+for _ in $(seq "$ROUNDS"); do
+    run agents "$WITHOUT" /agents >> "$TMP/a0"
+    run agents "$WITH" /agents >> "$TMP/a1"
+    run mcp "$WITHOUT" /mcp >> "$TMP/m0"
+    run mcp "$WITH" /mcp >> "$TMP/m1"
+done
+agents_without=$(median < "$TMP/a0"); agents_with=$(median < "$TMP/a1")
+mcp_without=$(median < "$TMP/m0"); mcp_with=$(median < "$TMP/m1")
 
 cost() { "$PY" -c "print(f'{(1 - $2 / $1) * 100:+.1f} %')"; }
 {
-    printf '## Verified or claimed — %s, %s cores, wrk -t%s -c%s -d%s, median of %s, rate limits: %s\n\n' \
+    printf '## Verified or claimed — %s, %s cores, wrk -t%s -c%s -d%s, median of %s alternated rounds, rate limits: %s\n\n' \
         "$(date -u +%FT%RZ)" "$(nproc)" "$WRK_THREADS" "$CONNECTIONS" "$DURATION" "$ROUNDS" "${BENCH_RATE_LIMITS:-measure}"
-    printf '| request (User-Agent ChatGPT-User) | no ranges stored | 2,000 prefixes stored | cost |\n|---|---|---|---|\n'
+    printf '| request (User-Agent ChatGPT-User) | no ranges stored (req/s) | 2,000 prefixes stored (req/s) | cost |\n|---|---|---|---|\n'
     printf '| `GET /agents` | %s | %s | %s |\n' "$agents_without" "$agents_with" "$(cost "$agents_without" "$agents_with")"
     printf '| MCP `tools/call search_catalog` | %s | %s | %s |\n' "$mcp_without" "$mcp_with" "$(cost "$mcp_without" "$mcp_with")"
 } | tee "$RESULTS/verification_cost.md"

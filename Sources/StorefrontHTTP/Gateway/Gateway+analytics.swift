@@ -142,7 +142,9 @@ extension Gateway {
                 families.insert(userAgent, claimed)
             }
             // What the User-Agent claims is verified when the address is one its operator publishes.
-            if claimed.family.operatorName != nil, operatorRanges.verifies(family: claimed.family.name, address: request.remoteAddress) {
+            if claimed.family.operatorName != nil,
+                operatorRanges.verifies(familyID: claimed.id, family: claimed.family.name, address: request.remoteAddress)
+            {
                 var verified = claimed.family
                 verified.verification = "verified"
                 familyID = AnalyticsLabels.shared.id(verified)
@@ -227,7 +229,12 @@ final class VerifiedFamilies: @unchecked Sendable {
 final class RangesBox: @unchecked Sendable {
     private let lock = NSLock()
     private var current = OperatorRanges()
-    private let answers = BoundedMemo<String, Bool>(capacity: 65_536)
+    struct Key: Hashable {
+        let familyID: Int32
+        let address: String
+    }
+
+    private let answers = BoundedMemo<Key, Bool>(capacity: 65_536)
 
     var value: OperatorRanges {
         get { lock.withLock { current } }
@@ -237,13 +244,12 @@ final class RangesBox: @unchecked Sendable {
         }
     }
 
-    /// Whether `address` is one `family`'s operator publishes.
-    func verifies(family: String, address: String) -> Bool {
-        let ranges = value
-        guard ranges.blocks[family] != nil else { return false }
-        let key = family + " " + address
+    /// Whether `address` is one the operator of `family` (numbered `familyID`) publishes. A
+    /// repeated question is one lookup: no lock on the ranges, no prefix scanned.
+    func verifies(familyID: Int32, family: String, address: String) -> Bool {
+        let key = Key(familyID: familyID, address: address)
         if let known = answers[key] { return known }
-        let answer = ranges.contains(family: family, address: address)
+        let answer = value.contains(family: family, address: address)
         answers.insert(key, answer)
         return answer
     }
