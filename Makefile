@@ -42,6 +42,7 @@ bench:
 	bench/hardening_cost.sh
 	bench/nodes.sh
 	bench/auth_cost.sh
+	bench/verification_cost.sh
 	.venv/bin/python bench/attack.py
 
 # The mutation harness: each one-line mutant of tests/mutants.txt is applied to a scratch copy of
