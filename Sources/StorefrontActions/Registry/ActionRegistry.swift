@@ -239,13 +239,13 @@ public final class ActionRegistry: @unchecked Sendable {
                     retryAfter: 1))
         }
         guard let prepare = entry.action.prepare, entry.action.prepares?(arguments) ?? true else {
-            return transact(entry, write: write, arguments: arguments, context: context, scopeKey: scopeKey, completion: completion)
+            return transact(entry, writer: writer, write: write, arguments: arguments, context: context, scopeKey: scopeKey, completion: completion)
         }
         // A request answered before needs nothing prepared: its stored answer is replayed.
         if let key, (try? writer.database.reading({ db in
             try IdempotencyStore.find(agentID: agent?.id ?? "-", action: name, key: key, db: db)
         })) ?? nil != nil {
-            return transact(entry, write: write, arguments: arguments, context: context, scopeKey: scopeKey, completion: completion)
+            return transact(entry, writer: writer, write: write, arguments: arguments, context: context, scopeKey: scopeKey, completion: completion)
         }
         let inFlight = self.inFlight
         prepare(arguments, context) { [self] prepared in
@@ -256,7 +256,7 @@ public final class ActionRegistry: @unchecked Sendable {
             case .success(let value):
                 var context = context
                 context.prepared = value
-                transact(entry, write: write, arguments: arguments, context: context, scopeKey: scopeKey) { outcome in
+                transact(entry, writer: writer, write: write, arguments: arguments, context: context, scopeKey: scopeKey) { outcome in
                     if let value, let finish = entry.action.finish {
                         var committed = false, result: JSON?
                         if case .success(let answer) = outcome.result, !outcome.replayed { (committed, result) = (true, answer) }
@@ -270,10 +270,9 @@ public final class ActionRegistry: @unchecked Sendable {
 
     /// The action's transaction: its idempotency record, its change and its trail entry, at once.
     private func transact(
-        _ entry: Entry, write: @escaping Action.WriteHandler, arguments: JSON, context: ActionContext, scopeKey: String?,
-        completion: @escaping @Sendable (ActionOutcome) -> Void
+        _ entry: Entry, writer: (database: StoreDatabase, trail: AuditTrail), write: @escaping Action.WriteHandler, arguments: JSON,
+        context: ActionContext, scopeKey: String?, completion: @escaping @Sendable (ActionOutcome) -> Void
     ) {
-        guard let writer else { return }
         let name = entry.action.name
         let agent = context.identity?.agent
         let key = context.idempotencyKey
