@@ -29,6 +29,9 @@ public struct Router: Sendable {
 
     /// Applied to every response the router produces (for example to add entity tags).
     public var after: (@Sendable (Request, Response) -> Response)?
+    /// Asked before a matched route's handler runs, with the route's pattern (and the request's
+    /// path parameters filled): a response refuses the request and the handler never runs.
+    public var before: (@Sendable (Request, String) -> Response?)?
 
     public init() {}
 
@@ -83,11 +86,11 @@ public struct Router: Sendable {
         let method = request.method == "HEAD" ? "GET" : request.method
         // Most paths arrive normalised: look them up as they are before splitting and joining.
         if let byMethod = exact[request.path], let handler = byMethod[method] {
-            return (handler(request), request.path)
+            return (before?(request, request.path) ?? handler(request), request.path)
         }
         let normalized = Router.normalized(request.path)
         if let byMethod = exact[normalized], let handler = byMethod[method] {
-            return (handler(request), normalized)
+            return (before?(request, normalized) ?? handler(request), normalized)
         }
         let parts = Router.split(request.path)
         var allowed: Set<String> = []
@@ -95,7 +98,7 @@ public struct Router: Sendable {
             guard let params = Router.match(route.segments, parts) else { continue }
             if route.method == method {
                 request.pathParameters = params
-                return (route.handler(request), route.pattern)
+                return (before?(request, route.pattern) ?? route.handler(request), route.pattern)
             }
             allowed.insert(route.method)
         }

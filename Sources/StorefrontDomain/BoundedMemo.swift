@@ -44,6 +44,15 @@ public final class BoundedMemo<Key: Hashable, Value>: @unchecked Sendable {
         lock.write { store(key, value, size) }
     }
 
+    /// Takes the entry out (nil when there is none).
+    @discardableResult
+    public func remove(_ key: Key) -> Value? {
+        lock.write {
+            if let value = current.removeValue(forKey: key) { return value }
+            return previous.removeValue(forKey: key)
+        }
+    }
+
     public func removeAll() {
         lock.write {
             current = [:]

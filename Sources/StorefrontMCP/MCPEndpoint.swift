@@ -19,6 +19,10 @@ public final class MCPEndpoint: @unchecked Sendable {
     /// Spends from the caller's rate-limit bucket for the action a message names (nil: any
     /// other method, a read); set by the gateway when limits are on.
     package var rateLimit: (@Sendable (_ request: Request, _ action: String?, _ identity: Identity?) -> (any MCPRateLimit)?)?
+    /// The merchant's access policy, asked for the action a `tools/call` names (nil: any other
+    /// method) with the message's id: a response (a JSON-RPC error the gateway wrote) refuses
+    /// the message; nil lets it through.
+    package var admit: (@Sendable (_ request: Request, _ action: String?, _ identity: Identity?, _ id: JSON?) -> Response?)?
     /// Notes on a response who called and which tool ran, for the gateway's analytics.
     package var noteCaller: (@Sendable (_ response: inout Response, _ identity: Identity?, _ tool: String?) -> Void)?
     /// The `WWW-Authenticate` of a 401: where to authorize (RFC 9728), the token's error, the
@@ -197,6 +201,7 @@ public final class MCPEndpoint: @unchecked Sendable {
         }
         let decision = rateLimit?(request, action, identity)
         if let decision, !decision.allowed { return annotated(rateLimited(decision, id: message.id), identity, message) }
+        if let admit, let refusal = admit(request, action, identity, message.id) { return annotated(refusal, identity, message) }
         if let action, let scope = requiredScope(action) {
             guard let identity else {
                 return rpcHTTPError(

@@ -76,7 +76,7 @@ func reporting(_ body: () throws -> Void) throws {
 struct Agents: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Register, list, revoke agents and rotate their keys.",
-        subcommands: [Create.self, List.self, Revoke.self, RotateKey.self, RefreshRanges.self, Ranges.self])
+        subcommands: [Create.self, List.self, Revoke.self, RotateKey.self, RefreshRanges.self, Ranges.self, Policy.self])
 
     struct RefreshRanges: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -104,6 +104,25 @@ struct Agents: ParsableCommand {
                     family: family, prefixes: published.prefixes, source: from, publishedAt: published.publishedAt, in: services.database)
                 printJSON(["family": .string(family), "prefixes": .int(Int64(published.prefixes.count)), "source": .string(from),
                            "published_at": JSON(published.publishedAt)])
+            }
+        }
+    }
+
+    struct Policy: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the access policy for agents' operators, or replace it (--set FILE: {\"rules\": [{\"agent\", \"stage\", \"access\"}], \"price\"}); a running gateway takes it up within its sweep interval.")
+        @OptionGroup var options: StoreOptions
+        @Option(help: "A policy document to store in place of the current one (checked whole first).") var set: String?
+        func run() throws {
+            try reporting {
+                let database = try options.open().database
+                let classifier = AgentClassifier.bundled()
+                if let set {
+                    let document = try JSON.parse(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: set))))
+                    printJSON(try AccessPolicy.save(try AccessPolicy(json: document, classifier: classifier), to: database).json())
+                } else {
+                    printJSON(try AccessPolicy.load(from: database, classifier: classifier).json())
+                }
             }
         }
     }

@@ -70,6 +70,11 @@ struct StoreFacts {
     var paymentHandlerDescriptors: [(name: String, entry: JSON)] = []
     /// The rate-limit policy as published (null when nothing is limited).
     var rateLimits: JSON = .null
+    /// The merchant's access policy for agents' operators, where it is published, and the
+    /// robots.txt groups written from it.
+    var accessPolicy = AccessPolicy()
+    var policyURL: String?
+    var robotsGroups: [String] = []
 
     var store: JSON { manifests.store }
     var name: String { manifests.storeName }
@@ -234,6 +239,7 @@ struct StoreFacts {
                 ],
             ],
             "authentication": authentication,
+            "access_policy": accessPolicySummary,
             "signing": ["jwks": .string(url("/.well-known/jwks.json")), "kid": .string(signingKeyID), "alg": "EdDSA"],
             "trail": [
                 "head": .string(url("/.well-known/trail-head")),
@@ -245,6 +251,34 @@ struct StoreFacts {
             "money": "Amounts are integers in minor units with an ISO 4217 currency: {\"amount\": 1999, \"currency\": \"USD\"} is 19.99 USD.",
             "errors": "Errors are {\"error\": {\"type\", \"code\", \"message\", \"param\"}} with a fitting HTTP status.",
         ]
+    }
+
+    /// The access policy as `/agents` states it: every rule, the price, where the whole is.
+    var accessPolicySummary: JSON {
+        [
+            "policy": JSON(policyURL), "rules": .array(accessPolicy.rules.map { rule in
+                ["agent": .string(rule.agent), "stage": .string(rule.stage), "access": .string(rule.access.rawValue)]
+            }),
+            "price": accessPolicy.price?.json ?? .null,
+            "default": "allow",
+            "summary": .string(accessPolicyLines.isEmpty ? "Every agent may reach every stage." : accessPolicyLines.joined(separator: " ")),
+        ]
+    }
+
+    /// One sentence per rule, for people and language models.
+    var accessPolicyLines: [String] {
+        accessPolicy.rules.compactMap { rule in
+            let who = rule.agent == "*" ? "every known agent" : rule.agent
+            let stage = rule.stage == "*" ? "every stage" : (JourneyStage(rawValue: rule.stage)?.title ?? rule.stage)
+            switch rule.access {
+            case .allow: return "\(who) may reach \(stage)."
+            case .block: return "\(who) is blocked from \(stage) (403; robots.txt disallows it)."
+            case .requireVerification: return "\(who) must be verified (Web Bot Auth or its operator's published addresses) to reach \(stage)."
+            case .charge:
+                let price = accessPolicy.price.map { "\($0.currency) \($0.decimalString)" } ?? ""
+                return "\(who) pays \(price) a request at \(stage) (402 with crawler-price; pay per crawl)."
+            }
+        }
     }
 
     func agentsHTML(_ doc: JSON) -> String {
@@ -455,6 +489,12 @@ struct StoreFacts {
         lines.append("- [Agent entry point](\(url("/agents"))): every endpoint, document and limit, as JSON")
         lines.append("- [OpenAPI](\(url("/openapi.json"))): the HTTP API in OpenAPI 3.1")
         lines.append("")
+        lines.append("## Access for AI agents")
+        lines.append("")
+        if let policyURL { lines.append("- [Access policy](\(policyURL)): who may reach which stage, as JSON (robots.txt says the same)") }
+        let policyLines = accessPolicyLines
+        lines += policyLines.isEmpty ? ["- Every agent may reach every stage."] : policyLines.map { "- " + $0 }
+        lines.append("")
         lines.append("## Actions")
         lines.append("")
         for entry in actions.entries {
@@ -487,17 +527,25 @@ struct StoreFacts {
     }
 
     func robotsTxt() -> String {
-        """
-        # \(name) welcomes AI agents, assistants and search crawlers.
-        # Agent entry point: \(url("/agents"))
-        # Machine-readable guide: \(url("/llms.txt"))
-        User-agent: *
-        Allow: /
-        Disallow: /admin/
+        var text = """
+            # \(name) welcomes AI agents, assistants and search crawlers.
+            # Agent entry point: \(url("/agents"))
+            # Machine-readable guide: \(url("/llms.txt"))
 
-        Sitemap: \(url("/sitemap.xml"))
+            """
+        if let policyURL { text += "# Access policy (what is enforced, per agent and stage): \(policyURL)\n" }
+        for line in accessPolicyLines { text += "# " + line + "\n" }
+        text += "\n"
+        for group in robotsGroups { text += group + "\n\n" }
+        text += """
+            User-agent: *
+            Allow: /
+            Disallow: /admin/
 
-        """
+            Sitemap: \(url("/sitemap.xml"))
+
+            """
+        return text
     }
 
     func sitemap() -> String {

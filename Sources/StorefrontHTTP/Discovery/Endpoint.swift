@@ -114,8 +114,13 @@ public enum Endpoints {
             method: "GET", path: "/llms.txt", id: "getLLMsTxt", summary: "A Markdown guide to this store for language models (llmstxt.org).",
             stage: .finding, contentTypes: ["text/markdown"]),
         Endpoint(
-            method: "GET", path: "/robots.txt", id: "getRobotsTxt", summary: "Crawler rules: agents welcome.",
+            method: "GET", path: "/robots.txt", id: "getRobotsTxt",
+            summary: "Crawler rules, written from the access policy: the paths each restricted agent may not fetch.",
             stage: .finding, contentTypes: ["text/plain"]),
+        Endpoint(
+            method: "GET", path: "/agents/policy", id: "getAccessPolicy",
+            summary: "The access policy: per agent, operator or category and per journey stage, allow, block, require verification or charge (pay per crawl); what robots.txt, /agents and llms.txt say and what is enforced.",
+            stage: .trustChecking, contentTypes: ["application/json"], responseSchema: object),
         Endpoint(
             method: "GET", path: "/sitemap.xml", id: "getSitemap", summary: "Every page and document of the store.",
             stage: .finding, contentTypes: ["application/xml"]),

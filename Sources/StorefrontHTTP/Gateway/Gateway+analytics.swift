@@ -14,6 +14,8 @@ struct CallerNote: Sendable {
     var amount: Int64?
     var currency: String?
     var referral: String?
+    /// What the access policy did.
+    var outcome: PolicyOutcome = .none
 }
 
 extension Response {
@@ -121,6 +123,15 @@ extension Gateway {
     }
 
     func finish(_ request: Request, _ response: Response, start: UInt64, pattern: String?) -> Response {
+        var response = response
+        var outcome = response.callerNote?.outcome ?? .none
+        var charged: Money?
+        if let price = chargedRequests.remove(request.id), (200..<300).contains(response.status) {
+            // Pay per crawl: only a successful answer is charged, and says so.
+            response.headers.add("crawler-charged", Self.crawlerPrice(price))
+            outcome = .charged
+            charged = price
+        }
         guard analytics.enabled else { return response }
         let caller = response.callerNote
         let latency = Int64((DispatchTime.now().uptimeNanoseconds - start) / 1000)
@@ -132,15 +143,7 @@ extension Gateway {
             // Verified by its operator's key directory: filed under that operator, not its User-Agent.
             familyID = verifiedFamilies.family(of: URL(string: origin)?.host ?? origin)
         } else {
-            let userAgent = request.headers["User-Agent"] ?? ""
-            let claimed: (id: Int32, family: AgentClassifier.Family)
-            if let known = families[userAgent] {
-                claimed = known
-            } else {
-                let family = classifier.classify(userAgent: userAgent)
-                claimed = (AnalyticsLabels.shared.id(family), family)
-                families.insert(userAgent, claimed)
-            }
+            let claimed = claimedFamily(request)
             // What the User-Agent claims is verified when the address is one its operator publishes.
             if claimed.family.operatorName != nil,
                 operatorRanges.verifies(familyID: claimed.id, family: claimed.family.name, address: request.remoteAddress)
@@ -164,8 +167,18 @@ extension Gateway {
                 atMs: Int64(Date().timeIntervalSince1970 * 1000), remoteAddress: request.remoteAddress,
                 agentID: caller?.agentID, principal: caller?.principal, familyID: familyID, routeID: routeID,
                 method: request.method, status: response.status, latencyUs: latency, bytesOut: bytes,
-                amount: caller?.amount, currency: caller?.currency, referral: caller?.referral))
+                amount: caller?.amount, currency: caller?.currency, referral: caller?.referral, outcome: outcome, charged: charged))
         return response
+    }
+
+    /// The family a request's User-Agent names (numbered), as it claims to be.
+    func claimedFamily(_ request: Request) -> (id: Int32, family: AgentClassifier.Family) {
+        let userAgent = request.headers["User-Agent"] ?? ""
+        if let known = families[userAgent] { return known }
+        let family = classifier.classify(userAgent: userAgent)
+        let claimed = (AnalyticsLabels.shared.id(family), family)
+        families.insert(userAgent, claimed)
+        return claimed
     }
 
     static let registeredAgent = AgentClassifier.Family(name: "registered agent", operatorName: nil, category: "agent", verification: "verified")
@@ -192,11 +205,18 @@ extension Gateway {
         }
         if let stage = Self.endpointStages[route] { return stage }
         switch route {
-        case "/agents/register": return JourneyStage.trustChecking.rawValue
+        case "/agents/register", "/agents/policy": return JourneyStage.trustChecking.rawValue
         case "/checkout-sessions", "/checkout-sessions/{id}", "/checkout-sessions/{id}/complete", "/checkout-sessions/{id}/cancel":
             return JourneyStage.transacting.rawValue
         case "/inbox/ack": return JourneyStage.using.rawValue
-        default: return JourneyStage.finding.rawValue
+        case "/catalog/search", "/catalog/lookup": return JourneyStage.evaluating.rawValue
+        default:
+            // The protocols' checkout, cart and order routes (UCP, ACP).
+            if route.hasPrefix("/checkout_sessions") || route.hasPrefix("/carts") || route.hasPrefix("/agentic_commerce/") {
+                return JourneyStage.transacting.rawValue
+            }
+            if route.hasPrefix("/orders/") { return JourneyStage.using.rawValue }
+            return JourneyStage.finding.rawValue
         }
     }
 }

@@ -93,6 +93,12 @@ public final class Gateway: @unchecked Sendable {
     public let schemas: SchemaLibrary
     let startedAt = Date()
     let documents: DiscoveryDocuments
+    /// The facts every document is written from (the policy's documents are rewritten from them).
+    let storeFacts: StoreFacts
+    /// The merchant's access policy and the documents written from it.
+    private(set) var policyState: PolicyState!
+    /// Requests the policy charged for, by request id, until their answer is known (2xx: charged).
+    let chargedRequests = BoundedMemo<String, Money>(capacity: 65_536)
     let views: CatalogViews
     public let actions: ActionRegistry
     public let mcp: MCPEndpoint
@@ -229,6 +235,7 @@ public final class Gateway: @unchecked Sendable {
             refusalDelay: configuration.refusalDelay)
         let documents = try DiscoveryDocuments(facts: facts, actions: actions, signingKey: services.signingKey)
         self.documents = documents
+        storeFacts = facts
         let catalogAll = manifests.catalog
         let resources: [MCPResource] = [
             MCPResource(
@@ -316,8 +323,20 @@ public final class Gateway: @unchecked Sendable {
         ucpMCP = endpoints[0]
         acpMCP = endpoints[1]
         operatorRanges.value = (try? OperatorRanges.load(from: database)) ?? OperatorRanges()
-        startSweeper()
         routes = router()
+        // The policy's documents name routes: written once the routes are known.
+        policyState = PolicyState(policyDocuments((try? AccessPolicy.load(from: database, classifier: classifier)) ?? AccessPolicy()))
+        mcp.admit = { [unowned self] request, action, identity, id in
+            self.policyRefusal(mcp: request, action: action, identity: identity, id: id)
+        }
+        for (endpoint, operations) in [(ucpMCP!, UCPMCPTools.operations.map { ($0.name, $0.action) }), (acpMCP!, ACPMCPTools.operations.map { ($0.name, $0.action) })] {
+            let actionOfTool = Dictionary(operations, uniquingKeysWith: { a, _ in a })
+            endpoint.admit = { [unowned self] request, tool, identity, id in
+                self.policyRefusal(mcp: request, action: tool.map { actionOfTool[$0] ?? $0 }, identity: identity, id: id)
+            }
+        }
+        database.onCommit(changing: .accessPolicy) { [weak self] in self?.reloadPolicy() }
+        startSweeper()
         for name in actions.names {
             actionLabels[name] = AnalyticsLabels.shared.id(.init(route: "action:\(name)", stage: stage(route: "", action: name)))
         }
@@ -330,10 +349,15 @@ public final class Gateway: @unchecked Sendable {
     public func router() -> Router {
         var router = Router()
         router.after = withEntityTag
+        router.before = { [unowned self] request, pattern in self.policyRefusal(request, pattern: pattern) }
         let docs = documents
-        router.get("/agents") { request in
-            request.prefersHTML ? docs.agentsHTML.response(for: request) : docs.agents.response(for: request)
+        router.get("/agents") { [unowned self] request in
+            let current = policyState.current
+            return request.prefersHTML ? current.agentsHTML.response(for: request) : current.agents.response(for: request)
         }
+        router.get("/robots.txt") { [unowned self] request in policyState.current.robotsTxt.response(for: request) }
+        router.get("/llms.txt") { [unowned self] request in policyState.current.llmsTxt.response(for: request) }
+        addPolicyRoutes(to: &router)
         let fixed: [(String, Document)] = [
             ("/.well-known/agent-card.json", docs.agentCard),
             ("/.well-known/ucp", docs.ucpProfile),
@@ -341,8 +365,6 @@ public final class Gateway: @unchecked Sendable {
             ("/.well-known/capabilities.json", docs.capabilities),
             ("/.well-known/capabilities.json.jws", docs.capabilitiesSignature),
             ("/.well-known/jwks.json", docs.jwks),
-            ("/llms.txt", docs.llmsTxt),
-            ("/robots.txt", docs.robotsTxt),
             ("/sitemap.xml", docs.sitemap),
             ("/openapi.json", docs.openAPI),
             ("/pricing", docs.pricing),
@@ -423,7 +445,9 @@ public final class Gateway: @unchecked Sendable {
         let commerce = self.commerce, trail = self.trail, database = self.database
         let retention = StoreRetention(database: database, policy: configuration.retention)
         let ranges = operatorRanges
-        timer.setEventHandler {
+        timer.setEventHandler { [weak self] in
+            // Another node's change of the access policy (this node's own is in force at once).
+            self?.reloadPolicy()
             // Re-read each sweep; replaced (and the answers kept for it dropped) only when they changed.
             if let fresh = try? OperatorRanges.load(from: database), fresh.blocks != ranges.value.blocks { ranges.value = fresh }
             _ = try? commerce.expireApprovals()

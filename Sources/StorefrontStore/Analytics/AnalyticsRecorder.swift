@@ -55,6 +55,22 @@ package final class AnalyticsLabels: @unchecked Sendable {
     }
 }
 
+/// What the access policy did to a request, as analytics files it.
+package enum PolicyOutcome: String, Sendable, Hashable {
+    case none
+    /// A fetch of a path robots.txt disallows for the agent (refused with 403 when the policy blocks).
+    case disallowed
+    /// Refused: the policy wants proof of who it is.
+    case verificationRequired = "verification_required"
+    /// Refused: the policy charges and the request offered no (or too low a) price.
+    case paymentRequired = "payment_required"
+    /// Served for the policy's price.
+    case charged
+}
+
+/// The day (`2026-12-07`) of a day number since the epoch.
+func isoDay(_ day: Int64) -> String { String(isoTime(day * 86_400).prefix(10)) }
+
 /// One request as analytics sees it.
 package struct AnalyticsEvent: Sendable {
     var atMs: Int64
@@ -72,12 +88,17 @@ package struct AnalyticsEvent: Sendable {
     var amount: Int64?
     var currency: String?
     var referral: String?
+    /// What the access policy did to the request (``PolicyOutcome``), and a charged request's price.
+    package var outcome: PolicyOutcome = .none
+    package var charged: Money?
 
     package init(
         atMs: Int64, remoteAddress: String, agentID: String? = nil, principal: String? = nil, familyID: Int32, routeID: Int32,
         method: String, status: Int, latencyUs: Int64, bytesOut: Int64, amount: Int64? = nil, currency: String? = nil,
-        referral: String? = nil
+        referral: String? = nil, outcome: PolicyOutcome = .none, charged: Money? = nil
     ) {
+        self.outcome = outcome
+        self.charged = charged
         self.atMs = atMs
         self.remoteAddress = remoteAddress
         self.agentID = agentID
@@ -117,7 +138,7 @@ package struct AnalyticsEvent: Sendable {
         status == other.status && routeID == other.routeID && familyID == other.familyID
             && remoteAddress == other.remoteAddress && agentID == other.agentID && method == other.method
             && principal == other.principal && amount == other.amount && currency == other.currency
-            && referral == other.referral
+            && referral == other.referral && outcome == other.outcome
     }
 }
 
@@ -241,7 +262,7 @@ public final class AnalyticsRecorder: @unchecked Sendable {
         for batch in batches {
             var last = -1  // the row of the previous event, when it could be grouped
             for e in batch {
-                guard e.amount == nil && e.referral == nil else {
+                guard e.amount == nil && e.referral == nil && e.outcome == .none else {
                     rows.append((e, 1))
                     latencies.append(e.latencyUs)
                     last = -1
@@ -320,6 +341,14 @@ public final class AnalyticsRecorder: @unchecked Sendable {
             visits.insert(Visit(minute: e.atMs / 60_000, stage: labels.routes[Int(e.routeID)].stage, visitor: name, agentID: e.agentID))
         }
         let visitors = Array(visits)
+        // What the access policy did, per day, family and outcome.
+        struct OutcomeKey: Hashable { let day: Int64, familyID: Int32, outcome: PolicyOutcome, currency: String }
+        var outcomes: [OutcomeKey: (requests: Int64, amount: Int64)] = [:]
+        for e in batches.joined() where e.outcome != .none {
+            let key = OutcomeKey(day: e.atMs / 86_400_000, familyID: e.familyID, outcome: e.outcome, currency: e.charged?.currency ?? "")
+            outcomes[key, default: (0, 0)].requests += 1
+            outcomes[key, default: (0, 0)].amount = MoneyMath.saturatingAdd(outcomes[key, default: (0, 0)].amount, e.charged?.amount ?? 0)
+        }
         database.write(priority: .background, { db in
             // Many rows per statement: one step inserts a chunk of events.
             for start in stride(from: 0, to: rows.count, by: Self.chunk) {
@@ -354,6 +383,18 @@ public final class AnalyticsRecorder: @unchecked Sendable {
                     [.integer(k.minute), .text(family.name), .text(family.category), .text(route.stage), .text(route.route),
                      SQLValue(k.status), .text(family.verification),
                      .integer(r.requests), .integer(r.latency), .integer(r.bytes), .integer(r.revenue)] + r.buckets.map(SQLValue.integer))
+            }
+            for (k, o) in outcomes {
+                let family = labels.families[Int(k.familyID)]
+                try db.run(
+                    """
+                    INSERT INTO policy_outcomes (day, family, operator, verification, outcome, requests, amount, currency)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (day, family, verification, outcome, currency) DO UPDATE SET
+                    requests = policy_outcomes.requests + excluded.requests, amount = policy_outcomes.amount + excluded.amount
+                    """,
+                    [.text(isoDay(k.day)), .text(family.name), .text(family.operatorName ?? ""), .text(family.verification),
+                     .text(k.outcome.rawValue), .integer(o.requests), .integer(o.amount), .text(k.currency)])
             }
         }, completion: { _ in })
     }

@@ -690,6 +690,31 @@ public enum StoreMigrations {
                     PRIMARY KEY (family, prefix)
                 );
                 """),
+        Migration(
+            version: 24, name: "access policy per operator and stage; what it did",
+            sql: """
+                -- The merchant's access policy for agents' operators (one document; robots.txt, /agents and
+                -- llms.txt are written from it and the gateway enforces it).
+                CREATE TABLE access_policy (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    document TEXT NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                -- What the policy did, per day, family and outcome: robots.txt violations (a fetch of a path
+                -- robots.txt disallows for that agent), refusals for want of verification or payment, and
+                -- charged requests with what they earned. Kept as long as the rollups.
+                CREATE TABLE policy_outcomes (
+                    day TEXT NOT NULL,
+                    family TEXT NOT NULL,
+                    operator TEXT NOT NULL,
+                    verification TEXT NOT NULL,
+                    outcome TEXT NOT NULL,
+                    requests INTEGER NOT NULL,
+                    amount INTEGER NOT NULL,
+                    currency TEXT NOT NULL,
+                    PRIMARY KEY (day, family, verification, outcome, currency)
+                );
+                """),
     ]
 }
 

@@ -40,6 +40,8 @@ package enum StoreChange: Sendable {
     case mcpEvents
     /// Agents' inbox events.
     case inboxEvents
+    /// The merchant's access policy.
+    case accessPolicy
 
     var tables: Set<String> {
         switch self {
@@ -47,6 +49,7 @@ package enum StoreChange: Sendable {
         case .stock: ["inventory"]
         case .mcpEvents: ["mcp_events"]
         case .inboxEvents: ["inbox_events"]
+        case .accessPolicy: ["access_policy"]
         }
     }
 }
