@@ -348,6 +348,8 @@
       ["approvals", loadApprovals],
       ["audit trail", (g) => loadTrail(g, { verify: verifyTrail || state.trailCount === 0 })],
       ["journey audits", loadAudits],
+      ["access policy", loadPolicy],
+      ["policy outcomes", loadOutcomes],
     ]);
     button.disabled = false;
     button.removeAttribute("aria-busy");
@@ -608,7 +610,7 @@
     const by = $("revenue-by").value;
     const [data] = await Promise.all([api(endpoints.revenue()), state.agentNames.size ? null : loadAgentNames()]);
     if (!current(generation)) return;
-    $("revenue-key").textContent = by === "referral" ? "Referral code" : "Agent";
+    $("revenue-key").textContent = { referral: "Referral code", family: "Bought by" }[by] || "Agent";
     const tbody = $("revenue-table").tBodies[0];
     tbody.replaceChildren();
     for (const row of data.rows) {
@@ -720,6 +722,104 @@
       ["revenue", loadRevenue],
       ["audit trail", (g) => loadTrail(g, { verify: true })],
     ]);
+  }
+
+  // --- the access policy ------------------------------------------------------------------------
+
+  const POLICY_STAGES = ["*", "finding", "evaluating", "trust_checking", "transacting", "using", "recommending"];
+  const POLICY_ACCESS = [["allow", "Allow"], ["block", "Block"], ["require_verification", "Require verification"], ["charge", "Charge"]];
+
+  function minorDigits(currency) {
+    try {
+      return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits;
+    } catch {
+      return 2;
+    }
+  }
+
+  function policyRow(rule = { agent: "", stage: "*", access: "block" }) {
+    const index = $("policy-table").tBodies[0].rows.length + 1;
+    const agent = el("input", { type: "text", class: "policy-agent", required: "", list: "policy-agents", value: rule.agent,
+      "aria-label": `Rule ${index}: agent, operator or category` });
+    const stage = el("select", { class: "policy-stage", "aria-label": `Rule ${index}: stage` },
+      ...POLICY_STAGES.map((s) => el("option", { value: s, text: s === "*" ? "Every stage" : stageName(s) })));
+    stage.value = rule.stage || "*";
+    const access = el("select", { class: "policy-access", "aria-label": `Rule ${index}: access` },
+      ...POLICY_ACCESS.map(([value, text]) => el("option", { value, text })));
+    access.value = rule.access;
+    const remove = el("button", { type: "button", class: "secondary policy-remove", "aria-label": `Remove rule ${index}` }, "Remove");
+    return el("tr", {}, el("td", {}, agent), el("td", {}, stage), el("td", {}, access), el("td", {}, remove));
+  }
+
+  async function loadPolicy(generation) {
+    const policy = await api("/admin/api/access-policy");
+    if (!current(generation)) return;
+    // A rule being edited is not thrown away by a refresh.
+    if ($("policy-form").dataset.dirty === "yes") return;
+    const tbody = $("policy-table").tBodies[0];
+    tbody.replaceChildren();
+    for (const rule of policy.rules) tbody.append(policyRow(rule));
+    const list = $("policy-agents");
+    if (!list.children.length) {
+      for (const name of [...(policy.choices?.categories || []), ...(policy.choices?.operators || []), ...(policy.choices?.agents || [])]) {
+        list.append(el("option", { value: name }));
+      }
+    }
+    if (policy.price) {
+      const digits = minorDigits(policy.price.currency);
+      $("policy-price").value = (policy.price.amount / 10 ** digits).toFixed(digits);
+      $("policy-currency").value = policy.price.currency;
+    }
+  }
+
+  async function savePolicy(event) {
+    event.preventDefault();
+    const message = $("policy-message");
+    const rules = [...$("policy-table").tBodies[0].rows].map((row) => ({
+      agent: row.querySelector(".policy-agent").value.trim(),
+      stage: row.querySelector(".policy-stage").value,
+      access: row.querySelector(".policy-access").value,
+    }));
+    const body = { rules };
+    const priceText = $("policy-price").value.trim();
+    const currency = $("policy-currency").value.trim().toUpperCase();
+    if (priceText) {
+      const digits = minorDigits(currency);
+      body.price = { amount: Math.round(Number(priceText) * 10 ** digits), currency };
+    }
+    $("policy-save").disabled = true;
+    setMessage(message, "Saving…");
+    try {
+      const saved = await api("/admin/api/access-policy", { method: "PUT", body });
+      $("policy-form").dataset.dirty = "";
+      setMessage(message, `Saved: ${saved.rules.length} rule${saved.rules.length === 1 ? "" : "s"} in force; robots.txt, /agents and llms.txt say the same.`, "ok");
+      await run([["access policy", loadPolicy]]);
+    } catch (error) {
+      if (error instanceof AuthError) return authFailed();
+      setMessage(message, `Not saved — ${error.message}`, "bad");
+    } finally {
+      $("policy-save").disabled = false;
+    }
+  }
+
+  async function loadOutcomes(generation) {
+    const data = await api("/admin/api/policy-outcomes?days=7");
+    if (!current(generation)) return;
+    $("outcomes-summary").replaceChildren(...data.summary.map((line) => el("li", { text: line })));
+    const tbody = $("outcomes-table").tBodies[0];
+    tbody.replaceChildren();
+    const outcomeNames = { disallowed: "Fetched a disallowed path", verification_required: "Refused: not verified",
+      payment_required: "Refused: no payment", charged: "Charged" };
+    for (const o of data.outcomes) {
+      tbody.append(el("tr", { dataset: { agent: o.agent, outcome: o.outcome, verification: o.verification } },
+        el("th", { scope: "row", text: o.agent }),
+        el("td", { text: o.operator || "—" }),
+        el("td", { text: o.verification }),
+        el("td", { text: outcomeNames[o.outcome] || o.outcome }),
+        numCell(count(o.requests), o.requests),
+        numCell(o.earned ? money(o.earned) : "—", o.earned?.amount)));
+    }
+    if (!data.outcomes.length) emptyRow(tbody, 6, "The policy has refused or charged nothing in the last 7 days.");
   }
 
   // --- the audit trail --------------------------------------------------------------------------
@@ -970,6 +1070,20 @@
     $("trail-verify").addEventListener("click", () => run([["audit trail", (g) => loadTrail(g, { verify: true })]]));
     $("live-pause").addEventListener("click", togglePause);
     $("journey-run").addEventListener("click", runAudit);
+    $("policy-form").addEventListener("submit", savePolicy);
+    $("policy-form").addEventListener("input", () => { $("policy-form").dataset.dirty = "yes"; });
+    $("policy-add").addEventListener("click", () => {
+      $("policy-form").dataset.dirty = "yes";
+      const row = policyRow();
+      $("policy-table").tBodies[0].append(row);
+      row.querySelector("input").focus();
+    });
+    $("policy-table").addEventListener("click", (event) => {
+      const button = event.target.closest("button.policy-remove");
+      if (!button) return;
+      $("policy-form").dataset.dirty = "yes";
+      button.closest("tr").remove();
+    });
     $("approvals-table").addEventListener("click", (event) => {
       const button = event.target.closest("button[data-decision]");
       if (button && !button.disabled) decide(button);

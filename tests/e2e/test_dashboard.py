@@ -735,3 +735,44 @@ def test_the_journey_audit_html_report_renders_in_chromium(browser, tmp_path):
     assert embedded["level"] == "agent-ready"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "storefront-journey-report.png"))
+
+
+def test_the_access_policy_is_set_in_the_dashboard_and_enforced(dashboard, shop):
+    """The merchant adds a rule in the form (GPTBot may not evaluate), saves it, and the gateway
+    enforces it at once and robots.txt says it; GPTBot's refused fetches then show in the outcomes
+    table, counted exactly."""
+    from selenium.webdriver.support.select import Select
+    from test_analytics import settle
+
+    driver = dashboard.driver
+    sign_in_afresh(driver, shop)  # earlier tests left the page (and signed out)
+    driver.execute_script("document.getElementById('access').scrollIntoView()")
+    click(driver, driver.find_element(By.ID, "policy-add"))
+    row = driver.find_elements(By.CSS_SELECTOR, "#policy-table tbody tr")[-1]
+    row.find_element(By.CSS_SELECTOR, "input.policy-agent").send_keys("GPTBot")
+    Select(row.find_element(By.CSS_SELECTOR, "select.policy-stage")).select_by_value("evaluating")
+    Select(row.find_element(By.CSS_SELECTOR, "select.policy-access")).select_by_value("block")
+    click(driver, driver.find_element(By.ID, "policy-save"))
+    WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "policy-message").text.startswith("Saved"))
+    try:
+        assert shop.admin_ok("GET", "/access-policy")["rules"] == [{"agent": "GPTBot", "stage": "evaluating", "access": "block"}]
+        gptbot = {"User-Agent": "Mozilla/5.0 (compatible; GPTBot/1.2; +https://openai.com/gptbot)"}
+        for _ in range(3):
+            r = requests.get(shop.url("/pricing"), headers=gptbot, timeout=10)
+            assert r.status_code == 403 and r.json()["error"]["code"] == "blocked_by_policy"
+        assert requests.get(shop.url("/llms.txt"), headers=gptbot, timeout=10).status_code == 200
+        assert "User-agent: GPTBot\nDisallow: /catalog$" in requests.get(shop.url("/robots.txt"), timeout=10).text
+        settle(shop)
+        since = loads(driver)
+        click(driver, driver.find_element(By.ID, "refresh"))
+        wait_for_refresh(driver, since)
+        cells = driver.find_element(
+            By.CSS_SELECTOR, '#outcomes-table tr[data-agent="GPTBot"][data-outcome="disallowed"][data-verification="claimed"]'
+        ).find_elements(By.CSS_SELECTOR, "td.num")
+        assert cells[0].get_attribute("data-value") == "3", cells[0].text
+        summary = driver.find_element(By.ID, "outcomes-summary").text
+        assert "GPTBot fetched 3 disallowed pages in the last 7 days (claimed)." in summary, summary
+        driver.execute_script("document.getElementById('access').scrollIntoView()")
+        screenshot(driver, "access-policy")
+    finally:
+        shop.admin("PUT", "/access-policy", {"rules": []})

@@ -266,17 +266,21 @@ struct StoreFacts {
     }
 
     /// One sentence per rule, for people and language models.
-    var accessPolicyLines: [String] {
-        accessPolicy.rules.compactMap { rule in
+    var accessPolicyLines: [String] { accessPolicyRules.map { "\($0.who) \($0.what)" } }
+
+    /// Each rule as who (the agent and the stage) and what happens to it.
+    var accessPolicyRules: [(who: String, stage: String, what: String)] {
+        accessPolicy.rules.map { rule in
             let who = rule.agent == "*" ? "every known agent" : rule.agent
             let stage = rule.stage == "*" ? "every stage" : (JourneyStage(rawValue: rule.stage)?.title ?? rule.stage)
             switch rule.access {
-            case .allow: return "\(who) may reach \(stage)."
-            case .block: return "\(who) is blocked from \(stage) (403; robots.txt disallows it)."
-            case .requireVerification: return "\(who) must be verified (Web Bot Auth or its operator's published addresses) to reach \(stage)."
+            case .allow: return (who, stage, "may reach \(stage).")
+            case .block: return (who, stage, "is blocked from \(stage) (403; robots.txt disallows it).")
+            case .requireVerification:
+                return (who, stage, "must be verified (Web Bot Auth or its operator's published addresses) to reach \(stage).")
             case .charge:
                 let price = accessPolicy.price.map { "\($0.currency) \($0.decimalString)" } ?? ""
-                return "\(who) pays \(price) a request at \(stage) (402 with crawler-price; pay per crawl)."
+                return (who, stage, "pays \(price) a request at \(stage) (402 with crawler-price; pay per crawl).")
             }
         }
     }
@@ -491,9 +495,14 @@ struct StoreFacts {
         lines.append("")
         lines.append("## Access for AI agents")
         lines.append("")
-        if let policyURL { lines.append("- [Access policy](\(policyURL)): who may reach which stage, as JSON (robots.txt says the same)") }
-        let policyLines = accessPolicyLines
-        lines += policyLines.isEmpty ? ["- Every agent may reach every stage."] : policyLines.map { "- " + $0 }
+        let policyLink = policyURL ?? url("/agents/policy")
+        let rules = accessPolicyRules
+        lines.append(
+            "- [Access policy](\(policyLink)): who may reach which stage, as JSON (robots.txt says the same)"
+                + (rules.isEmpty ? "; every agent may reach every stage." : "."))
+        for rule in rules {
+            lines.append("- [\(rule.who) at \(rule.stage)](\(policyLink)): \(rule.who) \(rule.what)")
+        }
         lines.append("")
         lines.append("## Actions")
         lines.append("")

@@ -391,7 +391,17 @@ extension Gateway {
     func addPolicyRoutes(to router: inout Router) {
         router.get(Self.policyPath) { [unowned self] request in policyState.current.policyDocument.response(for: request) }
         router.get("/admin/api/access-policy", adminOnly { [unowned self] _ in
-            adminResult { policyJSON(policyState.current.policy) }
+            adminResult {
+                var doc = policyJSON(policyState.current.policy).objectValue ?? [:]
+                // What a rule may name, for the dashboard's form.
+                let known = classifier.families
+                doc["choices"] = [
+                    "categories": .array(AccessPolicy.categories.map(JSON.string) + ["*"]),
+                    "operators": .array(Set(known.compactMap(\.operatorName)).sorted().map(JSON.string)),
+                    "agents": .array(known.map { .string($0.name) }),
+                ]
+                return .object(doc)
+            }
         })
         router.add("PUT", "/admin/api/access-policy", adminOnly { [unowned self] request in
             adminResult { try setAccessPolicy(Self.body(request)) }

@@ -41,6 +41,13 @@ extension Response {
         }
     }
 
+    /// Notes the order a person's approval placed (the money it moved) when an AI assistant sent
+    /// that person here: analytics files it as revenue from AI-referred humans.
+    mutating func noteApprovedOrder(_ result: JSON, request: Request) {
+        guard AIReferral.of(request) != nil, let total = Money(json: result["order"]?["totals"]?["total"]) else { return }
+        notePurchase(amount: total.amount, currency: total.currency, referral: nil)
+    }
+
     /// Notes the money an order moved (and the referral that brought it).
     mutating func notePurchase(amount: Int64, currency: String, referral: String?) {
         updateCaller { caller in
@@ -145,7 +152,17 @@ extension Gateway {
         } else {
             let claimed = claimedFamily(request)
             // What the User-Agent claims is verified when the address is one its operator publishes.
-            if claimed.family.operatorName != nil,
+            if claimed.family.category == "browser", let referred = AIReferral.of(request),
+                let id = AIReferral.familyIDs[referred.assistant.key]
+            {
+                // A person an assistant sent: their visit (and what they buy) is the assistant's referral.
+                familyID = id
+                if referred.fresh {
+                    response.headers.add("Set-Cookie", AIReferral.cookie(referred.assistant, secure: configuration.publicURL.hasPrefix("https://")))
+                    // A page that sets a visitor's cookie is not for shared caches.
+                    if response.headers["Cache-Control"]?.contains("public") == true { response.headers.set("Cache-Control", "private, max-age=0") }
+                }
+            } else if claimed.family.operatorName != nil,
                 operatorRanges.verifies(familyID: claimed.id, family: claimed.family.name, address: request.remoteAddress)
             {
                 var verified = claimed.family

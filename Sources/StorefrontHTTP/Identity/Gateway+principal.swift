@@ -406,7 +406,10 @@ extension Gateway {
         return .later { complete in
             DispatchQueue.global().async {
                 do {
-                    complete(jsonResponse(try commerce.decide(id, decision, by: principal)))
+                    let result = try commerce.decide(id, decision, by: principal)
+                    var response = jsonResponse(result)
+                    response.noteApprovedOrder(result, request: request)
+                    complete(response)
                 } catch let error as ActionError {
                     complete(error.restResponse)
                 } catch {

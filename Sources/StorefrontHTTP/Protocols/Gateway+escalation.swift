@@ -123,11 +123,11 @@ extension Gateway {
         }
         // The decision writes to the store: off the server's threads, as the merchant's own.
         return .later { complete in
-            DispatchQueue.global().async { complete(self.decide(claim.approvalID, decision, principal: claim.principal)) }
+            DispatchQueue.global().async { complete(self.decide(claim.approvalID, decision, principal: claim.principal, request: request)) }
         }
     }
 
-    func decide(_ approvalID: String, _ decision: Commerce.Decision, principal: String) -> Response {
+    func decide(_ approvalID: String, _ decision: Commerce.Decision, principal: String, request: Request) -> Response {
         let claim = (approvalID: approvalID, principal: principal)
         do {
             let result = try commerce.decide(claim.approvalID, decision, by: claim.principal)
@@ -138,7 +138,9 @@ extension Gateway {
             } else {
                 body += "<p id=\"result\">Declined: nothing was bought and the held money is back in the agent's wallet.</p>"
             }
-            return escalationPage(decision == .approve ? "Approved" : "Declined", body)
+            var response = escalationPage(decision == .approve ? "Approved" : "Declined", body)
+            response.noteApprovedOrder(result, request: request)
+            return response
         } catch let error as ActionError {
             return escalationPage("Not decided", "<p id=\"result\">\(htmlEscape(error.message))</p>", status: error.status)
         } catch {

@@ -207,6 +207,7 @@ package struct AnalyticsQueries: Sendable {
     }
 
     package func revenue(_ r: Range, by dimension: String) throws -> JSON {
+        if dimension == "family" { return try revenueByFamily(r) }
         let column = dimension == "referral" ? "coalesce(o.referral_code, '(none)')" : "o.agent_id"
         return try database.read { db in
             let rows = try db.query(
@@ -220,6 +221,29 @@ package struct AnalyticsQueries: Sendable {
                         "revenue": ["amount": .int(row[2].int ?? 0), "currency": .string(currency)],
                         "refunded": ["amount": .int(row[3].int ?? 0), "currency": .string(currency)],
                         "net_revenue": ["amount": .int((row[2].int ?? 0) - (row[3].int ?? 0)), "currency": .string(currency)],
+                    ]
+                }),
+            ]
+        }
+    }
+
+    /// Orders and their money by who placed them: agents (registered, by their credentials) beside
+    /// people an AI assistant sent here (`AI-referred human (ChatGPT)` …), from the recorded requests.
+    func revenueByFamily(_ r: Range) throws -> JSON {
+        try database.read { db in
+            let rows = try db.query(
+                """
+                SELECT family, category, count(*), sum(amount) FROM analytics_events
+                WHERE amount IS NOT NULL AND at_ms >= ? AND at_ms <= ? GROUP BY family, category ORDER BY 4 DESC, 1
+                """,
+                [.integer(r.fromMs), .integer(r.toMs)])
+            return [
+                "range": r.json, "by": "family",
+                "rows": .array(rows.map { row in
+                    let revenue: JSON = ["amount": .int(row[3].int ?? 0), "currency": .string(currency)]
+                    return [
+                        "key": .string(row[0].string ?? ""), "category": .string(row[1].string ?? ""), "orders": .int(row[2].int ?? 0),
+                        "revenue": revenue, "refunded": ["amount": 0, "currency": .string(currency)], "net_revenue": revenue,
                     ]
                 }),
             ]
