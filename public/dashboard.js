@@ -342,6 +342,7 @@
       ["status codes", loadStatusCodes],
       ["traffic", loadTraffic],
       ["funnel", loadFunnel],
+      ["gaps", loadGaps],
       ["top agents", loadTopAgents],
       ["revenue", loadRevenue],
       ["actions", loadActions],
@@ -722,6 +723,23 @@
       ["revenue", loadRevenue],
       ["audit trail", (g) => loadTrail(g, { verify: true })],
     ]);
+  }
+
+  // --- what each gap costs ----------------------------------------------------------------------
+
+  async function loadGaps(generation) {
+    const data = await api(`/admin/api/analytics/gaps?${rangeQuery()}`);
+    if (!current(generation)) return;
+    const items = [];
+    for (const stage of data.stages) {
+      if (!stage.summary) continue;
+      const operators = stage.operators.map((o) => `${o.operator || "unidentified"} ${count(o.agents)}`).join(", ");
+      items.push(el("li", { dataset: { stage: stage.stage } },
+        el("span", { class: "gap-summary", text: stage.summary }),
+        operators ? el("span", { class: "muted", text: ` Operators: ${operators}.` }) : null));
+    }
+    if (!items.length) items.push(el("li", { class: "muted", text: "No agent's journey ended short of the last stage in this range." }));
+    $("gaps-list").replaceChildren(...items);
   }
 
   // --- the access policy ------------------------------------------------------------------------

@@ -375,6 +375,12 @@ def test_funnel_chart_and_table_equal_the_api(dashboard, shop):
         if stage.get("conversion") is not None:
             assert cells[1].text.endswith("%"), cells[1].text
     assert api["stages"][0]["agents"] >= len(FAMILIES), api
+    # what each gap costs: one line per stage where agents' journeys ended, as the API says
+    gaps = shop.admin_ok("GET", "/analytics/gaps")
+    listed = [li.get_attribute("data-stage") for li in driver.find_elements(By.CSS_SELECTOR, "#gaps-list li[data-stage]")]
+    assert listed == [g["stage"] for g in gaps["stages"] if g["summary"]] and listed, (listed, gaps)
+    shown = driver.find_element(By.CSS_SELECTOR, f'#gaps-list li[data-stage="{listed[0]}"] .gap-summary').text
+    assert shown == next(g["summary"] for g in gaps["stages"] if g["stage"] == listed[0])
     drop = api["largest_drop_before"]
     assert drop, api
     marked = driver.find_element(By.CSS_SELECTOR, "#funnel-table tr.drop")

@@ -37,6 +37,8 @@ extension Gateway {
             }
         })
         router.get(prefix + "/funnel", adminOnly { request in answer(request, table: "stages") { try queries.funnel($0) } })
+        let publicURL = configuration.publicURL
+        router.get(prefix + "/gaps", adminOnly { request in answer(request, table: "stages") { try queries.gaps($0, target: publicURL) } })
         router.get(prefix + "/top-agents", adminOnly { request in
             answer(request, table: "agents") { try queries.topAgents($0, limit: min(100, Int(request.query("limit") ?? "") ?? 10)) }
         })

@@ -156,6 +156,69 @@ package struct AnalyticsQueries: Sendable {
         }
     }
 
+    /// What each gap costs: per journey stage, the agents whose journey ended there (seen at that
+    /// stage and at none after it), their operators, and what the latest audit of `target` (the
+    /// store's own public URL) found short at that stage: "3 agents left at Trust-checking; the
+    /// latest audit finds this short: …".
+    package func gaps(_ r: Range, target: String) throws -> JSON {
+        let all = JourneyStage.allCases
+        let rank = "CASE stage " + all.enumerated().map { "WHEN '\($0.element.rawValue)' THEN \($0.offset)" }.joined(separator: " ") + " END"
+        let rows = try database.read { db in
+            try db.query(
+                """
+                SELECT f.furthest, coalesce(o.operator, ''), count(*) FROM
+                  (SELECT visitor, max(\(rank)) AS furthest FROM analytics_visitors
+                   WHERE minute >= ? AND minute <= ? AND stage != 'merchant' GROUP BY visitor) f
+                LEFT JOIN (SELECT visitor, max(operator) AS operator FROM analytics_events
+                           WHERE at_ms >= ? AND at_ms <= ? AND stage != 'merchant' GROUP BY visitor) o ON o.visitor = f.visitor
+                WHERE f.furthest IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2
+                """,
+                [.integer(r.fromMinute), .integer(r.toMinute), .integer(r.fromMs), .integer(r.toMs)])
+        }
+        var left: [Int: (total: Int64, operators: [(String, Int64)])] = [:]
+        for row in rows {
+            let stage = Int(row[0].int ?? 0), count = row[2].int ?? 0
+            left[stage, default: (0, [])].total += count
+            left[stage, default: (0, [])].operators.append((row[1].string ?? "", count))
+        }
+        // The latest audit of this store (else none: another site's findings are not this store's gaps).
+        let audit = try AuditHistory.latest(of: target, in: database)
+        let failing = audit.map { AuditHistory.failing($0.report) } ?? []
+        var stages: [JSON] = []
+        for (index, stage) in all.enumerated() {
+            let agents = left[index]?.total ?? 0
+            let findings = failing.filter { $0.finding["stage"]?.stringValue == stage.rawValue }
+            // Reaching the last stage is the journey's end, not a gap.
+            let isEnd = index == all.count - 1
+            var summary: String?
+            if !isEnd, agents > 0 {
+                summary = "\(agents) agent\(agents == 1 ? "" : "s") left at \(stage.title)"
+                if let worst = findings.first {
+                    summary! += "; the latest audit finds this short: \(worst.finding["title"]?.stringValue ?? "") (\(worst.finding["fix"]?.stringValue ?? ""))"
+                } else if audit == nil {
+                    summary! += "; no audit of this store yet (run one to see why)"
+                }
+                summary! += "."
+            }
+            stages.append([
+                "stage": .string(stage.rawValue), "title": .string(stage.title),
+                "agents_left": .int(isEnd ? 0 : agents), "agents_finished": .int(isEnd ? agents : 0),
+                "operators": .array((left[index]?.operators ?? []).map { ["operator": $0.0.isEmpty ? .null : .string($0.0), "agents": .int($0.1)] }),
+                "findings": .array(findings.map {
+                    ["id": $0.finding["id"] ?? .null, "title": $0.finding["title"] ?? .null, "fix": $0.finding["fix"] ?? .null,
+                     "points_lost": .double($0.pointsLost)]
+                }),
+                "summary": JSON(summary),
+            ])
+        }
+        return [
+            "range": r.json,
+            "audit": audit.map { ["id": .int($0.id), "target": .string(target), "audited_at": $0.report["audited_at"] ?? .null,
+                                  "score": $0.report["score"] ?? .null] } ?? .null,
+            "stages": .array(stages),
+        ]
+    }
+
     package func topAgents(_ r: Range, limit: Int) throws -> JSON {
         try database.read { db in
             let rows = try db.query(

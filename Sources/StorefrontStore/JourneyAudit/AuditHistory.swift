@@ -52,6 +52,18 @@ public enum AuditHistory {
             .map { ($0.finding, $0.pointsLost) }
     }
 
+    /// The latest report of `target` (a URL, compared without a trailing slash).
+    static func latest(of target: String, in database: Database) throws -> (id: Int64, report: JSON)? {
+        let bare = target.hasSuffix("/") ? String(target.dropLast()) : target
+        return try database.read { db in
+            guard let row = try db.queryOne(
+                "SELECT id, report FROM audit_reports WHERE target = ? OR target = ? ORDER BY id DESC LIMIT 1", [.text(bare), .text(bare + "/")]),
+                let text = row[1].string, let report = try? JSON.parse(text)
+            else { return nil }
+            return (row[0].int ?? 0, report)
+        }
+    }
+
     public static func report(_ id: Int64, in database: Database) throws -> JSON? {
         try database.read { db in
             try db.queryOne("SELECT report FROM audit_reports WHERE id = ?", [.integer(id)])?[0].string.flatMap { try? JSON.parse($0) }
