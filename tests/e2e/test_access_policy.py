@@ -188,6 +188,7 @@ def test_robots_txt_agrees_with_what_is_enforced_for_every_agent_and_path(shop):
         {"agent": "GPTBot", "stage": "finding", "access": "allow"},
         {"agent": "OAI-SearchBot", "stage": "*", "access": "allow"},
         {"agent": "PerplexityBot", "stage": "trust_checking", "access": "charge"},
+        {"agent": "Bytespider", "stage": "*", "access": "block"},
     ])
     parser = robots(shop)
     doc = requests.get(shop.url("/agents"), timeout=10).json()
@@ -195,13 +196,14 @@ def test_robots_txt_agrees_with_what_is_enforced_for_every_agent_and_path(shop):
     paths = [e["path"].replace("{id}", product) for e in doc["endpoints"] if e["method"] == "GET"]
     checked = 0
     for agent, ua in [("GPTBot", CLAIMED), ("OAI-SearchBot", VERIFIED), ("ClaudeBot", "ClaudeBot/1.0"),
-                      ("PerplexityBot", "PerplexityBot/1.0"), ("Googlebot", "Googlebot/2.1")]:
+                      ("PerplexityBot", "PerplexityBot/1.0"), ("Googlebot", "Googlebot/2.1"), ("Bytespider", "Bytespider")]:
         for path in paths:
             r = requests.get(shop.url(path), headers={"User-Agent": ua}, timeout=10)
             blocked = policy_code(r) == "blocked_by_policy"
             assert parser.can_fetch(shop.url(path), agent) == (not blocked), (agent, path, r.status_code, r.text[:200])
             checked += 1
-    assert checked >= 5 * 20
+    assert checked >= 6 * 20
+    assert "User-agent: Bytespider\nDisallow: /\n" in requests.get(shop.url("/robots.txt"), timeout=10).text
     # spot checks of precedence
     assert policy_code(requests.get(shop.url("/llms.txt"), headers={"User-Agent": CLAIMED}, timeout=10)) is None
     assert policy_code(requests.get(shop.url("/pricing"), headers={"User-Agent": CLAIMED}, timeout=10)) == "blocked_by_policy"
@@ -300,3 +302,8 @@ def test_what_the_policy_did_is_counted_per_agent_verified_or_claimed(shop):
     violations = {(v["agent"], v["verification"]): v["requests"] for v in after["robots_violations"]}
     assert violations[("GPTBot", "claimed")] >= 7
     assert any(line.startswith("GPTBot fetched ") and "disallowed page" in line for line in after["summary"])
+    # the same view as CSV
+    r = requests.get(shop.url("/admin/api/policy-outcomes?days=1&format=csv"), headers=shop.admin_auth, timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
+    header, *lines = r.text.strip().splitlines()
+    assert header.split(",")[:3] == ["agent", "earned", "operator"] and any(l.startswith("GPTBot,") for l in lines), r.text

@@ -5,28 +5,50 @@ import StorefrontActions
 import StorefrontDomain
 import StorefrontMCP
 import StorefrontStore
+import Synchronization
 
 /// The access policy in force and the documents written from it (robots.txt, llms.txt, `/agents`
-/// and the policy itself), swapped together when the merchant changes it.
+/// and the policy itself), swapped together when the merchant changes it. Reading costs a lock and
+/// one retain (a snapshot is immutable); whether any rule restricts anything is one atomic load,
+/// so a store without a policy pays nothing more per request.
 final class PolicyState: @unchecked Sendable {
-    struct Current: Sendable {
-        var policy: AccessPolicy
-        var robotsTxt: Document
-        var llmsTxt: Document
-        var agents: Document
-        var agentsHTML: Document
-        var policyDocument: Document
+    final class Current: Sendable {
+        let policy: AccessPolicy
+        let robotsTxt: Document
+        let llmsTxt: Document
+        let agents: Document
+        let agentsHTML: Document
+        let policyDocument: Document
+
+        init(policy: AccessPolicy, robotsTxt: Document, llmsTxt: Document, agents: Document, agentsHTML: Document, policyDocument: Document) {
+            self.policy = policy
+            self.robotsTxt = robotsTxt
+            self.llmsTxt = llmsTxt
+            self.agents = agents
+            self.agentsHTML = agentsHTML
+            self.policyDocument = policyDocument
+        }
     }
 
     private let lock = NSLock()
     private var state: Current
+    private let restricting: Atomic<Bool>
 
-    init(_ state: Current) { self.state = state }
+    init(_ state: Current) {
+        self.state = state
+        restricting = Atomic(!state.policy.isEmpty)
+    }
 
     var current: Current {
         get { lock.withLock { state } }
-        set { lock.withLock { state = newValue } }
+        set {
+            lock.withLock { state = newValue }
+            restricting.store(!newValue.policy.isEmpty, ordering: .releasing)
+        }
     }
+
+    /// Whether any rule refuses or charges anyone.
+    var isRestricting: Bool { restricting.load(ordering: .acquiring) }
 }
 
 /// What the policy decides for one request.
@@ -67,6 +89,7 @@ extension Gateway {
 
     /// The policy's verdict on a request before its route runs: nil lets it through.
     func policyRefusal(_ request: Request, pattern: String) -> Response? {
+        guard policyState.isRestricting else { return nil }
         let current = policyState.current
         guard !current.policy.isEmpty else { return nil }
         let scope = policyScope(pattern: pattern, request: request)
@@ -83,6 +106,7 @@ extension Gateway {
     /// The policy's verdict on an MCP message (the action a `tools/call` names; nil for any
     /// other method): a JSON-RPC error with the refusal's HTTP status, or nil.
     func policyRefusal(mcp request: Request, action: String?, identity: Identity?, id: JSON?) -> Response? {
+        guard policyState.isRestricting else { return nil }
         let current = policyState.current
         guard !current.policy.isEmpty, identity == nil else { return nil }
         let scope: PolicyScope = action.flatMap { actions.entry($0) }.map { .stage($0.action.stage.rawValue) } ?? .anyStage
@@ -363,8 +387,14 @@ extension Gateway {
                 disallowed.contains { RobotsPattern.matches($0, path) && $0.count <= path.count }
             }
             var lines = ["User-agent: \(family.name)"]
-            lines += disallowed.map { "Disallow: \($0)" } + allowed.map { "Allow: \($0)" }
-            lines.append("Disallow: /admin/")
+            if disallowed.count == paths.count {
+                // Kept out of every stage: all of the store, but what no policy closes.
+                lines.append("Disallow: /")
+                lines += Endpoints.all.filter { $0.method == "GET" && Self.policyExempt($0.path) }.map { "Allow: \($0.path)$" }
+            } else {
+                lines += disallowed.map { "Disallow: \($0)" } + allowed.map { "Allow: \($0)" }
+                lines.append("Disallow: /admin/")
+            }
             groups.append(lines.joined(separator: "\n"))
         }
         return groups
@@ -407,10 +437,14 @@ extension Gateway {
             adminResult { try setAccessPolicy(Self.body(request)) }
         })
         router.get("/admin/api/policy-outcomes", adminOnly { [unowned self] request in
-            adminResult {
-                let days = min(max(Int(request.query("days") ?? "") ?? 7, 1), 400)
-                return try PolicyOutcomes.report(in: database, days: days)
+            let days = min(max(Int(request.query("days") ?? "") ?? 7, 1), 400)
+            if request.query("format") == "csv", let report = try? PolicyOutcomes.report(in: database, days: days) {
+                var response = Response.text(
+                    AnalyticsQueries.csv(report["outcomes"]?.arrayValue ?? []), contentType: "text/csv; charset=utf-8")
+                response.headers.add("Content-Disposition", "attachment; filename=\"policy-outcomes.csv\"")
+                return response
             }
+            return adminResult { try PolicyOutcomes.report(in: database, days: days) }
         })
     }
 }
