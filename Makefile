@@ -43,6 +43,7 @@ bench:
 	bench/nodes.sh
 	bench/auth_cost.sh
 	bench/verification_cost.sh
+	bench/verification_instructions.sh
 	.venv/bin/python bench/attack.py
 
 # The mutation harness: each one-line mutant of tests/mutants.txt is applied to a scratch copy of

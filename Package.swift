@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // Swift 6 language mode: data-race safety checked by the compiler. The types that cross
@@ -15,6 +15,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // OpenTelemetry metrics export (OTLP/HTTP only: the gRPC exporter's dependencies are not built).
+        .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPHTTP"]),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd",
@@ -92,10 +95,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings + [.enableUpcomingFeature("MemberImportVisibility")]
         ),
+        // The gateway's metrics over OpenTelemetry (swift-otel): the one module that links it.
+        .target(
+            name: "StorefrontTelemetry",
+            dependencies: [
+                "StorefrontHTTP", "StorefrontStore", .product(name: "OTel", package: "swift-otel"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "storefront",
             dependencies: [
-                "StorefrontApp", "StorefrontHTTP", "StorefrontActions", "StorefrontStore", "StorefrontDomain", "JourneyAudit",
+                "StorefrontTelemetry", "StorefrontApp", "StorefrontHTTP", "StorefrontActions", "StorefrontStore", "StorefrontDomain", "JourneyAudit",
                 "HTTPServer", "JSON", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -9,7 +9,7 @@
 # family's published ranges stored, 2,000 prefixes none of which holds loopback, so every request is
 # checked against them (and memoised) and filed as claimed; (ranges+policy) the same with an access
 # policy of 24 rules, none of which refuses ChatGPT-User, so every request is judged and let through.
-# Each serves under `valgrind --tool=callgrind` with collection off until it is warm; then exactly
+# Each serves under `valgrind --tool=callgrind` with instrumentation off until it is warm; then exactly
 # N requests are sent, one at a time, and the instructions counted in that window are divided by N.
 # Requests: GET /agents, and MCP tools/call search_catalog (2026-07-28, JSON), with a ChatGPT-User
 # User-Agent. Writes bench/results/verification_instructions.md. Settings (environment):
@@ -29,6 +29,10 @@ fail() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 command -v valgrind >/dev/null && command -v callgrind_control >/dev/null || fail "valgrind is missing (apt-get install valgrind)"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/storefront-instructions.XXXXXX")
+# Valgrind 3.19 cannot read the DWARF 5 the Swift toolchain writes: it runs a stripped copy (the
+# totals need no symbols).
+strip -o "$TMP/storefront" "$BIN"
+VBIN=$TMP/storefront
 PID=
 cleanup() {
     [ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
@@ -37,8 +41,12 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for() {
-    for _ in $(seq 1200); do curl -sf -o /dev/null "$1/status" && return 0; sleep 0.25; done
+wait_for() {  # URL [PID]: fails at once when the process is gone
+    for _ in $(seq 1200); do
+        curl -sf -o /dev/null "$1/status" && return 0
+        if [ -n "${2:-}" ] && ! kill -0 "$2" 2>/dev/null; then fail "the gateway at $1 exited (see its log)"; fi
+        sleep 0.25
+    done
     fail "nothing answers at $1"
 }
 
@@ -85,11 +93,11 @@ measure() {  # config kind → instructions per request
     local config=$1 kind=$2 store=$TMP/$1.db port out
     port=$(free_port)
     out=$TMP/$config-$kind.callgrind
-    valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$out" \
-        "$BIN" serve --store "$store" --port "$port" --threads 2 --no-rate-limits --sweep-interval 3600 \
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
+        "$VBIN" serve --store "$store" --port "$port" --threads 2 --no-rate-limits --sweep-interval 3600 \
         > "$TMP/$config-$kind.log" 2>&1 &
     PID=$!
-    wait_for "http://127.0.0.1:$port"
+    wait_for "http://127.0.0.1:$port" "$PID"
     "$PY" "$TMP/send.py" "$port" "$kind" "$WARMUP"
     sleep 1
     callgrind_control -i on "$PID" > /dev/null
@@ -100,7 +108,9 @@ measure() {  # config kind → instructions per request
     kill -TERM "$PID"; wait "$PID" 2>/dev/null || true
     PID=
     local total
-    total=$(cat "$out"* | awk '/^(summary|totals):/ { s += $2 } END { print s }')
+    # The dump holds the window alone (counters restart after it).
+    total=$(awk '/^totals:/ { print $2 }' "$out.1")
+    [ "${total:-0}" -gt 0 ] || fail "callgrind counted nothing for $config $kind"
     echo $((total / N))
 }
 

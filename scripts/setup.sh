@@ -2,7 +2,7 @@
 # Installs what storefront needs on a fresh Debian machine, and nothing that is already there.
 #   scripts/setup.sh          the system libraries to build and run the gateway
 #   scripts/setup.sh --test   also the Python virtual environment for the end-to-end tests
-#   scripts/setup.sh --bench  also wrk and a C compiler for the benchmark
+#   scripts/setup.sh --bench  also wrk, a C compiler and valgrind for the benchmarks
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +11,7 @@ want_venv=0
 for arg in "$@"; do
     case "$arg" in
         --test) want_venv=1; packages+=(python3-venv chromium chromium-driver sqlite3 postgresql) ;;
-        --bench) packages+=(wrk gcc curl) ;;
+        --bench) packages+=(wrk gcc curl valgrind binutils) ;;
         *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
     esac
 done

@@ -7,6 +7,7 @@ import StorefrontActions
 import StorefrontApp
 import StorefrontDomain
 import StorefrontHTTP
+import StorefrontTelemetry
 import StorefrontStore
 
 struct Serve: ParsableCommand {
@@ -132,6 +133,14 @@ struct Serve: ParsableCommand {
 
     @Option(help: "Analytics events held in memory before they are written; beyond it events are dropped and counted.")
     var analyticsQueue: Int = 50_000
+
+    @Option(
+        name: .customLong("otel-metrics-endpoint"),
+        help: "Export the gateway's metrics over OpenTelemetry (OTLP/HTTP, protobuf) to this URL (a collector's http://host:4318/v1/metrics), beside /metrics.")
+    var otelMetricsEndpoint: String?
+
+    @Option(name: .customLong("otel-metrics-interval"), help: "Seconds between OpenTelemetry metric exports.")
+    var otelMetricsInterval: Double = 10
 
     @Option(help: "The largest request body accepted, in bytes.")
     var maxBodyBytes: Int = 1 << 20
@@ -400,6 +409,24 @@ struct Serve: ParsableCommand {
         }
         router.set { gateway.handle($0) }
 
+        var telemetry: OTelMetricsExport?
+        if let otelMetricsEndpoint {
+            guard let url = URL(string: otelMetricsEndpoint), ["http", "https"].contains(url.scheme ?? ""), url.host != nil,
+                otelMetricsInterval >= 0.1
+            else {
+                print("storefront: --otel-metrics-endpoint must be an http(s) URL and --otel-metrics-interval at least 0.1 s.", to: &standardError)
+                throw ExitCode(64)
+            }
+            var settings = OTelMetricsExport.Settings(endpoint: otelMetricsEndpoint)
+            settings.interval = otelMetricsInterval
+            do {
+                telemetry = try OTelMetricsExport(gateway: gateway, settings: settings)
+            } catch {
+                print("storefront: cannot export OpenTelemetry metrics: \(error)", to: &standardError)
+                throw ExitCode(78)
+            }
+        }
+
         var dispatcher: WebhookDispatcher?
         if !webhooks.isEmpty || gatewayConfiguration.sendsOrdersToPlatforms {
             do {
@@ -439,6 +466,7 @@ struct Serve: ParsableCommand {
         fflush(nil)
         server.stop()
         gateway.stop()
+        telemetry?.stop()
         dispatcher?.stop()
         database.close()
         print("storefront: stopped cleanly")

@@ -19,6 +19,24 @@ final class PolicyState: @unchecked Sendable {
         let agents: Document
         let agentsHTML: Document
         let policyDocument: Document
+        /// What the policy answers for each family (and Web Bot Auth host) at each stage, worked
+        /// out once: a request is then one lookup, however many rules there are.
+        private let answers = BoundedMemo<AnswerKey, [AccessPolicy.Access]>(capacity: 4096)
+        struct AnswerKey: Hashable {
+            let familyID: Int32
+            let originHost: String?
+        }
+
+        /// Every stage's access (in ``AccessPolicy/stages`` order) for a subject.
+        func accesses(familyID: Int32, family: AgentClassifier.Family, originHost: String?) -> [AccessPolicy.Access] {
+            let key = AnswerKey(familyID: familyID, originHost: originHost)
+            if let known = answers[key] { return known }
+            let answer = AccessPolicy.stages.map {
+                policy.access(family: family.name, operatorName: family.operatorName, category: family.category, originHost: originHost, stage: $0)
+            }
+            answers.insert(key, answer)
+            return answer
+        }
 
         init(policy: AccessPolicy, robotsTxt: Document, llmsTxt: Document, agents: Document, agentsHTML: Document, policyDocument: Document) {
             self.policy = policy
@@ -94,7 +112,7 @@ extension Gateway {
         guard !current.policy.isEmpty else { return nil }
         let scope = policyScope(pattern: pattern, request: request)
         guard scope != .exempt else { return nil }
-        return judge(request, scope: scope, policy: current.policy, identity: nil) { status, error, extra, headers in
+        return judge(request, scope: scope, current: current) { status, error, extra, headers in
             var body = ["error": .object(error)] as [String: JSON]
             for (key, value) in extra { body[key] = value }
             var response = jsonResponse(.object(body), status: status)
@@ -110,7 +128,7 @@ extension Gateway {
         let current = policyState.current
         guard !current.policy.isEmpty, identity == nil else { return nil }
         let scope: PolicyScope = action.flatMap { actions.entry($0) }.map { .stage($0.action.stage.rawValue) } ?? .anyStage
-        return judge(request, scope: scope, policy: current.policy, identity: identity) { status, error, extra, headers in
+        return judge(request, scope: scope, current: current) { status, error, extra, headers in
             var data = error
             for (key, value) in extra { data[key] = value }
             let body: JSON = [
@@ -148,26 +166,23 @@ extension Gateway {
     /// Applies the policy to a governed request at `scope`; `refuse` writes the refusal in the
     /// surface's shape (REST error JSON or a JSON-RPC error).
     private func judge(
-        _ request: Request, scope: PolicyScope, policy: AccessPolicy, identity: Identity?,
+        _ request: Request, scope: PolicyScope, current: PolicyState.Current,
         refuse: (_ status: Int, _ error: [String: JSON], _ extra: [String: JSON], _ headers: [(String, String)]) -> Response
     ) -> Response? {
         guard let subject = policySubject(request) else { return nil }
-        let family = subject.family
-        func access(_ stage: String) -> AccessPolicy.Access {
-            policy.access(family: family.name, operatorName: family.operatorName, category: family.category, originHost: subject.originHost, stage: stage)
-        }
+        let family = subject.family, policy = current.policy
+        let accesses = current.accesses(familyID: subject.familyID, family: family, originHost: subject.originHost)
         let stageName: String
         let verdict: AccessPolicy.Access
         switch scope {
         case .exempt: return nil
         case .stage(let stage):
             stageName = stage
-            verdict = access(stage)
+            verdict = AccessPolicy.stages.firstIndex(of: stage).map { accesses[$0] } ?? .allow
         case .anyStage:
             // The most that any stage allows: allow, then charge, then require verification.
-            let all = AccessPolicy.stages.map(access)
             stageName = "*"
-            verdict = [AccessPolicy.Access.allow, .charge, .requireVerification].first { all.contains($0) } ?? .block
+            verdict = [AccessPolicy.Access.allow, .charge, .requireVerification].first { accesses.contains($0) } ?? .block
         }
         guard verdict != .allow else { return nil }
         let policyURL = configuration.publicURL + Self.policyPath
@@ -181,7 +196,7 @@ extension Gateway {
             response.callerNote = caller
             return response
         }
-        let verified = subject.signed || operatorRanges.verifies(familyID: subject.familyID, family: family.name, address: request.remoteAddress)
+        var verified: Bool { subject.signed || operatorRanges.verifies(familyID: subject.familyID, family: family.name, address: request.remoteAddress) }
         switch verdict {
         case .allow:
             return nil

@@ -93,6 +93,9 @@ extension Gateway {
             body: .stream(tail.stream))
     }
 
+    /// Orders, revenue and refunds as the store holds them (every node reads the same).
+    package var salesFigures: SalesFigures { (try? database.reading { try SalesFigures.read($0) }) ?? SalesFigures() }
+
     /// Prometheus text exposition of this process's counters.
     func prometheusText() -> String {
         let c = analytics.snapshot
@@ -114,7 +117,7 @@ extension Gateway {
         lines.append("storefront_request_duration_seconds_count \(c.count)")
         // From the store, like the analytics API: every process on the store reports the same
         // figures, an idempotent replay is no second order, and approvals from any process count.
-        let sales = (try? database.reading { try SalesFigures.read($0) }) ?? SalesFigures()
+        let sales = salesFigures
         let currency = manifests.currency
         lines.append("# HELP storefront_orders_total Orders paid from wallets (each once, replays not counted).")
         lines.append("# TYPE storefront_orders_total counter")

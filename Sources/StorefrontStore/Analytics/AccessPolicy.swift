@@ -33,7 +33,7 @@ package struct AccessPolicy: Sendable, Equatable {
 
     package static let maxRules = 512
     package static let categories = ["ai_crawler", "ai_assistant", "ai_search", "search_engine"]
-    package static var stages: [String] { JourneyStage.allCases.map(\.rawValue) }
+    package static let stages: [String] = JourneyStage.allCases.map(\.rawValue)
 
     package var rules: [Rule] = []
     /// The price of one charged request (every charged rule has this one price, as pay per crawl does).

@@ -172,6 +172,21 @@ public final class AnalyticsRecorder: @unchecked Sendable {
     private var timer: DispatchSourceTimer?
     /// In-process counters for /metrics.
     private(set) var counters = MetricsCounters()
+    /// Told of every flushed request (its stage, status, verified or claimed, latency), off the
+    /// request path: an exporter of metrics (OpenTelemetry) counts them as /metrics does.
+    package var observer: (@Sendable ([ObservedRequest]) -> Void)? {
+        get { lock.withLock { observing } }
+        set { lock.withLock { observing = newValue } }
+    }
+    private var observing: (@Sendable ([ObservedRequest]) -> Void)?
+
+    /// One request as a metrics exporter sees it.
+    package struct ObservedRequest: Sendable {
+        package var stage: String
+        package var statusClass: Int
+        package var verification: String
+        package var latencyUs: Int64
+    }
 
     package init(database: Database, capacity: Int = 50_000, flushInterval: Double = 0.2) {
         self.database = database
@@ -302,6 +317,13 @@ public final class AnalyticsRecorder: @unchecked Sendable {
     public func flush() {
         let (batches, labels) = drain()
         guard !batches.isEmpty else { return }
+        if let observer {
+            observer(batches.joined().map { e in
+                ObservedRequest(
+                    stage: labels.routes[Int(e.routeID)].stage, statusClass: e.status / 100,
+                    verification: labels.families[Int(e.familyID)].verification, latencyUs: e.latencyUs)
+            })
+        }
         // Keyed by numbers; two families differing only in operator share a row of the table
         // (its upsert adds them up).
         struct Key: Hashable { let minute: Int64, familyID: Int32, routeID: Int32, status: Int }
