@@ -44,12 +44,7 @@ wait_for() {
 }
 
 # 2,000 published prefixes (benchmarking and documentation ranges, none of them loopback).
-"$PY" -c '
-import json, sys
-prefixes = [{"ipv4Prefix": f"198.18.{i // 8}.{(i % 8) * 32}/27"} for i in range(1500)]
-prefixes += [{"ipv6Prefix": f"2001:db8:{i:x}::/48"} for i in range(500)]
-json.dump({"creationTime": "2026-12-07T00:00:00Z", "prefixes": prefixes}, open(sys.argv[1], "w"))
-' "$TMP/ranges.json"
+"$PY" "$ROOT/bench/published_ranges.py" "$TMP/ranges.json"
 
 # Each store is made by a first start; the one with ranges gets them before its gateway serves.
 PORT_WITHOUT=$(free_port)

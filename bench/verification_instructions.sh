@@ -50,12 +50,7 @@ wait_for() {  # URL [PID]: fails at once when the process is gone
     fail "nothing answers at $1"
 }
 
-"$PY" -c '
-import json, sys
-prefixes = [{"ipv4Prefix": f"198.18.{i // 8}.{(i % 8) * 32}/27"} for i in range(1500)]
-prefixes += [{"ipv6Prefix": f"2001:db8:{i:x}::/48"} for i in range(500)]
-json.dump({"creationTime": "2026-12-07T00:00:00Z", "prefixes": prefixes}, open(sys.argv[1], "w"))
-' "$TMP/ranges.json"
+"$PY" "$ROOT/bench/published_ranges.py" "$TMP/ranges.json"
 # 24 rules over other operators and categories: each request is matched against all of them.
 "$PY" -c '
 import json, sys

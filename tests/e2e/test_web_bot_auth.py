@@ -202,3 +202,31 @@ def test_without_the_test_switch_a_loopback_directory_is_not_fetched(binary, tmp
         assert operator.count(DIRECTORY) == before
     finally:
         s.server.kill()
+
+
+def test_the_access_policy_governs_an_operator_by_its_verified_origin(binary, tmp_path_factory, directory):
+    """A policy rule may name a Web Bot Auth origin's host: a request its directory verifies is that
+    operator's (and counts as verified), whatever its User-Agent; the signature's nonce is spent
+    once, however many parts of the gateway ask who it is (rate limits off, so nothing else asks first)."""
+    key, origin = directory
+    host = origin.split("//")[1].split(":")[0]
+    s = start_shop(tmp_path_factory.mktemp("wba-policy"), extra=("--allow-private-fetches", "--no-rate-limits"))
+    try:
+        def put(rules):
+            r = s.admin("PUT", "/access-policy", {"rules": rules})
+            assert r.status_code == 200, r.text
+
+        put([{"agent": host, "stage": "*", "access": "require_verification"}])
+        for _ in range(2):
+            r = send(signed(s.url("/tools/search_catalog"), key, origin, method="POST", body={"query": "tent"}))
+            assert r.status_code == 200, r.text[:300]
+        assert send(signed(s.url("/pricing"), key, origin)).status_code == 200
+        put([{"agent": host, "stage": "evaluating", "access": "block"}])
+        r = send(signed(s.url("/pricing"), key, origin))
+        assert r.status_code == 403 and r.json()["error"]["code"] == "blocked_by_policy", r.text[:300]
+        assert f"{host} (verified)" in r.json()["error"]["message"]
+        assert send(signed(s.url("/policies"), key, origin)).status_code == 200
+        # unsigned, the same User-Agent is an unrecognised client: the operator's rule is not its
+        assert requests.get(s.url("/pricing"), headers={"User-Agent": "ExampleBot/1.0"}, timeout=10).status_code == 200
+    finally:
+        s.server.kill()

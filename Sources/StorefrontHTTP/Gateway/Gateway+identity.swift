@@ -21,7 +21,11 @@ extension Gateway {
     /// A request that presents credentials is never quietly treated as anonymous.
     func authenticate(_ request: Request) -> Result<Identity?, AuthenticationError> {
         if let verified = VerifiedSignature.recalled(for: request) { return verified }
-        return verify(request)
+        let result = verify(request)
+        // A signature's nonce is spent now: whatever asks again while this thread handles the
+        // request (the access policy, then its route) gets this answer, not "replayed".
+        VerifiedSignature.remember(result, for: request)
+        return result
     }
 
     /// Checks the request's credentials (a signature's nonce is spent here).
