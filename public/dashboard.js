@@ -178,12 +178,16 @@
   }
 
   function rangeLabel() {
-    return $("range").selectedOptions[0]?.textContent.toLowerCase() || "last 24 hours";
+    const range = $("range").selectedOptions[0]?.textContent.toLowerCase() || "last 24 hours";
+    const callers = { verified: " · verified callers", claimed: " · claimed callers" }[$("callers").value] || "";
+    return range + callers;
   }
 
   /** The query for the chosen range (the server's `to` defaults to now + 1 minute). */
   function rangeQuery() {
-    return `from=${Math.floor(Date.now() / 1000) - rangeSeconds()}`;
+    // Every view can show only the callers that proved who they are, or only those that claimed it.
+    const callers = $("callers").value;
+    return `from=${Math.floor(Date.now() / 1000) - rangeSeconds()}${callers ? `&verification=${callers}` : ""}`;
   }
 
   function bucketMinutes() {
@@ -1082,6 +1086,7 @@
     $("refresh").addEventListener("click", () => refreshAll({ verifyTrail: true }));
     $("sign-out").addEventListener("click", signOut);
     $("range").addEventListener("change", () => refreshAll());
+    $("callers").addEventListener("change", () => refreshAll());
     $("auto-refresh").addEventListener("change", startTimers);
     $("traffic-by").addEventListener("change", () => run([["traffic", loadTraffic]]));
     $("revenue-by").addEventListener("change", () => run([["revenue", loadRevenue]]));

@@ -782,3 +782,22 @@ def test_the_access_policy_is_set_in_the_dashboard_and_enforced(dashboard, shop)
         screenshot(driver, "access-policy")
     finally:
         shop.admin("PUT", "/access-policy", {"rules": []})
+
+
+def test_the_callers_filter_shows_only_claimed_or_verified_traffic(dashboard, shop):
+    from selenium.webdriver.support.select import Select
+    from test_analytics import settle
+
+    driver = dashboard.driver
+    sign_in_afresh(driver, shop)
+    settle(shop)
+    try:
+        for kind in ("claimed", "verified"):
+            since = loads(driver)
+            Select(driver.find_element(By.ID, "callers")).select_by_value(kind)
+            wait_for_refresh(driver, since)
+            shown = int(driver.find_element(By.ID, "kpi-requests").get_attribute("data-value"))
+            assert shown == shop.admin_ok("GET", f"/analytics/summary?verification={kind}")["requests"], kind
+            assert f"{kind} callers" in driver.find_element(By.ID, "updated").text
+    finally:
+        Select(driver.find_element(By.ID, "callers")).select_by_value("")

@@ -12,7 +12,8 @@ extension Gateway {
         /// Answers a table as JSON, or as CSV with `?format=csv` (`table` names the rows).
         @Sendable func answer(_ request: Request, table: String, _ work: (AnalyticsQueries.Range) throws -> JSON) -> Response {
             do {
-                let range = try AnalyticsQueries.range(from: request.query("from"), to: request.query("to"))
+                let range = try AnalyticsQueries.range(
+                    from: request.query("from"), to: request.query("to"), verification: request.query("verification"))
                 let result = try work(range)
                 if request.query("format") == "csv" {
                     var response = Response.text(

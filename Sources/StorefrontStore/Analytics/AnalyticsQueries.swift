@@ -19,14 +19,34 @@ package struct AnalyticsQueries: Sendable {
     package struct Range {
         let fromMs: Int64
         let toMs: Int64
+        /// Only requests whose caller was `verified`, or only those `claimed` (nil: both).
+        var verification: String?
+        /// The filter as SQL on a table with a `verification` column (the value is one of two
+        /// literals, checked when the range was read).
+        var onRows: String { verification.map { " AND verification = '\($0)'" } ?? "" }
+        /// The filter on `analytics_visitors` (which has no such column): visitors seen so in the range.
+        var onVisitors: String {
+            verification.map {
+                " AND visitor IN (SELECT visitor FROM analytics_events WHERE verification = '\($0)' AND at_ms >= \(fromMs) AND at_ms <= \(toMs))"
+            } ?? ""
+        }
         var fromMinute: Int64 { fromMs / 60_000 }
         var toMinute: Int64 { toMs / 60_000 }
-        var json: JSON { ["from": .string(Timestamp.iso8601(Date(timeIntervalSince1970: Double(fromMs) / 1000))),
-                          "to": .string(Timestamp.iso8601(Date(timeIntervalSince1970: Double(toMs) / 1000)))] }
+        var json: JSON {
+            var range: [String: JSON] = [
+                "from": .string(Timestamp.iso8601(Date(timeIntervalSince1970: Double(fromMs) / 1000))),
+                "to": .string(Timestamp.iso8601(Date(timeIntervalSince1970: Double(toMs) / 1000))),
+            ]
+            if let verification { range["verification"] = .string(verification) }
+            return .object(range)
+        }
     }
 
     /// `from`/`to` as Unix seconds or RFC 3339; the default is the last 24 hours.
-    package static func range(from: String?, to: String?) throws -> Range {
+    package static func range(from: String?, to: String?, verification: String? = nil) throws -> Range {
+        guard verification == nil || verification == "verified" || verification == "claimed" else {
+            throw APIError.invalidParameter("verification", "verification is verified or claimed (or left out for both).")
+        }
         func parse(_ text: String?, _ name: String) throws -> Int64? {
             guard let text else { return nil }
             if let seconds = Int64(text) { return seconds * 1000 }
@@ -40,7 +60,7 @@ package struct AnalyticsQueries: Sendable {
         let to = try parse(to, "to") ?? now + 60_000
         let from = try parse(from, "from") ?? to - 24 * 3_600_000
         guard from < to else { throw APIError.invalidParameter("from", "from must be before to.") }
-        return Range(fromMs: from, toMs: to)
+        return Range(fromMs: from, toMs: to, verification: verification)
     }
 
     static let buckets = (0..<AnalyticsRecorder.bucketBounds.count).map { "sum(h\($0))" }.joined(separator: ", ")
@@ -73,15 +93,16 @@ package struct AnalyticsQueries: Sendable {
     package func summary(_ r: Range, recorder: AnalyticsRecorder) throws -> JSON {
         try database.read { db in
             let row = try db.queryOne(
-                "SELECT coalesce(sum(requests), 0), coalesce(sum(CASE WHEN status >= 500 THEN requests ELSE 0 END), 0), coalesce(sum(CASE WHEN status >= 400 AND status < 500 THEN requests ELSE 0 END), 0), coalesce(sum(CASE WHEN status = 429 THEN requests ELSE 0 END), 0), \(Self.buckets) FROM analytics_minutes WHERE minute >= ? AND minute <= ? AND stage != 'merchant'",
+                "SELECT coalesce(sum(requests), 0), coalesce(sum(CASE WHEN status >= 500 THEN requests ELSE 0 END), 0), coalesce(sum(CASE WHEN status >= 400 AND status < 500 THEN requests ELSE 0 END), 0), coalesce(sum(CASE WHEN status = 429 THEN requests ELSE 0 END), 0), \(Self.buckets) FROM analytics_minutes WHERE minute >= ? AND minute <= ? AND stage != 'merchant'\(r.onRows)",
                 [.integer(r.fromMinute), .integer(r.toMinute)])
             let requests = row?[0].int ?? 0
             // Visitors: every distinct client (a registered agent by its id, anyone else by its
             // family at its address). Agents: the registered agents among them.
             let seen = try db.queryOne(
-                "SELECT count(DISTINCT visitor), count(DISTINCT agent_id) FROM analytics_visitors WHERE minute >= ? AND minute <= ? AND stage != 'merchant'",
+                "SELECT count(DISTINCT visitor), count(DISTINCT agent_id) FROM analytics_visitors WHERE minute >= ? AND minute <= ? AND stage != 'merchant'\(r.onVisitors)",
                 [.integer(r.fromMinute), .integer(r.toMinute)])
-            let sales = try SalesFigures.read(db, fromSeconds: r.fromMs / 1000, toSeconds: r.toMs / 1000)
+            // Orders are placed with a credential: a claimed caller has none.
+            let sales = r.verification == "claimed" ? SalesFigures() : try SalesFigures.read(db, fromSeconds: r.fromMs / 1000, toSeconds: r.toMs / 1000)
             return [
                 "range": r.json, "requests": .int(requests),
                 "unique_visitors": .int(seen?[0].int ?? 0), "unique_agents": .int(seen?[1].int ?? 0),
@@ -104,7 +125,7 @@ package struct AnalyticsQueries: Sendable {
         let column = ["family": "family", "stage": "stage", "category": "category", "verification": "verification"][dimension] ?? "family"
         return try database.read { db in
             let rows = try db.query(
-                "SELECT (minute / ?) * ? AS bucket, \(column), sum(requests) FROM analytics_minutes WHERE minute >= ? AND minute <= ? AND stage != 'merchant' GROUP BY bucket, \(column) ORDER BY bucket",
+                "SELECT (minute / ?) * ? AS bucket, \(column), sum(requests) FROM analytics_minutes WHERE minute >= ? AND minute <= ? AND stage != 'merchant'\(r.onRows) GROUP BY bucket, \(column) ORDER BY bucket",
                 [.integer(bucketMinutes), .integer(bucketMinutes), .integer(r.fromMinute), .integer(r.toMinute)])
             return [
                 "range": r.json, "by": .string(column), "bucket_minutes": .int(bucketMinutes),
@@ -133,7 +154,7 @@ package struct AnalyticsQueries: Sendable {
             for (i, stage) in all.enumerated() {
                 let later = all[i...].map { "'\($0.rawValue)'" }.joined(separator: ", ")
                 let count = try db.queryOne(
-                    "SELECT count(DISTINCT visitor) FROM analytics_visitors WHERE stage IN (\(later)) AND minute >= ? AND minute <= ?",
+                    "SELECT count(DISTINCT visitor) FROM analytics_visitors WHERE stage IN (\(later)) AND minute >= ? AND minute <= ?\(r.onVisitors)",
                     [.integer(r.fromMinute), .integer(r.toMinute)])?[0].int ?? 0
                 var entry: [String: JSON] = ["stage": .string(stage.rawValue), "title": .string(stage.title), "agents": .int(count)]
                 if let previous {
@@ -168,7 +189,7 @@ package struct AnalyticsQueries: Sendable {
                 """
                 SELECT f.furthest, coalesce(o.operator, ''), count(*) FROM
                   (SELECT visitor, max(\(rank)) AS furthest FROM analytics_visitors
-                   WHERE minute >= ? AND minute <= ? AND stage != 'merchant' GROUP BY visitor) f
+                   WHERE minute >= ? AND minute <= ? AND stage != 'merchant'\(r.onVisitors) GROUP BY visitor) f
                 LEFT JOIN (SELECT visitor, max(operator) AS operator FROM analytics_events
                            WHERE at_ms >= ? AND at_ms <= ? AND stage != 'merchant' GROUP BY visitor) o ON o.visitor = f.visitor
                 WHERE f.furthest IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2
@@ -228,7 +249,7 @@ package struct AnalyticsQueries: Sendable {
                        v.verified
                 FROM (SELECT e.visitor, max(e.family) AS family, max(e.agent_id) AS agent_id, max(e.principal) AS principal,
                              sum(e.requests) AS requests, sum(CASE WHEN e.verification = 'verified' THEN e.requests ELSE 0 END) AS verified
-                      FROM analytics_events e WHERE e.at_ms >= ?1 AND e.at_ms <= ?2 AND e.stage != 'merchant'
+                      FROM analytics_events e WHERE e.at_ms >= ?1 AND e.at_ms <= ?2 AND e.stage != 'merchant'\(r.onRows)
                       GROUP BY e.visitor) v
                 ORDER BY spend DESC, requests DESC LIMIT ?3
                 """, [.integer(r.fromMs), .integer(r.toMs), SQLValue(limit), .integer(r.fromMs / 1000), .integer(r.toMs / 1000)])
@@ -252,7 +273,7 @@ package struct AnalyticsQueries: Sendable {
     package func actions(_ r: Range) throws -> JSON {
         try database.read { db in
             let rows = try db.query(
-                "SELECT route, stage, sum(requests), sum(CASE WHEN status >= 400 THEN requests ELSE 0 END), \(Self.buckets) FROM analytics_minutes WHERE minute >= ? AND minute <= ? AND stage != 'merchant' GROUP BY route, stage ORDER BY sum(requests) DESC",
+                "SELECT route, stage, sum(requests), sum(CASE WHEN status >= 400 THEN requests ELSE 0 END), \(Self.buckets) FROM analytics_minutes WHERE minute >= ? AND minute <= ? AND stage != 'merchant'\(r.onRows) GROUP BY route, stage ORDER BY sum(requests) DESC",
                 [.integer(r.fromMinute), .integer(r.toMinute)])
             return [
                 "range": r.json,
@@ -274,7 +295,9 @@ package struct AnalyticsQueries: Sendable {
         let column = dimension == "referral" ? "coalesce(o.referral_code, '(none)')" : "o.agent_id"
         return try database.read { db in
             let rows = try db.query(
-                "SELECT \(column), count(*), sum(o.total), sum(o.refunded) FROM orders o WHERE o.created_at >= ? AND o.created_at <= ? GROUP BY 1 ORDER BY 3 DESC",
+                // Orders are placed with a credential: a claimed caller has none.
+                "SELECT \(column), count(*), sum(o.total), sum(o.refunded) FROM orders o WHERE o.created_at >= ? AND o.created_at <= ?"
+                    + (r.verification == "claimed" ? " AND 1 = 0" : "") + " GROUP BY 1 ORDER BY 3 DESC",
                 [.integer(r.fromMs / 1000), .integer(r.toMs / 1000)])
             return [
                 "range": r.json, "by": .string(dimension == "referral" ? "referral" : "agent"),
@@ -297,7 +320,7 @@ package struct AnalyticsQueries: Sendable {
             let rows = try db.query(
                 """
                 SELECT family, category, count(*), sum(amount) FROM analytics_events
-                WHERE amount IS NOT NULL AND at_ms >= ? AND at_ms <= ? GROUP BY family, category ORDER BY 4 DESC, 1
+                WHERE amount IS NOT NULL AND at_ms >= ? AND at_ms <= ?\(r.onRows) GROUP BY family, category ORDER BY 4 DESC, 1
                 """,
                 [.integer(r.fromMs), .integer(r.toMs)])
             return [
@@ -316,7 +339,7 @@ package struct AnalyticsQueries: Sendable {
     package func statusCodes(_ r: Range) throws -> JSON {
         try database.read { db in
             let rows = try db.query(
-                "SELECT status, sum(requests) FROM analytics_minutes WHERE minute >= ? AND minute <= ? AND stage != 'merchant' GROUP BY status ORDER BY status",
+                "SELECT status, sum(requests) FROM analytics_minutes WHERE minute >= ? AND minute <= ? AND stage != 'merchant'\(r.onRows) GROUP BY status ORDER BY status",
                 [.integer(r.fromMinute), .integer(r.toMinute)])
             return ["range": r.json, "statuses": .array(rows.map { ["status": .int($0[0].int ?? 0), "requests": .int($0[1].int ?? 0)] })]
         }
