@@ -108,10 +108,12 @@ extension Gateway {
     /// The policy's verdict on a request before its route runs: nil lets it through.
     func policyRefusal(_ request: Request, pattern: String) -> Response? {
         guard policyState.isRestricting else { return nil }
+        // Each route's scope is worked out once (`/tools/{name}` depends on the name).
+        let scope = pattern == "/tools/{name}" ? policyScope(pattern: pattern, request: request)
+            : (patternScopes[pattern] ?? policyScope(pattern: pattern, request: request))
+        guard scope != .exempt else { return nil }
         let current = policyState.current
         guard !current.policy.isEmpty else { return nil }
-        let scope = policyScope(pattern: pattern, request: request)
-        guard scope != .exempt else { return nil }
         return judge(request, scope: scope, current: current) { status, error, extra, headers in
             var body = ["error": .object(error)] as [String: JSON]
             for (key, value) in extra { body[key] = value }
@@ -178,7 +180,7 @@ extension Gateway {
         case .exempt: return nil
         case .stage(let stage):
             stageName = stage
-            verdict = AccessPolicy.stages.firstIndex(of: stage).map { accesses[$0] } ?? .allow
+            verdict = AccessPolicy.stageIndex[stage].map { accesses[$0] } ?? .allow
         case .anyStage:
             // The most that any stage allows: allow, then charge, then require verification.
             stageName = "*"

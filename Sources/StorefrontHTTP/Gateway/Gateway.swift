@@ -153,6 +153,8 @@ public final class Gateway: @unchecked Sendable {
     /// Analytics' route and stage for each action and route pattern, numbered once.
     private(set) var actionLabels: [String: Int32] = [:]
     private(set) var patternLabels: [String: Int32] = [:]
+    /// The access policy's scope of each route pattern (the journey stage it serves, or exempt).
+    private(set) var patternScopes: [String: PolicyScope] = [:]
     private var sweeper: DispatchSourceTimer?
     private let staticFiles: StaticFiles?
     /// The last trail head signed for `GET /.well-known/trail-head`.
@@ -342,6 +344,7 @@ public final class Gateway: @unchecked Sendable {
         }
         for pattern in routes.patterns {
             patternLabels[pattern] = AnalyticsLabels.shared.id(.init(route: pattern, stage: stage(route: pattern, action: nil)))
+            patternScopes[pattern] = policyScope(pattern: pattern, request: nil)
         }
     }
 

@@ -34,6 +34,8 @@ package struct AccessPolicy: Sendable, Equatable {
     package static let maxRules = 512
     package static let categories = ["ai_crawler", "ai_assistant", "ai_search", "search_engine"]
     package static let stages: [String] = JourneyStage.allCases.map(\.rawValue)
+    /// Each stage's place in ``stages``.
+    package static let stageIndex: [String: Int] = Dictionary(uniqueKeysWithValues: stages.enumerated().map { ($0.element, $0.offset) })
 
     package var rules: [Rule] = []
     /// The price of one charged request (every charged rule has this one price, as pay per crawl does).
