@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import StorefrontDomain
 @testable import StorefrontHTTP
 @testable import StorefrontStore
 import Testing
