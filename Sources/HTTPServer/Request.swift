@@ -116,6 +116,12 @@ public struct Request: Sendable {
     }
 
     /// True when the client prefers HTML to JSON (a browser), judged from `Accept`.
+    /// Whether the client asks for Markdown before HTML and JSON (`Accept: text/markdown`).
+    public var prefersMarkdown: Bool {
+        guard let accept = headers["Accept"]?.lowercased(), let md = accept.range(of: "text/markdown") else { return false }
+        return [accept.range(of: "text/html"), accept.range(of: "application/json")].allSatisfy { other in other.map { md.lowerBound < $0.lowerBound } ?? true }
+    }
+
     public var prefersHTML: Bool {
         guard let accept = headers["Accept"]?.lowercased() else { return false }
         let html = accept.range(of: "text/html")

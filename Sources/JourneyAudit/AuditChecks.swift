@@ -1,238 +1,589 @@
-import StorefrontDomain
 import Foundation
 import JSON
+import StorefrontDomain
 
-/// The audits themselves: each turns artifacts into a score, a sentence and the evidence.
+/// The audits: each turns what was gathered into a score (nil: does not apply), a sentence, and
+/// the evidence that decided — the line, phrase or JSON pointer, with the URL it came from.
 struct AuditChecks {
     typealias Result = (score: Double?, detail: String, evidence: JSON)
     let target: String
-    let artifacts: [String: Artifact]
+    let g: Gathered
 
-    func a(_ name: String) -> Artifact? { artifacts[name] }
-    func evidence(_ names: String...) -> JSON { .array(names.compactMap { a($0)?.evidence }) }
+    func a(_ name: String) -> Artifact? { g.artifacts[name] }
+    func read(_ name: String) -> Artifact? { a(name).flatMap { $0.ok ? $0 : nil } }
+    func ev(_ names: String...) -> JSON { .array(names.compactMap { a($0)?.evidence }) }
 
-    var tools: [JSON] { a("mcp_tools")?.json?["tools"]?.arrayValue ?? [] }
-    /// Evidence for audits that read the tool list: the handshake, and the list when there is one.
-    var toolEvidence: JSON { evidence("mcp_initialize", "mcp_tools", "openapi") }
-    var toolNames: Set<String> { Set(tools.compactMap { $0["name"]?.stringValue }) }
-    var openAPIPaths: [String] { Array(a("openapi")?.json?["paths"]?.objectValue?.keys ?? [:].keys) }
-    var agentsText: String { a("agents")?.ok == true ? a("agents")!.body.lowercased() : "" }
-    var openAPIText: String { a("openapi")?.ok == true ? a("openapi")!.body : "" }
+    // MARK: What the site offers agents, read once
 
-    /// The pages of the purchase and sign-up path that were fetched.
-    var purchasePages: [Artifact] { artifacts.filter { $0.key.hasPrefix("purchase_path_") }.map(\.value).sorted { $0.url < $1.url } }
-
-    func has(tools names: [String], paths: [String] = []) -> Bool {
-        !toolNames.isDisjoint(with: names) || openAPIPaths.contains { p in paths.contains { p.contains($0) } }
-            || names.contains { agentsText.contains("\"\($0)\"") }
+    /// Every tool the MCP endpoints listed (a UCP endpoint and a general one may list different tools).
+    var tools: [JSON] {
+        var seen: Set<String> = []
+        return g.mcp.flatMap(\.tools).filter { seen.insert($0["name"]?.stringValue ?? "").inserted }
     }
+    var mcpEvidence: [JSON] { g.mcp.flatMap(\.evidence) }
+    var openAPI: JSON? { read("openapi")?.json.flatMap { $0["openapi"] != nil || $0["swagger"] != nil ? $0 : nil } }
+    /// (method, path, operation) of every OpenAPI operation.
+    var operations: [(method: String, path: String, op: JSON)] {
+        guard let paths = openAPI?["paths"]?.objectValue else { return [] }
+        return paths.keys.sorted().flatMap { path in
+            ["get", "post", "put", "patch", "delete"].compactMap { m in paths[path]?[m].map { (m, path, $0) } }
+        }
+    }
+    var ucp: JSON? { read("ucp")?.json?["ucp"] != nil ? read("ucp")?.json : nil }
+    var ucpCapabilities: [String] { UCPProfile.capabilities(ucp) }
+    var acp: JSON? { read("acp")?.json.flatMap { $0["protocol"] != nil || $0["api_base_url"] != nil ? $0 : nil } }
+    var agentCard: JSON? { read("agent_card")?.json.flatMap { $0["name"] != nil && $0["skills"] != nil ? $0 : nil } }
+    var jsonLD: [(page: Artifact, objects: [JSON])] {
+        ([a("home"), read("pricing")].compactMap { $0 } + g.productPages.filter(\.ok)).map { ($0, JSONLD.objects(in: $0.body)) }
+    }
+    var readProductPages: [Artifact] { g.productPages.filter { $0.ok && $0.isHTML } }
+
+    /// Tools whose name or description says `words`; the tool names.
+    func tools(saying words: [String]) -> [String] {
+        tools.filter { t in
+            let text = ((t["name"]?.stringValue ?? "") + " " + (t["title"]?.stringValue ?? "")).lowercased().replacingOccurrences(of: "-", with: "_")
+            return words.contains { text.contains($0) }
+        }.compactMap { $0["name"]?.stringValue }
+    }
+
+    /// OpenAPI operations whose path or operationId says `words` (by meaning, not by exact name).
+    func operations(_ methods: Set<String>, saying words: [String]) -> [String] {
+        operations.filter { o in
+            guard methods.contains(o.method) else { return false }
+            let text = (o.path + " " + (o.op["operationId"]?.stringValue ?? "") + " " + (o.op["summary"]?.stringValue ?? "")).lowercased()
+            return words.contains { text.contains($0) }
+        }.map { "\($0.method.uppercased()) \($0.path)" }
+    }
+
+    func hasUCP(_ capability: String) -> Bool { ucpCapabilities.contains { $0.hasPrefix(capability) } }
 
     func run(_ id: String) -> Result {
         switch id {
-        case "agent-entry-point":
-            guard let json = a("agents")?.json, json.objectValue != nil else {
-                return (0, "GET /agents does not answer JSON.", evidence("agents"))
-            }
-            let parts = ["store", "endpoints", "authentication", "limits"].filter { json[$0] != nil }
-            return (Double(parts.count) / 4, "/agents answers JSON with \(parts.joined(separator: ", ")).", evidence("agents"))
-        case "llms-txt":
-            guard let llms = a("llms"), llms.ok else { return (0, "No /llms.txt.", evidence("llms")) }
-            let lines = llms.body.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n").map(String.init)
-            let h1 = lines.first { !$0.isEmpty }?.hasPrefix("# ") == true
-            let sections = lines.filter { $0.hasPrefix("## ") }.count
-            let links = lines.filter { $0.hasPrefix("- [") && $0.contains("](") }.count
-            let score = (h1 ? 0.4 : 0) + (sections > 0 ? 0.3 : 0) + (links > 0 ? 0.3 : 0)
-            return (score, "llms.txt: \(h1 ? "an H1" : "no H1"), \(sections) sections, \(links) links.", evidence("llms"))
-        case "robots-welcomes-agents":
-            guard let robots = a("robots"), robots.ok, !robots.contentType.contains("html") else {
-                return (1, "No robots.txt: nothing blocks agents (one naming /agents would help them).", evidence("robots"))
-            }
-            let agents = ["ChatGPT-User", "Claude-User", "Perplexity-User", "OAI-SearchBot", "PerplexityBot", "Claude-SearchBot"]
-            let blocked = agents.filter { RobotsTxt(robots.body).blocksRoot(for: $0) }
-            let detail = blocked.isEmpty ? "robots.txt lets every agent acting for users and AI search in."
-                : "robots.txt blocks \(blocked.joined(separator: ", "))."
-            return (Double(agents.count - blocked.count) / Double(agents.count), detail, evidence("robots"))
-        case "sitemap":
-            guard let sitemap = a("sitemap"), sitemap.ok, sitemap.body.contains("<urlset") || sitemap.body.contains("<sitemapindex") else {
-                return (0, "No sitemap at /sitemap.xml.", evidence("sitemap"))
-            }
-            let count = sitemap.body.components(separatedBy: "<loc>").count - 1
-            return (count > 0 ? 1 : 0.5, "The sitemap lists \(count) URLs.", evidence("sitemap"))
-        case "a2a-agent-card":
-            guard let card = a("agent_card")?.json else { return (0, "No A2A Agent Card.", evidence("agent_card")) }
-            let required = ["name", "description", "url", "version", "capabilities", "defaultInputModes", "defaultOutputModes", "skills"]
-            let missing = required.filter { card[$0] == nil }
-            let skillsOK = (card["skills"]?.arrayValue ?? []).allSatisfy {
-                $0["id"] != nil && $0["name"] != nil && $0["description"] != nil && $0["tags"] != nil
-            }
-            let score = Double(required.count - missing.count) / Double(required.count) * (skillsOK ? 1 : 0.5)
-            return (score, missing.isEmpty ? "The Agent Card has every required field." : "The Agent Card lacks \(missing.joined(separator: ", ")).",
-                    evidence("agent_card"))
-        case "mcp-endpoint":
-            guard a("mcp_initialize")?.ok == true else {
-                return (0, "No MCP endpoint answered initialize.", evidence("mcp_initialize"))
-            }
-            return (tools.isEmpty ? 0.5 : 1, "MCP answered initialize and listed \(tools.count) tools.", evidence("mcp_initialize", "mcp_tools"))
-        case "openapi":
-            guard let spec = a("openapi")?.json, spec["openapi"]?.stringValue?.hasPrefix("3") == true else {
-                return (0, "No OpenAPI 3 description found.", evidence("openapi"))
-            }
-            return (openAPIPaths.isEmpty ? 0.5 : 1, "OpenAPI \(spec["openapi"]?.stringValue ?? "") with \(openAPIPaths.count) paths.", evidence("openapi"))
-        case "product-json-ld":
-            guard let page = a("product_page") else { return (nil, "No product page found in the sitemap to check.", .array([])) }
-            let products = JSONLD.objects(in: page.body).filter { JSONLD.isType($0, "Product") }
-            guard let product = products.first else { return (0, "The product page has no schema.org Product JSON-LD.", evidence("product_page")) }
-            let offers = product["offers"]?.arrayValue ?? (product["offers"].map { [$0] } ?? [])
-            let priced = offers.contains { $0["price"] != nil && $0["priceCurrency"] != nil }
-            return (priced ? 1 : 0.5, priced ? "Product JSON-LD with priced offers." : "Product JSON-LD without a priced Offer.", evidence("product_page"))
-        case "machine-readable-pricing":
-            if let pricing = a("pricing")?.json, !Money.amounts(in: pricing).isEmpty {
-                return (1, "/pricing answers JSON with \(Money.amounts(in: pricing).count) prices.", evidence("pricing"))
-            }
-            if a("product_page").map({ JSONLD.objects(in: $0.body).contains { $0["offers"] != nil } }) == true {
-                return (0.5, "Prices only as JSON-LD on product pages; no pricing document.", evidence("pricing", "product_page"))
-            }
-            return (0, "No machine-readable prices.", evidence("pricing"))
-        case "no-contact-sales":
-            let phrases = ["contact sales", "request a quote", "contact us for pricing", "call for pricing", "talk to sales", "book a demo"]
-            let pages = ["home", "pricing"].compactMap { a($0) }.filter(\.ok)
-            let found = phrases.filter { phrase in pages.contains { $0.body.lowercased().contains(phrase) } }
-            return (found.isEmpty ? 1 : 0, found.isEmpty ? "No price hides behind a sales contact." : "Prices hide behind: \(found.joined(separator: ", ")).",
-                    evidence("home", "pricing"))
-        case "prices-have-currency":
-            guard let pricing = a("pricing")?.json else { return (nil, "No pricing document to check.", .array([])) }
-            let amounts = Money.amounts(in: pricing)
-            guard !amounts.isEmpty else { return (0, "The pricing document has no amount with a currency.", evidence("pricing")) }
-            return (1, "Every one of \(amounts.count) prices names its currency.", evidence("pricing"))
-        case "tools-have-schemas":
-            guard !tools.isEmpty else { return (nil, "No tools to check.", .array([])) }
-            let good = tools.filter { ($0["description"]?.stringValue?.count ?? 0) >= 10 && $0["inputSchema"]?.objectValue != nil }
-            return (Double(good.count) / Double(tools.count), "\(good.count) of \(tools.count) tools have a description and an input schema.", toolEvidence)
-        case "catalog-searchable":
-            let ok = has(tools: ["search_catalog", "search_products", "search"], paths: ["search", "/catalog"])
-            return (ok ? 1 : 0, ok ? "The catalog can be searched by a tool or an API." : "No catalog search tool or API.", toolEvidence)
-        case "machine-readable-policies":
-            guard let policies = a("policies")?.json else { return (0, "No /policies document.", evidence("policies")) }
-            let topics = ["refunds", "returns", "privacy", "terms"].filter { policies[$0] != nil }
-            return (Double(topics.count) / 4, "Policies as data: \(topics.joined(separator: ", ")).", evidence("policies"))
-        case "identity-declared":
-            let methods = a("agents")?.json?["authentication"]?["methods"]?.arrayValue ?? []
-            if !methods.isEmpty { return (1, "/agents declares \(methods.count) ways for agents to identify.", evidence("agents")) }
-            if a("oauth")?.json != nil { return (1, "OAuth protected-resource metadata is published.", evidence("oauth")) }
-            return (0, "No declared way for agents to identify themselves.", evidence("agents", "oauth"))
-        case "signed-manifest":
-            guard let manifest = a("capabilities"), manifest.ok else { return (0, "No signed capability manifest.", evidence("capabilities")) }
-            let jws = manifest.headers["x-capabilities-signature"] ?? ""
-            let keys = a("jwks")?.json?["keys"]?.arrayValue ?? []
-            let verified = keys.contains { StoreSigningKey.verifyDetachedJWS(jws, payload: Array(manifest.body.utf8), publicJWK: $0) }
-            return (verified ? 1 : 0.3, verified ? "The manifest's signature verifies with the published key." : "The manifest is not signed, or its signature does not verify.",
-                    evidence("capabilities", "jwks"))
-        case "status-endpoint":
-            return a("status")?.ok == true ? (1, "/status answers.", evidence("status")) : (0, "No /status.", evidence("status"))
-        case "https":
-            let url = URL(string: a("home")?.url ?? target)
-            let local = ["localhost", "127.0.0.1", "::1"].contains(url?.host ?? "")
-            if url?.scheme == "https" { return (1, "Served over HTTPS.", .array([])) }
-            return (local ? 1 : 0, local ? "Plain HTTP on localhost (fine for a local store)." : "Plain HTTP on a public host.", .array([]))
-        case "checkout-tools":
-            let ok = has(tools: ["complete_checkout", "create_checkout"], paths: ["/checkout-sessions", "/checkout_sessions", "/checkout"])
-            if ok { return (1, "Checkout is a tool call or an API.", toolEvidence) }
-            let forms = purchasePages.filter { $0.ok && $0.body.lowercased().contains("<form") }
-            let detail = forms.isEmpty ? "No checkout an agent can call."
-                : "Checkout is only an HTML form (\(forms.map(\.url).joined(separator: ", "))); no tool or API."
-            return (0, detail, .array((toolEvidence.arrayValue ?? []) + forms.map(\.evidence)))
-        case "idempotency":
-            // Declared, not probed: the audit never buys anything on a target without a test mode.
-            let declared = openAPIText.contains("Idempotency-Key") || agentsText.contains("idempotency")
-            if declared { return (1, "Idempotency keys are declared (not probed: the audit never buys).", evidence("openapi", "agents")) }
-            let checkout = has(tools: ["complete_checkout", "create_checkout"], paths: ["/checkout-sessions", "/checkout_sessions", "/checkout"])
-            if !checkout { return (nil, "Not verified: there is no checkout to make idempotent.", evidence("openapi", "agents")) }
-            return (0, "A checkout exists but no idempotency key is declared: a retried purchase may charge twice.", evidence("openapi", "agents"))
-        case "spend-controls":
-            let ok = has(tools: ["get_wallet"]) || agentsText.contains("wallet")
-            return (ok ? 1 : 0, ok ? "Agents pay from wallets with limits." : "No wallet or spend controls for agents.", toolEvidence)
-        case "payment-terms":
-            let ok = openAPIText.contains("\"402\"")
-            return (ok ? 1 : 0, ok ? "402 answers are documented." : "No 402 answer is documented.", evidence("openapi"))
-        case "no-captcha":
-            let markers = ["g-recaptcha", "recaptcha/api", "hcaptcha", "cf-turnstile", "challenges.cloudflare.com"]
-            let pages = ["home", "product_page"].compactMap { a($0) } + purchasePages
-            let found = markers.filter { m in pages.contains { $0.body.lowercased().contains(m) } }
-            // A login wall: the purchase path asks a person for a password (or refuses outright).
-            let walled = purchasePages.filter { $0.status == 401 || $0.status == 403 || $0.body.lowercased().contains("type=\"password\"") }
-            var problems: [String] = []
-            if !found.isEmpty { problems.append("CAPTCHA found: \(found.joined(separator: ", "))") }
-            if !walled.isEmpty { problems.append("a login wall on \(walled.map(\.url).joined(separator: ", "))") }
-            return (problems.isEmpty ? 1 : 0,
-                    problems.isEmpty ? "No CAPTCHA or login wall on the \(pages.count) pages checked." : problems.joined(separator: "; ") + ".",
-                    .array(pages.map(\.evidence)))
-        case "order-status":
-            let ok = has(tools: ["get_order", "list_orders"], paths: ["/orders"])
-            return (ok ? 1 : 0, ok ? "Order status is a tool call." : "No order-status tool.", toolEvidence)
-        case "executable-support":
-            let names = ["cancel_order", "request_refund", "report_issue"].filter { has(tools: [$0]) }
-            return (Double(names.count) / 3, names.isEmpty ? "No support actions." : "Support actions: \(names.joined(separator: ", ")).", toolEvidence)
-        case "inbox":
-            let ok = has(tools: ["get_inbox"], paths: ["/inbox"])
-            return (ok ? 1 : 0, ok ? "Agents have an inbox of events." : "No inbox or event stream for agents.", toolEvidence)
-        case "docs-without-javascript":
-            guard let home = a("home"), home.ok else { return (nil, "The home page did not answer.", evidence("home")) }
-            let text = home.body.replacingOccurrences(of: "<script[\\s\\S]*?</script>", with: "", options: .regularExpression)
-                .replacingOccurrences(of: "<[^>]+>", with: " ", options: .regularExpression)
-            let words = text.split { $0.isWhitespace }.count
-            return (words >= 50 ? 1 : 0, "The home page has \(words) words without running JavaScript.", evidence("home"))
-        case "feedback":
-            let ok = has(tools: ["leave_feedback", "submit_review"])
-            return (ok ? 1 : 0, ok ? "Agents can leave feedback." : "No feedback tool.", toolEvidence)
-        case "referrals":
-            let ok = has(tools: ["recommend", "create_referral"])
-            return (ok ? 1 : 0, ok ? "Agents can recommend with referral codes." : "No referral tool.", toolEvidence)
-        case "aggregate-ratings":
-            let ld = a("product_page").map { JSONLD.objects(in: $0.body).contains { $0["aggregateRating"] != nil } } ?? false
-            let collects = has(tools: ["leave_feedback"])
-            if ld { return (1, "Product pages publish AggregateRating.", evidence("product_page")) }
-            // Ratings are collected but none exists yet: nothing to publish, so not applicable.
-            if collects { return (nil, "Ratings are collected; no product has one yet to publish.", evidence("product_page")) }
-            return (0, "No ratings are collected or published.", evidence("product_page"))
-        default:
-            return (nil, "Unknown audit.", .array([]))
+        case "robots-agents": return robotsAgents()
+        case "sitemap": return sitemap()
+        case "llms-txt": return llmsTxt()
+        case "markdown-and-links": return markdownAndLinks()
+        case "machine-entry-points": return entryPoints()
+        case "mcp-endpoint": return mcpEndpoint()
+        case "product-structured-data": return productData()
+        case "content-signals": return contentSignals()
+        case "machine-readable-prices": return machinePrices()
+        case "public-prices": return publicPrices()
+        case "tools-described": return toolsDescribed()
+        case "catalog-searchable": return catalogSearch()
+        case "readable-without-javascript": return withoutJavaScript()
+        case "https": return https()
+        case "policies": return policies()
+        case "identity-declared": return identity()
+        case "oauth-discovery": return oauthDiscovery()
+        case "bot-auth-directory": return botAuth()
+        case "organization-contact": return organization()
+        case "agent-checkout": return agentCheckout()
+        case "no-captcha": return noCaptcha()
+        case "idempotency": return idempotency()
+        case "payment-protocol": return paymentProtocol()
+        case "order-status": return orderStatus()
+        case "post-purchase-actions": return postPurchase()
+        case "events": return events()
+        case "agent-docs": return agentDocs()
+        case "ratings": return ratings()
+        case "citable-pages": return citable()
+        case "share-metadata": return shareMetadata()
+        case "feedback-channel": return feedback()
+        default: return (nil, "Unknown audit.", .array([]))
         }
     }
-}
 
-/// robots.txt rules, as far as deciding whether a user agent may fetch `/`.
-struct RobotsTxt {
-    var groups: [(agents: [String], disallow: [String], allow: [String])] = []
+    // MARK: Finding
 
-    init(_ text: String) {
-        var current: (agents: [String], disallow: [String], allow: [String])?
-        var lastWasAgent = false
-        for raw in text.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n") {
-            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-            let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2 else { continue }
-            switch parts[0].lowercased() {
-            case "user-agent":
-                if !lastWasAgent, let c = current { groups.append(c); current = nil }
-                if current == nil { current = ([], [], []) }
-                current!.agents.append(parts[1].lowercased())
-                lastWasAgent = true
-            case "disallow":
-                current?.disallow.append(parts[1]); lastWasAgent = false
-            case "allow":
-                current?.allow.append(parts[1]); lastWasAgent = false
-            default: lastWasAgent = false
+    static let agentTokens = ["ChatGPT-User", "Claude-User", "Perplexity-User", "OAI-SearchBot", "Claude-SearchBot", "PerplexityBot"]
+
+    func robotsAgents() -> Result {
+        guard let robots = a("robots") else { return (nil, "robots.txt was not read.", .array([])) }
+        if robots.status >= 500 || (robots.status == 0 && robots.error != nil) {
+            return (0, "robots.txt answered \(robots.status == 0 ? "nothing" : "HTTP \(robots.status)"): RFC 9309 §2.3.1.4 makes that a full disallow for every crawler.",
+                    .array([robots.evidence]))
+        }
+        guard robots.ok, !robots.isHTML else {
+            return (1, "No robots.txt (HTTP \(robots.status)): under RFC 9309 §2.3.1.3 every agent may fetch everything.", .array([robots.evidence]))
+        }
+        let rules = RobotsTxt(robots.body)
+        // The paths an agent buying must reach: home, and the product, pricing and purchase pages seen.
+        var paths = ["/"]
+        for page in g.productPages.prefix(2) { paths.append(URL(string: page.url)?.path ?? "/") }
+        if let pricing = a("pricing"), pricing.ok { paths.append(URL(string: pricing.url)?.path ?? "/pricing") }
+        paths += ["/products/", "/cart", "/checkout"]
+        paths = Gatherer.unique(paths)
+        var blocked: [(agent: String, path: String, rule: RobotsTxt.Rule)] = []
+        for agent in Self.agentTokens {
+            for path in paths {
+                let v = rules.verdict(for: agent, path: path)
+                if !v.allowed, let rule = v.rule { blocked.append((agent, path, rule)) }
             }
         }
-        if let c = current { groups.append(c) }
+        let agentsBlocked = Set(blocked.map(\.agent))
+        // Each agent counts by the share of the commerce paths it may reach; agents acting for a
+        // person (the -User agents) count double: a block there refuses a buyer, not a crawler.
+        var total = 0.0, allowed = 0.0
+        for agent in Self.agentTokens {
+            let w = agent.hasSuffix("-User") ? 2.0 : 1.0
+            let denied = blocked.filter { $0.agent == agent }.count
+            total += w
+            allowed += w * Double(paths.count - denied) / Double(paths.count)
+        }
+        let score = blocked.isEmpty ? 1 : (allowed / total) * (agentsBlocked.contains { $0.hasSuffix("-User") } ? 0.6 : 1)
+        let detail = blocked.isEmpty
+            ? "robots.txt lets \(Self.agentTokens.joined(separator: ", ")) reach \(paths.joined(separator: ", "))."
+            : "robots.txt keeps \(agentsBlocked.sorted().joined(separator: ", ")) out of \(Set(blocked.map(\.path)).sorted().joined(separator: ", "))."
+        let evidence = blocked.isEmpty ? [robots.evidence]
+            : Array(Dictionary(grouping: blocked, by: { $0.rule.line }).values.compactMap(\.first).sorted { $0.rule.line < $1.rule.line }.prefix(5))
+                .map { robots.evidence(match: "line \($0.rule.line): \($0.rule.text) (for \($0.agent) on \($0.path))") }
+        return (score, detail, .array(evidence))
     }
 
-    /// Whether the group that applies to `agent` (its own, else `*`) disallows the whole site.
-    func blocksRoot(for agent: String) -> Bool {
-        let name = agent.lowercased()
-        let group = groups.first { $0.agents.contains(name) } ?? groups.first { $0.agents.contains("*") }
-        guard let group else { return false }
-        return group.disallow.contains("/") && !group.allow.contains("/")
+    func sitemap() -> Result {
+        guard let sitemap = a("sitemap"), sitemap.ok, sitemap.body.contains("<urlset") || sitemap.body.contains("<sitemapindex") else {
+            return (0, "No sitemap at \(a("sitemap")?.url ?? "/sitemap.xml") (nor named in robots.txt).", ev("sitemap"))
+        }
+        let count = Gatherer.locs(sitemap.body).count
+        let index = a("sitemap_index").map { " (through the index \($0.url))" } ?? ""
+        return (count > 0 ? 1 : 0.5, "The sitemap lists \(count) URLs\(index).", .array([sitemap.evidence(match: "\(count) <loc> entries")]))
+    }
+
+    func llmsTxt() -> Result {
+        guard let llms = read("llms"), !llms.isHTML else { return (0, "No /llms.txt.", ev("llms")) }
+        let lines = llms.body.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n").map(String.init)
+        let h1 = lines.first { !$0.isEmpty }
+        let sections = lines.filter { $0.hasPrefix("## ") }.count
+        let links = lines.filter { $0.hasPrefix("- [") && $0.contains("](") }.count
+        let score = (h1?.hasPrefix("# ") == true ? 0.4 : 0) + (sections > 0 ? 0.3 : 0) + (links > 0 ? 0.3 : 0)
+        return (score, "llms.txt: \(h1?.hasPrefix("# ") == true ? "an H1" : "no H1"), \(sections) sections, \(links) links.",
+                .array([llms.evidence(match: h1)]))
+    }
+
+    func markdownAndLinks() -> Result {
+        let md = a("home_markdown")
+        let servesMarkdown = md?.ok == true && (md?.contentType.lowercased().contains("markdown") ?? false)
+        let home = a("home")
+        let links = LinkHeader.parse(home?.headers["link"] ?? "", base: home?.url ?? target)
+        let useful = links.filter { ["alternate", "service-desc", "api-catalog", "describedby", "llms-txt", "service-doc"].contains($0.rel) }
+        let htmlAlternate = home.map { $0.body.range(of: #"<link[^>]+type=["']text/markdown["']"#, options: [.regularExpression, .caseInsensitive]) != nil } ?? false
+        let score = (servesMarkdown ? 0.6 : 0) + (!useful.isEmpty ? 0.4 : (htmlAlternate ? 0.2 : 0))
+        var parts: [String] = []
+        parts.append(servesMarkdown ? "the home page answers Accept: text/markdown" : "the home page does not answer Accept: text/markdown")
+        parts.append(useful.isEmpty ? (htmlAlternate ? "a <link> to Markdown in the HTML, no Link header" : "no Link header to machine-readable versions")
+                     : "Link headers: \(useful.map { "rel=\($0.rel)" }.joined(separator: ", "))")
+        var evidence: [JSON] = []
+        if let md { evidence.append(md.evidence(match: md.contentType)) }
+        if let home { evidence.append(home.evidence(match: home.headers["link"].map { "Link: \($0)" })) }
+        return (min(1, score), parts.joined(separator: "; ") + ".", .array(evidence))
+    }
+
+    func entryPoints() -> Result {
+        var found: [(String, JSON)] = []
+        if let catalog = read("api_catalog"), catalog.json?["linkset"] != nil { found.append(("RFC 9727 API catalog", catalog.evidence(pointer: "/linkset"))) }
+        if ucp != nil { found.append(("UCP profile", a("ucp")!.evidence(pointer: "/ucp"))) }
+        if acp != nil { found.append(("ACP discovery", a("acp")!.evidence(pointer: "/protocol"))) }
+        if agentCard != nil { found.append(("A2A agent card", a("agent_card")!.evidence(pointer: "/skills"))) }
+        if read("mcp_card")?.json?["name"] != nil { found.append(("MCP server card", a("mcp_card")!.evidence(pointer: "/name"))) }
+        if openAPI != nil { found.append(("OpenAPI description", a("openapi")!.evidence(pointer: "/openapi"))) }
+        guard !found.isEmpty else {
+            return (0, "No machine entry point at any standard place (API catalog, UCP, ACP, A2A card, MCP server card, OpenAPI).",
+                    ev("api_catalog", "ucp", "acp", "agent_card", "mcp_card", "openapi"))
+        }
+        let score = min(1, Double(found.count) / 2)
+        return (score, "Entry points: \(found.map(\.0).joined(separator: ", ")).", .array(found.map(\.1)))
+    }
+
+    func mcpEndpoint() -> Result {
+        guard let best = g.mcp.first(where: \.answered) else {
+            let problems = g.mcp.compactMap(\.problem)
+            return (0, "No MCP endpoint answered a handshake\(problems.isEmpty ? "" : ": " + problems.joined(separator: "; ")).", .array(mcpEvidence))
+        }
+        let mode = "\(best.stateful ? "with a session" : "stateless"), answers as \(best.streamed ? "SSE" : "JSON")"
+        let score = best.tools.isEmpty ? 0.5 : (best.revisions.count > 1 ? 1 : 0.9)
+        return (score, "\(best.endpoint) answered \(best.revisions.joined(separator: " and ")) (\(mode)) and listed \(best.tools.count) tools.",
+                .array(best.evidence))
+    }
+
+    func productData() -> Result {
+        let pages = readProductPages
+        guard !pages.isEmpty else {
+            return (nil, g.productPages.isEmpty ? "No product pages found (sitemap or home page links) to check." : "No product page could be read.",
+                    .array(g.productPages.map(\.evidence)))
+        }
+        var good = 0.0
+        var evidence: [JSON] = []
+        for page in pages {
+            let objects = JSONLD.objects(in: page.body)
+            guard let product = objects.first(where: { JSONLD.isType($0, "Product") || JSONLD.isType($0, "ProductGroup") }) else {
+                evidence.append(page.evidence(match: "no schema.org Product or ProductGroup JSON-LD"))
+                continue
+            }
+            let offers = JSONLD.offers(of: product)
+            let priced = offers.contains(where: JSONLD.isPriced)
+            good += priced ? 1 : 0.5
+            evidence.append(page.evidence(match: "\(JSONLD.typeName(product)) \(product["name"]?.stringValue ?? ""): \(offers.count) offers\(priced ? " with price and currency" : ", none priced")"))
+        }
+        return (good / Double(pages.count), "\(Int(good.rounded())) of \(pages.count) product pages carry priced schema.org Product data.", .array(evidence))
+    }
+
+    func contentSignals() -> Result {
+        guard let robots = read("robots"), !robots.isHTML else { return (0, "No robots.txt with Content-Signal lines.", ev("robots")) }
+        let signals = RobotsTxt(robots.body).contentSignals(for: "ChatGPT-User")
+        guard let first = signals.first else { return (0, "robots.txt states no Content-Signal.", .array([robots.evidence])) }
+        return (1, "Content signals: \(first.value).", .array([robots.evidence(match: "line \(first.line): \(first.text)")]))
+    }
+
+    // MARK: Evaluating
+
+    func machinePrices() -> Result {
+        for (page, objects) in jsonLD {
+            var offers: [JSON] = []
+            for object in objects {
+                offers += JSONLD.offers(of: object)
+                if JSONLD.isType(object, "Offer") { offers.append(object) }
+            }
+            if let offer = offers.first(where: JSONLD.isPriced) {
+                return (1, "Prices as schema.org Offers (\(page.url)).", .array([page.evidence(match: offer.compactString)]))
+            }
+        }
+        if hasUCP("dev.ucp.shopping.catalog") { return (1, "Prices come from the UCP catalog capability.", .array([a("ucp")!.evidence(pointer: "/ucp/capabilities")])) }
+        let priceTools = tools(saying: ["price", "pricing", "quote", "product", "catalog", "search"])
+        if !priceTools.isEmpty { return (0.9, "Prices through tools: \(priceTools.prefix(4).joined(separator: ", ")).", .array(mcpEvidence)) }
+        let priceOps = operations(["get"], saying: ["price", "pricing", "plan", "quote", "rate"])
+        if !priceOps.isEmpty { return (0.9, "Prices through the API: \(priceOps.prefix(3).joined(separator: ", ")).", ev("openapi")) }
+        let pages = [read("pricing"), a("home")].compactMap { $0 } + g.productPages.filter(\.ok)
+        if let page = pages.first(where: { !Prices.amounts(in: $0.body).isEmpty }) {
+            return (0.4, "Prices only as text in HTML; no structured data.", .array([page.evidence(match: Prices.amounts(in: page.body).prefix(3).joined(separator: ", "))]))
+        }
+        return (0, "No price found, as data or as text.", ev("pricing", "home"))
+    }
+
+    static let salesPhrases = ["contact sales", "request a quote", "contact us for pricing", "call for pricing", "talk to sales", "book a demo", "get a quote", "request pricing"]
+
+    func publicPrices() -> Result {
+        let pages = [read("pricing"), a("home")].compactMap { $0 }.filter { $0.isHTML }
+        var phrases: [(String, Artifact)] = []
+        var amounts = 0
+        for page in pages {
+            let text = HTMLText.visible(page.body).lowercased()
+            for p in Self.salesPhrases where text.contains(p) { phrases.append((p, page)) }
+            amounts = max(amounts, Prices.amounts(in: page.body).count)
+        }
+        let structured = jsonLD.contains { !$0.objects.flatMap(JSONLD.offers(of:)).isEmpty }
+        if phrases.isEmpty {
+            if amounts > 0 || structured { return (1, "Prices are public; no 'contact sales' in their place.", .array(pages.map(\.evidence))) }
+            if hasUCP("dev.ucp.shopping.catalog") || !tools(saying: ["price", "search", "product"]).isEmpty {
+                return (1, "Prices are given to agents by the catalog tools.", .array(mcpEvidence))
+            }
+            return (nil, "No pricing to judge.", .array(pages.map(\.evidence)))
+        }
+        let distinct = Set(phrases.map(\.0)).count
+        let score = Double(amounts) / Double(amounts + distinct)
+        return (score, "\(amounts) public prices beside \(phrases.map { "'\($0.0)'" }.joined(separator: ", ")).",
+                .array(phrases.prefix(3).map { $0.1.evidence(match: $0.0) }))
+    }
+
+    func toolsDescribed() -> Result {
+        let ops = operations
+        guard !tools.isEmpty || !ops.isEmpty else { return (nil, "No tools or API operations to judge.", .array([])) }
+        var good = 0, total = 0
+        var bad: [String] = []
+        for t in tools {
+            total += 1
+            let schemaOK = t["inputSchema"]?.objectValue != nil && (t["inputSchema"]?["type"]?.stringValue ?? "object") == "object"
+            if (t["description"]?.stringValue?.count ?? 0) >= 10 && schemaOK { good += 1 } else { bad.append(t["name"]?.stringValue ?? "?") }
+        }
+        for o in ops {
+            total += 1
+            if (o.op["summary"]?.stringValue?.count ?? 0) + (o.op["description"]?.stringValue?.count ?? 0) >= 10 { good += 1 }
+            else { bad.append("\(o.method.uppercased()) \(o.path)") }
+        }
+        let evidence = (tools.isEmpty ? [] : mcpEvidence) + (ops.isEmpty ? [] : [a("openapi")!.evidence(pointer: "/paths")])
+        return (Double(good) / Double(total), "\(good) of \(total) tools and operations are described\(bad.isEmpty ? "" : "; not: " + bad.prefix(5).joined(separator: ", ")).",
+                .array(evidence))
+    }
+
+    func catalogSearch() -> Result {
+        if hasUCP("dev.ucp.shopping.catalog") { return (1, "UCP catalog capability.", .array([a("ucp")!.evidence(pointer: "/ucp/capabilities")])) }
+        let t = tools(saying: ["search", "find", "catalog", "products", "list_product"])
+        if !t.isEmpty { return (1, "Search tools: \(t.prefix(3).joined(separator: ", ")).", .array(mcpEvidence)) }
+        let o = operations(["get"], saying: ["search", "products", "catalog", "items"])
+        if !o.isEmpty { return (1, "Search in the API: \(o.prefix(3).joined(separator: ", ")).", .array([a("openapi")!.evidence(pointer: "/paths")])) }
+        return (0, "No catalog search as a tool or an API.", .array(mcpEvidence + (a("openapi").map { [$0.evidence] } ?? [])))
+    }
+
+    func withoutJavaScript() -> Result {
+        let pages = [a("home"), read("pricing")].compactMap { $0 }.filter { $0.ok && $0.isHTML } + readProductPages
+        guard !pages.isEmpty else { return (nil, "No HTML page to judge.", .array([])) }
+        var readable: [Artifact] = [], empty: [(Artifact, Int)] = []
+        for page in pages {
+            let words = HTMLText.visible(page.body).split { $0.isWhitespace }.count
+            if words >= 40 { readable.append(page) } else { empty.append((page, words)) }
+        }
+        let detail = empty.isEmpty ? "All \(pages.count) pages checked read without JavaScript."
+            : "Empty without JavaScript: \(empty.map { "\($0.0.url) (\($0.1) words)" }.joined(separator: ", "))."
+        return (Double(readable.count) / Double(pages.count), detail,
+                .array(empty.map { $0.0.evidence(match: "\($0.1) words of text outside scripts") } + readable.prefix(2).map(\.evidence)))
+    }
+
+    // MARK: Trust-checking
+
+    func https() -> Result {
+        let url = URL(string: a("home")?.url ?? target)
+        if url?.scheme == "https" { return (1, "Served over HTTPS.", .array([])) }
+        let host = url?.host ?? ""
+        let local = ["localhost", "127.0.0.1", "::1"].contains(host) || host.hasPrefix("127.")
+        return (local ? 1 : 0, local ? "Plain HTTP on a loopback host (fine for a local store)." : "Plain HTTP on a public host.",
+                .array(a("home").map { [$0.evidence] } ?? []))
+    }
+
+    func policies() -> Result {
+        let topics: [(String, [String])] = [("returns or refunds", ["refund", "return"]), ("privacy", ["privacy"]), ("terms", ["terms", "conditions", "legal"])]
+        var found: [String: JSON] = [:]
+        for (topic, words) in topics {
+            if let link = g.policyLinks.first(where: { l in words.contains { l.href.lowercased().contains($0) || l.text.lowercased().contains($0) } }) {
+                found[topic] = a("home")!.evidence(match: "<a href=\"\(link.href)\">\(link.text)</a>")
+            }
+        }
+        if found["returns or refunds"] == nil,
+            let (page, _) = jsonLD.first(where: { $0.objects.contains { JSONLD.deepContains($0, type: "MerchantReturnPolicy") || $0["hasMerchantReturnPolicy"] != nil } })
+        {
+            found["returns or refunds"] = page.evidence(match: "schema.org MerchantReturnPolicy")
+        }
+        if let llms = read("llms") {
+            for (topic, words) in topics where found[topic] == nil {
+                if let line = llms.body.split(separator: "\n").first(where: { l in l.contains("](") && words.contains { l.lowercased().contains($0) } }) {
+                    found[topic] = llms.evidence(match: String(line))
+                }
+            }
+        }
+        if let ucp, found["terms"] == nil, let links = ucp["ucp"]?["links"]?.arrayValue, !links.isEmpty {
+            found["terms"] = a("ucp")!.evidence(pointer: "/ucp/links")
+        }
+        let missing = topics.map(\.0).filter { found[$0] == nil }
+        var evidence = found.keys.sorted().map { found[$0]! }
+        if !missing.isEmpty, let home = a("home") { evidence.append(home.evidence(match: "no link to: \(missing.joined(separator: ", "))")) }
+        return (Double(found.count) / 3,
+                missing.isEmpty ? "Returns or refunds, privacy and terms are all linked." : "Not found: \(missing.joined(separator: ", ")).",
+                .array(evidence))
+    }
+
+    func identity() -> Result {
+        var ways: [(String, JSON)] = []
+        if read("oauth_resource")?.json?["resource"] != nil { ways.append(("OAuth protected-resource metadata", a("oauth_resource")!.evidence(pointer: "/authorization_servers"))) }
+        if let schemes = openAPI?["components"]?["securitySchemes"]?.objectValue, !schemes.isEmpty {
+            ways.append(("OpenAPI securitySchemes (\(schemes.keys.sorted().joined(separator: ", ")))", a("openapi")!.evidence(pointer: "/components/securitySchemes")))
+        }
+        if let schemes = agentCard?["securitySchemes"]?.objectValue, !schemes.isEmpty {
+            ways.append(("A2A card securitySchemes", a("agent_card")!.evidence(pointer: "/securitySchemes")))
+        }
+        if hasUCP("dev.ucp.common.identity_linking") { ways.append(("UCP identity linking", a("ucp")!.evidence(pointer: "/ucp/capabilities"))) }
+        if read("bot_auth")?.json?["keys"] != nil { ways.append(("Web Bot Auth directory", a("bot_auth")!.evidence(pointer: "/keys"))) }
+        guard !ways.isEmpty else {
+            return (0, "No declared way for agents to identify themselves (OAuth metadata, securitySchemes, identity linking).",
+                    ev("oauth_resource", "openapi", "agent_card"))
+        }
+        return (1, "Agents identify by: \(ways.map(\.0).joined(separator: "; ")).", .array(ways.map(\.1)))
+    }
+
+    var hasAgentSurface: Bool { !tools.isEmpty || openAPI != nil || ucp != nil || acp != nil || agentCard != nil }
+
+    func oauthDiscovery() -> Result {
+        let resource = read("oauth_resource")?.json?["authorization_servers"] != nil
+        let server = read("oauth_server")?.json?["issuer"] != nil || read("openid")?.json?["issuer"] != nil
+        if !resource && !server && !hasAgentSurface { return (nil, "No API or protocol to sign in to.", .array([])) }
+        let score = (resource ? 0.5 : 0) + (server ? 0.5 : 0)
+        return (score, "RFC 9728 resource metadata: \(resource ? "yes" : "no"); RFC 8414 server metadata: \(server ? "yes" : "no").",
+                ev("oauth_resource", "oauth_server"))
+    }
+
+    func botAuth() -> Result {
+        guard let dir = read("bot_auth"), let keys = dir.json?["keys"]?.arrayValue, !keys.isEmpty else {
+            return (0, "No Web Bot Auth key directory.", ev("bot_auth"))
+        }
+        return (1, "The key directory lists \(keys.count) keys.", .array([dir.evidence(pointer: "/keys")]))
+    }
+
+    func organization() -> Result {
+        if let (page, org) = jsonLD.lazy.compactMap({ p in p.objects.first { JSONLD.isType($0, "Organization") || JSONLD.isType($0, "OnlineStore") || JSONLD.isType($0, "Corporation") }.map { (p.page, $0) } }).first {
+            return (1, "schema.org \(JSONLD.typeName(org)): \(org["name"]?.stringValue ?? "").", .array([page.evidence(match: org.compactString)]))
+        }
+        if let contact = HTMLLinks.anchors(a("home")?.body ?? "", base: target).first(where: { $0.href.lowercased().contains("contact") || $0.text.lowercased().contains("contact") }) {
+            return (0.6, "A contact page is linked; no schema.org Organization.", .array([a("home")!.evidence(match: contact.href)]))
+        }
+        if agentCard?["provider"] != nil || acp != nil || ucp != nil { return (0.6, "The protocol documents name the provider.", ev("agent_card", "ucp")) }
+        return (0, "Nothing says who runs the store or how to reach them.", ev("home"))
+    }
+
+    // MARK: Transacting
+
+    var checkoutWays: [(String, JSON)] {
+        var ways: [(String, JSON)] = []
+        if hasUCP("dev.ucp.shopping.checkout") { ways.append(("UCP checkout", a("ucp")!.evidence(pointer: "/ucp/capabilities"))) }
+        if let acp, (acp["capabilities"]?["services"]?.arrayValue ?? []).contains(where: { $0.stringValue == "checkout" }) || acp["api_base_url"] != nil {
+            ways.append(("ACP checkout sessions", a("acp")!.evidence(pointer: "/capabilities")))
+        }
+        let t = tools(saying: ["checkout", "cart", "purchase", "buy", "create_order", "place_order", "subscribe"])
+        if !t.isEmpty { ways.append(("tools \(t.prefix(3).joined(separator: ", "))", .array(mcpEvidence))) }
+        let o = operations(["post", "put"], saying: ["checkout", "order", "cart", "purchase", "subscription", "payment"])
+        if !o.isEmpty { ways.append(("API \(o.prefix(3).joined(separator: ", "))", a("openapi")!.evidence(pointer: "/paths"))) }
+        return ways
+    }
+
+    func agentCheckout() -> Result {
+        let ways = checkoutWays
+        if !ways.isEmpty { return (1, "Checkout by \(ways.map(\.0).joined(separator: "; ")).", .array(ways.map(\.1).flatMap { $0.arrayValue ?? [$0] })) }
+        let pages = g.purchasePages.filter(\.ok)
+        let forms = pages.filter { $0.body.range(of: "<form", options: .caseInsensitive) != nil && $0.body.range(of: "<input", options: .caseInsensitive) != nil }
+        if !forms.isEmpty {
+            return (0.25, "Checkout is only an HTML form (\(forms.map(\.url).joined(separator: ", "))): an agent must drive a browser.", .array(forms.map { $0.evidence(match: "<form") }))
+        }
+        if !pages.isEmpty {
+            return (0, "The purchase pages render nothing without JavaScript (\(pages.map(\.url).joined(separator: ", "))).", .array(pages.map { $0.evidence(match: "no form or text outside scripts") }))
+        }
+        return (0, "No checkout an agent can call, and no purchase page found.", .array([]))
+    }
+
+    func noCaptcha() -> Result {
+        let markers = ["g-recaptcha", "recaptcha/api", "hcaptcha", "h-captcha", "cf-turnstile", "challenges.cloudflare.com", "arkoselabs", "funcaptcha", "px-captcha"]
+        let pages = [a("home")].compactMap { $0 }.filter(\.ok) + g.productPages.filter(\.ok) + g.purchasePages
+        guard !pages.isEmpty else { return (nil, "No page read to check.", .array([])) }
+        var problems: [JSON] = []
+        for page in pages {
+            let body = page.body.lowercased()
+            if let m = markers.first(where: { body.contains($0) }) { problems.append(page.evidence(match: "CAPTCHA: \(m)")) }
+            else if page.status == 401 || page.status == 403 || body.contains("type=\"password\"") { problems.append(page.evidence(match: "login wall (HTTP \(page.status))")) }
+        }
+        let named = problems.compactMap { $0["match"]?.stringValue }
+        return (problems.isEmpty ? 1 : 0,
+                problems.isEmpty ? "No CAPTCHA or login wall on the \(pages.count) pages checked." : "In the way: \(Set(named).sorted().joined(separator: "; ")).",
+                .array(problems.isEmpty ? pages.prefix(3).map(\.evidence) : problems))
+    }
+
+    func idempotency() -> Result {
+        let ways = checkoutWays
+        guard !ways.isEmpty else { return (nil, "No agent checkout to make idempotent.", .array([])) }
+        if let spec = read("openapi"), spec.body.lowercased().contains("idempotency-key") {
+            return (1, "The API declares an Idempotency-Key (not probed: the audit never buys).", .array([spec.evidence(match: "Idempotency-Key")]))
+        }
+        if ways.contains(where: { $0.0.hasPrefix("UCP") || $0.0.hasPrefix("ACP") }) {
+            return (1, "Checkout follows UCP or ACP, whose specifications require an Idempotency-Key on every purchase.", .array(ways.map(\.1)))
+        }
+        if tools.contains(where: { ($0["inputSchema"]?.compactString ?? "").lowercased().contains("idempotency") }) {
+            return (1, "The checkout tools take an idempotency key.", .array(mcpEvidence))
+        }
+        return (0, "A checkout exists but no idempotency key is declared: a retried purchase may charge twice.", .array(ways.map(\.1)))
+    }
+
+    func paymentProtocol() -> Result {
+        if let probe = a("payment_probe"), probe.status == 402 {
+            let terms = probe.headers["payment-required"] ?? probe.headers["www-authenticate"] ?? (probe.json != nil ? probe.body : nil)
+                ?? (try? JSON.parse(probe.body)).map { $0.compactString }
+            if let terms { return (1, "A paid operation answers 402 with machine-readable terms.", .array([probe.evidence(match: String(terms.prefix(200)))])) }
+            return (0.6, "A paid operation answers 402 without terms an agent can read.", .array([probe.evidence]))
+        }
+        if let handlers = ucp?["ucp"]?["payment_handlers"], handlers.objectValue?.isEmpty == false || handlers.arrayValue?.isEmpty == false {
+            return (1, "UCP payment handlers are declared.", .array([a("ucp")!.evidence(pointer: "/ucp/payment_handlers")]))
+        }
+        if let acp, (acp["capabilities"]?["services"]?.arrayValue ?? []).contains(where: { $0.stringValue == "delegate_payment" }) {
+            return (1, "ACP delegated payment is offered.", .array([a("acp")!.evidence(pointer: "/capabilities/services")]))
+        }
+        if let spec = read("openapi"), spec.body.contains("\"402\"") { return (0.7, "402 answers are documented in the API.", .array([spec.evidence(match: "\"402\"")])) }
+        let texts = [read("llms"), read("agent_card"), read("ucp")].compactMap { $0 }
+        if let doc = texts.first(where: { $0.body.lowercased().contains("ap2") || $0.body.lowercased().contains("x402") }) {
+            return (0.5, "A payment protocol is mentioned (AP2 or x402) but not offered at a known place.", .array([doc.evidence(match: "AP2/x402")]))
+        }
+        return (0, "No payment path an agent can complete by protocol (402 terms, delegated payment, payment handlers).", .array([]))
+    }
+
+    // MARK: Using
+
+    func orderStatus() -> Result {
+        if hasUCP("dev.ucp.shopping.order") { return (1, "UCP order capability.", .array([a("ucp")!.evidence(pointer: "/ucp/capabilities")])) }
+        let t = tools(saying: ["order", "status", "track", "shipment"])
+        if !t.isEmpty { return (1, "Order tools: \(t.prefix(3).joined(separator: ", ")).", .array(mcpEvidence)) }
+        let o = operations(["get"], saying: ["order", "subscription", "invoice", "checkout_session", "checkout-session", "shipment"])
+        if !o.isEmpty { return (1, "Order status in the API: \(o.prefix(3).joined(separator: ", ")).", .array([a("openapi")!.evidence(pointer: "/paths")])) }
+        if acp != nil { return (0.8, "ACP checkout sessions can be read back.", ev("acp")) }
+        return (0, "No order status as a tool or an API.", .array([]))
+    }
+
+    func postPurchase() -> Result {
+        let cancel = tools(saying: ["cancel"]) + operations(["post", "delete", "put", "patch"], saying: ["cancel"])
+        let refund = tools(saying: ["refund", "return"]) + operations(["post", "put"], saying: ["refund", "return"])
+        if cancel.isEmpty && refund.isEmpty && !hasAgentSurface { return (0, "No post-purchase actions: support is by email or forms.", .array([])) }
+        let score = (cancel.isEmpty ? 0 : 0.5) + (refund.isEmpty ? 0 : 0.5)
+        return (score, "Cancel: \(cancel.first ?? "none"); refund or return: \(refund.first ?? "none").",
+                .array(mcpEvidence + (openAPI == nil ? [] : [a("openapi")!.evidence(pointer: "/paths")])))
+    }
+
+    func events() -> Result {
+        if let hooks = openAPI?["webhooks"]?.objectValue, !hooks.isEmpty {
+            return (1, "OpenAPI webhooks: \(hooks.keys.sorted().prefix(4).joined(separator: ", ")).", .array([a("openapi")!.evidence(pointer: "/webhooks")]))
+        }
+        let o = operations(["post", "get", "put"], saying: ["webhook", "subscription", "events", "callback"])
+        if !o.isEmpty { return (1, "Event subscriptions in the API: \(o.prefix(3).joined(separator: ", ")).", .array([a("openapi")!.evidence(pointer: "/paths")])) }
+        if agentCard?["capabilities"]?["pushNotifications"]?.boolValue == true {
+            return (1, "A2A push notifications.", .array([a("agent_card")!.evidence(pointer: "/capabilities/pushNotifications")]))
+        }
+        if hasUCP("dev.ucp.shopping.order") { return (0.8, "UCP order capability (order events by webhook).", .array([a("ucp")!.evidence(pointer: "/ucp/capabilities")])) }
+        let t = tools(saying: ["inbox", "notification", "subscribe", "watch", "events"])
+        if !t.isEmpty { return (0.8, "Event tools: \(t.prefix(3).joined(separator: ", ")).", .array(mcpEvidence)) }
+        return (0, "No webhooks, push notifications or event tools.", .array([]))
+    }
+
+    func agentDocs() -> Result {
+        var score = 0.0
+        var parts: [String] = []
+        if let llms = read("llms"), !llms.isHTML, llms.body.contains("](") { score += 0.5; parts.append("llms.txt with links") }
+        if a("home_markdown")?.contentType.lowercased().contains("markdown") == true { score += 0.3; parts.append("Markdown on request") }
+        if openAPI != nil || !tools.isEmpty { score += 0.3; parts.append("tool or API descriptions") }
+        return (min(1, score), parts.isEmpty ? "No documentation written for agents." : "Docs for agents: \(parts.joined(separator: ", ")).", ev("llms", "home_markdown"))
+    }
+
+    // MARK: Recommending
+
+    func ratings() -> Result {
+        let pages = readProductPages
+        guard !pages.isEmpty else {
+            if !tools(saying: ["review", "rating"]).isEmpty { return (0.7, "Reviews through tools.", .array(mcpEvidence)) }
+            return (nil, "No product pages to judge.", .array([]))
+        }
+        let rated = pages.filter { p in JSONLD.objects(in: p.body).contains { JSONLD.deepContains($0, type: "AggregateRating") || $0["aggregateRating"] != nil || $0["review"] != nil } }
+        if rated.isEmpty, let collecting = tools(saying: ["review", "rating", "feedback"]).first {
+            // Reviews are collected but no product has one yet: nothing to publish, so not judged.
+            return (nil, "Ratings are collected (\(collecting)); no product page has one yet to publish.", .array(pages.map(\.evidence)))
+        }
+        return (Double(rated.count) / Double(pages.count), "\(rated.count) of \(pages.count) product pages publish ratings or reviews.",
+                .array(pages.map { p in p.evidence(match: rated.contains { $0.url == p.url } ? "aggregateRating" : "no AggregateRating") }))
+    }
+
+    func citable() -> Result {
+        let pages = readProductPages
+        guard !pages.isEmpty else { return (nil, "No product pages to judge.", .array([])) }
+        let good = pages.filter {
+            $0.body.range(of: #"<link[^>]+rel=["']canonical["']"#, options: [.regularExpression, .caseInsensitive]) != nil
+                || JSONLD.objects(in: $0.body).contains { JSONLD.isType($0, "Product") && $0["url"] != nil }
+        }
+        return (Double(good.count) / Double(pages.count), "\(good.count) of \(pages.count) product pages name their canonical URL.", .array(pages.map(\.evidence)))
+    }
+
+    func shareMetadata() -> Result {
+        let pages = ([a("home")].compactMap { $0 } + readProductPages).filter { $0.ok && $0.isHTML }
+        guard !pages.isEmpty else { return (nil, "No HTML pages to judge.", .array([])) }
+        let good = pages.filter { $0.body.contains("og:title") && $0.body.contains("og:description") }
+        return (Double(good.count) / Double(pages.count), "\(good.count) of \(pages.count) pages carry Open Graph title and description.",
+                .array(pages.map { page in page.evidence(match: good.contains { $0.url == page.url } ? "og:title" : "no og:title") }))
+    }
+
+    func feedback() -> Result {
+        let t = tools(saying: ["feedback", "review", "rating", "report"])
+        if !t.isEmpty { return (1, "Feedback tools: \(t.prefix(3).joined(separator: ", ")).", .array(mcpEvidence)) }
+        let o = operations(["post"], saying: ["feedback", "review", "rating"])
+        if !o.isEmpty { return (1, "Feedback in the API: \(o.prefix(2).joined(separator: ", ")).", .array([a("openapi")!.evidence(pointer: "/paths")])) }
+        return (0, "No feedback or review action for agents.", .array([]))
     }
 }
 
@@ -240,11 +591,8 @@ enum JSONLD {
     /// Every JSON-LD object in a page's `<script type="application/ld+json">` blocks.
     static func objects(in html: String) -> [JSON] {
         var found: [JSON] = []
-        let pattern = #"<script[^>]*type\s*=\s*["']application/ld\+json["'][^>]*>([\s\S]*?)</script>"#
-        guard let regex = try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive]) else { return [] }
-        let text = html as NSString
-        for match in regex.matches(in: html, range: NSRange(location: 0, length: text.length)) {
-            guard let json = try? JSON.parse(text.substring(with: match.range(at: 1))) else { continue }
+        for groups in HTMLLinks.matches(#"<script[^>]*type\s*=\s*["']application/ld\+json["'][^>]*>([\s\S]*?)</script>"#, in: html) {
+            guard let json = try? JSON.parse(groups[0], maxDepth: 64) else { continue }
             for object in json.arrayValue ?? [json] {
                 found += object["@graph"]?.arrayValue ?? [object]
             }
@@ -256,17 +604,46 @@ enum JSONLD {
     static func isType(_ object: JSON, _ type: String) -> Bool {
         object["@type"]?.stringValue == type || (object["@type"]?.arrayValue?.contains { $0.stringValue == type } ?? false)
     }
+
+    static func typeName(_ object: JSON) -> String { object["@type"]?.stringValue ?? object["@type"]?[0]?.stringValue ?? "Thing" }
+
+    /// A Product's offers, or a ProductGroup's variants' offers.
+    static func offers(of object: JSON) -> [JSON] {
+        var offers = object["offers"]?.arrayValue ?? (object["offers"].map { [$0] } ?? [])
+        offers = offers.flatMap { o in isType(o, "AggregateOffer") ? (o["offers"]?.arrayValue ?? [o]) : [o] }
+        for variant in object["hasVariant"]?.arrayValue ?? [] { offers += self.offers(of: variant) }
+        return offers
+    }
+
+    /// An offer with an amount and its currency (directly or in a PriceSpecification).
+    static func isPriced(_ offer: JSON) -> Bool {
+        let amount = offer["price"] != nil || offer["lowPrice"] != nil || offer["priceSpecification"]?["price"] != nil
+        let currency = offer["priceCurrency"] != nil || offer["priceSpecification"]?["priceCurrency"] != nil
+        return amount && currency
+    }
+
+    static func deepContains(_ json: JSON, type: String, depth: Int = 0) -> Bool {
+        guard depth < 8 else { return false }
+        if isType(json, type) { return true }
+        if let o = json.objectValue { return o.values.contains { deepContains($0, type: type, depth: depth + 1) } }
+        if let a = json.arrayValue { return a.contains { deepContains($0, type: type, depth: depth + 1) } }
+        return false
+    }
 }
 
-extension Money {
-    /// Every `{"amount": int, "currency": "XXX"}` inside a document.
-    static func amounts(in json: JSON) -> [Money] {
-        switch json {
-        case .object(let o):
-            if let m = Money(json: json), o.count == 2 { return [m] }
-            return o.values.flatMap(amounts(in:))
-        case .array(let a): return a.flatMap(amounts(in:))
-        default: return []
-        }
+enum HTMLText {
+    /// The text a reader sees without running scripts: scripts, styles and tags removed.
+    static func visible(_ html: String) -> String {
+        html.replacingOccurrences(of: "<(script|style|noscript|template)[\\s\\S]*?</\\1>", with: " ", options: [.regularExpression, .caseInsensitive])
+            .replacingOccurrences(of: "<[^>]+>", with: " ", options: .regularExpression)
+    }
+}
+
+enum Prices {
+    /// Price-looking amounts in a page's visible text: "$12", "€9.99", "USD 40", "12.00 EUR".
+    static func amounts(in html: String) -> [String] {
+        let text = HTMLText.visible(html)
+        return HTMLLinks.matches(#"((?:[$€£¥]\s?\d[\d,]*(?:\.\d{1,2})?)|(?:\b(?:USD|EUR|GBP)\s?\d[\d,]*(?:\.\d{1,2})?)|(?:\d[\d,]*(?:\.\d{1,2})?\s?(?:USD|EUR|GBP)\b))"#, in: text)
+            .map { $0[0] }
     }
 }

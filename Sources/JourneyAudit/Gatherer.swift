@@ -1,196 +1,362 @@
-import StorefrontDomain
 import Foundation
 import JSON
+import StorefrontDomain
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
+/// How each client fared at the home page, and what that means for the audit.
+public struct Reachability: Sendable {
+    public enum Status: String, Sendable { case reachable, partlyBlocked = "partly_blocked", blocked, unreachable }
+    public struct Seen: Sendable {
+        public var client: AuditClient
+        /// ok, challenged, refused, error or unreachable.
+        public var outcome: String
+        public var artifact: Artifact
+    }
 
-/// One thing fetched from the site under audit.
-public struct Artifact: Sendable {
-    public var url: String
-    public var status: Int
-    public var contentType: String
-    public var headers: [String: String]
-    public var body: String
-    public var error: String?
+    public var status: Status
+    public var headline: String?
+    public var seen: [Seen]
 
-    public var ok: Bool { (200..<300).contains(status) }
-    public var json: JSON? { ok ? try? JSON.parse(body, maxDepth: 128) : nil }
+    /// The share of the agents that were let in (0…1).
+    public var agentAccess: Double {
+        let agents = seen.filter { AuditClient.agents.contains($0.client) }
+        guard !agents.isEmpty else { return 1 }
+        return Double(agents.filter { $0.outcome == "ok" }.count) / Double(agents.count)
+    }
 
-    public var evidence: JSON {
+    /// Whether there is anything to score: a page came back to someone.
+    public var readable: Bool { status != .unreachable && seen.contains { $0.outcome == "ok" } }
+
+    public var json: JSON {
         [
-            "url": .string(url), "status": .int(Int64(status)), "content_type": .string(contentType),
-            "bytes": .int(Int64(body.utf8.count)), "error": JSON(error),
+            "status": .string(status.rawValue), "headline": JSON(headline),
+            "agent_access": .double((agentAccess * 100).rounded() / 100),
+            "clients": .array(seen.map { ["as": .string($0.client.rawValue), "outcome": .string($0.outcome), "evidence": $0.artifact.evidence] }),
         ]
+    }
+
+    /// What a home page answer means for the client that got it.
+    static func outcome(_ a: Artifact) -> String {
+        if a.status == 0 { return "unreachable" }
+        if !a.ok, let error = a.error, error.hasPrefix("redirect") || error.hasPrefix("more than") { return "error" }
+        let head = a.body.prefix(20_000).lowercased()
+        // Interstitials of the common bot walls (Cloudflare, PerimeterX, Imperva, DDoS-Guard).
+        let walls = ["just a moment...", "cf-chl", "challenge-platform", "attention required! | cloudflare", "px-captcha", "_incapsula_resource",
+                     "verify you are human", "are you a robot", "ddos-guard", "checking your browser"]
+        let captchas = ["g-recaptcha", "h-captcha", "cf-turnstile"]
+        if a.headers["cf-mitigated"]?.lowercased() == "challenge" { return "challenged" }
+        if !a.ok && (walls + captchas).contains(where: { head.contains($0) }) { return "challenged" }
+        // A 200 that is only a wall: little to read, and a wall's words. (A CAPTCHA on a form of a
+        // page that can be read is a finding of its own, not a block.)
+        if a.ok && walls.contains(where: { head.contains($0) }) && HTMLText.visible(String(head)).split(whereSeparator: \.isWhitespace).count < 60 {
+            return "challenged"
+        }
+        if [401, 403, 407, 429, 451].contains(a.status) { return "refused" }
+        if a.status >= 400 { return "error" }
+        return "ok"
     }
 }
 
-/// Fetches what an agent would look at first (Lighthouse's gatherers): documents at their
-/// well-known paths, the home page, an MCP handshake and tool list, a product page.
+/// Everything an audit read.
+public struct Gathered: Sendable {
+    public var artifacts: [String: Artifact] = [:]
+    public var reachability = Reachability(status: .unreachable, headline: nil, seen: [])
+    public var mcp: [MCPOutcome] = []
+    public var productPages: [Artifact] = []
+    public var purchasePages: [Artifact] = []
+    /// Links from the home page whose text or address names a policy (returns, privacy, terms…).
+    public var policyLinks: [(href: String, text: String)] = []
+    public var budget: JSON = .null
+}
+
+public struct MCPOutcome: Sendable {
+    public var endpoint: String
+    public var revisions: [String]
+    public var stateful: Bool
+    public var streamed: Bool
+    public var tools: [JSON]
+    public var evidence: [JSON]
+    public var problem: String?
+    public var answered: Bool { !revisions.isEmpty }
+}
+
+/// Fetches what an agent would look at (Lighthouse's gatherers): the home page as a browser and as
+/// agents, then the documents public standards put at known places, and whatever those documents
+/// point to — an API catalog's service description, a UCP profile's MCP endpoint, an agent card's
+/// endpoint — and a few product, pricing and purchase pages. Nothing is fetched that a document of
+/// the site did not name or a standard did not place.
 public struct Gatherer: Sendable {
     public let base: String
-    public var timeout: Double = 10
-    static let maxBytes = 4 << 20
-    /// At most this many requests, and no new one after this many seconds: the audit is polite
-    /// and ends even against a target that hangs.
-    public var maxRequests = 40
-    public var maxSeconds: Double = 90
-    private let budget = Budget()
-
-    final class Budget: @unchecked Sendable {
-        private let lock = NSLock()
-        private var used = 0
-        private let started = Date()
-
-        /// Takes one request from the budget; false when none is left.
-        func take(maxRequests: Int, maxSeconds: Double) -> Bool {
-            lock.withLock {
-                guard used < maxRequests, Date().timeIntervalSince(started) < maxSeconds else { return false }
-                used += 1
-                return true
-            }
-        }
-    }
+    public var limits = AuditFetcher.Limits()
 
     public init(base: String) {
         self.base = base.hasSuffix("/") ? String(base.dropLast()) : base
     }
 
-    public func url(_ path: String) -> String { path.hasPrefix("http") ? path : base + path }
-
-    /// A synchronous request (the audit is a command-line run, one fetch after another).
-    public func fetch(_ path: String, method: String = "GET", accept: String = "*/*", headers: [String: String] = [:], body: String? = nil)
-        -> Artifact
-    {
-        let target = url(path)
-        guard let url = URL(string: target) else {
-            return Artifact(url: target, status: 0, contentType: "", headers: [:], body: "", error: "not a URL")
-        }
-        guard budget.take(maxRequests: maxRequests, maxSeconds: maxSeconds) else {
-            return Artifact(
-                url: target, status: 0, contentType: "", headers: [:], body: "",
-                error: "not fetched: the audit's budget (\(maxRequests) requests, \(Int(maxSeconds)) s) ran out")
-        }
-        var request = URLRequest(url: url, timeoutInterval: timeout)
-        request.httpMethod = method
-        request.setValue(accept, forHTTPHeaderField: "Accept")
-        request.setValue("StorefrontJourneyAudit/\(StorefrontVersion.current) (+agent buying journey audit)", forHTTPHeaderField: "User-Agent")
-        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
-        if let body { request.httpBody = Data(body.utf8) }
-        let done = DispatchSemaphore(value: 0)
-        let lock = NSLock()
-        nonisolated(unsafe) var artifact = Artifact(url: target, status: 0, contentType: "", headers: [:], body: "", error: nil)
-        let task = URLSession.shared.dataTask(with: request) { data, response, error in
-            lock.lock()
-            defer { lock.unlock() }
-            if let http = response as? HTTPURLResponse {
-                artifact.status = http.statusCode
-                var found: [String: String] = [:]
-                for (k, v) in http.allHeaderFields { found[String(describing: k).lowercased()] = String(describing: v) }
-                artifact.headers = found
-                artifact.contentType = found["content-type"] ?? ""
-            }
-            if let data { artifact.body = String(decoding: data.prefix(Self.maxBytes), as: UTF8.self) }
-            artifact.error = error.map { $0.localizedDescription }
-            done.signal()
-        }
-        task.resume()
-        // The session's timeout is between bytes; this one bounds the whole request, so a target
-        // that trickles or hangs cannot hold the audit.
-        if done.wait(timeout: .now() + timeout) == .timedOut {
-            task.cancel()
-            lock.lock()
-            defer { lock.unlock() }
-            var timedOut = artifact
-            timedOut.status = 0
-            timedOut.error = "no complete answer within \(timeout) s"
-            return timedOut
-        }
-        return lock.withLock { artifact }
+    public func gather() -> Gathered {
+        let fetcher = AuditFetcher(site: URL(string: base + "/")!, limits: limits)
+        var g = collect(fetcher)
+        g.budget = fetcher.budget
+        return g
     }
 
-    /// Everything the audits read, keyed by name.
-    public func gather() -> [String: Artifact] {
-        var a: [String: Artifact] = [:]
-        a["home"] = fetch("/", accept: "text/html")
-        a["robots"] = fetch("/robots.txt", accept: "text/plain")
-        a["sitemap"] = fetch("/sitemap.xml", accept: "application/xml")
-        a["llms"] = fetch("/llms.txt", accept: "text/markdown, text/plain")
-        a["agents"] = fetch("/agents", accept: "application/json")
-        a["agent_card"] = fetch("/.well-known/agent-card.json", accept: "application/json")
-        a["ucp"] = fetch("/.well-known/ucp", accept: "application/json")
-        a["mcp_card"] = fetch("/mcp/server-card", accept: "application/json")
-        if a["mcp_card"]?.ok != true { a["mcp_card"] = fetch("/.well-known/mcp/server-card.json", accept: "application/json") }
-        a["jwks"] = fetch("/.well-known/jwks.json", accept: "application/json")
-        a["capabilities"] = fetch("/.well-known/capabilities.json", accept: "application/json")
-        a["oauth"] = fetch("/.well-known/oauth-protected-resource", accept: "application/json")
-        for path in ["/openapi.json", "/.well-known/openapi.json", "/api/openapi.json"] {
-            let found = fetch(path, accept: "application/json")
-            a["openapi"] = found
-            if found.json?["openapi"] != nil { break }
+    private func collect(_ fetcher: AuditFetcher) -> Gathered {
+        var g = Gathered()
+        // Reachability first: as a browser, then as each agent.
+        var seen: [Reachability.Seen] = []
+        for client in [AuditClient.browser] + AuditClient.agents {
+            let home = fetcher.get(base + "/", accept: "text/html,application/xhtml+xml,*/*;q=0.8", as: client)
+            seen.append(.init(client: client, outcome: Reachability.outcome(home), artifact: home))
         }
-        a["pricing"] = fetch("/pricing", accept: "application/json")
-        a["policies"] = fetch("/policies", accept: "application/json")
-        a["status"] = fetch("/status", accept: "application/json")
-        // The MCP endpoint: as advertised, else at the common path.
-        let mcpURL = a["agents"]?.json?["protocols"]?["mcp"]?["endpoint"]?.stringValue
-            ?? a["mcp_card"]?.json?["remotes"]?[0]?["url"]?.stringValue ?? url("/mcp")
-        let accept = "application/json, text/event-stream"
-        let initialize = fetch(
-            mcpURL, method: "POST", accept: accept, headers: ["Content-Type": "application/json"],
-            body: #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"storefront-audit","version":"1"}}}"#)
-        a["mcp_initialize"] = initialize
-        if initialize.ok, let session = initialize.headers["mcp-session-id"] {
-            var tools: [JSON] = []
-            var cursor: String?
-            var lastPage = initialize
-            for _ in 0..<20 {
-                let params = cursor.map { #"{"cursor":"\#($0)"}"# } ?? "{}"
-                lastPage = fetch(
-                    mcpURL, method: "POST", accept: accept,
-                    headers: ["Content-Type": "application/json", "MCP-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"],
-                    body: #"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":\#(params)}"#)
-                guard let result = Self.rpcResult(lastPage) else { break }
-                tools += result["tools"]?.arrayValue ?? []
-                cursor = result["nextCursor"]?.stringValue
-                if cursor == nil { break }
+        g.reachability = Self.reachability(seen)
+        g.artifacts["home"] = seen.first { $0.outcome == "ok" }?.artifact ?? seen[0].artifact
+        guard g.reachability.readable else { return g }
+
+        let home = g.artifacts["home"]!
+        let links = LinkHeader.parse(home.headers["link"] ?? "", base: home.url)
+        g.artifacts["home_markdown"] = fetcher.get(base + "/", accept: "text/markdown")
+        g.artifacts["robots"] = fetcher.get("/robots.txt", accept: "text/plain")
+        g.artifacts["llms"] = fetcher.get("/llms.txt", accept: "text/markdown, text/plain")
+
+        // Sitemaps: robots.txt's Sitemap lines, else /sitemap.xml; an index is followed (two children).
+        let robots = g.artifacts["robots"]!.ok && !g.artifacts["robots"]!.isHTML ? RobotsTxt(g.artifacts["robots"]!.body) : RobotsTxt("")
+        let sitemapURL = robots.sitemaps.first ?? "/sitemap.xml"
+        var sitemap = fetcher.get(sitemapURL, accept: "application/xml")
+        var locations: [String] = []
+        if sitemap.ok {
+            locations = Self.locs(sitemap.body)
+            if sitemap.body.contains("<sitemapindex") {
+                g.artifacts["sitemap_index"] = sitemap
+                var children: [String] = []
+                for child in locations.sorted().prefix(2) {
+                    let fetched = fetcher.get(child, accept: "application/xml")
+                    if fetched.ok { children += Self.locs(fetched.body) }
+                    sitemap = fetched
+                }
+                locations = children
             }
-            lastPage.body = JSON.object(["tools": .array(tools)]).compactString
-            a["mcp_tools"] = lastPage
-            _ = fetch(mcpURL, method: "DELETE", headers: ["MCP-Session-Id": session])
         }
-        // The purchase and sign-up path: up to three such pages linked from the home page.
-        if let home = a["home"], home.ok {
-            let words = ["checkout", "cart", "basket", "buy", "signup", "sign-up", "register", "login", "account", "order"]
-            var seen: Set<String> = []
-            let pattern = #"href\s*=\s*["']([^"'#]+)["']"#
-            if let regex = try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive]) {
-                let text = home.body as NSString
-                for match in regex.matches(in: home.body, range: NSRange(location: 0, length: text.length)) {
-                    let href = text.substring(with: match.range(at: 1))
-                    guard words.contains(where: { href.lowercased().contains($0) }) else { continue }
-                    let path = href.hasPrefix("http") ? href : (href.hasPrefix("/") ? href : "/" + href)
-                    guard !path.hasPrefix("http") || path.hasPrefix(base), seen.insert(path).inserted else { continue }
-                    a["purchase_path_\(seen.count)"] = fetch(path, accept: "text/html")
-                    if seen.count == 3 { break }
+        g.artifacts["sitemap"] = sitemap
+
+        // Machine entry points placed by standards.
+        g.artifacts["api_catalog"] = fetcher.get(
+            links.first { $0.rel == "api-catalog" }?.href ?? "/.well-known/api-catalog", accept: "application/linkset+json, application/json")
+        var openAPICandidates = links.filter { $0.rel == "service-desc" }.map(\.href)
+        if let linkset = g.artifacts["api_catalog"]?.json?["linkset"]?.arrayValue {
+            for entry in linkset {
+                openAPICandidates += (entry["service-desc"]?.arrayValue ?? []).compactMap { $0["href"]?.stringValue }
+            }
+        }
+        g.artifacts["ucp"] = fetcher.get("/.well-known/ucp", accept: "application/json")
+        let ucpServices = UCPProfile.services(g.artifacts["ucp"]?.json)
+        openAPICandidates += ["/openapi.json", "/.well-known/openapi.json", "/api/openapi.json"]
+        for candidate in Self.unique(openAPICandidates).prefix(4) {
+            let found = fetcher.get(candidate, accept: "application/json")
+            g.artifacts["openapi"] = found
+            if found.json?["openapi"] != nil || found.json?["swagger"] != nil { break }
+        }
+        g.artifacts["acp"] = fetcher.get("/.well-known/acp.json", accept: "application/json")
+        g.artifacts["oauth_resource"] = fetcher.get("/.well-known/oauth-protected-resource", accept: "application/json")
+        let issuer = g.artifacts["oauth_resource"]?.json?["authorization_servers"]?[0]?.stringValue
+        g.artifacts["oauth_server"] = fetcher.get(Self.metadataURL(issuer: issuer, base: base), accept: "application/json")
+        if g.artifacts["oauth_server"]?.json == nil {
+            g.artifacts["openid"] = fetcher.get("/.well-known/openid-configuration", accept: "application/json")
+        }
+        g.artifacts["bot_auth"] = fetcher.get(
+            "/.well-known/http-message-signatures-directory", accept: "application/http-message-signatures-directory+json, application/json")
+        g.artifacts["agent_card"] = fetcher.get("/.well-known/agent-card.json", accept: "application/json")
+        if let card = g.artifacts["agent_card"]?.json,
+            let endpoint = card["supportedInterfaces"]?[0]?["url"]?.stringValue ?? card["url"]?.stringValue
+        {
+            g.artifacts["a2a_endpoint"] = fetcher.get(endpoint, accept: "application/json")
+        }
+        g.artifacts["mcp_card"] = fetcher.get("/.well-known/mcp/server-card.json", accept: "application/json")
+        if g.artifacts["mcp_card"]?.json == nil { g.artifacts["mcp_card"] = fetcher.get("/.well-known/mcp.json", accept: "application/json") }
+
+        // MCP: the endpoints the documents name, else /mcp; at most two tried.
+        var endpoints = ucpServices.filter { $0.transport == "mcp" }.map(\.endpoint)
+        endpoints += (g.artifacts["mcp_card"]?.json?["remotes"]?.arrayValue ?? []).compactMap { $0["url"]?.stringValue }
+        if let url = g.artifacts["mcp_card"]?.json?["endpoint"]?.stringValue { endpoints.append(url) }
+        endpoints += links.filter { $0.rel == "mcp" }.map(\.href)
+        endpoints.append(base + "/mcp")
+        let probe = MCPProbe(fetcher: fetcher)
+        for endpoint in Self.unique(endpoints.map { URL(string: $0, relativeTo: URL(string: base + "/"))?.absoluteString ?? $0 }).prefix(2) {
+            let o = probe.probe(endpoint)
+            g.mcp.append(
+                MCPOutcome(endpoint: o.endpoint, revisions: o.revisions, stateful: o.stateful, streamed: o.streamed, tools: o.tools, evidence: o.evidence,
+                    problem: o.problem))
+        }
+
+        // Pages: pricing, products (evenly spread over the sorted sitemap, so its order does not
+        // decide), the purchase path, policy links.
+        let anchors = HTMLLinks.anchors(home.body, base: home.url)
+        let pricingLink = anchors.first { $0.href.lowercased().contains("pricing") || $0.text.lowercased() == "pricing" }?.href
+        g.artifacts["pricing"] = fetcher.get(pricingLink ?? "/pricing", accept: "text/html, application/json")
+        var productURLs = locations.filter { Self.looksLikeProduct($0) }.sorted()
+        if productURLs.isEmpty { productURLs = Self.unique(anchors.map(\.href).filter { Self.looksLikeProduct($0) }).sorted() }
+        for url in Self.spread(productURLs, 3) {
+            g.productPages.append(fetcher.get(url, accept: "text/html"))
+        }
+        let words = ["checkout", "cart", "basket", "buy", "signup", "sign-up", "register", "subscribe", "order"]
+        var purchase = anchors.map(\.href).filter { href in words.contains { href.lowercased().contains($0) } }
+        for page in g.productPages where page.ok {
+            purchase += HTMLLinks.formActions(page.body, base: page.url).filter { href in words.contains { href.lowercased().contains($0) } }
+        }
+        for url in Self.unique(purchase).filter({ URL(string: $0)?.host == URL(string: base)?.host }).prefix(3) {
+            g.purchasePages.append(fetcher.get(url, accept: "text/html"))
+        }
+        let policyWords = ["refund", "return", "privacy", "terms", "shipping", "legal"]
+        g.policyLinks = anchors.filter { a in policyWords.contains { a.href.lowercased().contains($0) || a.text.lowercased().contains($0) } }
+            .map { ($0.href, $0.text) }
+
+        // A 402 answer: one GET to a parameterless operation of the API when its description says
+        // it charges (x402, MPP), never a POST.
+        if let spec = g.artifacts["openapi"]?.json, let paths = spec["paths"]?.objectValue {
+            let text = g.artifacts["openapi"]!.body.lowercased()
+            if text.contains("\"402\"") || text.contains("x402") || text.contains("payment-required") {
+                let server = spec["servers"]?[0]?["url"]?.stringValue ?? base
+                if let path = paths.keys.sorted().first(where: { !$0.contains("{") && paths[$0]?["get"] != nil && (paths[$0]?["get"]?["responses"]?["402"] != nil) })
+                    ?? paths.keys.sorted().first(where: { !$0.contains("{") && paths[$0]?["get"] != nil })
+                {
+                    let root = server.hasPrefix("http") ? server : base + server
+                    g.artifacts["payment_probe"] = fetcher.get((root.hasSuffix("/") ? String(root.dropLast()) : root) + path, accept: "application/json")
                 }
             }
         }
-        // A product page: the first /products/ URL of the sitemap.
-        if let sitemap = a["sitemap"]?.body, let range = sitemap.range(of: #"<loc>[^<]*/products/[^<]*</loc>"#, options: .regularExpression) {
-            let loc = sitemap[range].dropFirst(5).dropLast(6)
-            a["product_page"] = fetch(String(loc), accept: "text/html")
-        }
-        return a
+        return g
     }
 
-    /// The result of a JSON-RPC answer given as JSON or as an SSE stream.
-    static func rpcResult(_ artifact: Artifact) -> JSON? {
-        if let json = artifact.json, let result = json["result"] { return result }
-        for line in artifact.body.split(separator: "\n") where line.hasPrefix("data: ") {
-            if let json = try? JSON.parse(String(line.dropFirst(6))), let result = json["result"] { return result }
+    static func reachability(_ seen: [Reachability.Seen]) -> Reachability {
+        let browser = seen[0]
+        let agents = seen.dropFirst()
+        let refusedAgents = agents.filter { $0.outcome != "ok" }
+        var r = Reachability(status: .reachable, headline: nil, seen: seen)
+        if seen.allSatisfy({ $0.outcome == "unreachable" || $0.outcome == "error" }) {
+            r.status = .unreachable
+            let why = browser.artifact.error ?? (browser.artifact.status > 0 ? "HTTP \(browser.artifact.status) to every client" : "no answer")
+            r.headline = "Could not reach \(browser.artifact.url): \(why). Nothing was scored; an agent cannot begin."
+        } else if seen.allSatisfy({ $0.outcome != "ok" }) {
+            r.status = .blocked
+            let how = Set(seen.map(\.outcome)).sorted().joined(separator: ", ")
+            r.headline = "Blocked: every client was turned away (\(how), HTTP \(browser.artifact.status)). Agents cannot read this site; nothing behind the block was scored."
+        } else if refusedAgents.count == agents.count {
+            r.status = .blocked
+            r.headline = "Blocked for agents: a browser is served, but \(refusedAgents.map { "\($0.client.rawValue) (\($0.outcome), HTTP \($0.artifact.status))" }.joined(separator: ", ")) are not."
+        } else if !refusedAgents.isEmpty {
+            r.status = .partlyBlocked
+            r.headline = "Partly blocked: \(refusedAgents.map { "\($0.client.rawValue) (\($0.outcome), HTTP \($0.artifact.status))" }.joined(separator: ", ")) turned away."
         }
-        return nil
+        return r
+    }
+
+    /// RFC 8414 §3.1: the well-known segment goes between the host and the issuer's path.
+    static func metadataURL(issuer: String?, base: String) -> String {
+        guard let issuer, let url = URL(string: issuer), let host = url.host, let scheme = url.scheme else {
+            return base + "/.well-known/oauth-authorization-server"
+        }
+        let port = url.port.map { ":\($0)" } ?? ""
+        let path = url.path == "/" ? "" : url.path
+        return "\(scheme)://\(host)\(port)/.well-known/oauth-authorization-server\(path)"
+    }
+
+    static func locs(_ xml: String) -> [String] {
+        var found: [String] = []
+        var rest = xml[...]
+        while let open = rest.range(of: "<loc>"), let close = rest.range(of: "</loc>", range: open.upperBound..<rest.endIndex) {
+            found.append(String(rest[open.upperBound..<close.lowerBound]).trimmingCharacters(in: .whitespacesAndNewlines)
+                .replacingOccurrences(of: "&amp;", with: "&"))
+            rest = rest[close.upperBound...]
+            if found.count >= 50_000 { break }
+        }
+        return found
+    }
+
+    static func looksLikeProduct(_ url: String) -> Bool {
+        let path = (URL(string: url)?.path ?? url).lowercased()
+        return ["/products/", "/product/", "/p/", "/item/", "/items/", "/shop/"].contains { path.contains($0) } && !path.hasSuffix("/products/")
+    }
+
+    /// Up to `n` items spread evenly over `items` (first, middle, last…).
+    static func spread(_ items: [String], _ n: Int) -> [String] {
+        guard items.count > n else { return items }
+        return (0..<n).map { items[$0 * (items.count - 1) / max(1, n - 1)] }
+    }
+
+    static func unique(_ items: [String]) -> [String] {
+        var seen: Set<String> = []
+        return items.filter { seen.insert($0).inserted }
+    }
+}
+
+/// RFC 8288 `Link` header values.
+enum LinkHeader {
+    struct Link { var href: String, rel: String, type: String? }
+
+    static func parse(_ value: String, base: String) -> [Link] {
+        var links: [Link] = []
+        for part in value.split(separator: ",") {
+            let pieces = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let target = pieces.first, target.hasPrefix("<"), target.hasSuffix(">") else { continue }
+            let href = String(target.dropFirst().dropLast())
+            let resolved = URL(string: href, relativeTo: URL(string: base))?.absoluteString ?? href
+            var rels: [String] = []
+            var type: String?
+            for p in pieces.dropFirst() {
+                let kv = p.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard kv.count == 2 else { continue }
+                let v = kv[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                if kv[0].lowercased() == "rel" { rels = v.lowercased().split(separator: " ").map(String.init) }
+                if kv[0].lowercased() == "type" { type = v.lowercased() }
+            }
+            for rel in rels { links.append(Link(href: resolved, rel: rel, type: type)) }
+        }
+        return links
+    }
+}
+
+/// Anchors and form actions of an HTML page, resolved against the page's URL.
+enum HTMLLinks {
+    static func anchors(_ html: String, base: String) -> [(href: String, text: String)] {
+        matches(#"<a\b[^>]*?href\s*=\s*["']([^"'#]+)["'][^>]*>([\s\S]{0,200}?)</a>"#, in: html).compactMap { groups in
+            guard let url = URL(string: groups[0].trimmingCharacters(in: .whitespaces), relativeTo: URL(string: base))?.absoluteString else { return nil }
+            let text = groups[1].replacingOccurrences(of: "<[^>]+>", with: " ", options: .regularExpression)
+                .split { $0.isWhitespace }.joined(separator: " ")
+            return (url, text)
+        }
+    }
+
+    static func formActions(_ html: String, base: String) -> [String] {
+        matches(#"<form\b[^>]*?action\s*=\s*["']([^"'#]+)["']"#, in: html).compactMap {
+            URL(string: $0[0], relativeTo: URL(string: base))?.absoluteString
+        }
+    }
+
+    static func matches(_ pattern: String, in text: String) -> [[String]] {
+        guard let regex = try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive]) else { return [] }
+        let ns = text as NSString
+        return regex.matches(in: text, range: NSRange(location: 0, length: min(ns.length, 2_000_000))).prefix(2_000).map { m in
+            (1..<m.numberOfRanges).map { m.range(at: $0).location == NSNotFound ? "" : ns.substring(with: m.range(at: $0)) }
+        }
+    }
+}
+
+/// What a UCP profile (`/.well-known/ucp`) declares: its services' transports and endpoints, and
+/// its capabilities' names.
+enum UCPProfile {
+    struct Service { var name: String, transport: String, endpoint: String }
+
+    static func services(_ profile: JSON?) -> [Service] {
+        guard let services = profile?["ucp"]?["services"]?.objectValue else { return [] }
+        return services.flatMap { name, bindings in
+            (bindings.arrayValue ?? [bindings]).compactMap { b in
+                guard let transport = b["transport"]?.stringValue, let endpoint = b["endpoint"]?.stringValue else { return nil }
+                return Service(name: name, transport: transport.lowercased(), endpoint: endpoint)
+            }
+        }.sorted { ($0.name, $0.transport) < ($1.name, $1.transport) }
+    }
+
+    static func capabilities(_ profile: JSON?) -> [String] {
+        let caps = profile?["ucp"]?["capabilities"]
+        if let object = caps?.objectValue { return object.keys.sorted() }
+        return (caps?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }.sorted()
     }
 }

@@ -13,12 +13,15 @@ public struct Finding: Sendable {
     public var evidence: JSON
     public var fix: String
     public var weight: Double
+    public var standard: String
+    public var standardURL: String
 
     public var json: JSON {
         [
             "id": .string(id), "stage": .string(stage.rawValue), "title": .string(title),
             "score": score.map(JSON.double) ?? .null, "passed": score.map { .bool($0 >= 0.9) } ?? .null,
             "detail": .string(detail), "evidence": evidence, "fix": .string(fix), "weight": .double(weight),
+            "standard": .string(standard), "standard_url": .string(standardURL),
         ]
     }
 }
@@ -28,7 +31,7 @@ public struct Finding: Sendable {
 public struct JourneyAudit: Sendable {
     public struct Rubric: Sendable {
         struct Entry: Sendable {
-            let id: String, stage: JourneyStage, weight: Double, title: String, fix: String
+            let id: String, stage: JourneyStage, weight: Double, title: String, fix: String, standard: String, standardURL: String
         }
         let entries: [Entry]
         let levels: [(min: Double, level: String)]
@@ -44,7 +47,8 @@ public struct JourneyAudit: Sendable {
                     else { return nil }
                     return Entry(
                         id: id, stage: stage, weight: a["weight"]?.doubleValue ?? 1, title: a["title"]?.stringValue ?? id,
-                        fix: a["fix"]?.stringValue ?? "")
+                        fix: a["fix"]?.stringValue ?? "", standard: a["standard"]?.stringValue ?? "",
+                        standardURL: a["standard_url"]?.stringValue ?? "")
                 },
                 levels: (json["levels"]?.arrayValue ?? []).compactMap { l in
                     guard let min = l["min"]?.doubleValue, let level = l["level"]?.stringValue else { return nil }
@@ -54,32 +58,44 @@ public struct JourneyAudit: Sendable {
     }
 
     public let target: String
-    public let artifacts: [String: Artifact]
+    public let gathered: Gathered
     let rubric: Rubric
 
-    public init(target: String, artifacts: [String: Artifact], rubric: Rubric) {
+    public init(target: String, gathered: Gathered, rubric: Rubric) {
         self.target = target
-        self.artifacts = artifacts
+        self.gathered = gathered
         self.rubric = rubric
     }
 
     public func run() -> JSON {
-        let checks = AuditChecks(target: target, artifacts: artifacts)
+        let checks = AuditChecks(target: target, g: gathered)
+        let reach = gathered.reachability
         var findings: [Finding] = []
         for entry in rubric.entries {
-            let (score, detail, evidence) = checks.run(entry.id)
+            var (score, detail, evidence) = checks.run(entry.id)
+            if !reach.readable {
+                // Nothing behind the block or the silence was read: nothing passes or fails.
+                (score, detail, evidence) = (nil, "Not scored: \(reach.headline ?? "the site could not be read").", .array([]))
+            }
             findings.append(
                 Finding(
                     id: entry.id, stage: entry.stage, title: entry.title, score: score, detail: detail, evidence: evidence,
-                    fix: entry.fix, weight: entry.weight))
+                    fix: entry.fix, weight: entry.weight, standard: entry.standard, standardURL: entry.standardURL))
         }
         var categories: [JSON] = []
         var stageScores: [Double] = []
+        var fixes: [(points: Double, finding: Finding)] = []
         for stage in JourneyStage.allCases {
             let scored = findings.filter { $0.stage == stage && $0.score != nil }
             let weight = scored.reduce(0) { $0 + $1.weight }
-            let score = weight > 0 ? scored.reduce(0) { $0 + $1.score! * $1.weight } / weight * 100 : nil
+            // What the content earns, times the share of agents let in: a page agents are refused
+            // earns them nothing. An unreadable site ends the journey before it starts: 0.
+            var score: Double? = weight > 0 ? scored.reduce(0) { $0 + $1.score! * $1.weight } / weight * 100 : nil
+            if !reach.readable { score = 0 } else if let s = score { score = s * reach.agentAccess }
             if let score { stageScores.append(score) }
+            for f in scored where f.score! < 0.9 {
+                fixes.append((f.weight * (1 - f.score!) / weight * 100 / Double(JourneyStage.allCases.count) * reach.agentAccess, f))
+            }
             categories.append([
                 "stage": .string(stage.rawValue), "title": .string(stage.title),
                 "score": score.map { .double(($0 * 10).rounded() / 10) } ?? .null,
@@ -89,12 +105,25 @@ public struct JourneyAudit: Sendable {
         }
         let overall = stageScores.isEmpty ? 0 : stageScores.reduce(0, +) / Double(stageScores.count)
         let level = rubric.levels.first { overall >= $0.min }?.level ?? "agent-hostile"
+        var headline = reach.headline
+        if headline == nil, let worst = categories.min(by: { ($0["score"]?.doubleValue ?? 101) < ($1["score"]?.doubleValue ?? 101) }),
+            let s = worst["score"]?.doubleValue, s < 50
+        {
+            headline = "Agents would stop at \(worst["title"]?.stringValue ?? ""): \(Int(s.rounded()))/100."
+        }
         return [
             "$schema": "https://storefront.dev/schemas/journey-report.schema.json",
             "target": .string(target), "audited_at": .string(Timestamp.iso8601(Date())),
             "tool": ["name": "storefront audit", "version": .string(StorefrontVersion.current)],
             "score": .double((overall * 10).rounded() / 10), "level": .string(level),
+            "headline": JSON(headline),
+            "reachability": reach.json, "budget": gathered.budget,
             "categories": .array(categories), "findings": .array(findings.map(\.json)),
+            "fixes": .array(
+                fixes.sorted { $0.points > $1.points }.map {
+                    ["id": .string($0.finding.id), "stage": .string($0.finding.stage.rawValue), "points": .double(($0.points * 10).rounded() / 10),
+                     "fix": .string($0.finding.fix), "standard": .string($0.finding.standard)]
+                }),
         ]
     }
 }

@@ -35,6 +35,8 @@ public func htmlPage(title: String, description: String, head: String = "", body
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>\(htmlEscape(title))</title>
     <meta name="description" content="\(htmlEscape(description))">
+    <meta property="og:title" content="\(htmlEscape(title))">
+    <meta property="og:description" content="\(htmlEscape(description))">
     \(alternates)
     <style>
     body{font:16px/1.5 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1d2b22}

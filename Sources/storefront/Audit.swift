@@ -40,6 +40,15 @@ struct Audit: ParsableCommand {
     @Option(help: "Seconds to wait for each request to the target.")
     var timeout: Double = 10
 
+    @Option(help: "At most this many requests to the target (every redirect hop counts).")
+    var maxRequests: Int = 60
+
+    @Option(help: "No new request after this many seconds.")
+    var maxSeconds: Double = 90
+
+    @Flag(help: "Let the audit follow the site's documents to other hosts on private, loopback or link-local addresses (for tests on one machine). The audited site's own host is always allowed.")
+    var allowPrivate = false
+
     @Option(help: "Keep the report in this store file (the dashboard shows the history).")
     var store: String?
 
@@ -49,6 +58,8 @@ struct Audit: ParsableCommand {
     func validate() throws {
         guard (url == nil) != (manifests == nil) else { throw ValidationError("Give a URL or --manifests DIR (one of them).") }
         guard timeout > 0 && timeout <= 120 else { throw ValidationError("--timeout must be from 0 to 120 seconds.") }
+        guard (1...1000).contains(maxRequests) else { throw ValidationError("--max-requests must be from 1 to 1000.") }
+        guard maxSeconds > 0 && maxSeconds <= 3600 else { throw ValidationError("--max-seconds must be from 0 to 3600.") }
         if let url {
             guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
                 throw ValidationError("The URL must be http:// or https:// with a host, not \(url).")
@@ -64,9 +75,12 @@ struct Audit: ParsableCommand {
         }
         defer { stopLocal?() }
         var gatherer = Gatherer(base: target)
-        gatherer.timeout = timeout
-        let artifacts = gatherer.gather()
-        let report = JourneyAudit(target: manifests.map { "manifests:\($0)" } ?? target, artifacts: artifacts, rubric: try .bundled()).run()
+        gatherer.limits.timeout = timeout
+        gatherer.limits.maxRequests = maxRequests
+        gatherer.limits.maxSeconds = maxSeconds
+        gatherer.limits.allowPrivate = allowPrivate
+        let gathered = gatherer.gather()
+        let report = JourneyAudit(target: manifests.map { "manifests:\($0)" } ?? target, gathered: gathered, rubric: try .bundled()).run()
         if let store {
             let database = try StoreOpener.open(store, readers: 1)
             try AuditHistory.save(report, in: database)

@@ -42,16 +42,15 @@ STAGE_TITLES = ["Finding", "Evaluating", "Trust-checking", "Transacting", "Using
 # What the hostile shop must be flagged for: audit id → the path whose fetch is the evidence
 # (None: any URL of the shop will do).
 HOSTILE_FINDINGS = {
-    "agent-entry-point": "/agents",
+    "machine-entry-points": None,  # any of the standard places (API catalog, UCP, ACP, A2A, MCP card, OpenAPI)
     "llms-txt": "/llms.txt",
-    "robots-welcomes-agents": "/robots.txt",
+    "robots-agents": "/robots.txt",
     "mcp-endpoint": "/mcp",
-    "openapi": None,  # one of /openapi.json, /.well-known/openapi.json, /api/openapi.json
-    "product-json-ld": "/products/acme-widget.html",
-    "machine-readable-pricing": "/pricing",
-    "no-contact-sales": "/",
-    "machine-readable-policies": "/policies",
-    "checkout-tools": None,
+    "product-structured-data": "/products/acme-widget.html",
+    "machine-readable-prices": "/",
+    "public-prices": "/",
+    "policies": "/",
+    "agent-checkout": "/checkout.html",
     "no-captcha": "/",
 }
 OPENAPI_PATHS = {"/openapi.json", "/.well-known/openapi.json", "/api/openapi.json"}
@@ -279,15 +278,23 @@ def test_hostile_site_is_agent_hostile(hostile_site, hostile_report):
         assert category["score"] is None or category["score"] < 65, category
     # Evaluating and Transacting have nothing an agent can use.
     scores = {c["stage"]: c["score"] for c in hostile_report["categories"]}
-    assert scores["evaluating"] == 0 and scores["transacting"] == 0, scores
+    assert scores["evaluating"] < 25 and scores["transacting"] < 15, scores
+    # Reachable (it serves everyone), and the fixes are ranked by the points they would win.
+    assert hostile_report["reachability"]["status"] == "reachable", hostile_report["reachability"]
+    points = [f["points"] for f in hostile_report["fixes"]]
+    assert points == sorted(points, reverse=True) and points[0] > 0, hostile_report["fixes"]
 
 
 @pytest.mark.parametrize("audit_id", sorted(HOSTILE_FINDINGS))
 def test_hostile_site_is_flagged(hostile_site, hostile_report, audit_id):
     finding = findings(hostile_report)[audit_id]
-    if audit_id == "robots-welcomes-agents":
+    if audit_id == "robots-agents":
         assert finding["score"] is not None and finding["score"] < 0.5, finding
         assert "ChatGPT-User" in finding["detail"], finding
+        # The evidence quotes the rule that decided, with its line number.
+        assert any("Disallow: /" in (e.get("match") or "") and "line" in e["match"] for e in finding["evidence"]), finding
+    elif audit_id == "agent-checkout":
+        assert finding["score"] < 0.5, finding
     else:
         assert finding["score"] == 0, finding
     assert finding["passed"] is False, finding
@@ -305,11 +312,12 @@ def test_hostile_site_is_flagged(hostile_site, hostile_report, audit_id):
     path = HOSTILE_FINDINGS[audit_id]
     if path is not None:
         assert hostile_site.url(path) in urls, (path, evidence)
-    if audit_id == "openapi":
+    if audit_id == "machine-entry-points":
         assert {u[len(hostile_site.base):] for u in urls} & OPENAPI_PATHS, evidence
-    if audit_id in {"agent-entry-point", "llms-txt", "machine-readable-pricing", "machine-readable-policies"}:
+        assert all(status == 404 for status in urls.values()), evidence
+    if audit_id == "llms-txt":
         assert urls[hostile_site.url(path)] == 404, evidence
-    if audit_id in {"robots-welcomes-agents", "product-json-ld", "no-captcha", "no-contact-sales"}:
+    if audit_id in {"robots-agents", "product-structured-data", "no-captcha", "public-prices"}:
         assert urls[hostile_site.url(path)] == 200, evidence
     if audit_id == "mcp-endpoint":
         assert urls[hostile_site.url("/mcp")] >= 400, evidence
@@ -317,7 +325,8 @@ def test_hostile_site_is_flagged(hostile_site, hostile_report, audit_id):
 
 def test_hostile_site_details_say_what_was_seen(hostile_report):
     f = findings(hostile_report)
-    assert "contact sales" in f["no-contact-sales"]["detail"].lower(), f["no-contact-sales"]
+    assert "contact sales" in f["public-prices"]["detail"].lower(), f["public-prices"]
+    assert any("contact sales" in (e.get("match") or "") for e in f["public-prices"]["evidence"]), f["public-prices"]
     assert "recaptcha" in f["no-captcha"]["detail"].lower(), f["no-captcha"]
     # The sitemap exists and led the auditor to the product page; HTTP on loopback is fine.
     assert f["sitemap"]["score"] == 1, f["sitemap"]
@@ -325,16 +334,21 @@ def test_hostile_site_details_say_what_was_seen(hostile_report):
 
 
 def test_hostile_site_audit_is_polite(hostile_site, hostile_report):
-    """A clear User-Agent on every request, and nothing written: the only non-GET request is the
-    MCP initialize POST (the handshake), which the static site refuses."""
+    """A clear User-Agent on every request but the home page's reachability probes (as a browser
+    and as three agents), and nothing written: the only non-GET requests are the MCP handshake's
+    POSTs (2025-11-25 initialize, 2026-07-28 server/discover), which the static site refuses."""
     seen = hostile_report["_requests"]
     assert seen, "the auditor fetched nothing from the shop"
+    probes = [agent for method, path, agent in seen if "storefront" not in agent.lower()]
+    assert len(probes) == 4, probes
+    assert sum("Chrome/" in a for a in probes) == 1 and all(any(t in a for t in ("Chrome/", "ChatGPT-User", "Claude-User", "PerplexityBot")) for a in probes), probes
     for method, path, agent in seen:
-        assert "storefront" in agent.lower(), (method, path, agent)
-    non_get = [(m, p) for m, p, _ in seen if m not in ("GET", "HEAD")]
-    assert non_get == [("POST", "/mcp")], non_get
+        assert "storefront" in agent.lower() or path == "/", (method, path, agent)
+    non_get = {(m, p) for m, p, _ in seen if m not in ("GET", "HEAD")}
+    assert non_get == {("POST", "/mcp")}, non_get
     paths = {p for m, p, _ in seen if m == "GET"}
-    assert {"/", "/robots.txt", "/sitemap.xml", "/llms.txt", "/agents", "/products/acme-widget.html"} <= paths, paths
+    assert {"/", "/robots.txt", "/sitemap.xml", "/llms.txt", "/products/acme-widget.html"} <= paths, paths
+    assert len(seen) == hostile_report["budget"]["requests"], (len(seen), hostile_report["budget"])
     assert "/checkout" not in paths and not any(p.startswith("/signup") for p in paths), paths
 
 
@@ -556,10 +570,18 @@ def test_a_malformed_target_ends_in_findings_and_a_report_not_a_crash(mode):
         assert _time.monotonic() - started < 60
         report_validator().validate(report)
         assert report["level"] == "agent-hostile", (mode, report["score"])
-        entry = findings(report)["agent-entry-point"]
-        assert entry["score"] == 0 and entry["fix"], entry
-        if mode == "hang":
-            assert any("no complete answer" in (e.get("error") or "") for e in entry["evidence"]), entry
+        entry = findings(report)["machine-entry-points"]
+        if mode in ("garbage", "huge"):
+            # Something answers 200: it is read and found wanting.
+            assert report["reachability"]["status"] == "reachable", report["reachability"]
+            assert entry["score"] == 0 and entry["fix"], entry
+        else:
+            # Nothing usable answers: the headline says so and nothing is scored as passed or failed.
+            assert report["reachability"]["status"] == "unreachable", report["reachability"]
+            assert entry["score"] is None and entry["detail"].startswith("Not scored"), entry
+            assert all(c["score"] == 0 for c in report["categories"]), report["categories"]
+            expected = {"hang": "no complete answer", "errors": "HTTP 500", "redirect-loop": "redirect loop"}[mode]
+            assert expected in report["headline"], report["headline"]
     finally:
         server.shutdown()
 
@@ -590,10 +612,10 @@ def test_a_half_ready_site_is_credited_for_its_documents_and_told_what_is_missin
         report = audit_json(f"http://127.0.0.1:{server.server_address[1]}", "--timeout", "2")
         found = findings(report)
         assert found["llms-txt"]["score"] == 1, found["llms-txt"]
-        assert found["openapi"]["score"] == 1, found["openapi"]
-        assert found["robots-welcomes-agents"]["score"] == 1
-        for missing in ["machine-readable-pricing", "machine-readable-policies", "checkout-tools", "mcp-endpoint",
-                        "agent-entry-point"]:
+        assert found["machine-entry-points"]["score"] == 0.5 and "OpenAPI" in found["machine-entry-points"]["detail"], found["machine-entry-points"]
+        assert found["robots-agents"]["score"] == 1
+        assert found["catalog-searchable"]["score"] == 1, found["catalog-searchable"]
+        for missing in ["machine-readable-prices", "policies", "agent-checkout", "mcp-endpoint", "identity-declared"]:
             assert found[missing]["score"] == 0 and found[missing]["fix"], found[missing]
         stages = {c["stage"]: c["score"] for c in report["categories"]}
         assert stages["finding"] > stages["transacting"], stages
@@ -604,8 +626,9 @@ def test_a_half_ready_site_is_credited_for_its_documents_and_told_what_is_missin
 
 def test_the_hostile_sites_checkout_is_named_as_a_form_and_its_captcha_found(hostile_report):
     found = findings(hostile_report)
-    checkout = found["checkout-tools"]
-    assert checkout["score"] == 0 and "only an HTML form" in checkout["detail"], checkout
+    checkout = found["agent-checkout"]
+    assert checkout["score"] < 0.5 and "only an HTML form" in checkout["detail"], checkout
     assert any(e["url"].endswith("/checkout.html") for e in checkout["evidence"]), checkout["evidence"]
     captcha = found["no-captcha"]
-    assert captcha["score"] == 0 and "CAPTCHA found" in captcha["detail"], captcha
+    assert captcha["score"] == 0 and "recaptcha" in captcha["detail"].lower(), captcha
+    assert any("recaptcha" in (e.get("match") or "") for e in captcha["evidence"]), captcha

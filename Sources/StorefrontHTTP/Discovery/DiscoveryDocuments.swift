@@ -12,6 +12,7 @@ struct DiscoveryDocuments: Sendable {
     let agentCard: Document
     let ucpProfile: Document
     let acpDiscovery: Document
+    let apiCatalog: Document
     let capabilities: Document
     let capabilitiesSignature: Document
     let jwks: Document
@@ -36,6 +37,7 @@ struct DiscoveryDocuments: Sendable {
         // ES256 (UCP's baseline, what webhooks to platforms are signed with) and the Ed25519 key.
         ucpProfile = .json(facts.ucpProfile(jwks: [signingKey.publicJWK, signingKey.es256.publicJWK]))
         acpDiscovery = .json(facts.acpDiscovery(), cacheControl: "public, max-age=3600")
+        apiCatalog = .json(facts.apiCatalog(), contentType: "application/linkset+json", cacheControl: "public, max-age=3600")
         let manifestBytes = facts.capabilityManifest(signingKey: signingKey, actions: actions).canonicalized()
         let jws = try signingKey.detachedJWS(payload: manifestBytes, type: "storefront-capabilities+jws")
         capabilities = Document(
@@ -437,6 +439,26 @@ struct StoreFacts {
         ]
     }
 
+    /// RFC 9727 §4: the API catalog as an RFC 9264 linkset, anchored at the store's origin.
+    func apiCatalog() -> JSON {
+        [
+            "linkset": [
+                [
+                    "anchor": .string(url("/")),
+                    "service-desc": [["href": .string(url("/openapi.json")), "type": "application/vnd.oai.openapi+json"]],
+                    "service-doc": [["href": .string(url("/llms.txt")), "type": "text/markdown"], ["href": .string(url("/agents")), "type": "application/json"]],
+                    "status": [["href": .string(url("/status")), "type": "application/json"]],
+                ]
+            ]
+        ]
+    }
+
+    /// RFC 8288 links from the entry point to its machine-readable versions and descriptions.
+    var entryLinks: String {
+        "<\(url("/llms.txt"))>; rel=\"alternate\"; type=\"text/markdown\", <\(url("/openapi.json"))>; rel=\"service-desc\"; type=\"application/vnd.oai.openapi+json\", "
+            + "<\(url("/.well-known/api-catalog"))>; rel=\"api-catalog\", <\(url("/agents/policy"))>; rel=\"describedby\""
+    }
+
     func acpDiscovery() -> JSON {
         var document = ACP(
             baseURL: baseURL, storeID: manifests.storeID, currency: manifests.currency, shippingOptions: []
@@ -548,6 +570,7 @@ struct StoreFacts {
         for group in robotsGroups { text += group + "\n\n" }
         text += """
             User-agent: *
+            Content-Signal: search=yes, ai-input=yes
             Allow: /
             Disallow: /admin/
 

@@ -82,6 +82,10 @@ public enum Endpoints {
             summary: "Universal Commerce Protocol business profile.", stage: .finding,
             contentTypes: ["application/json"], responseSchema: object),
         Endpoint(
+            method: "GET", path: "/.well-known/api-catalog", id: "getAPICatalog",
+            summary: "RFC 9727 API catalog (a linkset): the OpenAPI description, the documentation for agents and the status endpoint.",
+            stage: .finding, contentTypes: ["application/linkset+json"], responseSchema: object),
+        Endpoint(
             method: "GET", path: "/.well-known/acp.json", id: "getACPDiscovery",
             summary: "Agentic Commerce Protocol discovery document.", stage: .finding,
             contentTypes: ["application/json"], responseSchema: object),

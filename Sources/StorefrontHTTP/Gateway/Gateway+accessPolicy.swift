@@ -465,27 +465,3 @@ extension Gateway {
         })
     }
 }
-
-/// robots.txt path patterns as RFC 9309 reads them: `*` is any run of characters, `$` at the end
-/// anchors it, anything else is a prefix.
-enum RobotsPattern {
-    static func matches(_ pattern: String, _ path: String) -> Bool {
-        var p = Array(pattern.utf8)
-        let anchored = p.last == UInt8(ascii: "$")
-        if anchored { p.removeLast() }
-        let s = Array(path.utf8)
-        func match(_ i: Int, _ j: Int) -> Bool {
-            if i == p.count { return !anchored || j == s.count }
-            if p[i] == UInt8(ascii: "*") {
-                var k = j
-                while k <= s.count {
-                    if match(i + 1, k) { return true }
-                    k += 1
-                }
-                return false
-            }
-            return j < s.count && s[j] == p[i] && match(i + 1, j + 1)
-        }
-        return match(0, 0)
-    }
-}

@@ -104,7 +104,7 @@ extension Gateway {
             adminResult(
                 {
                     let report = JourneyAudit(
-                        target: configuration.publicURL, artifacts: Gatherer(base: configuration.publicURL).gather(),
+                        target: configuration.publicURL, gathered: Gatherer(base: configuration.publicURL).gather(),
                         rubric: try .bundled()
                     ).run()
                     let id = try AuditHistory.save(report, in: database)

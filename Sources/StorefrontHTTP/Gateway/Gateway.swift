@@ -354,9 +354,14 @@ public final class Gateway: @unchecked Sendable {
         router.after = withEntityTag
         router.before = { [unowned self] request, pattern in self.policyRefusal(request, pattern: pattern) }
         let docs = documents
+        let entryLinks = storeFacts.entryLinks
         router.get("/agents") { [unowned self] request in
             let current = policyState.current
-            return request.prefersHTML ? current.agentsHTML.response(for: request) : current.agents.response(for: request)
+            var response =
+                request.prefersMarkdown ? current.llmsTxt.response(for: request)
+                : request.prefersHTML ? current.agentsHTML.response(for: request) : current.agents.response(for: request)
+            response.headers.add("Link", entryLinks)
+            return response
         }
         router.get("/robots.txt") { [unowned self] request in policyState.current.robotsTxt.response(for: request) }
         router.get("/llms.txt") { [unowned self] request in policyState.current.llmsTxt.response(for: request) }
@@ -365,6 +370,7 @@ public final class Gateway: @unchecked Sendable {
             ("/.well-known/agent-card.json", docs.agentCard),
             ("/.well-known/ucp", docs.ucpProfile),
             ("/.well-known/acp.json", docs.acpDiscovery),
+            ("/.well-known/api-catalog", docs.apiCatalog),
             ("/.well-known/capabilities.json", docs.capabilities),
             ("/.well-known/capabilities.json.jws", docs.capabilitiesSignature),
             ("/.well-known/jwks.json", docs.jwks),

@@ -179,62 +179,8 @@ final class BoundedFetch: NSObject, URLSessionDataDelegate, @unchecked Sendable 
     }
 
     /// Why `host` may not be fetched (it resolves to an address inside a network), or nil.
-    static func refusedAddress(host: String, port: Int) -> String? {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var results: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &results) == 0, let first = results else {
-            return "\(host) does not resolve."
-        }
-        defer { freeaddrinfo(results) }
-        var cursor: UnsafeMutablePointer<addrinfo>? = first
-        while let entry = cursor {
-            if let address = entry.pointee.ai_addr, isInternal(address) {
-                return "\(host) resolves to a private, loopback or link-local address; only public hosts are fetched."
-            }
-            cursor = entry.pointee.ai_next
-        }
-        return nil
-    }
-
-    static func isInternal(_ address: UnsafePointer<sockaddr>) -> Bool {
-        switch Int32(address.pointee.sa_family) {
-        case AF_INET:
-            let bytes = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { pointer in
-                withUnsafeBytes(of: pointer.pointee.sin_addr) { Array($0) }
-            }
-            return isInternal(ipv4: bytes)
-        case AF_INET6:
-            let bytes = address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { pointer in
-                withUnsafeBytes(of: pointer.pointee.sin6_addr) { Array($0) }
-            }
-            // IPv4-mapped (::ffff:a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) are judged as IPv4.
-            if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xff, bytes[11] == 0xff { return isInternal(ipv4: Array(bytes[12...])) }
-            if bytes[0..<4] == [0x00, 0x64, 0xff, 0x9b], bytes[4..<12].allSatisfy({ $0 == 0 }) { return isInternal(ipv4: Array(bytes[12...])) }
-            if bytes[0..<12].allSatisfy({ $0 == 0 }) { return true }  // ::, ::1 and IPv4-compatible ::a.b.c.d
-            if bytes[0] == 0x20, bytes[1] == 0x02 { return isInternal(ipv4: Array(bytes[2..<6])) }  // 6to4 2002:a.b.c.d::/48
-            if bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80 { return true }  // fe80::/10 link-local
-            if (bytes[0] & 0xfe) == 0xfc { return true }  // fc00::/7 unique local
-            if bytes[0] == 0xff { return true }  // multicast
-            return false
-        default:
-            return true
-        }
-    }
-
-    static func isInternal(ipv4 b: [UInt8]) -> Bool {
-        guard b.count == 4 else { return true }
-        switch (b[0], b[1]) {
-        case (0, _), (10, _), (127, _): return true
-        case (169, 254): return true
-        case (172, 16...31): return true
-        case (192, 168): return true
-        case (100, 64...127): return true  // carrier-grade NAT
-        case (198, 18...19): return true  // benchmarking
-        case (224...255, _): return true  // multicast, reserved, broadcast
-        default: return false
-        }
-    }
+    static func refusedAddress(host: String, port: Int) -> String? { NetworkAddress.refused(host: host, port: port) }
+    static func isInternal(ipv4 b: [UInt8]) -> Bool { NetworkAddress.isInternal(ipv4: b) }
 }
 
 /// Whether a request that needs a document fetches it, waits for the fetch under way, or (too

@@ -1,0 +1,296 @@
+import Foundation
+import JSON
+import StorefrontDomain
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// Who a request claims to be. The audit fetches documents as itself, and the home page also as a
+/// browser and as the agents that buy for people, to see what each of them is shown.
+public enum AuditClient: String, Sendable, CaseIterable {
+    case auditor, browser, chatgptUser = "ChatGPT-User", claudeUser = "Claude-User", perplexityBot = "PerplexityBot"
+
+    /// The agents whose view of the site decides reachability.
+    public static let agents: [AuditClient] = [.chatgptUser, .claudeUser, .perplexityBot]
+
+    var userAgent: String {
+        switch self {
+        case .auditor: "StorefrontJourneyAudit/\(StorefrontVersion.current) (+agent buying journey audit)"
+        case .browser: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+        // The strings these operators publish for their agents (OpenAI, Anthropic, Perplexity).
+        case .chatgptUser: "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; ChatGPT-User/1.0; +https://openai.com/bot"
+        case .claudeUser: "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; Claude-User/1.0; +Claude-User@anthropic.com)"
+        case .perplexityBot: "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; PerplexityBot/1.0; +https://perplexity.ai/perplexitybot)"
+        }
+    }
+}
+
+/// One thing fetched from the site under audit (after its redirects).
+public struct Artifact: Sendable {
+    public var url: String
+    public var status: Int
+    public var contentType: String
+    public var headers: [String: String]
+    public var body: String
+    public var error: String?
+    public var method = "GET"
+    public var client = AuditClient.auditor
+    /// Every URL the request went through before `url`, first to last (redirects followed).
+    public var redirects: [String] = []
+
+    public init(url: String, status: Int = 0, contentType: String = "", headers: [String: String] = [:], body: String = "", error: String? = nil) {
+        self.url = url
+        self.status = status
+        self.contentType = contentType
+        self.headers = headers
+        self.body = body
+        self.error = error
+    }
+
+    public var ok: Bool { (200..<300).contains(status) }
+    public var json: JSON? { ok ? try? JSON.parse(body, maxDepth: 128) : nil }
+    public var isHTML: Bool { contentType.lowercased().contains("html") || body.prefix(512).lowercased().contains("<html") }
+
+    /// Where the audit looked, with what decided (`match`: the line or phrase; `pointer`: a JSON
+    /// pointer into the document).
+    public func evidence(match: String? = nil, pointer: String? = nil) -> JSON {
+        var e: [String: JSON] = [
+            "url": .string(url), "status": .int(Int64(status)), "content_type": .string(contentType),
+            "bytes": .int(Int64(body.utf8.count)), "error": JSON(error),
+        ]
+        if method != "GET" { e["method"] = .string(method) }
+        if client != .auditor { e["as"] = .string(client.rawValue) }
+        if !redirects.isEmpty { e["redirected_from"] = .array(redirects.map(JSON.string)) }
+        if let match { e["match"] = .string(String(match.prefix(300))) }
+        if let pointer { e["pointer"] = .string(pointer) }
+        return .object(e)
+    }
+
+    public var evidence: JSON { evidence() }
+}
+
+/// Every request of an audit goes through here, and here only: GET (and the MCP handshake's POST
+/// and DELETE) to the audited site, or to hosts its published documents name; redirects followed
+/// by hand (resolved against the request's URL, loops detected, every hop taken from the budget);
+/// never to a host inside a private network unless the audited site is that very host, or the run
+/// allows it (`allowPrivate`, for tests); a request budget and a time limit for the whole audit,
+/// both reported.
+public final class AuditFetcher: @unchecked Sendable {
+    public struct Limits: Sendable {
+        public var timeout: Double = 10
+        public var maxRequests = 60
+        public var maxSeconds: Double = 90
+        public var maxRedirects = 8
+        public var maxBytes = 2 << 20
+        public var allowPrivate = false
+        public init() {}
+    }
+
+    public struct Logged: Sendable {
+        public var method: String, url: String, status: Int, client: AuditClient
+    }
+
+    public let site: URL
+    public let limits: Limits
+    private let siteHost: String
+    private let lock = NSLock()
+    private var used = 0
+    private var exhausted = false
+    private let started = Date()
+    private var log: [Logged] = []
+    private var refused: [(url: String, reason: String)] = []
+    private var hostVerdicts: [String: String?] = [:]
+    private var cache: [String: Artifact] = [:]
+
+    public init(site: URL, limits: Limits) {
+        self.site = site
+        self.limits = limits
+        siteHost = (site.host ?? "").lowercased()
+    }
+
+    /// Why `url` may not be fetched, or nil.
+    func refusal(_ url: URL) -> String? {
+        guard let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
+            return "only http and https URLs are fetched"
+        }
+        guard let host = url.host?.lowercased(), !host.isEmpty else { return "no host" }
+        if url.user != nil || url.password != nil { return "URLs with credentials are not fetched" }
+        if host == siteHost || limits.allowPrivate { return nil }
+        return lock.withLock {
+            if let known = hostVerdicts[host] { return known }
+            let port = url.port ?? (scheme == "https" ? 443 : 80)
+            let verdict: String? =
+                switch NetworkAddress.resolvesInternal(host: host, port: port) {
+                case nil: "\(host) does not resolve"
+                case true?: "\(host) is inside a private network (private, loopback or link-local) and is not the audited site"
+                case false?: nil
+                }
+            hostVerdicts[host] = verdict
+            return verdict
+        }
+    }
+
+    private func take() -> Bool {
+        lock.withLock {
+            guard used < limits.maxRequests, Date().timeIntervalSince(started) < limits.maxSeconds else {
+                exhausted = true
+                return false
+            }
+            used += 1
+            return true
+        }
+    }
+
+    /// A GET, its redirects followed (each hop counted). Repeated GETs of one URL as one client are
+    /// answered from what the first one got.
+    public func get(_ target: String, accept: String = "*/*", as client: AuditClient = .auditor, headers: [String: String] = [:]) -> Artifact {
+        let key = "\(client.rawValue) \(accept) \(target)"
+        if headers.isEmpty, let known = lock.withLock({ cache[key] }) { return known }
+        var url = URL(string: target, relativeTo: site)?.absoluteURL
+        var chain: [String] = []
+        var result = Artifact(url: target, error: "not a URL")
+        while let current = url {
+            let answer = send(current, method: "GET", accept: accept, client: client, headers: headers, body: nil)
+            result = answer
+            result.redirects = chain
+            guard (300..<400).contains(answer.status), answer.status != 304, let location = answer.headers["location"] else { break }
+            chain.append(current.absoluteString)
+            guard let next = URL(string: location.trimmingCharacters(in: .whitespaces), relativeTo: current)?.absoluteURL else {
+                result.error = "redirect to an unusable Location: \(location.prefix(200))"
+                break
+            }
+            if chain.contains(next.absoluteString) || next.absoluteString == current.absoluteString {
+                result.error = "redirect loop: \((chain + [next.absoluteString]).joined(separator: " → "))"
+                break
+            }
+            if chain.count > limits.maxRedirects {
+                result.error = "more than \(limits.maxRedirects) redirects"
+                break
+            }
+            url = next
+        }
+        if headers.isEmpty { lock.withLock { cache[key] = result } }
+        return result
+    }
+
+    /// A POST or DELETE of the MCP handshake (never redirected: a handshake that moves is a failure).
+    public func mcp(_ target: String, method: String = "POST", headers: [String: String], body: String?) -> Artifact {
+        guard let url = URL(string: target, relativeTo: site)?.absoluteURL else { return Artifact(url: target, error: "not a URL") }
+        return send(url, method: method, accept: "application/json, text/event-stream", client: .auditor, headers: headers, body: body)
+    }
+
+    private func send(_ url: URL, method: String, accept: String, client: AuditClient, headers: [String: String], body: String?) -> Artifact {
+        var artifact = Artifact(url: url.absoluteString)
+        artifact.method = method
+        artifact.client = client
+        if let reason = refusal(url) {
+            lock.withLock { refused.append((url.absoluteString, reason)) }
+            artifact.error = "not fetched: \(reason)"
+            return artifact
+        }
+        guard take() else {
+            artifact.error = "not fetched: the audit's budget (\(limits.maxRequests) requests, \(Int(limits.maxSeconds)) s) ran out"
+            return artifact
+        }
+        var request = URLRequest(url: url, timeoutInterval: limits.timeout)
+        request.httpMethod = method
+        request.setValue(accept, forHTTPHeaderField: "Accept")
+        request.setValue(client.userAgent, forHTTPHeaderField: "User-Agent")
+        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+        if let body { request.httpBody = Data(body.utf8) }
+        let exchange = Exchange(maxBytes: limits.maxBytes)
+        let session = URLSession(configuration: .ephemeral, delegate: exchange, delegateQueue: nil)
+        let task = session.dataTask(with: request)
+        task.resume()
+        // The session's timeout is between bytes; this one bounds the whole request, so a target
+        // that trickles or hangs cannot hold the audit.
+        let finished = exchange.done.wait(timeout: .now() + limits.timeout) == .success
+        task.cancel()
+        session.finishTasksAndInvalidate()
+        let (response, data, failure) = exchange.result()
+        if let response {
+            artifact.status = response.statusCode
+            var found: [String: String] = [:]
+            for (k, v) in response.allHeaderFields { found[String(describing: k).lowercased()] = String(describing: v) }
+            artifact.headers = found
+            artifact.contentType = found["content-type"] ?? ""
+        }
+        artifact.body = String(decoding: data, as: UTF8.self)
+        if !finished {
+            artifact.status = 0
+            artifact.error = "no complete answer within \(limits.timeout) s"
+        } else if let failure, response == nil || failure.hasPrefix("larger") {
+            artifact.error = failure
+        }
+        lock.withLock { log.append(Logged(method: method, url: url.absoluteString, status: artifact.status, client: client)) }
+        return artifact
+    }
+
+    /// What the audit spent: requests (every hop), time, what was refused and why.
+    public var budget: JSON {
+        lock.withLock {
+            [
+                "max_requests": .int(Int64(limits.maxRequests)), "requests": .int(Int64(used)),
+                "max_seconds": .double(limits.maxSeconds), "seconds": .double((Date().timeIntervalSince(started) * 10).rounded() / 10),
+                "timeout_per_request": .double(limits.timeout), "exhausted": .bool(exhausted),
+                "refused": .array(refused.prefix(50).map { ["url": .string($0.url), "reason": .string($0.reason)] }),
+            ]
+        }
+    }
+
+    public var requests: [Logged] { lock.withLock { log } }
+}
+
+/// One request's delegate: keeps the response and at most `maxBytes` of its body, and stops at a
+/// redirect (the fetcher follows it itself).
+private final class Exchange: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+    let done = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private let maxBytes: Int
+    private var response: HTTPURLResponse?
+    private var data: [UInt8] = []
+    private var failure: String?
+
+    init(maxBytes: Int) { self.maxBytes = maxBytes }
+
+    func result() -> (HTTPURLResponse?, [UInt8], String?) { lock.withLock { (response, data, failure) } }
+
+    func urlSession(
+        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
+    ) {
+        lock.withLock { self.response = response as? HTTPURLResponse }
+        completionHandler(.allow)
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        let over: Bool = lock.withLock {
+            self.data.append(contentsOf: data.prefix(max(0, maxBytes - self.data.count)))
+            if self.data.count >= maxBytes {
+                failure = "larger than \(maxBytes) bytes; the first \(maxBytes) were read"
+                return true
+            }
+            return false
+        }
+        if over {
+            dataTask.cancel()
+            done.signal()
+        }
+    }
+
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse, newRequest request: URLRequest,
+        completionHandler: @escaping (URLRequest?) -> Void
+    ) {
+        lock.withLock { self.response = response }
+        completionHandler(nil)
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
+        lock.withLock {
+            if let error, failure == nil { failure = error.localizedDescription }
+        }
+        done.signal()
+    }
+}
