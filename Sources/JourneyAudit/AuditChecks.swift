@@ -184,7 +184,16 @@ struct AuditChecks {
         if let catalog = read("api_catalog"), catalog.json?["linkset"] != nil { found.append(("RFC 9727 API catalog", catalog.evidence(pointer: "/linkset"))) }
         if ucp != nil { found.append(("UCP profile", a("ucp")!.evidence(pointer: "/ucp"))) }
         if acp != nil { found.append(("ACP discovery", a("acp")!.evidence(pointer: "/protocol"))) }
-        if agentCard != nil { found.append(("A2A agent card", a("agent_card")!.evidence(pointer: "/skills"))) }
+        var notes: [String] = []
+        if agentCard != nil {
+            // A card counts when its endpoint answers (any HTTP answer but 404: a JSON-RPC endpoint
+            // may refuse a GET with 405).
+            if let endpoint = a("a2a_endpoint"), endpoint.status != 0, endpoint.status != 404 {
+                found.append(("A2A agent card (\(agentCard?["supportedInterfaces"] != nil ? "1.0" : "0.3"))", a("agent_card")!.evidence(pointer: "/skills")))
+            } else {
+                notes.append("the A2A card's endpoint does not answer")
+            }
+        }
         if read("mcp_card")?.json?["name"] != nil { found.append(("MCP server card", a("mcp_card")!.evidence(pointer: "/name"))) }
         if openAPI != nil { found.append(("OpenAPI description", a("openapi")!.evidence(pointer: "/openapi"))) }
         guard !found.isEmpty else {
@@ -192,7 +201,8 @@ struct AuditChecks {
                     ev("api_catalog", "ucp", "acp", "agent_card", "mcp_card", "openapi"))
         }
         let score = min(1, Double(found.count) / 2)
-        return (score, "Entry points: \(found.map(\.0).joined(separator: ", ")).", .array(found.map(\.1)))
+        return (score, "Entry points: \(found.map(\.0).joined(separator: ", "))\(notes.isEmpty ? "" : "; " + notes.joined(separator: "; ")).",
+                .array(found.map(\.1) + (notes.isEmpty ? [] : [a("a2a_endpoint")?.evidence ?? a("agent_card")!.evidence])))
     }
 
     func mcpEndpoint() -> Result {

@@ -174,9 +174,28 @@ public final class AuditFetcher: @unchecked Sendable {
         return result
     }
 
-    /// A POST or DELETE of the MCP handshake (never redirected: a handshake that moves is a failure).
+    /// Whether `host` belongs to the audited site: its host, or a host of the same domain (an MCP
+    /// server at mcp.shop.example for www.shop.example). IP addresses stand for themselves.
+    func sameSite(_ host: String) -> Bool {
+        let host = host.lowercased()
+        if host == siteHost { return true }
+        let isIP = siteHost.contains(":") || siteHost.split(separator: ".").allSatisfy { Int($0) != nil }
+        guard !isIP else { return false }
+        let domain = siteHost.split(separator: ".").suffix(2).joined(separator: ".")
+        return host == domain || host.hasSuffix("." + domain)
+    }
+
+    /// A POST or DELETE of the MCP handshake (never redirected: a handshake that moves is a failure),
+    /// and only to the audited site's own domain: a document cannot aim the audit's POSTs elsewhere.
     public func mcp(_ target: String, method: String = "POST", headers: [String: String], body: String?) -> Artifact {
         guard let url = URL(string: target, relativeTo: site)?.absoluteURL else { return Artifact(url: target, error: "not a URL") }
+        guard sameSite(url.host ?? "") else {
+            let reason = "the MCP handshake is only sent to the audited site's own domain"
+            lock.withLock { refused.append((url.absoluteString, reason)) }
+            var refusedArtifact = Artifact(url: url.absoluteString, error: "not fetched: \(reason)")
+            refusedArtifact.method = method
+            return refusedArtifact
+        }
         return send(url, method: method, accept: "application/json, text/event-stream", client: .auditor, headers: headers, body: body)
     }
 

@@ -198,3 +198,21 @@ struct JourneyAuditTests {
         for stage in JourneyStage.allCases { #expect(rubric.entries.contains { $0.stage == stage }) }
     }
 }
+
+@Suite("The journey auditor's fetcher")
+struct AuditFetcherTests {
+    @Test("the MCP handshake's POSTs go only to the audited site's own domain")
+    func sameSite() {
+        let fetcher = AuditFetcher(site: URL(string: "https://www.shop.example/")!, limits: .init())
+        #expect(fetcher.sameSite("www.shop.example"))
+        #expect(fetcher.sameSite("mcp.shop.example"))
+        #expect(fetcher.sameSite("shop.example"))
+        #expect(!fetcher.sameSite("shop.example.evil.test"))
+        #expect(!fetcher.sameSite("victim.example"))
+        let answer = fetcher.mcp("https://victim.example/api/delete-everything", headers: [:], body: "{}")
+        #expect(answer.status == 0 && answer.error?.contains("own domain") == true)
+        #expect(fetcher.requests.isEmpty)
+        let local = AuditFetcher(site: URL(string: "http://127.0.0.1:8080/")!, limits: .init())
+        #expect(local.sameSite("127.0.0.1") && !local.sameSite("127.0.0.2"))
+    }
+}
