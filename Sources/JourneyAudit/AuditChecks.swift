@@ -90,6 +90,7 @@ struct AuditChecks {
         case "citable-pages": return citable()
         case "share-metadata": return shareMetadata()
         case "feedback-channel": return feedback()
+        case "agent-summaries": return summaries()
         default: return (nil, "Unknown audit.", .array([]))
         }
     }
@@ -219,7 +220,12 @@ struct AuditChecks {
     func productData() -> Result {
         let pages = readProductPages
         guard !pages.isEmpty else {
-            return (nil, g.productPages.isEmpty ? "No product pages found (sitemap or home page links) to check." : "No product page could be read.",
+            // A shop with nothing an agent may read about its products fails; a business that sells
+            // no catalog (an API, a service) is not judged here.
+            let sellsProducts = !g.productPages.isEmpty || !tools(saying: ["product", "catalog"]).isEmpty || hasUCP("dev.ucp.shopping.catalog")
+                || !operations(["get"], saying: ["product", "catalog"]).isEmpty || !g.purchasePages.isEmpty
+            if !sellsProducts { return (nil, "No product pages: nothing to judge.", .array([])) }
+            return (0, g.productPages.isEmpty ? "No product page an agent may read (none in the sitemap or linked from the home page)." : "No product page could be read by an agent.",
                     .array(g.productPages.map(\.evidence)))
         }
         var good = 0.0
@@ -259,13 +265,16 @@ struct AuditChecks {
             }
         }
         if hasUCP("dev.ucp.shopping.catalog") { return (1, "Prices come from the UCP catalog capability.", .array([a("ucp")!.evidence(pointer: "/ucp/capabilities")])) }
-        let priceTools = tools(saying: ["price", "pricing", "quote", "product", "catalog", "search"])
-        if !priceTools.isEmpty { return (0.9, "Prices through tools: \(priceTools.prefix(4).joined(separator: ", ")).", .array(mcpEvidence)) }
+        if let probe = a("payment_probe"), probe.status == 402, probe.headers["payment-required"] != nil || probe.body.contains("maxAmountRequired") || probe.body.contains("\"amount\"") {
+            return (1, "Prices as machine-readable 402 payment requirements.", .array([probe.evidence(match: String((probe.headers["payment-required"] ?? probe.body).prefix(160)))]))
+        }
         let priceOps = operations(["get"], saying: ["price", "pricing", "plan", "quote", "rate"])
-        if !priceOps.isEmpty { return (0.9, "Prices through the API: \(priceOps.prefix(3).joined(separator: ", ")).", ev("openapi")) }
-        let pages = [read("pricing"), a("home")].compactMap { $0 } + g.productPages.filter(\.ok)
+        if !priceOps.isEmpty { return (0.8, "Prices through the API: \(priceOps.prefix(3).joined(separator: ", ")).", ev("openapi")) }
+        let priceTools = tools(saying: ["price", "pricing", "quote", "product", "catalog", "search"])
+        if !priceTools.isEmpty { return (0.5, "Prices only through tools (\(priceTools.prefix(4).joined(separator: ", "))): nothing says they are priced until called.", .array(mcpEvidence)) }
+        let pages = [read("pricing"), read("home")].compactMap { $0 } + g.productPages.filter(\.ok)
         if let page = pages.first(where: { !Prices.amounts(in: $0.body).isEmpty }) {
-            return (0.4, "Prices only as text in HTML; no structured data.", .array([page.evidence(match: Prices.amounts(in: page.body).prefix(3).joined(separator: ", "))]))
+            return (0.3, "Prices only as text in HTML; no structured data.", .array([page.evidence(match: Prices.amounts(in: page.body).prefix(3).joined(separator: ", "))]))
         }
         return (0, "No price found, as data or as text.", ev("pricing", "home"))
     }
@@ -345,38 +354,40 @@ struct AuditChecks {
         if url?.scheme == "https" { return (1, "Served over HTTPS.", .array([])) }
         let host = url?.host ?? ""
         let local = ["localhost", "127.0.0.1", "::1"].contains(host) || host.hasPrefix("127.")
-        return (local ? 1 : 0, local ? "Plain HTTP on a loopback host (fine for a local store)." : "Plain HTTP on a public host.",
+        return (local ? nil : 0, local ? "Plain HTTP on a loopback host: not judged (a local store)." : "Plain HTTP on a public host.",
                 .array(a("home").map { [$0.evidence] } ?? []))
     }
 
     func policies() -> Result {
         let topics: [(String, [String])] = [("returns or refunds", ["refund", "return"]), ("privacy", ["privacy"]), ("terms", ["terms", "conditions", "legal"])]
+        // A policy linked as a page is half way; as data (schema.org) an agent can apply it.
         var found: [String: JSON] = [:]
+        var credit: [String: Double] = [:]
         for (topic, words) in topics {
             if let link = g.policyLinks.first(where: { l in words.contains { l.href.lowercased().contains($0) || l.text.lowercased().contains($0) } }) {
                 found[topic] = a("home")!.evidence(match: "<a href=\"\(link.href)\">\(link.text)</a>")
+                credit[topic] = 0.5
             }
         }
-        if found["returns or refunds"] == nil,
-            let (page, _) = jsonLD.first(where: { $0.objects.contains { JSONLD.deepContains($0, type: "MerchantReturnPolicy") || $0["hasMerchantReturnPolicy"] != nil } })
-        {
+        if let (page, _) = jsonLD.first(where: { $0.objects.contains { JSONLD.deepContains($0, type: "MerchantReturnPolicy") || $0["hasMerchantReturnPolicy"] != nil } }) {
             found["returns or refunds"] = page.evidence(match: "schema.org MerchantReturnPolicy")
+            credit["returns or refunds"] = 1
         }
         if let llms = read("llms") {
             for (topic, words) in topics where found[topic] == nil {
                 if let line = llms.body.split(separator: "\n").first(where: { l in l.contains("](") && words.contains { l.lowercased().contains($0) } }) {
                     found[topic] = llms.evidence(match: String(line))
+                    credit[topic] = 0.5
                 }
             }
-        }
-        if let ucp, found["terms"] == nil, let links = ucp["ucp"]?["links"]?.arrayValue, !links.isEmpty {
-            found["terms"] = a("ucp")!.evidence(pointer: "/ucp/links")
         }
         let missing = topics.map(\.0).filter { found[$0] == nil }
         var evidence = found.keys.sorted().map { found[$0]! }
         if !missing.isEmpty, let home = a("home") { evidence.append(home.evidence(match: "no link to: \(missing.joined(separator: ", "))")) }
-        return (Double(found.count) / 3,
-                missing.isEmpty ? "Returns or refunds, privacy and terms are all linked." : "Not found: \(missing.joined(separator: ", ")).",
+        let asData = credit.filter { $0.value == 1 }.keys.sorted()
+        return (credit.values.reduce(0, +) / 3,
+                (missing.isEmpty ? "Returns or refunds, privacy and terms are all published" : "Not found: \(missing.joined(separator: ", "))")
+                    + (asData.isEmpty ? "; none as data." : "; as data: \(asData.joined(separator: ", ")).") ,
                 .array(evidence))
     }
 
@@ -439,16 +450,30 @@ struct AuditChecks {
         if !t.isEmpty { ways.append(("tools \(t.prefix(3).joined(separator: ", "))", .array(mcpEvidence))) }
         let o = operations(["post", "put"], saying: ["checkout", "order", "cart", "purchase", "subscription", "payment"])
         if !o.isEmpty { ways.append(("API \(o.prefix(3).joined(separator: ", "))", a("openapi")!.evidence(pointer: "/paths"))) }
+        if let probe = a("payment_probe"), probe.status == 402 { ways.append(("pay per request (HTTP 402)", probe.evidence)) }
         return ways
+    }
+
+    /// A2A skills that take orders by message: buying is possible, but not a structured checkout.
+    var orderSkills: [String] {
+        guard a("a2a_endpoint").map({ $0.status != 0 && $0.status != 404 }) == true else { return [] }
+        return (agentCard?["skills"]?.arrayValue ?? []).filter { skill in
+            let text = ((skill["id"]?.stringValue ?? "") + " " + (skill["name"]?.stringValue ?? "") + " " + (skill["description"]?.stringValue ?? "")).lowercased()
+            return ["order", "buy", "purchase", "book", "reserve"].contains { text.contains($0) }
+        }.compactMap { $0["id"]?.stringValue ?? $0["name"]?.stringValue }
     }
 
     func agentCheckout() -> Result {
         let ways = checkoutWays
         if !ways.isEmpty { return (1, "Checkout by \(ways.map(\.0).joined(separator: "; ")).", .array(ways.map(\.1).flatMap { $0.arrayValue ?? [$0] })) }
+        if !orderSkills.isEmpty {
+            return (0.5, "Orders are taken by A2A message (skills \(orderSkills.prefix(3).joined(separator: ", "))): possible, but not a structured checkout.",
+                    .array([a("agent_card")!.evidence(pointer: "/skills")]))
+        }
         let pages = g.purchasePages.filter(\.ok)
         let forms = pages.filter { $0.body.range(of: "<form", options: .caseInsensitive) != nil && $0.body.range(of: "<input", options: .caseInsensitive) != nil }
         if !forms.isEmpty {
-            return (0.25, "Checkout is only an HTML form (\(forms.map(\.url).joined(separator: ", "))): an agent must drive a browser.", .array(forms.map { $0.evidence(match: "<form") }))
+            return (0.1, "Checkout is only an HTML form (\(forms.map(\.url).joined(separator: ", "))): an agent must drive a browser.", .array(forms.map { $0.evidence(match: "<form") }))
         }
         if !pages.isEmpty {
             return (0, "The purchase pages render nothing without JavaScript (\(pages.map(\.url).joined(separator: ", "))).", .array(pages.map { $0.evidence(match: "no form or text outside scripts") }))
@@ -458,7 +483,8 @@ struct AuditChecks {
 
     func noCaptcha() -> Result {
         let markers = ["g-recaptcha", "recaptcha/api", "hcaptcha", "h-captcha", "cf-turnstile", "challenges.cloudflare.com", "arkoselabs", "funcaptcha", "px-captcha"]
-        let pages = [a("home")].compactMap { $0 }.filter(\.ok) + g.productPages.filter(\.ok) + g.purchasePages
+        if agentCheckout().score == 0 { return (nil, "No way to buy an agent could use: nothing for a CAPTCHA to block.", .array([])) }
+        let pages = [a("home")].compactMap { $0 }.filter(\.ok) + g.productPages.filter(\.ok) + g.purchasePages.filter { $0.status != 0 }
         guard !pages.isEmpty else { return (nil, "No page read to check.", .array([])) }
         var problems: [JSON] = []
         for page in pages {
@@ -558,8 +584,8 @@ struct AuditChecks {
     func ratings() -> Result {
         let pages = readProductPages
         guard !pages.isEmpty else {
-            if !tools(saying: ["review", "rating"]).isEmpty { return (0.7, "Reviews through tools.", .array(mcpEvidence)) }
-            return (nil, "No product pages to judge.", .array([]))
+            if !tools(saying: ["review", "rating"]).isEmpty { return (0.5, "Reviews only through tools; nothing published to cite.", .array(mcpEvidence)) }
+            return (0, "No ratings or reviews an agent may read.", .array(g.productPages.map(\.evidence)))
         }
         let rated = pages.filter { p in JSONLD.objects(in: p.body).contains { JSONLD.deepContains($0, type: "AggregateRating") || $0["aggregateRating"] != nil || $0["review"] != nil } }
         if rated.isEmpty, let collecting = tools(saying: ["review", "rating", "feedback"]).first {
@@ -572,7 +598,12 @@ struct AuditChecks {
 
     func citable() -> Result {
         let pages = readProductPages
-        guard !pages.isEmpty else { return (nil, "No product pages to judge.", .array([])) }
+        guard !pages.isEmpty else {
+            if let sitemap = read("sitemap"), !Gatherer.locs(sitemap.body).isEmpty {
+                return (0.5, "No product pages; the sitemap gives the pages stable URLs.", .array([sitemap.evidence]))
+            }
+            return (0, "No product pages or sitemap with URLs to cite.", .array([]))
+        }
         let good = pages.filter {
             $0.body.range(of: #"<link[^>]+rel=["']canonical["']"#, options: [.regularExpression, .caseInsensitive]) != nil
                 || JSONLD.objects(in: $0.body).contains { JSONLD.isType($0, "Product") && $0["url"] != nil }
@@ -586,6 +617,22 @@ struct AuditChecks {
         let good = pages.filter { $0.body.contains("og:title") && $0.body.contains("og:description") }
         return (Double(good.count) / Double(pages.count), "\(good.count) of \(pages.count) pages carry Open Graph title and description.",
                 .array(pages.map { page in page.evidence(match: good.contains { $0.url == page.url } ? "og:title" : "no og:title") }))
+    }
+
+    func summaries() -> Result {
+        if let llms = read("llms"), !llms.isHTML, let quote = llms.body.split(separator: "\n").first(where: { $0.hasPrefix(">") || ($0.count > 40 && !$0.hasPrefix("#") && !$0.hasPrefix("-")) }) {
+            return (1, "llms.txt says what the business is in its own words.", .array([llms.evidence(match: String(quote))]))
+        }
+        if let md = read("home_markdown"), md.contentType.lowercased().contains("markdown") {
+            return (1, "The home page comes as Markdown to quote.", .array([md.evidence]))
+        }
+        if let description = agentCard?["description"]?.stringValue, description.count > 20 {
+            return (0.5, "The agent card describes the business.", .array([a("agent_card")!.evidence(pointer: "/description")]))
+        }
+        if let home = read("home"), let m = HTMLLinks.matches(#"<meta[^>]+name=["']description["'][^>]+content=["']([^"']{20,})"#, in: home.body).first {
+            return (0.3, "Only the home page's meta description.", .array([home.evidence(match: m[0])]))
+        }
+        return (0, "Nothing written for an agent to quote.", .array([]))
     }
 
     func feedback() -> Result {

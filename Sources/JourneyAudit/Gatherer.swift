@@ -15,6 +15,9 @@ public struct Reachability: Sendable {
     public var status: Status
     public var headline: String?
     public var seen: [Seen]
+    /// 1 unless robots.txt shuts the agents that buy (ChatGPT-User, Claude-User) out of the whole
+    /// site (or answers 5xx, a full disallow under RFC 9309): then 0 — a compliant agent reads nothing.
+    public var robotsAccess: Double = 1
 
     /// The share of the agents that were let in (0…1).
     public var agentAccess: Double {
@@ -29,7 +32,7 @@ public struct Reachability: Sendable {
     public var json: JSON {
         [
             "status": .string(status.rawValue), "headline": JSON(headline),
-            "agent_access": .double((agentAccess * 100).rounded() / 100),
+            "agent_access": .double((agentAccess * 100).rounded() / 100), "robots_access": .double(robotsAccess),
             "clients": .array(seen.map { ["as": .string($0.client.rawValue), "outcome": .string($0.outcome), "evidence": $0.artifact.evidence] }),
         ]
     }
@@ -66,6 +69,9 @@ public struct Gathered: Sendable {
     /// Links from the home page whose text or address names a policy (returns, privacy, terms…).
     public var policyLinks: [(href: String, text: String)] = []
     public var budget: JSON = .null
+    /// What was left out because agents may not use it (robots.txt) or the audit may not fetch it
+    /// (a private host that is not the site): URL → why.
+    public var unusable: [String: String] = [:]
 }
 
 public struct MCPOutcome: Sendable {
@@ -96,7 +102,73 @@ public struct Gatherer: Sendable {
         let fetcher = AuditFetcher(site: URL(string: base + "/")!, limits: limits)
         var g = collect(fetcher)
         g.budget = fetcher.budget
+        Self.keepUsable(&g, fetcher: fetcher)
         return g
+    }
+
+    /// Leaves out what an agent that buys may not use: what robots.txt disallows for ChatGPT-User
+    /// or Claude-User (everything, when robots.txt answers 5xx), and documents whose endpoints are on
+    /// hosts the audit refused (a private address that is not the site). What is left out stays in
+    /// the report as evidence with the reason.
+    static func keepUsable(_ g: inout Gathered, fetcher: AuditFetcher) {
+        guard g.reachability.readable, let robotsArtifact = g.artifacts["robots"] else { return }
+        let robotsDown = robotsArtifact.status >= 500
+        let robots = robotsArtifact.ok && !robotsArtifact.isHTML ? RobotsTxt(robotsArtifact.body) : RobotsTxt("")
+        let siteHost = fetcher.site.host?.lowercased() ?? ""
+        func why(_ url: String) -> String? {
+            guard let parsed = URL(string: url, relativeTo: fetcher.site)?.absoluteURL else { return nil }
+            if let reason = fetcher.refusal(parsed) { return "refused: \(reason)" }
+            guard parsed.host?.lowercased() == siteHost else { return nil }
+            if robotsDown { return "robots.txt answered HTTP \(robotsArtifact.status): a full disallow (RFC 9309 §2.3.1.4)" }
+            var path = parsed.path.isEmpty ? "/" : parsed.path
+            if let query = parsed.query { path += "?" + query }
+            for agent in ["ChatGPT-User", "Claude-User"] {
+                let v = robots.verdict(for: agent, path: path)
+                if !v.allowed, let rule = v.rule { return "robots.txt line \(rule.line) (\(rule.text)) disallows it for \(agent)" }
+            }
+            return nil
+        }
+        func drop(_ a: Artifact) -> Artifact {
+            guard let reason = why(a.url) else { return a }
+            g.unusable[a.url] = reason
+            var out = Artifact(url: a.url, status: 0, contentType: a.contentType, headers: [:], body: "", error: "not for agents: \(reason)")
+            out.redirects = a.redirects
+            return out
+        }
+        if let reason = why(fetcher.site.absoluteString) {
+            g.reachability.robotsAccess = 0
+            g.reachability.status = .blocked
+            g.reachability.headline = "Blocked by robots.txt: \(reason). A compliant agent reads nothing of this site."
+        }
+        for (key, artifact) in g.artifacts where key != "robots" && key != "home" { g.artifacts[key] = drop(artifact) }
+        g.productPages = g.productPages.map(drop)
+        g.purchasePages = g.purchasePages.map(drop)
+        g.policyLinks = g.policyLinks.filter { why($0.href) == nil }
+        for i in g.mcp.indices {
+            if let reason = why(g.mcp[i].endpoint) {
+                g.unusable[g.mcp[i].endpoint] = reason
+                g.mcp[i].revisions = []
+                g.mcp[i].tools = []
+                g.mcp[i].problem = "\(g.mcp[i].endpoint): \(reason)"
+            }
+        }
+        // Documents whose every endpoint is refused lead nowhere.
+        func leadsNowhere(_ urls: [String]) -> Bool { !urls.isEmpty && urls.allSatisfy { why($0) != nil } }
+        if let spec = g.artifacts["openapi"]?.json {
+            let servers = (spec["servers"]?.arrayValue ?? []).compactMap { $0["url"]?.stringValue }.filter { $0.hasPrefix("http") }
+            if leadsNowhere(servers), let a = g.artifacts["openapi"] {
+                g.unusable[a.url] = "every server it names is refused"
+                g.artifacts["openapi"] = Artifact(url: a.url, status: 0, contentType: a.contentType, error: "not for agents: every server it names is refused (\(servers[0]))")
+            }
+        }
+        if let a = g.artifacts["ucp"], leadsNowhere(UCPProfile.services(a.json).map(\.endpoint)) {
+            g.unusable[a.url] = "every service endpoint it names is refused"
+            g.artifacts["ucp"] = Artifact(url: a.url, status: 0, contentType: a.contentType, error: "not for agents: every service endpoint it names is refused")
+        }
+        if let a = g.artifacts["oauth_resource"], let issuers = a.json?["authorization_servers"]?.arrayValue?.compactMap(\.stringValue), leadsNowhere(issuers) {
+            g.unusable[a.url] = "its authorization server is refused"
+            g.artifacts["oauth_resource"] = Artifact(url: a.url, status: 0, contentType: a.contentType, error: "not for agents: its authorization server is refused")
+        }
     }
 
     private func collect(_ fetcher: AuditFetcher) -> Gathered {

@@ -91,10 +91,11 @@ public struct JourneyAudit: Sendable {
             // What the content earns, times the share of agents let in: a page agents are refused
             // earns them nothing. An unreadable site ends the journey before it starts: 0.
             var score: Double? = weight > 0 ? scored.reduce(0) { $0 + $1.score! * $1.weight } / weight * 100 : nil
-            if !reach.readable { score = 0 } else if let s = score { score = s * reach.agentAccess }
+            let access = reach.agentAccess * reach.robotsAccess
+            if !reach.readable || access == 0 { score = 0 } else if let s = score { score = s * access }
             if let score { stageScores.append(score) }
             for f in scored where f.score! < 0.9 {
-                fixes.append((f.weight * (1 - f.score!) / weight * 100 / Double(JourneyStage.allCases.count) * reach.agentAccess, f))
+                fixes.append((f.weight * (1 - f.score!) / weight * 100 / Double(JourneyStage.allCases.count) * reach.agentAccess * max(reach.robotsAccess, 0.1), f))
             }
             categories.append([
                 "stage": .string(stage.rawValue), "title": .string(stage.title),
@@ -118,6 +119,7 @@ public struct JourneyAudit: Sendable {
             "score": .double((overall * 10).rounded() / 10), "level": .string(level),
             "headline": JSON(headline),
             "reachability": reach.json, "budget": gathered.budget,
+            "left_out": .array(gathered.unusable.keys.sorted().prefix(50).map { ["url": .string($0), "reason": .string(gathered.unusable[$0]!)] }),
             "categories": .array(categories), "findings": .array(findings.map(\.json)),
             "fixes": .array(
                 fixes.sorted { $0.points > $1.points }.map {
