@@ -89,7 +89,6 @@ struct AuditChecks {
         case "ratings": return ratings()
         case "citable-pages": return citable()
         case "share-metadata": return shareMetadata()
-        case "feedback-channel": return feedback()
         case "agent-summaries": return summaries()
         default: return (nil, "Unknown audit.", .array([]))
         }
@@ -125,14 +124,18 @@ struct AuditChecks {
         let agentsBlocked = Set(blocked.map(\.agent))
         // Each agent counts by the share of the commerce paths it may reach; agents acting for a
         // person (the -User agents) count double: a block there refuses a buyer, not a crawler.
+        // Cart and checkout count half: crawlers are commonly kept out of them (Shopify's default
+        // robots.txt does), while the pages that show what is sold must stay open.
+        func pathWeight(_ path: String) -> Double { path == "/cart" || path == "/checkout" ? 0.5 : 1 }
+        let pathTotal = paths.reduce(0) { $0 + pathWeight($1) }
         var total = 0.0, allowed = 0.0
         for agent in Self.agentTokens {
             let w = agent.hasSuffix("-User") ? 2.0 : 1.0
-            let denied = blocked.filter { $0.agent == agent }.count
+            let denied = blocked.filter { $0.agent == agent }.reduce(0) { $0 + pathWeight($1.path) }
             total += w
-            allowed += w * Double(paths.count - denied) / Double(paths.count)
+            allowed += w * (pathTotal - denied) / pathTotal
         }
-        let score = blocked.isEmpty ? 1 : (allowed / total) * (agentsBlocked.contains { $0.hasSuffix("-User") } ? 0.6 : 1)
+        let score = blocked.isEmpty ? 1 : allowed / total
         let detail = blocked.isEmpty
             ? "robots.txt lets \(Self.agentTokens.joined(separator: ", ")) reach \(paths.joined(separator: ", "))."
             : "robots.txt keeps \(agentsBlocked.sorted().joined(separator: ", ")) out of \(Set(blocked.map(\.path)).sorted().joined(separator: ", "))."
@@ -238,7 +241,10 @@ struct AuditChecks {
             }
             let offers = JSONLD.offers(of: product)
             let priced = offers.contains(where: JSONLD.isPriced)
-            good += priced ? 1 : 0.5
+            let available = offers.contains { $0["availability"] != nil }
+            // Priced with availability is what an agent compares on; a price alone most of it; a
+            // product without a price names what exists but not what it costs.
+            good += priced ? (available ? 1 : 0.8) : 0.4
             evidence.append(page.evidence(match: "\(JSONLD.typeName(product)) \(product["name"]?.stringValue ?? ""): \(offers.count) offers\(priced ? " with price and currency" : ", none priced")"))
         }
         return (good / Double(pages.count), "\(Int(good.rounded())) of \(pages.count) product pages carry priced schema.org Product data.", .array(evidence))
@@ -366,7 +372,8 @@ struct AuditChecks {
         for (topic, words) in topics {
             if let link = g.policyLinks.first(where: { l in words.contains { l.href.lowercased().contains($0) || l.text.lowercased().contains($0) } }) {
                 found[topic] = a("home")!.evidence(match: "<a href=\"\(link.href)\">\(link.text)</a>")
-                credit[topic] = 0.5
+                // Privacy and terms have no machine-readable standard: a page is most of it.
+                credit[topic] = topic == "returns or refunds" ? 0.5 : 0.75
             }
         }
         if let (page, _) = jsonLD.first(where: { $0.objects.contains { JSONLD.deepContains($0, type: "MerchantReturnPolicy") || $0["hasMerchantReturnPolicy"] != nil } }) {
@@ -536,17 +543,29 @@ struct AuditChecks {
 
     // MARK: Using
 
+    /// Pay per request (HTTP 402) and nothing else: each request is paid and served at once.
+    var onlyPaysPerRequest: Bool { !checkoutWays.isEmpty && checkoutWays.allSatisfy { $0.0.hasPrefix("pay per request") } }
+
     func orderStatus() -> Result {
+        if onlyPaysPerRequest { return (nil, "Each request is paid and answered at once: no orders to follow.", .array([])) }
         if hasUCP("dev.ucp.shopping.order") { return (1, "UCP order capability.", .array([a("ucp")!.evidence(pointer: "/ucp/capabilities")])) }
         let t = tools(saying: ["order", "status", "track", "shipment"])
         if !t.isEmpty { return (1, "Order tools: \(t.prefix(3).joined(separator: ", ")).", .array(mcpEvidence)) }
         let o = operations(["get"], saying: ["order", "subscription", "invoice", "checkout_session", "checkout-session", "shipment"])
         if !o.isEmpty { return (1, "Order status in the API: \(o.prefix(3).joined(separator: ", ")).", .array([a("openapi")!.evidence(pointer: "/paths")])) }
         if acp != nil { return (0.8, "ACP checkout sessions can be read back.", ev("acp")) }
+        let skills = (agentCard?["skills"]?.arrayValue ?? []).filter { s in
+            let text = ((s["id"]?.stringValue ?? "") + " " + (s["name"]?.stringValue ?? "")).lowercased()
+            return ["status", "track", "order"].contains { text.contains($0) }
+        }
+        if !skills.isEmpty, !orderSkills.isEmpty {
+            return (0.7, "Order status by A2A message (\(skills.compactMap { $0["id"]?.stringValue }.prefix(2).joined(separator: ", "))).", .array([a("agent_card")!.evidence(pointer: "/skills")]))
+        }
         return (0, "No order status as a tool or an API.", .array([]))
     }
 
     func postPurchase() -> Result {
+        if onlyPaysPerRequest { return (nil, "Each request is paid and answered at once: nothing to cancel or return.", .array([])) }
         let cancel = tools(saying: ["cancel"]) + operations(["post", "delete", "put", "patch"], saying: ["cancel"])
         let refund = tools(saying: ["refund", "return"]) + operations(["post", "put"], saying: ["refund", "return"])
         if cancel.isEmpty && refund.isEmpty && !hasAgentSurface { return (0, "No post-purchase actions: support is by email or forms.", .array([])) }
@@ -576,6 +595,10 @@ struct AuditChecks {
         if let llms = read("llms"), !llms.isHTML, llms.body.contains("](") { score += 0.5; parts.append("llms.txt with links") }
         if a("home_markdown")?.contentType.lowercased().contains("markdown") == true { score += 0.3; parts.append("Markdown on request") }
         if openAPI != nil || !tools.isEmpty { score += 0.3; parts.append("tool or API descriptions") }
+        if score == 0, let home = read("home"), home.isHTML, HTMLText.visible(home.body).split(whereSeparator: \.isWhitespace).count >= 40 {
+            score = 0.5
+            parts.append("server-rendered pages (no documentation written for agents)")
+        }
         return (min(1, score), parts.isEmpty ? "No documentation written for agents." : "Docs for agents: \(parts.joined(separator: ", ")).", ev("llms", "home_markdown"))
     }
 
@@ -635,13 +658,6 @@ struct AuditChecks {
         return (0, "Nothing written for an agent to quote.", .array([]))
     }
 
-    func feedback() -> Result {
-        let t = tools(saying: ["feedback", "review", "rating", "report"])
-        if !t.isEmpty { return (1, "Feedback tools: \(t.prefix(3).joined(separator: ", ")).", .array(mcpEvidence)) }
-        let o = operations(["post"], saying: ["feedback", "review", "rating"])
-        if !o.isEmpty { return (1, "Feedback in the API: \(o.prefix(2).joined(separator: ", ")).", .array([a("openapi")!.evidence(pointer: "/paths")])) }
-        return (0, "No feedback or review action for agents.", .array([]))
-    }
 }
 
 enum JSONLD {

@@ -165,6 +165,21 @@ public struct Gatherer: Sendable {
             g.unusable[a.url] = "every service endpoint it names is refused"
             g.artifacts["ucp"] = Artifact(url: a.url, status: 0, contentType: a.contentType, error: "not for agents: every service endpoint it names is refused")
         }
+        if let a = g.artifacts["acp"], let base = a.json?["api_base_url"]?.stringValue, leadsNowhere([base]) {
+            g.unusable[a.url] = "its API base is refused"
+            g.artifacts["acp"] = Artifact(url: a.url, status: 0, contentType: a.contentType, error: "not for agents: its API base is refused (\(base))")
+        }
+        if let a = g.artifacts["api_catalog"], let sets = a.json?["linkset"]?.arrayValue {
+            let hrefs = sets.flatMap { entry in (entry.objectValue ?? [:]).values.flatMap { ($0.arrayValue ?? []).compactMap { $0["href"]?.stringValue } } }
+            if leadsNowhere(hrefs) {
+                g.unusable[a.url] = "every link it holds is refused"
+                g.artifacts["api_catalog"] = Artifact(url: a.url, status: 0, contentType: a.contentType, error: "not for agents: every link it holds is refused")
+            }
+        }
+        if let a = g.artifacts["mcp_card"], let remotes = a.json?["remotes"]?.arrayValue?.compactMap({ $0["url"]?.stringValue }), leadsNowhere(remotes) {
+            g.unusable[a.url] = "every remote it names is refused"
+            g.artifacts["mcp_card"] = Artifact(url: a.url, status: 0, contentType: a.contentType, error: "not for agents: every remote it names is refused")
+        }
         if let a = g.artifacts["oauth_resource"], let issuers = a.json?["authorization_servers"]?.arrayValue?.compactMap(\.stringValue), leadsNowhere(issuers) {
             g.unusable[a.url] = "its authorization server is refused"
             g.artifacts["oauth_resource"] = Artifact(url: a.url, status: 0, contentType: a.contentType, error: "not for agents: its authorization server is refused")
