@@ -204,7 +204,7 @@ struct AuditChecks {
             return (0, "No machine entry point at any standard place (API catalog, UCP, ACP, A2A card, MCP server card, OpenAPI).",
                     ev("api_catalog", "ucp", "acp", "agent_card", "mcp_card", "openapi"))
         }
-        let score = min(1, Double(found.count) / 2)
+        let score = min(1, Double(found.count) / 3)
         return (score, "Entry points: \(found.map(\.0).joined(separator: ", "))\(notes.isEmpty ? "" : "; " + notes.joined(separator: "; ")).",
                 .array(found.map(\.1) + (notes.isEmpty ? [] : [a("a2a_endpoint")?.evidence ?? a("agent_card")!.evidence])))
     }
@@ -242,9 +242,10 @@ struct AuditChecks {
             let offers = JSONLD.offers(of: product)
             let priced = offers.contains(where: JSONLD.isPriced)
             let available = offers.contains { $0["availability"] != nil }
-            // Priced with availability is what an agent compares on; a price alone most of it; a
+            let terms = offers.contains { $0["shippingDetails"] != nil || $0["hasMerchantReturnPolicy"] != nil } || product["hasMerchantReturnPolicy"] != nil
+            // What an agent compares on: price, availability, and the delivery and return terms; a
             // product without a price names what exists but not what it costs.
-            good += priced ? (available ? 1 : 0.8) : 0.4
+            good += priced ? (terms && available ? 1 : available ? 0.7 : 0.6) : 0.3
             evidence.append(page.evidence(match: "\(JSONLD.typeName(product)) \(product["name"]?.stringValue ?? ""): \(offers.count) offers\(priced ? " with price and currency" : ", none priced")"))
         }
         return (good / Double(pages.count), "\(Int(good.rounded())) of \(pages.count) product pages carry priced schema.org Product data.", .array(evidence))
@@ -332,10 +333,11 @@ struct AuditChecks {
 
     func catalogSearch() -> Result {
         if hasUCP("dev.ucp.shopping.catalog") { return (1, "UCP catalog capability.", .array([a("ucp")!.evidence(pointer: "/ucp/capabilities")])) }
-        let t = tools(saying: ["search", "find", "catalog", "products", "list_product"])
-        if !t.isEmpty { return (1, "Search tools: \(t.prefix(3).joined(separator: ", ")).", .array(mcpEvidence)) }
         let o = operations(["get"], saying: ["search", "products", "catalog", "items"])
         if !o.isEmpty { return (1, "Search in the API: \(o.prefix(3).joined(separator: ", ")).", .array([a("openapi")!.evidence(pointer: "/paths")])) }
+        // A tool needs a session and a call before anything is seen: most of the way.
+        let t = tools(saying: ["search", "find", "catalog", "products", "list_product"])
+        if !t.isEmpty { return (0.7, "Search only through tools: \(t.prefix(3).joined(separator: ", ")).", .array(mcpEvidence)) }
         return (0, "No catalog search as a tool or an API.", .array(mcpEvidence + (a("openapi").map { [$0.evidence] } ?? [])))
     }
 
@@ -372,8 +374,7 @@ struct AuditChecks {
         for (topic, words) in topics {
             if let link = g.policyLinks.first(where: { l in words.contains { l.href.lowercased().contains($0) || l.text.lowercased().contains($0) } }) {
                 found[topic] = a("home")!.evidence(match: "<a href=\"\(link.href)\">\(link.text)</a>")
-                // Privacy and terms have no machine-readable standard: a page is most of it.
-                credit[topic] = topic == "returns or refunds" ? 0.5 : 0.75
+                credit[topic] = 0.5
             }
         }
         if let (page, _) = jsonLD.first(where: { $0.objects.contains { JSONLD.deepContains($0, type: "MerchantReturnPolicy") || $0["hasMerchantReturnPolicy"] != nil } }) {
@@ -482,6 +483,9 @@ struct AuditChecks {
         if !forms.isEmpty {
             return (0.1, "Checkout is only an HTML form (\(forms.map(\.url).joined(separator: ", "))): an agent must drive a browser.", .array(forms.map { $0.evidence(match: "<form") }))
         }
+        if let page = pages.first(where: { HTMLText.visible($0.body).split(whereSeparator: \.isWhitespace).count >= 40 }) {
+            return (0, "The purchase pages offer no form or API to buy with (\(page.url)).", .array(pages.map { $0.evidence(match: "no <form> with inputs") }))
+        }
         if !pages.isEmpty {
             return (0, "The purchase pages render nothing without JavaScript (\(pages.map(\.url).joined(separator: ", "))).", .array(pages.map { $0.evidence(match: "no form or text outside scripts") }))
         }
@@ -531,9 +535,11 @@ struct AuditChecks {
             return (1, "UCP payment handlers are declared.", .array([a("ucp")!.evidence(pointer: "/ucp/payment_handlers")]))
         }
         if let acp, (acp["capabilities"]?["services"]?.arrayValue ?? []).contains(where: { $0.stringValue == "delegate_payment" }) {
-            return (1, "ACP delegated payment is offered.", .array([a("acp")!.evidence(pointer: "/capabilities/services")]))
+            // A delegated payment token comes from the agent platform's payment provider: the agent
+            // needs that relationship first.
+            return (0.7, "ACP delegated payment is offered (through the agent platform's payment provider).", .array([a("acp")!.evidence(pointer: "/capabilities/services")]))
         }
-        if let spec = read("openapi"), spec.body.contains("\"402\"") { return (0.7, "402 answers are documented in the API.", .array([spec.evidence(match: "\"402\"")])) }
+        if let spec = read("openapi"), spec.body.contains("\"402\"") { return (0.3, "A 402 answer is documented in the API, with no terms seen.", .array([spec.evidence(match: "\"402\"")])) }
         let texts = [read("llms"), read("agent_card"), read("ucp")].compactMap { $0 }
         if let doc = texts.first(where: { $0.body.lowercased().contains("ap2") || $0.body.lowercased().contains("x402") }) {
             return (0.5, "A payment protocol is mentioned (AP2 or x402) but not offered at a known place.", .array([doc.evidence(match: "AP2/x402")]))
@@ -592,12 +598,15 @@ struct AuditChecks {
     func agentDocs() -> Result {
         var score = 0.0
         var parts: [String] = []
-        if let llms = read("llms"), !llms.isHTML, llms.body.contains("](") { score += 0.5; parts.append("llms.txt with links") }
+        if let llms = read("llms"), !llms.isHTML, llms.body.contains("](") { score += 0.4; parts.append("llms.txt with links") }
         if a("home_markdown")?.contentType.lowercased().contains("markdown") == true { score += 0.3; parts.append("Markdown on request") }
         if openAPI != nil || !tools.isEmpty { score += 0.3; parts.append("tool or API descriptions") }
         if score == 0, let home = read("home"), home.isHTML, HTMLText.visible(home.body).split(whereSeparator: \.isWhitespace).count >= 40 {
             score = 0.5
             parts.append("server-rendered pages (no documentation written for agents)")
+        } else if score == 0, !g.policyLinks.isEmpty {
+            score = 0.3
+            parts.append("policies in prose (no documentation written for agents)")
         }
         return (min(1, score), parts.isEmpty ? "No documentation written for agents." : "Docs for agents: \(parts.joined(separator: ", ")).", ev("llms", "home_markdown"))
     }
@@ -621,6 +630,12 @@ struct AuditChecks {
 
     func citable() -> Result {
         let pages = readProductPages
+        // A URL an agent cites must stay put: one it reached through redirects is not stable.
+        let moved = pages.filter { !$0.redirects.isEmpty }
+        if !pages.isEmpty && moved.count == pages.count {
+            return (0.5, "Product URLs move: each was reached through redirects (\(moved[0].redirects[0]) → \(moved[0].url)).",
+                    .array(moved.prefix(2).map { $0.evidence(match: "redirected from \($0.redirects[0])") }))
+        }
         guard !pages.isEmpty else {
             if let sitemap = read("sitemap"), !Gatherer.locs(sitemap.body).isEmpty {
                 return (0.5, "No product pages; the sitemap gives the pages stable URLs.", .array([sitemap.evidence]))

@@ -165,6 +165,13 @@ public struct Gatherer: Sendable {
             g.unusable[a.url] = "every service endpoint it names is refused"
             g.artifacts["ucp"] = Artifact(url: a.url, status: 0, contentType: a.contentType, error: "not for agents: every service endpoint it names is refused")
         }
+        if let a = g.artifacts["llms"], a.ok, !a.isHTML {
+            let links = HTMLLinks.matches(#"\]\((https?://[^)\s]+)\)"#, in: a.body).map { $0[0] }
+            if leadsNowhere(links) {
+                g.unusable[a.url] = "every link it holds is refused"
+                g.artifacts["llms"] = Artifact(url: a.url, status: 0, contentType: a.contentType, error: "not for agents: every link it holds is refused")
+            }
+        }
         if let a = g.artifacts["acp"], let base = a.json?["api_base_url"]?.stringValue, leadsNowhere([base]) {
             g.unusable[a.url] = "its API base is refused"
             g.artifacts["acp"] = Artifact(url: a.url, status: 0, contentType: a.contentType, error: "not for agents: its API base is refused (\(base))")
@@ -288,8 +295,17 @@ public struct Gatherer: Sendable {
         for page in g.productPages where page.ok {
             purchase += HTMLLinks.formActions(page.body, base: page.url).filter { href in words.contains { href.lowercased().contains($0) } }
         }
+        // The checkout itself first: it is where an agent pays.
+        purchase = purchase.filter { $0.lowercased().contains("checkout") } + purchase.filter { !$0.lowercased().contains("checkout") }
         for url in Self.unique(purchase).filter({ URL(string: $0)?.host == URL(string: base)?.host }).prefix(3) {
             g.purchasePages.append(fetcher.get(url, accept: "text/html"))
+        }
+        // A cart page with no form leads to the checkout: one more step along it.
+        if !g.purchasePages.contains(where: { $0.ok && $0.body.range(of: "<form", options: .caseInsensitive) != nil }) {
+            let fetched = Set(g.purchasePages.map(\.url))
+            let next = g.purchasePages.filter(\.ok).flatMap { HTMLLinks.anchors($0.body, base: $0.url).map(\.href) }
+                .first { $0.lowercased().contains("checkout") && !fetched.contains($0) && URL(string: $0)?.host == URL(string: base)?.host }
+            if let next { g.purchasePages.append(fetcher.get(next, accept: "text/html")) }
         }
         let policyWords = ["refund", "return", "privacy", "terms", "shipping", "legal"]
         g.policyLinks = anchors.filter { a in policyWords.contains { a.href.lowercased().contains($0) || a.text.lowercased().contains($0) } }
