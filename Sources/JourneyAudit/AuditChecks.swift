@@ -271,12 +271,14 @@ struct AuditChecks {
                 return (1, "Prices as schema.org Offers (\(page.url)).", .array([page.evidence(match: offer.compactString)]))
             }
         }
-        if hasUCP("dev.ucp.shopping.catalog") { return (1, "Prices come from the UCP catalog capability.", .array([a("ucp")!.evidence(pointer: "/ucp/capabilities")])) }
         if let probe = a("payment_probe"), probe.status == 402, probe.headers["payment-required"] != nil || probe.body.contains("maxAmountRequired") || probe.body.contains("\"amount\"") {
             return (1, "Prices as machine-readable 402 payment requirements.", .array([probe.evidence(match: String((probe.headers["payment-required"] ?? probe.body).prefix(160)))]))
         }
         let priceOps = operations(["get"], saying: ["price", "pricing", "plan", "quote", "rate"])
         if !priceOps.isEmpty { return (0.8, "Prices through the API: \(priceOps.prefix(3).joined(separator: ", ")).", ev("openapi")) }
+        if hasUCP("dev.ucp.shopping.catalog") {
+            return (0.5, "Prices only through UCP catalog calls: nothing published says what things cost.", .array([a("ucp")!.evidence(pointer: "/ucp/capabilities")]))
+        }
         let priceTools = tools(saying: ["price", "pricing", "quote", "product", "catalog", "search"])
         if !priceTools.isEmpty { return (0.5, "Prices only through tools (\(priceTools.prefix(4).joined(separator: ", "))): nothing says they are priced until called.", .array(mcpEvidence)) }
         let pages = [read("pricing"), read("home")].compactMap { $0 } + g.productPages.filter(\.ok)
@@ -332,12 +334,14 @@ struct AuditChecks {
     }
 
     func catalogSearch() -> Result {
-        if hasUCP("dev.ucp.shopping.catalog") { return (1, "UCP catalog capability.", .array([a("ucp")!.evidence(pointer: "/ucp/capabilities")])) }
         let o = operations(["get"], saying: ["search", "products", "catalog", "items"])
         if !o.isEmpty { return (1, "Search in the API: \(o.prefix(3).joined(separator: ", ")).", .array([a("openapi")!.evidence(pointer: "/paths")])) }
         // A tool needs a session and a call before anything is seen: most of the way.
         let t = tools(saying: ["search", "find", "catalog", "products", "list_product"])
         if !t.isEmpty { return (0.7, "Search only through tools: \(t.prefix(3).joined(separator: ", ")).", .array(mcpEvidence)) }
+        if hasUCP("dev.ucp.shopping.catalog") {
+            return (0.7, "Search through the UCP catalog capability (calls, not a published endpoint).", .array([a("ucp")!.evidence(pointer: "/ucp/capabilities")]))
+        }
         return (0, "No catalog search as a tool or an API.", .array(mcpEvidence + (a("openapi").map { [$0.evidence] } ?? [])))
     }
 
@@ -374,7 +378,8 @@ struct AuditChecks {
         for (topic, words) in topics {
             if let link = g.policyLinks.first(where: { l in words.contains { l.href.lowercased().contains($0) || l.text.lowercased().contains($0) } }) {
                 found[topic] = a("home")!.evidence(match: "<a href=\"\(link.href)\">\(link.text)</a>")
-                credit[topic] = 0.5
+                // Privacy and terms have no machine-readable standard: the page is most of it.
+                credit[topic] = topic == "returns or refunds" ? 0.5 : 0.6
             }
         }
         if let (page, _) = jsonLD.first(where: { $0.objects.contains { JSONLD.deepContains($0, type: "MerchantReturnPolicy") || $0["hasMerchantReturnPolicy"] != nil } }) {
@@ -385,7 +390,7 @@ struct AuditChecks {
             for (topic, words) in topics where found[topic] == nil {
                 if let line = llms.body.split(separator: "\n").first(where: { l in l.contains("](") && words.contains { l.lowercased().contains($0) } }) {
                     found[topic] = llms.evidence(match: String(line))
-                    credit[topic] = 0.5
+                    credit[topic] = topic == "returns or refunds" ? 0.5 : 0.6
                 }
             }
         }
@@ -414,7 +419,11 @@ struct AuditChecks {
             return (0, "No declared way for agents to identify themselves (OAuth metadata, securitySchemes, identity linking).",
                     ev("oauth_resource", "openapi", "agent_card"))
         }
-        return (1, "Agents identify by: \(ways.map(\.0).joined(separator: "; ")).", .array(ways.map(\.1)))
+        // Declared schemes alone say what to send, not where an agent gets it: most of the way.
+        let discoverable = ways.contains { !$0.0.hasPrefix("OpenAPI securitySchemes") && !$0.0.hasPrefix("A2A card") }
+            || (read("oauth_server")?.json?["issuer"] != nil)
+        return (discoverable ? 1 : 0.7, "Agents identify by: \(ways.map(\.0).joined(separator: "; "))\(discoverable ? "" : " (no discovery of where to get credentials)").",
+                .array(ways.map(\.1)))
     }
 
     var hasAgentSurface: Bool { !tools.isEmpty || openAPI != nil || ucp != nil || acp != nil || agentCard != nil }

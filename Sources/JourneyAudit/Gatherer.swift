@@ -122,9 +122,11 @@ public struct Gatherer: Sendable {
             if robotsDown { return "robots.txt answered HTTP \(robotsArtifact.status): a full disallow (RFC 9309 §2.3.1.4)" }
             var path = parsed.path.isEmpty ? "/" : parsed.path
             if let query = parsed.query { path += "?" + query }
-            for agent in ["ChatGPT-User", "Claude-User"] {
-                let v = robots.verdict(for: agent, path: path)
-                if !v.allowed, let rule = v.rule { return "robots.txt line \(rule.line) (\(rule.text)) disallows it for \(agent)" }
+            // Usable when one of the agents that buy may fetch it (what the other may not is
+            // counted by robotsAccess and the robots audit).
+            let verdicts = ["ChatGPT-User", "Claude-User"].map { ($0, robots.verdict(for: $0, path: path)) }
+            if verdicts.allSatisfy({ !$0.1.allowed }), let (agent, v) = verdicts.first, let rule = v.rule {
+                return "robots.txt line \(rule.line) (\(rule.text)) disallows it for \(agent) and Claude-User"
             }
             return nil
         }
@@ -139,6 +141,13 @@ public struct Gatherer: Sendable {
             g.reachability.robotsAccess = 0
             g.reachability.status = .blocked
             g.reachability.headline = "Blocked by robots.txt: \(reason). A compliant agent reads nothing of this site."
+        } else if !robotsDown {
+            let shut = ["ChatGPT-User", "Claude-User"].filter { !robots.verdict(for: $0, path: "/").allowed }
+            if !shut.isEmpty {
+                g.reachability.robotsAccess = 0.5
+                if g.reachability.status == .reachable { g.reachability.status = .partlyBlocked }
+                g.reachability.headline = g.reachability.headline ?? "Partly blocked by robots.txt: \(shut.joined(separator: ", ")) may not fetch the site."
+            }
         }
         for (key, artifact) in g.artifacts where key != "robots" && key != "home" { g.artifacts[key] = drop(artifact) }
         g.productPages = g.productPages.map(drop)

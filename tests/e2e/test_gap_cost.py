@@ -79,7 +79,9 @@ def test_agents_that_left_a_stage_are_joined_with_the_audits_findings_there(shop
     # each stage lists exactly the audit's failing findings there, and its summary quotes the first
     failing = {c["stage"]: c["failing"] for c in audit.json()["report"]["categories"]}
     for entry in (evaluating, trust):
-        assert [f["id"] for f in entry["findings"]] == failing[entry["stage"]], (entry, failing)
+        assert sorted(f["id"] for f in entry["findings"]) == sorted(failing[entry["stage"]]), (entry, failing)
+        lost = [f["points_lost"] for f in entry["findings"]]
+        assert lost == sorted(lost, reverse=True), entry["findings"]  # costliest first
         left = f"{entry['agents_left']} agent{'s' if entry['agents_left'] != 1 else ''} left at {entry['title']}"
         if entry["findings"]:
             first = entry["findings"][0]

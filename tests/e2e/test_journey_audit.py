@@ -6,7 +6,7 @@ Three targets:
 - a running gateway serving the same manifests, audited by URL;
 - a deliberately agent-hostile shop (`fixtures/hostile_site/`) served by Python's `http.server`
   on 127.0.0.1: "contact sales" pricing, a reCAPTCHA, a robots.txt that shuts out ChatGPT-User and
-  everyone else, no llms.txt, no /agents, no OpenAPI, no MCP, a product page without JSON-LD
+  three more agents (not Claude-User), no llms.txt, no /agents, no OpenAPI, no MCP, a product page without JSON-LD
   (listed in the sitemap) and a checkout that is only an HTML form.
 
 The JSON report is checked against `schemas/journey-report.schema.json` with jsonschema (draft
@@ -279,8 +279,11 @@ def test_hostile_site_is_agent_hostile(hostile_site, hostile_report):
     # Evaluating and Transacting have nothing an agent can use.
     scores = {c["stage"]: c["score"] for c in hostile_report["categories"]}
     assert scores["evaluating"] < 25 and scores["transacting"] < 15, scores
-    # Reachable (it serves everyone), and the fixes are ranked by the points they would win.
-    assert hostile_report["reachability"]["status"] == "reachable", hostile_report["reachability"]
+    # It serves everyone, but robots.txt shuts ChatGPT-User out: half the agents that buy may read
+    # it, and the fixes are ranked by the points they would win.
+    reach = hostile_report["reachability"]
+    assert reach["status"] == "partly_blocked" and reach["robots_access"] == 0.5, reach
+    assert "ChatGPT-User" in hostile_report["headline"], hostile_report["headline"]
     points = [f["points"] for f in hostile_report["fixes"]]
     assert points == sorted(points, reverse=True) and points[0] > 0, hostile_report["fixes"]
 
@@ -328,9 +331,9 @@ def test_hostile_site_details_say_what_was_seen(hostile_report):
     assert "contact sales" in f["public-prices"]["detail"].lower(), f["public-prices"]
     assert any("contact sales" in (e.get("match") or "") for e in f["public-prices"]["evidence"]), f["public-prices"]
     assert "recaptcha" in f["no-captcha"]["detail"].lower(), f["no-captcha"]
-    # The sitemap exists and led the auditor to the product page; HTTP on loopback is fine.
+    # The sitemap exists and led the auditor to the product page; HTTP on loopback is not judged.
     assert f["sitemap"]["score"] == 1, f["sitemap"]
-    assert f["https"]["score"] == 1, f["https"]
+    assert f["https"]["score"] is None and "loopback" in f["https"]["detail"], f["https"]
 
 
 def test_hostile_site_audit_is_polite(hostile_site, hostile_report):
@@ -612,7 +615,7 @@ def test_a_half_ready_site_is_credited_for_its_documents_and_told_what_is_missin
         report = audit_json(f"http://127.0.0.1:{server.server_address[1]}", "--timeout", "2")
         found = findings(report)
         assert found["llms-txt"]["score"] == 1, found["llms-txt"]
-        assert found["machine-entry-points"]["score"] == 0.5 and "OpenAPI" in found["machine-entry-points"]["detail"], found["machine-entry-points"]
+        assert found["machine-entry-points"]["score"] == pytest.approx(1 / 3) and "OpenAPI" in found["machine-entry-points"]["detail"], found["machine-entry-points"]
         assert found["robots-agents"]["score"] == 1
         assert found["catalog-searchable"]["score"] == 1, found["catalog-searchable"]
         for missing in ["machine-readable-prices", "policies", "agent-checkout", "mcp-endpoint", "identity-declared"]:

@@ -86,6 +86,10 @@ public enum Endpoints {
             summary: "RFC 9727 API catalog (a linkset): the OpenAPI description, the documentation for agents and the status endpoint.",
             stage: .finding, contentTypes: ["application/linkset+json"], responseSchema: object),
         Endpoint(
+            method: "GET", path: "/.well-known/http-message-signatures-directory", id: "getKeyDirectory",
+            summary: "The store's own HTTP message signing keys (a Web Bot Auth key directory): the ES256 key its webhooks are signed with (RFC 9421) and its Ed25519 key, the response itself signed with the Ed25519 key.",
+            stage: .trustChecking, contentTypes: ["application/http-message-signatures-directory+json"], responseSchema: object),
+        Endpoint(
             method: "GET", path: "/.well-known/acp.json", id: "getACPDiscovery",
             summary: "Agentic Commerce Protocol discovery document.", stage: .finding,
             contentTypes: ["application/json"], responseSchema: object),

@@ -382,6 +382,7 @@ public final class Gateway: @unchecked Sendable {
         for (path, document) in fixed {
             router.get(path) { document.response(for: $0) }
         }
+        router.get(KeyDirectories.path) { [unowned self] request in self.ownKeyDirectory(request) }
         router.get("/status") { [unowned self] _ in jsonResponse(self.status()) }
         router.get("/catalog") { [unowned self] request in self.searchCatalog(request) }
         router.get("/tools") { request in docs.toolIndex.response(for: request) }
