@@ -8,7 +8,7 @@ extension Gateway {
     /// messages with — the ES256 key of its RFC 9421 webhook signatures and its Ed25519 key — as a
     /// key directory (draft-meunier-http-message-signatures-directory), so whoever receives the
     /// store's signed messages finds the keys where the standard puts them. The answer is itself
-    /// signed (tag `http-message-signatures-directory`, covering `@authority`) with the Ed25519 key,
+    /// signed (tag `http-message-signatures-directory`, covering the request's `@authority`) with the Ed25519 key,
     /// as the draft asks, for an hour.
     func ownKeyDirectory(_ request: Request) -> Response {
         let body = JSON.object(["keys": [signingKey.publicJWK, signingKey.es256.publicJWK]]).compactString
@@ -17,8 +17,8 @@ extension Gateway {
         ])
         let authority = (request.headers["Host"] ?? URL(string: configuration.publicURL)?.host ?? "").lowercased()
         let created = unixNow()
-        let parameters = "(\"@authority\");created=\(created);expires=\(created + 3600);keyid=\"\(signingKey.keyID)\";alg=\"ed25519\";tag=\"http-message-signatures-directory\""
-        let base = "\"@authority\": \(authority)\n\"@signature-params\": \(parameters)"
+        let parameters = "(\"@authority\";req);created=\(created);expires=\(created + 3600);keyid=\"\(signingKey.keyID)\";alg=\"ed25519\";tag=\"http-message-signatures-directory\""
+        let base = "\"@authority\";req: \(authority)\n\"@signature-params\": \(parameters)"
         if let signature = try? signingKey.sign(Array(base.utf8)) {
             headers.add("Signature-Input", "sig1=" + parameters)
             headers.add("Signature", "sig1=:\(signature.base64EncodedString()):")
