@@ -103,10 +103,22 @@ public final class AuditFetcher: @unchecked Sendable {
     private var hostVerdicts: [String: String?] = [:]
     private var cache: [String: Artifact] = [:]
 
+    /// The addresses the site's host resolves to: another name for the same machine (localhost
+    /// for 127.0.0.1) is the site's own host.
+    private lazy var siteAddresses: Set<String> = NetworkAddress.addresses(host: siteHost, port: site.port ?? 80)
+
     public init(site: URL, limits: Limits) {
         self.site = site
         self.limits = limits
-        siteHost = (site.host ?? "").lowercased()
+        siteHost = (site.host ?? "").lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+    }
+
+    /// Whether `host` is the audited site's host: the same name, or a name for the same address.
+    func isSiteHost(_ host: String) -> Bool {
+        let host = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        if host == siteHost { return true }
+        let theirs = NetworkAddress.addresses(host: host, port: 80)
+        return lock.withLock { !theirs.isEmpty && !theirs.isDisjoint(with: siteAddresses) }
     }
 
     /// Why `url` may not be fetched, or nil.
@@ -116,19 +128,21 @@ public final class AuditFetcher: @unchecked Sendable {
         }
         guard let host = url.host?.lowercased(), !host.isEmpty else { return "no host" }
         if url.user != nil || url.password != nil { return "URLs with credentials are not fetched" }
-        if host == siteHost || limits.allowPrivate { return nil }
-        return lock.withLock {
-            if let known = hostVerdicts[host] { return known }
-            let port = url.port ?? (scheme == "https" ? 443 : 80)
-            let verdict: String? =
+        if limits.allowPrivate || host == siteHost { return nil }
+        if let known = lock.withLock({ hostVerdicts[host] }) { return known }
+        let port = url.port ?? (scheme == "https" ? 443 : 80)
+        let verdict: String? =
+            if isSiteHost(host) {
+                nil
+            } else {
                 switch NetworkAddress.resolvesInternal(host: host, port: port) {
                 case nil: "\(host) does not resolve"
                 case true?: "\(host) is inside a private network (private, loopback or link-local) and is not the audited site"
                 case false?: nil
                 }
-            hostVerdicts[host] = verdict
-            return verdict
-        }
+            }
+        lock.withLock { hostVerdicts[host] = verdict }
+        return verdict
     }
 
     private func take() -> Bool {
@@ -178,7 +192,7 @@ public final class AuditFetcher: @unchecked Sendable {
     /// server at mcp.shop.example for www.shop.example). IP addresses stand for themselves.
     func sameSite(_ host: String) -> Bool {
         let host = host.lowercased()
-        if host == siteHost { return true }
+        if isSiteHost(host) { return true }
         let isIP = siteHost.contains(":") || siteHost.split(separator: ".").allSatisfy { Int($0) != nil }
         guard !isIP else { return false }
         let domain = siteHost.split(separator: ".").suffix(2).joined(separator: ".")

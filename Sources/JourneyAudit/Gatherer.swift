@@ -114,11 +114,10 @@ public struct Gatherer: Sendable {
         guard g.reachability.readable, let robotsArtifact = g.artifacts["robots"] else { return }
         let robotsDown = robotsArtifact.status >= 500
         let robots = robotsArtifact.ok && !robotsArtifact.isHTML ? RobotsTxt(robotsArtifact.body) : RobotsTxt("")
-        let siteHost = fetcher.site.host?.lowercased() ?? ""
         func why(_ url: String) -> String? {
             guard let parsed = URL(string: url, relativeTo: fetcher.site)?.absoluteURL else { return nil }
             if let reason = fetcher.refusal(parsed) { return "refused: \(reason)" }
-            guard parsed.host?.lowercased() == siteHost else { return nil }
+            guard fetcher.isSiteHost(parsed.host ?? "") else { return nil }
             if robotsDown { return "robots.txt answered HTTP \(robotsArtifact.status): a full disallow (RFC 9309 §2.3.1.4)" }
             var path = parsed.path.isEmpty ? "/" : parsed.path
             if let query = parsed.query { path += "?" + query }

@@ -68,4 +68,25 @@ public enum NetworkAddress {
         }
         return false
     }
+
+    /// The numeric addresses `host` resolves to ("127.0.0.1", "::1"); empty when it does not resolve.
+    public static func addresses(host: String, port: Int) -> Set<String> {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var results: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &results) == 0, let first = results else { return [] }
+        defer { freeaddrinfo(results) }
+        var found: Set<String> = []
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let entry = cursor {
+            var name = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            if let address = entry.pointee.ai_addr,
+                getnameinfo(address, entry.pointee.ai_addrlen, &name, socklen_t(name.count), nil, 0, NI_NUMERICHOST) == 0
+            {
+                found.insert(String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            }
+            cursor = entry.pointee.ai_next
+        }
+        return found
+    }
 }

@@ -167,6 +167,10 @@ struct JourneyAuditTests {
         #expect(fetcher.refusal(URL(string: "http://[::1]/")!) != nil)
         #expect(fetcher.refusal(URL(string: "file:///etc/passwd")!) != nil)
         #expect(fetcher.refusal(URL(string: "http://user:pw@127.0.0.1:8080/")!) != nil)
+        // Another name for the same address is the site's own host (localhost for 127.0.0.1).
+        let named = AuditFetcher(site: URL(string: "http://localhost:8080/")!, limits: .init())
+        #expect(named.refusal(URL(string: "http://127.0.0.1:8080/openapi.json")!) == nil)
+        #expect(named.refusal(URL(string: "http://127.0.0.2:8080/openapi.json")!) != nil)
         var open = AuditFetcher.Limits()
         open.allowPrivate = true
         #expect(AuditFetcher(site: URL(string: "http://127.0.0.1:8080/")!, limits: open).refusal(URL(string: "http://127.0.0.2:9999/x")!) == nil)
