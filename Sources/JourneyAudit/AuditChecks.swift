@@ -667,12 +667,22 @@ struct AuditChecks {
     }
 
     func summaries() -> Result {
+        // A summary (llms.txt's own words) and the pages themselves as Markdown: each is most of
+        // what an agent quotes from, both are all of it.
+        var score = 0.0
+        var evidence: [JSON] = []
+        var parts: [String] = []
         if let llms = read("llms"), !llms.isHTML, let quote = llms.body.split(separator: "\n").first(where: { $0.hasPrefix(">") || ($0.count > 40 && !$0.hasPrefix("#") && !$0.hasPrefix("-")) }) {
-            return (1, "llms.txt says what the business is in its own words.", .array([llms.evidence(match: String(quote))]))
+            score += 0.6
+            parts.append("llms.txt says what the business is in its own words")
+            evidence.append(llms.evidence(match: String(quote)))
         }
         if let md = read("home_markdown"), md.contentType.lowercased().contains("markdown") {
-            return (1, "The home page comes as Markdown to quote.", .array([md.evidence]))
+            score += 0.6
+            parts.append("pages come as Markdown to quote")
+            evidence.append(md.evidence(match: md.contentType))
         }
+        if score > 0 { return (min(1, score), parts.joined(separator: "; ") + ".", .array(evidence)) }
         if let description = agentCard?["description"]?.stringValue, description.count > 20 {
             return (0.5, "The agent card describes the business.", .array([a("agent_card")!.evidence(pointer: "/description")]))
         }

@@ -301,12 +301,7 @@ def test_unreachable_site_refuses_connections():
 # Where the auditor and the expectations, written before any audit ran, still disagree — kept here,
 # not by moving the expected range. Each must still be outside its range (strict): when the
 # auditor comes to agree, the entry goes.
-KNOWN_DISAGREEMENTS = {
-    ("redirect-heavy", "recommending"): (
-        "AggregateRating and Review JSON-LD on every product page, stable canonical URLs in the sitemap and an "
-        "llms.txt summary earn ~70 by the rubric; the expectation (45) weighs the same evidence lower, and no "
-        "public-standard difference between this site and one it would put at 60 was found."),
-}
+KNOWN_DISAGREEMENTS: dict[tuple[str, str], str] = {}
 
 
 @pytest.mark.parametrize("site", SITES)
