@@ -10,6 +10,8 @@ import StorefrontDomain
 /// browser and as the agents that buy for people, to see what each of them is shown.
 public enum AuditClient: String, Sendable, CaseIterable {
     case auditor, browser, chatgptUser = "ChatGPT-User", claudeUser = "Claude-User", perplexityBot = "PerplexityBot"
+    /// The audit's own agent, its requests signed (Web Bot Auth) with the operator's key.
+    case signedAgent = "signed agent"
 
     /// The agents whose view of the site decides reachability.
     public static let agents: [AuditClient] = [.chatgptUser, .claudeUser, .perplexityBot]
@@ -22,6 +24,7 @@ public enum AuditClient: String, Sendable, CaseIterable {
         case .chatgptUser: "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; ChatGPT-User/1.0; +https://openai.com/bot"
         case .claudeUser: "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; Claude-User/1.0; +Claude-User@anthropic.com)"
         case .perplexityBot: "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; PerplexityBot/1.0; +https://perplexity.ai/perplexitybot)"
+        case .signedAgent: "StorefrontJourneyAudit/\(StorefrontVersion.current) (signed agent; Web Bot Auth)"
         }
     }
 }
@@ -325,5 +328,32 @@ private final class Exchange: NSObject, URLSessionDataDelegate, @unchecked Senda
             if let error, failure == nil { failure = error.localizedDescription }
         }
         done.signal()
+    }
+}
+
+/// Signs a request as a Web Bot Auth agent (draft-meunier-web-bot-auth-architecture over RFC 9421):
+/// `Signature-Agent` names the operator's origin, whose key directory holds the public key; the
+/// signature covers `@authority` and `signature-agent`, lives five minutes, and carries a nonce.
+public struct WebBotAuthSigner: Sendable {
+    public let key: StoreSigningKey
+    /// The operator's origin (https://…), where `/.well-known/http-message-signatures-directory` is.
+    public let agent: String
+
+    public init(key: StoreSigningKey, agent: String) {
+        self.key = key
+        self.agent = agent
+    }
+
+    /// The headers that sign a request to `url`.
+    public func headers(for url: URL, now: Int64 = Int64(Date().timeIntervalSince1970)) -> [String: String] {
+        let host = (url.host ?? "").lowercased()
+        let defaultPort = url.scheme == "https" ? 443 : 80
+        let authority = url.port.map { $0 == defaultPort ? host : "\(host):\($0)" } ?? host
+        let agentField = "\"\(agent)\""
+        let nonce = Base64URL.encode(Data((0..<32).map { _ in UInt8.random(in: 0...255) }))
+        let parameters = "(\"@authority\" \"signature-agent\");created=\(now);expires=\(now + 300);keyid=\"\(key.keyID)\";alg=\"ed25519\";nonce=\"\(nonce)\";tag=\"web-bot-auth\""
+        let base = "\"@authority\": \(authority)\n\"signature-agent\": \(agentField)\n\"@signature-params\": \(parameters)"
+        guard let signature = try? key.sign(Array(base.utf8)) else { return [:] }
+        return ["Signature-Agent": agentField, "Signature-Input": "sig1=" + parameters, "Signature": "sig1=:\(signature.base64EncodedString()):"]
     }
 }

@@ -21,7 +21,7 @@ public struct Reachability: Sendable {
 
     /// The share of the agents that were let in (0…1).
     public var agentAccess: Double {
-        let agents = seen.filter { AuditClient.agents.contains($0.client) }
+        let agents = seen.filter { $0.client != .browser }
         guard !agents.isEmpty else { return 1 }
         return Double(agents.filter { $0.outcome == "ok" }.count) / Double(agents.count)
     }
@@ -93,6 +93,8 @@ public struct MCPOutcome: Sendable {
 public struct Gatherer: Sendable {
     public let base: String
     public var limits = AuditFetcher.Limits()
+    /// When set, the home page is also fetched as a signed agent (Web Bot Auth).
+    public var signer: WebBotAuthSigner?
 
     public init(base: String) {
         self.base = base.hasSuffix("/") ? String(base.dropLast()) : base
@@ -208,6 +210,10 @@ public struct Gatherer: Sendable {
         for client in [AuditClient.browser] + AuditClient.agents {
             let home = fetcher.get(base + "/", accept: "text/html,application/xhtml+xml,*/*;q=0.8", as: client)
             seen.append(.init(client: client, outcome: Reachability.outcome(home), artifact: home))
+        }
+        if let signer, let url = URL(string: base + "/") {
+            let home = fetcher.get(base + "/", accept: "text/html,application/xhtml+xml,*/*;q=0.8", as: .signedAgent, headers: signer.headers(for: url))
+            seen.append(.init(client: .signedAgent, outcome: Reachability.outcome(home), artifact: home))
         }
         g.reachability = Self.reachability(seen)
         g.artifacts["home"] = seen.first { $0.outcome == "ok" }?.artifact ?? seen[0].artifact
@@ -338,7 +344,7 @@ public struct Gatherer: Sendable {
 
     static func reachability(_ seen: [Reachability.Seen]) -> Reachability {
         let browser = seen[0]
-        let agents = seen.dropFirst()
+        let agents = seen.dropFirst()  // the three agents, and the signed agent when there is one
         let refusedAgents = agents.filter { $0.outcome != "ok" }
         var r = Reachability(status: .reachable, headline: nil, seen: seen)
         if seen.allSatisfy({ $0.outcome == "unreachable" || $0.outcome == "error" }) {

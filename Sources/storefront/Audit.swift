@@ -49,6 +49,12 @@ struct Audit: ParsableCommand {
     @Flag(help: "Let the audit follow the site's documents to other hosts on private, loopback or link-local addresses (for tests on one machine). The audited site's own host is always allowed.")
     var allowPrivate = false
 
+    @Option(help: "Also fetch the home page as a signed agent (Web Bot Auth): the private Ed25519 key as a JWK file (with \"d\"; a storefront key file will do). Needs --signature-agent.")
+    var signingKey: String?
+
+    @Option(help: "The signed agent's operator origin (https://…), whose /.well-known/http-message-signatures-directory publishes the key.")
+    var signatureAgent: String?
+
     @Option(help: "Keep the report in this store file (the dashboard shows the history).")
     var store: String?
 
@@ -58,6 +64,12 @@ struct Audit: ParsableCommand {
     func validate() throws {
         guard (url == nil) != (manifests == nil) else { throw ValidationError("Give a URL or --manifests DIR (one of them).") }
         guard timeout > 0 && timeout <= 120 else { throw ValidationError("--timeout must be from 0 to 120 seconds.") }
+        guard (signingKey == nil) == (signatureAgent == nil) else { throw ValidationError("--signing-key and --signature-agent go together.") }
+        if let signatureAgent {
+            guard let parsed = URL(string: signatureAgent), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+                throw ValidationError("--signature-agent must be an origin such as https://agent.example, not \(signatureAgent).")
+            }
+        }
         guard (1...1000).contains(maxRequests) else { throw ValidationError("--max-requests must be from 1 to 1000.") }
         guard maxSeconds > 0 && maxSeconds <= 3600 else { throw ValidationError("--max-seconds must be from 0 to 3600.") }
         if let url {
@@ -79,6 +91,13 @@ struct Audit: ParsableCommand {
         gatherer.limits.maxRequests = maxRequests
         gatherer.limits.maxSeconds = maxSeconds
         gatherer.limits.allowPrivate = allowPrivate
+        if let signingKey, let signatureAgent {
+            guard let data = FileManager.default.contents(atPath: signingKey), let jwk = try? JSON.parse(bytes: [UInt8](data)),
+                jwk["crv"]?.stringValue == "Ed25519", let d = jwk["d"]?.stringValue.flatMap(Base64URL.decode),
+                let key = try? StoreSigningKey(rawRepresentation: Data(d))
+            else { throw ValidationError("--signing-key \(signingKey): not a private Ed25519 JWK (kty OKP, crv Ed25519, with d).") }
+            gatherer.signer = WebBotAuthSigner(key: key, agent: signatureAgent.hasSuffix("/") ? String(signatureAgent.dropLast()) : signatureAgent)
+        }
         let gathered = gatherer.gather()
         let report = JourneyAudit(target: manifests.map { "manifests:\($0)" } ?? target, gathered: gathered, rubric: try .bundled()).run()
         if let store {

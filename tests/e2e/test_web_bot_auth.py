@@ -230,3 +230,42 @@ def test_the_access_policy_governs_an_operator_by_its_verified_origin(binary, tm
         assert requests.get(s.url("/pricing"), headers={"User-Agent": "ExampleBot/1.0"}, timeout=10).status_code == 200
     finally:
         s.server.kill()
+
+
+def test_the_auditor_reaches_the_store_as_a_signed_agent_where_claims_are_refused(binary, tmp_path_factory, directory):
+    """`storefront audit --signing-key --signature-agent` adds a signed agent to its reachability
+    probes. Against a store whose policy requires verification of every agent, the agents that only
+    claim a name (ChatGPT-User, Claude-User, PerplexityBot) are refused and the signed one, verified
+    by its directory, is let in: partly blocked, a quarter of the agents admitted."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+
+    from support import run_cli
+
+    key, origin = directory
+    s = start_shop(tmp_path_factory.mktemp("wba-audit"), extra=("--allow-private-fetches", "--no-rate-limits"))
+    try:
+        r = s.admin("PUT", "/access-policy", {"rules": [{"agent": "*", "stage": "*", "access": "require_verification"}]})
+        assert r.status_code == 200, r.text
+        raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+        key_file = tmp_path_factory.mktemp("wba-audit-key") / "agent.jwk"
+        key_file.write_text(json.dumps({**ed25519_jwk(key), "d": base64.urlsafe_b64encode(raw).rstrip(b"=").decode()}))
+        result = run_cli("audit", s.base_url, "--format", "json", "--timeout", "5",
+                         "--signing-key", str(key_file), "--signature-agent", origin, timeout=120)
+        assert result.returncode == 0, result.stderr[-2000:]
+        reach = json.loads(result.stdout)["reachability"]
+        outcomes = {c["as"]: (c["outcome"], c["evidence"]["status"]) for c in reach["clients"]}
+        assert outcomes["browser"] == ("ok", 200), outcomes
+        for agent in ("ChatGPT-User", "Claude-User", "PerplexityBot"):
+            assert outcomes[agent] == ("refused", 403), outcomes
+        assert outcomes["signed agent"] == ("ok", 200), outcomes
+        assert reach["status"] == "partly_blocked" and reach["agent_access"] == 0.25, reach
+        # the flags go together, and a key that is not an Ed25519 JWK is named as such
+        assert run_cli("audit", s.base_url, "--signing-key", str(key_file)).returncode != 0
+        bad = key_file.with_name("bad.jwk")
+        bad.write_text('{"kty": "EC"}')
+        refused_key = run_cli("audit", s.base_url, "--signing-key", str(bad), "--signature-agent", origin)
+        assert refused_key.returncode != 0 and "not a private Ed25519 JWK" in refused_key.stderr, refused_key.stderr
+    finally:
+        s.server.kill()
