@@ -87,6 +87,8 @@ public final class AuditFetcher: @unchecked Sendable {
         public var maxRedirects = 8
         public var maxBytes = 2 << 20
         public var allowPrivate = false
+        /// Headers sent with every request to the audited site's own host (never to another host).
+        public var siteHeaders: [String: String] = [:]
         public init() {}
     }
 
@@ -234,6 +236,9 @@ public final class AuditFetcher: @unchecked Sendable {
         request.setValue(accept, forHTTPHeaderField: "Accept")
         request.setValue(client.userAgent, forHTTPHeaderField: "User-Agent")
         for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+        if !limits.siteHeaders.isEmpty, isSiteHost(url.host ?? "") {
+            for (k, v) in limits.siteHeaders { request.setValue(v, forHTTPHeaderField: k) }
+        }
         if let body { request.httpBody = Data(body.utf8) }
         let exchange = Exchange(maxBytes: limits.maxBytes)
         let session = URLSession(configuration: .ephemeral, delegate: exchange, delegateQueue: nil)

@@ -2,7 +2,9 @@
 agents end their journeys at known stages; `GET /admin/api/analytics/gaps` names, per stage, how
 many left there, their operators, and what the store's self-audit found short at that stage. The
 store here is the demo with one change a merchant might make — a plan's description sends teams to
-"contact sales" — which the audit's Evaluating check finds for real.
+"contact sales" (one phrase beside dozens of public prices, which the public rubric weighs as such).
+The self-audit's own requests (its probes as a browser and as ChatGPT-User, Claude-User and
+PerplexityBot) carry the store's self-audit token and are not counted as traffic; a forged token is.
 """
 from __future__ import annotations
 
@@ -66,10 +68,21 @@ def test_agents_that_left_a_stage_are_joined_with_the_audits_findings_there(shop
     assert operators(stage(before, "finding")).get("Google") == 1
     assert stage(before, "transacting")["agents_left"] == 0 and stage(before, "transacting")["summary"] is None
 
-    # the merchant audits the store (the dashboard's button): its findings join the funnel
+    # the merchant audits the store (the dashboard's button): its findings join the funnel, and its
+    # requests (as a browser, as three agents, and as itself) are not traffic
+    def traffic() -> dict:
+        return {a["visitor"]: a["requests"] for a in shop.admin_ok("GET", "/analytics/top-agents?limit=200")["agents"]}
+
+    counted = traffic()
     audit = shop.admin("POST", "/audits")
     assert audit.status_code == 201, audit.text[:300]
+    assert audit.json()["report"]["budget"]["requests"] > 20
     settle(shop)
+    assert traffic() == counted
+    forged = requests.get(shop.url("/agents"), headers={"User-Agent": "ChatGPT-User/1.0", "Storefront-Self-Audit": "forged"}, timeout=10)
+    assert forged.status_code == 200
+    settle(shop)
+    assert sum(traffic().values()) == sum(counted.values()) + 1
     after = shop.admin_ok("GET", "/analytics/gaps")
     assert after["audit"]["id"] == audit.json()["id"] and after["audit"]["target"] == shop.base_url
     trust = stage(after, "trust_checking")

@@ -103,10 +103,11 @@ extension Gateway {
         router.post(prefix + "/audits", adminOnly { [unowned self] _ in
             adminResult(
                 {
-                    let report = JourneyAudit(
-                        target: configuration.publicURL, gathered: Gatherer(base: configuration.publicURL).gather(),
-                        rubric: try .bundled()
-                    ).run()
+                    // The audit's requests carry the self-audit token: they are the merchant's, not
+                    // agent traffic (its probes as ChatGPT-User and a browser must not be counted).
+                    var gatherer = Gatherer(base: configuration.publicURL)
+                    gatherer.limits.siteHeaders = [Self.selfAuditHeader: selfAuditToken]
+                    let report = JourneyAudit(target: configuration.publicURL, gathered: gatherer.gather(), rubric: try .bundled()).run()
                     let id = try AuditHistory.save(report, in: database)
                     return ["id": .int(id), "report": report]
                 }, status: 201)
