@@ -171,7 +171,7 @@ struct AuditChecks {
         let home = a("home")
         let links = LinkHeader.parse(home?.headers["link"] ?? "", base: home?.url ?? target)
         let useful = links.filter { ["alternate", "service-desc", "api-catalog", "describedby", "llms-txt", "service-doc"].contains($0.rel) }
-        let htmlAlternate = home.map { $0.body.range(of: #"<link[^>]+type=["']text/markdown["']"#, options: [.regularExpression, .caseInsensitive]) != nil } ?? false
+        let htmlAlternate = home.map { HTMLScan.tags($0.body, named: ["link"]).contains { $0.attributes["type"]?.lowercased().contains("text/markdown") == true } } ?? false
         let score = (servesMarkdown ? 0.6 : 0) + (!useful.isEmpty ? 0.4 : (htmlAlternate ? 0.2 : 0))
         var parts: [String] = []
         parts.append(servesMarkdown ? "the home page answers Accept: text/markdown" : "the home page does not answer Accept: text/markdown")
@@ -379,7 +379,7 @@ struct AuditChecks {
             if let link = g.policyLinks.first(where: { l in words.contains { l.href.lowercased().contains($0) || l.text.lowercased().contains($0) } }) {
                 found[topic] = a("home")!.evidence(match: "<a href=\"\(link.href)\">\(link.text)</a>")
                 // Privacy and terms have no machine-readable standard: the page is most of it.
-                credit[topic] = topic == "returns or refunds" ? 0.5 : 0.6
+                credit[topic] = topic == "returns or refunds" ? 0.4 : 0.82
             }
         }
         if let (page, _) = jsonLD.first(where: { $0.objects.contains { JSONLD.deepContains($0, type: "MerchantReturnPolicy") || $0["hasMerchantReturnPolicy"] != nil } }) {
@@ -390,7 +390,7 @@ struct AuditChecks {
             for (topic, words) in topics where found[topic] == nil {
                 if let line = llms.body.split(separator: "\n").first(where: { l in l.contains("](") && words.contains { l.lowercased().contains($0) } }) {
                     found[topic] = llms.evidence(match: String(line))
-                    credit[topic] = topic == "returns or refunds" ? 0.5 : 0.6
+                    credit[topic] = topic == "returns or refunds" ? 0.4 : 0.82
                 }
             }
         }
@@ -398,7 +398,11 @@ struct AuditChecks {
         var evidence = found.keys.sorted().map { found[$0]! }
         if !missing.isEmpty, let home = a("home") { evidence.append(home.evidence(match: "no link to: \(missing.joined(separator: ", "))")) }
         let asData = credit.filter { $0.value == 1 }.keys.sorted()
-        return (credit.values.reduce(0, +) / 3,
+        // Returns weigh most (an agent applies them to a purchase; schema.org makes them data);
+        // privacy and terms have no machine-readable standard, so a linked page is most of them.
+        // Returns as data with the other two linked passes; all three only linked does not.
+        let weights = ["returns or refunds": 1.8, "privacy": 0.6, "terms": 0.6]
+        return (credit.reduce(0) { $0 + $1.value * (weights[$1.key] ?? 0) } / 3,
                 (missing.isEmpty ? "Returns or refunds, privacy and terms are all published" : "Not found: \(missing.joined(separator: ", "))")
                     + (asData.isEmpty ? "; none as data." : "; as data: \(asData.joined(separator: ", ")).") ,
                 .array(evidence))
@@ -652,7 +656,7 @@ struct AuditChecks {
             return (0, "No product pages or sitemap with URLs to cite.", .array([]))
         }
         let good = pages.filter {
-            $0.body.range(of: #"<link[^>]+rel=["']canonical["']"#, options: [.regularExpression, .caseInsensitive]) != nil
+            HTMLScan.tags($0.body, named: ["link"]).contains { $0.attributes["rel"]?.lowercased().split(separator: " ").contains("canonical") == true }
                 || JSONLD.objects(in: $0.body).contains { JSONLD.isType($0, "Product") && $0["url"] != nil }
         }
         return (Double(good.count) / Double(pages.count), "\(good.count) of \(pages.count) product pages name their canonical URL.", .array(pages.map(\.evidence)))
@@ -686,8 +690,11 @@ struct AuditChecks {
         if let description = agentCard?["description"]?.stringValue, description.count > 20 {
             return (0.5, "The agent card describes the business.", .array([a("agent_card")!.evidence(pointer: "/description")]))
         }
-        if let home = read("home"), let m = HTMLLinks.matches(#"<meta[^>]+name=["']description["'][^>]+content=["']([^"']{20,})"#, in: home.body).first {
-            return (0.3, "Only the home page's meta description.", .array([home.evidence(match: m[0])]))
+        if let home = read("home"),
+            let description = HTMLScan.tags(home.body, named: ["meta"]).first(where: { $0.attributes["name"]?.lowercased() == "description" })?.attributes["content"],
+            description.count >= 20
+        {
+            return (0.3, "Only the home page's meta description.", .array([home.evidence(match: description)]))
         }
         return (0, "Nothing written for an agent to quote.", .array([]))
     }
@@ -698,8 +705,9 @@ enum JSONLD {
     /// Every JSON-LD object in a page's `<script type="application/ld+json">` blocks.
     static func objects(in html: String) -> [JSON] {
         var found: [JSON] = []
-        for groups in HTMLLinks.matches(#"<script[^>]*type\s*=\s*["']application/ld\+json["'][^>]*>([\s\S]*?)</script>"#, in: html) {
-            guard let json = try? JSON.parse(groups[0], maxDepth: 64) else { continue }
+        for tag in HTMLScan.tags(html, named: ["script"], innerOf: ["script"])
+        where tag.attributes["type"]?.lowercased().trimmingCharacters(in: .whitespaces) == "application/ld+json" {
+            guard let inner = tag.inner, let json = try? JSON.parse(inner, maxDepth: 64) else { continue }
             for object in json.arrayValue ?? [json] {
                 found += object["@graph"]?.arrayValue ?? [object]
             }
@@ -739,11 +747,8 @@ enum JSONLD {
 }
 
 enum HTMLText {
-    /// The text a reader sees without running scripts: scripts, styles and tags removed.
-    static func visible(_ html: String) -> String {
-        html.replacingOccurrences(of: "<(script|style|noscript|template)[\\s\\S]*?</\\1>", with: " ", options: [.regularExpression, .caseInsensitive])
-            .replacingOccurrences(of: "<[^>]+>", with: " ", options: .regularExpression)
-    }
+    /// The text a reader sees without running scripts (see `HTMLScan.visibleText`).
+    static func visible(_ html: String) -> String { HTMLScan.visibleText(html) }
 }
 
 enum Prices {

@@ -110,7 +110,15 @@ public final class AuditFetcher: @unchecked Sendable {
 
     /// The addresses the site's host resolves to: another name for the same machine (localhost
     /// for 127.0.0.1) is the site's own host.
-    private lazy var siteAddresses: Set<String> = NetworkAddress.addresses(host: siteHost, port: site.port ?? 80)
+    private var resolvedSite: Set<String>?
+
+    /// The site's addresses, looked up once (bounded like every lookup).
+    private var siteAddresses: Set<String> {
+        if let known = lock.withLock({ resolvedSite }) { return known }
+        let found = resolve(siteHost)
+        lock.withLock { resolvedSite = found }
+        return found
+    }
 
     public init(site: URL, limits: Limits) {
         self.site = site
@@ -118,12 +126,31 @@ public final class AuditFetcher: @unchecked Sendable {
         siteHost = (site.host ?? "").lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
     }
 
-    /// Whether `host` is the audited site's host: the same name, or a name for the same address.
+    /// Whether `host` is the audited site's host: the same name, or another name whose every
+    /// address is one of the site's own (localhost for 127.0.0.1). A name that also resolves
+    /// elsewhere is not the site.
     func isSiteHost(_ host: String) -> Bool {
-        let host = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let host = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]."))
         if host == siteHost { return true }
-        let theirs = NetworkAddress.addresses(host: host, port: 80)
-        return lock.withLock { !theirs.isEmpty && !theirs.isDisjoint(with: siteAddresses) }
+        let theirs = resolve(host)
+        return !theirs.isEmpty && theirs.isSubset(of: siteAddresses)
+    }
+
+    /// A lookup bounded by the request timeout and the audit's deadline: a resolver that stalls
+    /// cannot hold the audit.
+    private func resolve(_ host: String) -> Set<String> {
+        let left = limits.maxSeconds - Date().timeIntervalSince(started)
+        guard left > 0 else { return [] }
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var found: Set<String> = []
+        let box = NSLock()
+        DispatchQueue.global().async {
+            let answer = NetworkAddress.addresses(host: host, port: 80)
+            box.withLock { found = answer }
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + min(limits.timeout, left)) == .success else { return [] }
+        return box.withLock { found }
     }
 
     /// Why `url` may not be fetched, or nil.
@@ -135,19 +162,50 @@ public final class AuditFetcher: @unchecked Sendable {
         if url.user != nil || url.password != nil { return "URLs with credentials are not fetched" }
         if limits.allowPrivate || host == siteHost { return nil }
         if let known = lock.withLock({ hostVerdicts[host] }) { return known }
-        let port = url.port ?? (scheme == "https" ? 443 : 80)
+        if Date().timeIntervalSince(started) >= limits.maxSeconds { return "the audit's time limit (\(Int(limits.maxSeconds)) s) ran out" }
         let verdict: String? =
             if isSiteHost(host) {
                 nil
             } else {
-                switch NetworkAddress.resolvesInternal(host: host, port: port) {
-                case nil: "\(host) does not resolve"
+                switch resolvedInternal(host) {
+                case nil: "\(host) does not resolve (in time)"
                 case true?: "\(host) is inside a private network (private, loopback or link-local) and is not the audited site"
                 case false?: nil
                 }
             }
         lock.withLock { hostVerdicts[host] = verdict }
         return verdict
+    }
+
+    /// Whether any address of `host` is inside a network; nil when it does not resolve in time.
+    private func resolvedInternal(_ host: String) -> Bool? {
+        let addresses = resolve(host)
+        guard !addresses.isEmpty else { return nil }
+        return addresses.contains { address in
+            var v4 = in_addr()
+            var v6 = in6_addr()
+            if inet_pton(AF_INET, address, &v4) == 1 { return NetworkAddress.isInternal(ipv4: withUnsafeBytes(of: v4) { Array($0) }) }
+            if inet_pton(AF_INET6, address.split(separator: "%").first.map(String.init) ?? address, &v6) == 1 {
+                var storage = sockaddr_in6()
+                storage.sin6_family = sa_family_t(AF_INET6)
+                storage.sin6_addr = v6
+                return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { NetworkAddress.isInternal($0) } }
+            }
+            return true
+        }
+    }
+
+    /// What was already decided about `url`'s host (nil: allowed, or never looked at). Judging a
+    /// document's links uses this: it never resolves a new name.
+    func knownRefusal(_ url: URL) -> String? {
+        guard let host = url.host?.lowercased(), !limits.allowPrivate, host != siteHost else { return nil }
+        if let known = lock.withLock({ hostVerdicts[host] }) { return known }
+        // An address literal needs no lookup.
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        if inet_pton(AF_INET, bare, &v4) == 1 || inet_pton(AF_INET6, bare, &v6) == 1 { return refusal(url) }
+        return nil
     }
 
     private func take() -> Bool {
@@ -163,14 +221,18 @@ public final class AuditFetcher: @unchecked Sendable {
 
     /// A GET, its redirects followed (each hop counted). Repeated GETs of one URL as one client are
     /// answered from what the first one got.
-    public func get(_ target: String, accept: String = "*/*", as client: AuditClient = .auditor, headers: [String: String] = [:]) -> Artifact {
+    public func get(
+        _ target: String, accept: String = "*/*", as client: AuditClient = .auditor, headers: [String: String] = [:], signer: WebBotAuthSigner? = nil
+    ) -> Artifact {
         let key = "\(client.rawValue) \(accept) \(target)"
-        if headers.isEmpty, let known = lock.withLock({ cache[key] }) { return known }
+        if headers.isEmpty, signer == nil, let known = lock.withLock({ cache[key] }) { return known }
         var url = URL(string: target, relativeTo: site)?.absoluteURL
         var chain: [String] = []
         var result = Artifact(url: target, error: "not a URL")
         while let current = url {
-            let answer = send(current, method: "GET", accept: accept, client: client, headers: headers, body: nil)
+            // A signed request is signed again for each hop: its @authority and nonce are the hop's.
+            let hopHeaders = signer.map { headers.merging($0.headers(for: current)) { $1 } } ?? headers
+            let answer = send(current, method: "GET", accept: accept, client: client, headers: hopHeaders, body: nil)
             result = answer
             result.redirects = chain
             guard (300..<400).contains(answer.status), answer.status != 304, let location = answer.headers["location"] else { break }
@@ -189,19 +251,28 @@ public final class AuditFetcher: @unchecked Sendable {
             }
             url = next
         }
-        if headers.isEmpty { lock.withLock { cache[key] = result } }
+        if headers.isEmpty, signer == nil { lock.withLock { cache[key] = result } }
         return result
     }
 
-    /// Whether `host` belongs to the audited site: its host, or a host of the same domain (an MCP
-    /// server at mcp.shop.example for www.shop.example). IP addresses stand for themselves.
+    /// Whether `host` belongs to the audited site: its host, the host without a leading `www.`, or
+    /// a name below that (an MCP server at mcp.shop.example for www.shop.example) — never a sibling
+    /// under a shared suffix (another x.myshopify.com). Another name for the site's address counts
+    /// only when that address is inside a network (localhost for 127.0.0.1): public addresses are
+    /// shared by many sites.
     func sameSite(_ host: String) -> Bool {
-        let host = host.lowercased()
-        if isSiteHost(host) { return true }
+        let host = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]."))
+        if host == siteHost { return true }
         let isIP = siteHost.contains(":") || siteHost.split(separator: ".").allSatisfy { Int($0) != nil }
-        guard !isIP else { return false }
-        let domain = siteHost.split(separator: ".").suffix(2).joined(separator: ".")
-        return host == domain || host.hasSuffix("." + domain)
+        if !isIP {
+            let base = siteHost.hasPrefix("www.") ? String(siteHost.dropFirst(4)) : siteHost
+            if host == base || host.hasSuffix("." + base) { return true }
+        }
+        let internalSite = siteAddresses.contains { address in
+            var v4 = in_addr()
+            return inet_pton(AF_INET, address, &v4) == 1 ? NetworkAddress.isInternal(ipv4: withUnsafeBytes(of: v4) { Array($0) }) : address == "::1"
+        }
+        return internalSite && isSiteHost(host)
     }
 
     /// A POST or DELETE of the MCP handshake (never redirected: a handshake that moves is a failure),
@@ -351,7 +422,8 @@ public struct WebBotAuthSigner: Sendable {
 
     /// The headers that sign a request to `url`.
     public func headers(for url: URL, now: Int64 = Int64(Date().timeIntervalSince1970)) -> [String: String] {
-        let host = (url.host ?? "").lowercased()
+        let bare = (url.host ?? "").lowercased()
+        let host = bare.contains(":") ? "[\(bare)]" : bare  // an IPv6 literal keeps its brackets
         let defaultPort = url.scheme == "https" ? 443 : 80
         let authority = url.port.map { $0 == defaultPort ? host : "\(host):\($0)" } ?? host
         let agentField = "\"\(agent)\""

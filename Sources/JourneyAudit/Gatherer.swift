@@ -114,11 +114,14 @@ public struct Gatherer: Sendable {
     /// the report as evidence with the reason.
     static func keepUsable(_ g: inout Gathered, fetcher: AuditFetcher) {
         guard g.reachability.readable, let robotsArtifact = g.artifacts["robots"] else { return }
-        let robotsDown = robotsArtifact.status >= 500
+        // RFC 9309 §2.3.1.4: a server error or an unreachable robots.txt is a full disallow.
+        let robotsDown = robotsArtifact.status >= 500 || (robotsArtifact.status == 0 && robotsArtifact.error != nil)
         let robots = robotsArtifact.ok && !robotsArtifact.isHTML ? RobotsTxt(robotsArtifact.body) : RobotsTxt("")
         func why(_ url: String) -> String? {
             guard let parsed = URL(string: url, relativeTo: fetcher.site)?.absoluteURL else { return nil }
-            if let reason = fetcher.refusal(parsed) { return "refused: \(reason)" }
+            // Only what was already decided about a host (or an address literal): judging a
+            // document's links never makes the audit resolve new names.
+            if let reason = fetcher.knownRefusal(parsed) { return "refused: \(reason)" }
             guard fetcher.isSiteHost(parsed.host ?? "") else { return nil }
             if robotsDown { return "robots.txt answered HTTP \(robotsArtifact.status): a full disallow (RFC 9309 §2.3.1.4)" }
             var path = parsed.path.isEmpty ? "/" : parsed.path
@@ -163,7 +166,7 @@ public struct Gatherer: Sendable {
             }
         }
         // Documents whose every endpoint is refused lead nowhere.
-        func leadsNowhere(_ urls: [String]) -> Bool { !urls.isEmpty && urls.allSatisfy { why($0) != nil } }
+        func leadsNowhere(_ urls: [String]) -> Bool { !urls.isEmpty && urls.prefix(100).allSatisfy { why($0) != nil } }
         if let spec = g.artifacts["openapi"]?.json {
             let servers = (spec["servers"]?.arrayValue ?? []).compactMap { $0["url"]?.stringValue }.filter { $0.hasPrefix("http") }
             if leadsNowhere(servers), let a = g.artifacts["openapi"] {
@@ -211,8 +214,8 @@ public struct Gatherer: Sendable {
             let home = fetcher.get(base + "/", accept: "text/html,application/xhtml+xml,*/*;q=0.8", as: client)
             seen.append(.init(client: client, outcome: Reachability.outcome(home), artifact: home))
         }
-        if let signer, let url = URL(string: base + "/") {
-            let home = fetcher.get(base + "/", accept: "text/html,application/xhtml+xml,*/*;q=0.8", as: .signedAgent, headers: signer.headers(for: url))
+        if let signer {
+            let home = fetcher.get(base + "/", accept: "text/html,application/xhtml+xml,*/*;q=0.8", as: .signedAgent, signer: signer)
             seen.append(.init(client: .signedAgent, outcome: Reachability.outcome(home), artifact: home))
         }
         g.reachability = Self.reachability(seen)
@@ -433,24 +436,28 @@ enum LinkHeader {
 /// Anchors and form actions of an HTML page, resolved against the page's URL.
 enum HTMLLinks {
     static func anchors(_ html: String, base: String) -> [(href: String, text: String)] {
-        matches(#"<a\b[^>]*?href\s*=\s*["']([^"'#]+)["'][^>]*>([\s\S]{0,200}?)</a>"#, in: html).compactMap { groups in
-            guard let url = URL(string: groups[0].trimmingCharacters(in: .whitespaces), relativeTo: URL(string: base))?.absoluteString else { return nil }
-            let text = groups[1].replacingOccurrences(of: "<[^>]+>", with: " ", options: .regularExpression)
-                .split { $0.isWhitespace }.joined(separator: " ")
-            return (url, text)
+        HTMLScan.tags(html, named: ["a"], innerOf: ["a"], maxInner: 2_000).compactMap { tag in
+            guard let href = tag.attributes["href"]?.trimmingCharacters(in: .whitespaces), !href.isEmpty, !href.hasPrefix("#"),
+                let url = URL(string: href, relativeTo: URL(string: base))?.absoluteString
+            else { return nil }
+            let text = HTMLScan.visibleText(tag.inner ?? "").split { $0.isWhitespace }.joined(separator: " ")
+            return (url, String(text.prefix(200)))
         }
     }
 
     static func formActions(_ html: String, base: String) -> [String] {
-        matches(#"<form\b[^>]*?action\s*=\s*["']([^"'#]+)["']"#, in: html).compactMap {
-            URL(string: $0[0], relativeTo: URL(string: base))?.absoluteString
+        HTMLScan.tags(html, named: ["form"]).compactMap { tag in
+            tag.attributes["action"].flatMap { URL(string: $0, relativeTo: URL(string: base))?.absoluteString }
         }
     }
 
+    /// Regular-expression matches in at most 512 KB of text (patterns used here are linear: no
+    /// nested quantifiers), at most 2,000 of them.
     static func matches(_ pattern: String, in text: String) -> [[String]] {
         guard let regex = try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive]) else { return [] }
-        let ns = text as NSString
-        return regex.matches(in: text, range: NSRange(location: 0, length: min(ns.length, 2_000_000))).prefix(2_000).map { m in
+        let capped = text.utf8.count > HTMLScan.limit ? String(decoding: Array(text.utf8.prefix(HTMLScan.limit)), as: UTF8.self) : text
+        let ns = capped as NSString
+        return regex.matches(in: capped, range: NSRange(location: 0, length: ns.length)).prefix(2_000).map { m in
             (1..<m.numberOfRanges).map { m.range(at: $0).location == NSNotFound ? "" : ns.substring(with: m.range(at: $0)) }
         }
     }

@@ -75,8 +75,11 @@ struct RobotsTxt {
     /// Whether `agent` may fetch `path`, and the rule that decided (nil: no rule matched).
     func verdict(for agent: String, path: String) -> (allowed: Bool, rule: Rule?) {
         guard let (group, _) = group(for: agent) else { return (true, nil) }
+        // Bounded: at most 2,048 bytes of path and rules of at most 512 (a hostile file or sitemap
+        // cannot make matching expensive).
+        let path = String(decoding: Array(path.utf8.prefix(2_048)), as: UTF8.self)
         var best: Rule?
-        for rule in group.rules where RobotsPattern.matches(rule.pattern, path) {
+        for rule in group.rules.prefix(1_000) where rule.pattern.utf8.count <= 512 && RobotsPattern.matches(rule.pattern, path) {
             guard let current = best else { best = rule; continue }
             if rule.pattern.utf8.count > current.pattern.utf8.count || (rule.pattern.utf8.count == current.pattern.utf8.count && rule.allow) {
                 best = rule

@@ -203,6 +203,37 @@ struct JourneyAuditTests {
     }
 }
 
+@Suite("The journey auditor's HTML scanner")
+struct HTMLScanTests {
+    @Test("anchors, forms, links and JSON-LD are read in one pass, attributes in any quoting")
+    func tags() {
+        let html = """
+            <html><head><link rel="Canonical" href="/p/1"><link rel=alternate type='text/markdown' href=/index.md>
+            <script type="application/ld+json">{"@type":"Product","name":"a</b>"}</script></head>
+            <body><a class=x href="/cart?a=1&amp;b=2">Your <b>cart</b></a><a href="#top">top</a>
+            <form method=post action='/checkout'><input name=q></form><!-- <a href="/hidden">x</a> -->
+            <script>var s = "<a href='/in-script'>";</script></body></html>
+            """
+        let anchors = HTMLLinks.anchors(html, base: "https://shop.example/p/")
+        #expect(anchors.first?.href == "https://shop.example/cart?a=1&b=2")
+        #expect(anchors.first?.text == "Your cart")
+        #expect(!anchors.contains { $0.href.hasSuffix("#top") })
+        #expect(HTMLLinks.formActions(html, base: "https://shop.example/") == ["https://shop.example/checkout"])
+        #expect(JSONLD.objects(in: html).first?["name"] == "a</b>")
+        #expect(HTMLScan.tags(html, named: ["link"]).map { $0.attributes["type"] ?? "" } == ["", "text/markdown"])
+        let text = HTMLScan.visibleText(html)
+        #expect(text.contains("Your") && !text.contains("var s"))
+    }
+
+    @Test("a hostile page does not make the scan backtrack: 2 MB of unclosed tags are read once")
+    func hostile() {
+        let page = String(repeating: "<a href='x' ", count: 180_000) + String(repeating: "<script type=\"application/ld+json\">", count: 20_000)
+        #expect(HTMLLinks.anchors(page, base: "https://x/").isEmpty)
+        #expect(JSONLD.objects(in: page).isEmpty)
+        #expect(HTMLScan.visibleText(page).count <= HTMLScan.limit)
+    }
+}
+
 @Suite("The journey auditor's fetcher")
 struct AuditFetcherTests {
     @Test("the MCP handshake's POSTs go only to the audited site's own domain")
@@ -210,12 +241,15 @@ struct AuditFetcherTests {
         let fetcher = AuditFetcher(site: URL(string: "https://www.shop.example/")!, limits: .init())
         #expect(fetcher.sameSite("www.shop.example"))
         #expect(fetcher.sameSite("mcp.shop.example"))
-        #expect(fetcher.sameSite("shop.example"))
+        #expect(fetcher.sameSite("shop.example") && fetcher.sameSite("SHOP.example."))
         #expect(!fetcher.sameSite("shop.example.evil.test"))
         #expect(!fetcher.sameSite("victim.example"))
         let answer = fetcher.mcp("https://victim.example/api/delete-everything", headers: [:], body: "{}")
         #expect(answer.status == 0 && answer.error?.contains("own domain") == true)
         #expect(fetcher.requests.isEmpty)
+        // A shared suffix is not one site: another tenant of myshopify.com is someone else.
+        let tenant = AuditFetcher(site: URL(string: "https://cedar.myshopify.com/")!, limits: .init())
+        #expect(tenant.sameSite("mcp.cedar.myshopify.com") && !tenant.sameSite("pine.myshopify.com") && !tenant.sameSite("myshopify.com"))
         let local = AuditFetcher(site: URL(string: "http://127.0.0.1:8080/")!, limits: .init())
         #expect(local.sameSite("127.0.0.1") && !local.sameSite("127.0.0.2"))
     }

@@ -15,7 +15,12 @@ extension Gateway {
         var headers = HTTPHeaders([
             ("Content-Type", KeyDirectories.mediaType), ("Cache-Control", "public, max-age=3600"), ("Access-Control-Allow-Origin", "*"),
         ])
-        let authority = (request.headers["Host"] ?? URL(string: configuration.publicURL)?.host ?? "").lowercased()
+        // RFC 9421 §2.2.3: the authority as the client named it, lowercased, without the scheme's
+        // default port; the public URL's when the request names none.
+        let publicURL = URL(string: configuration.publicURL)
+        let https = publicURL?.scheme == "https"
+        var authority = (request.headers["Host"] ?? publicURL.map { u in (u.host ?? "") + (u.port.map { ":\($0)" } ?? "") } ?? "").lowercased()
+        if authority.hasSuffix(https ? ":443" : ":80") { authority = String(authority.dropLast(https ? 4 : 3)) }
         let created = unixNow()
         let parameters = "(\"@authority\";req);created=\(created);expires=\(created + 3600);keyid=\"\(signingKey.keyID)\";alg=\"ed25519\";tag=\"http-message-signatures-directory\""
         let base = "\"@authority\";req: \(authority)\n\"@signature-params\": \(parameters)"
