@@ -908,7 +908,9 @@
       const change = previous ? a.score - previous.score : null;
       tbody.append(el("tr", { dataset: { score: String(a.score) } },
         el("td", {}, timeEl(a.audited_at)),
-        el("th", { scope: "row", text: a.target }),
+        el("th", { scope: "row" }, a.target,
+          // What decides the audit, when something does: a block, an unreachable site, the stage agents stop at.
+          a.headline ? el("div", { class: `muted small headline${a.reachability && a.reachability !== "reachable" ? " bad" : ""}`, text: a.headline }) : null),
         numCell(count(Math.round(a.score)), a.score),
         numCell(change == null ? "—" : `${change >= 0 ? "+" : ""}${change.toFixed(1)}`, change ?? 0),
         el("td", {}, el("span", { class: `tag ${a.score >= 85 ? "ok" : a.score >= 40 ? "warn" : "bad"}`, text: a.level })),

@@ -614,6 +614,9 @@ def test_the_audit_panel_lists_fixes_costliest_first(dashboard, shop, tmp_path):
     folded = row.find_element(By.CSS_SELECTOR, "td.fixes details")
     assert folded.find_element(By.TAG_NAME, "summary").text == f"{len(failing) - 3} more"
     assert len(folded.find_elements(By.TAG_NAME, "li")) == len(failing) - 3
+    # What decides the audit is shown under the site: here, the stage where agents stop.
+    assert summary["headline"] and summary["headline"] == report["headline"], summary
+    assert row.find_element(By.CSS_SELECTOR, "th .headline").text == summary["headline"]
 
 
 def test_the_overview_fills_its_panel_at_laptop_width(dashboard):

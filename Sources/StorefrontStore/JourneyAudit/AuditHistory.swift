@@ -23,6 +23,7 @@ public enum AuditHistory {
                 return [
                     "id": .int(row[0].int ?? 0), "target": .string(row[1].string ?? ""), "audited_at": .string(row[2].string ?? ""),
                     "score": .double(row[3].double ?? 0), "level": .string(row[4].string ?? ""),
+                    "headline": report["headline"] ?? .null, "reachability": report["reachability"]?["status"] ?? .null,
                     "stages": .array((report["categories"]?.arrayValue ?? []).map { ["stage": $0["stage"] ?? .null, "score": $0["score"] ?? .null] }),
                     "failing": .array(failing(report).map {
                         ["id": $0.finding["id"] ?? .null, "title": $0.finding["title"] ?? .null,
