@@ -111,3 +111,22 @@ def test_agents_that_left_a_stage_are_joined_with_the_audits_findings_there(shop
     r = requests.get(shop.url("/admin/api/analytics/gaps?format=csv"), headers=shop.admin_auth, timeout=10)
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
     assert "trust_checking" in r.text and "agents_left" in r.text.splitlines()[0]
+
+
+def test_self_audits_run_one_at_a_time_off_the_server_threads(shop):
+    """`POST /admin/api/audits` waits suspended while the audit fetches the gateway; a second one
+    meanwhile is refused with 409 `audit_running`, and the gateway keeps answering."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        audits = [pool.submit(shop.admin, "POST", "/audits") for _ in range(3)]
+        # while they run, the gateway answers others (the audit holds no server thread)
+        assert requests.get(shop.url("/status"), timeout=10).status_code == 200
+        answers = [f.result() for f in audits]
+    assert {r.status_code for r in answers} <= {201, 409}, [(r.status_code, r.text[:200]) for r in answers]
+    assert any(r.status_code == 201 for r in answers)
+    for r in answers:
+        if r.status_code == 409:
+            assert r.json()["error"]["code"] == "audit_running", r.text
+    assert shop.admin("POST", "/audits").status_code == 201  # and the next one runs
+

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HTTPServer
 import JSON
 import JourneyAudit
@@ -100,17 +101,31 @@ extension Gateway {
             }
         })
         // The journey auditor's self-check: this gateway, audited over HTTP as an agent sees it.
+        // The audit fetches this gateway over HTTP for up to its time limit: it runs off the server's
+        // threads (the connection waits suspended), one at a time.
         router.post(prefix + "/audits", adminOnly { [unowned self] _ in
-            adminResult(
-                {
-                    // The audit's requests carry the self-audit token: they are the merchant's, not
-                    // agent traffic (its probes as ChatGPT-User and a browser must not be counted).
-                    var gatherer = Gatherer(base: configuration.publicURL)
-                    gatherer.limits.siteHeaders = [Self.selfAuditHeader: selfAuditToken]
-                    let report = JourneyAudit(target: configuration.publicURL, gathered: gatherer.gather(), rubric: try .bundled()).run()
-                    let id = try AuditHistory.save(report, in: database)
-                    return ["id": .int(id), "report": report]
-                }, status: 201)
+            guard selfAuditRunning.withLock({ running in
+                if running { return false }
+                running = true
+                return true
+            }) else {
+                return Response.error(status: 409, type: "invalid_request_error", code: "audit_running", message: "An audit of this store is running; wait for it to finish.")
+            }
+            return .later { complete in
+                DispatchQueue.global().async {
+                    defer { selfAuditRunning.withLock { $0 = false } }
+                    complete(self.adminResult(
+                        {
+                            // The audit's requests carry the self-audit token: they are the merchant's, not
+                            // agent traffic (its probes as ChatGPT-User and a browser must not be counted).
+                            var gatherer = Gatherer(base: self.configuration.publicURL)
+                            gatherer.limits.siteHeaders = [Self.selfAuditHeader: self.selfAuditToken]
+                            let report = JourneyAudit(target: self.configuration.publicURL, gathered: gatherer.gather(), rubric: try .bundled()).run()
+                            let id = try AuditHistory.save(report, in: self.database)
+                            return ["id": .int(id), "report": report]
+                        }, status: 201))
+                }
+            }
         })
         router.get(prefix + "/trail", adminOnly { [unowned self] request in
             adminResult {
@@ -134,3 +149,6 @@ extension Gateway {
         })
     }
 }
+
+/// Whether this process's gateway is auditing itself (one audit at a time).
+private let selfAuditRunning = Mutex(false)
