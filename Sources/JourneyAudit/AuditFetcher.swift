@@ -181,18 +181,7 @@ public final class AuditFetcher: @unchecked Sendable {
     private func resolvedInternal(_ host: String) -> Bool? {
         let addresses = resolve(host)
         guard !addresses.isEmpty else { return nil }
-        return addresses.contains { address in
-            var v4 = in_addr()
-            var v6 = in6_addr()
-            if inet_pton(AF_INET, address, &v4) == 1 { return NetworkAddress.isInternal(ipv4: withUnsafeBytes(of: v4) { Array($0) }) }
-            if inet_pton(AF_INET6, address.split(separator: "%").first.map(String.init) ?? address, &v6) == 1 {
-                var storage = sockaddr_in6()
-                storage.sin6_family = sa_family_t(AF_INET6)
-                storage.sin6_addr = v6
-                return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { NetworkAddress.isInternal($0) } }
-            }
-            return true
-        }
+        return addresses.contains(where: NetworkAddress.isInternal(numeric:))
     }
 
     /// What was already decided about `url`'s host (nil: allowed, or never looked at). Judging a
@@ -268,10 +257,7 @@ public final class AuditFetcher: @unchecked Sendable {
             let base = siteHost.hasPrefix("www.") ? String(siteHost.dropFirst(4)) : siteHost
             if host == base || host.hasSuffix("." + base) { return true }
         }
-        let internalSite = siteAddresses.contains { address in
-            var v4 = in_addr()
-            return inet_pton(AF_INET, address, &v4) == 1 ? NetworkAddress.isInternal(ipv4: withUnsafeBytes(of: v4) { Array($0) }) : address == "::1"
-        }
+        let internalSite = siteAddresses.contains(where: NetworkAddress.isInternal(numeric:))
         return internalSite && isSiteHost(host)
     }
 

@@ -74,13 +74,15 @@ public struct Gathered: Sendable {
     public var unusable: [String: String] = [:]
 }
 
+/// What one MCP endpoint answered (see `MCPProbe`).
 public struct MCPOutcome: Sendable {
     public var endpoint: String
-    public var revisions: [String]
-    public var stateful: Bool
-    public var streamed: Bool
-    public var tools: [JSON]
-    public var evidence: [JSON]
+    /// Revisions whose handshake got a JSON-RPC result.
+    public var revisions: [String] = []
+    public var stateful = false
+    public var streamed = false
+    public var tools: [JSON] = []
+    public var evidence: [JSON] = []
     public var problem: String?
     public var answered: Bool { !revisions.isEmpty }
 }
@@ -291,10 +293,7 @@ public struct Gatherer: Sendable {
         endpoints.append(base + "/mcp")
         let probe = MCPProbe(fetcher: fetcher)
         for endpoint in Self.unique(endpoints.map { URL(string: $0, relativeTo: URL(string: base + "/"))?.absoluteString ?? $0 }).prefix(2) {
-            let o = probe.probe(endpoint)
-            g.mcp.append(
-                MCPOutcome(endpoint: o.endpoint, revisions: o.revisions, stateful: o.stateful, streamed: o.streamed, tools: o.tools, evidence: o.evidence,
-                    problem: o.problem))
+            g.mcp.append(probe.probe(endpoint))
         }
 
         // Pages: pricing, products (evenly spread over the sorted sitemap, so its order does not

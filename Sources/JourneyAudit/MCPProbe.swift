@@ -7,19 +7,6 @@ import JSON
 /// `MCP-Protocol-Version`/`Mcp-Method` headers). Answers are read as JSON or as an SSE stream
 /// (LF or CRLF lines). Only a JSON-RPC answer counts: an HTML page at the endpoint is not MCP.
 struct MCPProbe {
-    struct Outcome {
-        var endpoint: String
-        /// Revisions whose handshake got a JSON-RPC result.
-        var revisions: [String] = []
-        var stateful = false
-        var streamed = false
-        var tools: [JSON] = []
-        var serverName: String?
-        var evidence: [JSON] = []
-        var problem: String?
-        var answered: Bool { !revisions.isEmpty }
-    }
-
     let fetcher: AuditFetcher
 
     /// The JSON-RPC messages of an answer: the JSON body, or each SSE event's data.
@@ -51,8 +38,8 @@ struct MCPProbe {
         return messages(artifact).first { $0["id"]?.intValue == Int64(id) && $0["result"] != nil }?["result"]
     }
 
-    func probe(_ endpoint: String) -> Outcome {
-        var outcome = Outcome(endpoint: endpoint)
+    func probe(_ endpoint: String) -> MCPOutcome {
+        var outcome = MCPOutcome(endpoint: endpoint)
         let json = "application/json"
         // 2025-11-25.
         let initialize = fetcher.mcp(
@@ -62,7 +49,6 @@ struct MCPProbe {
         if let result = Self.result(initialize, id: 1) {
             let version = result["protocolVersion"]?.stringValue ?? "2025-11-25"
             outcome.revisions.append(version)
-            outcome.serverName = result["serverInfo"]?["name"]?.stringValue
             outcome.streamed = initialize.contentType.contains("event-stream")
             var headers = ["Content-Type": json, "MCP-Protocol-Version": version]
             if let session = initialize.headers["mcp-session-id"] {

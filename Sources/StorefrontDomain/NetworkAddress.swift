@@ -69,6 +69,18 @@ public enum NetworkAddress {
         return false
     }
 
+    /// Whether a numeric address ("10.0.0.1", "fe80::1%eth0") is inside a network; anything that
+    /// is not an address counts as inside.
+    public static func isInternal(numeric address: String) -> Bool {
+        var v4 = in_addr()
+        if inet_pton(AF_INET, address, &v4) == 1 { return isInternal(ipv4: withUnsafeBytes(of: v4) { Array($0) }) }
+        var storage = sockaddr_in6()
+        let bare = address.split(separator: "%").first.map(String.init) ?? address
+        guard inet_pton(AF_INET6, bare, &storage.sin6_addr) == 1 else { return true }
+        storage.sin6_family = sa_family_t(AF_INET6)
+        return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { isInternal($0) } }
+    }
+
     /// The numeric addresses `host` resolves to ("127.0.0.1", "::1"); empty when it does not resolve.
     public static func addresses(host: String, port: Int) -> Set<String> {
         var hints = addrinfo()
