@@ -73,7 +73,10 @@ let package = Package(
         // PostgreSQL) and builds the store's services on it; `serve` and every admin command use it.
         .target(
             name: "StorefrontApp",
-            dependencies: ["StorefrontActions", "StorefrontStore", "StorefrontDomain", "JSON", "Store", "StorePostgres"],
+            dependencies: [
+                "StorefrontActions", "StorefrontStore", "StorefrontDomain", "JSON", "Store", "StorePostgres",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         // MCP (JSON-RPC, Streamable HTTP in both revisions, sessions, resources, prompts): sees the

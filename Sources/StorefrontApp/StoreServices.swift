@@ -18,6 +18,8 @@ public final class StoreServices: @unchecked Sendable {
     /// OAuth's clients, grants, codes and tokens, and the principal's page sessions.
     package let oauth: OAuthStore
     public let commerce: Commerce
+    /// The catalog as the store holds it (what every action and document reads).
+    package let catalog: StoredCatalog
 
     /// What the services need to know beyond the manifests and the store.
     public struct Settings: Sendable {
@@ -32,11 +34,20 @@ public final class StoreServices: @unchecked Sendable {
         public var publicURL: String?
         /// Payment handlers taken beside the wallet (a processor's), by their ids.
         public var paymentHandlers: [any PaymentHandler] = []
+        /// Import manifests/catalog.json into the store when it changed (`serve` does; admin
+        /// commands that sell nothing do not).
+        public var importsCatalog = false
 
         public init() {}
     }
 
-    public init(manifests: StoreManifests, database: Database, settings: Settings) throws {
+    public init(manifests declared: StoreManifests, database: Database, settings: Settings) throws {
+        if settings.importsCatalog { try CatalogSync.importManifestIfChanged(declared, database: database) }
+        // Everything reads the catalog the store holds, followed live.
+        var manifests = declared
+        let catalog = StoredCatalog(database: database)
+        manifests.liveCatalog = catalog
+        self.catalog = catalog
         self.manifests = manifests
         self.database = database
         signingKey = try SigningKeyFile.loadOrCreate(
@@ -50,7 +61,11 @@ public final class StoreServices: @unchecked Sendable {
         commerce.events = AgentEvents(webhookURLs: settings.webhookURLs, publicURL: settings.publicURL)
         for handler in settings.paymentHandlers { commerce.paymentHandlers.register(handler) }
         self.commerce = commerce
-        try commerce.seedInventory()
+    }
+
+    /// Products with stock left now.
+    package func inStockCount() throws -> Int64 {
+        try database.read { try CatalogRows.inStockCount(db: $0) }
     }
 
     /// Registers an agent from a registration body (`principal`, `display_name`, `operator`,

@@ -50,10 +50,21 @@ public struct Product: Sendable {
     }
 }
 
-public struct Category: Sendable {
+public struct Category: Sendable, Equatable {
     public var id: String
     public var name: String
     public var description: String
+
+    public init(id: String, name: String, description: String = "") {
+        self.id = id
+        self.name = name
+        self.description = description
+    }
+
+    public init?(json: JSON) {
+        guard let id = json["id"]?.stringValue else { return nil }
+        self.init(id: id, name: json["name"]?.stringValue ?? id, description: json["description"]?.stringValue ?? "")
+    }
 }
 
 /// The catalog: categories and products, in the merchant's order.
@@ -63,11 +74,7 @@ public struct Catalog: Sendable {
     private var byID: [String: Int]
 
     public init(json: JSON) throws {
-        categories = (json["categories"]?.arrayValue ?? []).compactMap { c in
-            guard let id = c["id"]?.stringValue else { return nil }
-            return Category(
-                id: id, name: c["name"]?.stringValue ?? id, description: c["description"]?.stringValue ?? "")
-        }
+        categories = (json["categories"]?.arrayValue ?? []).compactMap(Category.init(json:))
         products = try (json["products"]?.arrayValue ?? []).map(Product.init(json:))
         byID = Dictionary(products.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
     }

@@ -5,11 +5,14 @@ import JSON
 /// plans with trials, usage with graduated or volume tiers. All integer minor units.
 public struct Quote {
     public let manifests: StoreManifests
+    /// Where products are read (the store's live catalog when serving).
+    public let catalog: any CatalogReader
     /// Live stock for availability (the catalog's numbers when nil).
-    public var stock: StockLevels? = nil
+    public var stock: (@Sendable ([String]) -> StockLevels)? = nil
 
-    public init(manifests: StoreManifests, stock: StockLevels? = nil) {
+    public init(manifests: StoreManifests, catalog: (any CatalogReader)? = nil, stock: (@Sendable ([String]) -> StockLevels)? = nil) {
         self.manifests = manifests
+        self.catalog = catalog ?? manifests.liveCatalog
         self.stock = stock
     }
 
@@ -21,7 +24,8 @@ public struct Quote {
     public func money(_ amount: Int64) -> JSON { Money(amount: amount, currency: currency).json }
 
     public func price(_ arguments: JSON) throws -> Result {
-        let catalog = manifests.catalog
+        let items = arguments["items"]?.arrayValue ?? []
+        let levels = stock?(items.compactMap { $0["product_id"]?.stringValue })
         let discounts = (manifests.pricing["volume_discounts"]?.arrayValue ?? []).map(VolumeDiscount.init(json:))
 
         struct Line {
@@ -32,9 +36,9 @@ public struct Quote {
             var available: Int64 { variant?.inventory ?? product.inventory }
         }
         var lines: [Line] = []
-        for (i, item) in (arguments["items"]?.arrayValue ?? []).enumerated() {
+        for (i, item) in items.enumerated() {
             let productID = item["product_id"]?.stringValue ?? ""
-            guard let product = catalog.product(productID).map({ stock?.applied(to: $0) ?? $0 }) else {
+            guard let product = catalog.product(productID).map({ levels?.applied(to: $0) ?? $0 }) else {
                 throw ActionError.notFound("No product \(productID).", param: "/items/\(i)/product_id")
             }
             if let model = product.source["pricing_model"]?.stringValue, model != "one_time" {

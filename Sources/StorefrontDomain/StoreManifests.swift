@@ -8,7 +8,11 @@ public struct StoreManifests: Sendable {
     public var directory: URL
     public var store: JSON
     public var catalogDocument: JSON
+    /// The catalog as declared in catalog.json (what a first start imports into the store).
     public var catalog: Catalog
+    /// The catalog as served: the store's, once the gateway has opened it (changes while
+    /// serving); the declared one until then.
+    public var liveCatalog: any CatalogReader
     public var pricing: JSON
     public var policies: JSON
 
@@ -28,6 +32,7 @@ public struct StoreManifests: Sendable {
         self.store = store
         self.catalogDocument = catalogDocument
         self.catalog = catalog
+        liveCatalog = catalog
         self.pricing = pricing
         self.policies = policies
     }

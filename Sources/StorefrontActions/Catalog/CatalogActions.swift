@@ -8,10 +8,11 @@ package struct CatalogActions: Sendable {
     let manifests: StoreManifests
     let index: CatalogIndex
     let views: CatalogViews
-    let pricing: JSON
+    /// The pricing document as published now (it follows the catalog).
+    let pricing: @Sendable () -> JSON
     let baseURL: String
 
-    package init(manifests: StoreManifests, index: CatalogIndex, views: CatalogViews, pricing: JSON, baseURL: String) {
+    package init(manifests: StoreManifests, index: CatalogIndex, views: CatalogViews, pricing: @escaping @Sendable () -> JSON, baseURL: String) {
         self.manifests = manifests
         self.index = index
         self.views = views
@@ -19,7 +20,7 @@ package struct CatalogActions: Sendable {
         self.baseURL = baseURL
     }
 
-    var catalog: Catalog { manifests.catalog }
+    var catalog: any CatalogReader { manifests.liveCatalog }
 
     /// Every one reads only the manifests, the catalog index and ratings: cacheable — but a
     /// quote, which says when it was made (`quoted_at`): a cached one would name another time.
@@ -67,9 +68,13 @@ package struct CatalogActions: Sendable {
     /// The answer is written from each product's summary serialized once (the hottest action).
     func search(_ arguments: JSON, _ context: ActionContext) throws -> EncodedJSON {
         let (page, next) = try searchPage(arguments)
-        let products = page.productIDs.compactMap { catalog.product($0) }
+        let products = catalog.products(page.productIDs)
         return views.searchTemplate.encoded(
-            adding: ["total": .int(Int64(page.total)), "next_cursor": next.map(JSON.string) ?? .null],
+            adding: [
+                "total": .int(Int64(page.total)), "total_is_estimate": .bool(page.totalIsEstimate),
+                "facets": ["category": .array(page.categoryCounts.map { ["id": .string($0.id), "count": .int(Int64($0.count))] })],
+                "next_cursor": next.map(JSON.string) ?? .null,
+            ],
             encoded: ["products": .array(views.encodedSummaries(products))])
     }
 
@@ -93,25 +98,19 @@ package struct CatalogActions: Sendable {
         query.inStock = arguments["in_stock"]?.boolValue
         query.limit = Int(arguments["limit"]?.intValue ?? 20)
         if let cursor = arguments["cursor"]?.stringValue {
-            guard let offset = CatalogCursor.decode(cursor, fingerprint: query.fingerprint) else {
+            guard let after = CatalogCursor.decode(cursor, fingerprint: query.fingerprint) else {
                 throw ActionError.invalid(
                     "invalid_cursor", "cursor is not one this store issued for this search; start again without it.",
                     param: "/cursor")
             }
-            query.offset = offset
+            query.after = after
         }
         let page = try index.search(query)
-        return (page, page.nextOffset.map { CatalogCursor.encode(offset: $0, fingerprint: query.fingerprint) })
+        return (page, page.next.map { CatalogCursor.encode($0, fingerprint: query.fingerprint) })
     }
 
     /// A product by its id or by one of its variants' ids.
-    func find(_ id: String) -> (Product, variant: String?)? {
-        if let product = catalog.product(id) { return (product, nil) }
-        for product in catalog.products where product.variants.contains(where: { $0.id == id }) {
-            return (product, id)
-        }
-        return nil
-    }
+    func find(_ id: String) -> (Product, variant: String?)? { catalog.find(id) }
 
     func lookup(_ arguments: JSON, _ context: ActionContext) throws -> JSON {
         var products: [JSON] = [], seen: Set<String> = [], missing: [JSON] = []
@@ -140,13 +139,17 @@ package struct CatalogActions: Sendable {
     }
 
     func pricingAction(_ arguments: JSON, _ context: ActionContext) throws -> JSON {
+        let pricing = self.pricing()
         guard let productID = arguments["product_id"]?.stringValue else { return pricing }
         guard let product = catalog.product(productID) else {
             throw ActionError.notFound("No product \(productID).", param: "/product_id")
         }
         guard case .object(var filtered) = pricing else { return pricing }
         let forProduct = { (entry: JSON) in entry["product_id"]?.stringValue == productID }
-        filtered["one_time"] = .array((pricing["one_time"]?.arrayValue ?? []).filter(forProduct))
+        // The product's price as the catalog has it now (the published document lists only the
+        // first products of a large catalog).
+        filtered["one_time"] = .array([PricingEntries.oneTime(views.live(product))])
+        filtered.removeValue(forKey: "one_time_complete")
         filtered["plans"] = .array((pricing["plans"]?.arrayValue ?? []).filter(forProduct))
         filtered["usage"] = .array((pricing["usage"]?.arrayValue ?? []).filter(forProduct))
         filtered["volume_discounts"] = .array(
@@ -197,6 +200,6 @@ package struct CatalogActions: Sendable {
     }
 
     func quote(_ arguments: JSON, _ context: ActionContext) throws -> JSON {
-        try Quote(manifests: manifests, stock: views.stock()).price(arguments).json
+        try Quote(manifests: manifests, catalog: catalog, stock: views.stock).price(arguments).json
     }
 }

@@ -26,21 +26,6 @@ public struct Commerce: Sendable {
     var refundWindowDays: Int64 { manifests.policies["refunds"]?["window_days"]?.intValue ?? 30 }
     var currency: String { manifests.currency }
 
-    /// Seeds stock from the catalog for SKUs the store does not know yet; after that the store
-    /// is the record of what is left.
-    public func seedInventory() throws {
-        try database.writing { db in
-            for product in manifests.catalog.products {
-                if product.variants.isEmpty {
-                    try InventoryStore.seed(sku: product.id, productID: product.id, available: product.inventory, db: db)
-                }
-                for variant in product.variants {
-                    try InventoryStore.seed(sku: variant.id, productID: product.id, available: variant.inventory, db: db)
-                }
-            }
-        }
-    }
-
     // MARK: Stock
 
     static func sku(_ line: JSON) -> String {

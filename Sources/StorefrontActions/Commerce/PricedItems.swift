@@ -32,7 +32,7 @@ struct PricedItems {
         var subtotal: Int64 = 0, discount: Int64 = 0
         var physical = false
         for line in quote["line_items"]?.arrayValue ?? [] {
-            let product = manifests.catalog.product(line["product_id"]?.stringValue ?? "")
+            let product = manifests.liveCatalog.product(line["product_id"]?.stringValue ?? "")
             if product?.isDigital == false { physical = true }
             subtotal = try MoneyMath.add(subtotal, line["subtotal"]?["amount"]?.intValue ?? 0, "The order's subtotal")
             discount = try MoneyMath.add(discount, line["discount"]?["amount"]?.intValue ?? 0, "The order's discount")

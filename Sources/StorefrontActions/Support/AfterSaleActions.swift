@@ -272,7 +272,7 @@ package struct AfterSaleActions: Sendable {
     func recommend(_ arguments: JSON, _ context: ActionContext, _ db: StoreConnection) throws -> JSON {
         let agent = try context.requireAgent()
         let productID = arguments["product_id"]?.stringValue ?? ""
-        guard manifests.catalog.product(productID) != nil else {
+        guard manifests.liveCatalog.product(productID) != nil else {
             throw ActionError.notFound("No product \(productID).", param: "/product_id")
         }
         let code: String

@@ -5,7 +5,8 @@ import StorefrontDomain
 import StorefrontMCP
 import StorefrontStore
 
-/// Every public document, built once at start from the manifests and the endpoint declarations.
+/// Every public document but those written from the catalog (``CatalogDocuments``), built once at
+/// start from the manifests and the endpoint declarations.
 struct DiscoveryDocuments: Sendable {
     let agents: Document
     let agentsHTML: Document
@@ -13,14 +14,10 @@ struct DiscoveryDocuments: Sendable {
     let ucpProfile: Document
     let acpDiscovery: Document
     let apiCatalog: Document
-    let capabilities: Document
-    let capabilitiesSignature: Document
     let jwks: Document
     let llmsTxt: Document
     let robotsTxt: Document
-    let sitemap: Document
     let openAPI: Document
-    let pricing: Document
     let policies: Document
 
     let toolIndex: Document
@@ -38,25 +35,14 @@ struct DiscoveryDocuments: Sendable {
         ucpProfile = .json(facts.ucpProfile(jwks: [signingKey.publicJWK, signingKey.es256.publicJWK]))
         acpDiscovery = .json(facts.acpDiscovery(), cacheControl: "public, max-age=3600")
         apiCatalog = .json(facts.apiCatalog(), contentType: "application/linkset+json", cacheControl: "public, max-age=3600")
-        let manifestBytes = facts.capabilityManifest(signingKey: signingKey, actions: actions).canonicalized()
-        let jws = try signingKey.detachedJWS(payload: manifestBytes, type: "storefront-capabilities+jws")
-        capabilities = Document(
-            bytes: manifestBytes, contentType: "application/json",
-            extraHeaders: [
-                ("X-Capabilities-Signature", jws),
-                ("Link", "<\(baseURL)/.well-known/jwks.json>; rel=\"jwks\", <\(baseURL)/.well-known/capabilities.json.jws>; rel=\"signature\""),
-            ])
-        capabilitiesSignature = Document(bytes: Array(jws.utf8), contentType: "application/jose")
         // The Ed25519 key (manifest, trail) and its derived ES256 key (what UCP platforms verify).
         jwks = .json(["keys": [signingKey.publicJWK, signingKey.es256.publicJWK]], contentType: "application/jwk-set+json")
         llmsTxt = .text(facts.llmsTxt(actions: actions), contentType: "text/markdown; charset=utf-8")
         robotsTxt = .text(facts.robotsTxt(), contentType: "text/plain; charset=utf-8")
-        sitemap = .text(facts.sitemap(), contentType: "application/xml; charset=utf-8")
         openAPI = .json(try OpenAPIDocument(facts: facts, actions: actions).document())
         mcpServerCard = .json(facts.mcpServerCard(), contentType: "application/mcp-server-card+json", cacheControl: "public, max-age=3600")
         mcpCatalog = .json(facts.mcpCatalog(), cacheControl: "public, max-age=3600")
         toolIndex = .json(["tools": .array(actions.entries.map { facts.actionJSON($0) })])
-        pricing = .json(facts.pricingDocument())
         policies = .json(facts.policiesDocument())
     }
 }
@@ -64,6 +50,10 @@ struct DiscoveryDocuments: Sendable {
 /// The facts every document is written from, so that no two documents disagree.
 struct StoreFacts {
     let manifests: StoreManifests
+    /// The catalog as served (documents listing products follow it).
+    var catalog: any CatalogReader { manifests.liveCatalog }
+    /// Live stock of the products asked about.
+    var stock: @Sendable ([String]) -> StockLevels = { _ in StockLevels() }
     let baseURL: String
     let version: String
     let maxBodyBytes: Int
@@ -406,7 +396,7 @@ struct StoreFacts {
     }
 
     func ucpProfile(jwks: [JSON]) -> JSON {
-        UCP(baseURL: baseURL, productOfVariant: [:], platforms: nil, checkoutTTL: 0, handlerDescriptors: paymentHandlerDescriptors).profile(jwks: jwks)
+        UCP(baseURL: baseURL, productOfVariant: { _ in nil }, platforms: nil, checkoutTTL: 0, handlerDescriptors: paymentHandlerDescriptors).profile(jwks: jwks)
     }
 
     /// The MCP server card (SEP-2127 draft): who the server is and where it listens.
@@ -478,6 +468,10 @@ struct StoreFacts {
             "gateway": ["name": "storefront", "version": .string(version)],
             "endpoints": .array(Endpoints.all.map(endpointJSON)),
             "actions": .array(actions.entries.map { actionJSON($0, schemas: false) }),
+            "catalog": [
+                "version": .int(Int64(catalog.version)), "products": .int(Int64(catalog.productCount)),
+                "categories": .array(catalog.categories.map { .string($0.id) }),
+            ],
             "documents": documentLinks,
             "stages": .array(JourneyStage.allCases.map { stage in
                 [
@@ -537,7 +531,7 @@ struct StoreFacts {
             lines.append("")
             for e in Endpoints.all where e.stage == stage && e.path != "/agents" && e.path != "/openapi.json" {
                 let link = e.path.contains("{")
-                    ? url(e.path.replacingOccurrences(of: "{id}", with: manifests.catalog.products.first?.id ?? "id"))
+                    ? url(e.path.replacingOccurrences(of: "{id}", with: catalog.page(after: nil, limit: 1).products.first?.id ?? "id"))
                     : url(e.path) + (e.exampleQuery.map { "?" + $0 } ?? "")
                 lines.append("- [\(e.method) \(e.path)](\(link)): \(e.summary)")
             }
@@ -545,14 +539,19 @@ struct StoreFacts {
         lines.append("")
         lines.append("## Categories")
         lines.append("")
-        for category in manifests.catalog.categories {
+        for category in catalog.categories {
             lines.append("- [\(category.name)](\(url("/catalog?category=\(category.id)"))): \(category.description)")
         }
         lines.append("")
         lines.append("## Optional")
         lines.append("")
-        for product in manifests.catalog.products {
+        // The first products in catalog order (a large catalog's are found by search).
+        let (listed, more) = catalog.page(after: nil, limit: Self.llmsProducts)
+        for product in listed {
             lines.append("- [\(product.name)](\(url("/products/\(product.id)"))): \(product.price.displayString)\(product.inStock ? "" : ", sold out")")
+        }
+        if more != nil {
+            lines.append("- [Every other product](\(url("/catalog"))): \(catalog.productCount - listed.count) more; search them, or read the [ACP feed](\(url("/feeds/acp/products.jsonl")))")
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -580,10 +579,14 @@ struct StoreFacts {
         return text
     }
 
+    /// How many products llms.txt and the sitemap list (a sitemap file holds at most 50,000 URLs).
+    static let llmsProducts = 200
+    static let sitemapProducts = 45_000
+
     func sitemap() -> String {
         let paths = ["/agents", "/llms.txt", "/pricing", "/policies", "/catalog", "/openapi.json",
                      "/.well-known/agent-card.json", "/.well-known/capabilities.json"]
-            + manifests.catalog.products.map { "/products/\($0.id)" }
+            + catalog.page(after: nil, limit: Self.sitemapProducts).products.map { "/products/\($0.id)" }
         let entries = paths.map { "  <url><loc>\(htmlEscape(url($0)))</loc></url>" }.joined(separator: "\n")
         return """
             <?xml version="1.0" encoding="UTF-8"?>
@@ -595,31 +598,7 @@ struct StoreFacts {
     }
 
     func pricingDocument() -> JSON {
-        let products: [JSON] = manifests.catalog.products.map { product in
-            var entry: [String: JSON] = [
-                "product_id": .string(product.id), "name": .string(product.name), "price": product.price.json,
-                "pricing_model": product.source["pricing_model"] ?? "one_time",
-                "in_stock": .bool(product.inStock),
-            ]
-            let overrides = product.variants.filter { $0.price != nil && $0.price != product.price }
-            if !overrides.isEmpty {
-                entry["variant_prices"] = .array(overrides.map { ["variant_id": .string($0.id), "price": $0.price!.json] })
-            }
-            return .object(entry)
-        }
-        return [
-            "store": .string(manifests.storeID),
-            "currency": .string(manifests.currency),
-            "amounts": "integer minor units",
-            "one_time": .array(products),
-            "plans": manifests.pricing["plans"] ?? [],
-            "usage": manifests.pricing["usage"] ?? [],
-            "volume_discounts": manifests.pricing["volume_discounts"] ?? [],
-            "free_trial": manifests.pricing["free_trial"] ?? .null,
-            "negotiable": false,
-            "contact_sales_required": false,
-            "policies": .string(url("/policies")),
-        ]
+        PricingEntries.document(manifests: manifests, catalog: catalog, stock: stock, baseURL: baseURL)
     }
 
     func policiesDocument() -> JSON {

@@ -19,6 +19,8 @@ final class PolicyState: @unchecked Sendable {
         let agents: Document
         let agentsHTML: Document
         let policyDocument: Document
+        /// The catalog version llms.txt was written from (it lists products).
+        let catalogVersion: Int
         /// What the policy answers for each family (and Web Bot Auth host) at each stage, worked
         /// out once: a request is then one lookup, however many rules there are.
         private let answers = BoundedMemo<AnswerKey, [AccessPolicy.Access]>(capacity: 4096)
@@ -38,7 +40,11 @@ final class PolicyState: @unchecked Sendable {
             return answer
         }
 
-        init(policy: AccessPolicy, robotsTxt: Document, llmsTxt: Document, agents: Document, agentsHTML: Document, policyDocument: Document) {
+        init(
+            policy: AccessPolicy, robotsTxt: Document, llmsTxt: Document, agents: Document, agentsHTML: Document, policyDocument: Document,
+            catalogVersion: Int
+        ) {
+            self.catalogVersion = catalogVersion
             self.policy = policy
             self.robotsTxt = robotsTxt
             self.llmsTxt = llmsTxt
@@ -308,6 +314,7 @@ extension Gateway {
 
     /// The documents the policy changes, written from `policy`.
     func policyDocuments(_ policy: AccessPolicy) -> PolicyState.Current {
+        let catalogVersion = catalog.version
         var facts = storeFacts
         facts.accessPolicy = policy
         facts.policyURL = configuration.publicURL + Self.policyPath
@@ -319,7 +326,18 @@ extension Gateway {
             llmsTxt: .text(facts.llmsTxt(actions: actions), contentType: "text/markdown; charset=utf-8"),
             agents: .json(agentsJSON),
             agentsHTML: Document(bytes: Array(facts.agentsHTML(agentsJSON).utf8), contentType: "text/html; charset=utf-8"),
-            policyDocument: .json(policyJSON(policy), cacheControl: "public, max-age=60"))
+            policyDocument: .json(policyJSON(policy), cacheControl: "public, max-age=60"),
+            catalogVersion: catalogVersion)
+    }
+
+    /// The policy's documents, written again first when the catalog changed since (llms.txt
+    /// lists products).
+    var policyDocumentsNow: PolicyState.Current {
+        let current = policyState.current
+        guard current.catalogVersion != catalog.version else { return current }
+        let fresh = policyDocuments(current.policy)
+        policyState.current = fresh
+        return fresh
     }
 
     /// The published policy: the rules, the price, and every known family's access per stage.

@@ -73,7 +73,7 @@ extension Gateway {
 
     func catalogProduct(_ request: Request) -> Response {
         let id = request.pathParameters["id"] ?? ""
-        guard let product = manifests.catalog.product(id) else {
+        guard let product = catalog.product(id) else {
             return APIError.notFound("No product \(id). Search with GET /catalog?q=...").response
         }
         return jsonResponse(views.detail(product), cacheControl: "public, max-age=60")
@@ -81,7 +81,7 @@ extension Gateway {
 
     func productPage(_ request: Request) -> Response {
         let id = request.pathParameters["id"] ?? ""
-        guard let product = manifests.catalog.product(id) else {
+        guard let product = catalog.product(id) else {
             return APIError.notFound("No product \(id). Search with GET /catalog?q=...").response
         }
         if !request.prefersHTML && request.headers["Accept"]?.contains("application/json") == true {

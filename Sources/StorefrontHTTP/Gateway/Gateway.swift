@@ -87,9 +87,16 @@ public struct GatewayConfiguration: Sendable {
 /// The store served to agents: manifests, the store's state, and every route.
 public final class Gateway: @unchecked Sendable {
     public let configuration: GatewayConfiguration
+    /// The manifests, with the catalog the store holds (`liveCatalog`).
     public let manifests: StoreManifests
     public let database: StoreDatabase
     public let catalogIndex: CatalogIndex
+    /// The catalog as the store holds it, followed live.
+    var catalog: any CatalogReader { manifests.liveCatalog }
+    /// The documents written from the catalog, rebuilt when it changes.
+    private(set) var catalogDocuments: CatalogDocuments!
+    /// Products with stock left, counted at most every few seconds (a count walks the table).
+    let inStockCount: StoreSnapshot<Int64>
     public let schemas: SchemaLibrary
     let startedAt = Date()
     let documents: DiscoveryDocuments
@@ -113,8 +120,8 @@ public final class Gateway: @unchecked Sendable {
     public var commerce: Commerce { services.commerce }
     var agents: AgentDirectory { services.agents }
     let inbox: Inbox
-    /// Each variant's product (UCP names the purchasable item, a variant, by its id alone).
-    let productOfVariant: [String: String]
+    /// Each variant's product (UCP and ACP name the purchasable item, a variant, by its id alone).
+    var productOfVariant: @Sendable (String) -> String? { { [catalog] in catalog.productID(ofVariant: $0) } }
     let inboxStream: InboxStream
     public let analytics: AnalyticsRecorder
     let liveChanges: ChangeFeed
@@ -167,14 +174,10 @@ public final class Gateway: @unchecked Sendable {
         keyDirectories = KeyDirectories(allowPrivate: configuration.allowPrivateFetches)
         platformProfiles = PlatformProfiles(
             registry: configuration.ucpPlatforms, discover: configuration.ucpDiscoverPlatforms, allowPrivate: configuration.allowPrivateFetches)
-        self.manifests = manifests
         self.database = database
         self.schemas = schemas
-        catalogIndex = database.catalogIndex()
-        productOfVariant = Dictionary(
-            manifests.catalog.products.flatMap { product in product.variants.map { ($0.id, product.id) } }, uniquingKeysWith: { a, _ in a })
-        try catalogIndex.replace(with: manifests.catalog)
         var settings = StoreServices.Settings()
+        settings.importsCatalog = true
         settings.signingKeyPath = configuration.signingKeyPath
         settings.checkpointEvery = configuration.checkpointEvery
         settings.approvalTTL = configuration.approvalTTL
@@ -184,21 +187,28 @@ public final class Gateway: @unchecked Sendable {
         settings.publicURL = configuration.sendsOrdersToPlatforms ? configuration.publicURL : nil
         let services = try StoreServices(manifests: manifests, database: database, settings: settings)
         self.services = services
-        var catalogViews = CatalogViews(manifests: manifests, baseURL: configuration.publicURL)
-        // Ratings and stock are read from the store once and kept until a commit changes their
-        // table (or, for other processes' writes, for at most a second).
+        let manifests = services.manifests
+        self.manifests = manifests
+        let catalog = services.catalog
+        catalogIndex = database.catalogIndex(catalogVersion: { catalog.version })
+        inStockCount = StoreSnapshot(maxAge: 5, empty: 0) { try services.inStockCount() }
+        let publishedDocuments = SetOnce<CatalogDocuments>()
+        var catalogViews = CatalogViews(manifests: manifests, catalog: catalog, baseURL: configuration.publicURL)
+        // Ratings and stock are read from the store for the products asked about and kept until
+        // a commit changes their table (or, for other processes' writes, for at most a second).
         let ratings = RatingsCache(database: database)
-        let stock = StockCache(database: database)
+        let stock = StockReader(database: database)
         database.onCommit(changing: .ratings) { ratings.invalidate() }
         database.onCommit(changing: .stock) { stock.invalidate() }
         catalogViews.ratings = { ids in ratings.ratings(ids) }
-        catalogViews.stock = { stock.value }
+        catalogViews.stock = { ids in stock.levels(ids) }
         let views = catalogViews
         self.views = views
         var facts = StoreFacts(
             manifests: manifests, baseURL: configuration.publicURL, version: configuration.version,
             maxBodyBytes: configuration.maxBodyBytes)
         facts.openRegistration = configuration.openRegistration
+        facts.stock = { ids in stock.levels(ids) }
         facts.paymentHandlerDescriptors = services.commerce.paymentHandlers.ucpDescriptors
         let trail = services.trail, commerce = services.commerce
         let inbox = Inbox(database: database)
@@ -213,15 +223,15 @@ public final class Gateway: @unchecked Sendable {
         analytics.enabled = configuration.recordsAnalytics
         actions = try ActionRegistry(
             actions: CatalogActions(
-                manifests: manifests, index: catalogIndex, views: views, pricing: facts.pricingDocument(),
+                manifests: manifests, index: catalogIndex, views: views, pricing: { [publishedDocuments] in publishedDocuments.value?.current.pricingJSON ?? [:] },
                 baseURL: configuration.publicURL
             ).all + CommerceActions(commerce: commerce).all
                 + AfterSaleActions(commerce: commerce, inbox: inbox, baseURL: configuration.publicURL).all,
             schemas: schemas)
         actions.writer = (database, trail)
-        // Catalog actions read the manifests and the index (fixed while serving), ratings and stock.
-        // Both versions only grow, so their sum changes whenever either does.
-        actions.dataVersion = { ratings.version + stock.version }
+        // Catalog actions read the manifests, the catalog, ratings and stock; the sum of their
+        // versions changes whenever any of them does.
+        actions.dataVersion = { ratings.version &+ stock.version &+ catalog.version &* 7919 }
         if configuration.resultCacheBytes > 0 { actions.resultCache = ResultCache(maxBytes: configuration.resultCacheBytes) }
         actionClasses = Dictionary(uniqueKeysWithValues: actions.entries.map { ($0.action.name, RateClass.of($0.action)) })
         rateLimiter = configuration.rateLimits.isEnabled
@@ -238,23 +248,30 @@ public final class Gateway: @unchecked Sendable {
         let documents = try DiscoveryDocuments(facts: facts, actions: actions, signingKey: services.signingKey)
         self.documents = documents
         storeFacts = facts
-        let catalogAll = manifests.catalog
+        let registry = actions, signingKey = services.signingKey, writtenFrom = facts
+        let catalogDocuments = try CatalogDocuments(version: { catalog.version }) { version in
+            try CatalogDocuments.build(version: version, facts: writtenFrom, actions: registry, signingKey: signingKey)
+        }
+        self.catalogDocuments = catalogDocuments
+        publishedDocuments.value = catalogDocuments
         let resources: [MCPResource] = [
             MCPResource(
                 uri: "storefront://store", name: "store", title: "The store", description: "Who the store is: name, contact, currencies, locales.",
                 mimeType: "application/json", read: { manifests.store.prettyString }),
             MCPResource(
                 uri: "storefront://catalog", name: "catalog", title: "The catalog",
-                description: "Every product as a summary, with the categories.", mimeType: "application/json",
+                description: "The categories and the first 100 products as summaries (search_catalog finds the rest).", mimeType: "application/json",
                 read: {
-                    JSON.object([
-                        "categories": views.categories, "products": .array(catalogAll.products.map(views.summary)),
+                    let (first, more) = catalog.page(after: nil, limit: 100)
+                    return JSON.object([
+                        "categories": views.categories, "products": .array(views.summaries(first)),
+                        "product_count": .int(Int64(catalog.productCount)), "complete": .bool(more == nil),
                     ]).prettyString
                 }),
             MCPResource(
                 uri: "storefront://pricing", name: "pricing", title: "Prices and plans",
                 description: "One-time prices, plans, usage tiers, volume discounts, trials (minor units).",
-                mimeType: "application/json", read: { String(decoding: documents.pricing.bytes, as: UTF8.self) }),
+                mimeType: "application/json", read: { String(decoding: catalogDocuments.current.pricing.bytes, as: UTF8.self) }),
             MCPResource(
                 uri: "storefront://policies", name: "policies", title: "Policies",
                 description: "Returns, refunds, shipping, privacy, terms, SLA and support.", mimeType: "application/json",
@@ -262,11 +279,11 @@ public final class Gateway: @unchecked Sendable {
             MCPResource(
                 uri: "storefront://capabilities", name: "capabilities", title: "Signed capability manifest",
                 description: "The store's capability manifest; its detached JWS is at /.well-known/capabilities.json.jws.",
-                mimeType: "application/json", read: { String(decoding: documents.capabilities.bytes, as: UTF8.self) }),
+                mimeType: "application/json", read: { String(decoding: catalogDocuments.current.capabilities.bytes, as: UTF8.self) }),
         ]
         var service = MCPService(
             tools: MCPTools(registry: actions), resources: resources,
-            productResource: { id in catalogAll.product(id).map { views.detail($0).prettyString } },
+            productResource: { id in catalog.product(id).map { views.detail($0).prettyString } },
             storeName: manifests.storeName, version: configuration.version, toolsPageSize: max(1, configuration.toolsPageSize))
         service.inboxResource = { identity in
             (try? inbox.page(agentID: identity.agent.id, after: 0, limit: Inbox.maxPage, unreadOnly: true))?.prettyString
@@ -281,7 +298,6 @@ public final class Gateway: @unchecked Sendable {
         mcp.authenticate = { [unowned self] request in self.authenticate(request) }
         mcp.challenge = { [unowned self] request, error, scope in self.bearerChallenge(path: request.path, error: error, scope: scope) }
         mcp.insufficientScope = { [unowned self] request, scope in self.insufficientScopeChallenge(path: request.path, scope: scope) }
-        let registry = actions
         mcp.requiredScope = { tool in registry.entry(tool)?.action.scope }
         mcp.noteCaller = { response, identity, tool in response.noteCaller(identity, action: tool) }
         if rateLimiter != nil {
@@ -356,7 +372,7 @@ public final class Gateway: @unchecked Sendable {
         let docs = documents
         let entryLinks = storeFacts.entryLinks
         router.get("/agents") { [unowned self] request in
-            let current = policyState.current
+            let current = policyDocumentsNow
             var response =
                 request.prefersMarkdown ? current.llmsTxt.response(for: request)
                 : request.prefersHTML ? current.agentsHTML.response(for: request) : current.agents.response(for: request)
@@ -364,23 +380,27 @@ public final class Gateway: @unchecked Sendable {
             return response
         }
         router.get("/robots.txt") { [unowned self] request in policyState.current.robotsTxt.response(for: request) }
-        router.get("/llms.txt") { [unowned self] request in policyState.current.llmsTxt.response(for: request) }
+        router.get("/llms.txt") { [unowned self] request in policyDocumentsNow.llmsTxt.response(for: request) }
         addPolicyRoutes(to: &router)
         let fixed: [(String, Document)] = [
             ("/.well-known/agent-card.json", docs.agentCard),
             ("/.well-known/ucp", docs.ucpProfile),
             ("/.well-known/acp.json", docs.acpDiscovery),
             ("/.well-known/api-catalog", docs.apiCatalog),
-            ("/.well-known/capabilities.json", docs.capabilities),
-            ("/.well-known/capabilities.json.jws", docs.capabilitiesSignature),
             ("/.well-known/jwks.json", docs.jwks),
-            ("/sitemap.xml", docs.sitemap),
             ("/openapi.json", docs.openAPI),
-            ("/pricing", docs.pricing),
             ("/policies", docs.policies),
         ]
         for (path, document) in fixed {
             router.get(path) { document.response(for: $0) }
+        }
+        // Written from the catalog: rebuilt when it changes.
+        let fromCatalog: [(String, @Sendable (CatalogDocuments.Current) -> Document)] = [
+            ("/.well-known/capabilities.json", \.capabilities), ("/.well-known/capabilities.json.jws", \.capabilitiesSignature),
+            ("/sitemap.xml", \.sitemap), ("/pricing", \.pricing),
+        ]
+        for (path, document) in fromCatalog {
+            router.get(path) { [unowned self] request in document(catalogDocuments.current).response(for: request) }
         }
         router.get(KeyDirectories.path) { [unowned self] request in self.ownKeyDirectory(request) }
         router.get("/status") { [unowned self] _ in jsonResponse(self.status()) }
@@ -481,7 +501,6 @@ public final class Gateway: @unchecked Sendable {
     }
 
     func status() -> JSON {
-        let catalog = manifests.catalog
         let storeHealthy = StoreHealth.answers(database)
         return [
             "status": .string(storeHealthy ? "ok" : "degraded"),
@@ -490,8 +509,8 @@ public final class Gateway: @unchecked Sendable {
             "uptime_seconds": .int(Int64(Date().timeIntervalSince(startedAt))),
             "store": ["backend": .string(database.backendName), "healthy": .bool(storeHealthy)],
             "counts": [
-                "products": .int(Int64(catalog.products.count)),
-                "products_in_stock": .int(Int64(catalog.products.filter(\.inStock).count)),
+                "products": .int(Int64(catalog.productCount)),
+                "products_in_stock": .int(inStockCount.value),
                 "categories": .int(Int64(catalog.categories.count)),
                 "plans": .int(Int64(manifests.pricing["plans"]?.arrayValue?.count ?? 0)),
                 "usage_prices": .int(Int64(manifests.pricing["usage"]?.arrayValue?.count ?? 0)),

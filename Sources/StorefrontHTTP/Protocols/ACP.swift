@@ -137,7 +137,7 @@ struct ACP: Sendable {
     }
 
     /// `create_checkout`'s arguments from ACP's create request.
-    func createArguments(_ body: JSON, _ productOfVariant: [String: String]) -> Result<JSON, ACPError> {
+    func createArguments(_ body: JSON, _ productOfVariant: @Sendable (String) -> String?) -> Result<JSON, ACPError> {
         guard case .object = body else { return .failure(.invalid("invalid", "Send a JSON object.")) }
         guard let requested = body["currency"]?.stringValue else {
             return .failure(.invalid("missing", "currency is required.", param: "$.currency"))
@@ -152,7 +152,7 @@ struct ACP: Sendable {
     }
 
     /// `update_checkout`'s arguments: new items and the chosen shipping option.
-    func updateArguments(_ body: JSON, _ productOfVariant: [String: String]) -> Result<JSON, ACPError> {
+    func updateArguments(_ body: JSON, _ productOfVariant: @Sendable (String) -> String?) -> Result<JSON, ACPError> {
         guard case .object = body else { return .failure(.invalid("invalid", "Send a JSON object.")) }
         var arguments: [String: JSON] = [:]
         if body["line_items"] != nil {
@@ -189,7 +189,7 @@ struct ACP: Sendable {
     }
 
     /// ACP `line_items` (`[{id}]`, one unit each; an id repeated is more units) as Storefront items.
-    func items(_ lineItems: JSON?, productOfVariant: [String: String]) -> Result<JSON, ACPError> {
+    func items(_ lineItems: JSON?, productOfVariant: @Sendable (String) -> String?) -> Result<JSON, ACPError> {
         guard let lines = lineItems?.arrayValue, !lines.isEmpty else {
             return .failure(.invalid("missing", "line_items must name at least one item: [{\"id\": …}].", param: "$.line_items"))
         }
@@ -204,7 +204,7 @@ struct ACP: Sendable {
         }
         return .success(
             .array(order.map { id in
-                if let product = productOfVariant[id] {
+                if let product = productOfVariant(id) {
                     return ["product_id": .string(product), "variant_id": .string(id), "quantity": .int(counts[id] ?? 1)]
                 }
                 return ["product_id": .string(id), "quantity": .int(counts[id] ?? 1)]

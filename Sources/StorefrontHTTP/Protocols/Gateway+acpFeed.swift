@@ -27,7 +27,6 @@ extension Gateway {
 
     /// One ACP feed `Product` per line, with the stock as the store holds it now.
     func acpFeedLines() -> String {
-        let stock = views.stock()
         let seller: JSON = [
             "name": .string(manifests.storeName),
             "links": [
@@ -36,8 +35,8 @@ extension Gateway {
             ],
         ]
         var out = ""
-        for declared in manifests.catalog.products {
-            let product = stock.applied(to: declared)
+        catalog.forEachPage { page in
+          for product in views.live(page) {
             let page = configuration.publicURL + "/products/\(product.id)"
             let media: [JSON] = product.images.compactMap { URL(string: $0) == nil ? nil : ["type": "image", "url": .string($0)] }
             func variant(id: String, title: String, price: Money, inventory: Int64, options: [JSON]) -> JSON {
@@ -74,6 +73,7 @@ extension Gateway {
             ]
             if !media.isEmpty { fields["media"] = .array(media) }
             out += JSON.object(fields).compactString + "\n"
+          }
         }
         return out
     }

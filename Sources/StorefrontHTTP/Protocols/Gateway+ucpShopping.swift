@@ -57,9 +57,8 @@ extension Gateway {
             return Self.ucpTransportError(status: 400, code: "invalid_request", content: problem.message)
         case .success(let found): arguments = found
         }
-        let stock = views.stock()
         return runAction("search_catalog", arguments: arguments, request: request) { [unowned self] outcome in
-            ucpSearchAnswer(outcome, stock: stock).response()
+            ucpSearchAnswer(outcome).response()
         }.reshapedError(Self.ucpErrorShape)
     }
 
@@ -79,13 +78,15 @@ extension Gateway {
     }
 
     /// `search_catalog`'s outcome as UCP's search response.
-    func ucpSearchAnswer(_ outcome: ActionOutcome, stock: StockLevels) -> UCPAnswer {
+    func ucpSearchAnswer(_ outcome: ActionOutcome) -> UCPAnswer {
         switch outcome.result {
         case .failure(let error):
             return .transport(status: error.status, code: error.code, content: error.message, retryAfter: outcome.retryAfter)
         case .success(let result):
-            let products: [JSON] = (result["products"]?.arrayValue ?? []).compactMap { summary in
-                guard let id = summary["id"]?.stringValue, let product = manifests.catalog.product(id) else { return nil }
+            let summaries = result["products"]?.arrayValue ?? []
+            let stock = views.stock(summaries.compactMap { $0["id"]?.stringValue })
+            let products: [JSON] = summaries.compactMap { summary in
+                guard let id = summary["id"]?.stringValue, let product = catalog.product(id) else { return nil }
                 return ucpProduct(stock.applied(to: product), rating: summary["rating"], matching: nil)
             }
             var pagination: [String: JSON] = ["has_next_page": .bool(result["next_cursor"]?.stringValue != nil)]
@@ -114,26 +115,26 @@ extension Gateway {
         guard ids.count <= 100 else {
             return .transport(status: 400, code: "request_too_large", content: "At most 100 ids at once.", retryAfter: nil)
         }
-        let stock = views.stock()
         // product id → (variant id → the request ids that found it, and how)
         var found: [String: [String: [JSON]]] = [:]
         var order: [String] = []
         var messages: [JSON] = []
         for id in ids {
-            let productID = productOfVariant[id] ?? id
-            guard let product = manifests.catalog.product(productID) else {
+            let productID = productOfVariant(id) ?? id
+            guard let product = catalog.product(productID) else {
                 messages.append(["type": "info", "code": "not_found", "content": .string(id)])
                 continue
             }
             if found[productID] == nil { order.append(productID) }
             let variantIDs = product.variants.isEmpty ? [product.id] : product.variants.map(\.id)
-            for variant in variantIDs where productOfVariant[id] == nil || variant == id {
+            for variant in variantIDs where productOfVariant(id) == nil || variant == id {
                 found[productID, default: [:]][variant, default: []].append(
-                    ["id": .string(id), "match": .string(productOfVariant[id] == nil && !product.variants.isEmpty ? "featured" : "exact")])
+                    ["id": .string(id), "match": .string(productOfVariant(id) == nil && !product.variants.isEmpty ? "featured" : "exact")])
             }
         }
+        let stock = views.stock(order)
         let products: [JSON] = order.compactMap { productID in
-            guard let product = manifests.catalog.product(productID) else { return nil }
+            guard let product = catalog.product(productID) else { return nil }
             return ucpProduct(stock.applied(to: product), rating: nil, matching: found[productID])
         }
         var out: [String: JSON] = ["ucp": ucpEnvelope(Self.ucpLookupCapability), "products": .array(products)]

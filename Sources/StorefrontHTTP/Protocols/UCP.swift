@@ -16,7 +16,7 @@ struct UCP: Sendable {
 
     let baseURL: String
     /// Purchasable item ids: a variant's id names its product too.
-    let productOfVariant: [String: String]
+    let productOfVariant: @Sendable (String) -> String?
     /// Platform profiles: the merchant's approved ones, and others fetched at the URL their
     /// `UCP-Agent` names (before the request is routed). Nil: only this store's own profile.
     let platforms: PlatformProfiles?
@@ -229,7 +229,7 @@ struct UCP: Sendable {
             guard let quantity = line["quantity"]?.intValue, quantity >= 1 else {
                 return .failure(UCPProblem("line_items[\(i)].quantity must be an integer of at least 1."))
             }
-            if let product = productOfVariant[id] {
+            if let product = productOfVariant(id) {
                 items.append(["product_id": .string(product), "variant_id": .string(id), "quantity": .int(quantity)])
             } else {
                 items.append(["product_id": .string(id), "quantity": .int(quantity)])

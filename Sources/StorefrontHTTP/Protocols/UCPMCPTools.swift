@@ -119,12 +119,11 @@ struct UCPMCPTools: MCPToolProvider, @unchecked Sendable {
             fields[op.payload == "cart" || name.hasSuffix("_cart") ? "cart_id" : "checkout_id"] = .string(id)
             actionArguments = .object(fields)
         }
-        let stock = gateway.views.stock()
         let gateway = gateway
         gateway.actions.call(op.action, arguments: actionArguments, context: context) { outcome in
             let answer: UCPAnswer
             switch name {
-            case "search_catalog": answer = gateway.ucpSearchAnswer(outcome, stock: stock)
+            case "search_catalog": answer = gateway.ucpSearchAnswer(outcome)
             case let cart where cart.hasSuffix("_cart"): answer = ucp.answer(outcome) { gateway.ucpCart($0["cart"] ?? [:]) }
             default: answer = ucp.answer(outcome) { ucp.checkout($0["checkout"] ?? [:]) }
             }

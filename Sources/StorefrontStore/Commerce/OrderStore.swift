@@ -19,6 +19,12 @@ package enum OrderStore {
              .text(itemsText ?? order.items.compactString), .integer(order.total), .integer(order.refunded), .text(order.currency),
              .integer(order.createdAt), .integer(order.updatedAt), SQLValue(order.referralCode),
              order.trailSeq.map(SQLValue.integer) ?? .null])
+        // The buyer hears of its products' price changes, restocks and discontinuation.
+        var products: Set<String> = []
+        for line in order.lineItems {
+            guard let product = line["product_id"]?.stringValue, products.insert(product).inserted else { continue }
+            try CatalogRows.watch(productID: product, agentID: order.agentID, reason: "bought", now: order.createdAt, db: db)
+        }
     }
 
     /// The order `id`; with `agentID`, only if that agent placed it.

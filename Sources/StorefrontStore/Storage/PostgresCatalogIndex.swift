@@ -3,41 +3,19 @@ import Store
 import StorefrontDomain
 
 /// The catalog index on PostgreSQL: the same filter table as SQLite's, and a `tsvector` per
-/// product (GIN-indexed) for words. A product's words are indexed both as written and stemmed
-/// (English), so "stoves" finds "stove" and every word is prefix-matched, as in FTS5. Ranked by
-/// `ts_rank` (length-normalised) with name > tags, brand and category > description > attributes,
-/// then catalog order.
+/// product position (GIN-indexed) with the name weighted A, tags, brand and category B,
+/// description C and attributes D. Every word is prefix-matched and indexed both as written and
+/// stemmed (English), so "stoves" finds "stove". The same relevance tiers as SQLite's, each in
+/// catalog position, read as keyset pages.
 public struct PostgresCatalogIndex: CatalogIndex {
     let database: Database
-    private let pages: BoundedMemo<CatalogQuery, CatalogPage>?
+    let catalogVersion: @Sendable () -> Int
+    private let pages: BoundedMemo<CatalogQuery, (version: Int, page: CatalogPage)>?
 
-    public init(database: Database, rememberedPages: Int = 2048) {
+    public init(database: Database, catalogVersion: @escaping @Sendable () -> Int, rememberedPages: Int = 2048) {
         self.database = database
+        self.catalogVersion = catalogVersion
         pages = rememberedPages > 0 ? BoundedMemo(capacity: rememberedPages) : nil
-    }
-
-    private static let document = """
-        setweight(to_tsvector('simple', ?2) || to_tsvector('english', ?2), 'A')
-        || setweight(to_tsvector('simple', ?3) || to_tsvector('english', ?3), 'B')
-        || setweight(to_tsvector('simple', ?4) || to_tsvector('english', ?4), 'C')
-        || setweight(to_tsvector('simple', ?5) || to_tsvector('english', ?5), 'D')
-        """
-
-    public func replace(with catalog: Catalog) throws {
-        pages?.removeAll()
-        defer { pages?.removeAll() }
-        try database.write { db in
-            try db.run("DELETE FROM catalog_products")
-            try db.run("DELETE FROM catalog_fts")
-            for (position, product) in catalog.products.enumerated() {
-                try CatalogIndexRows.insertProduct(product, position: position, db: db)
-                try db.run(
-                    "INSERT INTO catalog_fts (id, document) VALUES (?1::TEXT, \(Self.document))",
-                    [.text(product.id), .text(product.name),
-                     .text((product.tags + [product.brand ?? "", product.category]).joined(separator: " ")), .text(product.description),
-                     .text(CatalogIndexRows.attributesText(product))])
-            }
-        }
     }
 
     private static let filters = """
@@ -45,44 +23,65 @@ public struct PostgresCatalogIndex: CatalogIndex {
         AND ($3::BIGINT IS NULL OR p.price_amount <= $3::BIGINT)
         AND ($4::BOOLEAN IS NULL OR (coalesce((SELECT sum(i.available) FROM inventory i WHERE i.product_id = p.id), p.inventory) > 0) = $4::BOOLEAN)
         """
-    private static let wordSearch = """
-        SELECT p.id, count(*) OVER () AS total
-        FROM catalog_fts f JOIN catalog_products p ON p.id = f.id
-        WHERE f.document @@ to_tsquery('simple', $5::TEXT) AND \(filters)
-        ORDER BY ts_rank('{0.05, 0.2, 0.4, 1.0}', f.document, to_tsquery('simple', $5::TEXT), 1) DESC, p.position
-        LIMIT $6::BIGINT OFFSET $7::BIGINT
+    private static let wordPage = """
+        SELECT p.id, p.position FROM catalog_search s JOIN catalog_products p ON p.position = s.position
+        WHERE s.document @@ to_tsquery('simple', $5::TEXT) AND s.position > $6::BIGINT AND \(filters)
+        ORDER BY s.position LIMIT $7::BIGINT
         """
-    private static let filterSearch = """
-        SELECT p.id, count(*) OVER () AS total FROM catalog_products p
-        WHERE $5::TEXT IS NULL AND \(filters) ORDER BY p.position LIMIT $6::BIGINT OFFSET $7::BIGINT
+    private static let filterPage = """
+        SELECT p.id, p.position FROM catalog_products p
+        WHERE $5::TEXT IS NULL AND p.position > $6::BIGINT AND \(filters) ORDER BY p.position LIMIT $7::BIGINT
+        """
+    private static let wordSample = """
+        SELECT p.category, p.position FROM catalog_search s JOIN catalog_products p ON p.position = s.position
+        WHERE s.document @@ to_tsquery('simple', $5::TEXT) AND $6::BIGINT IS NULL AND \(filters)
+        ORDER BY s.position LIMIT $7::BIGINT
+        """
+    private static let filterSample = """
+        SELECT p.category, p.position FROM catalog_products p
+        WHERE $5::TEXT IS NULL AND $6::BIGINT IS NULL AND \(filters) ORDER BY p.position LIMIT $7::BIGINT
         """
 
     public func search(_ query: CatalogQuery) throws -> CatalogPage {
-        guard query.inStock == nil else { return try searchStore(query) }
-        if let page = pages?[query] { return page }
+        guard query.inStock == nil, let pages else { return try searchStore(query) }
+        let version = catalogVersion()
+        if let remembered = pages[query], remembered.version == version { return remembered.page }
         let page = try searchStore(query)
-        pages?.insert(query, page)
+        pages.insert(query, (version, page))
         return page
     }
 
+    /// The tsquery of every word, restricted to the weights given (none: any).
+    static func allWords(_ words: [String], weights: String) -> String {
+        "(" + words.map { "\($0):*\(weights)" }.joined(separator: " & ") + ")"
+    }
+
     private func searchStore(_ query: CatalogQuery) throws -> CatalogPage {
-        // Every word prefix-matched, all required; words are letters and digits only.
-        let tsquery = query.words.map { $0.map { "\($0):*" }.joined(separator: " & ") }
-        let parameters: [SQLValue] = [
+        let filters: [SQLValue] = [
             SQLValue(query.category), query.minPrice.map(SQLValue.integer) ?? .null,
             query.maxPrice.map(SQLValue.integer) ?? .null, query.inStock.map(SQLValue.init) ?? .null,
-            SQLValue(tsquery), SQLValue(query.limit + 1), SQLValue(query.offset),
         ]
-        let rows = try database.read { db in
-            try db.query(tsquery == nil ? Self.filterSearch : Self.wordSearch, parameters)
+        return try database.read { db in
+            let last = try db.queryOne("SELECT coalesce(max(position), 0) FROM catalog_products")?[0].int ?? 0
+            guard let words = query.words else {
+                let rows = try db.query(Self.filterPage, filters + [.null, .integer(query.after?.position ?? -1), SQLValue(query.limit + 1)])
+                let sample = try db.query(Self.filterSample, filters + [.null, .null, SQLValue(CatalogPage.sampleSize + 1)])
+                return SQLiteCatalogIndex.page(rows.map { ($0[0].string ?? "", 0, $0[1].int ?? 0) }, sample: sample, last: last, limit: query.limit)
+            }
+            let name = Self.allWords(words, weights: "A"), labels = Self.allWords(words, weights: "AB")
+            let all = Self.allWords(words, weights: "")
+            let tiers = [name, "\(labels) & !\(name)", "\(all) & !\(labels)"]
+            var hits: [(String, Int, Int64)] = []
+            var tier = min(query.after?.tier ?? 0, 2)
+            var after = query.after?.position ?? -1
+            while tier < 3, hits.count <= query.limit {
+                let rows = try db.query(Self.wordPage, filters + [.text(tiers[tier]), .integer(after), SQLValue(query.limit + 1 - hits.count)])
+                hits += rows.map { ($0[0].string ?? "", tier, $0[1].int ?? 0) }
+                tier += 1
+                after = -1
+            }
+            let sample = try db.query(Self.wordSample, filters + [.text(all), .null, SQLValue(CatalogPage.sampleSize + 1)])
+            return SQLiteCatalogIndex.page(hits, sample: sample, last: last, limit: query.limit)
         }
-        var ids = rows.compactMap { $0[0].string }
-        let total = rows.first.flatMap { $0[1].int }.map(Int.init) ?? (query.offset > 0 ? query.offset : 0)
-        var next: Int?
-        if ids.count > query.limit {
-            ids.removeLast()
-            next = query.offset + query.limit
-        }
-        return CatalogPage(productIDs: ids, total: rows.isEmpty ? 0 : total, nextOffset: next)
     }
 }

@@ -615,6 +615,52 @@ extension StoreMigrations {
                 PRIMARY KEY (day, family, verification, outcome, currency)
             );
             """),
+        Migration(
+            version: 25, name: "the catalog in the store: products, variants, categories, watchers; search ranked by position",
+            sql: """
+            -- Until now a copy rebuilt at every start from catalog.json: emptied, imported again at the next start.
+            DELETE FROM catalog_products;
+            ALTER TABLE catalog_products ADD COLUMN source TEXT NOT NULL DEFAULT '{}';
+            ALTER TABLE catalog_products ADD COLUMN origin TEXT NOT NULL DEFAULT 'manifest';
+            ALTER TABLE catalog_products ADD COLUMN import_run BIGINT NOT NULL DEFAULT 0;
+            ALTER TABLE catalog_products ADD COLUMN updated_at BIGINT NOT NULL DEFAULT 0;
+            CREATE UNIQUE INDEX catalog_products_position ON catalog_products (position);
+            CREATE INDEX catalog_products_origin ON catalog_products (origin, import_run);
+            CREATE TABLE catalog_variants (
+                id TEXT PRIMARY KEY,
+                product_id TEXT NOT NULL
+            );
+            CREATE INDEX catalog_variants_product ON catalog_variants (product_id);
+            CREATE TABLE catalog_categories (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                description TEXT NOT NULL,
+                position BIGINT NOT NULL
+            );
+            CREATE TABLE catalog_state (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                version BIGINT NOT NULL,
+                manifest_stamp TEXT,
+                updated_at BIGINT NOT NULL
+            );
+            INSERT INTO catalog_state (id, version, manifest_stamp, updated_at) VALUES (1, 1, NULL, 0);
+            CREATE TABLE product_watchers (
+                product_id TEXT NOT NULL,
+                agent_id TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (product_id, agent_id)
+            );
+            CREATE INDEX product_watchers_agent ON product_watchers (agent_id);
+            -- The words of each product by its position (name A; tags, brand, category B; description C;
+            -- attributes D), GIN-indexed.
+            DROP TABLE catalog_fts;
+            CREATE TABLE catalog_search (
+                position BIGINT PRIMARY KEY,
+                document TSVECTOR NOT NULL
+            );
+            CREATE INDEX catalog_search_document ON catalog_search USING GIN (document);
+            """),
     ]
 
     /// A column default: the time now as RFC 3339 UTC with milliseconds, as SQLite writes it.

@@ -2,87 +2,107 @@ import JSON
 import Store
 import StorefrontDomain
 
-/// The catalog index in SQLite: a table for filters and an FTS5 table for words, ranked by BM25.
+/// The catalog index in SQLite: `catalog_products` for filters and a contentless FTS5 table
+/// whose rowid is the product's catalog position. A word search runs one FTS5 query per
+/// relevance tier, walking matches in position order and stopping once the page is full, so
+/// its cost follows the page, not the number of matches (BM25 over every match of a common
+/// word in a million products took most of a second).
 ///
-/// Pages are remembered per query: the index changes only through ``replace(with:)``, which
-/// forgets them, so a remembered page is always the page SQLite would answer (pages filtered
-/// by stock are not remembered: they follow the `inventory` table) (agents repeat
-/// popular searches; each costs an FTS5 query with BM25 ranking otherwise).
+/// Pages are remembered per query and catalog version (agents repeat popular searches); pages
+/// filtered by stock are not (they follow sales).
 public struct SQLiteCatalogIndex: CatalogIndex {
     let database: Database
-    private let pages: BoundedMemo<CatalogQuery, CatalogPage>?
+    let catalogVersion: @Sendable () -> Int
+    private let pages: BoundedMemo<CatalogQuery, (version: Int, page: CatalogPage)>?
 
     /// `rememberedPages` bounds the memo of answered searches (0 turns it off).
-    public init(database: Database, rememberedPages: Int = 2048) {
+    public init(database: Database, catalogVersion: @escaping @Sendable () -> Int, rememberedPages: Int = 2048) {
         self.database = database
+        self.catalogVersion = catalogVersion
         pages = rememberedPages > 0 ? BoundedMemo(capacity: rememberedPages) : nil
-    }
-
-    public func replace(with catalog: Catalog) throws {
-        pages?.removeAll()
-        defer { pages?.removeAll() }
-        try database.write { db in
-            try db.run("DELETE FROM catalog_products")
-            try db.run("DELETE FROM catalog_fts")
-            for (position, product) in catalog.products.enumerated() {
-                try CatalogIndexRows.insertProduct(product, position: position, db: db)
-                try db.run(
-                    "INSERT INTO catalog_fts (id, name, description, tags, brand, category, attributes) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [.text(product.id), .text(product.name), .text(product.description),
-                     .text(product.tags.joined(separator: " ")), SQLValue(product.brand), .text(product.category),
-                     .text(CatalogIndexRows.attributesText(product))])
-            }
-        }
     }
 
     // Filters are bound parameters; a NULL parameter switches its filter off, so one prepared
     // statement serves every combination and no SQL is ever built from input.
-    private static let filters = """
+    static let filters = """
         (?1 IS NULL OR p.category = ?1) AND (?2 IS NULL OR p.price_amount >= ?2)
         AND (?3 IS NULL OR p.price_amount <= ?3)
         AND (?4 IS NULL OR (coalesce((SELECT sum(i.available) FROM inventory i WHERE i.product_id = p.id), p.inventory) > 0) = ?4)
         """
-    // bm25() only works where the FTS table drives the query, so rank in a materialised CTE first.
-    private static let wordSearch = """
-        WITH hits AS MATERIALIZED (
-            SELECT id, bm25(catalog_fts, 0.0, 10.0, 2.0, 5.0, 3.0, 3.0, 1.0) AS score
-            FROM catalog_fts WHERE catalog_fts MATCH ?5
-        )
-        SELECT p.id, count(*) OVER () AS total FROM hits JOIN catalog_products p ON p.id = hits.id
-        WHERE \(filters) ORDER BY hits.score, p.position LIMIT ?6 OFFSET ?7
+    private static let wordPage = """
+        SELECT p.id, catalog_search.rowid FROM catalog_search JOIN catalog_products p ON p.position = catalog_search.rowid
+        WHERE catalog_search MATCH ?5 AND catalog_search.rowid > ?6 AND \(filters)
+        ORDER BY catalog_search.rowid LIMIT ?7
         """
-    private static let filterSearch = """
-        SELECT p.id, count(*) OVER () AS total FROM catalog_products p
-        WHERE ?5 IS NULL AND \(filters) ORDER BY p.position LIMIT ?6 OFFSET ?7
+    private static let filterPage = """
+        SELECT p.id, p.position FROM catalog_products p
+        WHERE p.position > ?6 AND \(filters) AND ?5 IS NULL ORDER BY p.position LIMIT ?7
+        """
+    private static let wordSample = """
+        SELECT p.category, catalog_search.rowid FROM catalog_search JOIN catalog_products p ON p.position = catalog_search.rowid
+        WHERE catalog_search MATCH ?5 AND \(filters) AND ?6 IS NULL ORDER BY catalog_search.rowid LIMIT ?7
+        """
+    private static let filterSample = """
+        SELECT p.category, p.position FROM catalog_products p
+        WHERE \(filters) AND ?5 IS NULL AND ?6 IS NULL ORDER BY p.position LIMIT ?7
         """
 
     public func search(_ query: CatalogQuery) throws -> CatalogPage {
-        // A page filtered by stock depends on sales, not only on the index: never remembered
-        // here (the result cache keys it on the stock's version).
-        guard query.inStock == nil else { return try searchStore(query) }
-        if let page = pages?[query] { return page }
+        // A page filtered by stock depends on sales, not only on the catalog: never remembered.
+        guard query.inStock == nil, let pages else { return try searchStore(query) }
+        let version = catalogVersion()
+        if let remembered = pages[query], remembered.version == version { return remembered.page }
         let page = try searchStore(query)
-        pages?.insert(query, page)
+        pages.insert(query, (version, page))
         return page
     }
 
     private func searchStore(_ query: CatalogQuery) throws -> CatalogPage {
-        let fts = query.ftsExpression
-        let parameters: [SQLValue] = [
+        let filters: [SQLValue] = [
             SQLValue(query.category), query.minPrice.map(SQLValue.integer) ?? .null,
             query.maxPrice.map(SQLValue.integer) ?? .null, query.inStock.map(SQLValue.init) ?? .null,
-            SQLValue(fts), SQLValue(query.limit + 1), SQLValue(query.offset),
         ]
-        let rows = try database.read { db in
-            try db.query(fts == nil ? Self.filterSearch : Self.wordSearch, parameters)
+        return try database.read { db in
+            let last = try db.queryOne("SELECT coalesce(max(position), 0) FROM catalog_products")?[0].int ?? 0
+            guard let exact = query.ftsTiers(prefix: false), let prefixed = query.ftsTiers(prefix: true) else {
+                // No words: every product that passes the filters, in catalog order.
+                let rows = try db.query(Self.filterPage, filters + [.null, .integer(query.after?.position ?? -1), SQLValue(query.limit + 1)])
+                let sample = try db.query(Self.filterSample, filters + [.null, .null, SQLValue(CatalogPage.sampleSize + 1)])
+                return Self.page(rows.map { ($0[0].string ?? "", 0, $0[1].int ?? 0) }, sample: sample, last: last, limit: query.limit)
+            }
+            // Words as written; prefix-matched only when nothing matches them so.
+            var prefix = (query.after?.tier ?? 0) >= 3
+            if query.after == nil,
+                try db.queryOne("SELECT rowid FROM catalog_search WHERE catalog_search MATCH ? LIMIT 1", [SQLValue(query.ftsAllWords(prefix: false))]) == nil
+            {
+                prefix = true
+            }
+            let tiers = prefix ? prefixed : exact
+            let offset = prefix ? 3 : 0
+            var hits: [(String, Int, Int64)] = []
+            var tier = (query.after?.tier ?? offset) - offset
+            var after = query.after?.position ?? -1
+            while tier < 3, hits.count <= query.limit {
+                let rows = try db.query(
+                    Self.wordPage, filters + [.text(tiers[tier]), .integer(after), SQLValue(query.limit + 1 - hits.count)])
+                hits += rows.map { ($0[0].string ?? "", tier + offset, $0[1].int ?? 0) }
+                tier += 1
+                after = -1
+            }
+            let sample = try db.query(
+                Self.wordSample, filters + [SQLValue(query.ftsAllWords(prefix: prefix)), .null, SQLValue(CatalogPage.sampleSize + 1)])
+            return Self.page(hits, sample: sample, last: last, limit: query.limit)
         }
-        var ids = rows.compactMap { $0[0].string }
-        let total = rows.first.flatMap { $0[1].int }.map(Int.init) ?? (query.offset > 0 ? query.offset : 0)
-        var next: Int?
-        if ids.count > query.limit {
-            ids.removeLast()
-            next = query.offset + query.limit
-        }
-        return CatalogPage(productIDs: ids, total: rows.isEmpty ? 0 : total, nextOffset: next)
+    }
+
+    /// A page from up to `limit + 1` hits (id, tier, position) and the sample for the total and
+    /// facets.
+    static func page(_ hits: [(String, Int, Int64)], sample: [Row], last: Int64, limit: Int) -> CatalogPage {
+        let shown = Array(hits.prefix(limit))
+        let next = hits.count > limit ? shown.last.map { CatalogPosition(tier: $0.1, position: $0.2) } : nil
+        let counts = CatalogPage.counts(sample: sample.map { ($0[0].string ?? "", $0[1].int ?? 0) }, lastPosition: last)
+        return CatalogPage(
+            productIDs: shown.map(\.0), total: counts.total, totalIsEstimate: counts.estimate, categoryCounts: counts.categories,
+            next: next)
     }
 }

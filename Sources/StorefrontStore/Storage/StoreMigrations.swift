@@ -715,6 +715,57 @@ public enum StoreMigrations {
                     PRIMARY KEY (day, family, verification, outcome, currency)
                 );
                 """),
+        Migration(
+            version: 25, name: "the catalog in the store: products, variants, categories, watchers; search ranked by position",
+            sql: """
+                -- Each product as declared (source), where it came from (origin: manifest, admin, or a feed's
+                -- name) and the import run that last wrote it (so a full re-import removes what it no longer has).
+                -- Until now a copy rebuilt at every start from catalog.json: emptied, imported again at the next start.
+                DELETE FROM catalog_products;
+                ALTER TABLE catalog_products ADD COLUMN source TEXT NOT NULL DEFAULT '{}';
+                ALTER TABLE catalog_products ADD COLUMN origin TEXT NOT NULL DEFAULT 'manifest';
+                ALTER TABLE catalog_products ADD COLUMN import_run INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE catalog_products ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+                CREATE UNIQUE INDEX catalog_products_position ON catalog_products (position);
+                CREATE INDEX catalog_products_origin ON catalog_products (origin, import_run);
+                CREATE TABLE catalog_variants (
+                    id TEXT PRIMARY KEY,
+                    product_id TEXT NOT NULL
+                );
+                CREATE INDEX catalog_variants_product ON catalog_variants (product_id);
+                CREATE TABLE catalog_categories (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    description TEXT NOT NULL,
+                    position INTEGER NOT NULL
+                );
+                -- One row: the catalog's version (every change adds one; nodes follow it) and what
+                -- manifests/catalog.json was when it was last imported (size, modification time, digest).
+                CREATE TABLE catalog_state (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    version INTEGER NOT NULL,
+                    manifest_stamp TEXT,
+                    updated_at INTEGER NOT NULL
+                );
+                INSERT INTO catalog_state (id, version, manifest_stamp, updated_at) VALUES (1, 1, NULL, 0);
+                -- Agents told of a product's changes (price_changed, back_in_stock, discontinued): its buyers
+                -- and those who asked to watch it.
+                CREATE TABLE product_watchers (
+                    product_id TEXT NOT NULL,
+                    agent_id TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (product_id, agent_id)
+                );
+                CREATE INDEX product_watchers_agent ON product_watchers (agent_id);
+                -- Words, with the catalog position as rowid: a search walks matches in position order and
+                -- stops at the page's end instead of scoring every match. Contentless: the text is in source.
+                DROP TABLE catalog_fts;
+                CREATE VIRTUAL TABLE catalog_search USING fts5(
+                    name, labels, description, attributes,
+                    content = '', tokenize = 'porter unicode61 remove_diacritics 2'
+                );
+                """),
     ]
 }
 

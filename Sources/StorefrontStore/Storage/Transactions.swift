@@ -42,6 +42,8 @@ package enum StoreChange: Sendable {
     case inboxEvents
     /// The merchant's access policy.
     case accessPolicy
+    /// The catalog (every change bumps its version).
+    case catalog
 
     var tables: Set<String> {
         switch self {
@@ -50,6 +52,7 @@ package enum StoreChange: Sendable {
         case .mcpEvents: ["mcp_events"]
         case .inboxEvents: ["inbox_events"]
         case .accessPolicy: ["access_policy"]
+        case .catalog: ["catalog_state"]
         }
     }
 }
@@ -70,11 +73,11 @@ extension Database {
     /// Writes waiting for the writer (a gauge for `/metrics`).
     package var writeQueueDepth: Int { queuedWrites }
 
-    /// The catalog's search index on this store's engine.
-    package func catalogIndex() -> any CatalogIndex {
+    /// The catalog's search index on this store's engine; remembered pages follow `catalogVersion`.
+    package func catalogIndex(catalogVersion: @escaping @Sendable () -> Int) -> any CatalogIndex {
         switch backend {
-        case .sqlite: SQLiteCatalogIndex(database: self)
-        case .postgres: PostgresCatalogIndex(database: self)
+        case .sqlite: SQLiteCatalogIndex(database: self, catalogVersion: catalogVersion)
+        case .postgres: PostgresCatalogIndex(database: self, catalogVersion: catalogVersion)
         }
     }
 }
