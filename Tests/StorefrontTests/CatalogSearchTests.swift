@@ -10,11 +10,30 @@ import Testing
 struct CatalogSearchTests {
     let index: SQLiteCatalogIndex
     let catalog: Catalog
+    let database: StoreDatabase
 
     init() throws {
         catalog = try Fixtures.demoStore().catalog
-        index = SQLiteCatalogIndex(database: try Fixtures.temporaryStore())
-        try index.replace(with: catalog)
+        database = try Fixtures.temporaryStore()
+        let stored = StoredCatalog(database: database)
+        index = SQLiteCatalogIndex(database: database, catalogVersion: { stored.version })
+        try Self.load(catalog, into: database)
+    }
+
+    static func load(_ catalog: Catalog, into database: StoreDatabase) throws {
+        let products = catalog.products, categories = catalog.categories
+        let next = Counter()
+        try CatalogEditor(database: database).importFeed(
+            origin: "manifest", replace: true, stock: .seedMissing, categories: { categories },
+            next: { next.value < products.count ? products[next.take()] : nil })
+    }
+
+    final class Counter: @unchecked Sendable {
+        var value = 0
+        func take() -> Int {
+            defer { value += 1 }
+            return value
+        }
     }
 
     @Test("words find products by name, and every hit contains the word")
@@ -50,22 +69,56 @@ struct CatalogSearchTests {
     @Test("paging walks every product exactly once")
     func paging() throws {
         var seen: [String] = []
-        var offset = 0
+        var after: CatalogPosition?
         while true {
-            let page = try index.search(CatalogQuery(limit: 7, offset: offset))
+            let page = try index.search(CatalogQuery(limit: 7, after: after))
             seen += page.productIDs
-            guard let next = page.nextOffset else { break }
-            offset = next
+            #expect(page.total == catalog.products.count)
+            guard let next = page.next else { break }
+            after = next
         }
-        #expect(seen.count == catalog.products.count)
-        #expect(Set(seen).count == catalog.products.count)
+        #expect(seen == catalog.products.map(\.id))
+        // A word search pages through its tiers: every match once, name matches first.
+        var words: [String] = []
+        after = nil
+        repeat {
+            let page = try index.search(CatalogQuery(text: "tent", limit: 3, after: after))
+            words += page.productIDs
+            after = page.next
+        } while after != nil
+        #expect(Set(words).count == words.count)
+        #expect(words.count == (try index.search(CatalogQuery(text: "tent", limit: 100))).total)
+        let named = words.prefix { catalog.product($0)?.name.lowercased().contains("tent") == true }
+        #expect(named.count >= 5)
+        #expect(words.dropFirst(named.count).allSatisfy { catalog.product($0)?.name.lowercased().contains("tent") == false })
+    }
+
+    @Test("a partial word finds products only when no whole word matches")
+    func prefixFallback() throws {
+        let partial = try index.search(CatalogQuery(text: "backpa", limit: 100))
+        #expect(!partial.productIDs.isEmpty)
+        let whole = try index.search(CatalogQuery(text: "backpack", limit: 100))
+        #expect(!whole.productIDs.isEmpty)
+    }
+
+    @Test("totals and facets are exact for a small result and estimated from a sample for a large one")
+    func estimates() {
+        let small = CatalogPage.counts(sample: [("a", 0), ("b", 5), ("a", 9)], lastPosition: 1000)
+        #expect(small.total == 3 && !small.estimate)
+        #expect(small.categories.map(\.id) == ["a", "b"] && small.categories.map(\.count) == [2, 1])
+        // 201 matches among the first 400 positions of 4,000: about ten times as many in all.
+        let sample = (0...CatalogPage.sampleSize).map { (category: $0 % 2 == 0 ? "a" : "b", position: Int64($0 * 2)) }
+        let large = CatalogPage.counts(sample: sample, lastPosition: 3999)
+        #expect(large.estimate)
+        #expect((1900...2100).contains(large.total))
+        #expect(large.categories.reduce(0) { $0 + $1.count } >= large.total - 2)
     }
 
     @Test("a cursor only works for the query that issued it")
     func cursor() {
         let a = CatalogQuery(text: "tent"), b = CatalogQuery(text: "boot")
-        let cursor = CatalogCursor.encode(offset: 20, fingerprint: a.fingerprint)
-        #expect(CatalogCursor.decode(cursor, fingerprint: a.fingerprint) == 20)
+        let cursor = CatalogCursor.encode(CatalogPosition(tier: 1, position: 20), fingerprint: a.fingerprint)
+        #expect(CatalogCursor.decode(cursor, fingerprint: a.fingerprint) == CatalogPosition(tier: 1, position: 20))
         #expect(CatalogCursor.decode(cursor, fingerprint: b.fingerprint) == nil)
         #expect(CatalogCursor.decode("not a cursor!", fingerprint: a.fingerprint) == nil)
     }
@@ -89,8 +142,10 @@ struct EncodedSearchTests {
             let value = encoded.value
             let ids = value["products"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
             let expected: JSON = [
-                "products": .array(gateway.views.summaries(ids.compactMap { gateway.manifests.catalog.product($0) })),
+                "products": .array(gateway.views.summaries(gateway.catalog.products(ids))),
                 "total": value["total"] ?? .null,
+                "total_is_estimate": value["total_is_estimate"] ?? .null,
+                "facets": value["facets"] ?? .null,
                 "next_cursor": value["next_cursor"] ?? .null,
                 "categories": gateway.views.categories,
             ]
