@@ -24,16 +24,20 @@ public struct CatalogQuery: Sendable, Hashable {
         self.after = after
     }
 
-    /// The words of `text` as an FTS5 query for each relevance tier: every word in the name;
-    /// in the name, tags, brand or category but not all in the name; anywhere but not all in
-    /// those. Each word is quoted (so no FTS syntax reaches the engine from input) and all must
-    /// match; a word is prefix-matched only with `prefix` (the fallback when nothing matches the
-    /// words as written: prefix matching reads every word that starts so).
+    /// The words of `text` as an FTS5 query for each relevance tier: every word in the name; in
+    /// the category; in the tags or brand; anywhere (each tier without the earlier ones' matches).
+    /// Each word is quoted (so no FTS syntax reaches the engine from input) and all must match;
+    /// a word is prefix-matched only with `prefix` (the fallback when nothing matches the words
+    /// as written: prefix matching reads every word that starts so).
     public func ftsTiers(prefix: Bool) -> [String]? {
         guard let group = ftsAllWords(prefix: prefix) else { return nil }
-        let name = "{name} : " + group, labels = "{name labels} : " + group
-        return [name, "\(labels) NOT \(name)", "\(group) NOT \(labels)"]
+        let columns = ["{name}", "{name category}", "{name category labels}"].map { $0 + " : " + group }
+        return [columns[0], "\(columns[1]) NOT \(columns[0])", "\(columns[2]) NOT \(columns[1])", "\(group) NOT \(columns[2])"]
     }
+
+    /// How many relevance tiers there are (a cursor's tier is below twice this: the prefix tiers
+    /// follow).
+    public static let tiers = 4
 
     /// Every word anywhere, as an FTS5 query (what all tiers together match).
     public func ftsAllWords(prefix: Bool) -> String? {

@@ -95,6 +95,8 @@ public final class Gateway: @unchecked Sendable {
     var catalog: any CatalogReader { manifests.liveCatalog }
     /// The documents written from the catalog, rebuilt when it changes.
     private(set) var catalogDocuments: CatalogDocuments!
+    /// The merchant's changes to the catalog (admin API).
+    let catalogChanges: CatalogChanges
     /// Products with stock left, counted at most every few seconds (a count walks the table).
     let inStockCount: StoreSnapshot<Int64>
     public let schemas: SchemaLibrary
@@ -192,6 +194,7 @@ public final class Gateway: @unchecked Sendable {
         let catalog = services.catalog
         catalogIndex = database.catalogIndex(catalogVersion: { catalog.version })
         inStockCount = StoreSnapshot(maxAge: 5, empty: 0) { try services.inStockCount() }
+        catalogChanges = try CatalogChanges(manifests: manifests, database: database, schemas: schemas)
         let publishedDocuments = SetOnce<CatalogDocuments>()
         var catalogViews = CatalogViews(manifests: manifests, catalog: catalog, baseURL: configuration.publicURL)
         // Ratings and stock are read from the store for the products asked about and kept until
@@ -382,6 +385,7 @@ public final class Gateway: @unchecked Sendable {
         router.get("/robots.txt") { [unowned self] request in policyState.current.robotsTxt.response(for: request) }
         router.get("/llms.txt") { [unowned self] request in policyDocumentsNow.llmsTxt.response(for: request) }
         addPolicyRoutes(to: &router)
+        addCatalogAdminRoutes(to: &router)
         let fixed: [(String, Document)] = [
             ("/.well-known/agent-card.json", docs.agentCard),
             ("/.well-known/ucp", docs.ucpProfile),

@@ -31,13 +31,15 @@ package struct CatalogEditor: Sendable {
     }
 
     /// Inserts or replaces `products` (and `categories` first), setting their stock as declared.
-    package func upsert(_ products: [Product], categories: [StorefrontDomain.Category] = [], origin: String = "admin") throws -> CatalogChangeReport {
+    package func upsert(
+        _ products: [Product], categories: [StorefrontDomain.Category] = [], origin: String = "admin", stock: StockUpdate = .set
+    ) throws -> CatalogChangeReport {
         try database.write { db in
             var report = CatalogChangeReport()
             let now = Int64(Date().timeIntervalSince1970)
             for category in categories { try CatalogRows.upsertCategory(category, db: db) }
             for product in products {
-                let (created, events) = try CatalogRows.upsert(product, origin: origin, run: 0, stock: .set, now: now, db: db)
+                let (created, events) = try CatalogRows.upsert(product, origin: origin, run: 0, stock: stock, now: now, db: db)
                 if created { report.created += 1 } else { report.updated += 1 }
                 try CatalogRows.tell(events, db: db)
                 report.events += events.count

@@ -88,7 +88,7 @@ package enum CatalogRows {
 
     // MARK: Writing
 
-    /// The texts search reads: name; tags, brand and category; description; attributes and
+    /// The texts search reads: name; category; tags and brand; description; attributes and
     /// variant names.
     static func texts(_ product: Product) -> [String] {
         let attributes = (product.source["attributes"]?.objectValue ?? [:])
@@ -96,7 +96,8 @@ package enum CatalogRows {
             .sorted().joined(separator: " ")
         return [
             product.name,
-            (product.tags + [product.brand ?? "", product.category]).joined(separator: " "),
+            product.category,
+            (product.tags + [product.brand ?? ""]).joined(separator: " "),
             product.description,
             attributes + " " + product.variants.map(\.name).joined(separator: " "),
         ]
@@ -106,7 +107,9 @@ package enum CatalogRows {
         let texts = texts(product).map(SQLValue.text)
         switch db.backend {
         case .sqlite:
-            try db.run("INSERT INTO catalog_search (rowid, name, labels, description, attributes) VALUES (?, ?, ?, ?, ?)", [.integer(position)] + texts)
+            try db.run(
+                "INSERT INTO catalog_search (rowid, name, category, labels, description, attributes) VALUES (?, ?, ?, ?, ?, ?)",
+                [.integer(position)] + texts)
         case .postgres:
             try db.run(
                 """
@@ -114,7 +117,7 @@ package enum CatalogRows {
                     setweight(to_tsvector('simple', ?2) || to_tsvector('english', ?2), 'A')
                     || setweight(to_tsvector('simple', ?3) || to_tsvector('english', ?3), 'B')
                     || setweight(to_tsvector('simple', ?4) || to_tsvector('english', ?4), 'C')
-                    || setweight(to_tsvector('simple', ?5) || to_tsvector('english', ?5), 'D'))
+                    || setweight(to_tsvector('simple', ?5 || ' ' || ?6) || to_tsvector('english', ?5 || ' ' || ?6), 'D'))
                 ON CONFLICT (position) DO UPDATE SET document = excluded.document
                 """, [.integer(position)] + texts)
         }
@@ -126,7 +129,7 @@ package enum CatalogRows {
         switch db.backend {
         case .sqlite:
             try db.run(
-                "INSERT INTO catalog_search (catalog_search, rowid, name, labels, description, attributes) VALUES ('delete', ?, ?, ?, ?, ?)",
+                "INSERT INTO catalog_search (catalog_search, rowid, name, category, labels, description, attributes) VALUES ('delete', ?, ?, ?, ?, ?, ?)",
                 [.integer(position)] + texts(product).map(SQLValue.text))
         case .postgres:
             try db.run("DELETE FROM catalog_search WHERE position = ?", [.integer(position)])
@@ -198,12 +201,21 @@ package enum CatalogRows {
             }
         }
         var events: [CatalogEvent] = []
-        if let previous, previous.price != product.price {
-            events.append(
-                CatalogEvent(
-                    type: "price_changed", productID: product.id,
-                    data: ["product_id": .string(product.id), "name": .string(product.name),
-                           "old_price": previous.price.json, "new_price": product.price.json]))
+        if let previous {
+            // Each SKU's price before and after (a variant without its own has the product's).
+            func prices(_ p: Product) -> [String: Money] {
+                p.variants.isEmpty ? [p.id: p.price] : Dictionary(p.variants.map { ($0.id, $0.price ?? p.price) }, uniquingKeysWith: { a, _ in a })
+            }
+            let before = prices(previous), after = prices(product)
+            let changed = after.keys.sorted().filter { sku in before[sku].map { $0 != after[sku] } ?? false }
+            if previous.price != product.price || !changed.isEmpty {
+                events.append(
+                    CatalogEvent(
+                        type: "price_changed", productID: product.id,
+                        data: ["product_id": .string(product.id), "name": .string(product.name),
+                               "old_price": previous.price.json, "new_price": product.price.json,
+                               "skus": .array(changed.map { ["sku": .string($0), "old_price": before[$0]!.json, "new_price": after[$0]!.json] })]))
+            }
         }
         let stockAfter = try liveStock(product.id, db: db) ?? 0
         if previous != nil, (stockBefore ?? 0) <= 0, stockAfter > 0 {

@@ -3,8 +3,8 @@ import Store
 import StorefrontDomain
 
 /// The catalog index on PostgreSQL: the same filter table as SQLite's, and a `tsvector` per
-/// product position (GIN-indexed) with the name weighted A, tags, brand and category B,
-/// description C and attributes D. Every word is prefix-matched and indexed both as written and
+/// product position (GIN-indexed) with the name weighted A, the category B, tags and brand C,
+/// description and attributes D. Every word is prefix-matched and indexed both as written and
 /// stemmed (English), so "stoves" finds "stove". The same relevance tiers as SQLite's, each in
 /// catalog position, read as keyset pages.
 public struct PostgresCatalogIndex: CatalogIndex {
@@ -68,13 +68,13 @@ public struct PostgresCatalogIndex: CatalogIndex {
                 let sample = try db.query(Self.filterSample, filters + [.null, .null, SQLValue(CatalogPage.sampleSize + 1)])
                 return SQLiteCatalogIndex.page(rows.map { ($0[0].string ?? "", 0, $0[1].int ?? 0) }, sample: sample, last: last, limit: query.limit)
             }
-            let name = Self.allWords(words, weights: "A"), labels = Self.allWords(words, weights: "AB")
-            let all = Self.allWords(words, weights: "")
-            let tiers = [name, "\(labels) & !\(name)", "\(all) & !\(labels)"]
+            let name = Self.allWords(words, weights: "A"), category = Self.allWords(words, weights: "AB")
+            let labels = Self.allWords(words, weights: "ABC"), all = Self.allWords(words, weights: "")
+            let tiers = [name, "\(category) & !\(name)", "\(labels) & !\(category)", "\(all) & !\(labels)"]
             var hits: [(String, Int, Int64)] = []
-            var tier = min(query.after?.tier ?? 0, 2)
+            var tier = min(query.after?.tier ?? 0, tiers.count - 1)
             var after = query.after?.position ?? -1
-            while tier < 3, hits.count <= query.limit {
+            while tier < tiers.count, hits.count <= query.limit {
                 let rows = try db.query(Self.wordPage, filters + [.text(tiers[tier]), .integer(after), SQLValue(query.limit + 1 - hits.count)])
                 hits += rows.map { ($0[0].string ?? "", tier, $0[1].int ?? 0) }
                 tier += 1

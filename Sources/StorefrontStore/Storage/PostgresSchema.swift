@@ -652,8 +652,8 @@ extension StoreMigrations {
                 PRIMARY KEY (product_id, agent_id)
             );
             CREATE INDEX product_watchers_agent ON product_watchers (agent_id);
-            -- The words of each product by its position (name A; tags, brand, category B; description C;
-            -- attributes D), GIN-indexed.
+            -- The words of each product by its position (name A; category B; tags and brand C; description
+            -- and attributes D), GIN-indexed.
             DROP TABLE catalog_fts;
             CREATE TABLE catalog_search (
                 position BIGINT PRIMARY KEY,

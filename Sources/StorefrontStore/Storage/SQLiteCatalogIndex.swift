@@ -71,18 +71,19 @@ public struct SQLiteCatalogIndex: CatalogIndex {
                 return Self.page(rows.map { ($0[0].string ?? "", 0, $0[1].int ?? 0) }, sample: sample, last: last, limit: query.limit)
             }
             // Words as written; prefix-matched only when nothing matches them so.
-            var prefix = (query.after?.tier ?? 0) >= 3
+            let tierCount = CatalogQuery.tiers
+            var prefix = (query.after?.tier ?? 0) >= tierCount
             if query.after == nil,
                 try db.queryOne("SELECT rowid FROM catalog_search WHERE catalog_search MATCH ? LIMIT 1", [SQLValue(query.ftsAllWords(prefix: false))]) == nil
             {
                 prefix = true
             }
             let tiers = prefix ? prefixed : exact
-            let offset = prefix ? 3 : 0
+            let offset = prefix ? tierCount : 0
             var hits: [(String, Int, Int64)] = []
             var tier = (query.after?.tier ?? offset) - offset
             var after = query.after?.position ?? -1
-            while tier < 3, hits.count <= query.limit {
+            while tier < tierCount, hits.count <= query.limit {
                 let rows = try db.query(
                     Self.wordPage, filters + [.text(tiers[tier]), .integer(after), SQLValue(query.limit + 1 - hits.count)])
                 hits += rows.map { ($0[0].string ?? "", tier + offset, $0[1].int ?? 0) }

@@ -762,7 +762,7 @@ public enum StoreMigrations {
                 -- stops at the page's end instead of scoring every match. Contentless: the text is in source.
                 DROP TABLE catalog_fts;
                 CREATE VIRTUAL TABLE catalog_search USING fts5(
-                    name, labels, description, attributes,
+                    name, category, labels, description, attributes,
                     content = '', tokenize = 'porter unicode61 remove_diacritics 2'
                 );
                 """),
