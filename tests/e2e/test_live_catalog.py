@@ -182,3 +182,21 @@ def test_a_refused_change_names_every_field_and_changes_nothing(shop):
                           timeout=30).status_code == 401
     assert shop.admin("PUT", f"/catalog/products/{TENT}", {"id": "other"}).status_code == 400
     assert shop.admin("PATCH", "/catalog/products/no-such-product", {"price": {"amount": 1, "currency": "USD"}}).status_code == 404
+
+
+def test_an_agent_watching_a_product_hears_of_it_until_it_stops(shop):
+    watcher, bystander = shop.buyer(funds=0), shop.buyer(funds=0)
+    r = shop.call(watcher, "watch_product", {"product_id": TENT})
+    assert r.status_code == 200, r.text[:300]
+    assert r.json() == {"product_id": TENT, "watching": True, "events": ["price_changed", "back_in_stock", "discontinued"]}
+    assert shop.call(watcher, "watch_product", {"product_id": "no-such-product"}).status_code == 404
+    assert shop.call(None, "watch_product", {"product_id": TENT}).status_code == 401
+    price = requests.get(f"{shop.server.base_url}/catalog/{TENT}", timeout=30).json()["price"]["amount"]
+    shop.admin_ok("PATCH", f"/catalog/products/{TENT}", {"price": {"amount": price - 100, "currency": "USD"}})
+    events = [e for e in inbox_events(shop, watcher) if e["type"] == "price_changed"]
+    assert [(e["data"]["old_price"]["amount"], e["data"]["new_price"]["amount"]) for e in events] == [(price, price - 100)]
+    assert not [e for e in inbox_events(shop, bystander) if e["type"] == "price_changed"]
+    stop = shop.call(watcher, "watch_product", {"product_id": TENT, "watch": False})
+    assert stop.json()["was_watching"] is True and stop.json()["watching"] is False
+    shop.admin_ok("PATCH", f"/catalog/products/{TENT}", {"price": {"amount": price, "currency": "USD"}})
+    assert len([e for e in inbox_events(shop, watcher) if e["type"] == "price_changed"]) == 1

@@ -59,10 +59,43 @@ package struct AfterSaleActions: Sendable {
                 description: "Rate a product bought in an order, 1 to 5, with tags and optional text; once per order line, editable. Ratings are published as aggregates.",
                 stage: .recommending, scope: "orders:write", annotations: mutating, write: leaveFeedback),
             Action(
+                name: "watch_product", title: "Watch a product",
+                description: "Hear of a product's price changes, restocks and discontinuation in the inbox (price_changed, back_in_stock, discontinued); watch: false stops. Products bought are watched already.",
+                stage: .evaluating, scope: "orders:read", annotations: mutating, write: watchProduct),
+            Action(
                 name: "recommend", title: "Recommend a product",
                 description: "A referral code and link for a product; orders placed with the code (create_checkout referral_code) are attributed to this agent.",
                 stage: .recommending, scope: "orders:read", annotations: mutating, write: recommend),
         ]
+    }
+
+    // MARK: Watching products
+
+    /// How many products one agent may watch (each is a row the agent makes the store keep).
+    static let maxWatched: Int64 = 1000
+
+    func watchProduct(_ arguments: JSON, _ context: ActionContext, _ db: StoreConnection) throws -> JSON {
+        let agent = try context.requireAgent()
+        let productID = arguments["product_id"]?.stringValue ?? ""
+        let watch = arguments["watch"]?.boolValue ?? true
+        var result: [String: JSON] = [
+            "product_id": .string(productID), "watching": .bool(watch),
+            "events": ["price_changed", "back_in_stock", "discontinued"],
+        ]
+        guard watch else {
+            result["was_watching"] = .bool(try CatalogRows.unwatch(productID: productID, agentID: agent.id, db: db))
+            return .object(result)
+        }
+        guard manifests.liveCatalog.product(productID) != nil else {
+            throw ActionError.notFound("No product \(productID). Find ids with search_catalog.", param: "/product_id")
+        }
+        guard try CatalogRows.watchCount(agentID: agent.id, db: db) < Self.maxWatched else {
+            throw ActionError.invalid(
+                "too_many_watched", "An agent watches at most \(Self.maxWatched) products; stop watching some with watch: false.",
+                param: "/product_id")
+        }
+        try CatalogRows.watch(productID: productID, agentID: agent.id, reason: "watching", now: unixNow(), db: db)
+        return .object(result)
     }
 
     // MARK: Inbox

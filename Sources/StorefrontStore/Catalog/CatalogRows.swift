@@ -284,6 +284,10 @@ package enum CatalogRows {
             [.text(productID), .text(agentID), .text(reason), .integer(now)])
     }
 
+    package static func watchCount(agentID: String, db: Connection) throws -> Int64 {
+        try db.queryOne("SELECT count(*) FROM product_watchers WHERE agent_id = ?", [.text(agentID)])?[0].int ?? 0
+    }
+
     package static func unwatch(productID: String, agentID: String, db: Connection) throws -> Bool {
         try db.run("DELETE FROM product_watchers WHERE product_id = ? AND agent_id = ?", [.text(productID), .text(agentID)]) > 0
     }
