@@ -384,5 +384,6 @@ def test_an_admin_command_leaves_the_running_gateways_catalog_alone(shop, tmp_pa
     assert listed.returncode == 0 and agent.id in listed.stdout, listed.stderr
     assert found("quokka") == 0 and found("tent") == before
     # The store's own index, which every gateway on this store searches, was not rewritten.
-    matches = ("document @@ to_tsquery('simple', 'quokka')" if stores.POSTGRES else "catalog_fts MATCH 'quokka'")
-    assert sql(shop.store, f"SELECT count(*) AS n FROM catalog_fts WHERE {matches}")[0]["n"] == 0
+    matches = ("document @@ to_tsquery('simple', 'quokka')" if stores.POSTGRES else "catalog_search MATCH 'quokka'")
+    assert sql(shop.store, f"SELECT count(*) AS n FROM catalog_search WHERE {matches}")[0]["n"] == 0
+    assert "quokka" not in json.dumps(sql(shop.store, "SELECT source FROM catalog_products"))

@@ -15,13 +15,13 @@ from support import launch
 
 # Catalog search is each engine's own: FTS5's virtual table (and its shadow tables) on SQLite,
 # a tsvector column on PostgreSQL.
-ENGINE_OWN = {"catalog_fts"}
+ENGINE_OWN = {"catalog_search"}
 
 
 def sqlite_schema(path) -> dict[str, set[str]]:
     with sqlite3.connect(path) as db:
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-                  if not r[0].startswith("sqlite_") and not r[0].startswith("catalog_fts")]
+                  if not r[0].startswith("sqlite_") and not r[0].startswith("catalog_search")]
         return {t: {c[1] for c in db.execute(f'PRAGMA table_info("{t}")')} for t in tables}
 
 
