@@ -121,7 +121,11 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema", "JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
-        .testTarget(name: "CatalogFeedsTests", dependencies: ["CatalogFeeds", "JSON", "StorefrontDomain"], swiftSettings: swiftSettings),
+        // Fixtures are read from the source tree (relative to #filePath), not bundled.
+        .testTarget(
+            name: "CatalogFeedsTests", dependencies: ["CatalogFeeds", "JSON", "StorefrontDomain"], exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "StorePostgres"], swiftSettings: swiftSettings),
         .testTarget(
             name: "StorefrontTests",
