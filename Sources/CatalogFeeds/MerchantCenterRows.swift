@@ -111,9 +111,10 @@ struct MerchantCenterAssembler {
     private func money(_ text: String, field: String) throws(FieldError) -> Money {
         let parts = text.split(separator: " ")
         guard parts.count == 2 else { throw FieldError(field, "\(quoted(text)) is not a price (amount and currency, like \"15.00 USD\")") }
-        let (number, code) = parts[1].allSatisfy(\.isLetter) ? (parts[0], parts[1]) : (parts[1], parts[0])
-        let currency = try currencyCode(code.uppercased(), field: field)
-        guard let amount = minorUnits(number, currency: currency) else { throw FieldError(field, "\(quoted(text)) is not a price") }
+        let (number, code) = parts[1].allSatisfy(\.isLetter) ? (parts[0], parts[1].uppercased()) : (parts[1], parts[0].uppercased())
+        // The amount first (in the digits of the currency it names), so "abc USD" is not a price.
+        guard let amount = minorUnits(number, currency: code) else { throw FieldError(field, "\(quoted(text)) is not a price") }
+        let currency = try currencyCode(code, field: field)
         try checks.checkCurrency(currency, field: field)
         return Money(amount: amount, currency: currency)
     }
