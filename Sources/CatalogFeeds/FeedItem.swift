@@ -10,8 +10,10 @@ public enum FeedItem: Sendable, Equatable {
 
 /// Why a row of a feed was not imported. `row` counts from 1: the data row of a TSV (the header
 /// is not counted), the line of a JSON Lines file, the `<item>` of an XML feed, the element of a
-/// JSON array. A feed that cannot be read past some point (malformed JSON, an unterminated XML
-/// element) ends with one rejection whose field is `"feed"`.
+/// JSON array (blank lines of a TSV are not rows; of JSON Lines they are lines). A feed that
+/// cannot be read past some point (malformed JSON, an unterminated XML element, a TSV without an
+/// id column) ends with one rejection whose field is `"feed"`, its reason saying where; its row
+/// is 0 when the failure is not in a row.
 public struct FeedRejection: Error, Sendable, Equatable, CustomStringConvertible {
     public var row: Int
     public var id: String?

@@ -174,7 +174,8 @@ func plainText(fromHTML html: String) -> String {
                 let name = tag.lowercased().split(whereSeparator: { $0 == " " || $0 == "/" }).first.map(String.init) ?? ""
                 if let s = skipping { if tag.lowercased().hasPrefix("/" + s) { skipping = nil } }
                 else if name == "script" || name == "style" { skipping = name }
-                out.append(" ")
+                // Inline elements (<strong>Video</strong>.) join words; others separate them.
+                if !inlineTags.contains(name.hasPrefix("/") ? String(name.dropFirst()) : name) { out.append(" ") }
             } else {
                 tag.append(ch)
             }
@@ -187,6 +188,8 @@ func plainText(fromHTML html: String) -> String {
     }
     return decodeEntities(out).split(whereSeparator: \.isWhitespace).joined(separator: " ")
 }
+
+private let inlineTags: Set<String> = ["a", "abbr", "b", "bdi", "bdo", "cite", "code", "em", "i", "kbd", "mark", "q", "s", "small", "span", "strong", "sub", "sup", "u", "var"]
 
 /// XML and HTML character references: the five XML entities, `&nbsp;`, and numeric ones
 /// (`&#39;`, `&#x2019;`). An unknown or broken reference is kept as written.
@@ -254,7 +257,9 @@ struct ProductDraft {
     var digital = false
 
     /// The product in `catalog.json`'s shape. With variants, the product's price is the first
-    /// variant's (a variant of another price carries its own) and its stock their sum.
+    /// variant's (a variant of another price carries its own) and its stock their sum. A feed
+    /// without a description gets the name as one (the store requires a description); a weight
+    /// is written only when the feed gives one.
     var json: JSON {
         var fields: [String: JSON] = [
             "id": .string(id), "name": .string(name), "description": .string(description.isEmpty ? name : description),

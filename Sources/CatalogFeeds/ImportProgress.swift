@@ -49,6 +49,11 @@ public final class ImportProgress {
         if isTerminal && wroteBar { sink("\n") }
     }
 
+    private func megabytes(_ bytes: Int64) -> String {
+        let tenths = (bytes * 10 + 524_288) / 1_048_576
+        return "\(tenths / 10).\(tenths % 10)"
+    }
+
     private func report(rows: Int, bytesRead: Int64, now: Double) {
         let elapsed = max(now - started, 0.001)
         let rate = Int((Double(rows) / elapsed).rounded())
@@ -65,7 +70,8 @@ public final class ImportProgress {
             let filled = Int((share ?? 0) * Double(width))
             let bar = share == nil ? "" : "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] "
             let percent = share.map { " \(Int(($0 * 100).rounded(.down)))%" } ?? ""
-            sink("\r\(bar)\(rows) rows\(percent), \(rate) rows/s" + (left.map { ", \($0) s left" } ?? "") + "\u{1B}[K")
+            let amount = total.map { " (\(megabytes(bytesRead))/\(megabytes($0)) MB)" } ?? ""
+            sink("\r\(bar)\(rows) rows\(percent)\(amount), \(rate) rows/s" + (left.map { ", \($0) s left" } ?? "") + "\u{1B}[K")
         } else {
             var details = [String]()
             if let share { details.append("\(Int((share * 100).rounded(.down)))%") }

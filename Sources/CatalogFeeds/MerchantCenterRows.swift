@@ -91,7 +91,8 @@ struct MerchantCenterAssembler {
         if let weight = nonEmpty(row["shipping_weight"]) { draft.weightGrams = try grams(weight) }
         if let link = nonEmpty(row["link"]) { draft.attributes["link"] = .string(link) }
         for (name, value) in row where !Self.mapped.contains(name) && !Self.variantAttributes.contains(name) {
-            if !value.isEmpty, value.count <= 200, !name.contains(":") { draft.attributes[name] = .string(value) }
+            let sensible = name.utf8.count <= 64 && name.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }
+            if sensible, !value.isEmpty, value.count <= 200 { draft.attributes[name] = .string(value) }
         }
         return draft
     }

@@ -116,8 +116,7 @@ func storeProduct(_ json: JSON, row: Int, checks: FeedChecks, recordCategory: Bo
         let id = try checks.slug(rawID)
         try checks.checkNewProduct(id)
         fields["id"] = .string(id)
-        guard let name = json["name"]?.stringValue, !name.isEmpty else { throw FieldError("name", "missing") }
-        _ = name
+        guard json["name"]?.stringValue?.isEmpty == false else { throw FieldError("name", "missing") }
         let price = try storeMoney(json["price"], field: "price", checks: checks)
         guard let inventory = json["inventory"]?.intValue, inventory >= 0 else {
             throw FieldError("inventory", json["inventory"] == nil ? "missing" : "not a whole number of at least 0")

@@ -43,7 +43,7 @@ struct ImportProgressTests {
         let progress = ImportProgress(totalBytes: 200, isTerminal: true, clock: { clock.now }, sink: { clock.written.append($0) })
         clock.now = 101
         progress.update(rows: 10, bytesRead: 100)
-        #expect(clock.written == ["\r[###############---------------] 10 rows 50%, 10 rows/s, 1 s left\u{1B}[K"])
+        #expect(clock.written == ["\r[###############---------------] 10 rows 50% (0.0/0.0 MB), 10 rows/s, 1 s left\u{1B}[K"])
         clock.now = 102
         progress.finish(rows: 20, bytesRead: 200)
         #expect(clock.written.last == "\n")

@@ -15,7 +15,7 @@ struct ShopifyACPImportTests {
 
         let ipod = got.byID["ipod-nano"]!
         #expect(ipod["name"] == "IPod Nano - 8GB")
-        #expect(ipod["description"] == "It's the small iPod with one very big idea: Video . Now the world's most popular music player & more.")
+        #expect(ipod["description"] == "It's the small iPod with one very big idea: Video. Now the world's most popular music player & more.")
         #expect(ipod["brand"] == "Apple")
         #expect(ipod["category"] == "cult-products")
         #expect(ipod["tags"] == ["Emotive", "Flash Memory", "MP3", "Music"])
@@ -31,7 +31,7 @@ struct ShopifyACPImportTests {
         #expect(wrap["variants"] == nil)
         #expect(wrap["price"] == ["amount": 500, "currency": "USD"])
         #expect(wrap["inventory"] == 1)
-        #expect(wrap["description"] == "Wrapped by hand .")
+        #expect(wrap["description"] == "Wrapped by hand.")
         #expect(wrap["category"] == "uncategorized")
     }
 
