@@ -251,29 +251,40 @@ struct ByteCursor {
     }
 
     /// Passes a string (the cursor on its opening quote), appending it to `out` up to `limit`
-    /// bytes in all; past that `out` becomes nil.
+    /// bytes in all; past that `out` becomes nil. Runs of plain bytes are taken a chunk at a
+    /// time (strings are most of a catalog's bytes).
     mutating func skipString(keeping out: inout [UInt8]?, limit: Int) throws {
         let start = offset
+        func keep(_ bytes: ArraySlice<UInt8>, _ out: inout [UInt8]?) {
+            guard out != nil else { return }
+            if out!.count + bytes.count > limit { out = nil } else { out!.append(contentsOf: bytes) }
+        }
         var escaped = false
         var first = true
         while true {
-            guard let byte = try peekOrEnd() else {
-                throw JSONStreamError(offset: start, message: "unterminated string")
+            guard try peekOrEnd() != nil else { throw JSONStreamError(offset: start, message: "unterminated string") }
+            if !first && !escaped {
+                // Up to the next quote or backslash in this chunk, in one piece.
+                var end = position
+                while end < chunk.count, chunk[end] != 0x22, chunk[end] != 0x5C { end += 1 }
+                if end > position {
+                    keep(chunk[position..<end], &out)
+                    offset += Int64(end - position)
+                    position = end
+                    continue
+                }
             }
-            if out != nil {
-                if out!.count >= limit { out = nil } else { out!.append(byte) }
-            }
+            let byte = chunk[position]
+            keep(chunk[position..<position + 1], &out)
             advance()
             if first {
                 first = false
-                continue
-            }
-            if escaped {
+            } else if escaped {
                 escaped = false
-            } else if byte == 0x5C {
-                escaped = true
             } else if byte == 0x22 {
                 return
+            } else {
+                escaped = true
             }
         }
     }
