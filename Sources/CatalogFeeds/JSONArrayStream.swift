@@ -52,6 +52,7 @@ public final class JSONArrayStream {
             switch state {
             case .done: return nil
             case .start:
+                try cursor.skipByteOrderMark()
                 try cursor.skipWhitespace()
                 let opener: UInt8 = members == nil ? 0x5B : 0x7B
                 try expect(opener, "the document to start with \(members == nil ? "[" : "{")")
@@ -236,6 +237,12 @@ struct ByteCursor {
     mutating func advance() {
         position += 1
         offset += 1
+    }
+
+    /// A UTF-8 byte order mark at the start, as some exporters write.
+    mutating func skipByteOrderMark() throws {
+        guard offset == 0, try peekOrEnd() == 0xEF, chunk.count >= position + 3, chunk[position + 1] == 0xBB, chunk[position + 2] == 0xBF else { return }
+        for _ in 0..<3 { advance() }
     }
 
     mutating func skipWhitespace() throws {

@@ -36,6 +36,7 @@ struct JSONArrayStreamTests {
     func topLevel() throws {
         #expect(try elements(" [ {\"a\":1}, [2] ]\n", members: nil).map(\.1) == [#"{"a":1}"#, "[2]"])
         #expect(try elements("[]", members: nil).isEmpty)
+        #expect(try elements("\u{FEFF}[1]", members: nil, chunk: 65536).map(\.1) == ["1"])
         #expect(try elements(#"{"products": []}"#).isEmpty)
     }
 
