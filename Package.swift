@@ -107,6 +107,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Product feeds in and out, streamed: Google Merchant Center (TSV, XML), Shopify's
+        // products.json, ACP's products.jsonl and the store's own catalog.json, without
+        // holding a large feed in memory. Knows nothing of the store, HTTP or the gateway.
+        .target(name: "CatalogFeeds", dependencies: ["JSON", "StorefrontDomain"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "storefront",
             dependencies: [
@@ -120,6 +124,11 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema", "JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
+        // Fixtures are read from the source tree (relative to #filePath), not bundled.
+        .testTarget(
+            name: "CatalogFeedsTests", dependencies: ["CatalogFeeds", "JSON", "StorefrontDomain"], exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "StorePostgres"], swiftSettings: swiftSettings),
         .testTarget(
             name: "StorefrontTests",
