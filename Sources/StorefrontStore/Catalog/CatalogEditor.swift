@@ -96,6 +96,7 @@ package struct CatalogEditor: Sendable {
     /// the store's writer until it returns nil, so the feed is never whole in memory). With
     /// `replace`, products of the same origin the feed no longer has are removed. `manifestStamp`
     /// records which catalog.json this was. If `next` throws, nothing is applied.
+    @discardableResult
     package func importFeed(
         origin: String, replace: Bool, stock: StockUpdate, manifestStamp: String? = nil,
         categories: @escaping () -> [StorefrontDomain.Category],
