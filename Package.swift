@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "StorefrontApp",
             dependencies: [
-                "StorefrontActions", "StorefrontStore", "StorefrontDomain", "JSON", "Store", "StorePostgres",
+                "StorefrontActions", "StorefrontStore", "StorefrontDomain", "CatalogFeeds", "JSON", "Store", "StorePostgres",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

@@ -63,6 +63,18 @@ public final class StoreServices: @unchecked Sendable {
         self.commerce = commerce
     }
 
+    /// The public URL the gateway last served this store at.
+    public var publicURL: String? { try? ServedConfiguration.publicURL(in: database) }
+
+    /// Every product in catalog order with what is left of it now, a page at a time.
+    public func forEachLiveProduct(_ body: (Product) throws -> Void) throws {
+        let stock = StockReader(database: database, rememberedProducts: 0)
+        try catalog.forEachPage { page in
+            let levels = stock.levels(page.map(\.id))
+            for product in page { try body(levels.applied(to: product)) }
+        }
+    }
+
     /// Products with stock left now.
     package func inStockCount() throws -> Int64 {
         try database.read { try CatalogRows.inStockCount(db: $0) }

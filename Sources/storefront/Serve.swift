@@ -366,7 +366,7 @@ struct Serve: ParsableCommand {
         // Admin commands given only this store file find the manifests and the webhooks here.
         try? ServedConfiguration.record(
             manifests: URL(fileURLWithPath: manifests), webhookURLs: webhooks,
-            ucpPublicURL: gatewayConfiguration.sendsOrdersToPlatforms ? baseURL : nil, in: database)
+            ucpPublicURL: gatewayConfiguration.sendsOrdersToPlatforms ? baseURL : nil, publicURL: baseURL, in: database)
         gatewayConfiguration.recordsAnalytics = analytics
         gatewayConfiguration.analyticsQueueCapacity = analyticsQueue
         gatewayConfiguration.resultCacheBytes = resultCache ? resultCacheMegabytes << 20 : 0

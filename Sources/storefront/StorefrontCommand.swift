@@ -10,7 +10,7 @@ struct StorefrontCommand: ParsableCommand {
         commandName: "storefront",
         abstract: "The agent-native storefront gateway: serves a merchant's store to AI agents.",
         version: StorefrontVersion.current,
-        subcommands: [Serve.self, Validate.self, Agents.self, Wallets.self, Approvals.self, Orders.self, Trail.self, Webhooks.self, Audit.self, StoreMaintenance.self],
+        subcommands: [Serve.self, Validate.self, Agents.self, Wallets.self, Approvals.self, Orders.self, Trail.self, Webhooks.self, Audit.self, CatalogCommand.self, StoreMaintenance.self],
         defaultSubcommand: nil
     )
 }

@@ -10,15 +10,23 @@ public enum ServedConfiguration {
     static let manifestsKey = "manifests_folder"
     static let webhooksKey = "webhook_urls"
     static let ucpPublicURLKey = "ucp_public_url"
+    static let publicURLKey = "public_url"
 
     /// Records the absolute path of the manifests folder and the webhook URLs `serve` uses, and
     /// the public URL when UCP platforms hear of orders (nil: none do).
-    public static func record(manifests folder: URL, webhookURLs: [String], ucpPublicURL: String? = nil, in database: Database) throws {
+    public static func record(
+        manifests folder: URL, webhookURLs: [String], ucpPublicURL: String? = nil, publicURL: String? = nil, in database: Database
+    ) throws {
         let path = folder.standardizedFileURL.path
         let urls = JSON.array(webhookURLs.map(JSON.string)).compactString
         try database.write { db in
             try db.run("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [.text(manifestsKey), .text(path)])
             try db.run("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [.text(webhooksKey), .text(urls)])
+            if let publicURL {
+                try db.run(
+                    "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [.text(publicURLKey), .text(publicURL)])
+            }
             if let ucpPublicURL {
                 try db.run(
                     "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -32,6 +40,11 @@ public enum ServedConfiguration {
     /// The public URL recorded for UCP orders (nil: the gateway serves no UCP platform).
     public static func ucpPublicURL(in database: Database) throws -> String? {
         try setting(ucpPublicURLKey, in: database)
+    }
+
+    /// The public URL the gateway last served at (feeds exported from the store link there).
+    public static func publicURL(in database: Database) throws -> String? {
+        try setting(publicURLKey, in: database)
     }
 
     /// The manifests folder last recorded, or nil when the store has never been served.
