@@ -93,7 +93,7 @@ let package = Package(
             name: "StorefrontHTTP",
             dependencies: [
                 "StorefrontApp", "StorefrontActions", "StorefrontStore", "StorefrontMCP", "StorefrontDomain", "JourneyAudit",
-                "HTTPServer", "JSON", "JSONSchema",
+                "CatalogFeeds", "HTTPServer", "JSON", "JSONSchema",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings + [.enableUpcomingFeature("MemberImportVisibility")]
@@ -115,6 +115,7 @@ let package = Package(
             name: "storefront",
             dependencies: [
                 "StorefrontTelemetry", "StorefrontApp", "StorefrontHTTP", "StorefrontActions", "StorefrontStore", "StorefrontDomain", "JourneyAudit",
+                "CatalogFeeds",
                 "HTTPServer", "JSON", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

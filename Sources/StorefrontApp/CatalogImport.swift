@@ -67,6 +67,8 @@ public struct CatalogImport {
     /// Check only; write nothing.
     public var dryRun = false
     public var currency = "USD"
+    /// The shipping weight of physical products whose feed gives none (nil: they are refused).
+    public var defaultWeightGrams: Int64?
     /// How many rejections the outcome keeps (`onRejection` hears of all).
     public var keptRejections = 1000
 
@@ -94,6 +96,7 @@ public struct CatalogImport {
         let state = State()
         state.known = Set(services.catalog.categories.map(\.id))
         let keep = keptRejections
+        let defaultWeightGrams = self.defaultWeightGrams
         func reject(_ rejection: CatalogRejection) {
             state.outcome.rejected += 1
             if state.outcome.rejections.count < keep { state.outcome.rejections.append(rejection) }
@@ -107,7 +110,13 @@ public struct CatalogImport {
                 switch item {
                 case .rejected(let rejection):
                     reject(CatalogRejection(row: rejection.row, id: rejection.id, field: rejection.field, reason: rejection.reason))
-                case .product(let json):
+                case .product(var json):
+                    if let grams = defaultWeightGrams, json["digital"]?.boolValue != true, json["weight_grams"] == nil,
+                        case .object(var fields) = json
+                    {
+                        fields["weight_grams"] = .int(grams)
+                        json = .object(fields)
+                    }
                     if importer.categories.count != state.categories.count {
                         state.categories = importer.categories
                         state.known.formUnion(state.categories.map(\.id))

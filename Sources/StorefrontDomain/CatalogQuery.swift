@@ -24,22 +24,14 @@ public struct CatalogQuery: Sendable, Hashable {
         self.after = after
     }
 
-    /// The words of `text` as an FTS5 query for each relevance tier: every word in the name; in
-    /// the category; in the tags or brand; anywhere (each tier without the earlier ones' matches).
-    /// Each word is quoted (so no FTS syntax reaches the engine from input) and all must match;
-    /// a word is prefix-matched only with `prefix` (the fallback when nothing matches the words
-    /// as written: prefix matching reads every word that starts so).
-    public func ftsTiers(prefix: Bool) -> [String]? {
-        guard let group = ftsAllWords(prefix: prefix) else { return nil }
-        let columns = ["{name}", "{name category}", "{name category labels}"].map { $0 + " : " + group }
-        return [columns[0], "\(columns[1]) NOT \(columns[0])", "\(columns[2]) NOT \(columns[1])", "\(group) NOT \(columns[2])"]
-    }
+    /// How many matches, in catalog position, a word search ranks at a time: a page costs a
+    /// window's worth of scoring whatever the number of matches (a catalog smaller than a window
+    /// is ranked whole).
+    public static let window = 100
 
-    /// How many relevance tiers there are (a cursor's tier is below twice this: the prefix tiers
-    /// follow).
-    public static let tiers = 4
-
-    /// Every word anywhere, as an FTS5 query (what all tiers together match).
+    /// Every word, as an FTS5 query: each word quoted (so no FTS syntax reaches the engine from
+    /// input), all required; prefix-matched only with `prefix` (the fallback when nothing matches
+    /// the words as written: prefix matching reads every word that starts so).
     public func ftsAllWords(prefix: Bool) -> String? {
         words.map { "(" + $0.map { "\"\($0)\"" + (prefix ? "*" : "") }.joined(separator: " ") + ")" }
     }
@@ -77,7 +69,7 @@ public struct CatalogPage: Sendable {
     public var categoryCounts: [(id: String, count: Int)]
     public var next: CatalogPosition?
 
-    /// How many matches are counted before the total becomes an estimate.
+    /// How many products a filter-only listing counts before its total becomes an estimate.
     public static let sampleSize = 200
 
     public init(
@@ -91,31 +83,24 @@ public struct CatalogPage: Sendable {
         self.next = next
     }
 
-    /// The total and category counts from a sample: the categories and positions of the first
-    /// matches in position order (at most `sampleSize + 1`), of a catalog whose positions run
-    /// to `lastPosition`. When the sample is all there is, exact; otherwise scaled by how far
-    /// into the catalog the sample reached.
+    /// The total and category counts from the matches found (their categories) in `span` catalog
+    /// positions of a catalog whose positions run to `lastPosition`: exact when those positions
+    /// were the whole catalog (`exact`); otherwise scaled by the share of the catalog they cover.
     public static func counts(
-        sample: [(category: String, position: Int64)], lastPosition: Int64
+        categories: [String], span: Int64, exact: Bool, lastPosition: Int64
     ) -> (total: Int, estimate: Bool, categories: [(id: String, count: Int)]) {
         var byCategory: [String: Int] = [:]
-        let counted = sample.prefix(sampleSize)
-        for hit in counted { byCategory[hit.category, default: 0] += 1 }
-        var scale = 1.0
-        let estimate = sample.count > sampleSize
-        if estimate, let reached = counted.last?.position, reached >= 0 {
-            scale = Double(max(lastPosition, reached) + 1) / Double(reached + 1)
-        }
+        for category in categories { byCategory[category, default: 0] += 1 }
+        let scale = exact ? 1.0 : Double(max(lastPosition + 1, span)) / Double(max(span, 1))
         let scaled = byCategory.map { (id: $0.key, count: Int((Double($0.value) * scale).rounded())) }
             .sorted { $0.count != $1.count ? $0.count > $1.count : $0.id < $1.id }
-        let total = estimate ? max(sample.count, Int((Double(counted.count) * scale).rounded())) : counted.count
-        return (total, estimate, scaled)
+        let total = exact ? categories.count : max(categories.count, Int((Double(categories.count) * scale).rounded()))
+        return (total, !exact, scaled)
     }
 }
 
 /// Full-text and filtered search over the catalog the store holds (SQLite: FTS5; PostgreSQL:
-/// `tsvector`), in relevance tiers and, within a tier, catalog position: a page reads only as
-/// many matches as it shows, whatever the catalog's size.
+/// `tsvector`): a page reads a bounded number of matches, whatever the catalog's size.
 public protocol CatalogIndex: Sendable {
     func search(_ query: CatalogQuery) throws -> CatalogPage
 }

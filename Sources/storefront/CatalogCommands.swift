@@ -46,6 +46,9 @@ struct CatalogCommand: ParsableCommand {
         @Option(help: "The currency of prices that name none (Shopify).")
         var currency = "USD"
 
+        @Option(help: "The shipping weight in grams of physical products the feed gives none for (default: such rows are refused).")
+        var defaultWeightGrams: Int64?
+
         @Option(help: "Write every rejected row to this file as JSON Lines.")
         var rejections: String?
 
@@ -70,7 +73,7 @@ struct CatalogCommand: ParsableCommand {
             job.strict = strict
             job.dryRun = dryRun
             job.currency = currency
-            job.keptRejections = 0
+            job.defaultWeightGrams = defaultWeightGrams
             let size = path == "-" ? nil : (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
             let log = try rejections.map { file -> FileHandle in
                 FileManager.default.createFile(atPath: file, contents: nil)

@@ -78,7 +78,7 @@ struct CatalogSearchTests {
             after = next
         }
         #expect(seen == catalog.products.map(\.id))
-        // A word search pages through its tiers: every match once, name matches first.
+        // A word search pages through every match once, ranked as one list while it fits a window.
         var words: [String] = []
         after = nil
         repeat {
@@ -86,11 +86,10 @@ struct CatalogSearchTests {
             words += page.productIDs
             after = page.next
         } while after != nil
-        #expect(Set(words).count == words.count)
-        #expect(words.count == (try index.search(CatalogQuery(text: "tent", limit: 100))).total)
-        let named = words.prefix { catalog.product($0)?.name.lowercased().contains("tent") == true }
-        #expect(named.count >= 5)
-        #expect(words.dropFirst(named.count).allSatisfy { catalog.product($0)?.name.lowercased().contains("tent") == false })
+        let whole = try index.search(CatalogQuery(text: "tent", limit: 100))
+        #expect(words == whole.productIDs)
+        #expect(words.count == whole.total && !whole.totalIsEstimate)
+        #expect(catalog.product(words[0])?.name.lowercased().contains("tent") == true)
     }
 
     @Test("a partial word finds products only when no whole word matches")
@@ -101,24 +100,22 @@ struct CatalogSearchTests {
         #expect(!whole.productIDs.isEmpty)
     }
 
-    @Test("totals and facets are exact for a small result and estimated from a sample for a large one")
+    @Test("totals and facets are exact for the whole catalog and scaled from a part of it")
     func estimates() {
-        let small = CatalogPage.counts(sample: [("a", 0), ("b", 5), ("a", 9)], lastPosition: 1000)
+        let small = CatalogPage.counts(categories: ["a", "b", "a"], span: 1001, exact: true, lastPosition: 1000)
         #expect(small.total == 3 && !small.estimate)
         #expect(small.categories.map(\.id) == ["a", "b"] && small.categories.map(\.count) == [2, 1])
-        // 201 matches among the first 400 positions of 4,000: about ten times as many in all.
-        let sample = (0...CatalogPage.sampleSize).map { (category: $0 % 2 == 0 ? "a" : "b", position: Int64($0 * 2)) }
-        let large = CatalogPage.counts(sample: sample, lastPosition: 3999)
-        #expect(large.estimate)
-        #expect((1900...2100).contains(large.total))
-        #expect(large.categories.reduce(0) { $0 + $1.count } >= large.total - 2)
+        // 100 matches in the first 400 positions of 4,000: about ten times as many in all.
+        let large = CatalogPage.counts(categories: (0..<100).map { $0 % 4 == 0 ? "b" : "a" }, span: 400, exact: false, lastPosition: 3999)
+        #expect(large.estimate && large.total == 1000)
+        #expect(large.categories.map(\.id) == ["a", "b"] && large.categories.map(\.count) == [750, 250])
     }
 
     @Test("a cursor only works for the query that issued it")
     func cursor() {
         let a = CatalogQuery(text: "tent"), b = CatalogQuery(text: "boot")
-        let cursor = CatalogCursor.encode(CatalogPosition(tier: 1, position: 20), fingerprint: a.fingerprint)
-        #expect(CatalogCursor.decode(cursor, fingerprint: a.fingerprint) == CatalogPosition(tier: 1, position: 20))
+        let cursor = CatalogCursor.encode(CatalogPosition(position: 20, skip: 3, prefix: true), fingerprint: a.fingerprint)
+        #expect(CatalogCursor.decode(cursor, fingerprint: a.fingerprint) == CatalogPosition(position: 20, skip: 3, prefix: true))
         #expect(CatalogCursor.decode(cursor, fingerprint: b.fingerprint) == nil)
         #expect(CatalogCursor.decode("not a cursor!", fingerprint: a.fingerprint) == nil)
     }

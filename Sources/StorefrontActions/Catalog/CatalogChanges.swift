@@ -56,6 +56,14 @@ public struct CatalogChanges: Sendable {
     /// The product `json` (catalog.json's shape) checked; every problem as a rejection of `row`.
     public func check(_ json: JSON, row: Int, knownCategories: Set<String>) -> Result<Product, CatalogRejections> {
         let id = json["id"]?.stringValue
+        // Said plainly rather than as the schema's oneOf (physical or digital) failing.
+        if json["digital"]?.boolValue == false, json["weight_grams"] == nil {
+            return .failure(CatalogRejections(all: [
+                CatalogRejection(
+                    row: row, id: id, field: "/weight_grams",
+                    reason: "missing: a physical product needs its shipping weight in grams (or import with a default weight)")
+            ]))
+        }
         var problems = productSchema.validate(json).map {
             CatalogRejection(row: row, id: id, field: $0.instancePointer.isEmpty ? "/" : $0.instancePointer, reason: $0.message)
         }

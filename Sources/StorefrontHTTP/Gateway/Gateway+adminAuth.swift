@@ -64,10 +64,11 @@ extension Gateway {
 
     /// Admin routes: the caller must be the merchant (see ``adminCaller(_:)``), and a body, when
     /// one is sent, must be a JSON object (a body that does not parse is 400, never read as `{}`).
-    func adminOnly(_ handler: @escaping @Sendable (Request) -> Response) -> Handler {
+    /// `anyBody`: the route reads its body itself (a feed in any format).
+    func adminOnly(anyBody: Bool = false, _ handler: @escaping @Sendable (Request) -> Response) -> Handler {
         { [unowned self] request in
             if case .failure(let refusal) = adminCaller(request) { return refusal.response }
-            if let refusal = Self.badAdminBody(request) { return refusal }
+            if !anyBody, let refusal = Self.badAdminBody(request) { return refusal }
             // Admin work writes to the store; it runs off the server's threads.
             return .later { complete in DispatchQueue.global().async { complete(handler(request)) } }
         }

@@ -1,7 +1,9 @@
+import CatalogFeeds
 import Foundation
 import HTTPServer
 import JSON
 import StorefrontActions
+import StorefrontApp
 import StorefrontDomain
 
 /// The merchant's catalog API: products, prices and stock changed while the gateway serves.
@@ -49,6 +51,26 @@ extension Gateway {
                 let (report, missing) = try catalogChanges.delete([id])
                 guard missing.isEmpty else { throw ActionError.notFound("No product \(id).", param: "id") }
                 return report
+            }
+        })
+        // A feed in the body (up to the body limit; larger feeds: `storefront catalog import`):
+        // ?format=gmc-tsv|gmc-xml|shopify|acp|storefront|storefront-jsonl&replace=true&strict=true&dry_run=true
+        router.post(prefix + "/import", adminOnly(anyBody: true) { [unowned self] request in
+            guard let name = request.query("format"), let format = CatalogFeedFormat(rawValue: name) else {
+                return Response.error(
+                    status: 400, type: "invalid_request", code: "invalid_format",
+                    message: "format must be one of \(CatalogFeedFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+            var job = CatalogImport(format: format, origin: request.query("origin") ?? format.rawValue)
+            job.replace = request.query("replace") == "true"
+            job.strict = request.query("strict") == "true"
+            job.dryRun = request.query("dry_run") == "true"
+            job.currency = request.query("currency") ?? manifests.currency
+            job.defaultWeightGrams = request.query("default_weight_grams").flatMap { Int64($0) }
+            let body = request.body
+            return adminResult {
+                let outcome = try job.run({ ByteSource(bytes: body) }, services: services, schemas: schemas)
+                return outcome.json
             }
         })
         // {"levels": [{"sku": "...", "available": n}, ...]}

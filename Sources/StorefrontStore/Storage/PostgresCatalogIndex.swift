@@ -5,8 +5,8 @@ import StorefrontDomain
 /// The catalog index on PostgreSQL: the same filter table as SQLite's, and a `tsvector` per
 /// product position (GIN-indexed) with the name weighted A, the category B, tags and brand C,
 /// description and attributes D. Every word is prefix-matched and indexed both as written and
-/// stemmed (English), so "stoves" finds "stove". The same relevance tiers as SQLite's, each in
-/// catalog position, read as keyset pages.
+/// stemmed (English), so "stoves" finds "stove". Ranked a window at a time as SQLite's, by
+/// `ts_rank`.
 public struct PostgresCatalogIndex: CatalogIndex {
     let database: Database
     let catalogVersion: @Sendable () -> Int
@@ -23,19 +23,20 @@ public struct PostgresCatalogIndex: CatalogIndex {
         AND ($3::BIGINT IS NULL OR p.price_amount <= $3::BIGINT)
         AND ($4::BOOLEAN IS NULL OR (coalesce((SELECT sum(i.available) FROM inventory i WHERE i.product_id = p.id), p.inventory) > 0) = $4::BOOLEAN)
         """
-    private static let wordPage = """
-        SELECT p.id, p.position FROM catalog_search s JOIN catalog_products p ON p.position = s.position
-        WHERE s.document @@ to_tsquery('simple', $5::TEXT) AND s.position > $6::BIGINT AND \(filters)
-        ORDER BY s.position LIMIT $7::BIGINT
+    // The next window of matches in position order, ranked by ts_rank (higher is better, so
+    // negated: lower is better, as for BM25), with whether each passes the filters.
+    private static let window = """
+        WITH hits AS MATERIALIZED (
+            SELECT s.position, ts_rank('{0.2, 0.4, 0.5, 1.0}', s.document, to_tsquery('simple', $5::TEXT), 1) AS score
+            FROM catalog_search s WHERE s.document @@ to_tsquery('simple', $5::TEXT) AND s.position > $6::BIGINT
+            ORDER BY s.position LIMIT $7::BIGINT
+        )
+        SELECT h.position, -h.score, p.id, p.category, CASE WHEN \(filters) THEN 1 ELSE 0 END
+        FROM hits h JOIN catalog_products p ON p.position = h.position ORDER BY h.position
         """
     private static let filterPage = """
         SELECT p.id, p.position FROM catalog_products p
         WHERE $5::TEXT IS NULL AND p.position > $6::BIGINT AND \(filters) ORDER BY p.position LIMIT $7::BIGINT
-        """
-    private static let wordSample = """
-        SELECT p.category, p.position FROM catalog_search s JOIN catalog_products p ON p.position = s.position
-        WHERE s.document @@ to_tsquery('simple', $5::TEXT) AND $6::BIGINT IS NULL AND \(filters)
-        ORDER BY s.position LIMIT $7::BIGINT
         """
     private static let filterSample = """
         SELECT p.category, p.position FROM catalog_products p
@@ -51,11 +52,6 @@ public struct PostgresCatalogIndex: CatalogIndex {
         return page
     }
 
-    /// The tsquery of every word, restricted to the weights given (none: any).
-    static func allWords(_ words: [String], weights: String) -> String {
-        "(" + words.map { "\($0):*\(weights)" }.joined(separator: " & ") + ")"
-    }
-
     private func searchStore(_ query: CatalogQuery) throws -> CatalogPage {
         let filters: [SQLValue] = [
             SQLValue(query.category), query.minPrice.map(SQLValue.integer) ?? .null,
@@ -66,22 +62,16 @@ public struct PostgresCatalogIndex: CatalogIndex {
             guard let words = query.words else {
                 let rows = try db.query(Self.filterPage, filters + [.null, .integer(query.after?.position ?? -1), SQLValue(query.limit + 1)])
                 let sample = try db.query(Self.filterSample, filters + [.null, .null, SQLValue(CatalogPage.sampleSize + 1)])
-                return SQLiteCatalogIndex.page(rows.map { ($0[0].string ?? "", 0, $0[1].int ?? 0) }, sample: sample, last: last, limit: query.limit)
+                return SQLiteCatalogIndex.filterListing(rows, sample: sample, last: last, limit: query.limit)
             }
-            let name = Self.allWords(words, weights: "A"), category = Self.allWords(words, weights: "AB")
-            let labels = Self.allWords(words, weights: "ABC"), all = Self.allWords(words, weights: "")
-            let tiers = [name, "\(category) & !\(name)", "\(labels) & !\(category)", "\(all) & !\(labels)"]
-            var hits: [(String, Int, Int64)] = []
-            var tier = min(query.after?.tier ?? 0, tiers.count - 1)
-            var after = query.after?.position ?? -1
-            while tier < tiers.count, hits.count <= query.limit {
-                let rows = try db.query(Self.wordPage, filters + [.text(tiers[tier]), .integer(after), SQLValue(query.limit + 1 - hits.count)])
-                hits += rows.map { ($0[0].string ?? "", tier, $0[1].int ?? 0) }
-                tier += 1
-                after = -1
+            let tsquery = words.map { "\($0):*" }.joined(separator: " & ")
+            return try RankedWindows.page(query, prefix: true, last: last) { start in
+                try db.query(Self.window, filters + [.text(tsquery), .integer(start), SQLValue(CatalogQuery.window)]).map {
+                    RankedWindows.Hit(
+                        position: $0[0].int ?? 0, score: $0[1].double ?? 0, id: $0[2].string ?? "", category: $0[3].string ?? "",
+                        passes: $0[4].int == 1)
+                }
             }
-            let sample = try db.query(Self.wordSample, filters + [.text(all), .null, SQLValue(CatalogPage.sampleSize + 1)])
-            return SQLiteCatalogIndex.page(hits, sample: sample, last: last, limit: query.limit)
         }
     }
 }
