@@ -17,9 +17,13 @@ public protocol CatalogReader: Sendable {
     /// start), and the position to continue after (nil at the end): for documents and feeds
     /// that list the catalog page by page.
     func page(after: Int64?, limit: Int) -> (products: [Product], next: Int64?)
+    /// The ids of the first `limit` products in catalog order (a sitemap needs no more).
+    func firstIDs(_ limit: Int) -> [String]
 }
 
 extension CatalogReader {
+    public func firstIDs(_ limit: Int) -> [String] { page(after: nil, limit: limit).products.map(\.id) }
+
     public func category(_ id: String) -> Category? { categories.first { $0.id == id } }
 
     /// A product by its id or by one of its variants' ids (and which variant).

@@ -586,7 +586,7 @@ struct StoreFacts {
     func sitemap() -> String {
         let paths = ["/agents", "/llms.txt", "/pricing", "/policies", "/catalog", "/openapi.json",
                      "/.well-known/agent-card.json", "/.well-known/capabilities.json"]
-            + catalog.page(after: nil, limit: Self.sitemapProducts).products.map { "/products/\($0.id)" }
+            + catalog.firstIDs(Self.sitemapProducts).map { "/products/\($0)" }
         let entries = paths.map { "  <url><loc>\(htmlEscape(url($0)))</loc></url>" }.joined(separator: "\n")
         return """
             <?xml version="1.0" encoding="UTF-8"?>

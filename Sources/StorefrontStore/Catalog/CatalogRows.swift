@@ -77,6 +77,10 @@ package enum CatalogRows {
         try db.queryOne("SELECT product_id FROM catalog_variants WHERE id = ?", [.text(id)])?[0].string
     }
 
+    package static func firstIDs(_ limit: Int, db: Connection) throws -> [String] {
+        try db.query("SELECT id FROM catalog_products ORDER BY position LIMIT ?", [SQLValue(limit)]).compactMap { $0[0].string }
+    }
+
     package static func page(after: Int64?, limit: Int, db: Connection) throws -> (products: [Product], next: Int64?) {
         let rows = try db.query(
             "SELECT position, source FROM catalog_products WHERE position > ? ORDER BY position LIMIT ?",

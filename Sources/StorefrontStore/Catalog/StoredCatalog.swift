@@ -77,6 +77,10 @@ package final class StoredCatalog: CatalogReader, @unchecked Sendable {
         try? database.read { try CatalogRows.productID(ofVariant: id, db: $0) }
     }
 
+    package func firstIDs(_ limit: Int) -> [String] {
+        (try? database.read { try CatalogRows.firstIDs(limit, db: $0) }) ?? []
+    }
+
     package func page(after: Int64?, limit: Int) -> (products: [Product], next: Int64?) {
         (try? database.read { try CatalogRows.page(after: after, limit: limit, db: $0) }) ?? ([], nil)
     }
