@@ -1,3 +1,4 @@
+import CatalogFeeds
 import Foundation
 import HTTPServer
 import JSON
@@ -13,7 +14,8 @@ extension Gateway {
     func addACPFeedRoutes(to router: inout Router) {
         // Charged as reads by their path, as every document is.
         router.get(Self.acpFeedPath + "/products.jsonl") { [unowned self] _ in
-            var response = Response(status: 200, contentType: "application/jsonl; charset=utf-8", body: Array(acpFeedLines().utf8))
+            var response = Response(
+                status: 200, headers: HTTPHeaders([("Content-Type", "application/jsonl; charset=utf-8")]), body: .stream(acpFeedStream()))
             response.headers.add("Cache-Control", "public, max-age=60")
             return response
         }
@@ -25,56 +27,51 @@ extension Gateway {
         }
     }
 
-    /// One ACP feed `Product` per line, with the stock as the store holds it now.
-    func acpFeedLines() -> String {
-        let seller: JSON = [
+    /// The seller every feed product names.
+    var acpSeller: JSON {
+        [
             "name": .string(manifests.storeName),
             "links": [
                 ["type": "return_policy", "url": .string(configuration.publicURL + "/policies#returns")],
                 ["type": "shipping_policy", "url": .string(configuration.publicURL + "/policies#shipping")],
             ],
         ]
-        var out = ""
-        catalog.forEachPage { page in
-          for product in views.live(page) {
-            let page = configuration.publicURL + "/products/\(product.id)"
-            let media: [JSON] = product.images.compactMap { URL(string: $0) == nil ? nil : ["type": "image", "url": .string($0)] }
-            func variant(id: String, title: String, price: Money, inventory: Int64, options: [JSON]) -> JSON {
-                var fields: [String: JSON] = [
-                    "id": .string(id), "title": .string(title), "url": .string(page),
-                    "price": ["amount": .int(price.amount), "currency": .string(price.currency.uppercased())],
-                    "availability": [
-                        "available": .bool(inventory > 0),
-                        "status": .string(inventory <= 0 ? "out_of_stock" : inventory < 5 ? "limited_stock" : "in_stock"),
-                    ],
-                    "categories": [["value": .string(product.category)]],
-                    "condition": ["new"],
-                    "seller": seller,
-                ]
-                if !options.isEmpty { fields["variant_options"] = .array(options) }
-                return .object(fields)
-            }
-            let variants: [JSON]
-            if product.variants.isEmpty {
-                variants = [variant(id: product.id, title: product.name, price: product.price, inventory: product.inventory, options: [])]
-            } else {
-                variants = product.variants.map { v in
-                    let options: [JSON] = (v.source["attributes"]?.objectValue ?? [:]).sorted { $0.key < $1.key }.compactMap { name, value in
-                        guard let text = value.stringValue ?? value.intValue.map(String.init) else { return nil }
-                        return ["name": .string(name), "value": .string(text)]
+    }
+
+    /// One ACP feed `Product` per line, with the stock as the store holds it now, written a page
+    /// of products at a time while the client reads: a catalog of any size is sent without being
+    /// whole in memory (at most about a megabyte is queued for a slow reader).
+    func acpFeedStream() -> ResponseStream {
+        let stream = ResponseStream()
+        let catalog = self.catalog, views = self.views, seller = acpSeller, baseURL = configuration.publicURL
+        let producer = FeedProducer()
+        let pump: @Sendable () -> Void = {
+            DispatchQueue.global().async {
+                producer.lock.withLock {
+                    while !producer.done, stream.queuedBytes < 1 << 20 {
+                        let (page, next) = catalog.page(after: producer.after, limit: 500)
+                        var text = ""
+                        for product in views.live(page) { text += acpFeedProduct(product, seller: seller, baseURL: baseURL).compactString + "\n" }
+                        if !text.isEmpty, !stream.write(text) { producer.done = true }
+                        producer.after = next
+                        if next == nil {
+                            producer.done = true
+                            stream.finish()
+                        }
                     }
-                    return variant(
-                        id: v.id, title: "\(product.name) — \(v.name)", price: v.price ?? product.price, inventory: v.inventory, options: options)
                 }
             }
-            var fields: [String: JSON] = [
-                "id": .string(product.id), "title": .string(product.name), "description": ["plain": .string(product.description)],
-                "url": .string(page), "variants": .array(variants),
-            ]
-            if !media.isEmpty { fields["media"] = .array(media) }
-            out += JSON.object(fields).compactString + "\n"
-          }
         }
-        return out
+        stream.onDrain(pump)
+        stream.onClose { producer.lock.withLock { producer.done = true } }
+        pump()
+        return stream
     }
+}
+
+/// Where a streamed feed is in the catalog.
+private final class FeedProducer: @unchecked Sendable {
+    let lock = NSLock()
+    var after: Int64?
+    var done = false
 }
