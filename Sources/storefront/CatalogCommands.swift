@@ -2,6 +2,7 @@ import ArgumentParser
 import CatalogFeeds
 import Foundation
 import JSON
+import StorefrontActions
 import StorefrontApp
 import StorefrontDomain
 
@@ -10,7 +11,7 @@ struct CatalogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "catalog",
         abstract: "Import product feeds into the store and export the catalog as feeds.",
-        subcommands: [Import.self, Export.self, Status.self])
+        subcommands: [Import.self, Export.self, Status.self, SetStock.self, Delete.self])
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -152,6 +153,56 @@ struct CatalogCommand: ParsableCommand {
                 throw ValidationError("Unknown format \(format); one of acp, gmc-tsv, gmc-xml.")
             }
             if output != nil { print("wrote \(written) products to \(output!)", to: &standardError) }
+        }
+    }
+
+    struct SetStock: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-stock", abstract: "Set what is left of SKUs (a product or variant id): SKU=N ... (agents watching a product that had none hear it is back).")
+
+        @Argument(help: "SKU=N pairs.")
+        var levels: [String]
+
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() throws {
+            var parsed: [(sku: String, available: Int64)] = []
+            for level in levels {
+                let parts = level.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2, let n = Int64(parts[1]), n >= 0 else { throw ValidationError("\(level): expected SKU=N with N ≥ 0.") }
+                parsed.append((String(parts[0]), n))
+            }
+            let services = try storeOptions.open()
+            defer { services.database.close() }
+            let changes = try CatalogChanges(manifests: services.manifests, database: services.database, schemas: try ProjectFolder.schemas(storeOptions.schemas))
+            let (report, unknown) = try changes.setStock(parsed)
+            printJSON(report)
+            guard unknown.isEmpty else {
+                print("storefront: unknown SKUs: \(unknown.joined(separator: ", "))", to: &standardError)
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove products from the catalog (agents that bought or watch one hear it is discontinued; orders keep naming it).")
+
+        @Argument(help: "Product ids.")
+        var ids: [String]
+
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() throws {
+            let services = try storeOptions.open()
+            defer { services.database.close() }
+            let changes = try CatalogChanges(manifests: services.manifests, database: services.database, schemas: try ProjectFolder.schemas(storeOptions.schemas))
+            let (report, missing) = try changes.delete(ids)
+            printJSON(report)
+            guard missing.isEmpty else {
+                print("storefront: no such products: \(missing.joined(separator: ", "))", to: &standardError)
+                throw ExitCode(1)
+            }
         }
     }
 

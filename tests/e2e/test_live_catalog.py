@@ -200,3 +200,22 @@ def test_an_agent_watching_a_product_hears_of_it_until_it_stops(shop):
     assert stop.json()["was_watching"] is True and stop.json()["watching"] is False
     shop.admin_ok("PATCH", f"/catalog/products/{TENT}", {"price": {"amount": price, "currency": "USD"}})
     assert len([e for e in inbox_events(shop, watcher) if e["type"] == "price_changed"]) == 1
+
+
+def test_the_cli_changes_stock_and_removes_products_under_a_running_gateway(shop):
+    from shop import cli
+
+    out = cli("catalog", "set-stock", f"{TENT}=17", store=shop.store)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["updated"] == 1
+    _, took = wait_for(lambda: requests.get(f"{shop.server.base_url}/catalog/{TENT}", timeout=30).json()["inventory"] == 17)
+    assert took < 1.5
+    bad = cli("catalog", "set-stock", "no-such-sku=3", store=shop.store)
+    assert bad.returncode == 1 and "no-such-sku" in bad.stderr
+    assert cli("catalog", "set-stock", f"{TENT}=-1", store=shop.store).returncode != 0
+    out = cli("catalog", "delete", TENT, store=shop.store)
+    assert out.returncode == 0 and json.loads(out.stdout)["deleted"] == 1, out.stderr
+    _, took = wait_for(lambda: requests.get(f"{shop.server.base_url}/catalog/{TENT}", timeout=30).status_code == 404)
+    assert took < 1.5
+    status = json.loads(cli("catalog", "status", store=shop.store).stdout)
+    assert status["products"] == shop.admin_ok("GET", "/catalog")["products"]

@@ -124,6 +124,7 @@ package struct CatalogEditor: Sendable {
                     report.events += 1
                 }
             }
+            if report.created + report.updated >= 10_000 { try CatalogRows.optimizeSearch(db: db) }
             try CatalogRows.bump(now: now, manifestStamp: manifestStamp, db: db)
             report.version = try CatalogRows.version(db: db)
             return report

@@ -273,6 +273,14 @@ package enum CatalogRows {
         return backInStock(product, available: after)
     }
 
+    /// After a large import: FTS5's index merged into one segment, so a search reads each word's
+    /// matches from one place rather than from every segment the import left (PostgreSQL's GIN
+    /// index needs nothing).
+    package static func optimizeSearch(db: Connection) throws {
+        guard db.backend == .sqlite else { return }
+        try db.run("INSERT INTO catalog_search (catalog_search) VALUES ('optimize')")
+    }
+
     /// Adds one to the catalog's version (and records the manifest's stamp when it was imported).
     package static func bump(now: Int64, manifestStamp: String? = nil, db: Connection) throws {
         try db.run(

@@ -76,10 +76,15 @@ public struct SQLiteCatalogIndex: CatalogIndex {
                 return Self.filterListing(rows, sample: sample, last: last, limit: query.limit)
             }
             if query.after == nil {
-                // Words as written; prefix-matched only when nothing matches them so.
+                // Words as written; prefix-matched only when nothing matches them so and one of
+                // them is not a word of the catalog (a partial word): prefix matching reads every
+                // word that starts so, and two real words that never meet need no second search.
                 let page = try ranked(query, prefix: false, filters: filters, last: last, db: db)
                 if page.total > 0 || page.next != nil { return page }
-                return try ranked(query, prefix: true, filters: filters, last: last, db: db)
+                let partial = try (query.words ?? []).contains { word in
+                    try db.queryOne("SELECT rowid FROM catalog_search WHERE catalog_search MATCH ? LIMIT 1", [.text("\"\(word)\"")]) == nil
+                }
+                return partial ? try ranked(query, prefix: true, filters: filters, last: last, db: db) : page
             }
             return try ranked(query, prefix: query.after?.prefix ?? false, filters: filters, last: last, db: db)
         }
