@@ -1,4 +1,5 @@
 import JSON
+import StorefrontDomain
 
 /// One result of an import: a product in the store's `catalog.json` shape, or a row the
 /// importer refused and why. An import never stops at a bad row, so a merchant sees every
@@ -8,27 +9,8 @@ public enum FeedItem: Sendable, Equatable {
     case rejected(FeedRejection)
 }
 
-/// Why a row of a feed was not imported. `row` counts from 1: the data row of a TSV (the header
-/// is not counted), the line of a JSON Lines file, the `<item>` of an XML feed, the element of a
-/// JSON array (blank lines of a TSV are not rows; of JSON Lines they are lines). A feed that
-/// cannot be read past some point (malformed JSON, an unterminated XML element, a TSV without an
-/// id column) ends with one rejection whose field is `"feed"`, its reason saying where; its row
-/// is 0 when the failure is not in a row.
-public struct FeedRejection: Error, Sendable, Equatable, CustomStringConvertible {
-    public var row: Int
-    public var id: String?
-    public var field: String
-    public var reason: String
-
-    public init(row: Int, id: String?, field: String, reason: String) {
-        self.row = row
-        self.id = id
-        self.field = field
-        self.reason = reason
-    }
-
-    public var description: String { "row \(row)\(id.map { " (\($0))" } ?? ""): \(field): \(reason)" }
-}
+/// Why a row of a feed was not imported (the store's rejection: row, id, field, reason).
+public typealias FeedRejection = CatalogRejection
 
 /// A category an import met: feeds name categories by text ("Apparel & Accessories > Shoes"),
 /// the store by slug, so each text becomes an id and a name the catalog can declare.

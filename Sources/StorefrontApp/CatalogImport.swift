@@ -109,7 +109,7 @@ public struct CatalogImport {
                 progress?.update(rows: state.outcome.rows, bytesRead: importer.bytesRead)
                 switch item {
                 case .rejected(let rejection):
-                    reject(CatalogRejection(row: rejection.row, id: rejection.id, field: rejection.field, reason: rejection.reason))
+                    reject(rejection)
                 case .product(var json):
                     if let grams = defaultWeightGrams, json["digital"]?.boolValue != true, json["weight_grams"] == nil,
                         case .object(var fields) = json

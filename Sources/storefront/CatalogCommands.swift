@@ -77,7 +77,7 @@ struct CatalogCommand: ParsableCommand {
             job.defaultWeightGrams = defaultWeightGrams
             let size = path == "-" ? nil : (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
             let log = try rejections.map { file -> FileHandle in
-                FileManager.default.createFile(atPath: file, contents: nil)
+                guard FileManager.default.createFile(atPath: file, contents: nil) else { throw ValidationError("Cannot write \(file).") }
                 return try FileHandle(forWritingTo: URL(fileURLWithPath: file))
             }
             defer { try? log?.close() }
@@ -124,7 +124,7 @@ struct CatalogCommand: ParsableCommand {
             defer { services.database.close() }
             let handle: FileHandle
             if let output {
-                FileManager.default.createFile(atPath: output, contents: nil)
+                guard FileManager.default.createFile(atPath: output, contents: nil) else { throw ValidationError("Cannot write \(output).") }
                 handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
             } else {
                 handle = .standardOutput
@@ -172,15 +172,7 @@ struct CatalogCommand: ParsableCommand {
                 guard parts.count == 2, let n = Int64(parts[1]), n >= 0 else { throw ValidationError("\(level): expected SKU=N with N ≥ 0.") }
                 parsed.append((String(parts[0]), n))
             }
-            let services = try storeOptions.open()
-            defer { services.database.close() }
-            let changes = try CatalogChanges(manifests: services.manifests, database: services.database, schemas: try ProjectFolder.schemas(storeOptions.schemas))
-            let (report, unknown) = try changes.setStock(parsed)
-            printJSON(report)
-            guard unknown.isEmpty else {
-                print("storefront: unknown SKUs: \(unknown.joined(separator: ", "))", to: &standardError)
-                throw ExitCode(1)
-            }
+            try storeOptions.changeCatalog(refusing: "unknown SKUs") { try $0.setStock(parsed) }
         }
     }
 
@@ -194,15 +186,7 @@ struct CatalogCommand: ParsableCommand {
         @OptionGroup var storeOptions: StoreOptions
 
         func run() throws {
-            let services = try storeOptions.open()
-            defer { services.database.close() }
-            let changes = try CatalogChanges(manifests: services.manifests, database: services.database, schemas: try ProjectFolder.schemas(storeOptions.schemas))
-            let (report, missing) = try changes.delete(ids)
-            printJSON(report)
-            guard missing.isEmpty else {
-                print("storefront: no such products: \(missing.joined(separator: ", "))", to: &standardError)
-                throw ExitCode(1)
-            }
+            try storeOptions.changeCatalog(refusing: "no such products") { try $0.delete(ids) }
         }
     }
 
@@ -218,6 +202,21 @@ struct CatalogCommand: ParsableCommand {
                 "version": .int(Int64(services.catalog.version)), "products": .int(Int64(services.catalog.productCount)),
                 "categories": .array(services.catalog.categories.map { ["id": .string($0.id), "name": .string($0.name)] }),
             ])
+        }
+    }
+}
+
+extension StoreOptions {
+    /// Runs a catalog change on the store, prints its report, and fails naming what it refused.
+    func changeCatalog(refusing what: String, _ change: (CatalogChanges) throws -> (JSON, [String])) throws {
+        let services = try open()
+        defer { services.database.close() }
+        let changes = try CatalogChanges(manifests: services.manifests, database: services.database, schemas: try ProjectFolder.schemas(schemas))
+        let (report, refused) = try change(changes)
+        printJSON(report)
+        guard refused.isEmpty else {
+            print("storefront: \(what): \(refused.joined(separator: ", "))", to: &standardError)
+            throw ExitCode(1)
         }
     }
 }

@@ -4,25 +4,6 @@ import JSONSchema
 import StorefrontDomain
 import StorefrontStore
 
-/// A product refused by a change or an import: where, which field, why.
-public struct CatalogRejection: Sendable, Equatable {
-    public var row: Int
-    public var id: String?
-    public var field: String
-    public var reason: String
-
-    public init(row: Int, id: String?, field: String, reason: String) {
-        self.row = row
-        self.id = id
-        self.field = field
-        self.reason = reason
-    }
-
-    public var json: JSON {
-        ["row": .int(Int64(row)), "id": JSON(id), "field": .string(field), "reason": .string(reason)]
-    }
-}
-
 /// Every product a change refused (nothing of it was written).
 public struct CatalogRejections: Error, Sendable {
     public var all: [CatalogRejection]

@@ -25,7 +25,6 @@ struct DiscoveryDocuments: Sendable {
     let mcpCatalog: Document
 
     init(facts: StoreFacts, actions: ActionRegistry, signingKey: StoreSigningKey) throws {
-        let baseURL = facts.baseURL
         let agentsJSON = facts.agentsDocument(signingKeyID: signingKey.keyID, actions: actions)
         agents = .json(agentsJSON)
         agentsHTML = Document(
