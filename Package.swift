@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "StorefrontActions",
             dependencies: [
-                "StorefrontStore", "StorefrontDomain", "JourneyAudit", "JSON", "JSONSchema",
+                "StorefrontStore", "StorefrontDomain", "JourneyAudit", "CatalogFeeds", "JSON", "JSONSchema",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings + [.enableUpcomingFeature("MemberImportVisibility")]

@@ -1,5 +1,7 @@
+import CatalogFeeds
 import Crypto
 import Foundation
+import JSON
 import Store
 import StorefrontDomain
 import StorefrontStore
@@ -30,8 +32,21 @@ public enum CatalogSync {
             _ = try editor.importFeed(origin: "manifest", replace: false, stock: .seedMissing, manifestStamp: stamp, categories: { [] }, next: { nil })
             return nil
         }
-        let products = manifests.catalog.products
         let categories = manifests.catalog.categories
+        if manifests.catalogFile != nil {
+            // Validated as a stream at load; read again, a product at a time, into the store.
+            let stream = JSONArrayStream(source: try ByteSource(path: file.path), members: ["products"])
+            return try editor.importFeed(
+                origin: "manifest", replace: true, stock: .seedMissing, manifestStamp: stamp, categories: { categories },
+                next: {
+                    while let element = try stream.next() {
+                        guard case .success(let bytes) = element.bytes else { continue }
+                        return try Product(json: try JSON.parse(bytes: bytes, maxDepth: 64))
+                    }
+                    return nil
+                })
+        }
+        let products = manifests.catalog.products
         let cursor = Cursor()
         return try editor.importFeed(
             origin: "manifest", replace: true, stock: .seedMissing, manifestStamp: stamp, categories: { categories },

@@ -455,7 +455,7 @@ struct Serve: ParsableCommand {
 
         print(
             "storefront \(StorefrontVersion.current): serving \(storeManifests.storeName) "
-                + "(\(storeManifests.catalog.products.count) products) at \(baseURL) — store \(StoreOpener.describe(store)), "
+                + "(\(storeManifests.declaredProductCount) products) at \(baseURL) — store \(StoreOpener.describe(store)), "
                 + "\(threads) thread\(threads == 1 ? "" : "s")")
         print("agent entry point: \(baseURL)/agents")
         print("merchant dashboard: \(baseURL)/dashboard/")

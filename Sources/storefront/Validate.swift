@@ -19,7 +19,7 @@ struct Validate: ParsableCommand {
         do {
             let manifests = try StoreManifests.load(from: URL(fileURLWithPath: directory), schemas: library)
             print(
-                "\(directory): valid — \(manifests.storeName), \(manifests.catalog.products.count) products in "
+                "\(directory): valid — \(manifests.storeName), \(manifests.declaredProductCount) products in "
                     + "\(manifests.catalog.categories.count) categories")
         } catch let error as ManifestValidationError {
             print(error, to: &standardError)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -219,3 +220,47 @@ def test_the_cli_changes_stock_and_removes_products_under_a_running_gateway(shop
     assert took < 1.5
     status = json.loads(cli("catalog", "status", store=shop.store).stdout)
     assert status["products"] == shop.admin_ok("GET", "/catalog")["products"]
+
+
+def test_a_catalog_json_too_large_to_hold_is_checked_and_imported_as_a_stream(binary, tmp_path):
+    """Above 8 MiB, catalog.json is validated a product at a time (problems keep their pointers in
+    the file) and imported by reading it again, never whole in memory."""
+    import shutil
+    import subprocess
+    import sys
+
+    from shop import cli
+    from support import MANIFESTS
+
+    root = Path(__file__).parents[2]
+    folder = tmp_path / "big-manifests"
+    shutil.copytree(MANIFESTS, folder)
+    demo = json.loads((MANIFESTS / "catalog.json").read_text())
+    # The demo's own products (pricing.json names some) and 12,000 generated ones.
+    lines = [json.dumps(p) for p in demo["products"]] + subprocess.run(
+        [sys.executable, str(root / "bench" / "generate_catalog.py"), "12000"], capture_output=True, text=True, check=True).stdout.splitlines()
+    # Products first, categories after them: members in any order.
+    with (folder / "catalog.json").open("w") as out:
+        out.write('{"products": [')
+        out.write(",\n".join(lines))
+        out.write('], "categories": ' + json.dumps(demo["categories"]) + "}")
+    assert (folder / "catalog.json").stat().st_size > 8 << 20
+    out = cli("validate", str(folder))
+    assert out.returncode == 0, out.stderr
+    assert f"{len(lines)} products" in out.stdout
+    shop = start_shop(tmp_path / "big", manifests=folder)
+    try:
+        assert shop.admin_ok("GET", "/catalog")["products"] == len(lines)
+        found = requests.get(shop.url("/catalog"), params={"q": "kestrel"}, timeout=30).json()
+        assert found["products"] and found["total"] > 100
+    finally:
+        shop.server.kill()
+    # A bad product deep in the file is reported where it is.
+    broken = json.loads(lines[9876])
+    broken["price"]["amount"] = 12.5
+    lines[9876] = json.dumps(broken)
+    with (folder / "catalog.json").open("w") as out:
+        out.write('{"categories": ' + json.dumps(demo["categories"]) + ', "products": [' + ",\n".join(lines) + "]}")
+    out = cli("validate", str(folder))
+    assert out.returncode == 65, (out.returncode, out.stdout, out.stderr)
+    assert "catalog.json at /products/9876/price/amount" in out.stdout + out.stderr
