@@ -16,27 +16,41 @@ package final class StoredCatalog: CatalogReader, @unchecked Sendable {
     private var seen: Int64 = -1
     private var cachedCategories: [StorefrontDomain.Category] = []
     private var cachedCount = 0
+    private var refreshing = false
 
     package init(database: Database, maxAge: Double = 0.5, rememberedProducts: Int = 50_000) {
         self.database = database
         versions = StoreSnapshot(maxAge: maxAge, empty: 0) { try database.read { try CatalogRows.version(db: $0) } }
         memo = BoundedMemo(capacity: rememberedProducts)
         database.observeCommits(to: ["catalog_state"]) { [versions] in versions.invalidate() }
+        // Categories and the count are there before the first request (the others then never
+        // wait for a refresh, and never see none).
+        follow()
     }
 
-    /// Forgets what it holds when the store's version moved; returns the version.
+    /// Forgets what it holds when the store's version moved; returns the version. The categories
+    /// and the product count are read again by one caller (counting a million rows takes tens of
+    /// milliseconds); the others answer from the previous ones meanwhile.
     @discardableResult
     private func follow() -> Int64 {
         let now = versions.value
-        if lock.read({ seen }) == now { return now }
-        let categories = (try? database.read { try CatalogRows.categories(db: $0) }) ?? []
-        let count = (try? database.read { try CatalogRows.count(db: $0) }) ?? 0
-        lock.write {
-            guard seen != now else { return }
+        let claimed = lock.write { () -> Bool in
+            guard seen != now else { return false }
             memo.removeAll()
-            cachedCategories = categories
-            cachedCount = count
             seen = now
+            guard !refreshing else { return false }
+            refreshing = true
+            return true
+        }
+        guard claimed else { return now }
+        let categories = try? database.read { try CatalogRows.categories(db: $0) }
+        let count = try? database.read { try CatalogRows.count(db: $0) }
+        lock.write {
+            refreshing = false
+            if let categories { cachedCategories = categories }
+            if let count { cachedCount = count }
+            // Moved again meanwhile: the next caller reads them again.
+            if seen != now { seen = -1 }
         }
         return now
     }
