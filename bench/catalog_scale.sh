@@ -8,10 +8,13 @@
 #   search   GET /catalog with wrk at 64 connections over distinct queries drawn from the catalog's
 #            vocabulary (bench/catalog_search.lua: no query repeats within a run, so no result cache
 #            or search-page memo can answer), after a warm-up on other queries: req/s, p50, p99,
-#            gateway CPU per request
+#            gateway CPU per request; twice: "vocabulary" pairs any words of the catalog (most
+#            pairs never meet in one product), "products" takes the words from one product's name
+#            (every query matches something)
 # Writes bench/results/catalog_scale.md. Settings (environment):
 #   BENCH_SIZES="47 100000 1000000"  BENCH_DURATION=10s  BENCH_WARMUP=3s  BENCH_CONNECTIONS=64
-#   BENCH_WRK_THREADS=2  BENCH_QUERIES=300000  STOREFRONT_BIN=.build/release/storefront
+#   BENCH_WRK_THREADS=2  BENCH_QUERIES=300000  BENCH_QUERY_SETS="vocabulary products"
+#   STOREFRONT_BIN=.build/release/storefront
 # Generated catalogs are kept in ${BENCH_CACHE:-/tmp/storefront-catalogs} between runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +25,7 @@ WARMUP=${BENCH_WARMUP:-3s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 WRK_THREADS=${BENCH_WRK_THREADS:-2}
 QUERIES=${BENCH_QUERIES:-300000}
+QUERY_SETS=${BENCH_QUERY_SETS:-"vocabulary products"}
 BIN=${STOREFRONT_BIN:-$ROOT/.build/release/storefront}
 CACHE=${BENCH_CACHE:-/tmp/storefront-catalogs}
 RESULTS=$ROOT/bench/results
@@ -88,23 +92,34 @@ for size in $SIZES; do
     rss=$(rss_mb "$SERVER")
     products=$(curl -s "http://127.0.0.1:$PORT/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["counts"]["products"])')
     say "$products products: startup ${startup}s; searching"
-    QUERIES=$CACHE/warmup.txt WRK_THREADS=$WRK_THREADS wrk -t "$WRK_THREADS" -c "$CONNECTIONS" -d "$WARMUP" \
-        -s bench/catalog_search.lua "http://127.0.0.1:$PORT" > /dev/null
-    before=$(cpu_ticks "$SERVER")
-    QUERIES=$QFILE WRK_THREADS=$WRK_THREADS wrk -t "$WRK_THREADS" -c "$CONNECTIONS" -d "$DURATION" --latency \
-        -s bench/catalog_search.lua "http://127.0.0.1:$PORT" > "$TMP/wrk.txt"
-    after=$(cpu_ticks "$SERVER")
-    cat "$TMP/wrk.txt" >> "$RESULTS/catalog_scale-raw.txt"
-    rps=$(awk '/Requests\/sec/ {print $2}' "$TMP/wrk.txt")
-    total=$(awk '/requests in/ {print $1}' "$TMP/wrk.txt")
-    p50=$(awk '$1 == "50%" {print $2}' "$TMP/wrk.txt")
-    p99=$(awk '$1 == "99%" {print $2}' "$TMP/wrk.txt")
-    errors=$(awk '/search-errors/ {print $2}' "$TMP/wrk.txt")
-    wraps=$(awk '/query-wraps/ {print $2}' "$TMP/wrk.txt")
-    cpu_us=$(python3 -c "print(f'{($after - $before) * 1e6 / $(getconf CLK_TCK) / $total:.0f}')")
-    rss_after=$(rss_mb "$SERVER")
+    for set in $QUERY_SETS; do
+        queries=$QFILE
+        if [ "$set" = products ]; then
+            queries=$CACHE/product-queries-$size-$QUERIES.txt
+            if [ ! -s "$queries" ]; then
+                say "drawing $QUERIES queries from the names of the products"
+                from=$size; [ "$size" = 47 ] && from=0
+                python3 bench/generate_catalog.py 0 --queries "$QUERIES" --queries-out "$queries" --queries-from-products "$from" > /dev/null
+            fi
+        fi
+        QUERIES=$CACHE/warmup.txt WRK_THREADS=$WRK_THREADS wrk -t "$WRK_THREADS" -c "$CONNECTIONS" -d "$WARMUP" \
+            -s bench/catalog_search.lua "http://127.0.0.1:$PORT" > /dev/null
+        before=$(cpu_ticks "$SERVER")
+        QUERIES=$queries WRK_THREADS=$WRK_THREADS wrk -t "$WRK_THREADS" -c "$CONNECTIONS" -d "$DURATION" --latency \
+            -s bench/catalog_search.lua "http://127.0.0.1:$PORT" > "$TMP/wrk.txt"
+        after=$(cpu_ticks "$SERVER")
+        cat "$TMP/wrk.txt" >> "$RESULTS/catalog_scale-raw.txt"
+        rps=$(awk '/Requests\/sec/ {print $2}' "$TMP/wrk.txt")
+        total=$(awk '/requests in/ {print $1}' "$TMP/wrk.txt")
+        p50=$(awk '$1 == "50%" {print $2}' "$TMP/wrk.txt")
+        p99=$(awk '$1 == "99%" {print $2}' "$TMP/wrk.txt")
+        errors=$(awk '/search-errors/ {print $2}' "$TMP/wrk.txt")
+        wraps=$(awk '/query-wraps/ {print $2}' "$TMP/wrk.txt")
+        cpu_us=$(python3 -c "print(f'{($after - $before) * 1e6 / $(getconf CLK_TCK) / $total:.0f}')")
+        rss_after=$(rss_mb "$SERVER")
+        ROWS+=("| $products | $set | $import_time | $import_rate | $import_rss | $startup | $rss → $rss_after | $rps | $p50 | $p99 | $cpu_us | $errors | $wraps |")
+    done
     kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
-    ROWS+=("| $products | $import_time | $import_rate | $import_rss | $startup | $rss → $rss_after | $rps | $p50 | $p99 | $cpu_us | $errors | $wraps |")
 done
 
 {
@@ -112,7 +127,7 @@ done
     echo
     echo "Search: \`GET /catalog\`, wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION over $(wc -l < "$QFILE") distinct queries (warm-up $WARMUP on others)."
     echo
-    echo "| products | import s | import rows/s | import peak MB | startup s | RSS MB (ready → after search) | search req/s | p50 | p99 | CPU µs/req | errors | query wraps |"
-    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| products | queries | import s | import rows/s | import peak MB | startup s | RSS MB (ready → after search) | search req/s | p50 | p99 | CPU µs/req | errors | query wraps |"
+    echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     printf '%s\n' "${ROWS[@]}"
 } | tee "$RESULTS/catalog_scale.md"

@@ -18,6 +18,7 @@ function init(args)
         if #line > 0 then table.insert(queries, line) end
     end
     file:close()
+    nqueries = #queries
     nthreads = tonumber(os.getenv("WRK_THREADS") or "2")
     position = id + 1
     errors = 0
@@ -39,10 +40,11 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-    local errs, wraps = 0, 0
+    local errs, wraps, n = 0, 0, 0
     for _, thread in ipairs(threads) do
         errs = errs + thread:get("errors")
         wraps = wraps + thread:get("wrapped")
+        n = thread:get("nqueries")
     end
-    io.write(string.format("search-errors %d\nquery-wraps %d\nqueries %d\n", errs, wraps, #queries))
+    io.write(string.format("search-errors %d\nquery-wraps %d\nqueries %d\n", errs, wraps, n))
 end

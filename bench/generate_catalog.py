@@ -11,7 +11,10 @@ product shape), which `storefront catalog import --format storefront-jsonl` read
     bench/generate_catalog.py 100000 --queries 50000 --queries-out /tmp/q.txt > /tmp/c.jsonl
 
 With --queries N it also writes N distinct searches drawn from the catalog's vocabulary (one or
-two words, sometimes a category or a price range), one query string per line, for wrk.
+two words, sometimes a category or a price range), one query string per line, for wrk. With
+--queries-from-products the words are taken from one generated product's name (so every query
+matches something, as a shopper's usually does); otherwise any words of the vocabulary are
+paired, and most pairs never meet in one product.
 """
 
 from __future__ import annotations
@@ -67,12 +70,13 @@ def generate(size: int, seed: int):
         yield product
 
 
-def queries(count: int, seed: int, vocabulary: list[str], categories: list[str]) -> list[str]:
+def queries(count: int, seed: int, vocabulary: list[str], categories: list[str], names: list[str] | None = None) -> list[str]:
     rng = random.Random(seed + 1)
     seen: set[str] = set()
     out: list[str] = []
     while len(out) < count:
-        chosen = rng.sample(vocabulary, rng.choice([1, 2, 2]))
+        pool = words(rng.choice(names)) if names else vocabulary
+        chosen = rng.sample(pool, min(len(pool), rng.choice([1, 2, 2])))
         q = "q=" + "+".join(chosen)
         roll = rng.random()
         if roll < 0.15:
@@ -94,6 +98,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--queries", type=int, default=0)
     parser.add_argument("--queries-out", type=Path)
+    parser.add_argument("--queries-from-products", type=int, metavar="SIZE",
+                        help="draw each query's words from the name of one product of a generated catalog of SIZE (0: the demo's)")
     args = parser.parse_args()
     out = sys.stdout
     vocabulary: set[str] = set(w.lower() for w in MAKERS + DESCRIPTORS)
@@ -106,7 +112,12 @@ def main() -> None:
     if args.queries:
         assert args.queries_out, "--queries needs --queries-out"
         categories = [c["id"] for c in demo["categories"]]
-        args.queries_out.write_text("\n".join(queries(args.queries, args.seed, sorted(vocabulary), categories)) + "\n")
+        names = None
+        if args.queries_from_products is not None:
+            # 0: the demo's own products.
+            names = ([p["name"] for p in generate(args.queries_from_products, args.seed)] if args.queries_from_products
+                     else [p["name"] for p in demo["products"]])
+        args.queries_out.write_text("\n".join(queries(args.queries, args.seed, sorted(vocabulary), categories, names)) + "\n")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,9 @@ public final class HTTPServer: @unchecked Sendable {
     }()
     private let streamsLock = NSLock()
     private var openStreams: [ObjectIdentifier: StreamBox] = [:]
+    /// Requests whose answer comes later (the connection suspended meanwhile), until answered.
+    private let deferredLock = NSLock()
+    private var deferred: [ObjectIdentifier: (exchange: Exchange, connection: UInt)] = [:]
     private let requestCounter = RequestCounter()
     let admission = AdmissionCounter()
     private var streamSweeper: DispatchSourceTimer?
@@ -158,6 +161,20 @@ public final class HTTPServer: @unchecked Sendable {
         for stream in streams { stream.finish() }
         let deadline = Date().addingTimeInterval(configuration.shutdownGrace)
         while CMicroHTTPD_atomic_load(activeCount) > 0 && Date() < deadline { usleep(10_000) }
+        // Requests still waiting for their answer (a handler stuck on a slow store) are answered
+        // 503 now: libmicrohttpd aborts the process if it is stopped with a connection suspended.
+        let stranded = deferredLock.withLock { () -> [(exchange: Exchange, connection: UInt)] in
+            defer { deferred.removeAll() }
+            return Array(deferred.values)
+        }
+        for (exchange, connection) in stranded {
+            exchange.deferredResponse = Response.error(
+                status: 503, type: "service_unavailable", code: "shutting_down", message: "The server is stopping; try again.")
+            exchange.waiting = false
+            MHD_resume_connection(OpaquePointer(bitPattern: connection))
+        }
+        let answered = Date().addingTimeInterval(1)
+        while !stranded.isEmpty && CMicroHTTPD_atomic_load(activeCount) > 0 && Date() < answered { usleep(10_000) }
         MHD_stop_daemon(daemon)
         self.daemon = nil
     }
@@ -277,8 +294,12 @@ public final class HTTPServer: @unchecked Sendable {
             exchange.waiting = true
             MHD_suspend_connection(connection)
             let connectionBits = UInt(bitPattern: connection)
-            produce { [weak exchange] result in
-                guard let exchange else { return }
+            let key = ObjectIdentifier(exchange)
+            deferredLock.withLock { deferred[key] = (exchange, connectionBits) }
+            produce { [weak self, weak exchange] result in
+                // Whoever takes it from the registry answers it: the handler, or stop() once
+                // its grace period is over (the later one finds it gone).
+                guard let self, let exchange, self.deferredLock.withLock({ self.deferred.removeValue(forKey: key) }) != nil else { return }
                 exchange.deferredResponse = result
                 exchange.waiting = false
                 MHD_resume_connection(OpaquePointer(bitPattern: connectionBits))

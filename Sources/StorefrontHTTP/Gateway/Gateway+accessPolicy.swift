@@ -335,9 +335,8 @@ extension Gateway {
     var policyDocumentsNow: PolicyState.Current {
         let current = policyState.current
         guard current.catalogVersion != catalog.version else { return current }
-        let fresh = policyDocuments(current.policy)
-        policyState.current = fresh
-        return fresh
+        reloadPolicy()
+        return policyState.current
     }
 
     /// The published policy: the rules, the price, and every known family's access per stage.
@@ -445,11 +444,16 @@ extension Gateway {
         return policyJSON(saved)
     }
 
-    func reloadPolicy(_ policy: AccessPolicy? = nil) {
-        guard let policy = policy ?? (try? AccessPolicy.load(from: database, classifier: classifier)) else { return }
-        let current = policyState.current.policy
-        if current == policy && current.updatedAt == policy.updatedAt { return }
-        policyState.current = policyDocuments(policy)
+    /// Puts the stored policy in force (`saved` only if the store cannot be read). Reloads run one
+    /// at a time and each reads the store inside: a reload woken by an older commit (another
+    /// node's NOTIFY, arriving late) can never put an older policy back over a newer one.
+    func reloadPolicy(_ saved: AccessPolicy? = nil) {
+        policyReloads.withLock {
+            guard let policy = (try? AccessPolicy.load(from: database, classifier: classifier)) ?? saved else { return }
+            let current = policyState.current
+            if current.policy == policy && current.policy.updatedAt == policy.updatedAt && current.catalogVersion == catalog.version { return }
+            policyState.current = policyDocuments(policy)
+        }
     }
 
     /// The policy's own routes: the public document and the merchant's API.

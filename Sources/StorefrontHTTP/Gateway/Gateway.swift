@@ -106,6 +106,8 @@ public final class Gateway: @unchecked Sendable {
     let storeFacts: StoreFacts
     /// The merchant's access policy and the documents written from it.
     private(set) var policyState: PolicyState!
+    /// Reloads of the policy, one at a time.
+    let policyReloads = NSLock()
     /// Requests the policy charged for, by request id, until their answer is known (2xx: charged).
     let chargedRequests = BoundedMemo<String, Money>(capacity: 65_536)
     let views: CatalogViews
