@@ -74,13 +74,12 @@ package struct CatalogEditor: Sendable {
         try database.write { db in
             var report = CatalogChangeReport(), unknown: [String] = []
             for (sku, available) in levels {
-                guard try CatalogRows.productID(ofVariant: sku, db: db) != nil
-                    || !(try CatalogRows.products([sku], db: db).isEmpty)
-                else {
+                let (known, event) = try CatalogRows.setStock(sku: sku, available: available, db: db)
+                guard known else {
                     unknown.append(sku)
                     continue
                 }
-                if let event = try CatalogRows.setStock(sku: sku, available: available, db: db) {
+                if let event {
                     try CatalogRows.tell([event], db: db)
                     report.events += 1
                 }
@@ -133,16 +132,5 @@ package struct CatalogEditor: Sendable {
 
     package func manifestStamp() throws -> String? {
         try database.read { try CatalogRows.manifestStamp(db: $0) }
-    }
-
-    /// Remembers that an agent watches a product (an order does it for its buyer).
-    package func watch(productID: String, agentID: String) throws {
-        try database.write { db in
-            try CatalogRows.watch(productID: productID, agentID: agentID, reason: "watching", now: Int64(Date().timeIntervalSince1970), db: db)
-        }
-    }
-
-    package func unwatch(productID: String, agentID: String) throws -> Bool {
-        try database.write { try CatalogRows.unwatch(productID: productID, agentID: agentID, db: $0) }
     }
 }

@@ -61,16 +61,24 @@ package enum CatalogRows {
 
     package static func products(_ ids: [String], db: Connection) throws -> [String: Product] {
         var found: [String: Product] = [:]
-        var start = 0
-        while start < ids.count {
-            let slice = Array(ids[start..<min(ids.count, start + 200)])
-            start += slice.count
-            let marks = Array(repeating: "?", count: slice.count).joined(separator: ", ")
-            for row in try db.query("SELECT id, source FROM catalog_products WHERE id IN (\(marks))", slice.map(SQLValue.text)) {
-                if let id = row[0].string, let product = decode(row[1].string) { found[id] = product }
-            }
+        for row in try rows(where: "id", in: ids, "SELECT id, source FROM catalog_products", db: db) {
+            if let id = row[0].string, let product = decode(row[1].string) { found[id] = product }
         }
         return found
+    }
+
+    /// The rows of `select` whose `column` is one of `values`, asked in slices of 200 so that no
+    /// statement carries more parameters than either engine takes.
+    static func rows(where column: String, in values: [String], _ select: String, db: Connection) throws -> [Row] {
+        var rows: [Row] = []
+        var start = 0
+        while start < values.count {
+            let slice = Array(values[start..<min(values.count, start + 200)])
+            start += slice.count
+            let marks = Array(repeating: "?", count: slice.count).joined(separator: ", ")
+            rows += try db.query("\(select) WHERE \(column) IN (\(marks))", slice.map(SQLValue.text))
+        }
+        return rows
     }
 
     package static func productID(ofVariant id: String, db: Connection) throws -> String? {
@@ -256,12 +264,13 @@ package enum CatalogRows {
             .compactMap { $0[0].string }
     }
 
-    /// Sets what is left of one SKU; returns `back_in_stock` when its product had none left.
-    package static func setStock(sku: String, available: Int64, db: Connection) throws -> CatalogEvent? {
-        guard let productID = try db.queryOne("SELECT product_id FROM inventory WHERE sku = ?", [.text(sku)])?[0].string
-            ?? (try productID(ofVariant: sku, db: db))
+    /// Sets what is left of one SKU (false: the catalog has no such SKU, nothing written), and the
+    /// `back_in_stock` event when its product had none left.
+    package static func setStock(sku: String, available: Int64, db: Connection) throws -> (known: Bool, event: CatalogEvent?) {
+        // A SKU is a variant of a product, or a product of its own.
+        guard let productID = try productID(ofVariant: sku, db: db)
             ?? (try db.queryOne("SELECT id FROM catalog_products WHERE id = ?", [.text(sku)])?[0].string)
-        else { return nil }
+        else { return (false, nil) }
         let before = try liveStock(productID, db: db) ?? 0
         try db.run(
             """
@@ -269,8 +278,8 @@ package enum CatalogRows {
             ON CONFLICT (sku) DO UPDATE SET available = excluded.available
             """, [.text(sku), .text(productID), .integer(available)])
         let after = try liveStock(productID, db: db) ?? 0
-        guard before <= 0, after > 0, let product = try products([productID], db: db)[productID] else { return nil }
-        return backInStock(product, available: after)
+        guard before <= 0, after > 0, let product = try products([productID], db: db)[productID] else { return (true, nil) }
+        return (true, backInStock(product, available: after))
     }
 
     /// After a large import: FTS5's index merged into one segment, so a search reads each word's

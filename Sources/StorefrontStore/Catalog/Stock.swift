@@ -7,18 +7,11 @@ extension StockLevels {
     /// The levels in the store's `inventory` table of the products `productIDs`, product by product.
     static func load(productIDs: [String], db: Connection) throws -> [String: StockLevels] {
         var levels: [String: StockLevels] = [:]
-        // In slices, so no statement carries more parameters than either engine takes.
-        var start = 0
-        while start < productIDs.count {
-            let slice = Array(productIDs[start..<min(productIDs.count, start + 200)])
-            start += slice.count
-            let marks = Array(repeating: "?", count: slice.count).joined(separator: ", ")
-            for row in try db.query("SELECT sku, product_id, available FROM inventory WHERE product_id IN (\(marks))", slice.map(SQLValue.text)) {
-                guard let sku = row[0].string, let product = row[1].string else { continue }
-                let available = row[2].int ?? 0
-                levels[product, default: StockLevels()].bySKU[sku] = available
-                levels[product, default: StockLevels()].byProduct[product, default: 0] += available
-            }
+        for row in try CatalogRows.rows(where: "product_id", in: productIDs, "SELECT sku, product_id, available FROM inventory", db: db) {
+            guard let sku = row[0].string, let product = row[1].string else { continue }
+            let available = row[2].int ?? 0
+            levels[product, default: StockLevels()].bySKU[sku] = available
+            levels[product, default: StockLevels()].byProduct[product, default: 0] += available
         }
         return levels
     }
